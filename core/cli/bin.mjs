@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The `portcullis` command. Plain JavaScript so that it can check the Node version before loading TypeScript.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 24) {
+  process.stderr.write(
+    `portcullis needs Node.js 24 or newer; this is ${process.version}.\n` +
+      'Run it through npm so that the pinned Node 24 is used: "npm start", "npm run dev" or "npx portcullis".\n',
+  );
+  process.exit(1);
+}
+
+// isolated-vm asks for --no-node-snapshot; users never type it: the CLI re-runs itself with it.
+const NEEDED = ['--no-node-snapshot'];
+if (!NEEDED.every((f) => process.execArgv.includes(f))) {
+  const child = spawn(process.execPath, [...NEEDED, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+} else {
+  const { main } = await import('./main.ts');
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+// The composition root: the one place where the core meets the built-in policies.
+import { builtinPolicies } from '../../policies/index.ts';
+import { loadConfig } from '../config/load.ts';
+import { isGatewayError } from '../errors.ts';
+import { startPortcullis } from '../server/start.ts';
+
+const USAGE = `Usage: portcullis [command] [options]
+
+Commands:
+  start       serve the config, reloading it when it or a file it uses changes (default)
+  dev         like start, with readable logs at debug level
+  validate    check the config and exit: 0 when valid, 1 with every error and its path
+
+Options:
+  -c, --config <file>   gateway.config.ts (default), or a .yaml/.yml/.json in agentgateway's format
+  -f, --file <file>     same as --config
+      --no-watch        do not reload on file changes
+      --log-level <l>   trace, debug, info, warn, error
+  -h, --help            this text
+`;
+
+const DEFAULT_FILES = ['gateway.config.ts', 'gateway.config.mts', 'gateway.config.js', 'gateway.config.mjs', 'config.yaml'];
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        file: { type: 'string', short: 'f' },
+        'no-watch': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const command = positionals[0] ?? 'start';
+  if (!['start', 'dev', 'validate'].includes(command) || positionals.length > 1) {
+    process.stderr.write(`unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
+    return 2;
+  }
+  const configFile = values.config ?? values.file ?? DEFAULT_FILES.find((f) => existsSync(f));
+  if (!configFile) {
+    process.stderr.write(`no config file: pass -c <file>, or create one of ${DEFAULT_FILES.join(', ')} in ${process.cwd()}\n`);
+    return 1;
+  }
+
+  if (command === 'validate') return validate(configFile);
+
+  const dev = command === 'dev';
+  try {
+    const running = await startPortcullis({
+      configFile: resolve(configFile),
+      policies: builtinPolicies,
+      watch: !values['no-watch'],
+      logLevel: values['log-level'] ?? (dev ? 'debug' : undefined),
+      logFormat: dev ? 'pretty' : undefined,
+    });
+    await new Promise<void>((done) => {
+      const stop = (signal: string) => {
+        running.logger.info({ signal, drainTimeoutMs: running.gateway.config.shutdown.drainTimeoutMs }, 'shutting down: draining in-flight requests');
+        running.close().then(() => {
+          running.logger.info('stopped');
+          running.logger.flush();
+          done();
+        });
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    return 0;
+  } catch (err) {
+    process.stderr.write(`portcullis: ${describe(err)}\n`);
+    return 1;
+  }
+}
+
+async function validate(configFile: string): Promise<number> {
+  try {
+    const { config } = await loadConfig(resolve(configFile), builtinPolicies);
+    const routes = config.binds.reduce((n, b) => n + b.listeners.reduce((m, l) => m + l.routes.length, 0), 0);
+    process.stdout.write(`${configFile}: valid (${config.binds.length} bind(s), ${routes} route(s))\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`${describe(err)}\n`);
+    return 1;
+  }
+}
+
+function describe(err: unknown): string {
+  if (isGatewayError(err)) return `${err.code}: ${err.message}`;
+  return (err as Error)?.stack ?? String(err);
+}

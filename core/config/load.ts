@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, extname, resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build, type Message } from 'esbuild';
+import { parseDocument } from 'yaml';
+import type { GatewayConfig } from '../../sdk-types/config.ts';
+import { ErrorCodes, GatewayError } from '../errors.ts';
+import type { PolicyDefinition } from '../pipeline/types.ts';
+import { fromAgentgateway } from './agentgateway.ts';
+import { gatewaySchema } from './gateway-schema.ts';
+import { resolveConfig, type ResolvedConfig } from './resolve.ts';
+import { formatIssues, type Issue } from './schema.ts';
+
+const SDK_ENTRY = fileURLToPath(new URL('../../sdk-types/index.ts', import.meta.url));
+
+export interface LoadedConfig {
+  config: ResolvedConfig;
+  /** The config file and every local file it depends on: what hot reload watches. */
+  files: string[];
+}
+
+/** Thrown when the config does not validate; `issues` has every problem with its path. */
+export class ConfigValidationError extends GatewayError {
+  readonly issues: Issue[];
+  constructor(file: string, issues: Issue[]) {
+    super(ErrorCodes.CONFIG_INVALID, `invalid configuration in ${file}:\n${formatIssues(issues)}`);
+    this.issues = issues;
+  }
+}
+
+/** Reads, validates and resolves a config file: TypeScript/JavaScript, or YAML/JSON in agentgateway's format. */
+export async function loadConfig(file: string, policies: readonly PolicyDefinition[]): Promise<LoadedConfig> {
+  const absolute = resolvePath(file);
+  const ext = extname(absolute).toLowerCase();
+  let raw: unknown;
+  let files: string[];
+  if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
+    ({ raw, files } = await importModuleConfig(absolute));
+  } else if (['.yaml', '.yml', '.json'].includes(ext)) {
+    raw = fromAgentgateway(await readDataFile(absolute));
+    files = [absolute];
+  } else {
+    throw new GatewayError(
+      ErrorCodes.CONFIG_LOAD,
+      `cannot load ${file}: unknown extension "${ext}" (use .ts, .mts, .js, .mjs, .yaml, .yml or .json)`,
+    );
+  }
+  const config = validateConfig(raw, policies, absolute);
+  const resolved = resolveConfig(config, dirname(absolute));
+  return { config: resolved, files: [...new Set([...files, ...policyFiles(resolved, policies)])] };
+}
+
+/** Checks a raw config against the schema; throws ConfigValidationError listing every issue. */
+export function validateConfig(raw: unknown, policies: readonly PolicyDefinition[], file = 'config'): GatewayConfig {
+  const issues: Issue[] = [];
+  gatewaySchema(policies).check(raw, '', issues);
+  if (issues.length > 0) throw new ConfigValidationError(file, issues);
+  return raw as GatewayConfig;
+}
+
+function policyFiles(config: ResolvedConfig, definitions: readonly PolicyDefinition[]): string[] {
+  const out: string[] = [];
+  for (const bind of config.binds) {
+    for (const listener of bind.listeners) {
+      if (listener.tls) out.push(listener.tls.cert, listener.tls.key);
+      for (const policies of [listener.policies, ...listener.routes.map((r) => r.policies)]) {
+        for (const def of definitions) {
+          const value = (policies as Record<string, unknown>)[def.name];
+          if (value !== undefined && def.files) out.push(...def.files(value, config.baseDir));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+async function readDataFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  // YAML is a superset of JSON, so one parser serves both and reports line and column for either.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot parse ${file}:\n${doc.errors.map((e) => e.message).join('\n')}`);
+  }
+  return doc.toJS();
+}
+
+/**
+ * Bundles a TypeScript/JavaScript config with esbuild (bare imports stay external, `portcullis` itself is bundled
+ * so the config works outside this repository), imports the bundle, and returns the default export's value.
+ */
+async function importModuleConfig(file: string): Promise<{ raw: unknown; files: string[] }> {
+  let result;
+  try {
+    result = await build({
+      entryPoints: [file],
+      absWorkingDir: dirname(file),
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      packages: 'external',
+      alias: { portcullis: SDK_ENTRY },
+      metafile: true,
+      sourcemap: 'inline',
+      logLevel: 'silent',
+    });
+  } catch (err) {
+    const errors = (err as { errors?: Message[] }).errors ?? [];
+    const detail = errors.length > 0 ? errors.map(formatMessage).join('\n') : (err as Error).message;
+    throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot bundle ${file}:\n${detail}`, { cause: err });
+  }
+  const files = Object.keys(result.metafile.inputs)
+    .filter((p) => !p.includes('node_modules'))
+    .map((p) => resolvePath(dirname(file), p));
+  // Written beside the config so its bare imports resolve from the user's node_modules.
+  const bundled = `${file}.timestamp-${Date.now()}-${randomBytes(4).toString('hex')}.mjs`;
+  await writeFile(bundled, result.outputFiles[0].contents);
+  let mod: { default?: unknown };
+  try {
+    mod = await import(pathToFileURL(bundled).href);
+  } catch (err) {
+    throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot evaluate ${file}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await rm(bundled, { force: true });
+  }
+  let value = mod.default;
+  if (value === undefined) {
+    throw new GatewayError(ErrorCodes.CONFIG_LOAD, `${file} has no default export: write "export default defineConfig({ ... })"`);
+  }
+  if (typeof value === 'function') {
+    try {
+      value = await (value as () => unknown)();
+    } catch (err) {
+      throw new GatewayError(ErrorCodes.CONFIG_LOAD, `the config function in ${file} threw: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return { raw: value, files };
+}
+
+function formatMessage(m: Message): string {
+  const loc = m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ` : '';
+  return `${loc}${m.text}`;
+}

@@ -1,0 +1,139 @@
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import type {
+  GatewayConfig,
+  McpBackendConfig,
+  PathMatch,
+  Policies,
+  RouteMatch,
+} from '../../sdk-types/config.ts';
+
+/** The config after validation: defaults filled in, names given, paths absolute, everything frozen. */
+export interface ResolvedConfig {
+  readonly baseDir: string;
+  readonly binds: readonly ResolvedBind[];
+  readonly admin: { readonly address: string | false };
+  readonly readiness: { readonly address: string | false };
+  readonly logging: { readonly level: string; readonly format: 'json' | 'pretty'; readonly accessLog: boolean };
+  readonly limits: { readonly maxRequestBodyBytes: number };
+  readonly upstream: {
+    readonly connectTimeoutMs: number;
+    readonly bodyIdleTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly ejectionMs: number;
+  };
+  readonly shutdown: { readonly drainTimeoutMs: number };
+}
+
+export interface ResolvedBind {
+  /** `address:port` as configured, the identity of a bind across reloads. */
+  readonly key: string;
+  readonly port: number;
+  readonly address: string;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly listeners: readonly ResolvedListener[];
+  /** Where this bind sits in the config, for messages. */
+  readonly path: string;
+}
+
+export interface ResolvedListener {
+  readonly name: string;
+  readonly hostname: string;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly policies: Policies;
+  readonly routes: readonly ResolvedRoute[];
+  readonly path: string;
+}
+
+export interface ResolvedRoute {
+  readonly name: string;
+  readonly hostnames: readonly string[];
+  readonly matches: readonly RouteMatch[];
+  readonly policies: Policies;
+  readonly backends: readonly ResolvedBackend[];
+  readonly path: string;
+}
+
+export type ResolvedBackend =
+  | { readonly kind: 'host'; readonly name: string; readonly host: string; readonly weight: number }
+  | { readonly kind: 'mcp'; readonly name: string; readonly mcp: McpBackendConfig; readonly weight: number };
+
+export const DEFAULTS = {
+  bindAddress: '0.0.0.0',
+  adminAddress: '127.0.0.1:15000',
+  readinessAddress: '127.0.0.1:15021',
+  maxRequestBodyBytes: 10 * 1024 * 1024,
+  connectTimeoutMs: 5_000,
+  bodyIdleTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 60_000,
+  ejectionMs: 5_000,
+  drainTimeoutMs: 30_000,
+} as const;
+
+const MATCH_ALL: readonly RouteMatch[] = Object.freeze([{ path: { pathPrefix: '/' } as PathMatch }]);
+
+/** Fills in defaults on a config that has passed validation. */
+export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedConfig {
+  const file = (p: string) => (isAbsolute(p) ? p : resolvePath(baseDir, p));
+  const resolved: ResolvedConfig = {
+    baseDir,
+    binds: config.binds.map((bind, b) => {
+      const address = bind.address ?? DEFAULTS.bindAddress;
+      const protocol = bind.listeners.some((l) => l.tls || l.protocol === 'HTTPS') ? 'HTTPS' : 'HTTP';
+      return {
+        key: bind.port === 0 ? `${address}:0#${b}` : `${address}:${bind.port}`,
+        port: bind.port,
+        address,
+        protocol,
+        path: `binds[${b}]`,
+        listeners: bind.listeners.map((listener, l) => ({
+          name: listener.name ?? (bind.listeners.length === 1 ? `bind${bind.port}` : `bind${bind.port}-listener${l}`),
+          hostname: listener.hostname ?? '*',
+          protocol,
+          tls: listener.tls && { cert: file(listener.tls.cert), key: file(listener.tls.key) },
+          policies: listener.policies ?? {},
+          path: `binds[${b}].listeners[${l}]`,
+          routes: listener.routes.map((route, r) => {
+            const routeName = route.name ?? `route${r}`;
+            return {
+              name: routeName,
+              hostnames: route.hostnames ?? [],
+              matches: route.matches && route.matches.length > 0 ? route.matches : MATCH_ALL,
+              policies: route.policies ?? {},
+              path: `binds[${b}].listeners[${l}].routes[${r}]`,
+              backends: (route.backends ?? []).map((backend, i): ResolvedBackend => {
+                const weight = backend.weight ?? 1;
+                if ('host' in backend) return { kind: 'host', name: backend.host, host: backend.host, weight };
+                return { kind: 'mcp', name: `${routeName}/mcp${i}`, mcp: backend.mcp, weight };
+              }),
+            };
+          }),
+        })),
+      };
+    }),
+    admin: { address: config.admin?.address ?? DEFAULTS.adminAddress },
+    readiness: { address: config.readiness?.address ?? DEFAULTS.readinessAddress },
+    logging: {
+      level: config.logging?.level ?? 'info',
+      format: config.logging?.format ?? 'json',
+      accessLog: config.logging?.accessLog ?? true,
+    },
+    limits: { maxRequestBodyBytes: config.limits?.maxRequestBodyBytes ?? DEFAULTS.maxRequestBodyBytes },
+    upstream: {
+      connectTimeoutMs: config.upstream?.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      bodyIdleTimeoutMs: config.upstream?.bodyIdleTimeoutMs ?? DEFAULTS.bodyIdleTimeoutMs,
+      keepAliveTimeoutMs: config.upstream?.keepAliveTimeoutMs ?? DEFAULTS.keepAliveTimeoutMs,
+      ejectionMs: config.upstream?.ejectionMs ?? DEFAULTS.ejectionMs,
+    },
+    shutdown: { drainTimeoutMs: config.shutdown?.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs },
+  };
+  return deepFreeze(resolved);
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

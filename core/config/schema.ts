@@ -1,0 +1,192 @@
+/**
+ * A small structural validator: every schema walks its value, records each problem with its path, and never
+ * stops at the first one, so a user sees all mistakes of a config at once.
+ */
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export interface Schema {
+  /** Type name used in messages: `expected <describe>, got ...`. */
+  readonly describe: string;
+  check(value: unknown, path: string, issues: Issue[]): void;
+}
+
+export function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+export function join(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path === '' ? key : `${path}.${key}`;
+}
+
+function mismatch(issues: Issue[], path: string, expected: string, value: unknown): void {
+  issues.push({ path, message: `expected ${expected}, got ${typeName(value)}` });
+}
+
+export function string(opts: { nonEmpty?: boolean; pattern?: RegExp; patternHint?: string } = {}): Schema {
+  return {
+    describe: 'string',
+    check(value, path, issues) {
+      if (typeof value !== 'string') return mismatch(issues, path, 'string', value);
+      if (opts.nonEmpty && value.length === 0) issues.push({ path, message: 'must not be empty' });
+      else if (opts.pattern && !opts.pattern.test(value)) {
+        issues.push({ path, message: `expected ${opts.patternHint ?? opts.pattern.source}, got ${JSON.stringify(value)}` });
+      }
+    },
+  };
+}
+
+/** A string that must compile as a JavaScript regular expression. */
+export function regex(): Schema {
+  return {
+    describe: 'string',
+    check(value, path, issues) {
+      if (typeof value !== 'string') return mismatch(issues, path, 'string', value);
+      try {
+        new RegExp(value);
+      } catch (err) {
+        issues.push({ path, message: `invalid regular expression ${JSON.stringify(value)}: ${(err as Error).message}` });
+      }
+    },
+  };
+}
+
+export function number(opts: { integer?: boolean; min?: number; max?: number } = {}): Schema {
+  const describe = opts.integer ? 'integer' : 'number';
+  return {
+    describe,
+    check(value, path, issues) {
+      if (typeof value !== 'number' || Number.isNaN(value)) return mismatch(issues, path, describe, value);
+      if (opts.integer && !Number.isInteger(value)) return mismatch(issues, path, 'integer', value);
+      if (opts.min !== undefined && value < opts.min) issues.push({ path, message: `must be >= ${opts.min}, got ${value}` });
+      if (opts.max !== undefined && value > opts.max) issues.push({ path, message: `must be <= ${opts.max}, got ${value}` });
+    },
+  };
+}
+
+export function boolean(): Schema {
+  return {
+    describe: 'boolean',
+    check(value, path, issues) {
+      if (typeof value !== 'boolean') mismatch(issues, path, 'boolean', value);
+    },
+  };
+}
+
+export function literal(...values: Array<string | number | boolean>): Schema {
+  const describe = values.map((v) => JSON.stringify(v)).join(' | ');
+  return {
+    describe,
+    check(value, path, issues) {
+      if (!values.includes(value as string)) {
+        issues.push({ path, message: `expected ${describe}, got ${JSON.stringify(value) ?? 'undefined'}` });
+      }
+    },
+  };
+}
+
+export function array(item: Schema, opts: { minItems?: number } = {}): Schema {
+  return {
+    describe: `array of ${item.describe}`,
+    check(value, path, issues) {
+      if (!Array.isArray(value)) return mismatch(issues, path, 'array', value);
+      if (opts.minItems !== undefined && value.length < opts.minItems) {
+        issues.push({ path, message: `expected at least ${opts.minItems} item(s), got ${value.length}` });
+      }
+      value.forEach((v, i) => item.check(v, join(path, i), issues));
+    },
+  };
+}
+
+export function record(item: Schema): Schema {
+  return {
+    describe: `object of ${item.describe}`,
+    check(value, path, issues) {
+      if (!isPlainObject(value)) return mismatch(issues, path, 'object', value);
+      for (const [k, v] of Object.entries(value)) item.check(v, join(path, k), issues);
+    },
+  };
+}
+
+export interface ObjectOptions {
+  /** Keys that must be present. */
+  required?: string[];
+  /** Exactly one of these keys must be present. */
+  exactlyOne?: string[];
+  /** Extra checks once the shape is valid. */
+  refine?: (value: Record<string, unknown>, path: string, issues: Issue[]) => void;
+}
+
+/** An object whose keys are all declared: unknown keys are errors. */
+export function object(shape: Record<string, Schema>, opts: ObjectOptions = {}): Schema {
+  const known = Object.keys(shape);
+  return {
+    describe: 'object',
+    check(value, path, issues) {
+      if (!isPlainObject(value)) return mismatch(issues, path, 'object', value);
+      const before = issues.length;
+      for (const key of Object.keys(value)) {
+        if (!(key in shape)) {
+          issues.push({ path: join(path, key), message: `unknown key (expected one of: ${known.join(', ')})` });
+        }
+      }
+      for (const key of opts.required ?? []) {
+        if (value[key] === undefined) issues.push({ path: join(path, key), message: `is required (${shape[key].describe})` });
+      }
+      if (opts.exactlyOne) {
+        const present = opts.exactlyOne.filter((k) => value[k] !== undefined);
+        if (present.length !== 1) {
+          issues.push({
+            path,
+            message: `expected exactly one of ${opts.exactlyOne.join(', ')}, got ${present.length === 0 ? 'none' : present.join(', ')}`,
+          });
+        }
+      }
+      for (const [key, schema] of Object.entries(shape)) {
+        if (value[key] !== undefined) schema.check(value[key], join(path, key), issues);
+      }
+      if (opts.refine && issues.length === before) opts.refine(value, path, issues);
+    },
+  };
+}
+
+/** The first schema whose `when` accepts the value checks it; the message lists what was expected otherwise. */
+export function oneOf(describe: string, options: Array<{ when: (v: unknown) => boolean; schema: Schema }>): Schema {
+  return {
+    describe,
+    check(value, path, issues) {
+      const option = options.find((o) => o.when(value));
+      if (!option) return mismatch(issues, path, describe, value);
+      option.schema.check(value, path, issues);
+    },
+  };
+}
+
+/** Defers building a schema, for recursive or late-bound shapes. */
+export function lazy(build: () => Schema): Schema {
+  let built: Schema | undefined;
+  return {
+    get describe() {
+      return (built ??= build()).describe;
+    },
+    check(value, path, issues) {
+      (built ??= build()).check(value, path, issues);
+    },
+  };
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function formatIssues(issues: Issue[]): string {
+  return issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('\n');
+}

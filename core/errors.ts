@@ -1,0 +1,47 @@
+import { ErrorCodes, type ErrorBody, type ErrorCode } from '../sdk-types/errors.ts';
+
+export { ErrorCodes, type ErrorCode };
+
+const STATUS: Record<ErrorCode, number> = {
+  PCL_ERR_BAD_REQUEST: 400,
+  PCL_ERR_NO_ROUTE: 404,
+  PCL_ERR_BODY_TOO_LARGE: 413,
+  PCL_ERR_INTERNAL: 500,
+  PCL_ERR_BACKEND_UNSUPPORTED: 501,
+  PCL_ERR_BACKEND_UNREACHABLE: 502,
+  PCL_ERR_NO_HEALTHY_BACKEND: 503,
+  PCL_ERR_SHUTTING_DOWN: 503,
+  PCL_ERR_UPSTREAM_TIMEOUT: 504,
+  PCL_ERR_STREAM_ABORTED: 502,
+  PCL_ERR_CLIENT_CLOSED: 499,
+  PCL_ERR_CONFIG_INVALID: 500,
+  PCL_ERR_CONFIG_LOAD: 500,
+  PCL_ERR_BIND_FAILED: 500,
+};
+
+/** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = options?.status ?? STATUS[code];
+  }
+
+  toJSON(): ErrorBody {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}
+
+/** Any thrown value as a GatewayError; unknown failures become PCL_ERR_INTERNAL with the original as cause. */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new GatewayError(ErrorCodes.INTERNAL, 'internal gateway error', { cause: err });
+}

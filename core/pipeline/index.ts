@@ -1,0 +1,14 @@
+export { compose } from './compose.ts';
+export { PHASES } from './types.ts';
+export type {
+  GatewayResponse,
+  HeaderMap,
+  Next,
+  Phase,
+  PolicyBuildContext,
+  PolicyDefinition,
+  PolicyInstance,
+  RequestContext,
+  Step,
+  UpstreamOptions,
+} from './types.ts';

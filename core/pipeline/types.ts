@@ -1,0 +1,119 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import type { Schema } from '../config/schema.ts';
+import type { GatewayError } from '../errors.ts';
+
+/**
+ * The fixed phase order of the policy chain. A policy names its phase; the pipeline sorts steps by it, so the
+ * order in the config file never changes what runs first. Work on the way back (response headers, CORS headers)
+ * is done by the same step after `await next()`.
+ */
+export const PHASES = [
+  'preflight', // cors: answers preflight, decorates every response
+  'timeout', // bounds everything after it, the backend call included
+  'authentication', // jwt, apiKey, mcpAuthentication
+  'rateLimit',
+  'requestFilter', // sandboxed TypeScript filters
+  'authorization', // Rego
+  'responseRewrite', // responseHeaderModifier
+  'requestRewrite', // requestHeaderModifier, urlRewrite
+  'upstream', // retry, backendTLS: how the backend is called
+  'directResponse', // requestRedirect, directResponse: answer instead of a backend
+] as const;
+
+export type Phase = (typeof PHASES)[number];
+
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+/** A response built by a step or a backend. The server writes it once the chain has returned. */
+export interface GatewayResponse {
+  status: number;
+  headers: HeaderMap;
+  /** A stream is piped as it arrives; strings and buffers are sent whole. */
+  body?: Readable | string | Buffer | null;
+  /** Set on responses the gateway made from an error, for the access log. */
+  errorCode?: string;
+}
+
+/** How the backend is called; `upstream` policies fill it in before the backend step. */
+export interface UpstreamOptions {
+  /** undici dispatcher carrying TLS settings, retries and pooling. */
+  dispatcher?: Dispatcher;
+  /** Time one attempt may take to receive response headers. */
+  attemptTimeoutMs?: number;
+  /** Extra attempts after a connection failure, for idempotent requests. */
+  retryAttempts: number;
+  retryBackoffMs: number;
+  /** Server name for backend TLS, when the dispatcher does TLS. */
+  tls: boolean;
+}
+
+export interface RequestContext {
+  readonly id: string;
+  readonly req: IncomingMessage;
+  readonly startedAt: number;
+  readonly scheme: 'http' | 'https';
+  readonly clientAddress: string;
+  readonly listenerName: string;
+  readonly routeName: string;
+  /** The part of the path the route's `pathPrefix` matched, for prefix rewrites. */
+  readonly matchedPrefix: string | undefined;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  method: string;
+  /** Request path, without the query string. Rewrites change it. */
+  path: string;
+  /** Query string including `?`, or ''. */
+  search: string;
+  /** The Host sent upstream. */
+  authority: string;
+  /** The request body as it is sent upstream (size-limited), or undefined when the request has none. */
+  body: Readable | undefined;
+  /** Headers sent upstream (hop-by-hop headers already removed). */
+  requestHeaders: HeaderMap;
+  upstream: UpstreamOptions;
+  /** Name of the backend that served the request, for logs. */
+  backendName?: string;
+  response?: GatewayResponse;
+  /** Aborts the upstream call (client gone, timeout). */
+  abort(reason: GatewayError | Error): void;
+  /** Sets the response. A second call is a bug and throws. */
+  respond(response: GatewayResponse): void;
+  /** Sets a JSON error response from a thrown value. */
+  respondError(err: unknown): void;
+}
+
+export type Next = () => Promise<void>;
+export type Step = (ctx: RequestContext, next: Next) => Promise<void> | void;
+
+/** What a built policy contributes: a step, and resources to free when its runtime is retired. */
+export interface PolicyInstance {
+  step: Step;
+  close?(): Promise<void>;
+}
+
+/** What a policy module needs from the gateway at build time. */
+export interface PolicyBuildContext {
+  /** Directory of the config file, for relative paths. */
+  baseDir: string;
+  /** Where the policy sits, for messages: `binds[0].listeners[0].routes[1].policies.cors`. */
+  path: string;
+  /** Connection settings from `upstream`. */
+  upstream: { connectTimeoutMs: number; keepAliveTimeoutMs: number; bodyIdleTimeoutMs: number };
+  logger: Logger;
+}
+
+/** One built-in or plugged-in policy kind: its config key, phase, schema and factory. */
+export interface PolicyDefinition<C = unknown> {
+  /** Key under `policies`. */
+  name: string;
+  phase: Phase;
+  schema: Schema;
+  /** Whether this policy answers requests itself, so a route with it needs no backend. */
+  terminal?: boolean;
+  /** Files the policy reads, so hot reload watches them. */
+  files?(config: C, baseDir: string): string[];
+  create(config: C, build: PolicyBuildContext): PolicyInstance | Promise<PolicyInstance>;
+}

@@ -1,0 +1,1 @@
+export { watchFiles, type FileWatcher } from './watcher.ts';

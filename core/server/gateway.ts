@@ -1,0 +1,240 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import type { ResolvedBind } from '../config/resolve.ts';
+import { ErrorCodes, GatewayError } from '../errors.ts';
+import type { PolicyDefinition } from '../pipeline/types.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { handleRequest, type HandlerEnv } from './handler.ts';
+import { buildRuntime, type Runtime } from './runtime.ts';
+
+export interface GatewayOptions {
+  /** The config file: loaded at start and on every reload. */
+  configFile: string;
+  policies: readonly PolicyDefinition[];
+  logger: Logger;
+  /** Changes applied to the loaded config before it is served (tests move ports to 0). */
+  transform?: (loaded: LoadedConfig) => LoadedConfig;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  error?: Error;
+}
+
+interface OpenBind {
+  bind: ResolvedBind;
+  server: Server;
+  port: number;
+}
+
+/**
+ * The data plane: one node server per bind, all serving whatever runtime is current. Reload builds the next
+ * runtime and opens new binds beside the old ones; only when everything succeeded does it swap, close removed
+ * binds (their in-flight requests finish) and retire the old runtime once its last request is done.
+ */
+export class Gateway {
+  readonly options: GatewayOptions;
+  private runtime!: Runtime;
+  private loaded!: LoadedConfig;
+  private readonly open = new Map<string, OpenBind>();
+  private draining = false;
+  private reloading: Promise<ReloadResult> | undefined;
+  private ready = false;
+  private readonly env: HandlerEnv;
+
+  constructor(options: GatewayOptions) {
+    this.options = options;
+    this.env = {
+      logger: options.logger,
+      current: () => this.runtime,
+      draining: () => this.draining,
+    };
+  }
+
+  get config() {
+    return this.runtime.config;
+  }
+
+  /** Every file the current config depends on. */
+  get files(): readonly string[] {
+    return this.loaded.files;
+  }
+
+  get isReady(): boolean {
+    return this.ready && !this.draining;
+  }
+
+  /** The port each bind actually listens on, in config order (useful with port 0). */
+  ports(): number[] {
+    return this.runtime.config.binds.map((b) => this.open.get(b.key)!.port);
+  }
+
+  async start(): Promise<void> {
+    this.loaded = await this.load();
+    this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger);
+    try {
+      for (const bind of this.runtime.config.binds) this.open.set(bind.key, await this.listen(bind, this.runtime));
+    } catch (err) {
+      await this.closeServers([...this.open.values()]);
+      await this.runtime.close();
+      throw err;
+    }
+    this.ready = true;
+  }
+
+  /** Loads the config file again and swaps it in if all of it is valid; otherwise keeps serving the old one. */
+  reload(): Promise<ReloadResult> {
+    // Reloads are serialized: a burst of file events yields one reload after the one in progress.
+    const run = async (): Promise<ReloadResult> => {
+      try {
+        await this.swap();
+        return { ok: true };
+      } catch (err) {
+        this.options.logger.error({ err: (err as Error).message, code: (err as GatewayError).code }, 'reload failed: still serving the previous config');
+        return { ok: false, error: err as Error };
+      }
+    };
+    this.reloading = (this.reloading ?? Promise.resolve({ ok: true })).then(run, run);
+    return this.reloading;
+  }
+
+  private async swap(): Promise<void> {
+    if (this.draining) throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'shutting down');
+    const loaded = await this.load();
+    const next = await buildRuntime(loaded.config, this.options.policies, this.options.logger);
+    const previousRuntime = this.runtime;
+    const opened: OpenBind[] = [];
+    const replaced: OpenBind[] = [];
+    const tlsUpdates: Array<() => void> = [];
+    try {
+      for (const bind of next.config.binds) {
+        const current = this.open.get(bind.key);
+        if (current && current.bind.protocol === bind.protocol) {
+          const tls = next.binds.get(bind.key)?.defaultTls;
+          if (tls) tlsUpdates.push(() => (current.server as HttpsServer).setSecureContext(tls));
+          continue;
+        }
+        if (current) {
+          // A protocol change needs a new server on the same port: the old one must let go first.
+          await this.closeServers([current]);
+          this.open.delete(bind.key);
+          replaced.push(current);
+        }
+        opened.push(await this.listen(bind, next));
+      }
+    } catch (err) {
+      await this.closeServers(opened);
+      for (const r of replaced) {
+        try {
+          this.open.set(r.bind.key, await this.listen(r.bind, previousRuntime));
+        } catch (reopenErr) {
+          this.options.logger.error({ err: (reopenErr as Error).message, bind: r.bind.key }, 'could not reopen bind after a failed reload');
+        }
+      }
+      await next.close();
+      throw err;
+    }
+    const previous = previousRuntime;
+    this.runtime = next;
+    this.loaded = loaded;
+    for (const o of opened) this.open.set(o.bind.key, o);
+    for (const update of tlsUpdates) update();
+    const removed = [...this.open.values()].filter((o) => !next.binds.has(o.bind.key));
+    for (const o of removed) this.open.delete(o.bind.key);
+    void this.closeServers(removed);
+    void this.retire(previous);
+    this.options.logger.info(
+      { binds: next.config.binds.map((b) => b.key), opened: opened.map((o) => o.port), closed: removed.map((o) => o.port) },
+      'reloaded',
+    );
+  }
+
+  /** Stops accepting, lets in-flight requests finish up to the drain deadline, then closes everything. */
+  async close(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const deadline = this.runtime.config.shutdown.drainTimeoutMs;
+    const servers = [...this.open.values()];
+    const closing = this.closeServers(servers);
+    const drained = await Promise.race([
+      closing.then(() => true),
+      new Promise<boolean>((r) => setTimeout(r, deadline, false).unref()),
+    ]);
+    if (!drained) {
+      this.options.logger.warn({ inflight: this.runtime.inflight, drainTimeoutMs: deadline }, 'drain deadline passed: closing remaining connections');
+      for (const s of servers) s.server.closeAllConnections();
+    }
+    await this.reloading?.catch(() => {});
+    await this.runtime.close();
+  }
+
+  private async load(): Promise<LoadedConfig> {
+    const loaded = await loadConfig(this.options.configFile, this.options.policies);
+    return this.options.transform ? this.options.transform(loaded) : loaded;
+  }
+
+  private listen(bind: ResolvedBind, runtime: Runtime): Promise<OpenBind> {
+    const handler = (scheme: 'http' | 'https') => (req: Parameters<typeof handleRequest>[3], res: Parameters<typeof handleRequest>[4]) => {
+      handleRequest(this.env, bind.key, scheme, req, res).catch((err) => {
+        this.options.logger.error({ err }, 'request handler failed');
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    };
+    const server =
+      bind.protocol === 'HTTPS'
+        ? createHttpsServer(
+            {
+              SNICallback: (servername, cb) => {
+                const ctx = this.runtime.binds.get(bind.key)?.secureContextFor(servername);
+                cb(ctx ? null : new Error(`no certificate for ${servername}`), ctx);
+              },
+              // Used when the client sends no SNI (an IP address): the catch-all listener's certificate.
+              ...runtime.binds.get(bind.key)?.defaultTls,
+            },
+            handler('https'),
+          )
+        : createHttpServer(handler('http'));
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 60_000;
+    server.requestTimeout = 0; // long-lived streams (SSE) are normal here; idle sockets are cut by keepAliveTimeout
+    server.on('clientError', (err, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const body = JSON.stringify({ error: { code: ErrorCodes.BAD_REQUEST, message: `malformed request: ${(err as Error & { code?: string }).code ?? err.message}` } });
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(new GatewayError(ErrorCodes.BIND_FAILED, `${bind.path}: cannot listen on ${bind.address}:${bind.port}: ${err.code ?? err.message}`, { cause: err }));
+      };
+      server.once('error', onError);
+      server.listen(bind.port, bind.address, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.options.logger.error({ err, bind: bind.key }, 'server error'));
+        const port = (server.address() as AddressInfo).port;
+        this.options.logger.info({ bind: bind.key, address: bind.address, port, protocol: bind.protocol, listeners: bind.listeners.map((l) => l.name) }, 'listening');
+        resolve({ bind, server, port });
+      });
+    });
+  }
+
+  private async closeServers(list: OpenBind[]): Promise<void> {
+    await Promise.all(
+      list.map(
+        (o) =>
+          new Promise<void>((resolve) => {
+            o.server.close(() => resolve());
+            o.server.closeIdleConnections();
+          }),
+      ),
+    );
+  }
+
+  private async retire(runtime: Runtime): Promise<void> {
+    const deadline = Date.now() + runtime.config.shutdown.drainTimeoutMs;
+    while (runtime.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50).unref());
+    await runtime.close();
+  }
+}

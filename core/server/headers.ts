@@ -1,0 +1,36 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { HeaderMap } from '../pipeline/types.ts';
+
+/** Headers that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** A copy without hop-by-hop headers, including those the `Connection` header names. */
+export function stripHopByHop(headers: HeaderMap | IncomingHttpHeaders): HeaderMap {
+  const out: HeaderMap = {};
+  const connection = headers.connection;
+  const named = connection ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim())) : undefined;
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** Appends the client to `X-Forwarded-For` and sets `X-Forwarded-Proto` and `X-Forwarded-Host`. */
+export function addForwardedHeaders(headers: HeaderMap, clientAddress: string, scheme: string, host: string | undefined): void {
+  const prior = headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${clientAddress}` : clientAddress;
+  headers['x-forwarded-proto'] = scheme;
+  if (host !== undefined) headers['x-forwarded-host'] = host;
+}

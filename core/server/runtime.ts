@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
+import type { Policies } from '../../sdk-types/config.ts';
+import { createHttpBackend } from '../backends/http/index.ts';
+import type { ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
+import { ErrorCodes, GatewayError } from '../errors.ts';
+import { compose } from '../pipeline/compose.ts';
+import { PHASES, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
+import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
+import type { Logger } from '../telemetry/logger.ts';
+
+export interface RouteRuntime {
+  readonly route: ResolvedRoute;
+  readonly run: (ctx: RequestContext) => Promise<void>;
+}
+
+export interface ListenerRuntime {
+  readonly listener: ResolvedListener;
+  readonly match: (input: MatchInput) => RouteHit<RouteRuntime> | undefined;
+  readonly secureContext?: SecureContext;
+  readonly tls?: { cert: Buffer; key: Buffer };
+}
+
+export interface BindRuntime {
+  readonly bind: ResolvedBind;
+  readonly selectListener: (host: string) => ListenerRuntime | undefined;
+  /** For HTTPS binds: the certificate for an SNI name, falling back to the catch-all listener's. */
+  readonly secureContextFor: (servername: string) => SecureContext | undefined;
+  /** For HTTPS binds: the certificate served to clients that send no SNI (the catch-all listener's, else the first). */
+  readonly defaultTls?: { cert: Buffer; key: Buffer };
+}
+
+/**
+ * Everything one config version needs to serve traffic, built once at load: routers, policy instances, TLS
+ * contexts, the upstream connection pool. A reload builds a new one beside the old; requests hold the runtime
+ * they started with, and the old one is closed once its last request is done.
+ */
+export interface Runtime {
+  readonly config: ResolvedConfig;
+  readonly binds: ReadonlyMap<string, BindRuntime>;
+  /** Requests currently being served by this runtime. */
+  inflight: number;
+  close(): Promise<void>;
+}
+
+export async function buildRuntime(config: ResolvedConfig, definitions: readonly PolicyDefinition[], logger: Logger): Promise<Runtime> {
+  const closers: Array<() => Promise<void>> = [];
+  const dispatcher = new Agent({
+    connect: { timeout: config.upstream.connectTimeoutMs },
+    keepAliveTimeout: config.upstream.keepAliveTimeoutMs,
+    connections: 1024,
+  });
+  closers.push(() => dispatcher.close());
+  const ordered = [...definitions].sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
+  const buildContext = (path: string): PolicyBuildContext => ({
+    baseDir: config.baseDir,
+    path,
+    upstream: config.upstream,
+    logger,
+  });
+  try {
+    const binds = new Map<string, BindRuntime>();
+    for (const bind of config.binds) {
+      const listeners: ListenerRuntime[] = [];
+      for (const listener of bind.listeners) {
+        const routes: RouteRuntime[] = [];
+        for (const route of listener.routes) {
+          const steps = await buildSteps(ordered, listener.policies, route, buildContext, closers);
+          steps.push(backendStep(route, dispatcher, config));
+          routes.push({ route, run: compose(steps) });
+        }
+        const tls = listener.tls && loadTls(listener);
+        listeners.push({
+          listener,
+          match: createRouter(routes.map((r) => ({ ...r, hostnames: r.route.hostnames, matches: r.route.matches }))),
+          secureContext: tls?.context,
+          tls: tls && { cert: tls.cert, key: tls.key },
+        });
+      }
+      const selectListener = createHostSelector(listeners.map((l) => ({ ...l, hostname: l.listener.hostname })));
+      binds.set(bind.key, {
+        bind,
+        selectListener,
+        secureContextFor: (servername) => selectListener(servername.toLowerCase())?.secureContext,
+        defaultTls: (listeners.find((l) => l.listener.hostname === '*') ?? listeners[0]).tls,
+      });
+    }
+    return {
+      config,
+      binds,
+      inflight: 0,
+      async close() {
+        await Promise.allSettled(closers.map((c) => c()));
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled(closers.map((c) => c()));
+    throw err;
+  }
+}
+
+async function buildSteps(
+  ordered: readonly PolicyDefinition[],
+  listenerPolicies: Policies,
+  route: ResolvedRoute,
+  buildContext: (path: string) => PolicyBuildContext,
+  closers: Array<() => Promise<void>>,
+): Promise<Step[]> {
+  const steps: Step[] = [];
+  for (const def of ordered) {
+    const own = (route.policies as Record<string, unknown>)[def.name];
+    const inherited = (listenerPolicies as Record<string, unknown>)[def.name];
+    const value = own ?? inherited;
+    if (value === undefined) continue;
+    const path = own !== undefined ? `${route.path}.policies.${def.name}` : `${route.path.replace(/\.routes\[\d+\]$/, '')}.policies.${def.name}`;
+    let instance: PolicyInstance;
+    try {
+      instance = await def.create(value, buildContext(path));
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${path}: ${(err as Error).message}`, { cause: err });
+    }
+    if (instance.close) closers.push(() => instance.close!());
+    steps.push(instance.step);
+  }
+  return steps;
+}
+
+function backendStep(route: ResolvedRoute, dispatcher: Dispatcher, config: ResolvedConfig): Step {
+  const hosts = route.backends.filter((b) => b.kind === 'host');
+  if (route.backends.length === 0) {
+    return () => {
+      throw new GatewayError(ErrorCodes.INTERNAL, `route "${route.name}" has no backend and its policies did not answer`);
+    };
+  }
+  if (hosts.length !== route.backends.length) {
+    if (hosts.length > 0) {
+      throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${route.path}.backends: a route cannot mix host and mcp backends`);
+    }
+    return () => {
+      throw new GatewayError(ErrorCodes.BACKEND_UNSUPPORTED, `route "${route.name}": MCP backends are not served by this build yet`);
+    };
+  }
+  return createHttpBackend({
+    targets: hosts.map((h) => ({ name: h.name, host: h.host, weight: h.weight })),
+    dispatcher,
+    bodyIdleTimeoutMs: config.upstream.bodyIdleTimeoutMs,
+    ejectionMs: config.upstream.ejectionMs,
+  });
+}
+
+function loadTls(listener: ResolvedListener): { context: SecureContext; cert: Buffer; key: Buffer } {
+  const tls = listener.tls!;
+  const read = (file: string, field: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${listener.path}.tls.${field}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  const cert = read(tls.cert, 'cert');
+  const key = read(tls.key, 'key');
+  try {
+    return { context: createSecureContext({ cert, key }), cert, key };
+  } catch (err) {
+    throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${listener.path}.tls: invalid certificate or key: ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * The Portcullis configuration model: binds → listeners → routes → backends, with policies on listeners and
+ * routes. `gateway.config.ts` exports one of these through {@link defineConfig}; a YAML or JSON file in
+ * agentgateway's local-config format is read into the same model.
+ *
+ * Every field below is checked at load time: unknown keys are rejected and each error names its path.
+ */
+
+/** A size in bytes or a duration in milliseconds: the unit is in the field name. */
+export type Milliseconds = number;
+
+/** The whole gateway configuration. */
+export interface GatewayConfig {
+  /**
+   * Ports the gateway listens on, each with its listeners.
+   * @example
+   * binds: [{ port: 8080, listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:9000' }] }] }] }]
+   */
+  binds: Bind[];
+  /** The admin server (`/config_dump`). @default { address: '127.0.0.1:15000' } */
+  admin?: AdminConfig;
+  /** The readiness server (`/healthz/ready`). @default { address: '127.0.0.1:15021' } */
+  readiness?: ReadinessConfig;
+  /** Log level and format. @default { level: 'info', format: 'json' } */
+  logging?: LoggingConfig;
+  /** Limits applied to every request. */
+  limits?: LimitsConfig;
+  /** Connection settings used for every HTTP backend. */
+  upstream?: UpstreamConfig;
+  /** Graceful shutdown. @default { drainTimeoutMs: 30000 } */
+  shutdown?: ShutdownConfig;
+}
+
+/** A port the gateway binds, and the listeners that share it. */
+export interface Bind {
+  /** TCP port. `0` asks the system for a free one (tests). @example 8080 */
+  port: number;
+  /**
+   * Local address to bind.
+   * @default '0.0.0.0'
+   * @example '127.0.0.1'
+   */
+  address?: string;
+  /** Listeners on this port, chosen by the request's host name (SNI for HTTPS). */
+  listeners: Listener[];
+}
+
+/** A listener: a host name on a bind, its protocol and its routes. */
+export interface Listener {
+  /** Name used in logs and metrics. @default 'bind<port>' (or 'bind<port>-listener<index>' when a bind has several) */
+  name?: string;
+  /** Accepted for agentgateway compatibility; not used. */
+  gatewayName?: string;
+  /**
+   * Host name this listener serves; `*.example.com` matches one or more labels before `example.com`;
+   * absent or `*` matches every host.
+   * @example 'api.example.com'
+   */
+  hostname?: string;
+  /** `HTTP` or `HTTPS`; HTTPS needs `tls`. Every listener of a bind has the same protocol. @default 'HTTP' */
+  protocol?: 'HTTP' | 'HTTPS';
+  /** Certificate and key (PEM file paths, relative to the config file) for HTTPS. */
+  tls?: ListenerTls;
+  /** Policies applied to every route of this listener; a route's own policy of the same kind replaces it. */
+  policies?: Policies;
+  /** Routes, chosen by Gateway-API precedence (see README). */
+  routes: Route[];
+}
+
+/** Server certificate for an HTTPS listener. */
+export interface ListenerTls {
+  /** Path to the PEM certificate chain. @example './certs/server.crt' */
+  cert: string;
+  /** Path to the PEM private key. @example './certs/server.key' */
+  key: string;
+}
+
+/** A route: what requests it matches, the policies applied to them and where they go. */
+export interface Route {
+  /** Name used in logs and metrics. @default 'route<index>' */
+  name?: string;
+  /** Host names this route serves (wildcards allowed); absent matches every host of the listener. */
+  hostnames?: string[];
+  /**
+   * Any one of these matches selects the route; absent matches everything (`pathPrefix: '/'`).
+   * @example matches: [{ path: { pathPrefix: '/api' }, method: 'GET' }]
+   */
+  matches?: RouteMatch[];
+  /** Policies on this route. */
+  policies?: Policies;
+  /**
+   * Where matched requests go. Empty only when a `directResponse` or `requestRedirect` policy answers.
+   * @example backends: [{ host: '127.0.0.1:9000', weight: 3 }, { host: '127.0.0.1:9001', weight: 1 }]
+   */
+  backends?: Backend[];
+}
+
+/** Conditions that must all hold for a request to match. */
+export interface RouteMatch {
+  /** Path condition. @default { pathPrefix: '/' } */
+  path?: PathMatch;
+  /** HTTP method, upper case. @example 'POST' */
+  method?: string;
+  /** Header conditions (names are case-insensitive). */
+  headers?: ValueMatch[];
+  /** Query-parameter conditions. */
+  query?: ValueMatch[];
+}
+
+/** `exact`, `pathPrefix` (whole segments: `/api` matches `/api/x`, not `/apix`) or `regex` (whole path). */
+export type PathMatch = { exact: string } | { pathPrefix: string } | { regex: string };
+
+/** A named header or query value, matched exactly or by a regular expression over the whole value. */
+export interface ValueMatch {
+  /** Header or query-parameter name. @example 'x-tenant' */
+  name: string;
+  /** `{ exact: 'a' }` or `{ regex: '^a.*' }`. */
+  value: { exact: string } | { regex: string };
+}
+
+/** A backend: an HTTP host or an MCP server set. */
+export type Backend = HostBackend | McpBackend;
+
+/** An HTTP upstream reached with undici. */
+export interface HostBackend {
+  /**
+   * `host:port` of the upstream (IPv6 in brackets).
+   * @example '127.0.0.1:9000'
+   */
+  host: string;
+  /** Share of traffic relative to the route's other backends. @default 1 */
+  weight?: number;
+}
+
+/** An MCP backend: one or more MCP servers served as one. */
+export interface McpBackend {
+  /** The MCP servers behind this backend. */
+  mcp: McpBackendConfig;
+  /** Share of traffic relative to the route's other backends. @default 1 */
+  weight?: number;
+}
+
+/** MCP backend settings. */
+export interface McpBackendConfig {
+  /** The MCP servers, each with a unique name. */
+  targets: McpTarget[];
+}
+
+/** One MCP server behind an MCP backend: exactly one of `stdio`, `sse` or `mcp`. */
+export interface McpTarget {
+  /** Unique name, used as the tool-name prefix. @example 'everything' */
+  name: string;
+  /** A local process speaking MCP over stdin/stdout. */
+  stdio?: { cmd: string; args?: string[]; env?: Record<string, string>; cwd?: string };
+  /** A legacy HTTP+SSE MCP server. */
+  sse?: McpRemoteTarget;
+  /** A streamable-HTTP MCP server. */
+  mcp?: McpRemoteTarget;
+}
+
+/** A remote MCP server, by URL or host/port/path. */
+export interface McpRemoteTarget {
+  /** Full URL. @example 'http://127.0.0.1:3001/mcp' */
+  url?: string;
+  /** Host, with `port` and `path`, when no `url` is given. */
+  host?: string;
+  port?: number;
+  path?: string;
+  /** Extra headers sent to this target. */
+  headers?: Record<string, string>;
+}
+
+/** Policies attachable to a listener or a route. They run in a fixed phase order (see README). */
+export interface Policies {
+  /** CORS, with preflight answered by the gateway. */
+  cors?: CorsPolicy;
+  /** Changes to the request headers sent upstream. */
+  requestHeaderModifier?: HeaderModifier;
+  /** Changes to the response headers sent to the client. */
+  responseHeaderModifier?: HeaderModifier;
+  /** Rewrites of the upstream path and authority. */
+  urlRewrite?: UrlRewritePolicy;
+  /** Answers with a redirect instead of forwarding. */
+  requestRedirect?: RequestRedirectPolicy;
+  /** Answers with a fixed response instead of forwarding. */
+  directResponse?: DirectResponsePolicy;
+  /** Time limits for the request. */
+  timeout?: TimeoutPolicy;
+  /** Retries of idempotent requests whose connection to the backend failed. */
+  retry?: RetryPolicy;
+  /** TLS to the backend. */
+  backendTLS?: BackendTlsPolicy;
+}
+
+/** CORS settings. */
+export interface CorsPolicy {
+  /** Allowed origins; `*` allows any, `https://*.example.com` a wildcard. @example ['https://app.example.com'] */
+  allowOrigins?: string[];
+  /** Allowed request methods. @default ['GET','HEAD','POST','PUT','PATCH','DELETE'] */
+  allowMethods?: string[];
+  /** Allowed request headers (`*` for any). @example ['content-type', 'mcp-session-id'] */
+  allowHeaders?: string[];
+  /** Response headers the browser may read. @example ['Mcp-Session-Id'] */
+  exposeHeaders?: string[];
+  /** Whether credentials are allowed (never with a `*` origin reply: the origin is echoed instead). @default false */
+  allowCredentials?: boolean;
+  /** Seconds a preflight result may be cached. @example 600 */
+  maxAge?: number;
+}
+
+/** Header edits: `set` replaces, `add` appends, `remove` deletes. */
+export interface HeaderModifier {
+  /** @example { 'x-env': 'prod' } or [{ name: 'x-env', value: 'prod' }] */
+  add?: HeaderList;
+  set?: HeaderList;
+  /** Header names to remove. */
+  remove?: string[];
+}
+
+/** Headers as a map or as a list of `{ name, value }`. */
+export type HeaderList = Record<string, string> | Array<{ name: string; value: string }>;
+
+/** A path replacement: the whole path, or the part matched by the route's `pathPrefix`. */
+export type PathRewrite = { full: string } | { prefix: string };
+
+/** URL rewrite before forwarding. */
+export interface UrlRewritePolicy {
+  /** New `Host` sent upstream. @example { full: 'internal.example.com' } */
+  authority?: { full: string };
+  /** New path. @example { prefix: '/v2' } */
+  path?: PathRewrite;
+}
+
+/** A redirect response. */
+export interface RequestRedirectPolicy {
+  /** `http` or `https`. @default the request's scheme */
+  scheme?: 'http' | 'https';
+  /** New `host[:port]`. @default the request's host */
+  authority?: string;
+  /** New path. @default the request's path */
+  path?: PathRewrite;
+  /** 301, 302, 303, 307 or 308. @default 302 */
+  status?: 301 | 302 | 303 | 307 | 308;
+}
+
+/** A fixed response. */
+export interface DirectResponsePolicy {
+  /** HTTP status. @example 200 */
+  status: number;
+  /** Body text. @default '' */
+  body?: string;
+  /** Response headers. @example { 'content-type': 'text/plain' } */
+  headers?: Record<string, string>;
+}
+
+/** Time limits. */
+export interface TimeoutPolicy {
+  /** Time from this policy's phase to the upstream's response headers, retries included; 504 after. @default no limit beyond the 300 s headers timeout */
+  requestTimeoutMs?: Milliseconds;
+  /** Time one attempt at one backend may take to answer with headers. @default requestTimeoutMs */
+  backendRequestTimeoutMs?: Milliseconds;
+}
+
+/** Retries on connection failure (nothing was sent, so a retry is safe for idempotent methods). */
+export interface RetryPolicy {
+  /** Extra attempts after the first. `0` turns retries off. @default 1 */
+  attempts?: number;
+  /** Wait before each retry. @default 25 */
+  backoffMs?: Milliseconds;
+}
+
+/** TLS to the upstream. Paths are relative to the config file. */
+export interface BackendTlsPolicy {
+  /** CA bundle (PEM) that signs the upstream's certificate. @default the system roots */
+  root?: string;
+  /** Client certificate (PEM) for mutual TLS. */
+  cert?: string;
+  /** Client key (PEM) for mutual TLS. */
+  key?: string;
+  /** Server name sent in SNI and checked in the certificate. @default the backend's host */
+  sni?: string;
+  /** Skip certificate verification entirely. For tests only. @default false */
+  insecure?: boolean;
+  /** Verify the chain but not the host name. @default false */
+  insecureHost?: boolean;
+}
+
+/** Admin server settings. */
+export interface AdminConfig {
+  /** `host:port`; keep it on loopback unless it is protected. `false` turns it off. @default '127.0.0.1:15000' */
+  address?: string | false;
+}
+
+/** Readiness server settings. */
+export interface ReadinessConfig {
+  /** `host:port`; `false` turns it off. @default '127.0.0.1:15021' */
+  address?: string | false;
+}
+
+/** Logging settings. */
+export interface LoggingConfig {
+  /** Minimum level. @default 'info' */
+  level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** `json` (one object a line) or `pretty` (for people). @default 'json' */
+  format?: 'json' | 'pretty';
+  /** One line per request. @default true */
+  accessLog?: boolean;
+}
+
+/** Request limits. */
+export interface LimitsConfig {
+  /** Largest request body; 413 beyond it. @default 10485760 (10 MiB) */
+  maxRequestBodyBytes?: number;
+}
+
+/** Upstream connection settings. */
+export interface UpstreamConfig {
+  /** Time to open a TCP (and TLS) connection. @default 5000 */
+  connectTimeoutMs?: Milliseconds;
+  /** Longest silence while a response body streams; the stream is cut after it. @default 300000 */
+  bodyIdleTimeoutMs?: Milliseconds;
+  /** How long an unused pooled connection is kept. @default 60000 */
+  keepAliveTimeoutMs?: Milliseconds;
+  /** How long a backend that refused a connection is left out of load balancing. @default 5000 */
+  ejectionMs?: Milliseconds;
+}
+
+/** Shutdown settings. */
+export interface ShutdownConfig {
+  /** On SIGTERM/SIGINT, how long in-flight requests may finish before the gateway exits. @default 30000 */
+  drainTimeoutMs?: Milliseconds;
+}

@@ -1,0 +1,42 @@
+/**
+ * Stable error codes a client or an operator can see. A code is never reused for another meaning.
+ * HTTP errors are sent as JSON: `{ "error": { "code": "PCL_ERR_NO_ROUTE", "message": "..." } }`.
+ */
+export const ErrorCodes = {
+  /** 400: the request could not be parsed or is not allowed by HTTP. */
+  BAD_REQUEST: 'PCL_ERR_BAD_REQUEST',
+  /** 404: no route matches the request. */
+  NO_ROUTE: 'PCL_ERR_NO_ROUTE',
+  /** 413: the request body is larger than `limits.maxRequestBodyBytes`. */
+  BODY_TOO_LARGE: 'PCL_ERR_BODY_TOO_LARGE',
+  /** 500: a bug in the gateway; the log line has the cause. */
+  INTERNAL: 'PCL_ERR_INTERNAL',
+  /** 501: the route's backend kind is not served by this build. */
+  BACKEND_UNSUPPORTED: 'PCL_ERR_BACKEND_UNSUPPORTED',
+  /** 502: the backend could not be reached (refused, reset, DNS, TLS). */
+  BACKEND_UNREACHABLE: 'PCL_ERR_BACKEND_UNREACHABLE',
+  /** 503: every backend of the route is ejected after recent failures. */
+  NO_HEALTHY_BACKEND: 'PCL_ERR_NO_HEALTHY_BACKEND',
+  /** 503: the gateway is shutting down and takes no new requests. */
+  SHUTTING_DOWN: 'PCL_ERR_SHUTTING_DOWN',
+  /** 504: the backend did not answer within the route's timeout. */
+  UPSTREAM_TIMEOUT: 'PCL_ERR_UPSTREAM_TIMEOUT',
+  /** Access log only: the backend's response body broke off after the status was sent; the connection was cut. */
+  STREAM_ABORTED: 'PCL_ERR_STREAM_ABORTED',
+  /** Access log only: the client closed the connection before the response was complete. */
+  CLIENT_CLOSED: 'PCL_ERR_CLIENT_CLOSED',
+  /** The configuration does not validate; every error names its path. */
+  CONFIG_INVALID: 'PCL_ERR_CONFIG_INVALID',
+  /** The configuration file could not be read, bundled or imported. */
+  CONFIG_LOAD: 'PCL_ERR_CONFIG_LOAD',
+  /** A bind could not be opened (port in use, permission, bad address). */
+  BIND_FAILED: 'PCL_ERR_BIND_FAILED',
+} as const;
+
+/** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** The JSON body of every error response the gateway itself produces. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}

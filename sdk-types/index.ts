@@ -1,0 +1,67 @@
+/**
+ * Portcullis public surface: import it in `gateway.config.ts`.
+ *
+ * @example
+ * import { defineConfig } from 'portcullis';
+ * export default defineConfig({
+ *   binds: [{ port: 8080, listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:9000' }] }] }] }],
+ * });
+ */
+import type { GatewayConfig } from './config.ts';
+
+export type {
+  AdminConfig,
+  Backend,
+  BackendTlsPolicy,
+  Bind,
+  CorsPolicy,
+  DirectResponsePolicy,
+  GatewayConfig,
+  HeaderList,
+  HeaderModifier,
+  HostBackend,
+  LimitsConfig,
+  Listener,
+  ListenerTls,
+  LoggingConfig,
+  McpBackend,
+  McpBackendConfig,
+  McpRemoteTarget,
+  McpTarget,
+  Milliseconds,
+  PathMatch,
+  PathRewrite,
+  Policies,
+  ReadinessConfig,
+  RequestRedirectPolicy,
+  RetryPolicy,
+  Route,
+  RouteMatch,
+  ShutdownConfig,
+  TimeoutPolicy,
+  UpstreamConfig,
+  UrlRewritePolicy,
+  ValueMatch,
+} from './config.ts';
+export { ErrorCodes } from './errors.ts';
+export type { ErrorBody, ErrorCode } from './errors.ts';
+
+/** What `gateway.config.ts` may export: the config, or a function (sync or async) that returns it. */
+export type ConfigExport = GatewayConfig | (() => GatewayConfig | Promise<GatewayConfig>);
+
+/**
+ * Types a gateway configuration. It returns its argument unchanged: validation happens when the gateway loads it.
+ *
+ * @example
+ * export default defineConfig({ binds: [{ port: 8080, listeners: [{ routes: [
+ *   { matches: [{ path: { pathPrefix: '/api' } }], backends: [{ host: '127.0.0.1:9000' }] },
+ * ] }] }] });
+ * @example
+ * // A function, for values computed at load time:
+ * export default defineConfig(async () => ({ binds: [{ port: Number(process.env.PORT ?? 8080), listeners: [{ routes: [
+ *   { backends: [{ host: await lookupUpstream() }] },
+ * ] }] }] }));
+ */
+export function defineConfig<T extends ConfigExport>(config: T): T {
+  return config;
+}
