@@ -43,6 +43,7 @@ export type {
   UrlRewritePolicy,
   ValueMatch,
 } from './config.ts';
+export type { Identity } from './identity.ts';
 export { ErrorCodes } from './errors.ts';
 export type { ErrorBody, ErrorCode } from './errors.ts';
 

@@ -3,6 +3,11 @@ export { PHASES } from './types.ts';
 export type {
   GatewayResponse,
   HeaderMap,
+  McpDecision,
+  McpListItem,
+  McpMessage,
+  McpPolicyHooks,
+  McpResultDecision,
   Next,
   Phase,
   PolicyBuildContext,

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { Schema } from '../config/schema.ts';
 import type { GatewayError } from '../errors.ts';
+import type { Identity } from '../../sdk-types/identity.ts';
 
 /**
  * The fixed phase order of the policy chain. A policy names its phase; the pipeline sorts steps by it, so the
@@ -74,6 +75,8 @@ export interface RequestContext {
   /** Headers sent upstream (hop-by-hop headers already removed). */
   requestHeaders: HeaderMap;
   upstream: UpstreamOptions;
+  /** Set by authentication policies; absent until one has run. */
+  identity?: Identity;
   /** Name of the backend that served the request, for logs. */
   backendName?: string;
   response?: GatewayResponse;
@@ -88,9 +91,60 @@ export interface RequestContext {
 export type Next = () => Promise<void>;
 export type Step = (ctx: RequestContext, next: Next) => Promise<void> | void;
 
-/** What a built policy contributes: a step, and resources to free when its runtime is retired. */
+/** One client-to-server MCP message (a JSON-RPC request), as policies see it. */
+export interface McpMessage {
+  /** JSON-RPC method, e.g. `tools/call`. */
+  method: string;
+  /** The JSON-RPC params as received (read-only: return changes in a decision). */
+  params: Record<string, unknown> | undefined;
+  /** Owning target, once the multiplexer resolved it. */
+  target?: string;
+  /** Tool name as the client sees it (with the target prefix), for `tools/call`. */
+  tool?: string;
+  /** Tool arguments, for `tools/call`. */
+  arguments?: Record<string, unknown>;
+  /** Prompt name, for `prompts/get`. */
+  prompt?: string;
+  /** Resource URI as the client sees it, for `resources/read` and subscriptions. */
+  resourceUri?: string;
+}
+
+/** A policy's decision on an MCP message. */
+export type McpDecision =
+  | { action: 'continue'; params?: Record<string, unknown> }
+  /** `asUnknown`: answer exactly as if the tool/prompt/resource did not exist (authorization denials). */
+  | { action: 'deny'; message: string; code?: number; asUnknown?: boolean };
+
+/** An item of a list result (`tools/list`, `prompts/list`, `resources/list`, `resources/templates/list`). */
+export interface McpListItem {
+  kind: 'tool' | 'prompt' | 'resource' | 'resourceTemplate';
+  /** Name as the client sees it (tools, prompts, templates). */
+  name?: string;
+  /** URI as the client sees it (resources) or URI template (templates). */
+  uri?: string;
+  target: string;
+  /** The item itself, e.g. a tool definition with its input schema. */
+  item: Record<string, unknown>;
+}
+
+/**
+ * What a policy does inside an MCP session. The MCP backend calls these, in phase order, for every JSON-RPC
+ * message the client sends (`onRequest`), for every item of a list result (`allowListItem`), and for every
+ * result on its way back (`onResult`).
+ */
+export interface McpPolicyHooks {
+  onRequest?(ctx: RequestContext, msg: McpMessage): McpDecision | Promise<McpDecision>;
+  allowListItem?(ctx: RequestContext, item: McpListItem): boolean | Promise<boolean>;
+  /** May return a replacement result, or a deny (turned into a JSON-RPC error). */
+  onResult?(ctx: RequestContext, msg: McpMessage, result: unknown): McpResultDecision | Promise<McpResultDecision>;
+}
+
+export type McpResultDecision = { action: 'continue'; result?: unknown } | { action: 'deny'; message: string; code?: number };
+
+/** What a built policy contributes: a step, optional MCP hooks, and resources to free when its runtime is retired. */
 export interface PolicyInstance {
   step: Step;
+  mcp?: McpPolicyHooks;
   close?(): Promise<void>;
 }
 
@@ -103,6 +157,8 @@ export interface PolicyBuildContext {
   /** Connection settings from `upstream`. */
   upstream: { connectTimeoutMs: number; keepAliveTimeoutMs: number; bodyIdleTimeoutMs: number };
   logger: Logger;
+  /** State that outlives a reload (JWKS caches, compiled-policy caches, MCP sessions), keyed by its owner. */
+  persistent: Map<string, unknown>;
 }
 
 /** One built-in or plugged-in policy kind: its config key, phase, schema and factory. */

@@ -43,6 +43,8 @@ export class Gateway {
   private reloading: Promise<ReloadResult> | undefined;
   private ready = false;
   private readonly env: HandlerEnv;
+  /** Outlives every runtime: caches and sessions that a reload must not drop. */
+  private readonly persistent = new Map<string, unknown>();
 
   constructor(options: GatewayOptions) {
     this.options = options;
@@ -73,7 +75,7 @@ export class Gateway {
 
   async start(): Promise<void> {
     this.loaded = await this.load();
-    this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger);
+    this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger, this.persistent);
     try {
       for (const bind of this.runtime.config.binds) this.open.set(bind.key, await this.listen(bind, this.runtime));
     } catch (err) {
@@ -103,7 +105,7 @@ export class Gateway {
   private async swap(): Promise<void> {
     if (this.draining) throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'shutting down');
     const loaded = await this.load();
-    const next = await buildRuntime(loaded.config, this.options.policies, this.options.logger);
+    const next = await buildRuntime(loaded.config, this.options.policies, this.options.logger, this.persistent);
     const previousRuntime = this.runtime;
     const opened: OpenBind[] = [];
     const replaced: OpenBind[] = [];

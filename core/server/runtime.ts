@@ -3,10 +3,11 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import type { Policies } from '../../sdk-types/config.ts';
 import { createHttpBackend } from '../backends/http/index.ts';
+import { createMcpBackend } from '../backends/mcp/index.ts';
 import type { ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { compose } from '../pipeline/compose.ts';
-import { PHASES, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
+import { PHASES, type McpPolicyHooks, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
@@ -44,7 +45,12 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function buildRuntime(config: ResolvedConfig, definitions: readonly PolicyDefinition[], logger: Logger): Promise<Runtime> {
+export async function buildRuntime(
+  config: ResolvedConfig,
+  definitions: readonly PolicyDefinition[],
+  logger: Logger,
+  persistent: Map<string, unknown> = new Map(),
+): Promise<Runtime> {
   const closers: Array<() => Promise<void>> = [];
   const dispatcher = new Agent({
     connect: { timeout: config.upstream.connectTimeoutMs },
@@ -58,6 +64,7 @@ export async function buildRuntime(config: ResolvedConfig, definitions: readonly
     path,
     upstream: config.upstream,
     logger,
+    persistent,
   });
   try {
     const binds = new Map<string, BindRuntime>();
@@ -66,8 +73,8 @@ export async function buildRuntime(config: ResolvedConfig, definitions: readonly
       for (const listener of bind.listeners) {
         const routes: RouteRuntime[] = [];
         for (const route of listener.routes) {
-          const steps = await buildSteps(ordered, listener.policies, route, buildContext, closers);
-          steps.push(backendStep(route, dispatcher, config));
+          const { steps, mcpHooks } = await buildSteps(ordered, listener.policies, route, buildContext, closers);
+          steps.push(backendStep(route, dispatcher, config, { hooks: mcpHooks, logger, persistent, closers }));
           routes.push({ route, run: compose(steps) });
         }
         const tls = listener.tls && loadTls(listener);
@@ -106,8 +113,9 @@ async function buildSteps(
   route: ResolvedRoute,
   buildContext: (path: string) => PolicyBuildContext,
   closers: Array<() => Promise<void>>,
-): Promise<Step[]> {
+): Promise<{ steps: Step[]; mcpHooks: McpPolicyHooks[] }> {
   const steps: Step[] = [];
+  const mcpHooks: McpPolicyHooks[] = [];
   for (const def of ordered) {
     const own = (route.policies as Record<string, unknown>)[def.name];
     const inherited = (listenerPolicies as Record<string, unknown>)[def.name];
@@ -123,11 +131,19 @@ async function buildSteps(
     }
     if (instance.close) closers.push(() => instance.close!());
     steps.push(instance.step);
+    if (instance.mcp) mcpHooks.push(instance.mcp);
   }
-  return steps;
+  return { steps, mcpHooks };
 }
 
-function backendStep(route: ResolvedRoute, dispatcher: Dispatcher, config: ResolvedConfig): Step {
+interface McpWiring {
+  hooks: McpPolicyHooks[];
+  logger: Logger;
+  persistent: Map<string, unknown>;
+  closers: Array<() => Promise<void>>;
+}
+
+function backendStep(route: ResolvedRoute, dispatcher: Dispatcher, config: ResolvedConfig, mcp: McpWiring): Step {
   const hosts = route.backends.filter((b) => b.kind === 'host');
   if (route.backends.length === 0) {
     return () => {
@@ -138,9 +154,9 @@ function backendStep(route: ResolvedRoute, dispatcher: Dispatcher, config: Resol
     if (hosts.length > 0) {
       throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${route.path}.backends: a route cannot mix host and mcp backends`);
     }
-    return () => {
-      throw new GatewayError(ErrorCodes.BACKEND_UNSUPPORTED, `route "${route.name}": MCP backends are not served by this build yet`);
-    };
+    const backend = createMcpBackend({ route, hooks: mcp.hooks, logger: mcp.logger, persistent: mcp.persistent });
+    mcp.closers.push(() => backend.close());
+    return backend.step;
   }
   return createHttpBackend({
     targets: hosts.map((h) => ({ name: h.name, host: h.host, weight: h.weight })),

@@ -1,0 +1,140 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { GatewayConfig } from '../../sdk-types/index.ts';
+import { builtinPolicies } from '../../policies/index.ts';
+import type { PolicyDefinition } from '../../core/pipeline/index.ts';
+import { startPortcullis, type RunningGateway } from '../../core/server/index.ts';
+import { createLogger } from '../../core/telemetry/index.ts';
+
+/** Log lines captured from a gateway under test, parsed. */
+export class LogCapture {
+  readonly lines: Array<Record<string, any>> = [];
+  readonly stream = new Writable({
+    write: (chunk, _enc, cb) => {
+      for (const line of String(chunk).split('\n')) if (line) this.lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  find(pred: (l: Record<string, any>) => boolean) {
+    return this.lines.find(pred);
+  }
+  /** Resolves once a line matches, or rejects after `timeoutMs`. */
+  async waitFor(pred: (l: Record<string, any>) => boolean, timeoutMs = 10_000): Promise<Record<string, any>> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const hit = this.lines.find(pred);
+      if (hit) return hit;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no log line matched within ${timeoutMs} ms; last lines:\n${this.lines.slice(-5).map((l) => JSON.stringify(l)).join('\n')}`);
+  }
+  raw(): string {
+    return this.lines.map((l) => JSON.stringify(l)).join('\n');
+  }
+}
+
+export interface TestGateway {
+  running: RunningGateway;
+  logs: LogCapture;
+  dir: string;
+  file: string;
+  /** Base URL of bind `i` (default 0), e.g. http://127.0.0.1:40123 */
+  url(i?: number): string;
+  port(i?: number): number;
+  /** Rewrites the config file (for hot-reload tests). */
+  write(config: GatewayConfig | string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The config as a gateway.config.ts source, so tests go through the same esbuild loader users do. */
+export function configSource(config: GatewayConfig): string {
+  return `import { defineConfig } from 'portcullis';\nexport default defineConfig(${JSON.stringify(config, null, 2)});\n`;
+}
+
+/**
+ * Starts a real gateway from a config (written to a temp dir as gateway.config.ts). Admin and readiness servers
+ * are off unless the config sets them; binds should use port 0 on 127.0.0.1.
+ */
+export async function startTestGateway(
+  config: GatewayConfig | string,
+  options: { watch?: boolean; policies?: readonly PolicyDefinition[]; fileName?: string; files?: Record<string, string> } = {},
+): Promise<TestGateway> {
+  const dir = await mkdtemp(join(tmpdir(), 'pcl-test-'));
+  const file = join(dir, options.fileName ?? 'gateway.config.ts');
+  for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(dir, name), text);
+  const write = async (c: GatewayConfig | string) => {
+    const withDefaults = typeof c === 'string' ? c : configSource({ admin: { address: false }, readiness: { address: false }, ...c });
+    await writeFile(file, withDefaults);
+  };
+  await write(config);
+  const logs = new LogCapture();
+  const logger = createLogger({ level: 'debug', destination: logs.stream });
+  const running = await startPortcullis({ configFile: file, policies: options.policies ?? builtinPolicies, watch: options.watch ?? false, logger });
+  return {
+    running,
+    logs,
+    dir,
+    file,
+    url: (i = 0) => `http://127.0.0.1:${running.gateway.ports()[i]}`,
+    port: (i = 0) => running.gateway.ports()[i],
+    write,
+    async close() {
+      await running.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Upstream {
+  /** `127.0.0.1:port`, ready for a `host` backend. */
+  host: string;
+  port: number;
+  server: Server;
+  /** Requests seen, in order. */
+  seen: IncomingMessage[];
+  close(): Promise<void>;
+}
+
+/** A real node:http upstream on 127.0.0.1:0. */
+export async function startUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+  const seen: IncomingMessage[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req);
+    handler(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    port,
+    server,
+    seen,
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** An upstream that answers with what it received, as JSON. */
+export function echoUpstream(name = 'echo'): Promise<Upstream> {
+  return startUpstream((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.stringify({ upstream: name, method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
+      res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': name });
+      res.end(body);
+    });
+  });
+}
+
+/** A single-listener, port-0 loopback config around some routes. */
+export function simpleConfig(routes: GatewayConfig['binds'][number]['listeners'][number]['routes'], extra: Partial<GatewayConfig> = {}): GatewayConfig {
+  return { binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes }] }], ...extra };
+}
