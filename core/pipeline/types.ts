@@ -145,6 +145,8 @@ export type McpResultDecision = { action: 'continue'; result?: unknown } | { act
 export interface PolicyInstance {
   step: Step;
   mcp?: McpPolicyHooks;
+  /** Files this instance was built from (found while building, e.g. a bundle's imports): hot reload watches them. */
+  files?: readonly string[];
   close?(): Promise<void>;
 }
 

@@ -61,7 +61,7 @@ export class Gateway {
 
   /** Every file the current config depends on. */
   get files(): readonly string[] {
-    return this.loaded.files;
+    return [...new Set([...this.loaded.files, ...this.runtime.files])];
   }
 
   get isReady(): boolean {

@@ -40,6 +40,8 @@ export interface BindRuntime {
 export interface Runtime {
   readonly config: ResolvedConfig;
   readonly binds: ReadonlyMap<string, BindRuntime>;
+  /** Files the policies were built from, beyond those the config names: hot reload watches them too. */
+  readonly files: readonly string[];
   /** Requests currently being served by this runtime. */
   inflight: number;
   close(): Promise<void>;
@@ -52,6 +54,7 @@ export async function buildRuntime(
   persistent: Map<string, unknown> = new Map(),
 ): Promise<Runtime> {
   const closers: Array<() => Promise<void>> = [];
+  const files: string[] = [];
   const dispatcher = new Agent({
     connect: { timeout: config.upstream.connectTimeoutMs },
     keepAliveTimeout: config.upstream.keepAliveTimeoutMs,
@@ -73,7 +76,7 @@ export async function buildRuntime(
       for (const listener of bind.listeners) {
         const routes: RouteRuntime[] = [];
         for (const route of listener.routes) {
-          const { steps, mcpHooks } = await buildSteps(ordered, listener.policies, route, buildContext, closers);
+          const { steps, mcpHooks } = await buildSteps(ordered, listener.policies, route, buildContext, closers, files);
           steps.push(backendStep(route, dispatcher, config, { hooks: mcpHooks, logger, persistent, closers }));
           routes.push({ route, run: compose(steps) });
         }
@@ -96,6 +99,7 @@ export async function buildRuntime(
     return {
       config,
       binds,
+      files: [...new Set(files)],
       inflight: 0,
       async close() {
         await Promise.allSettled(closers.map((c) => c()));
@@ -113,6 +117,7 @@ async function buildSteps(
   route: ResolvedRoute,
   buildContext: (path: string) => PolicyBuildContext,
   closers: Array<() => Promise<void>>,
+  files: string[],
 ): Promise<{ steps: Step[]; mcpHooks: McpPolicyHooks[] }> {
   const steps: Step[] = [];
   const mcpHooks: McpPolicyHooks[] = [];
@@ -132,6 +137,7 @@ async function buildSteps(
     if (instance.close) closers.push(() => instance.close!());
     steps.push(instance.step);
     if (instance.mcp) mcpHooks.push(instance.mcp);
+    if (instance.files) files.push(...instance.files);
   }
   return { steps, mcpHooks };
 }
