@@ -13,6 +13,7 @@ import { resolveConfig, type ResolvedConfig } from './resolve.ts';
 import { formatIssues, type Issue } from './schema.ts';
 
 const SDK_ENTRY = fileURLToPath(new URL('../../sdk-types/index.ts', import.meta.url));
+const SDK_DIR = dirname(SDK_ENTRY);
 
 export interface LoadedConfig {
   config: ResolvedConfig;
@@ -116,9 +117,11 @@ async function importModuleConfig(file: string): Promise<{ raw: unknown; files: 
     const detail = errors.length > 0 ? errors.map(formatMessage).join('\n') : (err as Error).message;
     throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot bundle ${file}:\n${detail}`, { cause: err });
   }
+  // Packages and Portcullis' own SDK do not change under a running gateway; the user's files do.
   const files = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes('node_modules'))
-    .map((p) => resolvePath(dirname(file), p));
+    .map((p) => resolvePath(dirname(file), p))
+    .filter((p) => !p.startsWith(SDK_DIR));
   // Written beside the config so its bare imports resolve from the user's node_modules.
   const bundled = `${file}.timestamp-${Date.now()}-${randomBytes(4).toString('hex')}.mjs`;
   await writeFile(bundled, result.outputFiles[0].contents);
