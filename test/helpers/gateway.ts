@@ -138,3 +138,14 @@ export function echoUpstream(name = 'echo'): Promise<Upstream> {
 export function simpleConfig(routes: GatewayConfig['binds'][number]['listeners'][number]['routes'], extra: Partial<GatewayConfig> = {}): GatewayConfig {
   return { binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes }] }], ...extra };
 }
+
+/** A request with full control of headers (fetch forbids Host), answered as status, headers and text. */
+export async function send(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json(): any }> {
+  const { request } = await import('undici');
+  const res = await request(url, { method: (options.method ?? 'GET') as 'GET', headers: options.headers, body: options.body });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
+}
