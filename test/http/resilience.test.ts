@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { echoUpstream, send, simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    let out = '';
+    socket.on('data', (d) => (out += d));
+    socket.on('end', () => resolve(out));
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error('raw request timed out')));
+  });
+}
+
+describe('streaming, failures and limits', () => {
+  let gw: TestGateway;
+  let a: Upstream;
+  let b: Upstream;
+  let sse: Upstream;
+  let hang: Upstream;
+  let aborted = 0;
+  before(async () => {
+    a = await echoUpstream('a');
+    b = await echoUpstream('b');
+    sse = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      let n = 0;
+      const timer = setInterval(() => {
+        res.write(`data: event-${n}\n\n`);
+        if (++n === 3) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 200);
+      res.on('close', () => clearInterval(timer));
+    });
+    hang = await startUpstream((req, res) => {
+      req.on('close', () => {
+        if (!res.writableEnded) aborted++;
+      });
+    });
+    gw = await startTestGateway(
+      simpleConfig(
+        [
+          { name: 'weighted', matches: [{ path: { pathPrefix: '/w' } }], backends: [{ host: a.host, weight: 3 }, { host: b.host, weight: 1 }] },
+          { name: 'only-a', matches: [{ path: { pathPrefix: '/zero' } }], backends: [{ host: a.host, weight: 1 }, { host: b.host, weight: 0 }] },
+          { name: 'failover', matches: [{ path: { pathPrefix: '/failover' } }], backends: [{ host: '127.0.0.1:1' }, { host: a.host }], policies: { retry: { attempts: 1, backoffMs: 0 } } },
+          { name: 'dead', matches: [{ path: { pathPrefix: '/dead' } }], backends: [{ host: '127.0.0.1:1' }] },
+          { name: 'sse', matches: [{ path: { pathPrefix: '/events' } }], backends: [{ host: sse.host }] },
+          { name: 'hang', matches: [{ path: { pathPrefix: '/hang' } }], backends: [{ host: hang.host }] },
+          { name: 'echo', matches: [{ path: { pathPrefix: '/echo' } }], backends: [{ host: a.host }] },
+        ],
+        { limits: { maxRequestBodyBytes: 1024 }, upstream: { ejectionMs: 1000 } },
+      ),
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await Promise.all([a.close(), b.close(), sse.close(), hang.close()]);
+  });
+
+  it('spreads load by weight, and never to a weight-0 backend', async () => {
+    const counts: Record<string, number> = { a: 0, b: 0 };
+    for (let i = 0; i < 200; i++) counts[(await send(`${gw.url()}/w`)).headers['x-upstream'] as string]++;
+    assert.ok(counts.a > 110 && counts.b > 20, JSON.stringify(counts));
+    for (let i = 0; i < 20; i++) assert.equal((await send(`${gw.url()}/zero`)).headers['x-upstream'], 'a');
+  });
+  it('retries an idempotent request on another backend when a connection is refused', async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await send(`${gw.url()}/failover`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-upstream'], 'a');
+    }
+  });
+  it('502 for a dead backend, then 503 while it is ejected, then 502 again after ejectionMs', async () => {
+    const first = await send(`${gw.url()}/dead`);
+    assert.equal(first.status, 502);
+    assert.equal(first.json().error.code, 'PCL_ERR_BACKEND_UNREACHABLE');
+    assert.match(first.json().error.message, /^backend 127\.0\.0\.1:1 unreachable \(ECONNREFUSED\)$/);
+    const second = await send(`${gw.url()}/dead`);
+    assert.equal(second.status, 503);
+    assert.equal(second.json().error.code, 'PCL_ERR_NO_HEALTHY_BACKEND');
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await send(`${gw.url()}/dead`)).status, 502);
+    assert.equal((await send(`${gw.url()}/echo`)).status, 200, 'other routes keep serving');
+  });
+  it('passes SSE events through one by one, as they are produced', async () => {
+    const started = Date.now();
+    const res = await request(`${gw.url()}/events`);
+    assert.equal(res.headers['content-type'], 'text/event-stream');
+    const arrivals: Array<[string, number]> = [];
+    for await (const chunk of res.body) arrivals.push([String(chunk).trim(), Date.now() - started]);
+    assert.deepEqual(arrivals.map((x) => x[0]), ['data: event-0', 'data: event-1', 'data: event-2']);
+    // The first event must arrive long before the stream ends (no buffering in the gateway).
+    assert.ok(arrivals[2][1] - arrivals[0][1] >= 300, JSON.stringify(arrivals));
+  });
+  it('413 for a body over the limit, by content-length and while streaming a chunked body', async () => {
+    const big = await send(`${gw.url()}/echo`, { method: 'POST', body: 'x'.repeat(2000) });
+    assert.equal(big.status, 413);
+    assert.deepEqual(big.json(), { error: { code: 'PCL_ERR_BODY_TOO_LARGE', message: 'request body exceeds limits.maxRequestBodyBytes (1024 bytes)' } });
+    async function* chunks() {
+      for (let i = 0; i < 4; i++) yield Buffer.alloc(400, 'y');
+    }
+    const chunked = await request(`${gw.url()}/echo`, { method: 'POST', body: chunks() });
+    assert.equal(chunked.statusCode, 413);
+    assert.equal(((await chunked.body.json()) as any).error.code, 'PCL_ERR_BODY_TOO_LARGE');
+    const small = await send(`${gw.url()}/echo`, { method: 'POST', body: 'x'.repeat(1000) });
+    assert.equal(small.status, 200);
+    assert.equal(small.json().body.length, 1000);
+  });
+  it('400 with a code for malformed requests, and the gateway keeps serving', async () => {
+    const bad = await rawRequest(gw.port(), 'GET /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n');
+    assert.match(bad, /^HTTP\/1\.1 400 Bad Request/);
+    assert.match(bad, /"code":"PCL_ERR_BAD_REQUEST"/);
+    const absolute = await rawRequest(gw.port(), 'GET http://x/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(absolute, /^HTTP\/1\.1 400/);
+    assert.match(absolute, /request target must be an absolute path/);
+    assert.equal((await send(`${gw.url()}/echo`)).status, 200);
+  });
+  it('a client that disconnects aborts the upstream call', async () => {
+    const controller = new AbortController();
+    const pending = request(`${gw.url()}/hang`, { signal: controller.signal }).catch(() => 'aborted');
+    const until = Date.now() + 5000;
+    while (hang.seen.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    assert.equal(await pending, 'aborted');
+    while (aborted === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(aborted, 1);
+    const line = await gw.logs.waitFor((l) => l.type === 'access' && l.route === 'hang');
+    assert.equal(line.errorCode, 'PCL_ERR_CLIENT_CLOSED');
+  });
+});
