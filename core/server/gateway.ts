@@ -227,7 +227,13 @@ export class Gateway {
       list.map(
         (o) =>
           new Promise<void>((resolve) => {
-            o.server.close(() => resolve());
+            // Keep-alive connections whose last request just finished are idle: close them as they become so,
+            // rather than waiting for the client's keep-alive timeout.
+            const sweep = setInterval(() => o.server.closeIdleConnections(), 50);
+            o.server.close(() => {
+              clearInterval(sweep);
+              resolve();
+            });
             o.server.closeIdleConnections();
           }),
       ),

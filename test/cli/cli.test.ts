@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { configSource, send, startUpstream, type Upstream } from '../helpers/gateway.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const NODE = process.execPath;
+const BIN = join(ROOT, 'core/cli/bin.mjs');
+const cli = (args: string[], cwd = ROOT) => spawnSync(NODE, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+
+describe('portcullis validate', () => {
+  it('exits 0 on the seed basic config', () => {
+    const r = cli(['validate', '-f', 'test/fixtures/config/seed-basic.yaml']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'test/fixtures/config/seed-basic.yaml: valid (1 bind(s), 1 route(s))\n');
+  });
+  it('exits 1 naming the field with a wrong type', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
+    await writeFile(join(dir, 'bad.yaml'), 'binds:\n- port: "3000"\n  listeners:\n  - routes:\n    - backends: [{ host: "127.0.0.1:1" }]\n');
+    const r = cli(['validate', '-c', join(dir, 'bad.yaml')]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `PCL_ERR_CONFIG_INVALID: invalid configuration in ${join(dir, 'bad.yaml')}:\nbinds[0].port: expected integer, got string\n`);
+  });
+  it('validates the default gateway.config.ts when no file is given', () => {
+    const r = cli(['validate']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^gateway\.config\.ts: valid/);
+  });
+  it('rejects unknown commands and options with usage', () => {
+    const r = cli(['frobnicate']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown command "frobnicate"/);
+    assert.equal(cli(['--bogus']).status, 2);
+    assert.match(cli(['--help']).stdout, /^Usage: portcullis/);
+  });
+});
+
+describe('portcullis start: readiness, admin and graceful shutdown', () => {
+  let up: Upstream;
+  let dir: string;
+  before(async () => {
+    up = await startUpstream((req, res) => {
+      if (req.url === '/slow') setTimeout(() => res.end('slow finished'), 1500);
+      else res.end('ok');
+    });
+    dir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
+  });
+  after(() => up.close());
+
+  it('serves, reports ready, dumps the config without secrets, and drains an in-flight request on SIGTERM', async () => {
+    await writeFile(
+      join(dir, 'gateway.config.ts'),
+      configSource({
+        admin: { address: '127.0.0.1:0' },
+        readiness: { address: '127.0.0.1:0' },
+        shutdown: { drainTimeoutMs: 5000 },
+        binds: [
+          {
+            port: 0,
+            address: '127.0.0.1',
+            listeners: [
+              {
+                routes: [
+                  { backends: [{ host: up.host }], policies: { requestHeaderModifier: { set: { authorization: 'Bearer backend-secret-123' } } } },
+                  { name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [{ name: 't', stdio: { cmd: 'x', env: { API_TOKEN: 'tok-456' } } }] } }] },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const child = spawn(NODE, [BIN, 'start', '--no-watch'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const portOf = async (msg: string) => {
+      const until = Date.now() + 20_000;
+      while (Date.now() < until) {
+        const line = out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === msg);
+        if (line) return line.port as number;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no "${msg}" line in:\n${out}`);
+    };
+    try {
+      const port = await portOf('listening');
+      const admin = await portOf('admin server listening');
+      const ready = await portOf('readiness server listening');
+      assert.equal((await send(`http://127.0.0.1:${ready}/healthz/ready`)).status, 200);
+      const dump = await send(`http://127.0.0.1:${admin}/config_dump`);
+      assert.equal(dump.status, 200);
+      assert.ok(!dump.text.includes('backend-secret-123') && !dump.text.includes('tok-456'), dump.text);
+      assert.equal(dump.json().binds[0].listeners[0].routes[0].policies.requestHeaderModifier.set.authorization, '[redacted]');
+
+      const inflight = send(`http://127.0.0.1:${port}/slow`);
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGTERM');
+      const res = await inflight;
+      assert.equal(res.status, 200);
+      assert.equal(res.text, 'slow finished');
+      assert.equal(await exited, 0);
+      assert.match(out, /"msg":"shutting down: draining in-flight requests"/);
+      assert.match(out, /"msg":"stopped"/);
+      assert.ok(!out.includes('backend-secret-123'));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('exits 1 with a clear message when the port is taken', async () => {
+    await writeFile(join(dir, 'clash.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, binds: [{ port: up.port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
+    const r = cli(['start', '--no-watch', '-c', 'clash.config.ts'], dir);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`^portcullis: PCL_ERR_BIND_FAILED: binds\\[0\\]: cannot listen on 127\\.0\\.0\\.1:${up.port}: EADDRINUSE`));
+  });
+});
