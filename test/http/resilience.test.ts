@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { echoUpstream, send, simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
@@ -104,7 +105,7 @@ describe('streaming, failures and limits', () => {
     async function* chunks() {
       for (let i = 0; i < 4; i++) yield Buffer.alloc(400, 'y');
     }
-    const chunked = await request(`${gw.url()}/echo`, { method: 'POST', body: chunks() });
+    const chunked = await request(`${gw.url()}/echo`, { method: 'POST', body: Readable.from(chunks()) });
     assert.equal(chunked.statusCode, 413);
     assert.equal(((await chunked.body.json()) as any).error.code, 'PCL_ERR_BODY_TOO_LARGE');
     const small = await send(`${gw.url()}/echo`, { method: 'POST', body: 'x'.repeat(1000) });
