@@ -17,6 +17,11 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_CONFIG_INVALID: 500,
   PCL_ERR_CONFIG_LOAD: 500,
   PCL_ERR_BIND_FAILED: 500,
+  PCL_ERR_MCP_SESSION_NOT_FOUND: 404,
+  PCL_ERR_MCP_SESSION_REQUIRED: 400,
+  PCL_ERR_MCP_PROTOCOL_VERSION: 400,
+  PCL_ERR_MCP_METHOD_NOT_ALLOWED: 405,
+  PCL_ERR_MCP_UPSTREAM_FAILED: 502,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -144,6 +144,33 @@ export interface McpBackend {
 export interface McpBackendConfig {
   /** The MCP servers, each with a unique name. */
   targets: McpTarget[];
+  /**
+   * How tool, prompt and resource-template names are prefixed with `<target>_`: `conditional` prefixes only when
+   * there is more than one target, `always` always, `never` never (colliding names are then logged and left out).
+   * With a prefix, resource URIs are also rewritten to `portcullis://<target>/<uri>`.
+   * @default 'conditional'
+   * @example 'always'
+   */
+  prefixMode?: 'conditional' | 'always' | 'never';
+  /**
+   * `failClosed`: a session starts only when every target starts, and a call to a failed target is an error.
+   * `failOpen`: a target that cannot start, crashes or hangs is left out of lists (clients get `list_changed`) and
+   * restarted with backoff while the other targets keep serving the session.
+   * @default 'failClosed'
+   * @example 'failOpen'
+   */
+  failureMode?: 'failClosed' | 'failOpen';
+  /**
+   * `stateful`: one upstream session per target per client session (`Mcp-Session-Id`). `stateless`: no session id;
+   * every request is served by upstream sessions opened for it and closed after it.
+   * @default 'stateful'
+   * @example 'stateless'
+   */
+  statefulMode?: 'stateful' | 'stateless';
+  /** A client session with no request and no open stream for this long is closed, with its upstream sessions. @default 600000 @example 60000 */
+  sessionIdleTimeoutMs?: number;
+  /** Time a target has to answer one request before the call fails with a JSON-RPC error. @default 60000 @example 10000 */
+  requestTimeoutMs?: number;
 }
 
 /** One MCP server behind an MCP backend: exactly one of `stdio`, `sse` or `mcp`. */
@@ -151,11 +178,35 @@ export interface McpTarget {
   /** Unique name, used as the tool-name prefix. @example 'everything' */
   name: string;
   /** A local process speaking MCP over stdin/stdout. */
-  stdio?: { cmd: string; args?: string[]; env?: Record<string, string>; cwd?: string };
+  stdio?: McpStdioTarget;
   /** A legacy HTTP+SSE MCP server. */
   sse?: McpRemoteTarget;
   /** A streamable-HTTP MCP server. */
   mcp?: McpRemoteTarget;
+  /** This target's time to answer one request, overriding the backend's `requestTimeoutMs`. @default the backend's @example 5000 */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * A local MCP server process. It gets only `env` plus a safe default set (HOME, LOGNAME, PATH, SHELL, TERM, USER).
+ * @example { cmd: 'npx', args: ['@modelcontextprotocol/server-everything'] }
+ */
+export interface McpStdioTarget {
+  /** The program; `node` means the Node.js running the gateway. @example 'npx' */
+  cmd: string;
+  /** Arguments. @default [] @example ['@modelcontextprotocol/server-everything'] */
+  args?: string[];
+  /** Environment variables added to the safe default set. @default {} @example { LOG_LEVEL: 'debug' } */
+  env?: Record<string, string>;
+  /** Working directory, relative to the config file. @default the config file's directory @example './servers' */
+  cwd?: string;
+  /**
+   * Processes started and initialized ahead of time, so a new session takes one instead of waiting for a spawn.
+   * Refilled in the background; `0` turns the pool off.
+   * @default 1
+   * @example 4
+   */
+  warmPool?: number;
 }
 
 /** A remote MCP server, by URL or host/port/path. */

@@ -31,6 +31,16 @@ export const ErrorCodes = {
   CONFIG_LOAD: 'PCL_ERR_CONFIG_LOAD',
   /** A bind could not be opened (port in use, permission, bad address). */
   BIND_FAILED: 'PCL_ERR_BIND_FAILED',
+  /** 404: the `Mcp-Session-Id` (or legacy SSE `sessionId`) names no open session: it expired or was closed. Start a new session. */
+  MCP_SESSION_NOT_FOUND: 'PCL_ERR_MCP_SESSION_NOT_FOUND',
+  /** 400: an MCP request other than `initialize` came without the `Mcp-Session-Id` header. */
+  MCP_SESSION_REQUIRED: 'PCL_ERR_MCP_SESSION_REQUIRED',
+  /** 400: the `MCP-Protocol-Version` header names a protocol version the gateway does not speak. */
+  MCP_PROTOCOL_VERSION: 'PCL_ERR_MCP_PROTOCOL_VERSION',
+  /** 405: the HTTP method is not one an MCP endpoint serves (POST, GET, DELETE). */
+  MCP_METHOD_NOT_ALLOWED: 'PCL_ERR_MCP_METHOD_NOT_ALLOWED',
+  /** 502: an MCP session could not start because a target failed to start or initialize (`failureMode: failClosed`). */
+  MCP_UPSTREAM_FAILED: 'PCL_ERR_MCP_UPSTREAM_FAILED',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

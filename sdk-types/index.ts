@@ -27,6 +27,7 @@ export type {
   McpBackend,
   McpBackendConfig,
   McpRemoteTarget,
+  McpStdioTarget,
   McpTarget,
   Milliseconds,
   PathMatch,

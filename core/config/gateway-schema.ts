@@ -50,17 +50,25 @@ const mcpTarget = object(
   {
     name: string({ pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'letters, digits, "_" or "-"' }),
     stdio: object(
-      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), cwd: string() },
+      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }) },
       { required: ['cmd'] },
     ),
     sse: remoteTarget,
     mcp: remoteTarget,
+    requestTimeoutMs: number({ integer: true, min: 1 }),
   },
   { required: ['name'], exactlyOne: ['stdio', 'sse', 'mcp'] },
 );
 
 const mcpBackend = object(
-  { targets: array(mcpTarget, { minItems: 1 }) },
+  {
+    targets: array(mcpTarget, { minItems: 1 }),
+    prefixMode: literal('conditional', 'always', 'never'),
+    failureMode: literal('failClosed', 'failOpen'),
+    statefulMode: literal('stateful', 'stateless'),
+    sessionIdleTimeoutMs: number({ integer: true, min: 1 }),
+    requestTimeoutMs: number({ integer: true, min: 1 }),
+  },
   {
     required: ['targets'],
     refine(v, p, issues) {

@@ -157,6 +157,7 @@ export class Gateway {
   async close(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    this.runtime.drain();
     const deadline = this.runtime.config.shutdown.drainTimeoutMs;
     const servers = [...this.open.values()];
     const closing = this.closeServers(servers);

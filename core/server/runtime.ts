@@ -44,6 +44,8 @@ export interface Runtime {
   readonly files: readonly string[];
   /** Requests currently being served by this runtime. */
   inflight: number;
+  /** Ends long-lived responses (MCP streams) so that a shutdown does not wait for clients to hang up. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function buildRuntime(
   persistent: Map<string, unknown> = new Map(),
 ): Promise<Runtime> {
   const closers: Array<() => Promise<void>> = [];
+  const drainers: Array<() => void> = [];
   const files: string[] = [];
   const dispatcher = new Agent({
     connect: { timeout: config.upstream.connectTimeoutMs },
@@ -77,7 +80,7 @@ export async function buildRuntime(
         const routes: RouteRuntime[] = [];
         for (const route of listener.routes) {
           const { steps, mcpHooks } = await buildSteps(ordered, listener.policies, route, buildContext, closers, files);
-          steps.push(backendStep(route, dispatcher, config, { hooks: mcpHooks, logger, persistent, closers }));
+          steps.push(backendStep(route, dispatcher, config, { hooks: mcpHooks, logger, persistent, closers, drainers }));
           routes.push({ route, run: compose(steps) });
         }
         const tls = listener.tls && loadTls(listener);
@@ -101,6 +104,9 @@ export async function buildRuntime(
       binds,
       files: [...new Set(files)],
       inflight: 0,
+      drain() {
+        for (const d of drainers) d();
+      },
       async close() {
         await Promise.allSettled(closers.map((c) => c()));
       },
@@ -147,6 +153,7 @@ interface McpWiring {
   logger: Logger;
   persistent: Map<string, unknown>;
   closers: Array<() => Promise<void>>;
+  drainers: Array<() => void>;
 }
 
 function backendStep(route: ResolvedRoute, dispatcher: Dispatcher, config: ResolvedConfig, mcp: McpWiring): Step {
@@ -160,8 +167,9 @@ function backendStep(route: ResolvedRoute, dispatcher: Dispatcher, config: Resol
     if (hosts.length > 0) {
       throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${route.path}.backends: a route cannot mix host and mcp backends`);
     }
-    const backend = createMcpBackend({ route, hooks: mcp.hooks, logger: mcp.logger, persistent: mcp.persistent });
+    const backend = createMcpBackend({ route, hooks: mcp.hooks, logger: mcp.logger, persistent: mcp.persistent, baseDir: config.baseDir });
     mcp.closers.push(() => backend.close());
+    mcp.drainers.push(() => backend.drain());
     return backend.step;
   }
   return createHttpBackend({

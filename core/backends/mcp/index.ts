@@ -1,7 +1,23 @@
+import type { McpBackendConfig, McpTarget } from '../../../sdk-types/config.ts';
 import type { ResolvedRoute } from '../../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { McpPolicyHooks, Step } from '../../pipeline/types.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import type { ServeEnv } from './serve/common.ts';
+import { isLegacySse, serveLegacySse } from './serve/legacy-sse.ts';
+import { serveStreamable } from './serve/streamable.ts';
+import type { SessionEnv } from './session.ts';
+import { SessionStore } from './store.ts';
+import { WarmPool } from './upstream/pool.ts';
+
+export const MCP_DEFAULTS = {
+  prefixMode: 'conditional',
+  failureMode: 'failClosed',
+  statefulMode: 'stateful',
+  sessionIdleTimeoutMs: 600_000,
+  requestTimeoutMs: 60_000,
+  warmPool: 1,
+} as const;
 
 export interface McpBackendOptions {
   route: ResolvedRoute;
@@ -10,19 +26,75 @@ export interface McpBackendOptions {
   logger: Logger;
   /** State that outlives a reload (open sessions, warm pools), shared by every runtime of one gateway. */
   persistent: Map<string, unknown>;
+  /** Directory of the config file: stdio targets run there unless they name a `cwd`. */
+  baseDir?: string;
 }
 
 export interface McpBackend {
   step: Step;
+  /** Ends open streams so a shutdown need not wait for clients to hang up. */
+  drain(): void;
   close(): Promise<void>;
 }
 
-/** Serves an MCP route. (Placeholder until the MCP gateway lands: answers 501.) */
+/**
+ * Serves an MCP route: every target of the route's MCP backend multiplexed into one MCP server, over streamable
+ * HTTP and legacy SSE. A route has one MCP backend; its targets are the servers.
+ */
 export function createMcpBackend(options: McpBackendOptions): McpBackend {
+  const { route, logger } = options;
+  const backends = route.backends.filter((b) => b.kind === 'mcp');
+  if (backends.length !== 1) {
+    throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${route.path}.backends: a route serves one MCP backend (put every server in its targets), got ${backends.length}`);
+  }
+  const config: McpBackendConfig = backends[0].mcp;
+  const targets: readonly McpTarget[] = config.targets;
+  const prefixMode = config.prefixMode ?? MCP_DEFAULTS.prefixMode;
+  const timeoutMs = config.requestTimeoutMs ?? MCP_DEFAULTS.requestTimeoutMs;
+  const idleMs = config.sessionIdleTimeoutMs ?? MCP_DEFAULTS.sessionIdleTimeoutMs;
+  const byName = new Map(targets.map((t) => [t.name, t]));
+  const transportEnv = (target: string) => ({
+    baseDir: options.baseDir ?? process.cwd(),
+    onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),
+  });
+  const stateless = config.statefulMode === 'stateless';
+  const pools = new Map<string, WarmPool>();
+  for (const t of targets) {
+    const size = t.stdio ? (t.stdio.warmPool ?? MCP_DEFAULTS.warmPool) : 0;
+    if (size > 0) pools.set(t.name, new WarmPool(t, size, transportEnv(t.name), t.requestTimeoutMs ?? timeoutMs, logger));
+  }
+  const sessionEnv: SessionEnv = {
+    routeName: route.name,
+    targets,
+    prefix: prefixMode === 'always' || (prefixMode === 'conditional' && targets.length > 1),
+    failOpen: config.failureMode === 'failOpen',
+    timeoutMs: (name) => byName.get(name)?.requestTimeoutMs ?? timeoutMs,
+    transportEnv,
+    pools,
+    logger,
+  };
+  const storeKey = `mcp-sessions:${route.name}`;
+  let store = options.persistent.get(storeKey) as SessionStore | undefined;
+  if (!store) {
+    store = new SessionStore(idleMs);
+    options.persistent.set(storeKey, store);
+  }
+  store.acquire(idleMs);
+  const env: ServeEnv = { session: sessionEnv, store, hooks: options.hooks, stateless };
+  const sessions = store;
+
   return {
-    step() {
-      throw new GatewayError(ErrorCodes.BACKEND_UNSUPPORTED, `route "${options.route.name}": MCP backends are not served by this build yet`);
+    async step(ctx) {
+      ctx.backendName = `${route.name}/mcp`;
+      if (isLegacySse(ctx)) return serveLegacySse(env, ctx);
+      return serveStreamable(env, ctx);
     },
-    async close() {},
+    drain() {
+      for (const s of sessions.all()) for (const stream of [...s.streams]) stream.end();
+    },
+    async close() {
+      await Promise.allSettled([...pools.values()].map((p) => p.close()));
+      if (await sessions.release()) options.persistent.delete(storeKey);
+    },
   };
 }

@@ -1,0 +1,130 @@
+/**
+ * The merged view of every target's tools, prompts, resources and templates: names as clients see them, and the
+ * way back from a client-visible name or URI to the owning target.
+ */
+
+export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
+
+export const LIST_METHODS: Record<string, ListKind> = {
+  'tools/list': 'tools',
+  'prompts/list': 'prompts',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resourceTemplates',
+};
+
+const URI_SCHEME = 'portcullis://';
+
+export interface Owned {
+  target: string;
+  /** Name or URI as the target knows it. */
+  original: string;
+}
+
+export interface MergeResult {
+  items: Array<{ target: string; item: Record<string, unknown> }>;
+  collisions: Array<{ name: string; targets: string[] }>;
+}
+
+/** Naming rules of one session: with a prefix every name and URI carries its target; without, names must be unique. */
+export class Catalog {
+  readonly prefix: boolean;
+  private readonly names: Record<'tools' | 'prompts', Map<string, Owned>> = { tools: new Map(), prompts: new Map() };
+  private readonly uris = new Map<string, Owned>();
+  private readonly templates = new Map<string, Array<{ target: string; pattern: RegExp }>>();
+  private readonly targets: readonly string[];
+
+  constructor(targets: readonly string[], prefix: boolean) {
+    this.targets = targets;
+    this.prefix = prefix;
+  }
+
+  name(target: string, name: string): string {
+    return this.prefix ? `${target}_${name}` : name;
+  }
+
+  uri(target: string, uri: string): string {
+    return this.prefix ? `${URI_SCHEME}${target}/${uri}` : uri;
+  }
+
+  /** The target owning a client-visible tool or prompt name, from the last list or by its prefix. */
+  resolveName(kind: 'tools' | 'prompts', clientName: string): Owned | undefined {
+    const hit = this.names[kind].get(clientName);
+    if (hit) return hit;
+    if (!this.prefix) return this.targets.length === 1 ? { target: this.targets[0], original: clientName } : undefined;
+    // Longest target name first, so that target "a_b" wins over target "a" for "a_b_tool".
+    const target = [...this.targets].sort((a, b) => b.length - a.length).find((t) => clientName.startsWith(`${t}_`));
+    return target ? { target, original: clientName.slice(target.length + 1) } : undefined;
+  }
+
+  resolveUri(clientUri: string): Owned | undefined {
+    if (this.prefix) {
+      if (!clientUri.startsWith(URI_SCHEME)) return undefined;
+      const rest = clientUri.slice(URI_SCHEME.length);
+      const slash = rest.indexOf('/');
+      if (slash === -1) return undefined;
+      const target = rest.slice(0, slash);
+      return this.targets.includes(target) ? { target, original: rest.slice(slash + 1) } : undefined;
+    }
+    if (this.targets.length === 1) return { target: this.targets[0], original: clientUri };
+    const hit = this.uris.get(clientUri);
+    if (hit) return hit;
+    for (const [, list] of this.templates) {
+      const match = list.find((t) => t.pattern.test(clientUri));
+      if (match) return { target: match.target, original: clientUri };
+    }
+    return undefined;
+  }
+
+  /** Merges per-target list results, renaming items and remembering their owners. */
+  merge(kind: ListKind, perTarget: ReadonlyArray<{ target: string; items: Array<Record<string, unknown>> }>): MergeResult {
+    const out: MergeResult = { items: [], collisions: [] };
+    const key = kind === 'resources' ? 'uri' : kind === 'resourceTemplates' ? 'uriTemplate' : 'name';
+    const owners = new Map<string, string[]>();
+    const renamed: Array<{ target: string; clientKey: string; original: string; item: Record<string, unknown> }> = [];
+    for (const { target, items } of perTarget) {
+      for (const item of items) {
+        const original = String(item[key] ?? '');
+        const clientKey = key === 'name' ? this.name(target, original) : this.uri(target, original);
+        if (key === 'name' && kind === 'resourceTemplates') continue;
+        owners.set(clientKey, [...(owners.get(clientKey) ?? []), target]);
+        renamed.push({ target, clientKey, original, item: clientKey === original ? item : { ...item, [key]: clientKey } });
+      }
+    }
+    if (kind === 'tools' || kind === 'prompts') this.names[kind].clear();
+    if (kind === 'resources') this.uris.clear();
+    if (kind === 'resourceTemplates') this.templates.clear();
+    for (const r of renamed) {
+      const who = owners.get(r.clientKey)!;
+      if (new Set(who).size > 1) {
+        if (!out.collisions.some((c) => c.name === r.clientKey)) out.collisions.push({ name: r.clientKey, targets: [...new Set(who)] });
+        continue;
+      }
+      out.items.push({ target: r.target, item: r.item });
+      if (kind === 'tools' || kind === 'prompts') this.names[kind].set(r.clientKey, { target: r.target, original: r.original });
+      else if (kind === 'resources') this.uris.set(r.clientKey, { target: r.target, original: r.original });
+      else this.templates.set(r.target, [...(this.templates.get(r.target) ?? []), { target: r.target, pattern: templatePattern(r.original) }]);
+    }
+    return out;
+  }
+
+  /** Rewrites URIs inside content blocks (tool results, prompt messages, read results) to their client form. */
+  rewriteContent(target: string, value: unknown): unknown {
+    if (!this.prefix) return value;
+    if (Array.isArray(value)) return value.map((v) => this.rewriteContent(target, v));
+    if (!value || typeof value !== 'object') return value;
+    const obj = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      if (k === 'uri' && typeof v === 'string') out[k] = this.uri(target, v);
+      else if (k === 'content' || k === 'contents' || k === 'resource' || k === 'messages' || typeof k === 'number') out[k] = this.rewriteContent(target, v);
+      else out[k] = v;
+    }
+    return out;
+  }
+}
+
+/** RFC 6570 template to a whole-URI matcher: every expression matches any run of characters. */
+function templatePattern(template: string): RegExp {
+  const parts = template.split(/\{[^}]*\}/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('.*')}$`);
+}

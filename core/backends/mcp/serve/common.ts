@@ -1,0 +1,73 @@
+import type { Readable } from 'node:stream';
+import { ErrorCodes, GatewayError } from '../../../errors.ts';
+import type { GatewayResponse, McpPolicyHooks, RequestContext } from '../../../pipeline/types.ts';
+import { dispatch, negotiateVersion } from '../dispatch.ts';
+import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc.ts';
+import type { Emit, Session, SessionEnv } from '../session.ts';
+import type { SessionStore } from '../store.ts';
+
+/** What the HTTP side of one MCP route needs. */
+export interface ServeEnv {
+  session: SessionEnv;
+  store: SessionStore;
+  hooks: readonly McpPolicyHooks[];
+  stateless: boolean;
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): GatewayResponse {
+  const text = JSON.stringify(body);
+  return { status, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }, body: text };
+}
+
+/** Reads and parses a POST body: a JSON-RPC message or a batch. Malformed input is answered as JSON-RPC errors. */
+export async function readMessages(ctx: RequestContext): Promise<{ messages: JsonRpcMessage[]; batch: boolean } | GatewayResponse> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of (ctx.body ?? []) as Readable) chunks.push(chunk as Buffer);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    return json(400, rpcError(null, RpcErrors.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
+  }
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  if (list.length === 0 || !list.every(isJsonRpcMessage)) {
+    return json(400, rpcError(null, RpcErrors.INVALID_REQUEST, 'Invalid Request: expected a JSON-RPC 2.0 message or a batch of them'));
+  }
+  return { messages: list as JsonRpcMessage[], batch: Array.isArray(parsed) };
+}
+
+/** Starts a session from the client's `initialize` params (or defaults, for stateless requests without one). */
+export async function openSession(env: ServeEnv, SessionClass: new (e: SessionEnv) => Session, params: Record<string, unknown> | undefined): Promise<Session> {
+  const session = new SessionClass(env.session);
+  session.protocolVersion = negotiateVersion(params?.protocolVersion);
+  await session.start({
+    protocolVersion: session.protocolVersion,
+    capabilities: (params?.capabilities as Record<string, unknown>) ?? {},
+    clientInfo: (params?.clientInfo as { name: string; version: string }) ?? { name: 'portcullis', version: '0.1.0' },
+  });
+  return session;
+}
+
+/** Answers one client request, turning failures into JSON-RPC errors. */
+export async function answer(session: Session, ctx: RequestContext, env: ServeEnv, req: JsonRpcRequest, emit?: Emit): Promise<JsonRpcResponse> {
+  try {
+    return { jsonrpc: '2.0', id: req.id, result: await dispatch(session, ctx, env.hooks, req, emit) };
+  } catch (err) {
+    if (err instanceof RpcFailure) return { jsonrpc: '2.0', id: req.id, error: err.toError() };
+    if (err instanceof GatewayError) return rpcError(req.id, RpcErrors.INTERNAL_ERROR, err.message, { code: err.code });
+    ctx.log.error({ err, route: ctx.routeName }, 'unexpected error while serving an MCP request');
+    return rpcError(req.id, RpcErrors.INTERNAL_ERROR, 'internal gateway error');
+  }
+}
+
+/** The client's messages that are not requests: replies to server-to-client requests, and notifications. */
+export function deliverNonRequests(session: Session, messages: readonly JsonRpcMessage[]): void {
+  for (const m of messages) {
+    if ('method' in m && !('id' in m && m.id !== undefined && m.id !== null)) session.clientNotification(m);
+    else if (!('method' in m)) session.clientResponse(m as JsonRpcResponse);
+  }
+}
+
+export function notFound(id: string): GatewayError {
+  return new GatewayError(ErrorCodes.MCP_SESSION_NOT_FOUND, `MCP session "${id.slice(0, 64)}" does not exist: it expired or was closed; initialize a new one`);
+}

@@ -1,0 +1,76 @@
+import { ErrorCodes, GatewayError } from '../../../errors.ts';
+import type { RequestContext } from '../../../pipeline/types.ts';
+import { negotiateVersion } from '../dispatch.ts';
+import { isRequest, type JsonRpcRequest } from '../jsonrpc.ts';
+import { Session } from '../session.ts';
+import { answer, deliverNonRequests, json, notFound, readMessages, type ServeEnv } from './common.ts';
+import { SseStream } from './sse-stream.ts';
+
+/** Whether a request belongs to the legacy HTTP+SSE transport (protocol 2024-11-05). */
+export function isLegacySse(ctx: RequestContext): boolean {
+  if (ctx.method === 'GET') return ctx.path.endsWith('/sse');
+  return ctx.method === 'POST' && new URLSearchParams(ctx.search).has('sessionId');
+}
+
+/**
+ * Legacy HTTP+SSE: `GET .../sse` opens the stream and names, in its `endpoint` event, the URL to POST messages
+ * to (the same path with `?sessionId=`, so any route that serves the stream also serves its messages). Every
+ * answer travels on the stream; POSTs get 202. The session ends with its stream.
+ */
+export async function serveLegacySse(env: ServeEnv, ctx: RequestContext): Promise<void> {
+  if (ctx.method === 'GET') return open(env, ctx);
+  const id = new URLSearchParams(ctx.search).get('sessionId') ?? '';
+  const session = env.store.get(id);
+  if (!session || session.closed || !session.legacy) throw notFound(id);
+  const parsed = await readMessages(ctx);
+  if (!('messages' in parsed)) return ctx.respond(parsed);
+  session.touch();
+  const stream = session.legacy;
+  deliverNonRequests(session, parsed.messages);
+  for (const m of parsed.messages.filter(isRequest)) void handle(env, ctx, session, stream, m);
+  ctx.respond({ status: 202, headers: { 'content-type': 'text/plain' }, body: 'Accepted' });
+}
+
+async function handle(env: ServeEnv, ctx: RequestContext, session: Session, stream: NonNullable<Session['legacy']>, req: JsonRpcRequest): Promise<void> {
+  session.active++;
+  try {
+    if (req.method === 'initialize' && !session.started) {
+      session.started = true;
+      session.protocolVersion = negotiateVersion(req.params?.protocolVersion);
+      try {
+        await session.start({
+          protocolVersion: session.protocolVersion,
+          capabilities: (req.params?.capabilities as Record<string, unknown>) ?? {},
+          clientInfo: (req.params?.clientInfo as { name: string; version: string }) ?? { name: 'unknown', version: '0' },
+        });
+      } catch (err) {
+        const message = err instanceof GatewayError ? err.message : (err as Error).message;
+        stream.send({ jsonrpc: '2.0', id: req.id, error: { code: -32603, message } });
+        stream.end();
+        return;
+      }
+    }
+    stream.send(await answer(session, ctx, env, req, (m) => stream.send(m)));
+  } finally {
+    session.active--;
+    session.touch();
+  }
+}
+
+function open(env: ServeEnv, ctx: RequestContext): void {
+  if (env.stateless) {
+    throw new GatewayError(ErrorCodes.MCP_METHOD_NOT_ALLOWED, 'the legacy SSE transport needs a session and is not served in stateless mode', { status: 405 });
+  }
+  const session = new Session(env.session);
+  const stream = new SseStream(ctx.signal);
+  session.legacy = stream;
+  session.streams.add(stream);
+  session.active++;
+  env.store.add(session);
+  session.attachGeneral((m) => stream.send(m));
+  stream.whenEnded(() => void session.close());
+  stream.event('endpoint', `${ctx.path}?sessionId=${session.id}`);
+  ctx.respond(stream.response());
+}
+
+export { json };

@@ -1,0 +1,56 @@
+import { PassThrough } from 'node:stream';
+import type { GatewayResponse } from '../../../pipeline/types.ts';
+import type { JsonRpcMessage } from '../jsonrpc.ts';
+
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * A server-sent-events response body. Comments keep idle proxies from cutting it; it ends when the client
+ * leaves (the request's signal) or when the gateway ends it.
+ */
+export class SseStream {
+  readonly body = new PassThrough();
+  closed = false;
+  private readonly keepalive: NodeJS.Timeout;
+  private readonly onEnd: Array<() => void> = [];
+
+  constructor(signal: AbortSignal) {
+    this.keepalive = setInterval(() => this.body.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
+    const end = () => this.end();
+    if (signal.aborted) queueMicrotask(end);
+    else signal.addEventListener('abort', end, { once: true });
+    this.body.once('close', end);
+  }
+
+  response(headers: Record<string, string> = {}): GatewayResponse {
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no', ...headers },
+      body: this.body,
+    };
+  }
+
+  /** Writes one message; false when the stream is already closed. */
+  send(message: JsonRpcMessage): boolean {
+    return this.event('message', JSON.stringify(message));
+  }
+
+  event(name: string, data: string): boolean {
+    if (this.closed) return false;
+    this.body.write(`event: ${name}\ndata: ${data}\n\n`);
+    return true;
+  }
+
+  whenEnded(fn: () => void): void {
+    if (this.closed) fn();
+    else this.onEnd.push(fn);
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.keepalive);
+    this.body.end();
+    for (const fn of this.onEnd.splice(0)) fn();
+  }
+}

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import type { McpTarget } from '../../../sdk-types/config.ts';
+import { ErrorCodes, GatewayError } from '../../errors.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import { Catalog } from './catalog.ts';
+import { RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.ts';
+import { connectTarget, type ClientInit, type UpstreamConnection } from './upstream/connection.ts';
+import type { WarmPool } from './upstream/pool.ts';
+import type { TransportEnv } from './upstream/transport.ts';
+
+/** What every session of one MCP backend shares. */
+export interface SessionEnv {
+  routeName: string;
+  targets: readonly McpTarget[];
+  prefix: boolean;
+  failOpen: boolean;
+  timeoutMs(target: string): number;
+  transportEnv(target: string): TransportEnv;
+  pools: ReadonlyMap<string, WarmPool>;
+  logger: Logger;
+}
+
+/** Sends one message to the client on some stream; returns false when that stream is gone. */
+export type Emit = (message: JsonRpcMessage) => boolean;
+
+/** A client request being served: where messages related to it go (its POST's SSE stream). */
+export interface Scope {
+  clientId: JsonRpcRequest['id'];
+  target?: string;
+  upstreamId?: number;
+  progressToken?: unknown;
+  emit?: Emit;
+}
+
+interface TargetState {
+  config: McpTarget;
+  conn?: UpstreamConnection;
+  failures: number;
+  restartTimer?: NodeJS.Timeout;
+  lastError?: string;
+}
+
+const MAX_BUFFERED = 256;
+
+/**
+ * One client session: an upstream session per target, the merged catalog, and the routing of messages both ways.
+ * Messages a target sends on its own go to the stream of the client request in flight to that target, else to the
+ * session's GET stream, else into a bounded buffer until one opens.
+ */
+export class Session {
+  readonly id = randomUUID();
+  readonly env: SessionEnv;
+  readonly catalog: Catalog;
+  readonly targets = new Map<string, TargetState>();
+  lastActivity = Date.now();
+  /** Open HTTP exchanges (requests, streams); a session with any is never idle. */
+  active = 0;
+  closed = false;
+  clientInit!: ClientInit;
+  protocolVersion = '';
+  readonly scopes = new Set<Scope>();
+  /** Open SSE responses of this session, ended when it closes or the gateway shuts down. */
+  readonly streams = new Set<{ end(): void }>();
+  private general?: Emit;
+  private readonly buffered: JsonRpcMessage[] = [];
+  private nextClientRequest = 1;
+  private readonly toClient = new Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout; target: string; upstreamId: unknown }>();
+  onClose?: () => void;
+  /** Legacy HTTP+SSE sessions: the one stream everything is sent on. */
+  legacy?: { send(m: JsonRpcMessage): boolean; end(): void; event(name: string, data: string): boolean };
+  /** Whether `start` was called (legacy sessions exist before their initialize). */
+  started = false;
+
+  constructor(env: SessionEnv) {
+    this.env = env;
+    this.catalog = new Catalog(env.targets.map((t) => t.name), env.prefix);
+    for (const config of env.targets) this.targets.set(config.name, { config, failures: 0 });
+  }
+
+  /** Connects every target: from the warm pool where one waits, else by starting it now. */
+  async start(clientInit: ClientInit): Promise<void> {
+    this.clientInit = clientInit;
+    const results = await Promise.allSettled([...this.targets.values()].map((s) => this.connect(s)));
+    const failed = [...this.targets.values()].filter((_, i) => results[i].status === 'rejected');
+    if (failed.length === 0) return;
+    if (!this.env.failOpen) {
+      await this.close();
+      const why = failed.map((s) => `target "${s.config.name}": ${s.lastError}`).join('; ');
+      throw new GatewayError(ErrorCodes.MCP_UPSTREAM_FAILED, `route "${this.env.routeName}": the MCP session could not start: ${why}`);
+    }
+    for (const s of failed) this.scheduleRestart(s);
+  }
+
+  private async connect(state: TargetState): Promise<void> {
+    const name = state.config.name;
+    try {
+      const pooled = this.env.pools.get(name)?.take();
+      const conn = pooled ?? (await connectTarget(state.config, this.env.transportEnv(name), this.clientInit, this.env.timeoutMs(name)));
+      if (this.closed) return void (await conn.close());
+      conn.handlers = {
+        onNotification: (m) => this.fromTarget(name, m),
+        onRequest: (m) => this.serverRequest(name, m),
+        onClose: () => this.lost(state, conn),
+      };
+      state.conn = conn;
+      if (conn.closed) this.lost(state, conn);
+    } catch (err) {
+      state.lastError = (err as Error).message;
+      this.env.logger.warn({ route: this.env.routeName, session: this.id, target: name, err: state.lastError }, 'MCP target failed to start');
+      throw err;
+    }
+  }
+
+  private lost(state: TargetState, conn: UpstreamConnection): void {
+    if (state.conn !== conn || this.closed) return;
+    state.conn = undefined;
+    state.lastError = 'the target process or connection ended';
+    this.env.logger.warn({ route: this.env.routeName, session: this.id, target: state.config.name }, 'MCP target connection lost');
+    this.listsChanged();
+    this.scheduleRestart(state);
+  }
+
+  private scheduleRestart(state: TargetState): void {
+    if (this.closed || state.restartTimer) return;
+    const delay = Math.min(30_000, 200 * 2 ** Math.min(state.failures, 8));
+    state.failures++;
+    state.restartTimer = setTimeout(() => {
+      state.restartTimer = undefined;
+      this.connect(state).then(
+        () => {
+          if (this.closed) return;
+          state.failures = 0;
+          this.env.logger.info({ route: this.env.routeName, session: this.id, target: state.config.name }, 'MCP target restarted');
+          this.listsChanged();
+        },
+        () => this.scheduleRestart(state),
+      );
+    }, delay);
+    state.restartTimer.unref();
+  }
+
+  private listsChanged(): void {
+    for (const kind of ['tools', 'prompts', 'resources']) this.sendGeneral({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` });
+  }
+
+  /** The connection of a target, or the JSON-RPC error a call to it gets. */
+  connection(target: string): UpstreamConnection {
+    const state = this.targets.get(target);
+    if (!state) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `unknown target "${target}"`);
+    if (!state.conn || state.conn.closed) {
+      throw new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, `target "${target}" is unavailable: ${state.lastError ?? 'it is not connected'}`, { target });
+    }
+    return state.conn;
+  }
+
+  /** Targets that can take requests now. */
+  liveTargets(): string[] {
+    return [...this.targets.values()].filter((s) => s.conn && !s.conn.closed).map((s) => s.config.name);
+  }
+
+  attachGeneral(emit: Emit): void {
+    this.general = emit;
+    while (this.buffered.length > 0) {
+      if (!emit(this.buffered[0])) return;
+      this.buffered.shift();
+    }
+  }
+
+  detachGeneral(emit: Emit): void {
+    if (this.general === emit) this.general = undefined;
+  }
+
+  private sendGeneral(message: JsonRpcMessage): void {
+    if (this.general?.(message)) return;
+    if (this.buffered.length >= MAX_BUFFERED) this.buffered.shift();
+    this.buffered.push(message);
+  }
+
+  /** Sends a message from a target to the client, on the most fitting stream. */
+  private route(target: string, message: JsonRpcMessage, progressToken?: unknown): void {
+    const scopes = [...this.scopes].reverse();
+    const scope =
+      progressToken !== undefined ? scopes.find((s) => s.progressToken === progressToken && s.emit) : scopes.find((s) => s.target === target && s.emit);
+    if (scope?.emit?.(message)) return;
+    this.sendGeneral(message);
+  }
+
+  private fromTarget(target: string, m: JsonRpcNotification): void {
+    const params = m.params ?? {};
+    switch (m.method) {
+      case 'notifications/tools/list_changed':
+      case 'notifications/prompts/list_changed':
+      case 'notifications/resources/list_changed':
+        return this.sendGeneral(m);
+      case 'notifications/progress':
+        return this.route(target, m, params.progressToken);
+      case 'notifications/resources/updated':
+        return this.route(target, { ...m, params: { ...params, uri: this.catalog.uri(target, String(params.uri)) } });
+      case 'notifications/cancelled': {
+        const entry = [...this.toClient.entries()].find(([, p]) => p.target === target && p.upstreamId === params.requestId);
+        if (!entry) return;
+        return this.route(target, { ...m, params: { ...params, requestId: entry[0] } });
+      }
+      default:
+        return this.route(target, m);
+    }
+  }
+
+  /** A target asks the client something: forward it under a session-unique id and wait for the reply. */
+  private serverRequest(target: string, m: JsonRpcRequest): Promise<unknown> {
+    const id = `${target}-${this.nextClientRequest++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.toClient.delete(id);
+        reject(new RpcFailure(RpcErrors.REQUEST_TIMEOUT, `the client did not answer ${m.method} in time`));
+      }, this.env.timeoutMs(target));
+      this.toClient.set(id, { resolve, reject, timer, target, upstreamId: m.id });
+      this.route(target, { ...m, id });
+    });
+  }
+
+  /** The client's reply to a server-to-client request. */
+  clientResponse(m: JsonRpcResponse): void {
+    const pending = typeof m.id === 'string' ? this.toClient.get(m.id) : undefined;
+    if (!pending) return;
+    this.toClient.delete(m.id as string);
+    clearTimeout(pending.timer);
+    if (m.error) pending.reject(new RpcFailure(m.error.code, m.error.message, m.error.data));
+    else pending.resolve(m.result);
+  }
+
+  /** A notification from the client: cancellations go to the one target concerned, the rest to every target. */
+  clientNotification(m: JsonRpcNotification): void {
+    if (m.method === 'notifications/initialized') return;
+    if (m.method === 'notifications/cancelled') {
+      const scope = [...this.scopes].find((s) => s.clientId === m.params?.requestId);
+      if (scope?.target && scope.upstreamId !== undefined) {
+        this.targets.get(scope.target)?.conn?.notify('notifications/cancelled', { ...m.params, requestId: scope.upstreamId });
+      }
+      return;
+    }
+    for (const s of this.targets.values()) s.conn?.notify(m.method, m.params);
+  }
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.toClient.values()) {
+      clearTimeout(p.timer);
+      p.reject(new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, 'the session closed'));
+    }
+    this.toClient.clear();
+    for (const s of [...this.streams]) s.end();
+    const conns: UpstreamConnection[] = [];
+    for (const s of this.targets.values()) {
+      clearTimeout(s.restartTimer);
+      if (s.conn) conns.push(s.conn);
+      s.conn = undefined;
+    }
+    await Promise.allSettled(conns.map((c) => c.close()));
+    this.onClose?.();
+  }
+}

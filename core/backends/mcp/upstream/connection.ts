@@ -1,0 +1,240 @@
+import type { McpTarget } from '../../../../sdk-types/config.ts';
+import {
+  isNotification,
+  isRequest,
+  isResponse,
+  RpcErrors,
+  RpcFailure,
+  type JsonRpcId,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+} from '../jsonrpc.ts';
+import { createTransport, targetKind, type TargetKind, type TransportEnv, type UpstreamTransport } from './transport.ts';
+
+/** What the gateway says about itself and its client when it initializes a target. */
+export interface ClientInit {
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  clientInfo: { name: string; version: string };
+}
+
+/** What a target answered to `initialize`. */
+export interface ServerInit {
+  protocolVersion: string;
+  capabilities: Record<string, any>;
+  serverInfo?: { name?: string; version?: string };
+  instructions?: string;
+}
+
+/** Where a connection delivers what its target sends on its own. Set when a session takes the connection. */
+export interface ConnectionHandlers {
+  onNotification(msg: JsonRpcNotification): void;
+  /** A server-to-client request (sampling, elicitation, roots/list); resolves to the result or throws RpcFailure. */
+  onRequest(msg: JsonRpcRequest): Promise<unknown>;
+  onClose(): void;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+  method: string;
+}
+
+export interface RequestHandle {
+  /** The id the request carries upstream, for `notifications/cancelled`. */
+  upstreamId: number;
+  result: Promise<unknown>;
+}
+
+/** One MCP session with one target: request/response correlation, time limits, re-initialization after a 404. */
+export class UpstreamConnection {
+  readonly target: string;
+  readonly kind: TargetKind;
+  init!: ServerInit;
+  handlers?: ConnectionHandlers;
+  closed = false;
+  private transport!: UpstreamTransport;
+  private nextId = 1;
+  private readonly pending = new Map<JsonRpcId, Pending>();
+  private readonly config: McpTarget;
+  private readonly env: TransportEnv;
+  private readonly clientInit: ClientInit;
+  private readonly timeoutMs: number;
+  private reinit?: Promise<void>;
+
+  constructor(config: McpTarget, env: TransportEnv, clientInit: ClientInit, timeoutMs: number) {
+    this.target = config.name;
+    this.kind = targetKind(config);
+    this.config = config;
+    this.env = env;
+    this.clientInit = clientInit;
+    this.timeoutMs = timeoutMs;
+  }
+
+  get pid(): number | undefined {
+    return (this.transport as { pid?: number } | undefined)?.pid;
+  }
+
+  /** Starts the transport and performs the initialize handshake. */
+  async open(): Promise<void> {
+    this.transport = this.attach(createTransport(this.config, this.env));
+    try {
+      await this.transport.start();
+      await this.handshake();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  private attach(transport: UpstreamTransport): UpstreamTransport {
+    transport.onmessage = (m) => this.receive(m);
+    transport.onclose = () => {
+      // A stale transport replaced after a 404 closes without ending the connection.
+      if (transport === this.transport) this.fail('the target closed the connection');
+    };
+    transport.onerror = () => {};
+    return transport;
+  }
+
+  private async handshake(): Promise<void> {
+    const result = (await this.request('initialize', { ...this.clientInit }).result) as ServerInit;
+    if (!result || typeof result.protocolVersion !== 'string') throw new Error('the target answered initialize without a protocolVersion');
+    this.init = { ...result, capabilities: result.capabilities ?? {} };
+    this.transport.setProtocolVersion?.(result.protocolVersion);
+    await this.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  }
+
+  request(method: string, params: Record<string, unknown> | undefined, timeoutMs = this.timeoutMs): RequestHandle {
+    const id = this.nextId++;
+    const result = new Promise<unknown>((resolve, reject) => {
+      if (this.closed) return reject(unavailable(this.target, 'it is not connected'));
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.transport.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'timeout' } }).catch(() => {});
+        reject(new RpcFailure(RpcErrors.REQUEST_TIMEOUT, `target "${this.target}" did not answer ${method} within ${timeoutMs} ms`, { target: this.target }));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer, method });
+      const message: JsonRpcRequest = { jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) };
+      this.sendOrReinit(message).catch((err) => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        reject(unavailable(this.target, (err as Error).message));
+      });
+    });
+    return { upstreamId: id, result };
+  }
+
+  /** Streamable HTTP: an upstream that forgot the session answers 404; start a new one and send again, once. */
+  private async sendOrReinit(message: JsonRpcMessage): Promise<void> {
+    if (this.reinit) await this.reinit;
+    try {
+      await this.transport.send(message);
+    } catch (err) {
+      if (this.kind !== 'mcp' || (err as { code?: number }).code !== 404 || (message as JsonRpcRequest).method === 'initialize') throw err;
+      this.reinit ??= this.reopen().finally(() => {
+        this.reinit = undefined;
+      });
+      await this.reinit;
+      await this.transport.send(message);
+    }
+  }
+
+  private async reopen(): Promise<void> {
+    const old = this.transport;
+    this.transport = this.attach(createTransport(this.config, this.env));
+    old.close().catch(() => {});
+    await this.transport.start();
+    const id = this.nextId++;
+    const answer = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('re-initialize timed out')), this.timeoutMs);
+      this.pending.set(id, { resolve, reject, timer, method: 'initialize' });
+    });
+    await this.transport.send({ jsonrpc: '2.0', id, method: 'initialize', params: { ...this.clientInit } });
+    const result = (await answer) as ServerInit;
+    this.transport.setProtocolVersion?.(result.protocolVersion);
+    await this.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  }
+
+  notify(method: string, params?: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.sendOrReinit({ jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }) }).catch(() => {});
+  }
+
+  private receive(m: JsonRpcMessage): void {
+    if (isResponse(m)) {
+      const p = m.id === null ? undefined : this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id!);
+      clearTimeout(p.timer);
+      if (m.error) p.reject(new RpcFailure(m.error.code, m.error.message, m.error.data));
+      else p.resolve(m.result);
+      return;
+    }
+    if (isRequest(m)) {
+      if (m.method === 'ping') {
+        this.transport.send({ jsonrpc: '2.0', id: m.id, result: {} }).catch(() => {});
+        return;
+      }
+      const handle = this.handlers ? this.handlers.onRequest(m) : Promise.reject(new RpcFailure(RpcErrors.METHOD_NOT_FOUND, 'no client is attached'));
+      handle.then(
+        (result) => this.transport.send({ jsonrpc: '2.0', id: m.id, result }),
+        (err) => {
+          const error = err instanceof RpcFailure ? err.toError() : { code: RpcErrors.INTERNAL_ERROR, message: (err as Error).message };
+          return this.transport.send({ jsonrpc: '2.0', id: m.id, error });
+        },
+      ).catch(() => {});
+      return;
+    }
+    if (isNotification(m)) this.handlers?.onNotification(m);
+  }
+
+  private fail(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(unavailable(this.target, reason));
+      this.pending.delete(id);
+    }
+    this.handlers?.onClose();
+  }
+
+  async close(): Promise<void> {
+    const wasClosed = this.closed;
+    this.closed = true;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(unavailable(this.target, 'the session closed'));
+      this.pending.delete(id);
+    }
+    if (this.transport) await this.transport.close().catch(() => {});
+    if (!wasClosed) this.handlers = undefined;
+  }
+}
+
+export function unavailable(target: string, why: string): RpcFailure {
+  return new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, `target "${target}" is unavailable: ${why}`, { target });
+}
+
+/** Opens a connection to a target, bounded by its request timeout so a hung server cannot stall a session. */
+export async function connectTarget(config: McpTarget, env: TransportEnv, clientInit: ClientInit, timeoutMs: number): Promise<UpstreamConnection> {
+  const conn = new UpstreamConnection(config, env, clientInit, timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to initialize within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([conn.open(), deadline]);
+  } catch (err) {
+    await conn.close();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return conn;
+}

@@ -1,0 +1,77 @@
+import { resolve as resolvePath } from 'node:path';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
+import type { JsonRpcMessage } from '../jsonrpc.ts';
+import { safeEnvironment, StdioTransport } from './stdio.ts';
+
+/** The part of the MCP SDK's Transport the gateway uses; stdio is our own, HTTP ones are the SDK's. */
+export interface UpstreamTransport {
+  start(): Promise<void>;
+  send(message: JsonRpcMessage): Promise<void>;
+  close(): Promise<void>;
+  onmessage?: (message: JsonRpcMessage) => void;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  /** Streamable HTTP: the negotiated version goes into every later request's header. */
+  setProtocolVersion?(version: string): void;
+}
+
+export type TargetKind = 'stdio' | 'sse' | 'mcp';
+
+export function targetKind(target: McpTarget): TargetKind {
+  return target.stdio ? 'stdio' : target.sse ? 'sse' : 'mcp';
+}
+
+export function remoteUrl(remote: McpRemoteTarget, kind: 'sse' | 'mcp'): URL {
+  if (remote.url) return new URL(remote.url);
+  const host = remote.host!.includes(':') && !remote.host!.startsWith('[') ? `[${remote.host}]` : remote.host!;
+  const port = remote.port ?? 80;
+  return new URL(`http://${host}:${port}${remote.path ?? (kind === 'sse' ? '/sse' : '/mcp')}`);
+}
+
+export interface TransportEnv {
+  baseDir: string;
+  onStderr?: (line: string) => void;
+}
+
+export function createTransport(target: McpTarget, env: TransportEnv): UpstreamTransport {
+  if (target.stdio) {
+    const s = target.stdio;
+    return new StdioTransport({
+      cmd: s.cmd,
+      args: s.args ?? [],
+      env: safeEnvironment(s.env),
+      cwd: s.cwd ? resolvePath(env.baseDir, s.cwd) : env.baseDir,
+      onStderr: env.onStderr,
+    });
+  }
+  const kind = target.sse ? 'sse' : 'mcp';
+  const remote = (target.sse ?? target.mcp)!;
+  const url = remoteUrl(remote, kind);
+  const requestInit = { headers: { ...remote.headers } };
+  const sdk =
+    kind === 'sse'
+      ? new SSEClientTransport(url, { requestInit })
+      : new StreamableHTTPClientTransport(url, { requestInit, reconnectionOptions: { maxRetries: 2, initialReconnectionDelay: 200, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2 } });
+  return adaptSdk(sdk);
+}
+
+type SdkTransport = SSEClientTransport | StreamableHTTPClientTransport;
+
+function adaptSdk(sdk: SdkTransport): UpstreamTransport {
+  const t: UpstreamTransport = {
+    start: () => sdk.start(),
+    send: (m) => sdk.send(m as JSONRPCMessage),
+    async close() {
+      if (sdk instanceof StreamableHTTPClientTransport) await sdk.terminateSession().catch(() => {});
+      await sdk.close();
+    },
+  };
+  if (sdk instanceof StreamableHTTPClientTransport) t.setProtocolVersion = (v) => sdk.setProtocolVersion(v);
+  sdk.onmessage = (m) => t.onmessage?.(m as JsonRpcMessage);
+  sdk.onclose = () => t.onclose?.();
+  sdk.onerror = (e) => t.onerror?.(e);
+  return t;
+}
