@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, GatewayError, toGatewayError } from '../errors.ts';
 import type { GatewayResponse, HeaderMap, RequestContext } from '../pipeline/types.ts';
 import { hostOf, normalizePath } from '../routing/router.ts';
@@ -200,17 +199,47 @@ async function writeResponse(res: ServerResponse, response: GatewayResponse, log
     res.end(body);
     return;
   }
-  body.on('data', (chunk: Buffer) => {
-    log.bytesOut += chunk.length;
+  await pump(body, res, log, logger);
+}
+
+/**
+ * Copies a body stream to the client with backpressure, counting bytes. Hand-written rather than
+ * stream.pipeline, which allocates an AbortController (and a DOMException on completion) per response.
+ * Each chunk is written as it arrives, so SSE events pass with no added delay.
+ */
+function pump(body: Readable, res: ServerResponse, log: AccessLog, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      body.off('data', onData).off('end', onEnd).off('error', onError);
+      res.off('drain', onDrain).off('close', onClose);
+      if (err) {
+        // The upstream broke off mid-body or the client left: the status is already sent, so the connection is cut.
+        log.errorCode ??= res.writableFinished ? undefined : ErrorCodes.STREAM_ABORTED;
+        body.destroy();
+        res.destroy();
+        logger.debug({ err: err.message }, 'response stream ended early');
+      }
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      log.bytesOut += chunk.length;
+      if (!res.write(chunk)) body.pause();
+    };
+    const onDrain = () => body.resume();
+    const onEnd = () => {
+      res.end();
+      finish();
+    };
+    const onError = (err: Error) => finish(err);
+    const onClose = () => {
+      if (!res.writableFinished) finish(new Error('client closed the connection'));
+    };
+    body.on('data', onData).once('end', onEnd).once('error', onError);
+    res.on('drain', onDrain).once('close', onClose);
   });
-  try {
-    await pipeline(body, res);
-  } catch (err) {
-    // The upstream broke off mid-body or the client left: the status is already sent, so the connection is cut.
-    log.errorCode ??= res.writableFinished ? undefined : ErrorCodes.STREAM_ABORTED;
-    res.destroy();
-    logger.debug({ err: (err as Error).message }, 'response stream ended early');
-  }
 }
 
 /** Collects what the access-log line needs while the request runs; writes one line when the response closes. */

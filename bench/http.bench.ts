@@ -1,0 +1,121 @@
+// HTTP proxying, one upstream reached three ways in one run: directly, through Portcullis, through nginx.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchSection } from './report.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      await res.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nothing answered on port ${port}`);
+}
+
+function ensureNginx(): string {
+  for (const p of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(p)) return p;
+  console.error('installing nginx from Debian (reference proxy for the bench)...');
+  execFileSync('bash', ['-c', 'export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq nginx-light >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null)'], { stdio: 'inherit' });
+  return '/usr/sbin/nginx';
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** autocannon in its own process, so the load generator does not share an event loop with what it measures. */
+function load(port: number, args: string[], seconds = SECONDS): Load {
+  const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-d', String(seconds), ...args, `http://127.0.0.1:${port}/bench`], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.status !== 0 || !run.stdout) throw new Error(`autocannon failed (${run.status}): ${run.stderr}`);
+  const r = JSON.parse(run.stdout);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+export async function bench(): Promise<BenchSection> {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-bench-'));
+  const procs: ChildProcess[] = [];
+  const nginx = ensureNginx();
+  try {
+    const upstreamPort = await freePort();
+    const gatewayPort = await freePort();
+    const nginxPort = await freePort();
+    // The upstream: a minimal node:http server with a 64-byte body, in its own process.
+    procs.push(
+      spawn(process.execPath, ['-e', `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'text/plain'});s.end('x'.repeat(64))}).listen(${upstreamPort},'127.0.0.1')`], { stdio: 'ignore' }),
+    );
+    writeFileSync(
+      join(dir, 'gateway.config.ts'),
+      `export default { admin: { address: false }, readiness: { address: false }, logging: { level: 'warn' },
+        binds: [{ port: ${gatewayPort}, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:${upstreamPort}' }] }] }] }] };\n`,
+    );
+    procs.push(spawn(process.execPath, [join(ROOT, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { stdio: 'ignore' }));
+    // nginx as the reference: one worker (Portcullis runs one event loop), keep-alive to the upstream, no access log
+    // (Portcullis runs with its access log at warn level, so neither writes a line per request).
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log warn;
+       events { worker_connections 4096; }
+       http { access_log off;
+         upstream u { server 127.0.0.1:${upstreamPort}; keepalive 128; }
+         server { listen 127.0.0.1:${nginxPort};
+           location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection "";
+             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_buffering off; } } }\n`,
+    );
+    procs.push(spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' }));
+    await Promise.all([waitForPort(upstreamPort), waitForPort(gatewayPort), waitForPort(nginxPort)]);
+
+    const targets = { direct: upstreamPort, portcullis: gatewayPort, nginx: nginxPort };
+    // Warm up every path (JIT, pools) before measuring.
+    for (const port of Object.values(targets)) load(port, ['-c', '20'], 2);
+    const sat: Record<string, Load> = {};
+    const fixed: Record<string, Load> = {};
+    for (const [name, port] of Object.entries(targets)) sat[name] = load(port, ['-c', '50']);
+    for (const [name, port] of Object.entries(targets)) fixed[name] = load(port, ['-c', '10', '-R', '1000']);
+
+    const rows = Object.keys(targets).flatMap((name) => [
+      { load: 'saturation (50 conns)', path: name, 'req/s': Math.round(sat[name].rps), 'p50 ms': sat[name].p50, 'p99 ms': sat[name].p99, errors: sat[name].errors },
+      { load: 'fixed 1000 req/s', path: name, 'req/s': Math.round(fixed[name].rps), 'p50 ms': fixed[name].p50, 'p99 ms': fixed[name].p99, errors: fixed[name].errors },
+    ]);
+    const ratio = (a: number, b: number) => (b === 0 ? NaN : a / b);
+    return {
+      title: 'HTTP proxying: direct vs Portcullis vs nginx (same upstream, one run)',
+      rows,
+      notes: [
+        `throughput Portcullis/nginx = ${ratio(sat.portcullis.rps, sat.nginx.rps).toFixed(2)} (goal >= 0.5)`,
+        `throughput Portcullis/direct = ${ratio(sat.portcullis.rps, sat.direct.rps).toFixed(2)}`,
+        `added p99 at 1000 req/s: Portcullis ${(fixed.portcullis.p99 - fixed.direct.p99).toFixed(2)} ms (goal <= 1 ms), nginx ${(fixed.nginx.p99 - fixed.direct.p99).toFixed(2)} ms`,
+        `added p50 at 1000 req/s: Portcullis ${(fixed.portcullis.p50 - fixed.direct.p50).toFixed(2)} ms, nginx ${(fixed.nginx.p50 - fixed.direct.p50).toFixed(2)} ms`,
+        `${SECONDS} s per measurement (BENCH_SECONDS); load from autocannon in its own process; 2 cores shared by load generator, proxy and upstream`,
+      ],
+    };
+  } finally {
+    for (const p of procs) p.kill('SIGKILL');
+  }
+}
