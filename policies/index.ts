@@ -7,6 +7,8 @@ import { requestRedirect } from './request-redirect/index.ts';
 import { retry } from './retry/index.ts';
 import { timeout } from './timeout/index.ts';
 import { urlRewrite } from './url-rewrite/index.ts';
+import { filters } from './filters/index.ts';
+export { filters };
 
 export { backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite };
 
@@ -21,4 +23,5 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   backendTLS,
   requestRedirect,
   directResponse,
+  filters,
 ];

@@ -9,6 +9,8 @@
 /** A size in bytes or a duration in milliseconds: the unit is in the field name. */
 export type Milliseconds = number;
 
+import type { FilterAttachment, HeaderInjectionPolicy, PiiRedactionPolicy, ToolArgumentRulesPolicy, ToolPinningPolicy } from './filter-policies.ts';
+
 /** The whole gateway configuration. */
 export interface GatewayConfig {
   /**
@@ -241,6 +243,16 @@ export interface Policies {
   retry?: RetryPolicy;
   /** TLS to the backend. */
   backendTLS?: BackendTlsPolicy;
+  /** User filters (TypeScript, sandboxed), in order. @example [{ file: './filters/tenant.ts', config: { tenant: 'acme' } }] */
+  filters?: FilterAttachment[];
+  /** Redaction of emails, phone numbers, payment cards and national ids in responses and MCP results. */
+  piiRedaction?: PiiRedactionPolicy;
+  /** Deny lists and schema checks on MCP tool arguments. */
+  toolArgumentRules?: ToolArgumentRulesPolicy;
+  /** Headers set from literal values or the caller's identity. */
+  headerInjection?: HeaderInjectionPolicy;
+  /** Blocks or flags MCP tools whose definition changed since it was pinned. */
+  toolPinning?: ToolPinningPolicy;
 }
 
 /** CORS settings. */

@@ -31,6 +31,18 @@ export const ErrorCodes = {
   CONFIG_LOAD: 'PCL_ERR_CONFIG_LOAD',
   /** A bind could not be opened (port in use, permission, bad address). */
   BIND_FAILED: 'PCL_ERR_BIND_FAILED',
+  /** A filter file could not be bundled (syntax error, missing import, Node built-in import); the message has file and line. */
+  FILTER_BUILD: 'PCL_ERR_FILTER_BUILD',
+  /** 500: a filter threw, returned an invalid decision, or could not run; the request failed closed. */
+  FILTER_FAILED: 'PCL_ERR_FILTER_FAILED',
+  /** 500: a filter ran longer than its `timeoutMs`; its sandbox was replaced and the request failed closed. */
+  FILTER_TIMEOUT: 'PCL_ERR_FILTER_TIMEOUT',
+  /** 500: a filter went over its `memoryLimitMb`; its sandbox was replaced and the request failed closed. */
+  FILTER_MEMORY_LIMIT: 'PCL_ERR_FILTER_MEMORY_LIMIT',
+  /** 500: the data a filter returned is larger than its `maxResultBytes`; the request failed closed. */
+  FILTER_RESULT_TOO_LARGE: 'PCL_ERR_FILTER_RESULT_TOO_LARGE',
+  /** 403: a built-in filter (tool-argument rules, tool pinning) denied the request; the message says which rule. */
+  FILTER_DENIED: 'PCL_ERR_FILTER_DENIED',
   /** 404: the `Mcp-Session-Id` (or legacy SSE `sessionId`) names no open session: it expired or was closed. Start a new session. */
   MCP_SESSION_NOT_FOUND: 'PCL_ERR_MCP_SESSION_NOT_FOUND',
   /** 400: an MCP request other than `initialize` came without the `Mcp-Session-Id` header. */

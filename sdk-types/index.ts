@@ -45,6 +45,40 @@ export type {
   ValueMatch,
 } from './config.ts';
 export type { Identity } from './identity.ts';
+export { defineFilter } from './filter.ts';
+export type {
+  ContinueDecision,
+  Filter,
+  FilterContextBase,
+  FilterHarness,
+  FilterHeaderChanges,
+  FilterMcpMessage,
+  FilterMcpRequestContext,
+  FilterMcpResponseContext,
+  FilterRequest,
+  FilterRequestContext,
+  FilterResponse,
+  FilterResponseContext,
+  FilterTestOptions,
+  FilterTestResult,
+  HttpFilterDecision,
+  JsonValue,
+  McpRequestFilterDecision,
+  McpResponseFilterDecision,
+  RespondDecision,
+  SyntheticRequest,
+  SyntheticResponse,
+} from './filter.ts';
+export type {
+  ArgumentSchema,
+  FilterAttachment,
+  HeaderInjectionPolicy,
+  PiiKind,
+  PiiRedactionPolicy,
+  ToolArgumentRule,
+  ToolArgumentRulesPolicy,
+  ToolPinningPolicy,
+} from './filter-policies.ts';
 export { ErrorCodes } from './errors.ts';
 export type { ErrorBody, ErrorCode } from './errors.ts';
 

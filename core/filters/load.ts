@@ -1,0 +1,100 @@
+import { basename, extname, resolve as resolvePath } from 'node:path';
+import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
+import { Sandbox, SandboxError, type SandboxFailureKind } from '../sandbox/index.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { bundleFilter } from './bundle.ts';
+
+/** How a filter is attached: the file, its config values, and its limits. */
+export interface FilterSpec {
+  file: string;
+  name?: string;
+  config?: Record<string, unknown>;
+  failureMode?: 'failClosed' | 'failOpen';
+  timeoutMs?: number;
+  memoryLimitMb?: number;
+  maxBodyBytes?: number;
+  maxResultBytes?: number;
+}
+
+/** Defaults chosen so a trivial filter costs microseconds and a runaway one is cut before a client notices. */
+export const FILTER_DEFAULTS = {
+  failureMode: 'failClosed',
+  timeoutMs: 50,
+  memoryLimitMb: 32,
+  maxBodyBytes: 1024 * 1024,
+  maxResultBytes: 4 * 1024 * 1024,
+} as const;
+
+export type FilterHook = 'onRequest' | 'onResponse' | 'onMcpRequest' | 'onMcpResponse';
+
+/** A bundled filter running in its sandbox. */
+export interface LoadedFilter {
+  readonly name: string;
+  readonly file: string;
+  readonly failOpen: boolean;
+  readonly maxBodyBytes: number;
+  /** Local files the bundle was built from. */
+  readonly files: readonly string[];
+  readonly sandbox: Sandbox;
+  has(hook: FilterHook): boolean;
+  /** Runs a hook; its log lines go to `log`. Failures are GatewayErrors with the filter's codes. */
+  run(hook: FilterHook, input: unknown, log?: Logger): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+const FAILURE_CODES: Record<SandboxFailureKind, ErrorCode> = {
+  timeout: ErrorCodes.FILTER_TIMEOUT,
+  memory: ErrorCodes.FILTER_MEMORY_LIMIT,
+  tooLarge: ErrorCodes.FILTER_RESULT_TOO_LARGE,
+  threw: ErrorCodes.FILTER_FAILED,
+  unavailable: ErrorCodes.FILTER_FAILED,
+};
+
+/**
+ * Bundles the filter file and starts its sandbox. `where` names the config path for messages; a bundling or
+ * loading error is PCL_ERR_FILTER_BUILD, so a reload with a broken filter keeps the previous runtime.
+ */
+export async function loadFilter(spec: FilterSpec, baseDir: string, where: string, logger?: Logger): Promise<LoadedFilter> {
+  const file = resolvePath(baseDir, spec.file);
+  const bundle = await bundleFilter(file, `${where}.file`);
+  const fallbackName = spec.name ?? basename(file, extname(file));
+  let sandbox: Sandbox;
+  try {
+    sandbox = await Sandbox.create({
+      code: bundle.code,
+      config: spec.config ?? {},
+      name: fallbackName,
+      memoryLimitMb: spec.memoryLimitMb ?? FILTER_DEFAULTS.memoryLimitMb,
+      timeoutMs: spec.timeoutMs ?? FILTER_DEFAULTS.timeoutMs,
+      maxResultBytes: spec.maxResultBytes ?? FILTER_DEFAULTS.maxResultBytes,
+      onReplace: (reason) => logger?.warn({ filter: fallbackName, reason }, 'filter sandbox replaced after breaking a limit'),
+    });
+  } catch (err) {
+    throw new GatewayError(ErrorCodes.FILTER_BUILD, `${where}.file: cannot load filter ${spec.file}: ${(err as Error).message}`, { cause: err });
+  }
+  const name = spec.name ?? sandbox.filterName ?? fallbackName;
+  const writeLogs = (log: Logger | undefined, lines: Array<{ message: string; fields?: Record<string, unknown> }>) => {
+    for (const l of lines) log?.info({ filter: name, fields: l.fields }, l.message);
+  };
+  return {
+    name,
+    file,
+    failOpen: (spec.failureMode ?? FILTER_DEFAULTS.failureMode) === 'failOpen',
+    maxBodyBytes: spec.maxBodyBytes ?? FILTER_DEFAULTS.maxBodyBytes,
+    files: bundle.files,
+    sandbox,
+    has: (hook) => sandbox.hooks.has(hook),
+    async run(hook, input, log) {
+      try {
+        const result = await sandbox.call(hook, input);
+        writeLogs(log, result.logs);
+        return result.value;
+      } catch (err) {
+        if (!(err instanceof SandboxError)) throw err;
+        writeLogs(log, err.logs);
+        throw new GatewayError(FAILURE_CODES[err.kind], `filter "${name}" failed: ${err.message}`, { cause: err });
+      }
+    },
+    close: () => sandbox.close(),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Code evaluated inside every isolate before and after the user's bundle. Only strings cross the boundary: the
+ * host passes JSON text in and gets JSON text back, so no host object, function or prototype is ever reachable
+ * from filter code. The builtins the glue needs are captured before user code runs, so a filter that replaces
+ * `JSON.stringify` only breaks itself.
+ */
+
+/** Evaluated first: defines the two entry points the host calls. */
+export const PRELUDE = String.raw`
+(function () {
+  'use strict';
+  const g = globalThis;
+  const parse = JSON.parse;
+  const stringify = JSON.stringify;
+  const freeze = Object.freeze;
+  const names = Object.getOwnPropertyNames;
+  const isFrozen = Object.isFrozen;
+  const StringCtor = String;
+  const HOOKS = ['onRequest', 'onResponse', 'onMcpRequest', 'onMcpResponse'];
+  let filter = null;
+  let config = null;
+  let maxResult = 0;
+
+  function deepFreeze(v) {
+    if (v && typeof v === 'object' && !isFrozen(v)) {
+      freeze(v);
+      for (const k of names(v)) deepFreeze(v[k]);
+    }
+    return v;
+  }
+
+  // Frozen prototypes keep one call from polluting the builtins the next call uses. Error prototypes stay
+  // writable: freezing them would make the common "this.name = 'MyError'" throw.
+  function lockdown() {
+    for (const name of names(g)) {
+      if (/Error$/.test(name) || name.startsWith('__pcl')) continue;
+      const v = g[name];
+      if (typeof v === 'function') {
+        if (v.prototype && typeof v.prototype === 'object') freeze(v.prototype);
+        freeze(v);
+      } else if (v && typeof v === 'object' && v !== g) {
+        freeze(v);
+      }
+    }
+    freeze(Object.getPrototypeOf(function* () {}));
+    freeze(Object.getPrototypeOf(async function () {}));
+    // A frozen global object leaves no shared place to stash one request's data for another; state a filter
+    // keeps on purpose lives in its own module scope.
+    freeze(g);
+  }
+
+  function describe(err) {
+    try {
+      if (err && typeof err === 'object' && typeof err.message === 'string') {
+        return StringCtor(err.name || 'Error') + ': ' + err.message.slice(0, 2000);
+      }
+      return 'threw ' + StringCtor(err).slice(0, 2000);
+    } catch (e) {
+      return 'threw a value that cannot be described';
+    }
+  }
+
+  g.__pcl_init = function (configJson, maxResultBytes) {
+    maxResult = maxResultBytes;
+    const mod = g.__pcl_module;
+    const f = mod && typeof mod === 'object' && 'default' in mod ? mod.default : undefined;
+    if (!f || typeof f !== 'object') {
+      throw new TypeError('the filter file has no default export: write "export default defineFilter({ ... })"');
+    }
+    const present = [];
+    for (const h of HOOKS) {
+      if (f[h] === undefined) continue;
+      if (typeof f[h] !== 'function') throw new TypeError(h + ' must be a function, got ' + typeof f[h]);
+      present.push(h);
+    }
+    if (present.length === 0) throw new TypeError('the filter defines none of ' + HOOKS.join(', '));
+    filter = f;
+    config = deepFreeze(parse(configJson));
+    g.__pcl_module = undefined;
+    lockdown();
+    return stringify({ name: typeof f.name === 'string' ? f.name : null, hooks: present });
+  };
+
+  g.__pcl_call = function (hook, input) {
+    const logs = [];
+    const ctx = parse(input);
+    ctx.config = config;
+    ctx.log = function (message, fields) {
+      if (logs.length >= 100) return;
+      let f;
+      try { f = fields === undefined ? undefined : parse(stringify(fields)); } catch (e) { f = undefined; }
+      logs.push({ message: StringCtor(message).slice(0, 1000), fields: f });
+    };
+    let out;
+    try {
+      const value = filter[hook](ctx);
+      if (value && typeof value.then === 'function') {
+        return stringify({ ok: false, error: hook + ' returned a Promise: filter hooks must be synchronous', logs });
+      }
+      out = stringify({ ok: true, value: value === undefined ? null : value, logs });
+    } catch (err) {
+      return stringify({ ok: false, error: describe(err), logs });
+    }
+    if (typeof out !== 'string') return stringify({ ok: false, error: 'the decision is not JSON', logs });
+    if (out.length > maxResult) return stringify({ ok: false, tooLarge: out.length, logs: [] });
+    return out;
+  };
+})();
+`;
+
+/** Evaluated last, after the bundle: hands the filter and its config to the glue. */
+export function initCall(configJson: string, maxResultBytes: number): string {
+  return `__pcl_init(${JSON.stringify(configJson)}, ${maxResultBytes})`;
+}
