@@ -73,8 +73,9 @@ export class Gateway {
     return this.runtime.config.binds.map((b) => this.open.get(b.key)!.port);
   }
 
-  async start(): Promise<void> {
-    this.loaded = await this.load();
+  /** Opens every bind. `initial` is a config the caller already loaded (to set up logging from it). */
+  async start(initial?: LoadedConfig): Promise<void> {
+    this.loaded = initial ?? (await this.load());
     this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger, this.persistent);
     try {
       for (const bind of this.runtime.config.binds) this.open.set(bind.key, await this.listen(bind, this.runtime));

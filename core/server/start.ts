@@ -1,5 +1,5 @@
 import { startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
-import type { LoadedConfig } from '../config/load.ts';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
@@ -28,12 +28,20 @@ export interface RunningGateway {
 
 /** Starts the data plane, the admin and readiness servers and the file watcher. */
 export async function startPortcullis(options: StartOptions): Promise<RunningGateway> {
-  // The config names its own log settings, but it must be loaded before we know them: a bootstrap logger
-  // reports load errors, then the configured one takes over.
-  const logger = options.logger ?? createLogger({ level: options.logLevel ?? 'info', format: options.logFormat });
+  // The config names its own log settings, so it is loaded once before the logger exists; the gateway then
+  // starts from that same load. Flags (the `dev` command, --log-level) win over the file.
+  let initial: LoadedConfig | undefined;
+  let logger = options.logger;
+  if (!logger) {
+    initial = await loadConfig(options.configFile, options.policies);
+    if (options.transform) initial = options.transform(initial);
+    logger = createLogger({
+      level: options.logLevel ?? initial.config.logging.level,
+      format: options.logFormat ?? initial.config.logging.format,
+    });
+  }
   const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform });
-  await gateway.start();
-  if (!options.logger && !options.logLevel) logger.level = gateway.config.logging.level;
+  await gateway.start(initial);
   const source = { config: () => gateway.config, isReady: () => gateway.isReady };
   const servers: AdminServer[] = [];
   let admin: AdminServer | undefined;
