@@ -1,4 +1,8 @@
 import type { PolicyDefinition } from '../core/pipeline/index.ts';
+import { apiKey } from './api-key/index.ts';
+import { authorization } from './authorization/index.ts';
+import { backendAuth } from './backend-auth/index.ts';
+import { jwtAuth } from './jwt-auth/index.ts';
 import { backendTLS } from './backend-tls/index.ts';
 import { cors } from './cors/index.ts';
 import { directResponse } from './direct-response/index.ts';
@@ -10,7 +14,7 @@ import { urlRewrite } from './url-rewrite/index.ts';
 import { filters } from './filters/index.ts';
 export { filters };
 
-export { backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite };
+export { apiKey, authorization, backendAuth, backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite, jwtAuth };
 
 /** Every built-in policy kind; the CLI hands this list to the core. Order here does not matter: phases do. */
 export const builtinPolicies: readonly PolicyDefinition<any>[] = [
@@ -24,4 +28,8 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   requestRedirect,
   directResponse,
   filters,
+  authorization,
+  jwtAuth,
+  apiKey,
+  backendAuth,
 ];

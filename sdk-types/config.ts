@@ -1,3 +1,5 @@
+import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy } from './security.ts';
+
 /**
  * The Portcullis configuration model: binds → listeners → routes → backends, with policies on listeners and
  * routes. `gateway.config.ts` exports one of these through {@link defineConfig}; a YAML or JSON file in
@@ -253,6 +255,16 @@ export interface Policies {
   headerInjection?: HeaderInjectionPolicy;
   /** Blocks or flags MCP tools whose definition changed since it was pinned. */
   toolPinning?: ToolPinningPolicy;
+  /** JWT bearer-token authentication. */
+  jwtAuth?: JwtAuthPolicy;
+  /** API-key authentication. */
+  apiKey?: ApiKeyPolicy;
+  /** MCP authorization: OAuth 2.1 resource server with Protected Resource Metadata. */
+  mcpAuthentication?: McpAuthenticationPolicy;
+  /** Authorization rules in Rego (compiled to WebAssembly), for the HTTP request and every MCP message. */
+  authorization?: AuthorizationPolicy;
+  /** The credential sent to the backend in place of the client's. */
+  backendAuth?: BackendAuthPolicy;
 }
 
 /** CORS settings. */

@@ -43,6 +43,16 @@ export const ErrorCodes = {
   FILTER_RESULT_TOO_LARGE: 'PCL_ERR_FILTER_RESULT_TOO_LARGE',
   /** 403: a built-in filter (tool-argument rules, tool pinning) denied the request; the message says which rule. */
   FILTER_DENIED: 'PCL_ERR_FILTER_DENIED',
+  /** 401: the request carries no valid credential (missing, malformed, expired, wrong issuer or audience, unknown key). */
+  UNAUTHENTICATED: 'PCL_ERR_UNAUTHENTICATED',
+  /** 403: the authorization policy denied the request; the message carries the policy's reason when it gave one. */
+  FORBIDDEN: 'PCL_ERR_FORBIDDEN',
+  /** 403: the authorization policy could not be evaluated (runtime error, undefined decision); denied, fail-closed. */
+  POLICY_EVAL: 'PCL_ERR_POLICY_EVAL',
+  /** A Rego policy or its data does not compile or load; the message has OPA's error with file and line. */
+  POLICY_COMPILE: 'PCL_ERR_POLICY_COMPILE',
+  /** The `opa` binary needed to compile Rego was not found; the message says how to install it. */
+  OPA_MISSING: 'PCL_ERR_OPA_MISSING',
   /** 404: the `Mcp-Session-Id` (or legacy SSE `sessionId`) names no open session: it expired or was closed. Start a new session. */
   MCP_SESSION_NOT_FOUND: 'PCL_ERR_MCP_SESSION_NOT_FOUND',
   /** 400: an MCP request other than `initialize` came without the `Mcp-Session-Id` header. */

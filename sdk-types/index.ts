@@ -79,6 +79,25 @@ export type {
   ToolArgumentRulesPolicy,
   ToolPinningPolicy,
 } from './filter-policies.ts';
+export type {
+  ApiKeyEntry,
+  ApiKeyPolicy,
+  AuthMode,
+  AuthorizationPolicy,
+  BackendAuthPolicy,
+  JwksSource,
+  JwtAuthPolicy,
+  McpAuthenticationPolicy,
+  SecretSource,
+  TokenLocation,
+} from './security.ts';
+export type {
+  AuthorizationA2a,
+  AuthorizationDecision,
+  AuthorizationInput,
+  AuthorizationMcp,
+  AuthorizationRequest,
+} from './authorization.ts';
 export { ErrorCodes } from './errors.ts';
 export type { ErrorBody, ErrorCode } from './errors.ts';
 

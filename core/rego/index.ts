@@ -1,0 +1,5 @@
+export { HOST_BUILTINS, SUPPORTED_BUILTINS } from './builtins.ts';
+export { compileRego, DEFAULT_CACHE_DIR, type CompiledRego, type CompileOptions } from './compile.ts';
+export { loadRegoData } from './data.ts';
+export { loadRegoPolicy, RegoEvalError, type LoadOptions, type RegoDecision, type RegoPolicy } from './evaluate.ts';
+export { findOpa, INSTALL_HINT, OPA_VERSION, REPO_ROOT, TOOLS_OPA } from './opa.ts';

@@ -1,0 +1,103 @@
+import { resolve } from 'node:path';
+import type { AuthorizationPolicy } from '../../sdk-types/security.ts';
+import { s } from '../../core/config/index.ts';
+import { ErrorCodes, GatewayError } from '../../core/errors.ts';
+import type { McpDecision, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
+import { compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
+import { httpInput, mcpListItemInput, mcpMessageInput } from './input.ts';
+
+export { markSecretHeader } from './secret-headers.ts';
+
+export const DEFAULT_ENTRYPOINT = 'authz/allow';
+
+/** JSON-RPC "internal error": the policy failed, which is the gateway's problem, not the client's request. */
+const JSONRPC_INTERNAL_ERROR = -32603;
+
+/** Methods that name one tool, prompt or resource: a denial answers as if it did not exist. */
+const NAMED_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe', 'resources/unsubscribe']);
+
+const listOf = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const stringOrList = s.oneOf('string or array of string', [
+  { when: (v) => typeof v === 'string', schema: s.string({ nonEmpty: true }) },
+  { when: (v) => Array.isArray(v), schema: s.array(s.string({ nonEmpty: true }), { minItems: 1 }) },
+]);
+
+/** Resolved files of a config, shared by the policy and `portcullis policy` commands. */
+export function authorizationFiles(config: AuthorizationPolicy, baseDir: string): { rego: string[]; data: string[] } {
+  return { rego: listOf(config.rego).map((f) => resolve(baseDir, f)), data: listOf(config.data).map((f) => resolve(baseDir, f)) };
+}
+
+/** Compiles (or takes from the cache) and loads the policy a config names. */
+export async function buildRegoPolicy(config: AuthorizationPolicy, baseDir: string, label: string): Promise<RegoPolicy> {
+  const files = authorizationFiles(config, baseDir);
+  const entrypoint = config.entrypoint ?? DEFAULT_ENTRYPOINT;
+  const compiled = await compileRego({ files: files.rego, entrypoint, baseDir, opaPath: config.opaPath, label });
+  const data = await loadRegoData(files.data, `${label}: `);
+  return loadRegoPolicy({ wasm: compiled.wasm, entrypoint, data, sources: compiled.sources, label });
+}
+
+/**
+ * Authorization as Rego compiled to WebAssembly. Decides the HTTP request (403 on deny) and, on MCP routes, every
+ * JSON-RPC message and every listed tool, prompt and resource. Fails closed: a policy that errors or is undefined
+ * denies, and the cause goes to the log, not to the client.
+ */
+export const authorization: PolicyDefinition<AuthorizationPolicy> = {
+  name: 'authorization',
+  phase: 'authorization',
+  schema: s.object(
+    {
+      rego: stringOrList,
+      data: stringOrList,
+      entrypoint: s.string({ pattern: /^[A-Za-z_]\w*(\/[A-Za-z_]\w*)+$/, patternHint: '"package/rule", e.g. "authz/allow"' }),
+      opaPath: s.string({ nonEmpty: true }),
+    },
+    { required: ['rego'] },
+  ),
+  files(config, baseDir) {
+    const f = authorizationFiles(config, baseDir);
+    return [...f.rego, ...f.data];
+  },
+  async create(config, build) {
+    const policy = await buildRegoPolicy(config, build.baseDir, build.path);
+    const log = build.logger;
+    const decide = (ctx: RequestContext, input: unknown): RegoDecision | RegoEvalError => {
+      try {
+        return policy.evaluate(input);
+      } catch (err) {
+        const e = err instanceof RegoEvalError ? err : new RegoEvalError((err as Error).message, { cause: err });
+        log.error({ route: ctx.routeName, entrypoint: policy.entrypoint, err: e.message }, 'authorization policy failed: denied (fail closed)');
+        return e;
+      }
+    };
+    return {
+      files: [...authorizationFiles(config, build.baseDir).rego, ...authorizationFiles(config, build.baseDir).data],
+      step(ctx, next) {
+        const decision = decide(ctx, httpInput(ctx));
+        if (decision instanceof RegoEvalError) {
+          throw new GatewayError(ErrorCodes.POLICY_EVAL, 'denied: the authorization policy could not be evaluated (the gateway log has the cause)');
+        }
+        if (!decision.allow) {
+          ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject, reason: decision.reason }, 'authorization denied');
+          throw new GatewayError(ErrorCodes.FORBIDDEN, decision.reason ? `forbidden: ${decision.reason}` : 'forbidden by the authorization policy');
+        }
+        return next();
+      },
+      mcp: {
+        onRequest(ctx, msg): McpDecision {
+          const decision = decide(ctx, mcpMessageInput(ctx, msg));
+          if (decision instanceof RegoEvalError) {
+            return { action: 'deny', message: 'denied: the authorization policy could not be evaluated', code: JSONRPC_INTERNAL_ERROR };
+          }
+          if (decision.allow) return { action: 'continue' };
+          ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject, method: msg.method, tool: msg.tool, reason: decision.reason }, 'authorization denied an MCP message');
+          if (NAMED_METHODS.has(msg.method)) return { action: 'deny', message: decision.reason ?? 'forbidden', asUnknown: true };
+          return { action: 'deny', message: decision.reason ? `forbidden: ${decision.reason}` : `forbidden: ${msg.method}` };
+        },
+        allowListItem(ctx, item) {
+          const decision = decide(ctx, mcpListItemInput(ctx, item));
+          return !(decision instanceof RegoEvalError) && decision.allow;
+        },
+      },
+    };
+  },
+};

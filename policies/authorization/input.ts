@@ -1,0 +1,59 @@
+import type { AuthorizationInput, AuthorizationMcp } from '../../sdk-types/authorization.ts';
+import type { Identity } from '../../sdk-types/identity.ts';
+import type { McpListItem, McpMessage, RequestContext } from '../../core/pipeline/index.ts';
+import { isSecretHeader } from './secret-headers.ts';
+
+const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous', subject: '', roles: [], claims: {} }) as Identity;
+
+// One base document per request: every MCP message of a batch or a session's POST reuses it.
+const bases = new WeakMap<RequestContext, AuthorizationInput>();
+
+/** The `input` for the HTTP request (no `mcp`). */
+export function httpInput(ctx: RequestContext): AuthorizationInput {
+  const cached = bases.get(ctx);
+  if (cached && cached.identity === (ctx.identity ?? ANONYMOUS)) return cached;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    if (value === undefined || isSecretHeader(ctx, name)) continue;
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const input: AuthorizationInput = {
+    identity: ctx.identity ?? ANONYMOUS,
+    request: {
+      method: ctx.method,
+      path: ctx.path,
+      query: ctx.search.startsWith('?') ? ctx.search.slice(1) : ctx.search,
+      headers,
+      clientAddress: ctx.clientAddress,
+    },
+    listener: ctx.listenerName,
+    route: ctx.routeName,
+  };
+  if (ctx.backendName !== undefined) input.backend = ctx.backendName;
+  bases.set(ctx, input);
+  return input;
+}
+
+export function mcpMessageInput(ctx: RequestContext, msg: McpMessage): AuthorizationInput {
+  const mcp: AuthorizationMcp = { method: msg.method, listing: false };
+  if (msg.target !== undefined) mcp.target = msg.target;
+  if (msg.tool !== undefined) mcp.tool = msg.tool;
+  if (msg.arguments !== undefined) mcp.arguments = msg.arguments;
+  if (msg.prompt !== undefined) mcp.prompt = msg.prompt;
+  if (msg.resourceUri !== undefined) mcp.resourceUri = msg.resourceUri;
+  return { ...httpInput(ctx), mcp };
+}
+
+/** A listed item is asked as the call it would let the client make, so one rule both hides and refuses. */
+export function mcpListItemInput(ctx: RequestContext, item: McpListItem): AuthorizationInput {
+  const mcp: AuthorizationMcp = { method: 'tools/call', target: item.target, listing: true };
+  if (item.kind === 'tool') mcp.tool = item.name;
+  else if (item.kind === 'prompt') {
+    mcp.method = 'prompts/get';
+    mcp.prompt = item.name;
+  } else {
+    mcp.method = 'resources/read';
+    mcp.resourceUri = item.uri;
+  }
+  return { ...httpInput(ctx), mcp };
+}

@@ -1,0 +1,72 @@
+import type { JwtAuthPolicy } from '../../sdk-types/security.ts';
+import { headerNameSchema, s } from '../../core/config/index.ts';
+import type { PolicyDefinition } from '../../core/pipeline/index.ts';
+import { secretFiles, secretSchema } from '../backend-auth/secret.ts';
+import { extractCredential, rejectUnauthenticated, removeCredential } from './credential.ts';
+import { jwksFiles, jwksSchema } from './keys.ts';
+import { createVerifier, TokenRejected } from './verifier.ts';
+
+export { createVerifier, TokenRejected } from './verifier.ts';
+export { jwksSchema, jwksFiles } from './keys.ts';
+export { extractCredential, rejectUnauthenticated, removeCredential } from './credential.ts';
+
+const stringOrList = s.oneOf('string or array of string', [
+  { when: (v) => typeof v === 'string', schema: s.string({ nonEmpty: true }) },
+  { when: (v) => Array.isArray(v), schema: s.array(s.string({ nonEmpty: true }), { minItems: 1 }) },
+]);
+
+/** The `error` parameter of a Bearer challenge (RFC 6750) for a refused token. */
+const invalidToken = (message: string) => `Bearer error="invalid_token", error_description="${message.replace(/"/g, "'")}"`;
+
+/**
+ * JWT bearer tokens verified with jose against a JWKS (URL, file or inline) or an HMAC secret. The verified
+ * claims become the request's identity; the token is removed before forwarding unless `passthrough`.
+ */
+export const jwtAuth: PolicyDefinition<JwtAuthPolicy> = {
+  name: 'jwtAuth',
+  phase: 'authentication',
+  schema: s.object(
+    {
+      issuer: stringOrList,
+      audiences: s.array(s.string({ nonEmpty: true }), { minItems: 1 }),
+      jwks: jwksSchema,
+      secret: secretSchema,
+      algorithms: s.array(s.string({ nonEmpty: true }), { minItems: 1 }),
+      clockSkewSeconds: s.number({ integer: true, min: 0, max: 3600 }),
+      mode: s.literal('strict', 'optional', 'permissive'),
+      token: s.object({ header: headerNameSchema, query: s.string({ nonEmpty: true }), cookie: s.string({ nonEmpty: true }) }),
+      rolesClaim: s.string({ nonEmpty: true }),
+      passthrough: s.boolean(),
+    },
+    { required: ['issuer'] },
+  ),
+  files: (config, baseDir) => [...jwksFiles(config.jwks, baseDir), ...secretFiles(config.secret, baseDir)],
+  create(config, build) {
+    const verifier = createVerifier({ ...config, baseDir: build.baseDir, path: build.path, persistent: build.persistent, logger: build.logger });
+    const mode = config.mode ?? 'strict';
+    const where = config.token ?? { header: 'authorization' };
+    return {
+      async step(ctx, next) {
+        const found = extractCredential(ctx, where, true);
+        if (found === undefined) {
+          if (mode !== 'strict' || (ctx.identity && ctx.identity.kind !== 'anonymous')) return next();
+          return rejectUnauthenticated(ctx, 'missing bearer token', 'Bearer');
+        }
+        if ('malformed' in found) {
+          if (mode === 'permissive') return next();
+          return rejectUnauthenticated(ctx, found.malformed, invalidToken(found.malformed));
+        }
+        try {
+          ctx.identity = await verifier.verify(found.token);
+        } catch (err) {
+          if (!(err instanceof TokenRejected)) throw err;
+          ctx.log.debug({ route: ctx.routeName, reason: err.message }, 'JWT refused');
+          if (mode === 'permissive') return next();
+          return rejectUnauthenticated(ctx, err.message, invalidToken(err.message));
+        }
+        if (!config.passthrough) removeCredential(ctx, found.source);
+        return next();
+      },
+    };
+  },
+};

@@ -1,0 +1,119 @@
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Identity } from '../../sdk-types/identity.ts';
+import type { JwksSource, SecretSource } from '../../sdk-types/security.ts';
+import type { Logger } from '../../core/telemetry/index.ts';
+import { readSecret } from '../backend-auth/secret.ts';
+import { createKeyResolver } from './keys.ts';
+
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
+export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
+
+export interface VerifierOptions {
+  issuer: string | string[];
+  audiences?: string[];
+  jwks?: JwksSource;
+  secret?: SecretSource;
+  algorithms?: string[];
+  clockSkewSeconds?: number;
+  rolesClaim?: string;
+  baseDir: string;
+  path: string;
+  persistent: Map<string, unknown>;
+  logger: Logger;
+}
+
+/** Why a token was refused; the message is safe to send to the client (it never contains the token). */
+export class TokenRejected extends Error {}
+
+export interface Verifier {
+  verify(token: string): Promise<Identity>;
+}
+
+/** Checks the algorithm settings at load: `none` never, HMAC only with a secret, something to verify with. */
+export function checkAlgorithms(options: Pick<VerifierOptions, 'algorithms' | 'jwks' | 'secret' | 'path'>): string[] {
+  const algorithms = options.algorithms ?? [...(options.jwks ? ASYMMETRIC_ALGORITHMS : []), ...(options.secret ? HMAC_ALGORITHMS : [])];
+  for (const alg of algorithms) {
+    if (alg.toLowerCase() === 'none') throw new Error(`${options.path}.algorithms: "none" is never accepted`);
+    if (HMAC_ALGORITHMS.includes(alg) && !options.secret) throw new Error(`${options.path}.algorithms: ${alg} needs "secret" (HMAC keys are never taken from a JWKS)`);
+    if (!HMAC_ALGORITHMS.includes(alg) && !ASYMMETRIC_ALGORITHMS.includes(alg)) throw new Error(`${options.path}.algorithms: unknown algorithm "${alg}"`);
+    if (ASYMMETRIC_ALGORITHMS.includes(alg) && !options.jwks) throw new Error(`${options.path}.algorithms: ${alg} needs "jwks"`);
+  }
+  if (algorithms.length === 0) throw new Error(`${options.path}: set "jwks" (public keys) or "secret" (HMAC)`);
+  return algorithms;
+}
+
+function rolesOf(payload: JWTPayload, claim: string | undefined): string[] {
+  const value = payload[claim ?? 'roles'] ?? (claim === undefined ? payload.scope : undefined);
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  return [];
+}
+
+function reason(err: unknown): string {
+  if (err instanceof TokenRejected) return err.message;
+  if (err instanceof errors.JWTExpired) return 'token expired';
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return 'token not yet valid';
+    if (err.claim === 'iss') return 'token issuer is not accepted';
+    if (err.claim === 'aud') return 'token audience is not accepted';
+    if (err.claim === 'iat') return 'token issued in the future';
+    return `token claim "${err.claim}" is invalid`;
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'token algorithm is not allowed';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'no signing key matches the token';
+  if (err instanceof errors.JWKSMultipleMatchingKeys) return 'several signing keys match the token (set "kid")';
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return 'malformed token';
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return 'signing keys are unavailable';
+  return 'token could not be verified';
+}
+
+export function createVerifier(options: VerifierOptions): Verifier {
+  const algorithms = checkAlgorithms(options);
+  const jwks = options.jwks ? createKeyResolver(options.jwks, options.baseDir, `${options.path}.jwks`, options.persistent) : undefined;
+  const secret = options.secret ? new TextEncoder().encode(readSecret(options.secret, options.baseDir, `${options.path}.secret`)) : undefined;
+  const getKey: JWTVerifyGetKey = (header, token) => {
+    // The key kind follows from the algorithm, never the other way round: an HS token is never checked against a
+    // public key (the RS/HS confusion attack), and an RS token never against the secret.
+    if (HMAC_ALGORITHMS.includes(header.alg)) {
+      if (!secret) throw new errors.JOSEAlgNotAllowed('HMAC is not configured');
+      return secret;
+    }
+    return jwks!(header, token);
+  };
+  const verifyOptions = {
+    issuer: options.issuer,
+    audience: options.audiences,
+    algorithms,
+    clockTolerance: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
+  };
+  return {
+    async verify(token) {
+      let alg: unknown;
+      try {
+        alg = decodeProtectedHeader(token).alg;
+      } catch {
+        throw new TokenRejected('malformed token');
+      }
+      if (typeof alg !== 'string' || alg.toLowerCase() === 'none') throw new TokenRejected('unsigned tokens (alg "none") are never accepted');
+      if (!algorithms.includes(alg)) throw new TokenRejected(`token algorithm "${alg}" is not allowed`);
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, getKey, verifyOptions));
+      } catch (err) {
+        const why = reason(err);
+        if (why === 'signing keys are unavailable' || why === 'token could not be verified') {
+          options.logger.warn({ policy: options.path, err: (err as Error).message }, 'JWT verification failed');
+        }
+        throw new TokenRejected(why);
+      }
+      return Object.freeze({
+        kind: 'jwt',
+        subject: typeof payload.sub === 'string' ? payload.sub : '',
+        roles: rolesOf(payload, options.rolesClaim),
+        claims: payload as Record<string, unknown>,
+      }) as Identity;
+    },
+  };
+}

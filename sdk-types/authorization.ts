@@ -1,0 +1,94 @@
+/**
+ * The document a Rego authorization policy sees as `input`, and the decision it returns. The same policy runs for
+ * the HTTP request (`input.mcp` absent) and for every MCP message of the request (`input.mcp` present).
+ */
+import type { Identity } from './identity.ts';
+
+/**
+ * The HTTP request, as the gateway received it.
+ * @example { method: 'POST', path: '/mcp', headers: { 'content-type': 'application/json' }, clientAddress: '10.0.0.7' }
+ */
+export interface AuthorizationRequest {
+  /** Upper-case HTTP method. @example 'GET' */
+  method: string;
+  /** Normalized path, without the query string. @example '/api/items' */
+  path: string;
+  /** Query string without `?`. @default '' @example 'page=2' */
+  query: string;
+  /**
+   * Request headers, lower-case names, without credentials: `authorization`, `cookie`, `proxy-authorization` and
+   * the header an authentication policy read its credential from are left out.
+   * @default {}
+   * @example { 'content-type': 'application/json', 'x-tenant': 'acme' }
+   */
+  headers: Record<string, string>;
+  /** The client's IP address. @example '127.0.0.1' */
+  clientAddress: string;
+}
+
+/**
+ * The MCP message under decision. For list filtering, each listed item is asked as the call it would allow
+ * (`tools/call` with `tool`, `prompts/get` with `prompt`, `resources/read` with `resourceUri`) and `listing` is true.
+ * @example { method: 'tools/call', target: 'everything', tool: 'echo', arguments: { message: 'hi' }, listing: false }
+ */
+export interface AuthorizationMcp {
+  /** JSON-RPC method. @example 'tools/call' */
+  method: string;
+  /** The MCP server (target) that owns the tool, prompt or resource, once known. @example 'everything' */
+  target?: string;
+  /** Tool name as the client sees it (`tools/call`). @example 'echo' */
+  tool?: string;
+  /** Tool arguments (`tools/call`). @default {} @example { message: 'hi' } */
+  arguments?: Record<string, unknown>;
+  /** Prompt name (`prompts/get`). @example 'simple_prompt' */
+  prompt?: string;
+  /** Resource URI, or URI template for templates (`resources/read`, subscriptions). @example 'test://static/resource/1' */
+  resourceUri?: string;
+  /** True when the gateway is filtering a list result item by item rather than deciding a call. @default false */
+  listing: boolean;
+}
+
+/**
+ * Reserved for A2A traffic (not sent yet).
+ * @example { method: 'message/send', skill: 'summarize' }
+ */
+export interface AuthorizationA2a {
+  /** JSON-RPC method. @example 'message/send' */
+  method: string;
+  /** Skill id, when known. @example 'summarize' */
+  skill?: string;
+}
+
+/**
+ * `input` of every authorization evaluation.
+ * @example
+ * {
+ *   identity: { kind: 'apiKey', subject: 'readonly-agent', roles: ['readonly'], claims: {} },
+ *   request: { method: 'POST', path: '/mcp', query: '', headers: {}, clientAddress: '127.0.0.1' },
+ *   listener: 'bind3000', route: 'mcp',
+ *   mcp: { method: 'tools/call', target: 'everything', tool: 'echo', arguments: { message: 'hi' }, listing: false },
+ * }
+ */
+export interface AuthorizationInput {
+  /** Who is calling; `anonymous` when no authentication policy ran or none matched in `optional` mode. */
+  identity: Identity;
+  request: AuthorizationRequest;
+  /** Listener name. @example 'bind3000' */
+  listener: string;
+  /** Route name. @example 'mcp' */
+  route: string;
+  /** Name of the backend serving the request, once chosen (MCP messages); absent for the HTTP request. @default undefined @example 'mcp' */
+  backend?: string;
+  /** Present only for decisions on MCP messages. @default undefined */
+  mcp?: AuthorizationMcp;
+  /** Present only for decisions on A2A messages (later). @default undefined */
+  a2a?: AuthorizationA2a;
+}
+
+/**
+ * What the entrypoint rule evaluates to: a boolean, or an object with `allow` and a `reason` sent to the client
+ * (in the 403 body, or the JSON-RPC error message). An undefined rule, or anything else, denies.
+ * @example true
+ * @example { allow: false, reason: 'readonly agents cannot write' }
+ */
+export type AuthorizationDecision = boolean | { allow: boolean; reason?: string };
