@@ -91,6 +91,7 @@ export const PRELUDE = String.raw`
       try { f = fields === undefined ? undefined : parse(stringify(fields)); } catch (e) { f = undefined; }
       logs.push({ message: StringCtor(message).slice(0, 1000), fields: f });
     };
+    if (typeof filter[hook] !== 'function') return stringify({ ok: true, value: null, logs });
     let out;
     try {
       const value = filter[hook](ctx);
