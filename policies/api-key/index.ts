@@ -7,7 +7,7 @@ import type { Identity } from '../../sdk-types/identity.ts';
 import { headerNameSchema, s } from '../../core/config/index.ts';
 import { formatIssues, type Issue } from '../../core/config/schema.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
-import { readSecret } from '../backend-auth/secret.ts';
+import { configError, readSecret } from '../backend-auth/secret.ts';
 import { extractCredential, rejectUnauthenticated, removeCredential } from '../jwt-auth/credential.ts';
 
 const entrySchema = s.object(
@@ -29,15 +29,15 @@ function readKeysFile(file: string, path: string): ApiKeyEntry[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`${path}: cannot read ${file}: ${(err as Error).message}`);
+    throw configError(`${path}: cannot read ${file}: ${(err as Error).message}`);
   }
   const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) throw new Error(`${path}: cannot parse ${file}:\n${doc.errors.map((e) => e.message).join('\n')}`);
+  if (doc.errors.length > 0) throw configError(`${path}: cannot parse ${file}:\n${doc.errors.map((e) => e.message).join('\n')}`);
   const value = doc.toJS() as unknown;
   const entries = Array.isArray(value) ? value : (value as { keys?: unknown })?.keys;
   const issues: Issue[] = [];
   s.array(entrySchema).check(entries, `${file}`, issues);
-  if (issues.length > 0) throw new Error(`${path}: invalid keys file:\n${formatIssues(issues)}`);
+  if (issues.length > 0) throw configError(`${path}: invalid keys file:\n${formatIssues(issues)}`);
   return entries as ApiKeyEntry[];
 }
 
@@ -76,7 +76,7 @@ export const apiKey: PolicyDefinition<ApiKeyPolicy> = {
     }
     for (const { k, path } of entries) {
       const hash = k.sha256?.toLowerCase() ?? sha256Hex(readSecret({ env: k.env, file: k.file }, build.baseDir, path));
-      if (byHash.has(hash)) throw new Error(`${path}: the same key is already given to "${byHash.get(hash)!.subject}"`);
+      if (byHash.has(hash)) throw configError(`${path}: the same key is already given to "${byHash.get(hash)!.subject}"`);
       byHash.set(hash, Object.freeze({ kind: 'apiKey', subject: k.name, roles: k.roles ?? [], claims: k.metadata ?? {} }) as Identity);
     }
     const header = (config.header ?? 'authorization').toLowerCase();

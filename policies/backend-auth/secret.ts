@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SecretSource } from '../../sdk-types/security.ts';
 import { s } from '../../core/config/index.ts';
+import { ErrorCodes, GatewayError } from '../../core/errors.ts';
+
+/** A config problem found while building a policy; the message starts with the setting's path. */
+export const configError = (message: string): GatewayError => new GatewayError(ErrorCodes.CONFIG_INVALID, message);
 
 export const secretSchema = s.object(
   { value: s.string({ nonEmpty: true }), env: s.string({ nonEmpty: true }), file: s.string({ nonEmpty: true }) },
@@ -13,7 +17,7 @@ export function readSecret(source: SecretSource, baseDir: string, path: string):
   if (source.value !== undefined) return source.value;
   if (source.env !== undefined) {
     const v = process.env[source.env];
-    if (v === undefined || v === '') throw new Error(`${path}.env: environment variable ${source.env} is not set`);
+    if (v === undefined || v === '') throw configError(`${path}.env: environment variable ${source.env} is not set`);
     return v;
   }
   const file = resolve(baseDir, source.file!);
@@ -21,10 +25,10 @@ export function readSecret(source: SecretSource, baseDir: string, path: string):
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`${path}.file: cannot read ${file}: ${(err as Error).message}`);
+    throw configError(`${path}.file: cannot read ${file}: ${(err as Error).message}`);
   }
   const v = text.trim();
-  if (v === '') throw new Error(`${path}.file: ${file} is empty`);
+  if (v === '') throw configError(`${path}.file: ${file} is empty`);
   return v;
 }
 

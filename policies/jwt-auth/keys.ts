@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { JwksSource } from '../../sdk-types/security.ts';
 import { s } from '../../core/config/index.ts';
+import { configError } from '../backend-auth/secret.ts';
 
 export const DEFAULT_JWKS_CACHE_MS = 600_000;
 export const DEFAULT_MIN_REFETCH_MS = 30_000;
@@ -46,15 +47,15 @@ export function createKeyResolver(source: JwksSource, baseDir: string, path: str
     try {
       jwks = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new Error(`${path}.file: cannot read a JWKS from ${file}: ${(err as Error).message}`);
+      throw configError(`${path}.file: cannot read a JWKS from ${file}: ${(err as Error).message}`);
     }
   }
   if (typeof jwks !== 'object' || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys)) {
-    throw new Error(`${path}: a JWKS is an object with a "keys" array`);
+    throw configError(`${path}: a JWKS is an object with a "keys" array`);
   }
   try {
     return createLocalJWKSet(jwks as JSONWebKeySet);
   } catch (err) {
-    throw new Error(`${path}: invalid JWKS: ${(err as Error).message}`);
+    throw configError(`${path}: invalid JWKS: ${(err as Error).message}`);
   }
 }

@@ -2,7 +2,7 @@ import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVeri
 import type { Identity } from '../../sdk-types/identity.ts';
 import type { JwksSource, SecretSource } from '../../sdk-types/security.ts';
 import type { Logger } from '../../core/telemetry/index.ts';
-import { readSecret } from '../backend-auth/secret.ts';
+import { configError, readSecret } from '../backend-auth/secret.ts';
 import { createKeyResolver } from './keys.ts';
 
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -34,12 +34,12 @@ export interface Verifier {
 export function checkAlgorithms(options: Pick<VerifierOptions, 'algorithms' | 'jwks' | 'secret' | 'path'>): string[] {
   const algorithms = options.algorithms ?? [...(options.jwks ? ASYMMETRIC_ALGORITHMS : []), ...(options.secret ? HMAC_ALGORITHMS : [])];
   for (const alg of algorithms) {
-    if (alg.toLowerCase() === 'none') throw new Error(`${options.path}.algorithms: "none" is never accepted`);
-    if (HMAC_ALGORITHMS.includes(alg) && !options.secret) throw new Error(`${options.path}.algorithms: ${alg} needs "secret" (HMAC keys are never taken from a JWKS)`);
-    if (!HMAC_ALGORITHMS.includes(alg) && !ASYMMETRIC_ALGORITHMS.includes(alg)) throw new Error(`${options.path}.algorithms: unknown algorithm "${alg}"`);
-    if (ASYMMETRIC_ALGORITHMS.includes(alg) && !options.jwks) throw new Error(`${options.path}.algorithms: ${alg} needs "jwks"`);
+    if (alg.toLowerCase() === 'none') throw configError(`${options.path}.algorithms: "none" is never accepted`);
+    if (HMAC_ALGORITHMS.includes(alg) && !options.secret) throw configError(`${options.path}.algorithms: ${alg} needs "secret" (HMAC keys are never taken from a JWKS)`);
+    if (!HMAC_ALGORITHMS.includes(alg) && !ASYMMETRIC_ALGORITHMS.includes(alg)) throw configError(`${options.path}.algorithms: unknown algorithm "${alg}"`);
+    if (ASYMMETRIC_ALGORITHMS.includes(alg) && !options.jwks) throw configError(`${options.path}.algorithms: ${alg} needs "jwks"`);
   }
-  if (algorithms.length === 0) throw new Error(`${options.path}: set "jwks" (public keys) or "secret" (HMAC)`);
+  if (algorithms.length === 0) throw configError(`${options.path}: set "jwks" (public keys) or "secret" (HMAC)`);
   return algorithms;
 }
 
