@@ -13,6 +13,11 @@ import { timeout } from './timeout/index.ts';
 import { urlRewrite } from './url-rewrite/index.ts';
 import { filters } from './filters/index.ts';
 export { filters };
+import { headerInjection } from './header-injection/index.ts';
+import { piiRedaction } from './pii-redaction/index.ts';
+import { toolArgumentRules } from './tool-argument-rules/index.ts';
+import { toolPinning } from './tool-pinning/index.ts';
+export { headerInjection, piiRedaction, toolArgumentRules, toolPinning };
 
 export { apiKey, authorization, backendAuth, backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite, jwtAuth };
 
@@ -28,6 +33,10 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   requestRedirect,
   directResponse,
   filters,
+  piiRedaction,
+  toolArgumentRules,
+  headerInjection,
+  toolPinning,
   authorization,
   jwtAuth,
   apiKey,
