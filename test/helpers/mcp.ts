@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+export const FIXTURE = fileURLToPath(new URL('../fixtures/mcp/server.ts', import.meta.url));
+export const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
+
+/** A stdio target running the test fixture server under this Node, tagged for process counting. */
+export function fixtureStdio(name: string, tag = 'untagged', extra: Record<string, unknown> = {}) {
+  return { name, stdio: { cmd: process.execPath, args: [FIXTURE, name, 'stdio', `--tag=${tag}`], ...extra } };
+}
+
+/** Processes whose command line contains `tag` (children, grandchildren, anything). */
+export function countTagged(tag: string): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(tag)) n++;
+    } catch {
+      // exited while we looked
+    }
+  }
+  return n;
+}
+
+export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await pred()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  close(): Promise<void>;
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => {
+    child.once('exit', () => r());
+    child.kill('SIGKILL');
+  });
+}
+
+/** The fixture server over streamable HTTP on a free port. */
+export async function startHttpFixture(name: string): Promise<RunningServer> {
+  const child = spawn(process.execPath, [FIXTURE, name, 'http', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c) => {
+      out += c;
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/mcp`, port, child, close: () => stop(child) };
+}
+
+/** server-everything over `sse` or `streamableHttp` on a free port. */
+export async function startEverything(kind: 'sse' | 'streamableHttp'): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [EVERYTHING, kind], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (c: Buffer) => {
+      out += c;
+      if (/listening|running/i.test(out)) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server-everything exited with ${code}: ${out}`)));
+    setTimeout(() => reject(new Error(`server-everything did not start: ${out}`)), 15_000).unref();
+  });
+  return { url: `http://127.0.0.1:${port}/${kind === 'sse' ? 'sse' : 'mcp'}`, port, child, close: () => stop(child) };
+}
+
+/** An official SDK client connected through the gateway, over streamable HTTP (`/mcp`) or legacy SSE (`/sse`). */
+export async function connectClient(url: string, options: { sse?: boolean; capabilities?: Record<string, unknown> } = {}): Promise<Client> {
+  const client = new Client({ name: 'portcullis-test', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
+  const transport = options.sse ? new SSEClientTransport(new URL(url)) : new StreamableHTTPClientTransport(new URL(url));
+  await client.connect(transport);
+  return client;
+}
+
+/** The text of a tool result's first content block. */
+export function text(result: unknown): string {
+  return ((result as { content: Array<{ text?: string }> }).content[0]?.text ?? '') as string;
+}
+
+export function mcpRoute(targets: unknown[], extra: Record<string, unknown> = {}, name = 'mcp') {
+  return { name, backends: [{ mcp: { targets, ...extra } }] } as any;
+}
+
+/**
+ * Settings for MCP test gateways. SDK clients can leave a keep-alive socket that never sends a request; the HTTP
+ * server counts it as busy, so closing waits for the drain deadline: keep that short in tests.
+ */
+export const MCP_TEST_EXTRA = { shutdown: { drainTimeoutMs: 500 } };
