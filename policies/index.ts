@@ -3,6 +3,7 @@ import { apiKey } from './api-key/index.ts';
 import { authorization } from './authorization/index.ts';
 import { backendAuth } from './backend-auth/index.ts';
 import { jwtAuth } from './jwt-auth/index.ts';
+import { mcpAuthentication } from './mcp-authentication/index.ts';
 import { backendTLS } from './backend-tls/index.ts';
 import { cors } from './cors/index.ts';
 import { directResponse } from './direct-response/index.ts';
@@ -19,7 +20,7 @@ import { toolArgumentRules } from './tool-argument-rules/index.ts';
 import { toolPinning } from './tool-pinning/index.ts';
 export { headerInjection, piiRedaction, toolArgumentRules, toolPinning };
 
-export { apiKey, authorization, backendAuth, backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite, jwtAuth };
+export { apiKey, authorization, backendAuth, backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite, jwtAuth, mcpAuthentication };
 
 /** Every built-in policy kind; the CLI hands this list to the core. Order here does not matter: phases do. */
 export const builtinPolicies: readonly PolicyDefinition<any>[] = [
@@ -41,4 +42,5 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   jwtAuth,
   apiKey,
   backendAuth,
+  mcpAuthentication,
 ];
