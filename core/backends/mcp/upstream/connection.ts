@@ -100,7 +100,7 @@ export class UpstreamConnection {
   }
 
   private async handshake(): Promise<void> {
-    const result = (await this.request('initialize', { ...this.clientInit }).result) as ServerInit;
+    const result = (await this.request('initialize', { ...this.clientInit }, Math.max(this.timeoutMs, MIN_STARTUP_MS)).result) as ServerInit;
     if (!result || typeof result.protocolVersion !== 'string') throw new Error('the target answered initialize without a protocolVersion');
     this.init = { ...result, capabilities: result.capabilities ?? {} };
     this.transport.setProtocolVersion?.(result.protocolVersion);
@@ -221,9 +221,13 @@ export function unavailable(target: string, why: string): RpcFailure {
   return new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, `target "${target}" is unavailable: ${why}`, { target });
 }
 
+/** Starting a process (a runtime loading its modules) is slower than answering a call: never allow it less. */
+export const MIN_STARTUP_MS = 2000;
+
 /** Opens a connection to a target, bounded by its request timeout so a hung server cannot stall a session. */
-export async function connectTarget(config: McpTarget, env: TransportEnv, clientInit: ClientInit, timeoutMs: number): Promise<UpstreamConnection> {
-  const conn = new UpstreamConnection(config, env, clientInit, timeoutMs);
+export async function connectTarget(config: McpTarget, env: TransportEnv, clientInit: ClientInit, requestTimeoutMs: number): Promise<UpstreamConnection> {
+  const timeoutMs = Math.max(requestTimeoutMs, MIN_STARTUP_MS);
+  const conn = new UpstreamConnection(config, env, clientInit, requestTimeoutMs);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer to initialize within ${timeoutMs} ms`)), timeoutMs);
