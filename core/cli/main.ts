@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 // The composition root: the one place where the core meets the built-in policies.
 import { builtinPolicies } from '../../policies/index.ts';
 import { loadConfig } from '../config/load.ts';
+import { policyCommand } from './policy.ts';
 import { isGatewayError } from '../errors.ts';
 import { startPortcullis } from '../server/start.ts';
 
@@ -13,6 +14,7 @@ Commands:
   start       serve the config, reloading it when it or a file it uses changes (default)
   dev         like start, with readable logs at debug level
   validate    check the config and exit: 0 when valid, 1 with every error and its path
+  policy      test or evaluate the config's Rego authorization policies (portcullis policy --help)
 
 Options:
   -c, --config <file>   gateway.config.ts (default), or a .yaml/.yml/.json in agentgateway's format
@@ -25,6 +27,7 @@ Options:
 const DEFAULT_FILES = ['gateway.config.ts', 'gateway.config.mts', 'gateway.config.js', 'gateway.config.mjs', 'config.yaml'];
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'policy') return policyCommand(argv.slice(1), builtinPolicies);
   let parsed;
   try {
     parsed = parseArgs({
