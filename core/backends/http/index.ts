@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { HeaderMap, RequestContext, Step } from '../../pipeline/types.ts';
+import type { RequestContext, Step } from '../../pipeline/types.ts';
+import { forward } from './forward.ts';
 import { stripHopByHop } from '../../server/headers.ts';
 import { isConnectFailure, mapUpstreamError } from './errors.ts';
 import { createBalancer, type HostTarget } from './balancer.ts';
@@ -46,23 +47,26 @@ export function createHttpBackend(options: HttpBackendOptions): Step {
       if (attempt > 0 && ctx.upstream.retryBackoffMs > 0) await sleep(ctx.upstream.retryBackoffMs, undefined, { signal: ctx.signal }).catch(() => {});
       if (ctx.signal.aborted) throw ctx.signal.reason;
       try {
-        const res = await (ctx.upstream.dispatcher ?? options.dispatcher).request({
-          origin: `${ctx.upstream.tls ? 'https' : 'http'}://${target.host}`,
-          path: ctx.path + ctx.search,
-          method: ctx.method as Dispatcher.HttpMethod,
-          headers: ctx.requestHeaders as Record<string, string | string[]>,
-          body,
-          signal: ctx.signal,
-          headersTimeout: ctx.upstream.attemptTimeoutMs ?? 300_000,
-          bodyTimeout: options.bodyIdleTimeoutMs,
-          reset: false,
-        });
+        const res = await forward(
+          ctx.upstream.dispatcher ?? options.dispatcher,
+          {
+            origin: `${ctx.upstream.tls ? 'https' : 'http'}://${target.host}`,
+            path: ctx.path + ctx.search,
+            method: ctx.method as Dispatcher.HttpMethod,
+            headers: ctx.requestHeaders as Record<string, string | string[]>,
+            body,
+            headersTimeout: ctx.upstream.attemptTimeoutMs ?? 300_000,
+            bodyTimeout: options.bodyIdleTimeoutMs,
+            reset: false,
+          },
+          ctx.signal,
+        );
         if (ctx.signal.aborted) {
           res.body.destroy();
           throw ctx.signal.reason;
         }
         balancer.succeeded(target);
-        ctx.respond({ status: res.statusCode, headers: stripHopByHop(res.headers as HeaderMap), body: res.body });
+        ctx.respond({ status: res.status, headers: stripHopByHop(res.headers), body: res.body });
         return;
       } catch (err) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
