@@ -21,17 +21,17 @@ export interface GatewayConfig {
    * binds: [{ port: 8080, listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:9000' }] }] }] }]
    */
   binds: Bind[];
-  /** The admin server (`/config_dump`). @default { address: '127.0.0.1:15000' } */
+  /** The admin server (`/config_dump`). @default { address: '127.0.0.1:15000' } @example admin: { address: '127.0.0.1:15000' } */
   admin?: AdminConfig;
-  /** The readiness server (`/healthz/ready`). @default { address: '127.0.0.1:15021' } */
+  /** The readiness server (`/healthz/ready`). @default { address: '127.0.0.1:15021' } @example readiness: { address: '0.0.0.0:15021' } */
   readiness?: ReadinessConfig;
-  /** Log level and format. @default { level: 'info', format: 'json' } */
+  /** Log level and format. @default { level: 'info', format: 'json' } @example logging: { level: 'debug', format: 'pretty' } */
   logging?: LoggingConfig;
-  /** Limits applied to every request. */
+  /** Limits applied to every request. @default { maxRequestBodyBytes: 10485760 } @example limits: { maxRequestBodyBytes: 1024 * 1024 } */
   limits?: LimitsConfig;
-  /** Connection settings used for every HTTP backend. */
+  /** Connection settings used for every HTTP backend. @default see {@link UpstreamConfig} @example upstream: { connectTimeoutMs: 2000 } */
   upstream?: UpstreamConfig;
-  /** Graceful shutdown. @default { drainTimeoutMs: 30000 } */
+  /** Graceful shutdown. @default { drainTimeoutMs: 30000 } @example shutdown: { drainTimeoutMs: 10000 } */
   shutdown?: ShutdownConfig;
 }
 
@@ -45,15 +45,15 @@ export interface Bind {
    * @example '127.0.0.1'
    */
   address?: string;
-  /** Listeners on this port, chosen by the request's host name (SNI for HTTPS). */
+  /** Listeners on this port, chosen by the request's host name (SNI for HTTPS). @example listeners: [{ hostname: 'api.example.com', routes: [] }] */
   listeners: Listener[];
 }
 
 /** A listener: a host name on a bind, its protocol and its routes. */
 export interface Listener {
-  /** Name used in logs and metrics. @default 'bind<port>' (or 'bind<port>-listener<index>' when a bind has several) */
+  /** Name used in logs and metrics. @default 'bind<port>' (or 'bind<port>-listener<index>' when a bind has several) @example 'public' */
   name?: string;
-  /** Accepted for agentgateway compatibility; not used. */
+  /** Accepted for agentgateway compatibility; not used. @default undefined @example 'gateway' */
   gatewayName?: string;
   /**
    * Host name this listener serves; `*.example.com` matches one or more labels before `example.com`;
@@ -61,13 +61,13 @@ export interface Listener {
    * @example 'api.example.com'
    */
   hostname?: string;
-  /** `HTTP` or `HTTPS`; HTTPS needs `tls`. Every listener of a bind has the same protocol. @default 'HTTP' */
+  /** `HTTP` or `HTTPS`; HTTPS needs `tls`. Every listener of a bind has the same protocol. @default 'HTTP' @example 'HTTPS' */
   protocol?: 'HTTP' | 'HTTPS';
-  /** Certificate and key (PEM file paths, relative to the config file) for HTTPS. */
+  /** Certificate and key (PEM file paths, relative to the config file) for HTTPS. @example tls: { cert: './certs/gw.crt', key: './certs/gw.key' } */
   tls?: ListenerTls;
-  /** Policies applied to every route of this listener; a route's own policy of the same kind replaces it. */
+  /** Policies applied to every route of this listener; a route's own policy of the same kind replaces it. @example policies: { cors: { allowOrigins: ['*'] } } */
   policies?: Policies;
-  /** Routes, chosen by Gateway-API precedence (see README). */
+  /** Routes, chosen by Gateway-API precedence (see README). @example routes: [{ backends: [{ host: '127.0.0.1:9000' }] }] */
   routes: Route[];
 }
 
@@ -81,16 +81,16 @@ export interface ListenerTls {
 
 /** A route: what requests it matches, the policies applied to them and where they go. */
 export interface Route {
-  /** Name used in logs and metrics. @default 'route<index>' */
+  /** Name used in logs and metrics. @default 'route<index>' @example 'orders-api' */
   name?: string;
-  /** Host names this route serves (wildcards allowed); absent matches every host of the listener. */
+  /** Host names this route serves (wildcards allowed); absent matches every host of the listener. @example ['api.example.com', '*.api.example.com'] */
   hostnames?: string[];
   /**
    * Any one of these matches selects the route; absent matches everything (`pathPrefix: '/'`).
    * @example matches: [{ path: { pathPrefix: '/api' }, method: 'GET' }]
    */
   matches?: RouteMatch[];
-  /** Policies on this route. */
+  /** Policies on this route. @example policies: { timeout: { requestTimeoutMs: 5000 } } */
   policies?: Policies;
   /**
    * Where matched requests go. Empty only when a `directResponse` or `requestRedirect` policy answers.
@@ -105,9 +105,9 @@ export interface RouteMatch {
   path?: PathMatch;
   /** HTTP method, upper case. @example 'POST' */
   method?: string;
-  /** Header conditions (names are case-insensitive). */
+  /** Header conditions (names are case-insensitive). @example headers: [{ name: 'x-canary', value: { exact: 'true' } }] */
   headers?: ValueMatch[];
-  /** Query-parameter conditions. */
+  /** Query-parameter conditions. @example query: [{ name: 'version', value: { regex: 'v[23]' } }] */
   query?: ValueMatch[];
 }
 
@@ -118,7 +118,7 @@ export type PathMatch = { exact: string } | { pathPrefix: string } | { regex: st
 export interface ValueMatch {
   /** Header or query-parameter name. @example 'x-tenant' */
   name: string;
-  /** `{ exact: 'a' }` or `{ regex: '^a.*' }`. */
+  /** `{ exact: 'a' }` or `{ regex: 'a.*' }` (anchored: the whole value must match). @example { exact: 'tenant-a' } */
   value: { exact: string } | { regex: string };
 }
 
@@ -132,7 +132,7 @@ export interface HostBackend {
    * @example '127.0.0.1:9000'
    */
   host: string;
-  /** Share of traffic relative to the route's other backends. @default 1 */
+  /** Share of traffic relative to the route's other backends; 0 takes it out. @default 1 @example 3 */
   weight?: number;
 }
 
@@ -271,13 +271,13 @@ export interface Policies {
 export interface CorsPolicy {
   /** Allowed origins; `*` allows any, `https://*.example.com` a wildcard. @example ['https://app.example.com'] */
   allowOrigins?: string[];
-  /** Allowed request methods. @default ['GET','HEAD','POST','PUT','PATCH','DELETE'] */
+  /** Allowed request methods. @default ['GET','HEAD','POST','PUT','PATCH','DELETE'] @example ['GET', 'POST'] */
   allowMethods?: string[];
   /** Allowed request headers (`*` for any). @example ['content-type', 'mcp-session-id'] */
   allowHeaders?: string[];
   /** Response headers the browser may read. @example ['Mcp-Session-Id'] */
   exposeHeaders?: string[];
-  /** Whether credentials are allowed (never with a `*` origin reply: the origin is echoed instead). @default false */
+  /** Whether credentials are allowed (never with a `*` origin reply: the origin is echoed instead). @default false @example true */
   allowCredentials?: boolean;
   /** Seconds a preflight result may be cached. @example 600 */
   maxAge?: number;
@@ -287,8 +287,9 @@ export interface CorsPolicy {
 export interface HeaderModifier {
   /** @example { 'x-env': 'prod' } or [{ name: 'x-env', value: 'prod' }] */
   add?: HeaderList;
+  /** Replaces a header's value. @example { 'x-env': 'prod' } */
   set?: HeaderList;
-  /** Header names to remove. */
+  /** Header names to remove. @example ['x-internal-debug'] */
   remove?: string[];
 }
 
@@ -322,7 +323,7 @@ export interface RequestRedirectPolicy {
 export interface DirectResponsePolicy {
   /** HTTP status. @example 200 */
   status: number;
-  /** Body text. @default '' */
+  /** Body text. @default '' @example 'not found' */
   body?: string;
   /** Response headers. @example { 'content-type': 'text/plain' } */
   headers?: Record<string, string>;
@@ -338,25 +339,25 @@ export interface TimeoutPolicy {
 
 /** Retries on connection failure (nothing was sent, so a retry is safe for idempotent methods). */
 export interface RetryPolicy {
-  /** Extra attempts after the first. `0` turns retries off. @default 1 */
+  /** Extra attempts after the first. `0` turns retries off. @default 1 @example 2 */
   attempts?: number;
-  /** Wait before each retry. @default 25 */
+  /** Wait before each retry. @default 25 @example 100 */
   backoffMs?: Milliseconds;
 }
 
 /** TLS to the upstream. Paths are relative to the config file. */
 export interface BackendTlsPolicy {
-  /** CA bundle (PEM) that signs the upstream's certificate. @default the system roots */
+  /** CA bundle (PEM) that signs the upstream's certificate. @default the system roots @example './certs/ca.crt' */
   root?: string;
-  /** Client certificate (PEM) for mutual TLS. */
+  /** Client certificate (PEM) for mutual TLS. @default none @example './certs/client.crt' */
   cert?: string;
-  /** Client key (PEM) for mutual TLS. */
+  /** Client key (PEM) for mutual TLS. @default none @example './certs/client.key' */
   key?: string;
-  /** Server name sent in SNI and checked in the certificate. @default the backend's host */
+  /** Server name sent in SNI and checked in the certificate. @default the backend's host @example 'orders.internal' */
   sni?: string;
-  /** Skip certificate verification entirely. For tests only. @default false */
+  /** Skip certificate verification entirely. For tests only. @default false @example false */
   insecure?: boolean;
-  /** Verify the chain but not the host name. @default false */
+  /** Verify the chain but not the host name. @default false @example true */
   insecureHost?: boolean;
 }
 
@@ -374,34 +375,34 @@ export interface ReadinessConfig {
 
 /** Logging settings. */
 export interface LoggingConfig {
-  /** Minimum level. @default 'info' */
+  /** Minimum level. @default 'info' @example 'debug' */
   level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-  /** `json` (one object a line) or `pretty` (for people). @default 'json' */
+  /** `json` (one object a line) or `pretty` (for people). @default 'json' @example 'pretty' */
   format?: 'json' | 'pretty';
-  /** One line per request. @default true */
+  /** One line per request. @default true @example false */
   accessLog?: boolean;
 }
 
 /** Request limits. */
 export interface LimitsConfig {
-  /** Largest request body; 413 beyond it. @default 10485760 (10 MiB) */
+  /** Largest request body; 413 beyond it. @default 10485760 (10 MiB) @example 1048576 */
   maxRequestBodyBytes?: number;
 }
 
 /** Upstream connection settings. */
 export interface UpstreamConfig {
-  /** Time to open a TCP (and TLS) connection. @default 5000 */
+  /** Time to open a TCP (and TLS) connection. @default 5000 @example 2000 */
   connectTimeoutMs?: Milliseconds;
-  /** Longest silence while a response body streams; the stream is cut after it. @default 300000 */
+  /** Longest silence while a response body streams; the stream is cut after it. @default 300000 @example 60000 */
   bodyIdleTimeoutMs?: Milliseconds;
-  /** How long an unused pooled connection is kept. @default 60000 */
+  /** How long an unused pooled connection is kept. @default 60000 @example 30000 */
   keepAliveTimeoutMs?: Milliseconds;
-  /** How long a backend that refused a connection is left out of load balancing. @default 5000 */
+  /** How long a backend that refused a connection is left out of load balancing; 0 never ejects. @default 5000 @example 10000 */
   ejectionMs?: Milliseconds;
 }
 
 /** Shutdown settings. */
 export interface ShutdownConfig {
-  /** On SIGTERM/SIGINT, how long in-flight requests may finish before the gateway exits. @default 30000 */
+  /** On SIGTERM/SIGINT, how long in-flight requests may finish before the gateway exits. @default 30000 @example 10000 */
   drainTimeoutMs?: Milliseconds;
 }
