@@ -32,6 +32,13 @@ export interface FilterAttachment {
   maxBodyBytes?: number;
   /** Largest data a call may take in or give back (JSON text). @default 4194304 @example 1048576 */
   maxResultBytes?: number;
+  /**
+   * Type-check the filter with the TypeScript compiler (strict) before it is used, when the `typescript` package
+   * is installed; a type error fails the build like a syntax error. esbuild itself only strips types.
+   * @default true
+   * @example false
+   */
+  typeCheck?: boolean;
 }
 
 /** A kind of personal data the PII filter knows. @example 'email' */

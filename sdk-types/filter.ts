@@ -218,6 +218,8 @@ export interface FilterTestOptions<C = Record<string, JsonValue>> {
   memoryLimitMb?: number;
   /** @default 4194304 */
   maxResultBytes?: number;
+  /** Type-check the filter first (needs the `typescript` package). @default true */
+  typeCheck?: boolean;
 }
 
 /**

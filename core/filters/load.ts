@@ -3,6 +3,7 @@ import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
 import { Sandbox, SandboxError, type SandboxFailureKind } from '../sandbox/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { bundleFilter } from './bundle.ts';
+import { typeCheckFilter } from './typecheck.ts';
 
 /** How a filter is attached: the file, its config values, and its limits. */
 export interface FilterSpec {
@@ -14,6 +15,7 @@ export interface FilterSpec {
   memoryLimitMb?: number;
   maxBodyBytes?: number;
   maxResultBytes?: number;
+  typeCheck?: boolean;
 }
 
 /** Defaults chosen so a trivial filter costs microseconds and a runaway one is cut before a client notices. */
@@ -57,6 +59,7 @@ const FAILURE_CODES: Record<SandboxFailureKind, ErrorCode> = {
 export async function loadFilter(spec: FilterSpec, baseDir: string, where: string, logger?: Logger): Promise<LoadedFilter> {
   const file = resolvePath(baseDir, spec.file);
   const bundle = await bundleFilter(file, `${where}.file`);
+  const checked = spec.typeCheck === false ? undefined : typeCheckFilter(file);
   const fallbackName = spec.name ?? basename(file, extname(file));
   let sandbox: Sandbox;
   try {
@@ -72,6 +75,12 @@ export async function loadFilter(spec: FilterSpec, baseDir: string, where: strin
   } catch (err) {
     throw new GatewayError(ErrorCodes.FILTER_BUILD, `${where}.file: cannot load filter ${spec.file}: ${(err as Error).message}`, { cause: err });
   }
+  const types = await checked;
+  if (types?.ok === false) {
+    await sandbox.close();
+    throw new GatewayError(ErrorCodes.FILTER_BUILD, `${where}.file: type errors in filter ${spec.file}:\n${types.errors.join('\n')}`);
+  }
+  if (types?.ok === 'skipped') logger?.debug({ file, reason: types.reason }, 'filter not type-checked');
   const name = spec.name ?? sandbox.filterName ?? fallbackName;
   const writeLogs = (log: Logger | undefined, lines: Array<{ message: string; fields?: Record<string, unknown> }>) => {
     for (const l of lines) log?.info({ filter: name, fields: l.fields }, l.message);

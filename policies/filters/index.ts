@@ -32,6 +32,7 @@ const attachment = s.object(
     memoryLimitMb: s.number({ integer: true, min: 8, max: 1024 }),
     maxBodyBytes: s.number({ integer: true, min: 0 }),
     maxResultBytes: s.number({ integer: true, min: 1024 }),
+    typeCheck: s.boolean(),
   },
   { required: ['file'] },
 );

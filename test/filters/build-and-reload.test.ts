@@ -53,6 +53,23 @@ describe('filter bundling', () => {
     });
   });
 
+  it('type-checks the filter: a type error fails the build with file, line and TS code, unless typeCheck is false', async () => {
+    const file = join(dir, 'mistyped.ts');
+    await writeFile(file, `import { defineFilter } from 'portcullis';\nexport default defineFilter({\n  onRequest(ctx) {\n    const n: number = ctx.request.path;\n    return { action: 'respond', status: n };\n  },\n});\n`);
+    const routes = (typeCheck?: boolean) => simpleConfig([{ policies: { filters: [{ file, typeCheck }] }, backends: [{ host: '127.0.0.1:9' }] }]);
+    await assert.rejects(startTestGateway(routes()), (err: any) => {
+      assert.equal(err.code, 'PCL_ERR_FILTER_BUILD');
+      assert.match(err.message, /policies\.filters\[0\]\.file: type errors in filter .*mistyped\.ts:\n.*mistyped\.ts:4:11: TS2322: Type 'string' is not assignable to type 'number'\./);
+      return true;
+    });
+    const gw = await startTestGateway(routes(false));
+    try {
+      assert.equal((await send(`${gw.url()}/x`)).status, 500); // status "/x" is not a number: an invalid decision
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('bundles a pure-JavaScript npm package into the filter', async () => {
     const pkg = join(dir, 'node_modules', 'tiny-shout');
     await mkdir(pkg, { recursive: true });
@@ -132,6 +149,13 @@ describe('filter hot reload', () => {
     assert.equal(await tag(), 'v2-b');
     await writeFile(join(gw.dir, 'tag.ts'), tagFilter('v3'));
     await eventually(async () => (await tag()) === 'v3-b');
+  });
+
+  it('keeps the old filter on a type error', async () => {
+    await writeFile(join(gw.dir, 'tag.ts'), `import { defineFilter } from 'portcullis';\nexport default defineFilter({ onRequest: () => ({ action: 'continue', headers: { set: { 'x-tag': 42 } } }) });\n`);
+    const line = await gw.logs.waitFor((l) => l.msg === 'reload failed: still serving the previous config' && /type errors in filter/.test(l.err));
+    assert.match(line.err, /tag\.ts:2:\d+: TS2322: /);
+    assert.equal(await tag(), 'v3-b');
   });
 
   it('serves every request while filters reload', async () => {
