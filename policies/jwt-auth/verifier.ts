@@ -8,6 +8,9 @@ import { createKeyResolver } from './keys.ts';
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
 export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
+/** How long a verified token is trusted without checking its signature again, at most (bounded by its `exp`). */
+export const VERIFIED_CACHE_MS = 60_000;
+const VERIFIED_CACHE_MAX = 10_000;
 
 export interface VerifierOptions {
   issuer: string | string[];
@@ -88,32 +91,50 @@ export function createVerifier(options: VerifierOptions): Verifier {
     algorithms,
     clockTolerance: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
   };
+  // Agents send the same token on every call: re-verifying the signature each time is the biggest cost of the
+  // policy (WebCrypto, tens of µs). A verified token is remembered until the earlier of its expiry and
+  // VERIFIED_CACHE_MS; only tokens that verified are kept, so forged ones cannot fill it. A reload starts empty.
+  const verified = new Map<string, { identity: Identity; until: number }>();
+  const skewMs = (options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000;
   return {
     async verify(token) {
-      let alg: unknown;
-      try {
-        alg = decodeProtectedHeader(token).alg;
-      } catch {
-        throw new TokenRejected('malformed token');
+      const hit = verified.get(token);
+      if (hit) {
+        if (Date.now() < hit.until) return hit.identity;
+        verified.delete(token);
       }
-      if (typeof alg !== 'string' || alg.toLowerCase() === 'none') throw new TokenRejected('unsigned tokens (alg "none") are never accepted');
-      if (!algorithms.includes(alg)) throw new TokenRejected(`token algorithm "${alg}" is not allowed`);
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, getKey, verifyOptions));
-      } catch (err) {
-        const why = reason(err);
-        if (why === 'signing keys are unavailable' || why === 'token could not be verified') {
-          options.logger.warn({ policy: options.path, err: (err as Error).message }, 'JWT verification failed');
-        }
-        throw new TokenRejected(why);
-      }
-      return Object.freeze({
-        kind: 'jwt',
-        subject: typeof payload.sub === 'string' ? payload.sub : '',
-        roles: rolesOf(payload, options.rolesClaim),
-        claims: payload as Record<string, unknown>,
-      }) as Identity;
+      const identity = await verifyUncached(token);
+      const exp = typeof identity.claims.exp === 'number' ? identity.claims.exp * 1000 + skewMs : Infinity;
+      if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(token, { identity, until: Math.min(exp, Date.now() + VERIFIED_CACHE_MS) });
+      return identity;
     },
   };
+
+  async function verifyUncached(token: string): Promise<Identity> {
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw new TokenRejected('malformed token');
+    }
+    if (typeof alg !== 'string' || alg.toLowerCase() === 'none') throw new TokenRejected('unsigned tokens (alg "none") are never accepted');
+    if (!algorithms.includes(alg)) throw new TokenRejected(`token algorithm "${alg}" is not allowed`);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, verifyOptions));
+    } catch (err) {
+      const why = reason(err);
+      if (why === 'signing keys are unavailable' || why === 'token could not be verified') {
+        options.logger.warn({ policy: options.path, err: (err as Error).message }, 'JWT verification failed');
+      }
+      throw new TokenRejected(why);
+    }
+    return Object.freeze({
+      kind: 'jwt',
+      subject: typeof payload.sub === 'string' ? payload.sub : '',
+      roles: rolesOf(payload, options.rolesClaim),
+      claims: payload as Record<string, unknown>,
+    }) as Identity;
+  }
 }
