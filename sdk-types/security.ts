@@ -34,12 +34,13 @@ export interface JwksSource {
 }
 
 /**
- * A secret read from the config, the environment or a file: exactly one of `value`, `env` or `file`.
+ * A secret read from the config, the environment or a file: exactly one of `secret`, `env` or `file`. The admin
+ * config dump never shows `secret`.
  * @example { env: 'JWT_HMAC_SECRET' }
  */
 export interface SecretSource {
   /** The secret itself (prefer `env` or `file`: the config may be committed). @example 'dev-only-secret' */
-  value?: string;
+  secret?: string;
   /** Name of an environment variable holding the secret. @example 'UPSTREAM_TOKEN' */
   env?: string;
   /** A file holding the secret (surrounding whitespace trimmed). @example '/run/secrets/token' */
@@ -178,13 +179,13 @@ export interface AuthorizationPolicy {
 
 /**
  * The credential sent to the backend, set after authentication removed the client's.
- * @example { header: 'authorization', value: { env: 'UPSTREAM_TOKEN' }, prefix: 'Bearer ' }
+ * @example { header: 'authorization', credential: { env: 'UPSTREAM_TOKEN' }, prefix: 'Bearer ' }
  */
 export interface BackendAuthPolicy {
   /** Header to set. @default 'authorization' */
   header?: string;
   /** The credential. */
-  value: SecretSource;
+  credential: SecretSource;
   /** Text put before the value, e.g. `Bearer `. @default '' */
   prefix?: string;
 }

@@ -11,11 +11,11 @@ import { readSecret, secretFiles, secretSchema } from './secret.ts';
 export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
   name: 'backendAuth',
   phase: 'requestRewrite',
-  schema: s.object({ header: headerNameSchema, value: secretSchema, prefix: s.string() }, { required: ['value'] }),
-  files: (config, baseDir) => secretFiles(config.value, baseDir),
+  schema: s.object({ header: headerNameSchema, credential: secretSchema, prefix: s.string() }, { required: ['credential'] }),
+  files: (config, baseDir) => secretFiles(config.credential, baseDir),
   create(config, build) {
     const header = (config.header ?? 'authorization').toLowerCase();
-    const value = `${config.prefix ?? ''}${readSecret(config.value, build.baseDir, `${build.path}.value`)}`;
+    const value = `${config.prefix ?? ''}${readSecret(config.credential, build.baseDir, `${build.path}.credential`)}`;
     return {
       step(ctx, next) {
         ctx.requestHeaders[header] = value;

@@ -8,13 +8,13 @@ import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 export const configError = (message: string): GatewayError => new GatewayError(ErrorCodes.CONFIG_INVALID, message);
 
 export const secretSchema = s.object(
-  { value: s.string({ nonEmpty: true }), env: s.string({ nonEmpty: true }), file: s.string({ nonEmpty: true }) },
-  { exactlyOne: ['value', 'env', 'file'] },
+  { secret: s.string({ nonEmpty: true }), env: s.string({ nonEmpty: true }), file: s.string({ nonEmpty: true }) },
+  { exactlyOne: ['secret', 'env', 'file'] },
 );
 
 /** Reads a secret at build time; the message names where it was looked for, never the secret. */
 export function readSecret(source: SecretSource, baseDir: string, path: string): string {
-  if (source.value !== undefined) return source.value;
+  if (source.secret !== undefined) return source.secret;
   if (source.env !== undefined) {
     const v = process.env[source.env];
     if (v === undefined || v === '') throw configError(`${path}.env: environment variable ${source.env} is not set`);

@@ -16,7 +16,7 @@ describe('backendAuth: the gateway credential replaces the client one', () => {
           matches: [{ path: { pathPrefix: '/env' } }],
           policies: {
             apiKey: { keys: [{ name: 'agent', sha256: sha256Hex('client-key') }] },
-            backendAuth: { value: { env: 'PCL_TEST_UPSTREAM_TOKEN' }, prefix: 'Bearer ' },
+            backendAuth: { credential: { env: 'PCL_TEST_UPSTREAM_TOKEN' }, prefix: 'Bearer ' },
           },
           backends: [{ host: up.host }],
         },
@@ -25,7 +25,7 @@ describe('backendAuth: the gateway credential replaces the client one', () => {
           matches: [{ path: { pathPrefix: '/static' } }],
           policies: {
             apiKey: { header: 'x-api-key', keys: [{ name: 'agent', sha256: sha256Hex('client-key') }] },
-            backendAuth: { header: 'x-upstream-key', value: { value: 'static-value' } },
+            backendAuth: { header: 'x-upstream-key', credential: { secret: 'static-value' } },
           },
           backends: [{ host: up.host }],
         },
@@ -53,12 +53,23 @@ describe('backendAuth: the gateway credential replaces the client one', () => {
 
   it('refuses to start when the environment variable is not set', async () => {
     await assert.rejects(
-      startTestGateway(simpleConfig([{ name: 'r', policies: { backendAuth: { value: { env: 'PCL_TEST_NOT_SET_ANYWHERE' } } }, backends: [{ host: up.host }] }])),
+      startTestGateway(simpleConfig([{ name: 'r', policies: { backendAuth: { credential: { env: 'PCL_TEST_NOT_SET_ANYWHERE' } } }, backends: [{ host: up.host }] }])),
       (err: any) => {
         assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
-        assert.equal(err.message, 'binds[0].listeners[0].routes[0].policies.backendAuth.value.env: environment variable PCL_TEST_NOT_SET_ANYWHERE is not set');
+        assert.equal(err.message, 'binds[0].listeners[0].routes[0].policies.backendAuth.credential.env: environment variable PCL_TEST_NOT_SET_ANYWHERE is not set');
         return true;
       },
     );
+  });
+});
+
+describe('secrets in the admin config dump', () => {
+  it('redacts inline secrets of jwtAuth and backendAuth', async () => {
+    const { redactSecrets } = await import('../../core/admin/redact.ts');
+    const dumped = JSON.stringify(
+      redactSecrets({ policies: { jwtAuth: { issuer: 'x', secret: { secret: 'hmac-inline-1' } }, backendAuth: { credential: { secret: 'upstream-inline-2' } } } }),
+    );
+    assert.ok(!dumped.includes('hmac-inline-1'), dumped);
+    assert.ok(!dumped.includes('upstream-inline-2'), dumped);
   });
 });
