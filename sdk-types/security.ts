@@ -86,7 +86,7 @@ export interface JwtAuthPolicy {
   mode?: AuthMode;
   /** Where the token is read from. @default { header: 'authorization' } */
   token?: TokenLocation;
-  /** Claim holding the caller's roles (an array, or a space-separated string like `scope`). @default 'roles' */
+  /** Claim holding the caller's roles (an array, or a space-separated string). @default 'roles' (falls back to the space-separated `scope` when unset) */
   rolesClaim?: string;
   /** Forward the token to the backend. By default it is removed once validated. @default false */
   passthrough?: boolean;
