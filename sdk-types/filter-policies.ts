@@ -70,18 +70,31 @@ export interface PiiRedactionPolicy {
  * @example { type: 'object', properties: { path: { type: 'string', pattern: '^/srv/' } }, required: ['path'] }
  */
 export interface ArgumentSchema {
+  /** JSON type; `number` also accepts integers. @default any type @example 'string' */
   type?: 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean' | 'null';
+  /** Schemas of object properties. @default {} @example { path: { type: 'string' } } */
   properties?: Record<string, ArgumentSchema>;
+  /** Property names that must be present. @default [] @example ['path'] */
   required?: string[];
+  /** `false` rejects properties not named in `properties`. @default true */
   additionalProperties?: boolean;
+  /** Schema of every array item. @default any @example { type: 'string' } */
   items?: ArgumentSchema;
+  /** Allowed values. @default any @example ['read', 'list'] */
   enum?: JsonValue[];
+  /** The only allowed value. @default any @example 'read' */
   const?: JsonValue;
+  /** Regular expression a string must match (unanchored). @default none @example '^/srv/' */
   pattern?: string;
+  /** @default 0 @example 1 */
   minLength?: number;
+  /** @default no limit @example 200 */
   maxLength?: number;
+  /** @default no limit @example 0 */
   minimum?: number;
+  /** @default no limit @example 100 */
   maximum?: number;
+  /** @default no limit @example 10 */
   maxItems?: number;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Identity } from './identity.ts';
 
-/** A JSON value: what crosses into and out of the sandbox. */
+/** A JSON value: what crosses into and out of the sandbox. @example { id: 7, tags: ['a'], ok: true } */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
@@ -53,15 +53,15 @@ export interface FilterMcpMessage {
   method: string;
   /** The JSON-RPC params as received. @default undefined */
   params?: Record<string, JsonValue>;
-  /** Owning MCP target. @example 'everything' */
+  /** Owning MCP target. @default undefined (before routing) @example 'everything' */
   target?: string;
-  /** Tool name as the client sees it, for `tools/call`. @example 'everything_echo' */
+  /** Tool name as the client sees it, for `tools/call`. @default undefined @example 'everything_echo' */
   tool?: string;
-  /** Tool arguments, for `tools/call`. @example { message: 'hi' } */
+  /** Tool arguments, for `tools/call`. @default undefined @example { message: 'hi' } */
   arguments?: Record<string, JsonValue>;
-  /** Prompt name, for `prompts/get`. @example 'simple_prompt' */
+  /** Prompt name, for `prompts/get`. @default undefined @example 'simple_prompt' */
   prompt?: string;
-  /** Resource URI, for `resources/read`. @example 'demo://resource/static/document/1' */
+  /** Resource URI, for `resources/read`. @default undefined @example 'demo://resource/static/document/1' */
   resourceUri?: string;
 }
 
@@ -180,13 +180,13 @@ export type McpResponseFilterDecision = { action: 'continue'; result?: JsonValue
 export interface Filter<C = Record<string, JsonValue>> {
   /** Name used in logs and error messages. @default the file name */
   name?: string;
-  /** Runs on the request, after authentication and rate limits, before authorization. */
+  /** Runs on the request, after authentication and rate limits, before authorization. @default undefined (not run) */
   onRequest?(ctx: FilterRequestContext<C>): HttpFilterDecision;
-  /** Runs on the response on its way back (filters of one list in reverse order). */
+  /** Runs on the response on its way back (filters of one list in reverse order). @default undefined (not run) */
   onResponse?(ctx: FilterResponseContext<C>): HttpFilterDecision;
-  /** Runs on every MCP JSON-RPC request the client sends through an MCP route. */
+  /** Runs on every MCP JSON-RPC request the client sends through an MCP route. @default undefined (not run) */
   onMcpRequest?(ctx: FilterMcpRequestContext<C>): McpRequestFilterDecision;
-  /** Runs on every MCP result on its way back to the client. */
+  /** Runs on every MCP result on its way back to the client. @default undefined (not run) */
   onMcpResponse?(ctx: FilterMcpResponseContext<C>): McpResponseFilterDecision;
 }
 
