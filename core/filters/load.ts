@@ -71,6 +71,7 @@ export async function loadFilter(spec: FilterSpec, baseDir: string, where: strin
       timeoutMs: spec.timeoutMs ?? FILTER_DEFAULTS.timeoutMs,
       maxResultBytes: spec.maxResultBytes ?? FILTER_DEFAULTS.maxResultBytes,
       onReplace: (reason) => logger?.warn({ filter: fallbackName, reason }, 'filter sandbox replaced after breaking a limit'),
+      onCatastrophicError: (message) => logger?.fatal({ filter: fallbackName, message }, 'filter sandbox failed catastrophically: restart the gateway'),
     });
   } catch (err) {
     throw new GatewayError(ErrorCodes.FILTER_BUILD, `${where}.file: cannot load filter ${spec.file}: ${(err as Error).message}`, { cause: err });

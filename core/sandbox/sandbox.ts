@@ -20,6 +20,8 @@ export interface SandboxOptions extends SandboxLimits {
   name: string;
   /** Called when an isolate is replaced after a breach, for the log. */
   onReplace?: (reason: SandboxFailureKind) => void;
+  /** Called if V8 loses control of an isolate (isolated-vm's catastrophic error): the operator must know. */
+  onCatastrophicError?: (message: string) => void;
 }
 
 export type SandboxFailureKind = 'timeout' | 'memory' | 'threw' | 'tooLarge' | 'unavailable';
@@ -181,7 +183,7 @@ export class Sandbox {
 }
 
 async function startInstance(options: SandboxOptions, configJson: string): Promise<{ instance: Instance; meta: { name: string | null; hooks: string[] } }> {
-  const isolate = new ivm.Isolate({ memoryLimit: options.memoryLimitMb });
+  const isolate = new ivm.Isolate({ memoryLimit: options.memoryLimitMb, onCatastrophicError: options.onCatastrophicError });
   try {
     const context = await isolate.createContext();
     await context.eval(PRELUDE, { timeout: INIT_TIMEOUT_MS });
