@@ -70,7 +70,6 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
       }
     };
     return {
-      files: [...authorizationFiles(config, build.baseDir).rego, ...authorizationFiles(config, build.baseDir).data],
       step(ctx, next) {
         const decision = decide(ctx, httpInput(ctx));
         if (decision instanceof RegoEvalError) {
