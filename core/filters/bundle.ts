@@ -59,6 +59,8 @@ export async function bundleFilter(file: string, where: string): Promise<FilterB
       globalName: MODULE_GLOBAL,
       target: 'es2023',
       alias: { portcullis: SDK_ENTRY },
+      // Many packages branch on NODE_ENV; there is no `process` in the sandbox, so the value is inlined.
+      define: { 'process.env.NODE_ENV': '"production"' },
       plugins: [rejectNodeBuiltins],
       metafile: true,
       logLevel: 'silent',

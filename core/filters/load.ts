@@ -39,8 +39,8 @@ export interface LoadedFilter {
   readonly files: readonly string[];
   readonly sandbox: Sandbox;
   has(hook: FilterHook): boolean;
-  /** Runs a hook; its log lines go to `log`. Failures are GatewayErrors with the filter's codes. */
-  run(hook: FilterHook, input: unknown, log?: Logger): Promise<unknown>;
+  /** Runs a hook; its log lines go to `log`, with `tags`. Failures are GatewayErrors with the filter's codes. */
+  run(hook: FilterHook, input: unknown, log?: Logger, tags?: Record<string, unknown>): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -83,8 +83,8 @@ export async function loadFilter(spec: FilterSpec, baseDir: string, where: strin
   }
   if (types?.ok === 'skipped') logger?.debug({ file, reason: types.reason }, 'filter not type-checked');
   const name = spec.name ?? sandbox.filterName ?? fallbackName;
-  const writeLogs = (log: Logger | undefined, lines: Array<{ message: string; fields?: Record<string, unknown> }>) => {
-    for (const l of lines) log?.info({ filter: name, fields: l.fields }, l.message);
+  const writeLogs = (log: Logger | undefined, lines: Array<{ message: string; fields?: Record<string, unknown> }>, tags?: Record<string, unknown>) => {
+    for (const l of lines) log?.info({ ...tags, filter: name, fields: l.fields }, l.message);
   };
   return {
     name,
@@ -94,14 +94,14 @@ export async function loadFilter(spec: FilterSpec, baseDir: string, where: strin
     files: bundle.files,
     sandbox,
     has: (hook) => sandbox.hooks.has(hook),
-    async run(hook, input, log) {
+    async run(hook, input, log, tags) {
       try {
         const result = await sandbox.call(hook, input);
-        writeLogs(log, result.logs);
+        if (result.logs.length > 0) writeLogs(log, result.logs, tags);
         return result.value;
       } catch (err) {
         if (!(err instanceof SandboxError)) throw err;
-        writeLogs(log, err.logs);
+        writeLogs(log, err.logs, tags);
         throw new GatewayError(FAILURE_CODES[err.kind], `filter "${name}" failed: ${err.message}`, { cause: err });
       }
     },

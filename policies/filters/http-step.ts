@@ -27,6 +27,11 @@ export function baseInput(ctx: RequestContext, request: FilterRequest): Record<s
   };
 }
 
+/** What a filter's `ctx.log` lines carry besides the filter name, to find the request they belong to. */
+export function logTags(ctx: RequestContext): Record<string, unknown> {
+  return { route: ctx.routeName, requestId: ctx.id };
+}
+
 /** The request without its body, for hooks that do not read it (MCP hooks, and when no filter has onRequest). */
 export function requestHead(ctx: RequestContext): FilterRequest {
   return { method: ctx.method, path: ctx.path, query: parseQuery(ctx.search), headers: flattenHeaders(ctx.requestHeaders) };
@@ -111,7 +116,7 @@ export function createFilterStep(filters: readonly LoadedFilter[]): Step {
       for (const filter of onRequest) {
         let decision: HttpDecision;
         try {
-          decision = checkHttpDecision(await filter.run('onRequest', baseInput(ctx, request), ctx.log), filter.name, 'onRequest');
+          decision = checkHttpDecision(await filter.run('onRequest', baseInput(ctx, request), ctx.log, logTags(ctx)), filter.name, 'onRequest');
         } catch (err) {
           const e = failure(err, filter, ctx, 'onRequest');
           if (filter.failOpen) continue;
@@ -139,7 +144,7 @@ export function createFilterStep(filters: readonly LoadedFilter[]): Step {
       let decision: HttpDecision;
       try {
         const input = { ...baseInput(ctx, requestHead(ctx)), backend: ctx.backendName, response };
-        decision = checkHttpDecision(await filter.run('onResponse', input, ctx.log), filter.name, 'onResponse');
+        decision = checkHttpDecision(await filter.run('onResponse', input, ctx.log, logTags(ctx)), filter.name, 'onResponse');
       } catch (err) {
         const e = failure(err, filter, ctx, 'onResponse');
         if (filter.failOpen) continue;

@@ -1,6 +1,6 @@
 import { checkMcpRequestDecision, checkMcpResponseDecision, type LoadedFilter, type McpRequestDecision, type McpResponseDecision } from '../../core/filters/index.ts';
 import type { McpMessage, McpPolicyHooks, RequestContext } from '../../core/pipeline/index.ts';
-import { baseInput, failure, requestHead } from './http-step.ts';
+import { baseInput, failure, logTags, requestHead } from './http-step.ts';
 
 function messageInput(msg: McpMessage, params: Record<string, unknown> | undefined): Record<string, unknown> {
   return {
@@ -33,7 +33,7 @@ export function createFilterMcpHooks(filters: readonly LoadedFilter[]): McpPolic
         let decision: McpRequestDecision;
         try {
           const input = { ...baseInput(ctx, request), mcp: messageInput(msg, params) };
-          decision = checkMcpRequestDecision(await filter.run('onMcpRequest', input, ctx.log), filter.name, 'onMcpRequest');
+          decision = checkMcpRequestDecision(await filter.run('onMcpRequest', input, ctx.log, logTags(ctx)), filter.name, 'onMcpRequest');
         } catch (err) {
           const e = failure(err, filter, ctx, 'onMcpRequest');
           if (filter.failOpen) continue;
@@ -61,7 +61,7 @@ export function createFilterMcpHooks(filters: readonly LoadedFilter[]): McpPolic
         let decision: McpResponseDecision;
         try {
           const input = { ...baseInput(ctx, request), mcp: messageInput(msg, msg.params), result: current };
-          decision = checkMcpResponseDecision(await filter.run('onMcpResponse', input, ctx.log), filter.name, 'onMcpResponse');
+          decision = checkMcpResponseDecision(await filter.run('onMcpResponse', input, ctx.log, logTags(ctx)), filter.name, 'onMcpResponse');
         } catch (err) {
           const e = failure(err, filter, ctx, 'onMcpResponse');
           if (filter.failOpen) continue;

@@ -74,7 +74,7 @@ describe('filter bundling', () => {
     const pkg = join(dir, 'node_modules', 'tiny-shout');
     await mkdir(pkg, { recursive: true });
     await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'tiny-shout', version: '1.0.0', main: 'index.js' }));
-    await writeFile(join(pkg, 'index.js'), `module.exports = function shout(s) { return String(s).toUpperCase() + '!'; };\n`);
+    await writeFile(join(pkg, 'index.js'), `module.exports = function shout(s) { return String(s).toUpperCase() + (process.env.NODE_ENV === 'production' ? '!' : '?'); };\n`);
     const file = join(dir, 'shouting.ts');
     await writeFile(file, `import shout from 'tiny-shout';\nexport default { onRequest: (ctx: any) => ({ action: 'respond', status: 200, body: shout(ctx.request.path) }) };\n`);
     const bundle = await bundleFilter(file, 'f');

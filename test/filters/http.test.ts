@@ -150,6 +150,8 @@ describe('filters on HTTP routes', () => {
     await send(`${gw.url()}/lab/logged`, { headers: { 'x-mode': 'log' } });
     const line = await gw.logs.waitFor((l) => l.msg === 'lab saw a request');
     assert.equal(line.filter, 'lab');
+    assert.equal(line.route, 'lab');
+    assert.ok(line.requestId);
     assert.deepEqual(line.fields, { path: '/lab/logged' });
   });
 
