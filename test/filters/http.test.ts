@@ -128,13 +128,15 @@ describe('filters on HTTP routes', () => {
   });
 
   it('rejects an invalid decision and an async hook with PCL_ERR_FILTER_FAILED', async () => {
-    for (const mode of ['bad-decision', 'promise']) {
+    for (const mode of ['bad-decision', 'promise', 'bad-header', 'bad-status']) {
       const res = await send(`${gw.url()}/lab`, { headers: { 'x-mode': mode } });
       assert.equal(res.status, 500, mode);
       assert.equal(res.json().error.code, 'PCL_ERR_FILTER_FAILED');
     }
     await gw.logs.waitFor((l) => l.msg === 'filter failed' && /returned an invalid decision: action must be "continue" or "respond", got "explode"/.test(l.err));
     await gw.logs.waitFor((l) => l.msg === 'filter failed' && /returned a Promise: filter hooks must be synchronous/.test(l.err));
+    await gw.logs.waitFor((l) => l.msg === 'filter failed' && /headers\.set\.x-split must be a string without CR, LF or NUL/.test(l.err));
+    await gw.logs.waitFor((l) => l.msg === 'filter failed' && /status must be an integer 100-599, got 99/.test(l.err));
     await servesPlain();
   });
 
