@@ -2,6 +2,8 @@ import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { HOST_BUILTINS, SUPPORTED_BUILTINS } from './builtins.ts';
 
+const encoder = new TextEncoder();
+
 /** A decision as the gateway acts on it. */
 export interface RegoDecision {
   allow: boolean;
@@ -15,6 +17,8 @@ export interface RegoPolicy {
   readonly builtins: readonly string[];
   /** Throws RegoEvalError when the policy fails or its decision is undefined or malformed: callers deny. */
   evaluate(input: unknown): RegoDecision;
+  /** The same, for an input already serialized: callers that build many inputs from one base skip re-serializing it. */
+  evaluateJson(json: string): RegoDecision;
 }
 
 /** An evaluation that produced no usable decision. Never allows. */
@@ -88,19 +92,22 @@ export async function loadRegoPolicy(options: LoadOptions): Promise<RegoPolicy> 
     throw new GatewayError(ErrorCodes.POLICY_COMPILE, `${label}the compiled policy has no entrypoint "${entrypoint}"`);
   }
   const id = (policy.entrypoints as Record<string, number>)[entrypoint];
+  const run = (input: unknown): RegoDecision => {
+    let rs: unknown;
+    try {
+      rs = policy.evaluate(input, id);
+    } catch (err) {
+      throw new RegoEvalError(`evaluation of ${entrypoint} failed: ${describe(err)}`, { cause: err });
+    }
+    if (!Array.isArray(rs) || rs.length === 0) throw new RegoEvalError(`${entrypoint} is undefined for this input`);
+    return toDecision(entrypoint, (rs[0] as { result?: unknown }).result);
+  };
   return {
     entrypoint,
     builtins,
-    evaluate(input) {
-      let rs: unknown;
-      try {
-        rs = policy.evaluate(input, id);
-      } catch (err) {
-        throw new RegoEvalError(`evaluation of ${entrypoint} failed: ${describe(err)}`, { cause: err });
-      }
-      if (!Array.isArray(rs) || rs.length === 0) throw new RegoEvalError(`${entrypoint} is undefined for this input`);
-      return toDecision(entrypoint, (rs[0] as { result?: unknown }).result);
-    },
+    evaluate: run,
+    // opa-wasm takes an ArrayBuffer as ready-made JSON; TextEncoder gives one of exactly the encoded length.
+    evaluateJson: (json) => run(encoder.encode(json).buffer),
   };
 }
 

@@ -4,7 +4,7 @@ import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { McpDecision, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
-import { httpInput, mcpListItemInput, mcpMessageInput } from './input.ts';
+import { httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
 
 export { markSecretHeader } from './secret-headers.ts';
 
@@ -60,9 +60,9 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
   async create(config, build) {
     const policy = await buildRegoPolicy(config, build.baseDir, build.path);
     const log = build.logger;
-    const decide = (ctx: RequestContext, input: unknown): RegoDecision | RegoEvalError => {
+    const decide = (ctx: RequestContext, input: string): RegoDecision | RegoEvalError => {
       try {
-        return policy.evaluate(input);
+        return policy.evaluateJson(input);
       } catch (err) {
         const e = err instanceof RegoEvalError ? err : new RegoEvalError((err as Error).message, { cause: err });
         log.error({ route: ctx.routeName, entrypoint: policy.entrypoint, err: e.message }, 'authorization policy failed: denied (fail closed)');
@@ -71,7 +71,7 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
     };
     return {
       step(ctx, next) {
-        const decision = decide(ctx, httpInput(ctx));
+        const decision = decide(ctx, httpInputJson(ctx));
         if (decision instanceof RegoEvalError) {
           throw new GatewayError(ErrorCodes.POLICY_EVAL, 'denied: the authorization policy could not be evaluated (the gateway log has the cause)');
         }

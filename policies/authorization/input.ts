@@ -5,13 +5,12 @@ import { isSecretHeader } from './secret-headers.ts';
 
 const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous', subject: '', roles: [], claims: {} }) as Identity;
 
-// One base document per request: every MCP message of a batch or a session's POST reuses it.
-const bases = new WeakMap<RequestContext, AuthorizationInput>();
+// One base document per request, serialized once: every MCP message and every listed item of the request reuses
+// it, and only the small `mcp` part is serialized per decision.
+const bases = new WeakMap<RequestContext, { identity: Identity; json: string }>();
 
 /** The `input` for the HTTP request (no `mcp`). */
 export function httpInput(ctx: RequestContext): AuthorizationInput {
-  const cached = bases.get(ctx);
-  if (cached && cached.identity === (ctx.identity ?? ANONYMOUS)) return cached;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(ctx.req.headers)) {
     if (value === undefined || isSecretHeader(ctx, name)) continue;
@@ -30,22 +29,37 @@ export function httpInput(ctx: RequestContext): AuthorizationInput {
     route: ctx.routeName,
   };
   if (ctx.backendName !== undefined) input.backend = ctx.backendName;
-  bases.set(ctx, input);
   return input;
 }
 
-export function mcpMessageInput(ctx: RequestContext, msg: McpMessage): AuthorizationInput {
+/** `httpInput` as JSON, cached for the request (rebuilt if authentication changed the identity since). */
+export function httpInputJson(ctx: RequestContext): string {
+  const identity = ctx.identity ?? ANONYMOUS;
+  const cached = bases.get(ctx);
+  if (cached && cached.identity === identity) return cached.json;
+  const json = JSON.stringify(httpInput(ctx));
+  bases.set(ctx, { identity, json });
+  return json;
+}
+
+/** The base document plus `mcp`, spliced as text: the base is an object that never has an `mcp` key. */
+function withMcp(ctx: RequestContext, mcp: AuthorizationMcp): string {
+  const base = httpInputJson(ctx);
+  return `${base.slice(0, -1)},"mcp":${JSON.stringify(mcp)}}`;
+}
+
+export function mcpMessageInput(ctx: RequestContext, msg: McpMessage): string {
   const mcp: AuthorizationMcp = { method: msg.method, listing: false };
   if (msg.target !== undefined) mcp.target = msg.target;
   if (msg.tool !== undefined) mcp.tool = msg.tool;
   if (msg.arguments !== undefined) mcp.arguments = msg.arguments;
   if (msg.prompt !== undefined) mcp.prompt = msg.prompt;
   if (msg.resourceUri !== undefined) mcp.resourceUri = msg.resourceUri;
-  return { ...httpInput(ctx), mcp };
+  return withMcp(ctx, mcp);
 }
 
 /** A listed item is asked as the call it would let the client make, so one rule both hides and refuses. */
-export function mcpListItemInput(ctx: RequestContext, item: McpListItem): AuthorizationInput {
+export function mcpListItemInput(ctx: RequestContext, item: McpListItem): string {
   const mcp: AuthorizationMcp = { method: 'tools/call', target: item.target, listing: true };
   if (item.kind === 'tool') mcp.tool = item.name;
   else if (item.kind === 'prompt') {
@@ -55,5 +69,5 @@ export function mcpListItemInput(ctx: RequestContext, item: McpListItem): Author
     mcp.method = 'resources/read';
     mcp.resourceUri = item.uri;
   }
-  return { ...httpInput(ctx), mcp };
+  return withMcp(ctx, mcp);
 }
