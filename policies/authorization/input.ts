@@ -7,7 +7,7 @@ const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous', subject: '', role
 
 // One base document per request, serialized once: every MCP message and every listed item of the request reuses
 // it, and only the small `mcp` part is serialized per decision.
-const bases = new WeakMap<RequestContext, { identity: Identity; json: string }>();
+const bases = new WeakMap<RequestContext, { identity: Identity; backend: string | undefined; json: string }>();
 
 /** The `input` for the HTTP request (no `mcp`). */
 export function httpInput(ctx: RequestContext): AuthorizationInput {
@@ -32,13 +32,13 @@ export function httpInput(ctx: RequestContext): AuthorizationInput {
   return input;
 }
 
-/** `httpInput` as JSON, cached for the request (rebuilt if authentication changed the identity since). */
+/** `httpInput` as JSON, cached for the request (rebuilt once the identity or the backend changed since). */
 export function httpInputJson(ctx: RequestContext): string {
   const identity = ctx.identity ?? ANONYMOUS;
   const cached = bases.get(ctx);
-  if (cached && cached.identity === identity) return cached.json;
+  if (cached && cached.identity === identity && cached.backend === ctx.backendName) return cached.json;
   const json = JSON.stringify(httpInput(ctx));
-  bases.set(ctx, { identity, json });
+  bases.set(ctx, { identity, backend: ctx.backendName, json });
   return json;
 }
 

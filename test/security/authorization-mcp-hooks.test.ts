@@ -43,7 +43,12 @@ describe('authorization MCP hooks (called as the MCP backend calls them)', () =>
   });
 
   it('gives Rego the MCP message: method, target, tool and arguments', async () => {
-    const d = await echo.mcp!.onRequest!(context(['reader']), { method: 'tools/call', params: {}, target: 'everything', tool: 'echo', arguments: { message: 'hi' } });
+    const ctx = context(['reader']);
+    // As in a real request: the HTTP step decides first (no backend chosen yet), then the MCP backend sets its name.
+    (ctx as any).backendName = undefined;
+    await assert.rejects(Promise.resolve().then(() => echo.step(ctx, async () => {})), (err: any) => err.code === 'PCL_ERR_FORBIDDEN');
+    (ctx as any).backendName = 'mcp/mcp';
+    const d = await echo.mcp!.onRequest!(ctx, { method: 'tools/call', params: {}, target: 'everything', tool: 'echo', arguments: { message: 'hi' } });
     assert.equal(d.action, 'deny');
     assert.equal((d as any).asUnknown, true, 'a denied tools/call answers as an unknown tool');
     const input = JSON.parse((d as any).message);
