@@ -72,6 +72,7 @@ export interface AuthorizationA2a {
 export interface AuthorizationInput {
   /** Who is calling; `anonymous` when no authentication policy ran or none matched in `optional` mode. */
   identity: Identity;
+  /** The HTTP request that carried the decision's subject (for MCP, the POST with the JSON-RPC message). */
   request: AuthorizationRequest;
   /** Listener name. @example 'bind3000' */
   listener: string;
