@@ -43,6 +43,7 @@ describe('jwtAuth', () => {
         route('permissive', { jwks: { inline: { keys: [rsa.jwk] } }, mode: 'permissive' }),
         route('elsewhere', { jwks: { file: './jwks.json' }, token: { query: 'access_token', cookie: 'session' } }),
         route('passthrough', { jwks: { inline: { keys: [rsa.jwk] } }, passthrough: true }),
+        route('down', { jwks: { url: 'http://127.0.0.1:9/jwks' } }),
       ]),
       { files: { 'jwks.json': JSON.stringify({ keys: [rsa.jwk] }) } },
     );
@@ -175,6 +176,13 @@ describe('jwtAuth', () => {
     const token = await sign(rsa, claims());
     const r = await call('passthrough', token);
     assert.equal(r.json.headers.authorization, `Bearer ${token}`);
+  });
+
+  it('fails closed with 401 when the JWKS endpoint cannot be reached, and logs why', async () => {
+    const r = await refused('down', await sign(rsa, claims()), 'token could not be verified');
+    assert.equal(r.challenge, 'Bearer error="invalid_token", error_description="token could not be verified"');
+    const line = await gw.logs.waitFor((l) => l.msg === 'JWT verification failed');
+    assert.equal(line.policy, 'binds[0].listeners[0].routes[8].policies.jwtAuth');
   });
 
   it('never logs a token, and still serves after all refusals', async () => {
