@@ -34,15 +34,15 @@ export interface AuthorizationRequest {
 export interface AuthorizationMcp {
   /** JSON-RPC method. @example 'tools/call' */
   method: string;
-  /** The MCP server (target) that owns the tool, prompt or resource, once known. @example 'everything' */
+  /** The MCP server (target) that owns the tool, prompt or resource, once known. @default undefined @example 'everything' */
   target?: string;
-  /** Tool name as the client sees it (`tools/call`). @example 'echo' */
+  /** Tool name as the client sees it (`tools/call`). @default undefined @example 'echo' */
   tool?: string;
   /** Tool arguments (`tools/call`). @default {} @example { message: 'hi' } */
   arguments?: Record<string, unknown>;
-  /** Prompt name (`prompts/get`). @example 'simple_prompt' */
+  /** Prompt name (`prompts/get`). @default undefined @example 'simple_prompt' */
   prompt?: string;
-  /** Resource URI, or URI template for templates (`resources/read`, subscriptions). @example 'test://static/resource/1' */
+  /** Resource URI, or URI template for templates (`resources/read`, subscriptions). @default undefined @example 'test://static/resource/1' */
   resourceUri?: string;
   /** True when the gateway is filtering a list result item by item rather than deciding a call. @default false */
   listing: boolean;
@@ -55,7 +55,7 @@ export interface AuthorizationMcp {
 export interface AuthorizationA2a {
   /** JSON-RPC method. @example 'message/send' */
   method: string;
-  /** Skill id, when known. @example 'summarize' */
+  /** Skill id, when known. @default undefined @example 'summarize' */
   skill?: string;
 }
 
@@ -80,9 +80,9 @@ export interface AuthorizationInput {
   route: string;
   /** Name of the backend serving the request, once chosen (MCP messages); absent for the HTTP request. @default undefined @example 'mcp' */
   backend?: string;
-  /** Present only for decisions on MCP messages. @default undefined */
+  /** Present only for decisions on MCP messages. @default undefined @example { method: 'tools/call', tool: 'echo', listing: false } */
   mcp?: AuthorizationMcp;
-  /** Present only for decisions on A2A messages (later). @default undefined */
+  /** Present only for decisions on A2A messages (later). @default undefined @example { method: 'message/send' } */
   a2a?: AuthorizationA2a;
 }
 

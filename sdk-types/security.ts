@@ -21,15 +21,15 @@ export type AuthMode = 'strict' | 'optional' | 'permissive';
  * @example { url: 'https://idp.example.com/.well-known/jwks.json' }
  */
 export interface JwksSource {
-  /** A JWKS endpoint. Fetched on first use, cached, and re-fetched on an unknown `kid` (at a bounded rate). @example 'https://idp.example.com/jwks' */
+  /** A JWKS endpoint. Fetched on first use, cached, and re-fetched on an unknown `kid` (at a bounded rate). @default undefined @example 'https://idp.example.com/jwks' */
   url?: string;
-  /** A JSON file holding a JWKS (`{ "keys": [...] }`), watched for changes. @example './jwks.json' */
+  /** A JSON file holding a JWKS (`{ "keys": [...] }`), watched for changes. @default undefined @example './jwks.json' */
   file?: string;
-  /** A JWKS object written in the config. @example { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '...' }] } */
+  /** A JWKS object written in the config. @default undefined @example { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '...' }] } */
   inline?: { keys: Array<Record<string, unknown>> };
-  /** How long fetched keys are used before a background re-fetch (`url` only). @default 600000 */
+  /** How long fetched keys are used before a background re-fetch (`url` only). @default 600000 @example 300000 */
   cacheMs?: number;
-  /** Least time between two fetches triggered by unknown `kid`s (`url` only): bounds what a forged token can cost. @default 30000 */
+  /** Least time between two fetches triggered by unknown `kid`s (`url` only): bounds what a forged token can cost. @default 30000 @example 60000 */
   minRefetchIntervalMs?: number;
 }
 
@@ -39,11 +39,11 @@ export interface JwksSource {
  * @example { env: 'JWT_HMAC_SECRET' }
  */
 export interface SecretSource {
-  /** The secret itself (prefer `env` or `file`: the config may be committed). @example 'dev-only-secret' */
+  /** The secret itself (prefer `env` or `file`: the config may be committed). @default undefined @example 'dev-only-secret' */
   secret?: string;
-  /** Name of an environment variable holding the secret. @example 'UPSTREAM_TOKEN' */
+  /** Name of an environment variable holding the secret. @default undefined @example 'UPSTREAM_TOKEN' */
   env?: string;
-  /** A file holding the secret (surrounding whitespace trimmed). @example '/run/secrets/token' */
+  /** A file holding the secret (surrounding whitespace trimmed). @default undefined @example '/run/secrets/token' */
   file?: string;
 }
 
@@ -53,11 +53,11 @@ export interface SecretSource {
  * @example { header: 'authorization', query: 'access_token' }
  */
 export interface TokenLocation {
-  /** Header name. For `authorization` the `Bearer ` scheme is required and stripped. @default 'authorization' */
+  /** Header name. For `authorization` the `Bearer ` scheme is required and stripped. @default 'authorization' @example 'x-agent-token' */
   header?: string;
-  /** Query-parameter name. @example 'access_token' */
+  /** Query-parameter name. @default undefined @example 'access_token' */
   query?: string;
-  /** Cookie name. @example 'session' */
+  /** Cookie name. @default undefined @example 'session' */
   cookie?: string;
 }
 
@@ -68,11 +68,11 @@ export interface TokenLocation {
 export interface JwtAuthPolicy {
   /** Accepted `iss` values. @example 'https://idp.example.com' */
   issuer: string | string[];
-  /** Accepted `aud` values; at least one must be in the token. Absent: `aud` is not checked. @example ['portcullis'] */
+  /** Accepted `aud` values; at least one must be in the token. Absent: `aud` is not checked. @default undefined @example ['portcullis'] */
   audiences?: string[];
-  /** Public keys (RS/PS/ES/EdDSA). Required unless only `secret` (HMAC) is used. */
+  /** Public keys (RS/PS/ES/EdDSA). Required unless only `secret` (HMAC) is used. @default undefined @example { url: 'https://idp.example.com/jwks' } */
   jwks?: JwksSource;
-  /** HMAC secret: HS256/384/512 are accepted only when this is set (and listed in `algorithms`). */
+  /** HMAC secret: HS256/384/512 are accepted only when this is set (and listed in `algorithms`). @default undefined @example { env: 'JWT_HMAC_SECRET' } */
   secret?: SecretSource;
   /**
    * Accepted `alg` values. `none` is always rejected; HS* need `secret`.
@@ -80,15 +80,15 @@ export interface JwtAuthPolicy {
    * @example ['ES256']
    */
   algorithms?: string[];
-  /** Tolerance for `exp`, `nbf` and `iat`, in seconds. @default 30 */
+  /** Tolerance for `exp`, `nbf` and `iat`, in seconds. @default 30 @example 5 */
   clockSkewSeconds?: number;
-  /** See {@link AuthMode}. @default 'strict' */
+  /** See {@link AuthMode}. @default 'strict' @example 'optional' */
   mode?: AuthMode;
-  /** Where the token is read from. @default { header: 'authorization' } */
+  /** Where the token is read from. @default { header: 'authorization' } @example { cookie: 'session' } */
   token?: TokenLocation;
-  /** Claim holding the caller's roles (an array, or a space-separated string). @default 'roles' (falls back to the space-separated `scope` when unset) */
+  /** Claim holding the caller's roles (an array, or a space-separated string). @default 'roles' (falls back to the space-separated `scope` when unset) @example 'groups' */
   rolesClaim?: string;
-  /** Forward the token to the backend. By default it is removed once validated. @default false */
+  /** Forward the token to the backend. By default it is removed once validated. @default false @example true */
   passthrough?: boolean;
 }
 
@@ -99,15 +99,15 @@ export interface JwtAuthPolicy {
 export interface ApiKeyEntry {
   /** The caller's name: `identity.subject`. @example 'readonly-agent' */
   name: string;
-  /** Hex SHA-256 of the key (`printf %s "$KEY" | sha256sum`): the key itself never sits in the config. @example '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' */
+  /** Hex SHA-256 of the key (`printf %s "$KEY" | sha256sum`): the key itself never sits in the config. @default undefined @example '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' */
   sha256?: string;
-  /** Environment variable holding the key itself. @example 'INGEST_AGENT_KEY' */
+  /** Environment variable holding the key itself. @default undefined @example 'INGEST_AGENT_KEY' */
   env?: string;
-  /** File holding the key itself. @example './secrets/agent.key' */
+  /** File holding the key itself. @default undefined @example './secrets/agent.key' */
   file?: string;
-  /** Roles for authorization rules. @default [] */
+  /** Roles for authorization rules. @default [] @example ['readonly'] */
   roles?: string[];
-  /** Extra facts, seen by Rego as `input.identity.claims`. @default {} */
+  /** Extra facts, seen by Rego as `input.identity.claims`. @default {} @example { team: 'search' } */
   metadata?: Record<string, unknown>;
 }
 
@@ -116,15 +116,15 @@ export interface ApiKeyEntry {
  * @example { header: 'x-api-key', keys: [{ name: 'ingest-agent', env: 'INGEST_AGENT_KEY', roles: ['ingest'] }] }
  */
 export interface ApiKeyPolicy {
-  /** The accepted keys. @example [{ name: 'readonly-agent', sha256: '...', roles: ['readonly'] }] */
+  /** The accepted keys. @default undefined @example [{ name: 'readonly-agent', sha256: '...', roles: ['readonly'] }] */
   keys?: ApiKeyEntry[];
-  /** A JSON or YAML file with more entries (a list of {@link ApiKeyEntry}), watched: edit it to add or revoke keys. @example './keys.yaml' */
+  /** A JSON or YAML file with more entries (a list of {@link ApiKeyEntry}), watched: edit it to add or revoke keys. @default undefined @example './keys.yaml' */
   keysFile?: string;
-  /** Header carrying the key. For `authorization` the `Bearer ` scheme is required. @default 'authorization' */
+  /** Header carrying the key. For `authorization` the `Bearer ` scheme is required. @default 'authorization' @example 'x-api-key' */
   header?: string;
-  /** `strict` or `optional` (see {@link AuthMode}). @default 'strict' */
+  /** `strict`, `optional` or `permissive` (see {@link AuthMode}). @default 'strict' @example 'optional' */
   mode?: AuthMode;
-  /** Forward the key to the backend. By default it is removed once validated. @default false */
+  /** Forward the key to the backend. By default it is removed once validated. @default false @example true */
   passthrough?: boolean;
 }
 
@@ -141,19 +141,19 @@ export interface McpAuthenticationPolicy {
   resource: string;
   /** Keys of the authorization server. @example { url: 'https://auth.example.com/jwks' } */
   jwks: JwksSource;
-  /** Authorization servers announced in the metadata. @default [issuer] */
+  /** Authorization servers announced in the metadata. @default [issuer] @example ['https://auth.example.com'] */
   authorizationServers?: string[];
-  /** Scopes announced in the metadata. @example ['mcp:tools'] */
+  /** Scopes announced in the metadata. @default undefined @example ['mcp:tools'] */
   scopesSupported?: string[];
-  /** Human-readable name in the metadata. @example 'Portcullis MCP' */
+  /** Human-readable name in the metadata. @default undefined @example 'Portcullis MCP' */
   resourceName?: string;
-  /** Accepted `alg` values. @default the asymmetric algorithms of {@link JwtAuthPolicy.algorithms} */
+  /** Accepted `alg` values. @default the asymmetric algorithms of {@link JwtAuthPolicy.algorithms} @example ['RS256'] */
   algorithms?: string[];
-  /** Claim holding roles. @default 'roles' (falls back to the space-separated `scope`) */
+  /** Claim holding roles. @default 'roles' (falls back to the space-separated `scope`) @example 'groups' */
   rolesClaim?: string;
-  /** Tolerance for `exp` and `nbf`, in seconds. @default 30 */
+  /** Tolerance for `exp` and `nbf`, in seconds. @default 30 @example 5 */
   clockSkewSeconds?: number;
-  /** Forward the token to the backend. @default false */
+  /** Forward the token to the backend. @default false @example true */
   passthrough?: boolean;
 }
 
@@ -165,7 +165,7 @@ export interface McpAuthenticationPolicy {
 export interface AuthorizationPolicy {
   /** Rego files (their `_test.rego` siblings are for `portcullis policy test`). @example ['./policy/authz.rego'] */
   rego: string | string[];
-  /** JSON or YAML files merged into `data` (objects merged at the top level, later files win). @example ['./policy/roles.yaml'] */
+  /** JSON or YAML files merged into `data` (objects merged at the top level, later files win). @default [] @example ['./policy/roles.yaml'] */
   data?: string | string[];
   /**
    * The rule that decides, as `package/rule`. Its value is `true`/`false` or `{ allow, reason }`; undefined denies.
@@ -173,7 +173,7 @@ export interface AuthorizationPolicy {
    * @example 'agents/decision'
    */
   entrypoint?: string;
-  /** Path to the `opa` binary. @default `opa` on PATH, else `<repo>/.tools/bin/opa` */
+  /** Path to the `opa` binary. @default `PORTCULLIS_OPA`, else `opa` on PATH, else `<repo>/.tools/bin/opa` @example '/usr/local/bin/opa' */
   opaPath?: string;
 }
 
@@ -182,10 +182,10 @@ export interface AuthorizationPolicy {
  * @example { header: 'authorization', credential: { env: 'UPSTREAM_TOKEN' }, prefix: 'Bearer ' }
  */
 export interface BackendAuthPolicy {
-  /** Header to set. @default 'authorization' */
+  /** Header to set. @default 'authorization' @example 'x-upstream-key' */
   header?: string;
-  /** The credential. */
+  /** The credential. @example { env: 'UPSTREAM_TOKEN' } */
   credential: SecretSource;
-  /** Text put before the value, e.g. `Bearer `. @default '' */
+  /** Text put before the value, e.g. `Bearer `. @default '' @example 'Bearer ' */
   prefix?: string;
 }
