@@ -1,4 +1,6 @@
 // The default configuration: `npm start` serves it. Edit it while the gateway runs: it reloads on save.
+// Point an MCP client at http://localhost:3000/mcp (streamable HTTP) or http://localhost:3000/sse (legacy SSE):
+// it sees server-everything, started over stdio by the gateway (it is a dependency, never downloaded at run time).
 import { defineConfig } from 'portcullis';
 
 export default defineConfig({
@@ -15,9 +17,35 @@ export default defineConfig({
                 directResponse: {
                   status: 200,
                   headers: { 'content-type': 'application/json' },
-                  body: JSON.stringify({ portcullis: 'running', docs: 'see README.md to add routes and backends' }),
+                  body: JSON.stringify({ portcullis: 'running', mcp: '/mcp', sse: '/sse', docs: 'see README.md to add routes and backends' }),
                 },
               },
+            },
+            {
+              name: 'mcp',
+              matches: [{ path: { pathPrefix: '/mcp' } }, { path: { pathPrefix: '/sse' } }],
+              policies: {
+                // Lets browser-based MCP clients (e.g. the MCP Inspector) connect and read the session id.
+                cors: {
+                  allowOrigins: ['*'],
+                  allowMethods: ['GET', 'POST', 'DELETE'],
+                  allowHeaders: ['mcp-protocol-version', 'mcp-session-id', 'content-type', 'cache-control', 'authorization', 'last-event-id'],
+                  exposeHeaders: ['Mcp-Session-Id'],
+                },
+              },
+              backends: [
+                {
+                  mcp: {
+                    targets: [
+                      {
+                        name: 'everything',
+                        // `node` is the Node.js running the gateway; the path is relative to this file.
+                        stdio: { cmd: 'node', args: ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'] },
+                      },
+                    ],
+                  },
+                },
+              ],
             },
           ],
         },

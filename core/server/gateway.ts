@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { ResolvedBind } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
@@ -22,6 +22,9 @@ export interface ReloadResult {
   ok: boolean;
   error?: Error;
 }
+
+/** Open sockets per server, so a drain can close those that carry no request (see closeServers). */
+const sockets = new WeakMap<Server, Set<Socket>>();
 
 interface OpenBind {
   bind: ResolvedBind;
@@ -203,6 +206,12 @@ export class Gateway {
         : createHttpServer(handler('http'));
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 60_000;
+    const open = new Set<Socket>();
+    sockets.set(server, open);
+    server.on('connection', (socket: Socket) => {
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
+    });
     server.requestTimeout = 0; // long-lived streams (SSE) are normal here; idle sockets are cut by keepAliveTimeout
     server.on('clientError', (err, socket) => {
       if (!socket.writable) return socket.destroy();
@@ -231,7 +240,12 @@ export class Gateway {
           new Promise<void>((resolve) => {
             // Keep-alive connections whose last request just finished are idle: close them as they become so,
             // rather than waiting for the client's keep-alive timeout.
-            const sweep = setInterval(() => o.server.closeIdleConnections(), 50);
+            // Node counts a socket that connected but never sent a request (a client that aborted right after
+            // connecting) as busy until its headers timeout; with no response in progress it is safe to close.
+            const sweep = setInterval(() => {
+              o.server.closeIdleConnections();
+              for (const socket of sockets.get(o.server) ?? []) if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
+            }, 50);
             o.server.close(() => {
               clearInterval(sweep);
               resolve();

@@ -210,6 +210,7 @@ export class Session {
   private serverRequest(target: string, m: JsonRpcRequest): Promise<unknown> {
     const id = `${target}-${this.nextClientRequest++}`;
     return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, 'the session closed'));
       const timer = setTimeout(() => {
         this.toClient.delete(id);
         reject(new RpcFailure(RpcErrors.REQUEST_TIMEOUT, `the client did not answer ${m.method} in time`));

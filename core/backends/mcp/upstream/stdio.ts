@@ -92,8 +92,12 @@ export class StdioTransport implements UpstreamTransport {
       });
       child.once('exit', () => {
         live.delete(child);
-        // Descendants that kept the pipes open would otherwise keep the transport alive.
+        // Descendants that kept the pipes open (wrappers like npx) would otherwise keep the transport, and the
+        // gateway's event loop, alive.
         killGroup(child, 'SIGKILL');
+        child.stdin?.destroy();
+        child.stdout?.destroy();
+        child.stderr?.destroy();
         this.finish();
       });
       child.stdout!.setEncoding('utf8');
