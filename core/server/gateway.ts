@@ -208,7 +208,8 @@ export class Gateway {
     server.headersTimeout = 60_000;
     const open = new Set<Socket>();
     sockets.set(server, open);
-    server.on('connection', (socket: Socket) => {
+    // For HTTPS the HTTP state lives on the TLS socket, not on the TCP one under it.
+    server.on(bind.protocol === 'HTTPS' ? 'secureConnection' : 'connection', (socket: Socket) => {
       open.add(socket);
       socket.once('close', () => open.delete(socket));
     });
