@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { MCP_TEST_EXTRA, mcpRoute } from '../helpers/mcp.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SUITE = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+const UPSTREAM = join(ROOT, 'test/fixtures/mcp/conformance-upstream.ts');
+const EXPECTED = join(ROOT, 'test/mcp/conformance-expected-failures.yaml');
+
+/** Runs the official conformance suite's server scenarios against a URL; returns scenario → passed. */
+async function runSuite(url: string): Promise<Map<string, boolean>> {
+  const cwd = mkdtempSync(join(tmpdir(), 'pcl-conformance-'));
+  try {
+    // Asynchronously: the gateway under test shares this process's event loop.
+    const child = spawn(process.execPath, [SUITE, 'server', '--url', url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c) => (stdout += c));
+    child.stderr!.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    await new Promise((r) => child.once('close', r));
+    clearTimeout(timer);
+    const summary = stdout.slice(stdout.indexOf('=== SUMMARY ==='));
+    const results = new Map<string, boolean>();
+    for (const m of summary.matchAll(/^([✓✗]) ([\w-]+): (\d+) passed, (\d+) failed$/gmu)) results.set(m[2], m[1] === '✓');
+    assert.ok(results.size > 20, `the suite ran too few scenarios:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`);
+    return results;
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+describe('MCP conformance suite (server scenarios): through the gateway as directly', () => {
+  let upstream: ChildProcess;
+  let port: number;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = spawn(process.execPath, [UPSTREAM, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      upstream.stdout!.on('data', (c) => {
+        out += c;
+        const m = /listening (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      upstream.once('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
+    });
+    gw = await startTestGateway(simpleConfig([mcpRoute([{ name: 'conformance', mcp: { url: `http://127.0.0.1:${port}/mcp` } }])], MCP_TEST_EXTRA));
+  });
+  after(async () => {
+    await gw?.close();
+    upstream?.kill('SIGKILL');
+  });
+
+  it('every scenario that passes against the upstream directly passes through the gateway', async () => {
+    const expected = parse(readFileSync(EXPECTED, 'utf8')) as { server: Array<{ scenario: string; reason: string }> };
+    const allowed = new Set(expected.server.map((e) => e.scenario));
+    const direct = await runSuite(`http://127.0.0.1:${port}/mcp`);
+    const through = await runSuite(`${gw.url()}/mcp`);
+    const regressions = [...direct].filter(([name, ok]) => ok && through.get(name) !== true && !allowed.has(name)).map(([name]) => name);
+    assert.deepEqual(regressions, [], `scenarios that pass directly but fail through the gateway: ${regressions.join(', ')}`);
+    // An expected failure that passes again is stale: keep the file honest.
+    const stale = [...allowed].filter((name) => through.get(name) === true);
+    assert.deepEqual(stale, [], `expected failures that now pass (remove them from ${EXPECTED}): ${stale.join(', ')}`);
+    const passed = [...through.values()].filter(Boolean).length;
+    const failed = (m: Map<string, boolean>) => [...m].filter(([, ok]) => !ok).map(([n]) => n).join(', ');
+    process.stdout.write(
+      `conformance through the gateway: ${passed} passed, ${through.size - passed} failed (${failed(through)}) of ${through.size}; directly: ${[...direct.values()].filter(Boolean).length} passed, failed: ${failed(direct)}\n`,
+    );
+  });
+});
