@@ -160,7 +160,10 @@ async function list(session: Session, ctx: RequestContext, hooks: readonly McpPo
       let cursor: unknown;
       for (let page = 0; page < MAX_PAGES; page++) {
         try {
-          const r = (await conn.request(method, cursor === undefined ? { ...withoutCursor(params) } : { ...withoutCursor(params), cursor }).result) as Record<string, unknown>;
+          const ready = page === 0 ? conn.prefetched.get(method) : undefined;
+          if (ready !== undefined) conn.prefetched.delete(method);
+          const r = (ready ??
+            (await conn.request(method, cursor === undefined ? { ...withoutCursor(params) } : { ...withoutCursor(params), cursor }).result)) as Record<string, unknown>;
           items.push(...((r?.[kind] as Array<Record<string, unknown>>) ?? []));
           cursor = r?.nextCursor;
         } catch (err) {

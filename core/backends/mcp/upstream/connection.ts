@@ -55,6 +55,8 @@ export class UpstreamConnection {
   init!: ServerInit;
   handlers?: ConnectionHandlers;
   closed = false;
+  /** List results fetched ahead of use by the warm pool, each served once (first page, no cursor). */
+  readonly prefetched = new Map<string, unknown>();
   private transport!: UpstreamTransport;
   private nextId = 1;
   private readonly pending = new Map<JsonRpcId, Pending>();
@@ -190,7 +192,12 @@ export class UpstreamConnection {
       ).catch(() => {});
       return;
     }
-    if (isNotification(m)) this.handlers?.onNotification(m);
+    if (isNotification(m)) {
+      // A prefetched list is stale once the target says its list changed.
+      const changed = /^notifications\/(\w+)\/list_changed$/.exec(m.method);
+      if (changed) this.prefetched.delete(`${changed[1]}/list`);
+      this.handlers?.onNotification(m);
+    }
   }
 
   private fail(reason: string): void {

@@ -14,6 +14,8 @@ export const POOL_CLIENT_INIT: ClientInit = {
   clientInfo: { name: 'portcullis', version: '0.1.0' },
 };
 
+const REFILL_DELAY_MS = 250;
+
 /**
  * Started and initialized stdio processes of one target, waiting for sessions. Bounded by `size`; refilled one
  * spawn at a time in the background, with backoff when spawning fails, so a broken command cannot spin.
@@ -24,6 +26,7 @@ export class WarmPool {
   private closed = false;
   private failures = 0;
   private retryTimer?: NodeJS.Timeout;
+  private refillTimer?: NodeJS.Timeout;
   private readonly target: McpTarget;
   private readonly size: number;
   private readonly env: TransportEnv;
@@ -43,7 +46,15 @@ export class WarmPool {
   take(): UpstreamConnection | undefined {
     let conn: UpstreamConnection | undefined;
     while ((conn = this.ready.shift()) && conn.closed);
-    this.fill();
+    // Spawning blocks the event loop (fork) and the new process competes for CPU while it loads: refill once the
+    // session that just took a process has had time to start, not in the middle of its first requests.
+    if (!this.refillTimer && !this.closed) {
+      this.refillTimer = setTimeout(() => {
+        this.refillTimer = undefined;
+        this.fill();
+      }, REFILL_DELAY_MS);
+      this.refillTimer.unref();
+    }
     return conn;
   }
 
@@ -60,7 +71,25 @@ export class WarmPool {
         this.failures = 0;
         if (this.closed) return conn.close();
         // A pooled process that dies before use is simply dropped; take() skips closed ones.
-        conn.handlers = { onNotification() {}, onRequest: () => Promise.reject(new Error('not attached')), onClose: () => this.drop(conn) };
+        conn.handlers = {
+          onNotification() {},
+          onRequest: () => Promise.reject(new Error('not attached')),
+          onClose: () => this.drop(conn),
+        };
+        // The first thing a session does is list tools: ask now, so that answer is ready (and the server warm).
+        if (conn.init.capabilities.tools) {
+          return conn.request('tools/list', undefined).result.then(
+            (list) => {
+              conn.prefetched.set('tools/list', list);
+              this.ready.push(conn);
+              this.fill();
+            },
+            () => {
+              this.ready.push(conn);
+              this.fill();
+            },
+          );
+        }
         this.ready.push(conn);
         this.fill();
       },
@@ -87,6 +116,7 @@ export class WarmPool {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.refillTimer);
     // A spawn in progress is closed by its own callback; wait for it so no process outlives the pool.
     await this.filling?.catch(() => {});
     const all = this.ready.splice(0);
