@@ -1,10 +1,10 @@
 import { resolve as resolvePath } from 'node:path';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
 import type { JsonRpcMessage } from '../jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
+import { StreamableHttpTransport } from './streamable-http.ts';
 
 /** The part of the MCP SDK's Transport the gateway uses; stdio is our own, HTTP ones are the SDK's. */
 export interface UpstreamTransport {
@@ -50,26 +50,18 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
   const kind = target.sse ? 'sse' : 'mcp';
   const remote = (target.sse ?? target.mcp)!;
   const url = remoteUrl(remote, kind);
-  const requestInit = { headers: { ...remote.headers } };
-  const sdk =
-    kind === 'sse'
-      ? new SSEClientTransport(url, { requestInit })
-      : new StreamableHTTPClientTransport(url, { requestInit, reconnectionOptions: { maxRetries: 2, initialReconnectionDelay: 200, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2 } });
-  return adaptSdk(sdk);
+  if (kind === 'mcp') return new StreamableHttpTransport(url, { ...remote.headers });
+  // Legacy SSE targets go through the SDK's transport: a cold path, kept for compatibility.
+  return adaptSdk(new SSEClientTransport(url, { requestInit: { headers: { ...remote.headers } } }));
 }
 
-type SdkTransport = SSEClientTransport | StreamableHTTPClientTransport;
-
-function adaptSdk(sdk: SdkTransport): UpstreamTransport {
+function adaptSdk(sdk: SSEClientTransport): UpstreamTransport {
   const t: UpstreamTransport = {
     start: () => sdk.start(),
     send: (m) => sdk.send(m as JSONRPCMessage),
-    async close() {
-      if (sdk instanceof StreamableHTTPClientTransport) await sdk.terminateSession().catch(() => {});
-      await sdk.close();
-    },
+    close: () => sdk.close(),
+    setProtocolVersion: (v) => sdk.setProtocolVersion(v),
   };
-  if (sdk instanceof StreamableHTTPClientTransport) t.setProtocolVersion = (v) => sdk.setProtocolVersion(v);
   sdk.onmessage = (m) => t.onmessage?.(m as JsonRpcMessage);
   sdk.onclose = () => t.onclose?.();
   sdk.onerror = (e) => t.onerror?.(e);
