@@ -6,18 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
 import { bundleFilter } from '../../core/filters/index.ts';
-import { echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { echoUpstream, eventually, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/filters/${name}`, import.meta.url));
 
-async function eventually(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}
 
 const tagFilter = (tag: string) =>
   `import { defineFilter } from 'portcullis';\nimport { suffix } from './helper.ts';\nexport default defineFilter({ onRequest: () => ({ action: 'continue', headers: { set: { 'x-tag': '${tag}' + suffix } } }) });\n`;

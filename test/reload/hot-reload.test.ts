@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
-import { echoUpstream, send, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { echoUpstream, eventually, send, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 
 const reply = (body: string) => ({ policies: { directResponse: { status: 200, body } } });
 const oneBind = (body: string): GatewayConfig => ({ binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [reply(body)] }] }] });
 
-async function eventually(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}
 
 describe('hot reload from file changes', () => {
   let gw: TestGateway;
