@@ -2,21 +2,12 @@ import { basename, extname, resolve as resolvePath } from 'node:path';
 import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
 import { Sandbox, SandboxError, type SandboxFailureKind } from '../sandbox/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import type { FilterAttachment } from '../../sdk-types/filter-policies.ts';
 import { bundleFilter } from './bundle.ts';
 import { typeCheckFilter } from './typecheck.ts';
 
-/** How a filter is attached: the file, its config values, and its limits. */
-export interface FilterSpec {
-  file: string;
-  name?: string;
-  config?: Record<string, unknown>;
-  failureMode?: 'failClosed' | 'failOpen';
-  timeoutMs?: number;
-  memoryLimitMb?: number;
-  maxBodyBytes?: number;
-  maxResultBytes?: number;
-  typeCheck?: boolean;
-}
+/** How a filter is attached: the file, its config values, and its limits (the public config type). */
+export type FilterSpec = FilterAttachment;
 
 /** Defaults chosen so a trivial filter costs microseconds and a runaway one is cut before a client notices. */
 export const FILTER_DEFAULTS = {

@@ -37,7 +37,7 @@ function requestOf(r: SyntheticRequest = {}): Record<string, unknown> {
 /** Loads a filter file (relative paths from the working directory) into its sandbox. Close it when done. */
 export async function testFilter<C = Record<string, JsonValue>>(file: string, options: FilterTestOptions<C> = {}): Promise<FilterHarness> {
   const filter: LoadedFilter = await loadFilter(
-    { file, config: (options.config ?? {}) as Record<string, unknown>, timeoutMs: options.timeoutMs, memoryLimitMb: options.memoryLimitMb, maxResultBytes: options.maxResultBytes, typeCheck: options.typeCheck },
+    { file, config: (options.config ?? {}) as Record<string, JsonValue>, timeoutMs: options.timeoutMs, memoryLimitMb: options.memoryLimitMb, maxResultBytes: options.maxResultBytes, typeCheck: options.typeCheck },
     process.cwd(),
     'testFilter',
   );
