@@ -164,6 +164,19 @@ describe('MCP sessions', () => {
     }, 5000, 'the legacy session to end');
   });
 
+  it('a reload keeps open sessions and their upstream processes', async () => {
+    const client = await connectClient(`${gw.url()}/plain/mcp`);
+    try {
+      const before = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))).pid;
+      const result = await gw.running.reload();
+      assert.equal(result.ok, true, String(result.error));
+      const afterPid = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))).pid;
+      assert.equal(afterPid, before);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('the child gets only its env plus a safe default set', async () => {
     process.env.PCL_TEST_SECRET = 'do-not-leak';
     try {
