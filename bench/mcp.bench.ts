@@ -110,15 +110,37 @@ export async function bench(): Promise<BenchSection> {
     procs.push(gateway);
     await Promise.all([waitForPort(upstreamPort), waitForPort(gatewayPort)]);
 
+    // Memory first, on a fresh gateway: later phases would leave garbage in the heap and blur the difference.
+    const pool = new Pool(`http://127.0.0.1:${gatewayPort}`, { connections: 64 });
+    const openSession = async () => {
+      const res = await pool.request({ path: '/mcp', method: 'POST', headers: HEADERS, body: JSON.stringify(INIT) });
+      await res.body.text();
+      const id = res.headers['mcp-session-id'] as string;
+      const h = { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' };
+      await (await pool.request({ path: '/mcp', method: 'POST', headers: h, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).body.text();
+      return id;
+    };
+    const warmup = await Promise.all(Array.from({ length: 20 }, openSession));
+    await new Promise((r) => setTimeout(r, 500));
+    const before = rssKb(gateway.pid!);
+    const opened: string[] = [];
+    for (let i = 0; i < SESSIONS; i += 50) opened.push(...(await Promise.all(Array.from({ length: Math.min(50, SESSIONS - i) }, openSession))).filter(Boolean));
+    await new Promise((r) => setTimeout(r, 1000));
+    const afterKb = rssKb(gateway.pid!);
+    for (const ids of [warmup, opened]) {
+      for (let i = 0; i < ids.length; i += 50) {
+        await Promise.all(ids.slice(i, i + 50).map(async (id) => (await pool.request({ path: '/mcp', method: 'DELETE', headers: { 'mcp-session-id': id } })).body.text()));
+      }
+    }
+
     const direct = `http://127.0.0.1:${upstreamPort}/mcp`;
     const through = `http://127.0.0.1:${gatewayPort}/mcp`;
     load(direct, 8, 1);
     load(through, 8, 1);
-    // Interleaved, so outside load on the shared machine hits both paths alike.
+    // Direct and through the gateway back to back, so outside load on the shared machine hits both alike.
     const seq = { direct: load(direct, 1, SLICE_SECONDS), portcullis: load(through, 1, SLICE_SECONDS) };
     const sat = { direct: load(direct, 16, SLICE_SECONDS), portcullis: load(through, 16, SLICE_SECONDS) };
 
-    const pool = new Pool(`http://127.0.0.1:${gatewayPort}`, { connections: 64 });
     const cold: number[] = [];
     const warm: number[] = [];
     for (let i = 0; i < 6; i++) cold.push(await newSession(pool, '/cold/mcp'));
@@ -129,23 +151,6 @@ export async function bench(): Promise<BenchSection> {
       await new Promise((r) => setTimeout(r, 700));
     }
 
-    const before = rssKb(gateway.pid!);
-    const opened: string[] = [];
-    for (let i = 0; i < SESSIONS; i += 50) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(50, SESSIONS - i) }, async () => {
-          const res = await pool.request({ path: '/mcp', method: 'POST', headers: HEADERS, body: JSON.stringify(INIT) });
-          await res.body.text();
-          const id = res.headers['mcp-session-id'] as string;
-          const h = { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' };
-          await (await pool.request({ path: '/mcp', method: 'POST', headers: h, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).body.text();
-          return id;
-        }),
-      );
-      opened.push(...batch.filter(Boolean));
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-    const afterKb = rssKb(gateway.pid!);
     await pool.close();
 
     const row = (path: string, l: Load, c: number) => ({ measure: `tools/call, ${c} in flight`, path, 'calls/s': Math.round(l.rps), 'p50 ms': l.p50, 'p99 ms': l.p99, errors: l.errors });
