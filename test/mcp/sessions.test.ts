@@ -31,7 +31,7 @@ describe('MCP sessions', () => {
           { ...mcpRoute([fixtureStdio('idle', tag, { warmPool: 0 })], { sessionIdleTimeoutMs: 300 }, 'idle'), matches: [{ path: { pathPrefix: '/idle' } }] },
           { ...mcpRoute([fixtureStdio('st', tag, { warmPool: 0 })], { statefulMode: 'stateless' }, 'stateless'), matches: [{ path: { pathPrefix: '/stateless' } }] },
           { ...mcpRoute([fixtureStdio('pooled', tag, { warmPool: 1 })], {}, 'pooled'), matches: [{ path: { pathPrefix: '/pooled' } }] },
-          { ...mcpRoute([{ name: 'remote', mcp: { url: http.url } }], {}, 'remote'), matches: [{ path: { pathPrefix: '/remote' } }] },
+          { ...mcpRoute([{ name: 'remote', mcp: { url: http.url, headers: { 'x-target-key': 'k-123' } } }], {}, 'remote'), matches: [{ path: { pathPrefix: '/remote' } }] },
         ],
         MCP_TEST_EXTRA,
       ),
@@ -138,6 +138,8 @@ describe('MCP sessions', () => {
       assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: '1' } })), 'remote: 1');
       await (await fetch(`http://127.0.0.1:${http.port}/forget`)).arrayBuffer();
       assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: '2' } })), 'remote: 2');
+      // Per-target headers go with every request, the re-initialized session's included.
+      assert.equal(JSON.parse(text(await client.callTool({ name: 'headers', arguments: {} })))['x-target-key'], 'k-123');
     } finally {
       await client.close();
     }
