@@ -132,6 +132,9 @@ describe('MCP multiplexing: three targets as one server', () => {
     setTimeout(() => controller.abort(), 100);
     await assert.rejects(call, /abort/i);
     assert.equal(text(await client.callTool({ name: 'a_echo', arguments: { text: 'after' } })), 'a: after');
+    // notifications/cancelled reached target a (and only a), with a's own request id.
+    await waitUntil(async () => text(await client.callTool({ name: 'a_cancelled', arguments: {} })) === '1', 5000, 'a to see the cancellation');
+    assert.equal(text(await client.callTool({ name: 'b_cancelled', arguments: {} })), '0');
   });
 
   it('prefixMode never: names unchanged, collisions logged and left out', async () => {
