@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigValidationError, validateConfig } from '../../core/config/index.ts';
+import { builtinPolicies } from '../../policies/index.ts';
+import { simpleConfig, startTestGateway } from '../helpers/gateway.ts';
+import { MCP_TEST_EXTRA } from '../helpers/mcp.ts';
+
+function issues(mcp: unknown): string[] {
+  try {
+    validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp }] }] }] }] }, builtinPolicies);
+  } catch (err) {
+    assert.ok(err instanceof ConfigValidationError);
+    assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
+    return err.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  return [];
+}
+
+const P = 'binds[0].listeners[0].routes[0].backends[0].mcp';
+const stdio = { name: 'a', stdio: { cmd: 'x' } };
+
+describe('MCP backend settings', () => {
+  it('accepts every documented setting', () => {
+    assert.deepEqual(
+      issues({
+        targets: [{ name: 'a', stdio: { cmd: 'x', args: ['y'], env: { K: 'v' }, cwd: '.', warmPool: 3 }, requestTimeoutMs: 5 }, { name: 'b', mcp: { host: 'h', port: 1, path: '/mcp', headers: { k: 'v' } } }],
+        prefixMode: 'always',
+        failureMode: 'failOpen',
+        statefulMode: 'stateless',
+        sessionIdleTimeoutMs: 1000,
+        requestTimeoutMs: 2000,
+      }),
+      [],
+    );
+  });
+
+  it('rejects bad values with their paths', () => {
+    assert.deepEqual(issues({ targets: [stdio], prefixMode: 'sometimes' }), [`${P}.prefixMode: expected "conditional" | "always" | "never", got "sometimes"`]);
+    assert.deepEqual(issues({ targets: [stdio], failureMode: 'open' }), [`${P}.failureMode: expected "failClosed" | "failOpen", got "open"`]);
+    assert.deepEqual(issues({ targets: [stdio], statefulMode: true }), [`${P}.statefulMode: expected "stateful" | "stateless", got true`]);
+    assert.deepEqual(issues({ targets: [stdio], sessionIdleTimeoutMs: 0 }), [`${P}.sessionIdleTimeoutMs: must be >= 1, got 0`]);
+    assert.deepEqual(issues({ targets: [{ name: 'a', stdio: { cmd: 'x', warmPool: 100 } }] }), [`${P}.targets[0].stdio.warmPool: must be <= 64, got 100`]);
+    assert.deepEqual(issues({ targets: [{ name: 'a', stdio: { cmd: 'x' }, requestTimeoutMs: -1 }] }), [`${P}.targets[0].requestTimeoutMs: must be >= 1, got -1`]);
+  });
+
+  it('a route with two MCP backends is refused at load: one backend holds every target', async () => {
+    const two = { backends: [{ mcp: { targets: [{ name: 'a', stdio: { cmd: 'x', warmPool: 0 } }] } }, { mcp: { targets: [{ name: 'b', stdio: { cmd: 'y', warmPool: 0 } }] } }] };
+    await assert.rejects(startTestGateway(simpleConfig([two], MCP_TEST_EXTRA)), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
+      assert.equal(err.message, 'binds[0].listeners[0].routes[0].backends: a route serves one MCP backend (put every server in its targets), got 2');
+      return true;
+    });
+  });
+});
