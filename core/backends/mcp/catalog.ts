@@ -85,7 +85,6 @@ export class Catalog {
       for (const item of items) {
         const original = String(item[key] ?? '');
         const clientKey = key === 'name' ? this.name(target, original) : this.uri(target, original);
-        if (key === 'name' && kind === 'resourceTemplates') continue;
         owners.set(clientKey, [...(owners.get(clientKey) ?? []), target]);
         renamed.push({ target, clientKey, original, item: clientKey === original ? item : { ...item, [key]: clientKey } });
       }
@@ -116,7 +115,7 @@ export class Catalog {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(obj)) {
       if (k === 'uri' && typeof v === 'string') out[k] = this.uri(target, v);
-      else if (k === 'content' || k === 'contents' || k === 'resource' || k === 'messages' || typeof k === 'number') out[k] = this.rewriteContent(target, v);
+      else if (k === 'content' || k === 'contents' || k === 'resource' || k === 'messages') out[k] = this.rewriteContent(target, v);
       else out[k] = v;
     }
     return out;
