@@ -126,6 +126,16 @@ describe('MCP multiplexing: three targets as one server', () => {
     assert.equal(text(await client.callTool({ name: 'c_roots', arguments: {} })), 'roots: file:///work');
   });
 
+  it('answers a target itself when the client lacks the capability its request needs', async () => {
+    const plain = await connectClient(`${gw.url()}/three/mcp`);
+    try {
+      await assert.rejects(plain.callTool({ name: 'a_ask', arguments: {} }), /the client does not support sampling\/createMessage/);
+      assert.equal(text(await plain.callTool({ name: 'a_echo', arguments: { text: 'ok' } })), 'a: ok');
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('cancels a call: the client gets its abort and the session keeps serving', async () => {
     const controller = new AbortController();
     const call = client.callTool({ name: 'a_slow', arguments: { ms: 5000 } }, undefined, { signal: controller.signal });

@@ -42,6 +42,9 @@ interface TargetState {
 
 const MAX_BUFFERED = 256;
 
+/** The client capability each server-to-client request needs. */
+const CLIENT_CAPABILITY: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
+
 /**
  * One client session: an upstream session per target, the merged catalog, and the routing of messages both ways.
  * Messages a target sends on its own go to the stream of the client request in flight to that target, else to the
@@ -208,6 +211,11 @@ export class Session {
 
   /** A target asks the client something: forward it under a session-unique id and wait for the reply. */
   private serverRequest(target: string, m: JsonRpcRequest): Promise<unknown> {
+    // Pooled processes were promised every client capability; a client that lacks one is not asked.
+    const needs = CLIENT_CAPABILITY[m.method];
+    if (needs && this.clientInit && !(needs in (this.clientInit.capabilities ?? {}))) {
+      return Promise.reject(new RpcFailure(RpcErrors.METHOD_NOT_FOUND, `the client does not support ${m.method}`));
+    }
     const id = `${target}-${this.nextClientRequest++}`;
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, 'the session closed'));
