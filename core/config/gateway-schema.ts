@@ -113,6 +113,10 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
             message: `a route needs at least one backend, or a policy that answers itself (${terminal.join(', ')})`,
           });
         }
+        // An MCP backend already multiplexes its targets: a second one on the route would have nothing to do.
+        const mcp = backends.filter((b) => isPlainObject(b) && b.mcp !== undefined).length;
+        if (mcp > 1) issues.push({ path: `${p}.backends`, message: `a route serves one MCP backend (put every server in its targets), got ${mcp}` });
+        if (mcp > 0 && mcp < backends.length) issues.push({ path: `${p}.backends`, message: 'a route cannot mix host and mcp backends' });
       },
     },
   );

@@ -43,11 +43,23 @@ describe('MCP backend settings', () => {
     assert.deepEqual(issues({ targets: [{ name: 'a', stdio: { cmd: 'x' }, requestTimeoutMs: -1 }] }), [`${P}.targets[0].requestTimeoutMs: must be >= 1, got -1`]);
   });
 
-  it('a route with two MCP backends is refused at load: one backend holds every target', async () => {
-    const two = { backends: [{ mcp: { targets: [{ name: 'a', stdio: { cmd: 'x', warmPool: 0 } }] } }, { mcp: { targets: [{ name: 'b', stdio: { cmd: 'y', warmPool: 0 } }] } }] };
-    await assert.rejects(startTestGateway(simpleConfig([two], MCP_TEST_EXTRA)), (err: Error & { code?: string }) => {
+  it('a route has one MCP backend (it holds every target) and no host backends beside it', async () => {
+    const backends = (list: unknown[]) => ({ binds: [{ port: 1, listeners: [{ routes: [{ backends: list }] }] }] });
+    const route = (list: unknown[]) => {
+      try {
+        validateConfig(backends(list), builtinPolicies);
+        return [];
+      } catch (err) {
+        return (err as ConfigValidationError).issues.map((i) => `${i.path}: ${i.message}`);
+      }
+    };
+    const m = (name: string) => ({ mcp: { targets: [{ name, stdio: { cmd: 'x', warmPool: 0 } }] } });
+    assert.deepEqual(route([m('a'), m('b')]), ['binds[0].listeners[0].routes[0].backends: a route serves one MCP backend (put every server in its targets), got 2']);
+    assert.deepEqual(route([m('a'), { host: '127.0.0.1:1' }]), ['binds[0].listeners[0].routes[0].backends: a route cannot mix host and mcp backends']);
+    // The gateway refuses such a config at start with the same message, and so keeps serving the old one on reload.
+    await assert.rejects(startTestGateway(simpleConfig([{ backends: [m('a'), m('b')] }], MCP_TEST_EXTRA)), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
-      assert.equal(err.message, 'binds[0].listeners[0].routes[0].backends: a route serves one MCP backend (put every server in its targets), got 2');
+      assert.match(err.message, /routes\[0\]\.backends: a route serves one MCP backend \(put every server in its targets\), got 2/);
       return true;
     });
   });
