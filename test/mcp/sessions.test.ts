@@ -28,8 +28,10 @@ describe('MCP sessions', () => {
       simpleConfig(
         [
           { ...mcpRoute([fixtureStdio('a', tag, { warmPool: 0 })], {}, 'plain'), matches: [{ path: { pathPrefix: '/plain' } }] },
-          { ...mcpRoute([fixtureStdio('idle', tag, { warmPool: 0 })], { sessionIdleTimeoutMs: 300 }, 'idle'), matches: [{ path: { pathPrefix: '/idle' } }] },
-          { ...mcpRoute([fixtureStdio('st', tag, { warmPool: 0 })], { statefulMode: 'stateless' }, 'stateless'), matches: [{ path: { pathPrefix: '/stateless' } }] },
+          // Each counting test has its route and tag: processes of other tests' sessions may still be exiting.
+          { ...mcpRoute([fixtureStdio('del', `${tag}-del`, { warmPool: 0 })], {}, 'del'), matches: [{ path: { pathPrefix: '/del' } }] },
+          { ...mcpRoute([fixtureStdio('idle', `${tag}-idle`, { warmPool: 0 })], { sessionIdleTimeoutMs: 300 }, 'idle'), matches: [{ path: { pathPrefix: '/idle' } }] },
+          { ...mcpRoute([fixtureStdio('st', `${tag}-st`, { warmPool: 0 })], { statefulMode: 'stateless' }, 'stateless'), matches: [{ path: { pathPrefix: '/stateless' } }] },
           { ...mcpRoute([fixtureStdio('pooled', tag, { warmPool: 1 })], {}, 'pooled'), matches: [{ path: { pathPrefix: '/pooled' } }] },
           { ...mcpRoute([{ name: 'remote', mcp: { url: http.url, headers: { 'x-target-key': 'k-123' } } }], {}, 'remote'), matches: [{ path: { pathPrefix: '/remote' } }] },
         ],
@@ -81,30 +83,28 @@ describe('MCP sessions', () => {
   });
 
   it('DELETE closes the upstream session and stops its process', async () => {
-    const tagOf = () => countTagged(tag);
-    const baseline = tagOf();
-    const id = await open('/plain/mcp');
-    assert.equal(tagOf(), baseline + 1);
-    const del = await fetch(`${gw.url()}/plain/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': id } });
+    const tagOf = () => countTagged(`${tag}-del`);
+    assert.equal(tagOf(), 0);
+    const id = await open('/del/mcp');
+    assert.equal(tagOf(), 1);
+    const del = await fetch(`${gw.url()}/del/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': id } });
     assert.equal(del.status, 200);
-    await waitUntil(() => tagOf() === baseline, 5000, 'the session process to exit');
-    const again = await post('/plain/mcp', { jsonrpc: '2.0', id: 3, method: 'ping' }, { 'mcp-session-id': id });
+    await waitUntil(() => tagOf() === 0, 5000, 'the session process to exit');
+    const again = await post('/del/mcp', { jsonrpc: '2.0', id: 3, method: 'ping' }, { 'mcp-session-id': id });
     assert.equal(again.status, 404);
     await again.arrayBuffer();
   });
 
   it('idle expiry closes the session and stops its process', async () => {
-    const before = countTagged(tag);
     const id = await open('/idle/mcp');
-    assert.equal(countTagged(tag), before + 1);
-    await waitUntil(() => countTagged(tag) === before, 5000, 'the idle session process to exit');
+    assert.equal(countTagged(`${tag}-idle`), 1);
+    await waitUntil(() => countTagged(`${tag}-idle`) === 0, 5000, 'the idle session process to exit');
     const res = await post('/idle/mcp', { jsonrpc: '2.0', id: 3, method: 'ping' }, { 'mcp-session-id': id });
     assert.equal(res.status, 404);
     await res.arrayBuffer();
   });
 
   it('stateless: no session id, every request served and its processes stopped', async () => {
-    const before = countTagged(tag);
     const init = await post('/stateless/mcp', INIT);
     assert.equal(init.status, 200);
     assert.equal(init.headers.get('mcp-session-id'), null);
@@ -114,7 +114,7 @@ describe('MCP sessions', () => {
       const body = (await res.json()) as { result: { content: Array<{ text: string }> } };
       assert.equal(body.result.content[0].text, `st: s${i}`);
     }
-    await waitUntil(() => countTagged(tag) === before, 5000, 'stateless processes to exit');
+    await waitUntil(() => countTagged(`${tag}-st`) === 0, 5000, 'stateless processes to exit');
   });
 
   it('a new session takes a warm, initialized process from the pool', async () => {
