@@ -25,6 +25,8 @@ describe('filters on HTTP routes', () => {
         route('bomb', '/bomb', [{ file: fixture('bomb.ts'), memoryLimitMb: 16, timeoutMs: 5000 }], up.host),
         route('resp', '/resp', [{ file: fixture('respond-rewrite.ts') }], up.host),
         route('order', '/order', [{ file: fixture('order-a.ts') }, { file: fixture('order-b.ts') }], up.host),
+        // Building a 4 MiB result takes longer than the default 50 ms on a loaded machine: the cap, not the clock, is under test.
+        route('big', '/big', [{ file: fixture('lab.ts'), config: { tag: 'T4' }, timeoutMs: 5000 }], up.host),
         route('small', '/small', [{ file: fixture('lab.ts'), config: { tag: 'T3' }, maxBodyBytes: 16 }], up.host),
         route('plain', '/', undefined, up.host),
       ]),
@@ -141,11 +143,11 @@ describe('filters on HTTP routes', () => {
   });
 
   it('answers an oversized result with PCL_ERR_FILTER_RESULT_TOO_LARGE', async () => {
-    const res = await send(`${gw.url()}/lab`, { headers: { 'x-mode': 'big' } });
+    const res = await send(`${gw.url()}/big`, { headers: { 'x-mode': 'big' } });
     assert.equal(res.status, 500);
     assert.equal(res.json().error.code, 'PCL_ERR_FILTER_RESULT_TOO_LARGE');
     assert.match(res.json().error.message, /over maxResultBytes \(4194304\)/);
-    assert.equal((await send(`${gw.url()}/lab`)).status, 200);
+    assert.equal((await send(`${gw.url()}/big`)).status, 200);
   });
 
   it('writes ctx.log lines to the gateway log with the filter name', async () => {
