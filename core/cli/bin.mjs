@@ -15,12 +15,18 @@ if (major < 24) {
 // isolated-vm asks for --no-node-snapshot; users never type it: the CLI re-runs itself with it.
 const NEEDED = ['--no-node-snapshot'];
 if (!NEEDED.every((f) => process.execArgv.includes(f))) {
+  // The IPC channel tells the child when this wrapper is gone, even by SIGKILL, so it never runs orphaned.
   const child = spawn(process.execPath, [...NEEDED, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 } else {
+  if (process.channel) {
+    // Our wrapper died without forwarding a signal: shut down as if told to (drain, then exit).
+    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    process.channel.unref();
+  }
   const { main } = await import('./main.ts');
   process.exitCode = await main(process.argv.slice(2));
 }

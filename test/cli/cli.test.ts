@@ -112,6 +112,30 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
     }
   });
 
+  it('shuts the gateway down when its CLI wrapper is killed outright, leaving no orphan', async () => {
+    await writeFile(join(dir, 'orphan.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
+    // Started without --no-node-snapshot, so bin.mjs re-runs itself: the wrapper is this child, the gateway its child.
+    const wrapper = spawn(NODE, [BIN, 'start', '--no-watch', '-c', 'orphan.config.ts'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    wrapper.stdout.on('data', (d) => (out += d));
+    const until = Date.now() + 20_000;
+    while (!out.includes('"msg":"listening"') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const gatewayPid = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"listening"'))!).pid as number;
+    assert.notEqual(gatewayPid, wrapper.pid);
+    wrapper.kill('SIGKILL');
+    const alive = () => {
+      try {
+        process.kill(gatewayPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 10_000;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(alive(), false, `gateway ${gatewayPid} outlived its wrapper`);
+  });
+
   it('exits 1 with a clear message when the port is taken', async () => {
     await writeFile(join(dir, 'clash.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, binds: [{ port: up.port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
     const r = cli(['start', '--no-watch', '-c', 'clash.config.ts'], dir);
