@@ -87,7 +87,8 @@ export async function bench(): Promise<BenchSection> {
       `export default { admin: { address: false }, readiness: { address: false }, logging: { level: 'warn' },
         binds: [{ port: ${gatewayPort}, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:${upstreamPort}' }] }] }] }] };\n`,
     );
-    procs.push(spawn(process.execPath, [join(ROOT, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { stdio: 'ignore' }));
+    // With the runtime's flag given up front, bin.mjs runs the gateway in this very process: one pid to kill.
+    procs.push(spawn(process.execPath, ['--no-node-snapshot', join(ROOT, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { stdio: 'ignore' }));
     // nginx as the reference: one worker (Portcullis runs one event loop), keep-alive to the upstream, no access log
     // (Portcullis runs with its access log at warn level, so neither writes a line per request).
     writeFileSync(
