@@ -141,6 +141,9 @@ export async function bench(): Promise<BenchSection> {
       ],
     };
   } finally {
-    for (const p of procs) p.kill('SIGKILL');
+    // SIGTERM: nginx's master stops its workers on it (after a SIGKILL they would run on, orphaned).
+    for (const p of procs) p.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   }
 }
