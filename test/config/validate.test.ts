@@ -123,12 +123,17 @@ describe('config loading', () => {
     await assert.rejects(loadConfig(join(dir, 'x.toml'), builtinPolicies), (e: any) => /unknown extension ".toml"/.test(e.message));
   });
 
-  it('reports YAML syntax errors with line numbers and maps agentgateway durations', async () => {
+  it('reads JSON too, reports YAML/JSON syntax errors with line numbers, and maps agentgateway durations', async () => {
     const dir = await tmp({
       'bad.yaml': 'binds:\n  - port: [1\n',
+      'ag.json': JSON.stringify({ binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:2' }] }] }] }] }),
+      'bad.json': '{ "binds": [ }',
       'ag.yaml': 'config:\n  adminAddr: 127.0.0.1:0\nbinds:\n- port: 0\n  listeners:\n  - routes:\n    - policies:\n        timeout: { requestTimeout: 1.5s }\n      backends: [{ host: "127.0.0.1:1" }]\n',
     });
     await assert.rejects(loadConfig(join(dir, 'bad.yaml'), builtinPolicies), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /at line 3, column 1/.test(e.message));
+    const json = await loadConfig(join(dir, 'ag.json'), builtinPolicies);
+    assert.equal(json.config.binds[0].listeners[0].routes[0].backends[0].name, '127.0.0.1:2');
+    await assert.rejects(loadConfig(join(dir, 'bad.json'), builtinPolicies), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /bad\.json/.test(e.message));
     const { config } = await loadConfig(join(dir, 'ag.yaml'), builtinPolicies);
     assert.equal(config.admin.address, '127.0.0.1:0');
     assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.timeout, { requestTimeoutMs: 1500 });
