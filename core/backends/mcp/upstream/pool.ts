@@ -65,31 +65,13 @@ export class WarmPool {
   private fill(): void {
     if (this.filling || this.closed || this.retryTimer) return;
     if (this.ready.length >= this.size) return;
-    this.filling = connectTarget(this.target, this.env, POOL_CLIENT_INIT, this.timeoutMs).then(
+    // `filling` covers the whole start, prefetch included: close() waits on it, and a process that finished
+    // starting after close() began is closed here rather than pushed into a closed pool (where it would leak).
+    this.filling = this.startOne().then(
       (conn) => {
         this.filling = undefined;
         this.failures = 0;
         if (this.closed) return conn.close();
-        // A pooled process that dies before use is simply dropped; take() skips closed ones.
-        conn.handlers = {
-          onNotification() {},
-          onRequest: () => Promise.reject(new Error('not attached')),
-          onClose: () => this.drop(conn),
-        };
-        // The first thing a session does is list tools: ask now, so that answer is ready (and the server warm).
-        if (conn.init.capabilities.tools) {
-          return conn.request('tools/list', undefined).result.then(
-            (list) => {
-              conn.prefetched.set('tools/list', list);
-              this.ready.push(conn);
-              this.fill();
-            },
-            () => {
-              this.ready.push(conn);
-              this.fill();
-            },
-          );
-        }
         this.ready.push(conn);
         this.fill();
       },
@@ -105,6 +87,26 @@ export class WarmPool {
         this.retryTimer.unref();
       },
     );
+  }
+
+  /** Starts, initializes and warms one process. */
+  private async startOne(): Promise<UpstreamConnection> {
+    const conn = await connectTarget(this.target, this.env, POOL_CLIENT_INIT, this.timeoutMs);
+    // A pooled process that dies before use is simply dropped; take() skips closed ones.
+    conn.handlers = {
+      onNotification() {},
+      onRequest: () => Promise.reject(new Error('not attached')),
+      onClose: () => this.drop(conn),
+    };
+    // The first thing a session does is list tools: ask now, so that answer is ready (and the server warm).
+    if (conn.init.capabilities.tools && !this.closed) {
+      try {
+        conn.prefetched.set('tools/list', await conn.request('tools/list', undefined).result);
+      } catch {
+        // Not fatal: the session asks again itself.
+      }
+    }
+    return conn;
   }
 
   private drop(conn: UpstreamConnection): void {
