@@ -1,3 +1,4 @@
+import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { Session } from './session.ts';
 
 /**
@@ -8,6 +9,8 @@ export class SessionStore {
   private readonly sessions = new Map<string, Session>();
   /** Legacy SSE sessions end with their stream; everything else with DELETE or idle expiry. */
   private refs = 0;
+  /** Set when the last runtime let go: sessions still being opened then must not outlive the store. */
+  private released = false;
   private sweeper?: NodeJS.Timeout;
   idleTimeoutMs: number;
 
@@ -24,12 +27,19 @@ export class SessionStore {
   }
 
   add(session: Session): void {
+    if (this.released) {
+      // The session finished starting while its gateway (or its route) was going away: nothing would ever close
+      // it, and its stdio processes would outlive the gateway.
+      void session.close();
+      throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'the MCP route is shutting down: the new session was closed');
+    }
     this.sessions.set(session.id, session);
     session.onClose = () => this.sessions.delete(session.id);
   }
 
   acquire(idleTimeoutMs: number): void {
     this.refs++;
+    this.released = false;
     this.idleTimeoutMs = idleTimeoutMs;
     if (this.sweeper) return;
     this.sweeper = setInterval(() => this.sweep(), Math.max(25, Math.min(30_000, Math.floor(idleTimeoutMs / 4)))).unref();
@@ -49,6 +59,7 @@ export class SessionStore {
 
   async release(): Promise<boolean> {
     if (--this.refs > 0) return false;
+    this.released = true;
     clearInterval(this.sweeper);
     this.sweeper = undefined;
     await Promise.allSettled([...this.sessions.values()].map((s) => s.close()));
