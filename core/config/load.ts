@@ -1,19 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve as resolvePath } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Message } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 import { parseDocument } from 'yaml';
 import type { GatewayConfig } from '../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { fromAgentgateway } from './agentgateway.ts';
+import { esbuildFailure, localInputs, SDK_ENTRY } from './esbuild.ts';
 import { gatewaySchema } from './gateway-schema.ts';
 import { resolveConfig, type ResolvedConfig } from './resolve.ts';
 import { formatIssues, type Issue } from './schema.ts';
 
-const SDK_ENTRY = fileURLToPath(new URL('../../sdk-types/index.ts', import.meta.url));
-const SDK_DIR = dirname(SDK_ENTRY);
 
 export interface LoadedConfig {
   config: ResolvedConfig;
@@ -113,15 +112,9 @@ async function importModuleConfig(file: string): Promise<{ raw: unknown; files: 
       logLevel: 'silent',
     });
   } catch (err) {
-    const errors = (err as { errors?: Message[] }).errors ?? [];
-    const detail = errors.length > 0 ? errors.map(formatMessage).join('\n') : (err as Error).message;
-    throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot bundle ${file}:\n${detail}`, { cause: err });
+    throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot bundle ${file}:\n${esbuildFailure(err)}`, { cause: err });
   }
-  // Packages and Portcullis' own SDK do not change under a running gateway; the user's files do.
-  const files = Object.keys(result.metafile.inputs)
-    .filter((p) => !p.includes('node_modules'))
-    .map((p) => resolvePath(dirname(file), p))
-    .filter((p) => !p.startsWith(SDK_DIR));
+  const files = localInputs(result.metafile, dirname(file));
   // Written beside the config so its bare imports resolve from the user's node_modules.
   const bundled = `${file}.timestamp-${Date.now()}-${randomBytes(4).toString('hex')}.mjs`;
   await writeFile(bundled, result.outputFiles[0].contents);
@@ -145,9 +138,4 @@ async function importModuleConfig(file: string): Promise<{ raw: unknown; files: 
     }
   }
   return { raw: value, files };
-}
-
-function formatMessage(m: Message): string {
-  const loc = m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ` : '';
-  return `${loc}${m.text}`;
 }

@@ -1,11 +1,9 @@
 import { isBuiltin } from 'node:module';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build, type Message, type Plugin } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { esbuildFailure, localInputs, SDK_ENTRY } from '../config/esbuild.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 
-const SDK_ENTRY = fileURLToPath(new URL('../../sdk-types/index.ts', import.meta.url));
-const SDK_DIR = dirname(SDK_ENTRY);
 
 /** The global the bundle leaves the module's exports in; the sandbox prelude reads it. */
 export const MODULE_GLOBAL = '__pcl_module';
@@ -67,18 +65,8 @@ export async function bundleFilter(file: string, where: string): Promise<FilterB
       legalComments: 'none',
     });
   } catch (err) {
-    const errors = (err as { errors?: Message[] }).errors ?? [];
-    const detail = errors.length > 0 ? errors.map(formatMessage).join('\n') : (err as Error).message;
-    throw new GatewayError(ErrorCodes.FILTER_BUILD, `${where}: cannot bundle filter ${file}:\n${detail}`, { cause: err });
+    throw new GatewayError(ErrorCodes.FILTER_BUILD, `${where}: cannot bundle filter ${file}:\n${esbuildFailure(err)}`, { cause: err });
   }
-  const files = Object.keys(result.metafile.inputs)
-    .filter((p) => !p.includes('node_modules'))
-    .map((p) => resolvePath(dirname(absolute), p))
-    .filter((p) => !p.startsWith(SDK_DIR));
+  const files = localInputs(result.metafile, dirname(absolute));
   return { code: result.outputFiles[0].text, files };
-}
-
-function formatMessage(m: Message): string {
-  const loc = m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ` : '';
-  return `${loc}${m.text}`;
 }
