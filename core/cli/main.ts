@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 // The composition root: the one place where the core meets the built-in policies.
 import { builtinPolicies } from '../../policies/index.ts';
 import { loadConfig } from '../config/load.ts';
+import { resolve } from 'node:path';
+import { configFileOf, DEFAULT_CONFIG_FILES, parseCommandLine } from './args.ts';
 import { policyCommand } from './policy.ts';
 import { isGatewayError } from '../errors.ts';
 import { startPortcullis } from '../server/start.ts';
@@ -24,40 +23,19 @@ Options:
   -h, --help            this text
 `;
 
-const DEFAULT_FILES = ['gateway.config.ts', 'gateway.config.mts', 'gateway.config.js', 'gateway.config.mjs', 'config.yaml'];
-
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'policy') return policyCommand(argv.slice(1), builtinPolicies);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        file: { type: 'string', short: 'f' },
-        'no-watch': { type: 'boolean' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(argv, { 'no-watch': { type: 'boolean' }, 'log-level': { type: 'string' } }, USAGE);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   const command = positionals[0] ?? 'start';
   if (!['start', 'dev', 'validate'].includes(command) || positionals.length > 1) {
     process.stderr.write(`unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
     return 2;
   }
-  const configFile = values.config ?? values.file ?? DEFAULT_FILES.find((f) => existsSync(f));
+  const configFile = configFileOf(values);
   if (!configFile) {
-    process.stderr.write(`no config file: pass -c <file>, or create one of ${DEFAULT_FILES.join(', ')} in ${process.cwd()}\n`);
+    process.stderr.write(`no config file: pass -c <file>, or create one of ${DEFAULT_CONFIG_FILES.join(', ')} in ${process.cwd()}\n`);
     return 1;
   }
 

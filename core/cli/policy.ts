@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { configFileOf, DEFAULT_CONFIG_FILES, parseCommandLine } from './args.ts';
 import { parseDocument } from 'yaml';
 import type { AuthorizationPolicy } from '../../sdk-types/security.ts';
 import { loadConfig } from '../config/load.ts';
@@ -114,28 +114,9 @@ async function evaluate(sets: PolicySet[], inputFile: string, out: NodeJS.Writab
 
 /** `portcullis policy ...`: the Rego of the config, tested and evaluated outside the gateway. */
 export async function policyCommand(argv: string[], policies: readonly PolicyDefinition[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        file: { type: 'string', short: 'f' },
-        input: { type: 'string', short: 'i' },
-        route: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${POLICY_USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandLine(argv, { input: { type: 'string', short: 'i' }, route: { type: 'string' } }, POLICY_USAGE);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(POLICY_USAGE);
-    return 0;
-  }
   const sub = positionals[0];
   if ((sub !== 'test' && sub !== 'eval') || positionals.length > 1) {
     process.stderr.write(`unknown policy command "${positionals.join(' ')}"\n\n${POLICY_USAGE}`);
@@ -145,9 +126,10 @@ export async function policyCommand(argv: string[], policies: readonly PolicyDef
     process.stderr.write(`policy eval needs --input <file>\n\n${POLICY_USAGE}`);
     return 2;
   }
-  const configFile = resolve(values.config ?? values.file ?? 'gateway.config.ts');
-  if (!existsSync(configFile)) {
-    process.stderr.write(`no config file ${configFile}: pass -c <file>\n`);
+  const named = configFileOf(values);
+  const configFile = named && resolve(named);
+  if (!configFile || !existsSync(configFile)) {
+    process.stderr.write(`no config file ${configFile ?? `(none of ${DEFAULT_CONFIG_FILES.join(', ')} here)`}: pass -c <file>\n`);
     return 1;
   }
   try {
