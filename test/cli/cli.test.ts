@@ -29,6 +29,13 @@ describe('portcullis validate', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^gateway\.config\.ts: valid/);
   });
+  it('policy subcommands say which config file is missing', () => {
+    const r = cli(['policy', 'test', '-c', 'no/such.config.ts']);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `no config file ${join(ROOT, 'no/such.config.ts')}: pass -c <file>\n`);
+    assert.match(cli(['policy', '--help']).stdout, /portcullis policy/);
+  });
+
   it('rejects unknown commands and options with usage', () => {
     const r = cli(['frobnicate']);
     assert.equal(r.status, 2);
