@@ -60,9 +60,12 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** The fixture server over streamable HTTP on a free port. */
-export async function startHttpFixture(name: string): Promise<RunningServer> {
-  const child = spawn(process.execPath, [FIXTURE, name, 'http', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts a Node script that prints `listening <port>` once it serves, and returns it with that port. Bounded: a
+ * script that dies or stays silent for 15 s fails the caller.
+ */
+export async function spawnListening(args: string[], what: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c) => {
@@ -70,8 +73,18 @@ export async function startHttpFixture(name: string): Promise<RunningServer> {
       const m = /listening (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+    setTimeout(() => reject(new Error(`${what} did not report its port within 15 s: ${out}`)), 15_000).unref();
+  }).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
   });
+  return { child, port };
+}
+
+/** The fixture server over streamable HTTP on a free port. */
+export async function startHttpFixture(name: string): Promise<RunningServer> {
+  const { child, port } = await spawnListening([FIXTURE, name, 'http', '0'], `fixture ${name}`);
   return { url: `http://127.0.0.1:${port}/mcp`, port, child, close: () => stop(child) };
 }
 

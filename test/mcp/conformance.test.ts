@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { MCP_TEST_EXTRA, mcpRoute } from '../helpers/mcp.ts';
+import { MCP_TEST_EXTRA, mcpRoute, spawnListening } from '../helpers/mcp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SUITE = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
@@ -43,16 +43,7 @@ describe('MCP conformance suite (server scenarios): through the gateway as direc
   let gw: TestGateway;
 
   before(async () => {
-    upstream = spawn(process.execPath, [UPSTREAM, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      upstream.stdout!.on('data', (c) => {
-        out += c;
-        const m = /listening (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      upstream.once('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
-    });
+    ({ child: upstream, port } = await spawnListening([UPSTREAM, '0'], 'conformance upstream'));
     gw = await startTestGateway(simpleConfig([mcpRoute([{ name: 'conformance', mcp: { url: `http://127.0.0.1:${port}/mcp` } }])], MCP_TEST_EXTRA));
   });
   after(async () => {
