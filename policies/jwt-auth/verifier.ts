@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Identity } from '../../sdk-types/identity.ts';
-import type { JwksSource, SecretSource } from '../../sdk-types/security.ts';
+import type { JwtAuthPolicy } from '../../sdk-types/security.ts';
 import type { Logger } from '../../core/telemetry/index.ts';
 import { configError, readSecret } from '../backend-auth/secret.ts';
 import { createKeyResolver } from './keys.ts';
@@ -12,14 +12,8 @@ export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 export const VERIFIED_CACHE_MS = 60_000;
 const VERIFIED_CACHE_MAX = 10_000;
 
-export interface VerifierOptions {
-  issuer: string | string[];
-  audiences?: string[];
-  jwks?: JwksSource;
-  secret?: SecretSource;
-  algorithms?: string[];
-  clockSkewSeconds?: number;
-  rolesClaim?: string;
+/** The token checks of a `jwtAuth` config (the public type), plus what the verifier needs from the gateway. */
+export interface VerifierOptions extends Pick<JwtAuthPolicy, 'issuer' | 'audiences' | 'jwks' | 'secret' | 'algorithms' | 'clockSkewSeconds' | 'rolesClaim'> {
   baseDir: string;
   path: string;
   persistent: Map<string, unknown>;
