@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -141,6 +142,40 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
     const deadline = Date.now() + 10_000;
     while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(alive(), false, `gateway ${gatewayPid} outlived its wrapper`);
+  });
+
+  it('takes the log format and level from the config', async () => {
+    const run = async (logging: object) => {
+      const port = await new Promise<number>((r) => {
+        const probe = createNetServer().listen(0, '127.0.0.1', () => {
+          const p = (probe.address() as { port: number }).port;
+          probe.close(() => r(p));
+        });
+      });
+      await writeFile(
+        join(dir, 'logging.config.ts'),
+        configSource({ logging, admin: { address: false }, readiness: { address: false }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] } as any),
+      );
+      const child = spawn(NODE, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', 'logging.config.ts'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const until = Date.now() + 20_000;
+      let status = 0;
+      while (status !== 200 && Date.now() < until) {
+        status = await send(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 0);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      return out;
+    };
+    const pretty = await run({ format: 'pretty' });
+    const line = pretty.split('\n').find((l) => l.includes('INFO: listening'));
+    assert.ok(line, pretty);
+    assert.throws(() => JSON.parse(line!));
+    const quiet = await run({ level: 'warn' });
+    assert.equal(quiet, '', 'nothing below warn is written');
   });
 
   it('exits 1 with a clear message when the port is taken', async () => {
