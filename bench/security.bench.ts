@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startPortcullis } from '../core/server/index.ts';
 import { createLogger } from '../core/telemetry/index.ts';
+import { StateStore } from '../core/state/index.ts';
 import { builtinPolicies } from '../policies/index.ts';
 import { buildRegoPolicy } from '../policies/authorization/index.ts';
 import { createVerifier } from '../policies/jwt-auth/index.ts';
@@ -107,7 +108,7 @@ export async function bench(): Promise<BenchSection> {
     }
 
     // The two parts on their own, in process: what each costs without HTTP and MCP around it.
-    const verifier = createVerifier({ issuer: ISS, audiences: [AUD], jwks: { url: jwksUrl }, baseDir: dir, path: 'bench', persistent: new Map(), logger });
+    const verifier = createVerifier({ issuer: ISS, audiences: [AUD], jwks: { url: jwksUrl }, baseDir: dir, path: 'bench', state: new StateStore(), logger });
     const policy = await buildRegoPolicy(authz, dir, 'bench');
     const identity = await verifier.verify(token);
     const input = {

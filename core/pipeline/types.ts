@@ -1,10 +1,11 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { Schema } from '../config/schema.ts';
 import type { GatewayError } from '../errors.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
+import type { RequestVars, StateStore } from '../state/index.ts';
 
 /**
  * The fixed phase order of the policy chain. A policy names its phase; the pipeline sorts steps by it, so the
@@ -53,7 +54,10 @@ export interface UpstreamOptions {
 
 export interface RequestContext {
   readonly id: string;
-  readonly req: IncomingMessage;
+  /** The headers as the client sent them (lower-case names), before any policy changed `requestHeaders`. */
+  readonly clientHeaders: Readonly<IncomingHttpHeaders>;
+  /** Values one policy hands another within this request, by typed key (see `core/state`). */
+  readonly vars: RequestVars;
   readonly startedAt: number;
   readonly scheme: 'http' | 'https';
   readonly clientAddress: string;
@@ -159,8 +163,13 @@ export interface PolicyBuildContext {
   /** Connection settings from `upstream`. */
   upstream: { connectTimeoutMs: number; keepAliveTimeoutMs: number; bodyIdleTimeoutMs: number };
   logger: Logger;
-  /** State that outlives a reload (JWKS caches, compiled-policy caches, MCP sessions), keyed by its owner. */
-  persistent: Map<string, unknown>;
+  /** State that outlives a reload (JWKS caches, compiled-policy caches, MCP sessions), by typed key and scope. */
+  state: StateStore;
+  /**
+   * The scope id of what this policy is attached to (its route, or its listener for a listener policy): stable
+   * across reloads, unique in the gateway. Use it as the scope of state the policy owns.
+   */
+  scope: string;
 }
 
 /** One built-in or plugged-in policy kind: its config key, phase, schema and factory. */

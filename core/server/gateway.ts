@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { StateStore } from '../state/index.ts';
 import type { ResolvedBind } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
@@ -47,7 +48,7 @@ export class Gateway {
   private ready = false;
   private readonly env: HandlerEnv;
   /** Outlives every runtime: caches and sessions that a reload must not drop. */
-  private readonly persistent = new Map<string, unknown>();
+  private readonly state = new StateStore();
 
   constructor(options: GatewayOptions) {
     this.options = options;
@@ -79,7 +80,7 @@ export class Gateway {
   /** Opens every bind. `initial` is a config the caller already loaded (to set up logging from it). */
   async start(initial?: LoadedConfig): Promise<void> {
     this.loaded = initial ?? (await this.load());
-    this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger, this.persistent);
+    this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger, this.state);
     try {
       for (const bind of this.runtime.config.binds) this.open.set(bind.key, await this.listen(bind, this.runtime));
     } catch (err) {
@@ -109,7 +110,7 @@ export class Gateway {
   private async swap(): Promise<void> {
     if (this.draining) throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'shutting down');
     const loaded = await this.load();
-    const next = await buildRuntime(loaded.config, this.options.policies, this.options.logger, this.persistent);
+    const next = await buildRuntime(loaded.config, this.options.policies, this.options.logger, this.state);
     const previousRuntime = this.runtime;
     const opened: OpenBind[] = [];
     const replaced: OpenBind[] = [];

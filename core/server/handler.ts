@@ -4,6 +4,7 @@ import { Readable, Transform } from 'node:stream';
 import { ErrorCodes, GatewayError, toGatewayError } from '../errors.ts';
 import type { GatewayResponse, HeaderMap, RequestContext } from '../pipeline/types.ts';
 import { hostOf, normalizePath } from '../routing/router.ts';
+import { RequestVars } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { addForwardedHeaders, stripHopByHop } from './headers.ts';
 import type { BindRuntime, Runtime } from './runtime.ts';
@@ -105,7 +106,8 @@ function createContext(req: IncomingMessage, init: ContextInit): RequestContext 
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
   const ctx: RequestContext = {
     id: init.id,
-    req,
+    clientHeaders: req.headers,
+    vars: new RequestVars(),
     startedAt: Date.now(),
     scheme: init.scheme,
     clientAddress,

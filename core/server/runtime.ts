@@ -9,6 +9,7 @@ import { ErrorCodes, GatewayError } from '../errors.ts';
 import { compose } from '../pipeline/compose.ts';
 import { PHASES, type McpPolicyHooks, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
+import { listenerScopeId, routeScopeId, StateStore } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface RouteRuntime {
@@ -53,7 +54,7 @@ export async function buildRuntime(
   config: ResolvedConfig,
   definitions: readonly PolicyDefinition[],
   logger: Logger,
-  persistent: Map<string, unknown> = new Map(),
+  state: StateStore = new StateStore(),
 ): Promise<Runtime> {
   const closers: Array<() => Promise<void>> = [];
   const drainers: Array<() => void> = [];
@@ -65,12 +66,13 @@ export async function buildRuntime(
   });
   closers.push(() => dispatcher.close());
   const ordered = [...definitions].sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
-  const buildContext = (path: string): PolicyBuildContext => ({
+  const buildContext = (path: string, scope: string): PolicyBuildContext => ({
     baseDir: config.baseDir,
     path,
+    scope,
     upstream: config.upstream,
     logger,
-    persistent,
+    state,
   });
   try {
     const binds = new Map<string, BindRuntime>();
@@ -79,8 +81,9 @@ export async function buildRuntime(
       for (const listener of bind.listeners) {
         const routes: RouteRuntime[] = [];
         for (const route of listener.routes) {
-          const { steps, mcpHooks } = await buildSteps(ordered, listener.policies, route, buildContext, closers, files);
-          steps.push(backendStep(route, dispatcher, config, { hooks: mcpHooks, logger, persistent, closers, drainers }));
+          const scopes = { listener: listenerScopeId(bind.key, listener.name), route: routeScopeId(bind.key, listener.name, route.name) };
+          const { steps, mcpHooks } = await buildSteps(ordered, listener.policies, route, scopes, buildContext, closers, files);
+          steps.push(backendStep(route, scopes.route, dispatcher, config, { hooks: mcpHooks, logger, state, closers, drainers }));
           routes.push({ route, run: compose(steps) });
         }
         const tls = listener.tls && loadTls(listener);
@@ -121,7 +124,8 @@ async function buildSteps(
   ordered: readonly PolicyDefinition[],
   listenerPolicies: Policies,
   route: ResolvedRoute,
-  buildContext: (path: string) => PolicyBuildContext,
+  scopes: { listener: string; route: string },
+  buildContext: (path: string, scope: string) => PolicyBuildContext,
   closers: Array<() => Promise<void>>,
   files: string[],
 ): Promise<{ steps: Step[]; mcpHooks: McpPolicyHooks[] }> {
@@ -135,7 +139,7 @@ async function buildSteps(
     const path = own !== undefined ? `${route.path}.policies.${def.name}` : `${route.path.replace(/\.routes\[\d+\]$/, '')}.policies.${def.name}`;
     let instance: PolicyInstance;
     try {
-      instance = await def.create(value, buildContext(path));
+      instance = await def.create(value, buildContext(path, own !== undefined ? scopes.route : scopes.listener));
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${path}: ${(err as Error).message}`, { cause: err });
@@ -151,12 +155,12 @@ async function buildSteps(
 interface McpWiring {
   hooks: McpPolicyHooks[];
   logger: Logger;
-  persistent: Map<string, unknown>;
+  state: StateStore;
   closers: Array<() => Promise<void>>;
   drainers: Array<() => void>;
 }
 
-function backendStep(route: ResolvedRoute, dispatcher: Dispatcher, config: ResolvedConfig, mcp: McpWiring): Step {
+function backendStep(route: ResolvedRoute, scope: string, dispatcher: Dispatcher, config: ResolvedConfig, mcp: McpWiring): Step {
   const hosts = route.backends.filter((b) => b.kind === 'host');
   if (route.backends.length === 0) {
     return () => {
@@ -167,7 +171,7 @@ function backendStep(route: ResolvedRoute, dispatcher: Dispatcher, config: Resol
     if (hosts.length > 0) {
       throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${route.path}.backends: a route cannot mix host and mcp backends`);
     }
-    const backend = createMcpBackend({ route, hooks: mcp.hooks, logger: mcp.logger, persistent: mcp.persistent, baseDir: config.baseDir });
+    const backend = createMcpBackend({ route, scope, hooks: mcp.hooks, logger: mcp.logger, state: mcp.state, baseDir: config.baseDir });
     mcp.closers.push(() => backend.close());
     mcp.drainers.push(() => backend.drain());
     return backend.step;

@@ -1,1 +1,21 @@
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export {
+  CHANNELS,
+  messageChannel,
+  policyChannel,
+  processChannel,
+  publish,
+  reloadChannel,
+  requestChannel,
+  sandboxChannel,
+  sessionChannel,
+  upstreamChannel,
+  type MessageEvent,
+  type PolicyDecisionEvent,
+  type ProcessEvent,
+  type ReloadEvent,
+  type RequestEvent,
+  type SandboxEvent,
+  type SessionEvent,
+  type UpstreamAttemptEvent,
+} from './events.ts';

@@ -1,18 +1,19 @@
 import type { AuthorizationInput, AuthorizationMcp } from '../../sdk-types/authorization.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import type { McpListItem, McpMessage, RequestContext } from '../../core/pipeline/index.ts';
+import { stateKey } from '../../core/state/index.ts';
 import { isSecretHeader } from './secret-headers.ts';
 
 const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous', subject: '', roles: [], claims: {} }) as Identity;
 
 // One base document per request, serialized once: every MCP message and every listed item of the request reuses
 // it, and only the small `mcp` part is serialized per decision.
-const bases = new WeakMap<RequestContext, { identity: Identity; backend: string | undefined; json: string }>();
+const BASE_INPUT = stateKey<{ identity: Identity; backend: string | undefined; json: string }>('authorization.baseInput');
 
 /** The `input` for the HTTP request (no `mcp`). */
 export function httpInput(ctx: RequestContext): AuthorizationInput {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(ctx.req.headers)) {
+  for (const [name, value] of Object.entries(ctx.clientHeaders)) {
     if (value === undefined || isSecretHeader(ctx, name)) continue;
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
@@ -35,10 +36,10 @@ export function httpInput(ctx: RequestContext): AuthorizationInput {
 /** `httpInput` as JSON, cached for the request (rebuilt once the identity or the backend changed since). */
 export function httpInputJson(ctx: RequestContext): string {
   const identity = ctx.identity ?? ANONYMOUS;
-  const cached = bases.get(ctx);
+  const cached = ctx.vars.get(BASE_INPUT);
   if (cached && cached.identity === identity && cached.backend === ctx.backendName) return cached.json;
   const json = JSON.stringify(httpInput(ctx));
-  bases.set(ctx, { identity, backend: ctx.backendName, json });
+  ctx.vars.set(BASE_INPUT, { identity, backend: ctx.backendName, json });
   return json;
 }
 

@@ -45,17 +45,17 @@ export const cors: PolicyDefinition<CorsPolicy> = {
 
     return {
       async step(ctx: RequestContext, next) {
-        const origin = ctx.req.headers.origin;
+        const origin = ctx.clientHeaders.origin;
         if (origin === undefined) return next();
         const ok = allowed(origin);
-        const requested = ctx.req.headers['access-control-request-method'];
+        const requested = ctx.clientHeaders['access-control-request-method'];
         if (ctx.method === 'OPTIONS' && requested !== undefined) {
           // A preflight never reaches the backend; a disallowed origin gets no CORS headers, so the browser blocks.
           const h: HeaderMap = { 'content-length': '0' };
           if (ok) {
             decorate(h, origin);
             h['access-control-allow-methods'] = methods;
-            const reqHeaders = ctx.req.headers['access-control-request-headers'];
+            const reqHeaders = ctx.clientHeaders['access-control-request-headers'];
             if (headers === '*' && reqHeaders) h['access-control-allow-headers'] = reqHeaders;
             else if (headers) h['access-control-allow-headers'] = headers;
             if (maxAge) h['access-control-max-age'] = maxAge;

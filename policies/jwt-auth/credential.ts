@@ -11,7 +11,7 @@ export type Extracted = { token: string; source: CredentialSource } | { malforme
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 function headerValue(ctx: RequestContext, name: string): string | undefined {
-  const v = ctx.req.headers[name];
+  const v = ctx.clientHeaders[name];
   return Array.isArray(v) ? v[0] : v;
 }
 

@@ -42,7 +42,7 @@ export const jwtAuth: PolicyDefinition<JwtAuthPolicy> = {
   ),
   files: (config, baseDir) => [...jwksFiles(config.jwks, baseDir), ...secretFiles(config.secret, baseDir)],
   create(config, build) {
-    const verifier = createVerifier({ ...config, baseDir: build.baseDir, path: build.path, persistent: build.persistent, logger: build.logger });
+    const verifier = createVerifier({ ...config, baseDir: build.baseDir, path: build.path, state: build.state, logger: build.logger });
     const mode = config.mode ?? 'strict';
     const where = config.token ?? { header: 'authorization' };
     return {

@@ -4,6 +4,7 @@ import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVeri
 import type { JwksSource } from '../../sdk-types/security.ts';
 import { s } from '../../core/config/index.ts';
 import { configError } from '../backend-auth/secret.ts';
+import { stateKey, type StateStore } from '../../core/state/index.ts';
 
 export const DEFAULT_JWKS_CACHE_MS = 600_000;
 export const DEFAULT_MIN_REFETCH_MS = 30_000;
@@ -29,17 +30,16 @@ export function jwksFiles(source: JwksSource | undefined, baseDir: string): stri
  * timings, so a reload neither drops the cached keys nor resets the re-fetch rate limit; jose re-fetches on an
  * unknown `kid` at most once per `minRefetchIntervalMs`.
  */
-export function createKeyResolver(source: JwksSource, baseDir: string, path: string, persistent: Map<string, unknown>): JWTVerifyGetKey {
+const REMOTE_JWKS = stateKey<JWTVerifyGetKey>('jwtAuth.remoteJwks');
+
+export function createKeyResolver(source: JwksSource, baseDir: string, path: string, state: StateStore): JWTVerifyGetKey {
   if (source.url) {
     const cacheMs = source.cacheMs ?? DEFAULT_JWKS_CACHE_MS;
     const cooldown = source.minRefetchIntervalMs ?? DEFAULT_MIN_REFETCH_MS;
-    const key = `jwks:${source.url}:${cacheMs}:${cooldown}`;
-    let set = persistent.get(key) as JWTVerifyGetKey | undefined;
-    if (!set) {
-      set = createRemoteJWKSet(new URL(source.url), { cacheMaxAge: cacheMs, cooldownDuration: cooldown, timeoutDuration: JWKS_FETCH_TIMEOUT_MS });
-      persistent.set(key, set);
-    }
-    return set;
+    // Gateway-wide: two routes naming the same JWKS share its cache and its re-fetch rate limit.
+    return state.getOrCreate(REMOTE_JWKS, `${source.url} ${cacheMs} ${cooldown}`, () =>
+      createRemoteJWKSet(new URL(source.url!), { cacheMaxAge: cacheMs, cooldownDuration: cooldown, timeoutDuration: JWKS_FETCH_TIMEOUT_MS }),
+    );
   }
   let jwks: unknown = source.inline;
   if (source.file) {

@@ -4,6 +4,7 @@ import type { JwtAuthPolicy } from '../../sdk-types/security.ts';
 import type { Logger } from '../../core/telemetry/index.ts';
 import { configError, readSecret } from '../backend-auth/secret.ts';
 import { createKeyResolver } from './keys.ts';
+import type { StateStore } from '../../core/state/index.ts';
 
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
@@ -16,7 +17,7 @@ const VERIFIED_CACHE_MAX = 10_000;
 export interface VerifierOptions extends Pick<JwtAuthPolicy, 'issuer' | 'audiences' | 'jwks' | 'secret' | 'algorithms' | 'clockSkewSeconds' | 'rolesClaim'> {
   baseDir: string;
   path: string;
-  persistent: Map<string, unknown>;
+  state: StateStore;
   logger: Logger;
 }
 
@@ -68,7 +69,7 @@ function reason(err: unknown): string {
 
 export function createVerifier(options: VerifierOptions): Verifier {
   const algorithms = checkAlgorithms(options);
-  const jwks = options.jwks ? createKeyResolver(options.jwks, options.baseDir, `${options.path}.jwks`, options.persistent) : undefined;
+  const jwks = options.jwks ? createKeyResolver(options.jwks, options.baseDir, `${options.path}.jwks`, options.state) : undefined;
   const secret = options.secret ? new TextEncoder().encode(readSecret(options.secret, options.baseDir, `${options.path}.secret`)) : undefined;
   const getKey: JWTVerifyGetKey = (header, token) => {
     // The key kind follows from the algorithm, never the other way round: an HS token is never checked against a

@@ -51,7 +51,7 @@ export const mcpAuthentication: PolicyDefinition<McpAuthenticationPolicy> = {
       rolesClaim: config.rolesClaim,
       baseDir: build.baseDir,
       path: build.path,
-      persistent: build.persistent,
+      state: build.state,
       logger: build.logger,
     });
     const metadataLocation = metadataUrl(config.resource);

@@ -19,7 +19,7 @@ export const requestRedirect: PolicyDefinition<RequestRedirectPolicy> = {
     return {
       step(ctx) {
         const scheme = config.scheme ?? ctx.scheme;
-        const authority = config.authority ?? ctx.req.headers.host ?? '';
+        const authority = config.authority ?? ctx.clientHeaders.host ?? '';
         const path = config.path ? rewritePath(config.path, ctx) : ctx.path;
         ctx.respond({ status, headers: { location: `${scheme}://${authority}${path}${ctx.search}`, 'content-length': '0' } });
       },

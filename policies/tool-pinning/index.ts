@@ -6,6 +6,7 @@ import type { ToolPinningPolicy } from '../../sdk-types/filter-policies.ts';
 import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
+import { stateKey } from '../../core/state/index.ts';
 
 /** JSON with sorted keys, so the same definition always hashes the same whatever order a server sends. */
 function canonical(v: unknown): string {
@@ -21,6 +22,8 @@ export function toolHash(tool: Record<string, unknown>): string {
     .update(canonical({ name: tool.name, description: tool.description ?? null, inputSchema: tool.inputSchema ?? null }))
     .digest('hex');
 }
+
+const PIN_STATE = stateKey<PinState>('toolPinning.pins');
 
 interface PinState {
   /** Tool name → pinned hash, first seen or configured. */
@@ -60,12 +63,11 @@ export const toolPinning: PolicyDefinition<ToolPinningPolicy> = {
   create(config, build) {
     const block = (config.mode ?? 'block') === 'block';
     const store = config.storeFile ? resolvePath(build.baseDir, config.storeFile) : undefined;
-    const key = `toolPinning:${store ?? build.path}`;
-    let state = build.persistent.get(key) as PinState | undefined;
-    if (!state) {
-      state = { pins: new Map(Object.entries(store ? readStore(store, build.path) : {})), changed: new Set() };
-      build.persistent.set(key, state);
-    }
+    // Pins kept in a store file are shared by every policy naming that file; others belong to their route/listener.
+    const state = build.state.getOrCreate(PIN_STATE, store ?? build.scope, () => ({
+      pins: new Map(Object.entries(store ? readStore(store, build.path) : {})),
+      changed: new Set<string>(),
+    }));
     // Configured pins win over first-seen ones: they are the operator's statement of what is trusted.
     for (const [name, hash] of Object.entries(config.pins ?? {})) state.pins.set(name, hash);
     const pins = state;

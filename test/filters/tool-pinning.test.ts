@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { McpListItem, PolicyBuildContext, RequestContext } from '../../core/pipeline/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
+import { StateStore } from '../../core/state/index.ts';
 import { toolHash, toolPinning } from '../../policies/tool-pinning/index.ts';
 
 const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -18,7 +19,7 @@ describe('toolPinning store', () => {
     dir = await mkdtemp(join(tmpdir(), 'pcl-pins-'));
   });
   after(() => rm(dir, { recursive: true, force: true }));
-  const build = (): PolicyBuildContext => ({ baseDir: dir, path: 'routes[0].policies.toolPinning', upstream: { connectTimeoutMs: 1, keepAliveTimeoutMs: 1, bodyIdleTimeoutMs: 1 }, logger, persistent: new Map() });
+  const build = (): PolicyBuildContext => ({ baseDir: dir, path: 'routes[0].policies.toolPinning', upstream: { connectTimeoutMs: 1, keepAliveTimeoutMs: 1, bodyIdleTimeoutMs: 1 }, logger, state: new StateStore(), scope: 'test' });
 
   it('keeps first-seen pins in storeFile, so a changed tool is blocked after a restart', async () => {
     const first = await toolPinning.create({ storeFile: './pins.json' }, build());

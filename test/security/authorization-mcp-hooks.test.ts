@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PolicyInstance, RequestContext } from '../../core/pipeline/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
+import { RequestVars, StateStore } from '../../core/state/index.ts';
 import { authorization } from '../../policies/authorization/index.ts';
 import { LogCapture } from '../helpers/gateway.ts';
 
@@ -11,7 +12,8 @@ const FIXTURES = new URL('../fixtures/security/', import.meta.url).pathname;
 function context(roles: string[]): RequestContext {
   return {
     id: 'req-1',
-    req: { headers: { authorization: 'Bearer secret', 'x-tenant': 'acme' } },
+    clientHeaders: { authorization: 'Bearer secret', 'x-tenant': 'acme' },
+    vars: new RequestVars(),
     clientAddress: '127.0.0.1',
     listenerName: 'l',
     routeName: 'mcp',
@@ -30,7 +32,7 @@ describe('authorization MCP hooks (called as the MCP backend calls them)', () =>
   const build = (entrypoint: string) =>
     authorization.create(
       { rego: 'http-authz.rego', data: 'http-data.yaml', entrypoint },
-      { baseDir: FIXTURES, path: 'test.authorization', upstream: {} as any, logger: createLogger({ level: 'debug', destination: logs.stream }), persistent: new Map() },
+      { baseDir: FIXTURES, path: 'test.authorization', upstream: {} as any, logger: createLogger({ level: 'debug', destination: logs.stream }), state: new StateStore(), scope: 'test' },
     ) as Promise<PolicyInstance>;
   let echo: PolicyInstance;
   let broken: PolicyInstance;

@@ -9,6 +9,9 @@ import { serveStreamable } from './serve/streamable.ts';
 import type { SessionEnv } from './session.ts';
 import { SessionStore } from './store.ts';
 import { WarmPool } from './upstream/pool.ts';
+import { stateKey, type StateStore } from '../../state/index.ts';
+
+const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
 
 export const MCP_DEFAULTS = {
   prefixMode: 'conditional',
@@ -24,8 +27,10 @@ export interface McpBackendOptions {
   /** MCP hooks of the route's policies, in phase order. */
   hooks: readonly McpPolicyHooks[];
   logger: Logger;
-  /** State that outlives a reload (open sessions, warm pools), shared by every runtime of one gateway. */
-  persistent: Map<string, unknown>;
+  /** State that outlives a reload (open sessions), shared by every runtime of one gateway. */
+  state: StateStore;
+  /** The route's scope id: its session store belongs to it, not to its display name. */
+  scope: string;
   /** Directory of the config file: stdio targets run there unless they name a `cwd`. */
   baseDir?: string;
 }
@@ -73,12 +78,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     pools,
     logger,
   };
-  const storeKey = `mcp-sessions:${route.name}`;
-  let store = options.persistent.get(storeKey) as SessionStore | undefined;
-  if (!store) {
-    store = new SessionStore(idleMs);
-    options.persistent.set(storeKey, store);
-  }
+  const store = options.state.getOrCreate(SESSION_STORE, options.scope, () => new SessionStore(idleMs));
   store.acquire(idleMs);
   const env: ServeEnv = { session: sessionEnv, store, hooks: options.hooks, stateless };
   const sessions = store;
@@ -94,7 +94,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     },
     async close() {
       await Promise.allSettled([...pools.values()].map((p) => p.close()));
-      if (await sessions.release()) options.persistent.delete(storeKey);
+      if (await sessions.release()) options.state.delete(SESSION_STORE, options.scope);
     },
   };
 }

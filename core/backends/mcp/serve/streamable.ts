@@ -9,7 +9,7 @@ const SESSION_HEADER = 'mcp-session-id';
 
 /** The streamable HTTP transport, server side: POST messages, GET a notification stream, DELETE the session. */
 export async function serveStreamable(env: ServeEnv, ctx: RequestContext): Promise<void> {
-  const version = ctx.req.headers['mcp-protocol-version'];
+  const version = ctx.clientHeaders['mcp-protocol-version'];
   if (typeof version === 'string' && !(PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
     throw new GatewayError(
       ErrorCodes.MCP_PROTOCOL_VERSION,
@@ -31,7 +31,7 @@ export async function serveStreamable(env: ServeEnv, ctx: RequestContext): Promi
 }
 
 function sessionOf(env: ServeEnv, ctx: RequestContext): Session {
-  const id = ctx.req.headers[SESSION_HEADER];
+  const id = ctx.clientHeaders[SESSION_HEADER];
   if (typeof id !== 'string' || id === '') {
     throw new GatewayError(ErrorCodes.MCP_SESSION_REQUIRED, 'missing Mcp-Session-Id header: send initialize first and echo the session id it returns');
   }
@@ -72,7 +72,7 @@ async function post(env: ServeEnv, ctx: RequestContext): Promise<void> {
   }
 
   session.active++;
-  const wantsStream = String(ctx.req.headers.accept ?? '').includes('text/event-stream');
+  const wantsStream = String(ctx.clientHeaders.accept ?? '').includes('text/event-stream');
   let stream: SseStream | undefined;
   let upgraded!: () => void;
   const upgrade = new Promise<void>((r) => (upgraded = r));

@@ -1,0 +1,153 @@
+import { channel, tracingChannel, type Channel, type TracingChannel } from 'node:diagnostics_channel';
+
+/**
+ * The gateway's telemetry events, published through `node:diagnostics_channel`. The request path publishes; the
+ * access log, metrics, traces, Langfuse and the admin UI subscribe. A publisher checks `hasSubscribers` first, so
+ * nothing on the hot path pays for a subscriber that is not there.
+ *
+ * Start/end pairs are TracingChannels (`tracing:portcullis:<name>:start|end|asyncStart|asyncEnd|error`); single
+ * facts are plain channels (`portcullis:<name>`). Payload objects are the same object across a trace's events, so a
+ * subscriber may store its span on it (under a Symbol of its own).
+ */
+
+/** One HTTP request through the gateway, from routing to the last byte of the response. */
+export interface RequestEvent {
+  id: string;
+  method: string;
+  /** Normalized path, without the query string. */
+  path: string;
+  host: string;
+  clientAddress: string;
+  scheme: 'http' | 'https';
+  bind: string;
+  listener?: string;
+  route?: string;
+  backend?: string;
+  /** Set when the response ends (or the connection closes). 0 when no status was sent. */
+  status?: number;
+  errorCode?: string;
+  bytesIn?: number;
+  bytesOut?: number;
+  /** performance.now() at start; `durationMs` is set at the end. */
+  startedAt: number;
+  durationMs?: number;
+  /** Subject of the authenticated identity, once authentication ran. */
+  subject?: string;
+}
+
+/** One attempt to call an HTTP backend (retries publish one each). */
+export interface UpstreamAttemptEvent {
+  requestId: string;
+  route: string;
+  backend: string;
+  /** 0 for the first attempt. */
+  attempt: number;
+  method: string;
+  origin: string;
+  path: string;
+  status?: number;
+  errorCode?: string;
+}
+
+/** One JSON-RPC message of a protocol backend (MCP now, A2A next), through the message pipeline. */
+export interface MessageEvent {
+  requestId: string;
+  protocol: 'mcp' | 'a2a';
+  route: string;
+  method: string;
+  /** JSON-RPC id of the client's request (undefined for notifications). */
+  rpcId?: string | number | null;
+  sessionId?: string;
+  target?: string;
+  tool?: string;
+  prompt?: string;
+  resourceUri?: string;
+  /** Set at the end: 'ok', or 'error' with the JSON-RPC error code and message. */
+  outcome?: 'ok' | 'error';
+  rpcErrorCode?: number;
+  errorMessage?: string;
+  /** The tool arguments as forwarded; subscribers that export them must redact. */
+  arguments?: Record<string, unknown>;
+  /** The result as returned to the client (only when someone subscribes). */
+  result?: unknown;
+}
+
+/** A policy's decision (authentication, authorization, rate limit, filter). */
+export interface PolicyDecisionEvent {
+  requestId: string;
+  route: string;
+  policy: string;
+  /** 'http' for the request, 'message' for a protocol message. */
+  level: 'http' | 'message';
+  outcome: 'allow' | 'deny' | 'error';
+  /** Why, in a few words (never a credential). */
+  reason?: string;
+  /** MCP/A2A method when `level` is 'message'. */
+  method?: string;
+  errorCode?: string;
+}
+
+/** A sandboxed filter broke a limit, threw, or its host process died, and what the gateway did about it. */
+export interface SandboxEvent {
+  filter: string;
+  route?: string;
+  kind: 'failure' | 'replaced' | 'hostExit' | 'hostRestart';
+  errorCode?: string;
+  message?: string;
+}
+
+/** A config reload was attempted. */
+export interface ReloadEvent {
+  ok: boolean;
+  durationMs: number;
+  /** Present when `ok` is false. */
+  errorCode?: string;
+  message?: string;
+  files?: readonly string[];
+}
+
+/** An MCP (later A2A) session opened or closed. */
+export interface SessionEvent {
+  event: 'open' | 'close';
+  protocol: 'mcp' | 'a2a';
+  route: string;
+  sessionId: string;
+  subject?: string;
+  reason?: 'delete' | 'idle' | 'shutdown' | 'stream-closed' | 'error';
+}
+
+/** A stdio MCP server process started or exited. */
+export interface ProcessEvent {
+  event: 'start' | 'exit';
+  route: string;
+  target: string;
+  pid?: number;
+  pooled?: boolean;
+  code?: number | null;
+  signal?: string | null;
+}
+
+export const CHANNELS = {
+  request: 'portcullis:request',
+  upstream: 'portcullis:upstream',
+  message: 'portcullis:message',
+  policy: 'portcullis:policy',
+  sandbox: 'portcullis:sandbox',
+  reload: 'portcullis:reload',
+  session: 'portcullis:session',
+  process: 'portcullis:process',
+} as const;
+
+export const requestChannel: TracingChannel<RequestEvent, RequestEvent> = tracingChannel(CHANNELS.request);
+export const upstreamChannel: TracingChannel<UpstreamAttemptEvent, UpstreamAttemptEvent> = tracingChannel(CHANNELS.upstream);
+export const messageChannel: TracingChannel<MessageEvent, MessageEvent> = tracingChannel(CHANNELS.message);
+export const policyChannel: Channel<PolicyDecisionEvent, PolicyDecisionEvent> = channel(CHANNELS.policy) as Channel<PolicyDecisionEvent, PolicyDecisionEvent>;
+export const sandboxChannel: Channel<SandboxEvent, SandboxEvent> = channel(CHANNELS.sandbox) as Channel<SandboxEvent, SandboxEvent>;
+export const reloadChannel: Channel<ReloadEvent, ReloadEvent> = channel(CHANNELS.reload) as Channel<ReloadEvent, ReloadEvent>;
+export const sessionChannel: Channel<SessionEvent, SessionEvent> = channel(CHANNELS.session) as Channel<SessionEvent, SessionEvent>;
+export const processChannel: Channel<ProcessEvent, ProcessEvent> = channel(CHANNELS.process) as Channel<ProcessEvent, ProcessEvent>;
+
+/** Publishes on a plain channel when someone listens; the payload is built only then. */
+export function publish<T extends object>(ch: Channel<T, T>, build: () => T): void {
+  if (ch.hasSubscribers) ch.publish(build());
+}
