@@ -12,13 +12,11 @@ import {
   type Schema,
 } from './schema.ts';
 
-const HOSTNAME = /^(\*|(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*)$/;
-const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+import { HOST_PORT, headerNameSchema, hostnameSchema } from './schema-common.ts';
+import { BACKENDS, routeBackendKinds } from '../backends/registry.ts';
 
-export const hostnameSchema = string({ pattern: HOSTNAME, patternHint: 'a host name, optionally starting with "*."' });
-export const hostPortSchema = string({ pattern: HOST_PORT, patternHint: '"host:port"' });
-export const headerNameSchema = string({ pattern: TOKEN, patternHint: 'an HTTP header name' });
+export { headerNameSchema, hostnameSchema, hostPortSchema } from './schema-common.ts';
+
 const path = string({ pattern: /^\//, patternHint: 'a path starting with "/"' });
 const ms = number({ integer: true, min: 0 });
 
@@ -31,59 +29,11 @@ const routeMatch = object({
   query: array(object({ name: string({ nonEmpty: true }), value: valueMatch }, { required: ['name', 'value'] })),
 });
 
-const remoteTarget = object(
-  {
-    url: string({ pattern: /^https?:\/\//, patternHint: 'an http(s) URL' }),
-    host: string({ nonEmpty: true }),
-    port: number({ integer: true, min: 1, max: 65535 }),
-    path,
-    headers: record(string()),
-  },
-  {
-    refine(v, p, issues) {
-      if (v.url === undefined && v.host === undefined) issues.push({ path: p, message: 'expected url or host' });
-    },
-  },
-);
-
-const mcpTarget = object(
-  {
-    name: string({ pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'letters, digits, "_" or "-"' }),
-    stdio: object(
-      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }) },
-      { required: ['cmd'] },
-    ),
-    sse: remoteTarget,
-    mcp: remoteTarget,
-    requestTimeoutMs: number({ integer: true, min: 1 }),
-  },
-  { required: ['name'], exactlyOne: ['stdio', 'sse', 'mcp'] },
-);
-
-const mcpBackend = object(
-  {
-    targets: array(mcpTarget, { minItems: 1 }),
-    prefixMode: literal('conditional', 'always', 'never'),
-    failureMode: literal('failClosed', 'failOpen'),
-    statefulMode: literal('stateful', 'stateless'),
-    sessionIdleTimeoutMs: number({ integer: true, min: 1 }),
-    requestTimeoutMs: number({ integer: true, min: 1 }),
-  },
-  {
-    required: ['targets'],
-    refine(v, p, issues) {
-      const seen = new Set<string>();
-      (v.targets as Array<{ name: string }>).forEach((t, i) => {
-        if (seen.has(t.name)) issues.push({ path: `${p}.targets[${i}].name`, message: `duplicate target name "${t.name}"` });
-        seen.add(t.name);
-      });
-    },
-  },
-);
-
+/** A backend entry: exactly one registered kind's key, and a weight. */
+const backendKeys = BACKENDS.filter((b) => b.schema);
 const backend = object(
-  { host: hostPortSchema, mcp: mcpBackend, weight: number({ integer: true, min: 0, max: 1_000_000 }) },
-  { exactlyOne: ['host', 'mcp'] },
+  { ...Object.fromEntries(backendKeys.map((b) => [b.kind, b.schema!])), weight: number({ integer: true, min: 0, max: 1_000_000 }) },
+  { exactlyOne: backendKeys.map((b) => b.kind) },
 );
 
 export function policiesSchema(definitions: readonly PolicyDefinition[]): Schema {
@@ -113,10 +63,14 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
             message: `a route needs at least one backend, or a policy that answers itself (${terminal.join(', ')})`,
           });
         }
-        // An MCP backend already multiplexes its targets: a second one on the route would have nothing to do.
-        const mcp = backends.filter((b) => isPlainObject(b) && b.mcp !== undefined).length;
-        if (mcp > 1) issues.push({ path: `${p}.backends`, message: `a route serves one MCP backend (put every server in its targets), got ${mcp}` });
-        if (mcp > 0 && mcp < backends.length) issues.push({ path: `${p}.backends`, message: 'a route cannot mix host and mcp backends' });
+        const kinds = routeBackendKinds(backends);
+        for (const def of BACKENDS.filter((b) => b.exclusive)) {
+          // An exclusive backend (MCP) already multiplexes what it serves: a second one would have nothing to do.
+          const count = backends.filter((b) => isPlainObject(b) && b[def.kind] !== undefined).length;
+          if (count > 1) issues.push({ path: `${p}.backends`, message: `a route serves one ${def.title ?? def.kind} backend (put every server in its targets), got ${count}` });
+          if (count > 0 && kinds.length > 1) issues.push({ path: `${p}.backends`, message: `a route cannot mix ${kinds.join(' and ')} backends` });
+        }
+        if (isPlainObject(v.policies)) checkPolicyBackends(definitions, v.policies, `${p}.policies`, kinds, '', issues);
       },
     },
   );
@@ -134,6 +88,26 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
     {
       required: ['routes'],
       refine(v, p, issues) {
+        const routes = v.routes as Array<Record<string, unknown>>;
+        // Route names are the identity of a route's state (MCP sessions, counters): unique within their listener.
+        const names = new Map<string, number>();
+        routes.forEach((r, i) => {
+          const name = routeName(r, i);
+          const first = names.get(name);
+          if (first !== undefined) {
+            const what = typeof r.name === 'string' ? `duplicate route name "${name}"` : `the name "${name}" this unnamed route gets`;
+            issues.push({ path: `${p}.routes[${i}].name`, message: `${what} is already used by routes[${first}] of this listener` });
+          } else names.set(name, i);
+        });
+        // A listener policy runs on every route that does not set its own: each must be able to act on it.
+        if (isPlainObject(v.policies)) {
+          routes.forEach((r, i) => {
+            const own = isPlainObject(r.policies) ? r.policies : {};
+            const inherited = Object.fromEntries(Object.entries(v.policies as object).filter(([k]) => own[k] === undefined));
+            const kinds = routeBackendKinds(r.backends as unknown[] | undefined).filter((k) => k !== 'direct');
+            checkPolicyBackends(definitions, inherited, `${p}.policies`, kinds, ` of routes[${i}]`, issues);
+          });
+        }
         if (v.protocol === 'HTTPS' && v.tls === undefined) issues.push({ path: `${p}.tls`, message: 'is required when protocol is "HTTPS"' });
         if (v.tls !== undefined && v.protocol === 'HTTP') issues.push({ path: `${p}.protocol`, message: 'must be "HTTPS" when tls is set' });
       },
@@ -149,6 +123,13 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
     {
       required: ['port', 'listeners'],
       refine(v, p, issues) {
+        const names = new Map<string, number>();
+        (v.listeners as Array<{ name?: string }>).forEach((l, i) => {
+          if (l.name === undefined) return;
+          const first = names.get(l.name);
+          if (first !== undefined) issues.push({ path: `${p}.listeners[${i}].name`, message: `duplicate listener name "${l.name}" (already used by listeners[${first}])` });
+          else names.set(l.name, i);
+        });
         const listeners = v.listeners as Array<{ protocol?: string; tls?: unknown }>;
         const kinds = new Set(listeners.map((l) => (l.tls || l.protocol === 'HTTPS' ? 'HTTPS' : 'HTTP')));
         if (kinds.size > 1) issues.push({ path: `${p}.listeners`, message: 'every listener of one bind must use the same protocol (HTTP or HTTPS)' });
@@ -192,4 +173,34 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       },
     },
   );
+}
+
+/** The name a route is known by: its own, or one derived from its position, stable while the route stays there. */
+export function routeName(route: { name?: unknown }, index: number): string {
+  return typeof route.name === 'string' ? route.name : `route${index}`;
+}
+
+/** One rule for validation: a policy that declares the backend kinds it acts on cannot sit on a route of another kind. */
+function checkPolicyBackends(
+  definitions: readonly PolicyDefinition[],
+  policies: Record<string, unknown>,
+  path: string,
+  kinds: readonly string[],
+  where: string,
+  issues: Parameters<Schema['check']>[2],
+): void {
+  for (const name of Object.keys(policies)) {
+    const def = definitions.find((d) => d.name === name);
+    if (!def?.backends) continue;
+    for (const kind of kinds) {
+      if (!def.backends.includes(kind)) {
+        issues.push({ path: `${path}.${name}`, message: `the ${name} policy cannot act on ${kindLabel(kind)}${where} (it acts on ${def.backends.map(kindLabel).join(', ')})` });
+      }
+    }
+  }
+}
+
+function kindLabel(kind: string): string {
+  if (kind === 'direct') return 'routes without a backend';
+  return `${BACKENDS.find((b) => b.kind === kind)?.title ?? kind} backends`;
 }

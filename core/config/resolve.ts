@@ -1,7 +1,8 @@
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { backendDefinition, backendKindOf } from '../backends/registry.ts';
+import { routeName as nameOfRoute } from './gateway-schema.ts';
 import type {
   GatewayConfig,
-  McpBackendConfig,
   PathMatch,
   Policies,
   RouteMatch,
@@ -54,9 +55,13 @@ export interface ResolvedRoute {
   readonly path: string;
 }
 
-export type ResolvedBackend =
-  | { readonly kind: 'host'; readonly name: string; readonly host: string; readonly weight: number }
-  | { readonly kind: 'mcp'; readonly name: string; readonly mcp: McpBackendConfig; readonly weight: number };
+/** One backend entry of a route: its registered kind, the value under that kind's key, a name and a weight. */
+export interface ResolvedBackend<C = unknown> {
+  readonly kind: string;
+  readonly name: string;
+  readonly config: C;
+  readonly weight: number;
+}
 
 export const DEFAULTS = {
   bindAddress: '0.0.0.0',
@@ -94,7 +99,7 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
           policies: listener.policies ?? {},
           path: `binds[${b}].listeners[${l}]`,
           routes: listener.routes.map((route, r) => {
-            const routeName = route.name ?? `route${r}`;
+            const routeName = nameOfRoute(route, r);
             return {
               name: routeName,
               hostnames: route.hostnames ?? [],
@@ -102,9 +107,9 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
               policies: route.policies ?? {},
               path: `binds[${b}].listeners[${l}].routes[${r}]`,
               backends: (route.backends ?? []).map((backend, i): ResolvedBackend => {
-                const weight = backend.weight ?? 1;
-                if ('host' in backend) return { kind: 'host', name: backend.host, host: backend.host, weight };
-                return { kind: 'mcp', name: `${routeName}/mcp${i}`, mcp: backend.mcp, weight };
+                const kind = backendKindOf(backend)!;
+                const value = (backend as unknown as Record<string, unknown>)[kind];
+                return { kind, name: backendDefinition(kind)?.name?.(value, routeName, i) ?? `${routeName}/${kind}${i}`, config: value, weight: backend.weight ?? 1 };
               }),
             };
           }),

@@ -1,4 +1,5 @@
 export { compose } from './compose.ts';
+export { composeMessagePipeline, stepFromHooks, type MessageContext, type MessageNext, type MessagePipeline, type MessageStep } from './message.ts';
 export { PHASES } from './types.ts';
 export type {
   GatewayResponse,

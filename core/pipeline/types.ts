@@ -145,7 +145,10 @@ export interface McpPolicyHooks {
 
 export type McpResultDecision = { action: 'continue'; result?: unknown } | { action: 'deny'; message: string; code?: number };
 
-/** What a built policy contributes: a step, optional MCP hooks, and resources to free when its runtime is retired. */
+/**
+ * What a built policy contributes: an HTTP step, optional message hooks (MCP now, A2A next; composed into the route's
+ * message pipeline in phase order), and resources to free when its runtime is retired.
+ */
 export interface PolicyInstance {
   step: Step;
   mcp?: McpPolicyHooks;
@@ -180,6 +183,11 @@ export interface PolicyDefinition<C = unknown> {
   schema: Schema;
   /** Whether this policy answers requests itself, so a route with it needs no backend. */
   terminal?: boolean;
+  /**
+   * The backend kinds this policy acts on (`host`, `mcp`, `direct`, ...); absent means every kind. Placing it on a
+   * route whose backend is of another kind is a validation error naming the policy and the kind.
+   */
+  backends?: readonly string[];
   /** Files the policy reads, so hot reload watches them. */
   files?(config: C, baseDir: string): string[];
   create(config: C, build: PolicyBuildContext): PolicyInstance | Promise<PolicyInstance>;

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
-import type { Policies } from '../../sdk-types/config.ts';
-import { createHttpBackend } from '../backends/http/index.ts';
-import { createMcpBackend } from '../backends/mcp/index.ts';
+import { Agent } from 'undici';
+import { backendDefinition, DIRECT_KIND } from '../backends/registry.ts';
+import type { BackendBuildContext, BackendInstance } from '../backends/types.ts';
 import type { ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { compose } from '../pipeline/compose.ts';
-import { PHASES, type McpPolicyHooks, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
+import { composeMessagePipeline, stepFromHooks, type MessageStep } from '../pipeline/message.ts';
+import { PHASES, type Phase, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
 import { listenerScopeId, routeScopeId, StateStore } from '../state/index.ts';
+import { policyChannel } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface RouteRuntime {
@@ -66,24 +67,47 @@ export async function buildRuntime(
   });
   closers.push(() => dispatcher.close());
   const ordered = [...definitions].sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
-  const buildContext = (path: string, scope: string): PolicyBuildContext => ({
-    baseDir: config.baseDir,
-    path,
-    scope,
-    upstream: config.upstream,
-    logger,
-    state,
-  });
+  const policies = new PolicyBuilder(config, logger, state, closers, files);
   try {
     const binds = new Map<string, BindRuntime>();
     for (const bind of config.binds) {
       const listeners: ListenerRuntime[] = [];
       for (const listener of bind.listeners) {
         const routes: RouteRuntime[] = [];
+        const listenerScope = listenerScopeId(bind.key, listener.name);
+        // A listener's policy is built once, on first use, and shared by every route that does not set its own.
+        const shared = new Map<string, Promise<PolicyInstance>>();
         for (const route of listener.routes) {
-          const scopes = { listener: listenerScopeId(bind.key, listener.name), route: routeScopeId(bind.key, listener.name, route.name) };
-          const { steps, mcpHooks } = await buildSteps(ordered, listener.policies, route, scopes, buildContext, closers, files);
-          steps.push(backendStep(route, scopes.route, dispatcher, config, { hooks: mcpHooks, logger, state, closers, drainers }));
+          const scope = routeScopeId(bind.key, listener.name, route.name);
+          const steps: Step[] = [];
+          const messageSteps: MessageStep[] = [];
+          for (const def of ordered) {
+            const own = (route.policies as Record<string, unknown>)[def.name];
+            const inherited = (listener.policies as Record<string, unknown>)[def.name];
+            let instance: PolicyInstance;
+            if (own !== undefined) instance = await policies.build(def, own, `${route.path}.policies.${def.name}`, scope);
+            else if (inherited !== undefined) {
+              let pending = shared.get(def.name);
+              if (!pending) shared.set(def.name, (pending = policies.build(def, inherited, `${listener.path}.policies.${def.name}`, listenerScope)));
+              instance = await pending;
+            } else continue;
+            steps.push(observed(def, instance.step));
+            if (instance.mcp) messageSteps.push(stepFromHooks(def.name, def.phase, instance.mcp));
+          }
+          const backend = await buildBackend({
+            config,
+            bind,
+            listener,
+            route,
+            scope,
+            state,
+            logger,
+            dispatcher,
+            messages: composeMessagePipeline(messageSteps),
+          });
+          if (backend.close) closers.push(() => backend.close!());
+          if (backend.drain) drainers.push(() => backend.drain!());
+          steps.push(backend.step);
           routes.push({ route, run: compose(steps) });
         }
         const tls = listener.tls && loadTls(listener);
@@ -120,68 +144,80 @@ export async function buildRuntime(
   }
 }
 
-async function buildSteps(
-  ordered: readonly PolicyDefinition[],
-  listenerPolicies: Policies,
-  route: ResolvedRoute,
-  scopes: { listener: string; route: string },
-  buildContext: (path: string, scope: string) => PolicyBuildContext,
-  closers: Array<() => Promise<void>>,
-  files: string[],
-): Promise<{ steps: Step[]; mcpHooks: McpPolicyHooks[] }> {
-  const steps: Step[] = [];
-  const mcpHooks: McpPolicyHooks[] = [];
-  for (const def of ordered) {
-    const own = (route.policies as Record<string, unknown>)[def.name];
-    const inherited = (listenerPolicies as Record<string, unknown>)[def.name];
-    const value = own ?? inherited;
-    if (value === undefined) continue;
-    const path = own !== undefined ? `${route.path}.policies.${def.name}` : `${route.path.replace(/\.routes\[\d+\]$/, '')}.policies.${def.name}`;
+/** Builds policy instances, recording what each needs freed and watched. */
+class PolicyBuilder {
+  private readonly config: ResolvedConfig;
+  private readonly logger: Logger;
+  private readonly state: StateStore;
+  private readonly closers: Array<() => Promise<void>>;
+  private readonly files: string[];
+
+  constructor(config: ResolvedConfig, logger: Logger, state: StateStore, closers: Array<() => Promise<void>>, files: string[]) {
+    this.config = config;
+    this.logger = logger;
+    this.state = state;
+    this.closers = closers;
+    this.files = files;
+  }
+
+  async build(def: PolicyDefinition, value: unknown, path: string, scope: string): Promise<PolicyInstance> {
+    const build: PolicyBuildContext = { baseDir: this.config.baseDir, path, scope, upstream: this.config.upstream, logger: this.logger, state: this.state };
     let instance: PolicyInstance;
     try {
-      instance = await def.create(value, buildContext(path, own !== undefined ? scopes.route : scopes.listener));
+      instance = await def.create(value, build);
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${path}: ${(err as Error).message}`, { cause: err });
     }
-    if (instance.close) closers.push(() => instance.close!());
-    steps.push(instance.step);
-    if (instance.mcp) mcpHooks.push(instance.mcp);
-    if (instance.files) files.push(...instance.files);
+    if (instance.close) this.closers.push(() => instance.close!());
+    if (instance.files) this.files.push(...instance.files);
+    return instance;
   }
-  return { steps, mcpHooks };
 }
 
-interface McpWiring {
-  hooks: McpPolicyHooks[];
-  logger: Logger;
-  state: StateStore;
-  closers: Array<() => Promise<void>>;
-  drainers: Array<() => void>;
+/** Phases whose steps decide (allow or deny): their outcome is published as a policy decision event. */
+const DECIDING: ReadonlySet<Phase> = new Set(['authentication', 'rateLimit', 'requestFilter', 'authorization']);
+
+/** Wraps a deciding step so that its decision is published, at no cost while nobody subscribes. */
+function observed(def: PolicyDefinition, step: Step): Step {
+  if (!DECIDING.has(def.phase)) return step;
+  return function observedStep(ctx, next) {
+    if (!policyChannel.hasSubscribers) return step(ctx, next);
+    let passed = false;
+    const publish = (outcome: 'allow' | 'deny' | 'error', err?: unknown) =>
+      policyChannel.publish({
+        requestId: ctx.id,
+        route: ctx.routeName,
+        policy: def.name,
+        level: 'http',
+        outcome,
+        ...(err instanceof GatewayError ? { errorCode: err.code, reason: err.message } : err ? { reason: (err as Error).message } : {}),
+      });
+    return Promise.resolve(
+      step(ctx, () => {
+        passed = true;
+        publish('allow');
+        return next();
+      }),
+    ).then(
+      () => {
+        if (!passed) publish('deny', undefined);
+      },
+      (err) => {
+        if (!passed) publish(err instanceof GatewayError && err.status < 500 ? 'deny' : 'error', err);
+        throw err;
+      },
+    );
+  };
 }
 
-function backendStep(route: ResolvedRoute, scope: string, dispatcher: Dispatcher, config: ResolvedConfig, mcp: McpWiring): Step {
-  const hosts = route.backends.filter((b) => b.kind === 'host');
-  if (route.backends.length === 0) {
-    return () => {
-      throw new GatewayError(ErrorCodes.INTERNAL, `route "${route.name}" has no backend and its policies did not answer`);
-    };
-  }
-  if (hosts.length !== route.backends.length) {
-    if (hosts.length > 0) {
-      throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${route.path}.backends: a route cannot mix host and mcp backends`);
-    }
-    const backend = createMcpBackend({ route, scope, hooks: mcp.hooks, logger: mcp.logger, state: mcp.state, baseDir: config.baseDir });
-    mcp.closers.push(() => backend.close());
-    mcp.drainers.push(() => backend.drain());
-    return backend.step;
-  }
-  return createHttpBackend({
-    targets: hosts.map((h) => ({ name: h.name, host: h.host, weight: h.weight })),
-    dispatcher,
-    bodyIdleTimeoutMs: config.upstream.bodyIdleTimeoutMs,
-    ejectionMs: config.upstream.ejectionMs,
-  });
+/** The route's backend, from the registry: the kind its entries name, or `direct` when it has none. */
+function buildBackend(build: BackendBuildContext): BackendInstance | Promise<BackendInstance> {
+  const { route } = build;
+  const kind = route.backends[0]?.kind ?? DIRECT_KIND;
+  const def = backendDefinition(kind);
+  if (!def) throw new GatewayError(ErrorCodes.BACKEND_UNSUPPORTED, `${route.path}.backends: backend kind "${kind}" is not served by this build`);
+  return def.create(route.backends, build);
 }
 
 function loadTls(listener: ResolvedListener): { context: SecureContext; cert: Buffer; key: Buffer } {

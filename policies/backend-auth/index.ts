@@ -11,6 +11,7 @@ import { readSecret, secretFiles, secretSchema } from './secret.ts';
 export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
   name: 'backendAuth',
   phase: 'requestRewrite',
+  backends: ['host', 'mcp'],
   schema: s.object({ header: headerNameSchema, credential: secretSchema, prefix: s.string() }, { required: ['credential'] }),
   files: (config, baseDir) => secretFiles(config.credential, baseDir),
   create(config, build) {

@@ -34,6 +34,7 @@ function compile(config: HeaderModifier): (headers: HeaderMap) => void {
 export const requestHeaderModifier: PolicyDefinition<HeaderModifier> = {
   name: 'requestHeaderModifier',
   phase: 'requestRewrite',
+  backends: ['host'],
   schema,
   create(config) {
     const apply = compile(config);

@@ -6,6 +6,7 @@ import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 export const retry: PolicyDefinition<RetryPolicy> = {
   name: 'retry',
   phase: 'upstream',
+  backends: ['host'],
   schema: s.object({ attempts: s.number({ integer: true, min: 0, max: 10 }), backoffMs: s.number({ integer: true, min: 0 }) }),
   create(config) {
     const attempts = config.attempts ?? 1;

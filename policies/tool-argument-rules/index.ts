@@ -58,6 +58,7 @@ function deny(message: string): McpDecision {
 export const toolArgumentRules: PolicyDefinition<ToolArgumentRulesPolicy> = {
   name: 'toolArgumentRules',
   phase: 'requestFilter',
+  backends: ['mcp'],
   schema: s.object(
     {
       rules: s.array(

@@ -20,7 +20,7 @@ export async function startExample(
   const transform = (loaded: LoadedConfig): LoadedConfig => {
     const c = loaded.config;
     const backend = (b: ResolvedBackend): ResolvedBackend =>
-      b.kind === 'host' && options.upstreamHost ? { ...b, host: options.upstreamHost, name: options.upstreamHost } : b;
+      b.kind === 'host' && options.upstreamHost ? { ...b, config: options.upstreamHost, name: options.upstreamHost } : b;
     return {
       ...loaded,
       config: {

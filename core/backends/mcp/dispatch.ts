@@ -1,4 +1,6 @@
-import type { McpListItem, McpMessage, McpPolicyHooks, RequestContext } from '../../pipeline/types.ts';
+import type { MessageContext, MessagePipeline } from '../../pipeline/message.ts';
+import type { McpListItem, RequestContext } from '../../pipeline/types.ts';
+import { normalizeResourceUri } from '../../protocol/uri.ts';
 import { LIST_METHODS, type ListKind, type Owned } from './catalog.ts';
 import { PROTOCOL_VERSIONS, RpcErrors, RpcFailure, type JsonRpcRequest } from './jsonrpc.ts';
 import type { Emit, Scope, Session } from './session.ts';
@@ -33,77 +35,130 @@ export function initializeResult(session: Session): Record<string, unknown> {
 }
 
 /** Serves one client request within a session: answered here, fanned out, or routed to the owning target. */
-export async function dispatch(session: Session, ctx: RequestContext, hooks: readonly McpPolicyHooks[], req: JsonRpcRequest, emit?: Emit): Promise<unknown> {
-  const params = req.params ?? {};
-  const msg: McpMessage = { method: req.method, params: req.params };
+export async function dispatch(session: Session, ctx: RequestContext, pipeline: MessagePipeline, req: JsonRpcRequest, emit?: Emit): Promise<unknown> {
   switch (req.method) {
     case 'ping':
       return {};
     case 'initialize':
       return initializeResult(session);
-    case 'logging/setLevel':
-      await policy(ctx, hooks, msg);
-      await Promise.all(session.liveTargets().map((t) => session.connection(t).request(req.method, params).result.catch(() => undefined)));
-      return {};
   }
+  const m = new McpMessageContext(session, ctx, req);
   const kind = LIST_METHODS[req.method];
   if (kind) {
-    const decided = await policy(ctx, hooks, msg);
-    return list(session, ctx, hooks, kind, decided ?? params);
+    await pipeline.run(m, async (msg) => {
+      msg.items = await list(session, kind, msg.params ?? {});
+    });
+    return { [kind]: m.items!.map((i) => i.item) };
   }
-  let owner: Owned | undefined;
-  let forward = params;
-  switch (req.method) {
-    case 'tools/call':
-    case 'prompts/get': {
-      const which = req.method === 'tools/call' ? 'tools' : 'prompts';
-      const name = String(params.name ?? '');
-      owner = session.catalog.resolveName(which, name);
-      if (!owner) {
-        await list(session, ctx, [], which, {});
+  if (req.method === 'logging/setLevel') {
+    await pipeline.run(m, async (msg) => {
+      await Promise.all(session.liveTargets().map((t) => session.connection(t).request(req.method, msg.params ?? {}).result.catch(() => undefined)));
+      msg.result = {};
+    });
+    return m.result;
+  }
+  await m.update(req.params ?? {});
+  await pipeline.run(m, async (msg) => {
+    const target = msg.target!;
+    const result = await call(session, target, req, (msg as McpMessageContext).forward, emit);
+    msg.result = session.catalog.rewriteContent(target, result);
+  });
+  return m.result;
+}
+
+/**
+ * One MCP request as the message pipeline sees it. `update` resolves what the params name (the owning target, the
+ * name or URI the target knows) and normalizes resource URIs, so every step decides on the message as forwarded.
+ */
+class McpMessageContext implements MessageContext {
+  readonly protocol = 'mcp' as const;
+  readonly http: RequestContext;
+  readonly sessionId: string;
+  readonly rpcId: JsonRpcRequest['id'];
+  readonly method: string;
+  params: Record<string, unknown> | undefined;
+  target?: string;
+  tool?: string;
+  arguments?: Record<string, unknown>;
+  prompt?: string;
+  resourceUri?: string;
+  result?: unknown;
+  items?: McpListItem[];
+  /** The params sent to the owning target: client-visible names and URIs mapped back to the target's own. */
+  forward: Record<string, unknown> = {};
+  private readonly session: Session;
+
+  constructor(session: Session, http: RequestContext, req: JsonRpcRequest) {
+    this.session = session;
+    this.http = http;
+    this.sessionId = session.id;
+    this.rpcId = req.id;
+    this.method = req.method;
+    this.params = req.params;
+  }
+
+  async update(params: Record<string, unknown>): Promise<void> {
+    const session = this.session;
+    this.params = params;
+    this.tool = this.arguments = this.prompt = this.resourceUri = undefined;
+    if (LIST_METHODS[this.method] || this.method === 'logging/setLevel') return; // fanned out to every target
+    let owner: Owned | undefined;
+    switch (this.method) {
+      case 'tools/call':
+      case 'prompts/get': {
+        const which = this.method === 'tools/call' ? 'tools' : 'prompts';
+        const name = String(params.name ?? '');
+        if (which === 'tools') {
+          this.tool = name;
+          this.arguments = params.arguments as Record<string, unknown> | undefined;
+        } else this.prompt = name;
         owner = session.catalog.resolveName(which, name);
+        if (!owner) {
+          await list(session, which, {});
+          owner = session.catalog.resolveName(which, name);
+        }
+        if (!owner) throw new RpcFailure(RpcErrors.INVALID_PARAMS, which === 'tools' ? `Unknown tool: ${name}` : `Unknown prompt: ${name}`);
+        this.forward = { ...params, name: owner.original };
+        break;
       }
-      if (which === 'tools') Object.assign(msg, { tool: name, arguments: params.arguments as Record<string, unknown> | undefined });
-      else msg.prompt = name;
-      if (!owner) throw new RpcFailure(RpcErrors.INVALID_PARAMS, which === 'tools' ? `Unknown tool: ${name}` : `Unknown prompt: ${name}`);
-      forward = { ...params, name: owner.original };
-      break;
-    }
-    case 'resources/read':
-    case 'resources/subscribe':
-    case 'resources/unsubscribe': {
-      const uri = String(params.uri ?? '');
-      msg.resourceUri = uri;
-      owner = session.catalog.resolveUri(uri);
-      if (!owner && !session.catalog.prefix) {
-        await list(session, ctx, [], 'resources', {});
-        await list(session, ctx, [], 'resourceTemplates', {});
+      case 'resources/read':
+      case 'resources/subscribe':
+      case 'resources/unsubscribe': {
+        const raw = String(params.uri ?? '');
+        const uri = normalizeResourceUri(raw);
+        if (uri === undefined) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Invalid resource URI: ${raw.slice(0, 200)} cannot be normalized safely`);
+        this.resourceUri = uri;
         owner = session.catalog.resolveUri(uri);
+        if (!owner && !session.catalog.prefix) {
+          await list(session, 'resources', {});
+          await list(session, 'resourceTemplates', {});
+          owner = session.catalog.resolveUri(uri);
+        }
+        if (!owner) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Unknown resource: ${uri}`);
+        this.forward = { ...params, uri: owner.original };
+        break;
       }
-      if (!owner) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Unknown resource: ${uri}`);
-      forward = { ...params, uri: owner.original };
-      break;
+      case 'completion/complete': {
+        const ref = (params.ref ?? {}) as Record<string, unknown>;
+        if (ref.type === 'ref/prompt') owner = session.catalog.resolveName('prompts', String(ref.name ?? ''));
+        else {
+          const uri = normalizeResourceUri(String(ref.uri ?? ''));
+          if (uri === undefined) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Invalid resource URI: ${String(ref.uri).slice(0, 200)} cannot be normalized safely`);
+          owner = session.catalog.resolveUri(uri);
+        }
+        if (!owner) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Unknown reference: ${String(ref.name ?? ref.uri ?? '')}`);
+        this.forward = { ...params, ref: { ...ref, ...(ref.type === 'ref/prompt' ? { name: owner.original } : { uri: owner.original }) } };
+        break;
+      }
+      default: {
+        // A method the gateway does not know is passed through when there is one target to pass it to.
+        if (session.targets.size !== 1) throw new RpcFailure(RpcErrors.METHOD_NOT_FOUND, `Method not found: ${this.method}`);
+        owner = { target: [...session.targets.keys()][0], original: '' };
+        this.forward = params;
+      }
     }
-    case 'completion/complete': {
-      const ref = (params.ref ?? {}) as Record<string, unknown>;
-      if (ref.type === 'ref/prompt') owner = session.catalog.resolveName('prompts', String(ref.name ?? ''));
-      else owner = session.catalog.resolveUri(String(ref.uri ?? ''));
-      if (!owner) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Unknown reference: ${String(ref.name ?? ref.uri ?? '')}`);
-      forward = { ...params, ref: { ...ref, ...(ref.type === 'ref/prompt' ? { name: owner.original } : { uri: owner.original }) } };
-      break;
-    }
-    default: {
-      // A method the gateway does not know is passed through when there is one target to pass it to.
-      if (session.targets.size !== 1) throw new RpcFailure(RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method}`);
-      owner = { target: [...session.targets.keys()][0], original: '' };
-    }
+    this.target = owner.target;
   }
-  msg.target = owner.target;
-  const changed = await policy(ctx, hooks, msg);
-  if (changed) forward = changed;
-  const result = await call(session, owner.target, req, forward, emit);
-  const rewritten = session.catalog.rewriteContent(owner.target, result);
-  return onResult(ctx, hooks, msg, rewritten);
 }
 
 async function call(session: Session, target: string, req: JsonRpcRequest, params: Record<string, unknown>, emit?: Emit): Promise<unknown> {
@@ -119,35 +174,8 @@ async function call(session: Session, target: string, req: JsonRpcRequest, param
   }
 }
 
-/** Runs the policies' request hooks; returns replacement params if one changed them. */
-async function policy(ctx: RequestContext, hooks: readonly McpPolicyHooks[], msg: McpMessage): Promise<Record<string, unknown> | undefined> {
-  let params: Record<string, unknown> | undefined;
-  for (const h of hooks) {
-    if (!h.onRequest) continue;
-    const d = await h.onRequest(ctx, params ? { ...msg, params } : msg);
-    if (d.action === 'deny') {
-      if (d.asUnknown && msg.tool !== undefined) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Unknown tool: ${msg.tool}`);
-      if (d.asUnknown && msg.prompt !== undefined) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Unknown prompt: ${msg.prompt}`);
-      if (d.asUnknown && msg.resourceUri !== undefined) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Unknown resource: ${msg.resourceUri}`);
-      throw new RpcFailure(d.code ?? RpcErrors.DENIED, d.message);
-    }
-    if (d.params) params = d.params;
-  }
-  return params;
-}
-
-async function onResult(ctx: RequestContext, hooks: readonly McpPolicyHooks[], msg: McpMessage, result: unknown): Promise<unknown> {
-  for (const h of hooks) {
-    if (!h.onResult) continue;
-    const d = await h.onResult(ctx, msg, result);
-    if (d.action === 'deny') throw new RpcFailure(d.code ?? RpcErrors.DENIED, d.message);
-    if (d.result !== undefined) result = d.result;
-  }
-  return result;
-}
-
-/** Lists every live target (all pages), merges, filters through the policies. */
-async function list(session: Session, ctx: RequestContext, hooks: readonly McpPolicyHooks[], kind: ListKind, params: Record<string, unknown>): Promise<unknown> {
+/** Lists every live target (all pages) and merges; the message pipeline filters the items. */
+async function list(session: Session, kind: ListKind, params: Record<string, unknown>): Promise<McpListItem[]> {
   const method = Object.keys(LIST_METHODS).find((m) => LIST_METHODS[m] === kind)!;
   const capability = kind === 'resourceTemplates' ? 'resources' : kind;
   const targets = session.env.failOpen ? session.liveTargets() : [...session.targets.keys()];
@@ -179,20 +207,11 @@ async function list(session: Session, ctx: RequestContext, hooks: readonly McpPo
   for (const c of merged.collisions) {
     session.env.logger.warn({ route: session.env.routeName, kind, name: c.name, targets: c.targets }, 'MCP name collision: items left out (use prefixMode "always" or "conditional")');
   }
-  const allowed: Array<Record<string, unknown>> = [];
-  for (const { target, item } of merged.items) {
-    let ok = true;
-    for (const h of hooks) {
-      if (!h.allowListItem) continue;
-      const listItem: McpListItem = { kind: ITEM_KIND[kind], target, item, ...(kind === 'resources' || kind === 'resourceTemplates' ? { uri: String(item.uri ?? item.uriTemplate) } : { name: String(item.name) }) };
-      if (!(await h.allowListItem(ctx, listItem))) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) allowed.push(item);
-  }
-  return { [kind]: allowed };
+  return merged.items.map(({ target, item }) =>
+    kind === 'resources' || kind === 'resourceTemplates'
+      ? { kind: ITEM_KIND[kind], target, item, uri: String(item.uri ?? item.uriTemplate) }
+      : { kind: ITEM_KIND[kind], target, item, name: String(item.name) },
+  );
 }
 
 function withoutCursor(params: Record<string, unknown>): Record<string, unknown> {

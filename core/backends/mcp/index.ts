@@ -1,7 +1,7 @@
 import type { McpBackendConfig, McpTarget } from '../../../sdk-types/config.ts';
 import type { ResolvedRoute } from '../../config/resolve.ts';
-import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { McpPolicyHooks, Step } from '../../pipeline/types.ts';
+import type { MessagePipeline } from '../../pipeline/message.ts';
+import type { Step } from '../../pipeline/types.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { ServeEnv } from './serve/common.ts';
 import { isLegacySse, serveLegacySse } from './serve/legacy-sse.ts';
@@ -24,8 +24,10 @@ export const MCP_DEFAULTS = {
 
 export interface McpBackendOptions {
   route: ResolvedRoute;
-  /** MCP hooks of the route's policies, in phase order. */
-  hooks: readonly McpPolicyHooks[];
+  /** The route's one MCP backend. */
+  config: McpBackendConfig;
+  /** The route's message pipeline: every client request runs through it. */
+  messages: MessagePipeline;
   logger: Logger;
   /** State that outlives a reload (open sessions), shared by every runtime of one gateway. */
   state: StateStore;
@@ -48,11 +50,7 @@ export interface McpBackend {
  */
 export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const { route, logger } = options;
-  const backends = route.backends.filter((b) => b.kind === 'mcp');
-  if (backends.length !== 1) {
-    throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${route.path}.backends: a route serves one MCP backend (put every server in its targets), got ${backends.length}`);
-  }
-  const config: McpBackendConfig = backends[0].mcp;
+  const config = options.config;
   const targets: readonly McpTarget[] = config.targets;
   const prefixMode = config.prefixMode ?? MCP_DEFAULTS.prefixMode;
   const timeoutMs = config.requestTimeoutMs ?? MCP_DEFAULTS.requestTimeoutMs;
@@ -80,7 +78,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   };
   const store = options.state.getOrCreate(SESSION_STORE, options.scope, () => new SessionStore(idleMs));
   store.acquire(idleMs);
-  const env: ServeEnv = { session: sessionEnv, store, hooks: options.hooks, stateless };
+  const env: ServeEnv = { session: sessionEnv, store, pipeline: options.messages, stateless };
   const sessions = store;
 
   return {

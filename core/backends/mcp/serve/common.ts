@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
-import type { GatewayResponse, McpPolicyHooks, RequestContext } from '../../../pipeline/types.ts';
+import type { MessagePipeline } from '../../../pipeline/message.ts';
+import type { GatewayResponse, RequestContext } from '../../../pipeline/types.ts';
 import { dispatch, negotiateVersion } from '../dispatch.ts';
 import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc.ts';
 import type { Emit, Session, SessionEnv } from '../session.ts';
@@ -10,7 +11,7 @@ import type { SessionStore } from '../store.ts';
 export interface ServeEnv {
   session: SessionEnv;
   store: SessionStore;
-  hooks: readonly McpPolicyHooks[];
+  pipeline: MessagePipeline;
   stateless: boolean;
 }
 
@@ -51,7 +52,7 @@ export async function openSession(env: ServeEnv, SessionClass: new (e: SessionEn
 /** Answers one client request, turning failures into JSON-RPC errors. */
 export async function answer(session: Session, ctx: RequestContext, env: ServeEnv, req: JsonRpcRequest, emit?: Emit): Promise<JsonRpcResponse> {
   try {
-    return { jsonrpc: '2.0', id: req.id, result: await dispatch(session, ctx, env.hooks, req, emit) };
+    return { jsonrpc: '2.0', id: req.id, result: await dispatch(session, ctx, env.pipeline, req, emit) };
   } catch (err) {
     if (err instanceof RpcFailure) return { jsonrpc: '2.0', id: req.id, error: err.toError() };
     if (err instanceof GatewayError) return rpcError(req.id, RpcErrors.INTERNAL_ERROR, err.message, { code: err.code });

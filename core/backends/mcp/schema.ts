@@ -1,0 +1,54 @@
+import { array, literal, number, object, record, string } from '../../config/schema.ts';
+
+const path = string({ pattern: /^\//, patternHint: 'a path starting with "/"' });
+
+const remoteTarget = object(
+  {
+    url: string({ pattern: /^https?:\/\//, patternHint: 'an http(s) URL' }),
+    host: string({ nonEmpty: true }),
+    port: number({ integer: true, min: 1, max: 65535 }),
+    path,
+    headers: record(string()),
+  },
+  {
+    refine(v, p, issues) {
+      if (v.url === undefined && v.host === undefined) issues.push({ path: p, message: 'expected url or host' });
+    },
+  },
+);
+
+const mcpTarget = object(
+  {
+    name: string({ pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'letters, digits, "_" or "-"' }),
+    stdio: object(
+      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }) },
+      { required: ['cmd'] },
+    ),
+    sse: remoteTarget,
+    mcp: remoteTarget,
+    requestTimeoutMs: number({ integer: true, min: 1 }),
+  },
+  { required: ['name'], exactlyOne: ['stdio', 'sse', 'mcp'] },
+);
+
+/** The schema of an `mcp` backend entry. */
+export const mcpBackendSchema = object(
+  {
+    targets: array(mcpTarget, { minItems: 1 }),
+    prefixMode: literal('conditional', 'always', 'never'),
+    failureMode: literal('failClosed', 'failOpen'),
+    statefulMode: literal('stateful', 'stateless'),
+    sessionIdleTimeoutMs: number({ integer: true, min: 1 }),
+    requestTimeoutMs: number({ integer: true, min: 1 }),
+  },
+  {
+    required: ['targets'],
+    refine(v, p, issues) {
+      const seen = new Set<string>();
+      (v.targets as Array<{ name: string }>).forEach((t, i) => {
+        if (seen.has(t.name)) issues.push({ path: `${p}.targets[${i}].name`, message: `duplicate target name "${t.name}"` });
+        seen.add(t.name);
+      });
+    },
+  },
+);

@@ -1,0 +1,57 @@
+import type { Dispatcher } from 'undici';
+import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
+import type { Schema } from '../config/schema.ts';
+import type { MessagePipeline } from '../pipeline/message.ts';
+import type { Step } from '../pipeline/types.ts';
+import type { StateStore } from '../state/index.ts';
+import type { Logger } from '../telemetry/logger.ts';
+
+/**
+ * One backend kind: the key it takes in a route's `backends` entry, its schema, and how a route's backends of this
+ * kind become the last step of the route's chain. Registered once in `core/backends/registry.ts`; the router, the
+ * pipeline and other backends know nothing of it.
+ *
+ * @example
+ * export const echoBackend: BackendDefinition<string> = {
+ *   kind: 'echo',
+ *   schema: s.string(),
+ *   create: (backends) => ({ step: (ctx) => ctx.respond({ status: 200, headers: {}, body: backends[0].config }) }),
+ * };
+ */
+export interface BackendDefinition<C = unknown> {
+  /** The key in a backend entry (`{ host: ... }`, `{ mcp: ... }`); `direct` is the kind of a route with none. */
+  readonly kind: string;
+  /** How messages name the kind ("MCP"); `kind` when absent. */
+  readonly title?: string;
+  /** Schema of the value under `kind`. Absent for `direct`, which has no config. */
+  readonly schema?: Schema;
+  /** A route with a backend of this kind has exactly one, and no backend of another kind (MCP multiplexes its own targets). */
+  readonly exclusive?: boolean;
+  /** The name a backend gets in logs and authorization input. */
+  name?(config: C, routeName: string, index: number): string;
+  create(backends: ReadonlyArray<ResolvedBackend<C>>, build: BackendBuildContext): BackendInstance | Promise<BackendInstance>;
+}
+
+/** What a backend needs from the gateway when its route is built. */
+export interface BackendBuildContext {
+  readonly config: ResolvedConfig;
+  readonly bind: ResolvedBind;
+  readonly listener: ResolvedListener;
+  readonly route: ResolvedRoute;
+  /** The route's scope id: state the backend keeps across reloads (sessions) belongs to it. */
+  readonly scope: string;
+  readonly state: StateStore;
+  readonly logger: Logger;
+  /** The runtime's shared connection pool for HTTP upstreams. */
+  readonly dispatcher: Dispatcher;
+  /** The route's message pipeline, for protocol backends (MCP, A2A): run every client message through it. */
+  readonly messages: MessagePipeline;
+}
+
+export interface BackendInstance {
+  /** The terminal step of the route's chain. */
+  step: Step;
+  /** Ends long-lived responses (streams) so a shutdown need not wait for clients to hang up. */
+  drain?(): void;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,95 @@
+/** JSON-RPC 2.0 as MCP and A2A use it: the message shapes, the standard error codes, and builders. */
+
+export type JsonRpcId = string | number;
+
+export interface JsonRpcRequest {
+  jsonrpc: '2.0';
+  id: JsonRpcId;
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface JsonRpcNotification {
+  jsonrpc: '2.0';
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface JsonRpcError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export interface JsonRpcResponse {
+  jsonrpc: '2.0';
+  id: JsonRpcId | null;
+  result?: unknown;
+  error?: JsonRpcError;
+}
+
+export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse;
+
+export const RpcErrors = {
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
+  INTERNAL_ERROR: -32603,
+  /** Implementation-defined: the owning target is down, timed out or closed. */
+  TARGET_UNAVAILABLE: -32001,
+  /** Implementation-defined: the request did not complete within the target's `requestTimeoutMs`. */
+  REQUEST_TIMEOUT: -32002,
+  /** Implementation-defined: a policy denied the message. */
+  DENIED: -32003,
+} as const;
+
+export function isRequest(m: JsonRpcMessage): m is JsonRpcRequest {
+  return 'method' in m && 'id' in m && m.id !== undefined && m.id !== null;
+}
+
+export function isNotification(m: JsonRpcMessage): m is JsonRpcNotification {
+  return 'method' in m && !('id' in m && m.id !== undefined && m.id !== null);
+}
+
+export function isResponse(m: JsonRpcMessage): m is JsonRpcResponse {
+  return !('method' in m) && ('result' in m || 'error' in m);
+}
+
+/** Checks the envelope only: params are the business of whoever handles the method. */
+export function isJsonRpcMessage(v: unknown): v is JsonRpcMessage {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const m = v as Record<string, unknown>;
+  if (m.jsonrpc !== '2.0') return false;
+  if (m.id !== undefined && m.id !== null && typeof m.id !== 'string' && typeof m.id !== 'number') return false;
+  if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null)) return false;
+  if (typeof m.method === 'string') return true;
+  return m.id !== undefined && ('result' in m || (typeof m.error === 'object' && m.error !== null));
+}
+
+export function rpcError(id: JsonRpcId | null, code: number, message: string, data?: unknown): JsonRpcResponse {
+  return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
+}
+
+export function rpcResult(id: JsonRpcId, result: unknown): JsonRpcResponse {
+  return { jsonrpc: '2.0', id, result };
+}
+
+/** A JSON-RPC error raised inside the gateway, answered to the client as is. */
+export class RpcFailure extends Error {
+  readonly code: number;
+  readonly data: unknown;
+  constructor(code: number, message: string, data?: unknown) {
+    super(message);
+    this.name = 'RpcFailure';
+    this.code = code;
+    this.data = data;
+  }
+  toError(): JsonRpcError {
+    return this.data === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, data: this.data };
+  }
+}
+
+/** The protocol versions the gateway negotiates, newest first. */
+export const PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const;
+export const LATEST_PROTOCOL_VERSION = PROTOCOL_VERSIONS[0];

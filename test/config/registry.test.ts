@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BACKENDS } from '../../core/backends/registry.ts';
+import { ConfigValidationError, resolveConfig, validateConfig } from '../../core/config/index.ts';
+import { builtinPolicies } from '../../policies/index.ts';
+
+function issues(raw: unknown): string[] {
+  try {
+    validateConfig(raw, builtinPolicies);
+  } catch (err) {
+    assert.ok(err instanceof ConfigValidationError);
+    return err.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  return [];
+}
+
+const host = { backends: [{ host: '127.0.0.1:1' }] };
+const mcp = { backends: [{ mcp: { targets: [{ name: 'a', stdio: { cmd: 'x' } }] } }] };
+const direct = { policies: { directResponse: { status: 204 } } };
+const listeners = (...ls: object[]) => ({ binds: [{ port: 1, listeners: ls }] });
+
+describe('route and listener names are identities', () => {
+  it('a duplicate route name in one listener is an error with its path; the same name on another listener is fine', () => {
+    assert.deepEqual(issues(listeners({ name: 'a', hostname: 'a.test', routes: [{ name: 'x', ...host }, { name: 'x', ...host }] })), [
+      'binds[0].listeners[0].routes[1].name: duplicate route name "x" is already used by routes[0] of this listener',
+    ]);
+    assert.deepEqual(issues(listeners({ name: 'a', hostname: 'a.test', routes: [{ name: 'x', ...host }] }, { name: 'b', hostname: 'b.test', routes: [{ name: 'x', ...host }] })), []);
+  });
+
+  it('an unnamed route gets a name from its position, which may not collide with a named one', () => {
+    assert.deepEqual(issues(listeners({ routes: [{ ...host }, { name: 'route0', ...host }] })), [
+      'binds[0].listeners[0].routes[1].name: duplicate route name "route0" is already used by routes[0] of this listener',
+    ]);
+    assert.deepEqual(issues(listeners({ routes: [{ name: 'route1', ...host }, { ...host }] })), [
+      'binds[0].listeners[0].routes[1].name: the name "route1" this unnamed route gets is already used by routes[0] of this listener',
+    ]);
+    const config = resolveConfig(validateConfig(listeners({ routes: [{ ...host }, { name: 'api', ...host }, { ...host }] }), builtinPolicies), '/tmp');
+    assert.deepEqual(config.binds[0].listeners[0].routes.map((r) => r.name), ['route0', 'api', 'route2']);
+  });
+
+  it('a duplicate listener name in one bind is an error with its path', () => {
+    assert.deepEqual(issues(listeners({ name: 'l', hostname: 'a.test', routes: [host] }, { name: 'l', hostname: 'b.test', routes: [host] })), [
+      'binds[0].listeners[1].name: duplicate listener name "l" (already used by listeners[0])',
+    ]);
+  });
+});
+
+describe('policies declare the backend kinds they act on', () => {
+  it('a route policy that cannot act on its backend kind fails validation, naming the policy and the kind', () => {
+    assert.deepEqual(issues(listeners({ routes: [{ ...host, policies: { toolArgumentRules: { rules: [] } } }] })), [
+      'binds[0].listeners[0].routes[0].policies.toolArgumentRules: the toolArgumentRules policy cannot act on host backends (it acts on MCP backends)',
+    ]);
+    assert.deepEqual(issues(listeners({ routes: [{ ...mcp, policies: { urlRewrite: { path: { prefix: '/x' } }, retry: { attempts: 2 } } }] })), [
+      'binds[0].listeners[0].routes[0].policies.urlRewrite: the urlRewrite policy cannot act on MCP backends (it acts on host backends)',
+      'binds[0].listeners[0].routes[0].policies.retry: the retry policy cannot act on MCP backends (it acts on host backends)',
+    ]);
+    assert.deepEqual(issues(listeners({ routes: [{ ...direct, policies: { ...direct.policies, toolPinning: {} } }] })), [
+      'binds[0].listeners[0].routes[0].policies.toolPinning: the toolPinning policy cannot act on routes without a backend (it acts on MCP backends)',
+    ]);
+  });
+
+  it('a listener policy must act on every route that inherits it; a route that sets its own, or answers itself, does not inherit the check', () => {
+    assert.deepEqual(issues(listeners({ policies: { toolPinning: {} }, routes: [{ name: 'tools', ...mcp }, { name: 'web', ...host }] })), [
+      'binds[0].listeners[0].policies.toolPinning: the toolPinning policy cannot act on host backends of routes[1] (it acts on MCP backends)',
+    ]);
+    assert.deepEqual(issues(listeners({ policies: { urlRewrite: { path: { prefix: '/v2' } } }, routes: [{ name: 'api', ...host }, { name: 'gone', ...direct }] })), []);
+  });
+
+  it('policies that act on every kind go anywhere', () => {
+    const everywhere = { cors: { allowOrigins: ['https://a.test'] }, timeout: { requestTimeoutMs: 1000 } };
+    assert.deepEqual(issues(listeners({ policies: everywhere, routes: [{ name: 'a', ...mcp }, { name: 'b', ...host }, { name: 'c', ...direct }] })), []);
+  });
+
+  it('every registered backend kind is served; the config accepts exactly their keys', () => {
+    assert.deepEqual(BACKENDS.map((b) => b.kind), ['host', 'mcp', 'direct']);
+    assert.deepEqual(issues(listeners({ routes: [{ backends: [{ a2a: {} }] }] })), [
+      'binds[0].listeners[0].routes[0].backends[0].a2a: unknown key (expected one of: host, mcp, weight)',
+      'binds[0].listeners[0].routes[0].backends[0]: expected exactly one of host, mcp, got none',
+    ]);
+  });
+});
