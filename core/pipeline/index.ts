@@ -15,5 +15,4 @@ export type {
   PolicyInstance,
   RequestContext,
   Step,
-  UpstreamOptions,
 } from './types.ts';

@@ -10,6 +10,7 @@ import { compose } from '../pipeline/compose.ts';
 import { PHASES, type McpPolicyHooks, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
 import { listenerScopeId, routeScopeId, StateStore } from '../state/index.ts';
+import { createRouteUpstream, type RouteUpstream, type UpstreamContribution } from '../upstream/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface RouteRuntime {
@@ -82,8 +83,10 @@ export async function buildRuntime(
         const routes: RouteRuntime[] = [];
         for (const route of listener.routes) {
           const scopes = { listener: listenerScopeId(bind.key, listener.name), route: routeScopeId(bind.key, listener.name, route.name) };
-          const { steps, mcpHooks } = await buildSteps(ordered, listener.policies, route, scopes, buildContext, closers, files);
-          steps.push(backendStep(route, scopes.route, dispatcher, config, { hooks: mcpHooks, logger, state, closers, drainers }));
+          const { steps, mcpHooks, upstream: contributions } = await buildSteps(ordered, listener.policies, route, scopes, buildContext, closers, files);
+          const upstream = createRouteUpstream({ contributions, ...config.upstream, path: route.path });
+          closers.push(() => upstream.close());
+          steps.push(backendStep(route, scopes.route, dispatcher, config, upstream, { hooks: mcpHooks, logger, state, closers, drainers }));
           routes.push({ route, run: compose(steps) });
         }
         const tls = listener.tls && loadTls(listener);
@@ -128,9 +131,10 @@ async function buildSteps(
   buildContext: (path: string, scope: string) => PolicyBuildContext,
   closers: Array<() => Promise<void>>,
   files: string[],
-): Promise<{ steps: Step[]; mcpHooks: McpPolicyHooks[] }> {
+): Promise<{ steps: Step[]; mcpHooks: McpPolicyHooks[]; upstream: UpstreamContribution[] }> {
   const steps: Step[] = [];
   const mcpHooks: McpPolicyHooks[] = [];
+  const upstream: UpstreamContribution[] = [];
   for (const def of ordered) {
     const own = (route.policies as Record<string, unknown>)[def.name];
     const inherited = (listenerPolicies as Record<string, unknown>)[def.name];
@@ -147,9 +151,10 @@ async function buildSteps(
     if (instance.close) closers.push(() => instance.close!());
     steps.push(instance.step);
     if (instance.mcp) mcpHooks.push(instance.mcp);
+    if (instance.upstream) upstream.push(instance.upstream);
     if (instance.files) files.push(...instance.files);
   }
-  return { steps, mcpHooks };
+  return { steps, mcpHooks, upstream };
 }
 
 interface McpWiring {
@@ -160,7 +165,7 @@ interface McpWiring {
   drainers: Array<() => void>;
 }
 
-function backendStep(route: ResolvedRoute, scope: string, dispatcher: Dispatcher, config: ResolvedConfig, mcp: McpWiring): Step {
+function backendStep(route: ResolvedRoute, scope: string, dispatcher: Dispatcher, config: ResolvedConfig, upstream: RouteUpstream, mcp: McpWiring): Step {
   const hosts = route.backends.filter((b) => b.kind === 'host');
   if (route.backends.length === 0) {
     return () => {
@@ -171,15 +176,16 @@ function backendStep(route: ResolvedRoute, scope: string, dispatcher: Dispatcher
     if (hosts.length > 0) {
       throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${route.path}.backends: a route cannot mix host and mcp backends`);
     }
-    const backend = createMcpBackend({ route, scope, hooks: mcp.hooks, logger: mcp.logger, state: mcp.state, baseDir: config.baseDir });
+    const backend = createMcpBackend({ route, scope, hooks: mcp.hooks, logger: mcp.logger, state: mcp.state, baseDir: config.baseDir, upstream });
     mcp.closers.push(() => backend.close());
     mcp.drainers.push(() => backend.drain());
     return backend.step;
   }
   return createHttpBackend({
+    routeName: route.name,
     targets: hosts.map((h) => ({ name: h.name, host: h.host, weight: h.weight })),
+    upstream,
     dispatcher,
-    bodyIdleTimeoutMs: config.upstream.bodyIdleTimeoutMs,
     ejectionMs: config.upstream.ejectionMs,
   });
 }

@@ -9,6 +9,8 @@ import { serveStreamable } from './serve/streamable.ts';
 import type { SessionEnv } from './session.ts';
 import { SessionStore } from './store.ts';
 import { WarmPool } from './upstream/pool.ts';
+import { sharedRemoteAgent } from './upstream/streamable-http.ts';
+import type { RouteUpstream } from '../../upstream/index.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
@@ -33,6 +35,11 @@ export interface McpBackendOptions {
   scope: string;
   /** Directory of the config file: stdio targets run there unless they name a `cwd`. */
   baseDir?: string;
+  /**
+   * The route's upstream, composed from its policies (backend TLS, backendAuth, timeouts, retries): remote
+   * targets (streamable HTTP, legacy SSE) are called through it.
+   */
+  upstream?: RouteUpstream;
 }
 
 export interface McpBackend {
@@ -58,9 +65,17 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const timeoutMs = config.requestTimeoutMs ?? MCP_DEFAULTS.requestTimeoutMs;
   const idleMs = config.sessionIdleTimeoutMs ?? MCP_DEFAULTS.sessionIdleTimeoutMs;
   const byName = new Map(targets.map((t) => [t.name, t]));
+  if (options.upstream?.readsClientHeaders) {
+    throw new GatewayError(
+      ErrorCodes.CONFIG_INVALID,
+      `${route.path}: backendAuth.passthrough is not available on an MCP route (an upstream MCP session outlives the client requests whose credential it would carry); give a credential instead`,
+    );
+  }
+  const remote = options.upstream && targets.some((t) => !t.stdio) ? { dispatcher: options.upstream.compose({ shared: sharedRemoteAgent }), tls: options.upstream.tls } : undefined;
   const transportEnv = (target: string) => ({
     baseDir: options.baseDir ?? process.cwd(),
     onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),
+    upstream: remote,
   });
   const stateless = config.statefulMode === 'stateless';
   const pools = new Map<string, WarmPool>();

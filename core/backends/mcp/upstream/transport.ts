@@ -1,6 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
 import type { JsonRpcMessage } from '../jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
@@ -24,16 +25,22 @@ export function targetKind(target: McpTarget): TargetKind {
   return target.stdio ? 'stdio' : target.sse ? 'sse' : 'mcp';
 }
 
-export function remoteUrl(remote: McpRemoteTarget, kind: 'sse' | 'mcp'): URL {
+/** A target's URL: its `url`, else built from `host`, `port` and `path` (over `https` when the route has backend TLS). */
+export function remoteUrl(remote: McpRemoteTarget, kind: 'sse' | 'mcp', tls = false): URL {
   if (remote.url) return new URL(remote.url);
   const host = remote.host!.includes(':') && !remote.host!.startsWith('[') ? `[${remote.host}]` : remote.host!;
-  const port = remote.port ?? 80;
-  return new URL(`http://${host}:${port}${remote.path ?? (kind === 'sse' ? '/sse' : '/mcp')}`);
+  const port = remote.port ?? (tls ? 443 : 80);
+  return new URL(`${tls ? 'https' : 'http'}://${host}:${port}${remote.path ?? (kind === 'sse' ? '/sse' : '/mcp')}`);
 }
 
 export interface TransportEnv {
   baseDir: string;
   onStderr?: (line: string) => void;
+  /**
+   * Remote targets: the route's composed upstream dispatcher (backend TLS, credentials, time limits, retries,
+   * error mapping). Without one, a plain shared pool.
+   */
+  upstream?: { dispatcher: Dispatcher; tls: boolean };
 }
 
 export function createTransport(target: McpTarget, env: TransportEnv): UpstreamTransport {
@@ -49,10 +56,13 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
   }
   const kind = target.sse ? 'sse' : 'mcp';
   const remote = (target.sse ?? target.mcp)!;
-  const url = remoteUrl(remote, kind);
-  if (kind === 'mcp') return new StreamableHttpTransport(url, { ...remote.headers });
-  // Legacy SSE targets go through the SDK's transport: a cold path, kept for compatibility.
-  return adaptSdk(new SSEClientTransport(url, { requestInit: { headers: { ...remote.headers } } }));
+  const url = remoteUrl(remote, kind, env.upstream?.tls);
+  if (kind === 'mcp') return new StreamableHttpTransport(url, { ...remote.headers }, env.upstream?.dispatcher);
+  // Legacy SSE targets go through the SDK's transport (a cold path, kept for compatibility), its requests through
+  // the route's dispatcher like every other upstream call.
+  const dispatcher = env.upstream?.dispatcher;
+  const viaRoute = dispatcher && ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher }) as unknown as Promise<Response>);
+  return adaptSdk(new SSEClientTransport(url, { requestInit: { headers: { ...remote.headers } }, ...(viaRoute ? { fetch: viaRoute } : {}) }));
 }
 
 function adaptSdk(sdk: SSEClientTransport): UpstreamTransport {
