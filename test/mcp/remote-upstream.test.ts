@@ -139,6 +139,47 @@ describe('remote MCP targets go through the route upstream: backend TLS, backend
   });
 });
 
+describe('remote MCP targets across a reload', () => {
+  let pki: TestPki;
+  let secure: McpTestServer;
+  let gw: TestGateway;
+  let client: Client | undefined;
+  const config = (token: string, extra: Record<string, unknown> = {}) =>
+    simpleConfig(
+      [
+        {
+          ...mcpRoute([{ name: 'secure', mcp: { host: '127.0.0.1', port: secure.port, path: '/mcp' } }], {}, 'reloaded'),
+          policies: { backendTLS: { root: pki.ca, cert: pki.clientCert, key: pki.clientKey, sni: 'backend.test' }, backendAuth: { credential: { secret: token }, prefix: 'Bearer ' }, ...extra },
+        },
+      ],
+      MCP_TEST_EXTRA,
+    );
+  before(async () => {
+    pki = createTestPki(['backend.test']);
+    secure = await startMcpTestServer({
+      tls: { cert: pki.read(pki.serverCert), key: pki.read(pki.serverKey), ca: pki.read(pki.ca) },
+      credentials: ['Bearer route-a-token', 'Bearer route-b-token'],
+    });
+    gw = await startTestGateway(config('route-a-token'));
+  });
+  after(async () => {
+    await client?.close().catch(() => {});
+    await gw?.close();
+    await secure?.close();
+  });
+
+  it('an open session calls through the newest config: a rotated credential applies, a failed reload changes nothing', async () => {
+    client = await connectClient(`${gw.url()}/mcp`);
+    assert.equal(text(await client.callTool({ name: 'whoami', arguments: {} })), 'Bearer route-a-token');
+    await gw.write(config('route-b-token'));
+    assert.equal((await gw.running.reload()).ok, true);
+    assert.equal(text(await client.callTool({ name: 'whoami', arguments: {} })), 'Bearer route-b-token');
+    await gw.write(config('route-c-token', { backendTLS: { root: '/nonexistent/ca.crt' } }));
+    assert.equal((await gw.running.reload()).ok, false);
+    assert.equal(text(await client.callTool({ name: 'whoami', arguments: {} })), 'Bearer route-b-token');
+  });
+});
+
 describe('backendAuth passthrough on an MCP route', () => {
   it('is refused at load with the reason, since an upstream session outlives the client requests', async () => {
     await assert.rejects(

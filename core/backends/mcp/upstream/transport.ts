@@ -1,11 +1,11 @@
 import { resolve as resolvePath } from 'node:path';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import { Dispatcher, fetch as undiciFetch } from 'undici';
 import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
 import type { JsonRpcMessage } from '../jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
-import { StreamableHttpTransport } from './streamable-http.ts';
+import { sharedRemoteAgent, StreamableHttpTransport } from './streamable-http.ts';
 
 /** The part of the MCP SDK's Transport the gateway uses; stdio is our own, HTTP ones are the SDK's. */
 export interface UpstreamTransport {
@@ -40,7 +40,53 @@ export interface TransportEnv {
    * Remote targets: the route's composed upstream dispatcher (backend TLS, credentials, time limits, retries,
    * error mapping). Without one, a plain shared pool.
    */
-  upstream?: { dispatcher: Dispatcher; tls: boolean };
+  upstream?: RemoteUpstream;
+}
+
+/**
+ * The dispatcher the remote targets of one MCP route call through: one object for the route across reloads,
+ * since its sessions outlive a runtime. Each runtime's MCP backend puts its composition of the route's upstream
+ * (TLS pool, credentials, time limits) on top while it lives; calls go through the newest, so a reload applies new
+ * settings to open sessions and no session is left with a runtime's closed connection pool.
+ */
+export class RemoteUpstream extends Dispatcher {
+  private readonly layers: Array<{ dispatcher: Dispatcher; tls: boolean }> = [];
+
+  /** Whether the current layer has backend TLS: targets given by host and port are then called over https. */
+  get tls(): boolean {
+    return this.layers.at(-1)?.tls ?? false;
+  }
+
+  /** Makes `layer` current; the returned function removes it again and says whether none is left. */
+  use(layer: { dispatcher: Dispatcher; tls: boolean }): () => boolean {
+    this.layers.push(layer);
+    return () => {
+      const i = this.layers.indexOf(layer);
+      if (i !== -1) this.layers.splice(i, 1);
+      return this.layers.length === 0;
+    };
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return (this.layers.at(-1)?.dispatcher ?? sharedRemoteAgent).dispatch(options, handler);
+  }
+
+  // Layers belong to their runtimes, which close them; there is nothing of its own to close.
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    if (callback) return void queueMicrotask(callback);
+    return Promise.resolve();
+  }
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: unknown, b?: unknown): Promise<void> | void {
+    const callback = (typeof a === 'function' ? a : b) as (() => void) | undefined;
+    if (callback) return void queueMicrotask(callback);
+    return Promise.resolve();
+  }
 }
 
 export function createTransport(target: McpTarget, env: TransportEnv): UpstreamTransport {
@@ -57,10 +103,10 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
   const kind = target.sse ? 'sse' : 'mcp';
   const remote = (target.sse ?? target.mcp)!;
   const url = remoteUrl(remote, kind, env.upstream?.tls);
-  if (kind === 'mcp') return new StreamableHttpTransport(url, { ...remote.headers }, env.upstream?.dispatcher);
+  const dispatcher = env.upstream;
+  if (kind === 'mcp') return new StreamableHttpTransport(url, { ...remote.headers }, dispatcher);
   // Legacy SSE targets go through the SDK's transport (a cold path, kept for compatibility), its requests through
   // the route's dispatcher like every other upstream call.
-  const dispatcher = env.upstream?.dispatcher;
   const viaRoute = dispatcher && ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher }) as unknown as Promise<Response>);
   return adaptSdk(new SSEClientTransport(url, { requestInit: { headers: { ...remote.headers } }, ...(viaRoute ? { fetch: viaRoute } : {}) }));
 }
