@@ -84,7 +84,7 @@ export async function buildRuntime(
         for (const route of listener.routes) {
           const scopes = { listener: listenerScopeId(bind.key, listener.name), route: routeScopeId(bind.key, listener.name, route.name) };
           const { steps, mcpHooks, upstream: contributions } = await buildSteps(ordered, listener.policies, route, scopes, buildContext, closers, files);
-          const upstream = createRouteUpstream({ contributions, ...config.upstream, path: route.path });
+          const upstream = createRouteUpstream({ contributions, ...config.upstream, path: route.path, routeName: route.name });
           closers.push(() => upstream.close());
           steps.push(backendStep(route, scopes.route, dispatcher, config, upstream, { hooks: mcpHooks, logger, state, closers, drainers }));
           routes.push({ route, run: compose(steps) });

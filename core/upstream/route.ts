@@ -18,6 +18,8 @@ export interface RouteUpstreamOptions {
   bodyIdleTimeoutMs: number;
   /** Where the route sits, for messages: `binds[0].listeners[0].routes[1]`. */
   path: string;
+  /** The route's name, for telemetry of calls that do not name it (remote MCP targets). */
+  routeName?: string;
 }
 
 export interface ComposeOptions {
@@ -57,7 +59,7 @@ export function createRouteUpstream(options: RouteUpstreamOptions): RouteUpstrea
     createErrorMapInterceptor(),
     createDefaultsInterceptor({ headersTimeoutMs: DEFAULT_HEADERS_TIMEOUT_MS, bodyIdleTimeoutMs: options.bodyIdleTimeoutMs }),
     ...attempts.reverse(),
-    createTraceInterceptor(),
+    createTraceInterceptor(options.routeName),
   ];
   const outer = calls.length > 0 ? calls.reverse() : [createRetryInterceptor(DEFAULT_RETRY)];
   return {

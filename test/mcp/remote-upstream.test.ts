@@ -5,6 +5,7 @@ import { createTestPki, type TestPki } from '../helpers/certs.ts';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { connectClient, MCP_TEST_EXTRA, mcpRoute, text } from '../helpers/mcp.ts';
 import { startMcpTestServer, type McpTestServer } from '../fixtures/upstream/mcp-server.ts';
+import { upstreamChannel, type UpstreamAttemptEvent } from '../../core/telemetry/events.ts';
 
 const INITIALIZE = JSON.stringify({
   jsonrpc: '2.0',
@@ -75,10 +76,24 @@ describe('remote MCP targets go through the route upstream: backend TLS, backend
   };
 
   it('a streamable HTTP target is reached over mutual TLS with SNI, carrying the route credential', async () => {
-    const client = await connect('/secure-http/mcp');
-    const tools = await client.listTools();
-    assert.deepEqual(tools.tools.map((t) => t.name).sort(), ['slow', 'whoami']);
-    assert.equal(text(await client.callTool({ name: 'whoami', arguments: {} })), 'Bearer route-a-token');
+    const events: UpstreamAttemptEvent[] = [];
+    const onStart = (e: unknown) => events.push(e as UpstreamAttemptEvent);
+    upstreamChannel.start.subscribe(onStart);
+    try {
+      const client = await connect('/secure-http/mcp');
+      const tools = await client.listTools();
+      assert.deepEqual(tools.tools.map((t) => t.name).sort(), ['slow', 'whoami']);
+      assert.equal(text(await client.callTool({ name: 'whoami', arguments: {} })), 'Bearer route-a-token');
+    } finally {
+      upstreamChannel.start.unsubscribe(onStart);
+    }
+    // Each call to the target is an attempt of the route's upstream, published like an HTTP backend's.
+    const posts = events.filter((e) => e.method === 'POST');
+    assert.ok(posts.length >= 3, 'initialize, initialized, tools/list, tools/call');
+    for (const e of posts) {
+      assert.deepEqual([e.route, e.backend, e.origin, e.path, e.attempt], ['secure-http', `127.0.0.1:${secure.port}`, `https://127.0.0.1:${secure.port}`, '/mcp', 0]);
+      assert.ok(e.status === 200 || e.status === 202, String(e.status));
+    }
   });
 
   it('a legacy SSE target is reached over mutual TLS, carrying the route credential on the stream and on every POST', async () => {

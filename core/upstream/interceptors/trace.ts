@@ -8,13 +8,13 @@ import type { UpstreamInterceptor } from '../types.ts';
  * dispatch returns, then `asyncStart`/`asyncEnd` when the headers arrive (with `status`), after `error` (with
  * `errorCode`) when it failed. Costs one check per attempt when nobody subscribes.
  */
-export function createTraceInterceptor(): UpstreamInterceptor {
+export function createTraceInterceptor(routeName = ''): UpstreamInterceptor {
   return (dispatch) =>
     function traceAttempt(opts, handler) {
       if (!upstreamChannel.hasSubscribers) return dispatch(opts, handler);
       const event: UpstreamAttemptEvent = {
         requestId: opts.requestId ?? '',
-        route: opts.route ?? '',
+        route: opts.route ?? routeName,
         backend: backendOf(opts),
         attempt: opts.attempt ?? 0,
         method: opts.method,
