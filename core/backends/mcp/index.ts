@@ -9,13 +9,11 @@ import { serveStreamable } from './serve/streamable.ts';
 import type { SessionEnv } from './session.ts';
 import { SessionStore } from './store.ts';
 import { WarmPool } from './upstream/pool.ts';
-import { RemoteUpstream } from './upstream/transport.ts';
-import { sharedRemoteAgent } from './upstream/streamable-http.ts';
+import { attachRemoteUpstream } from './upstream/transport.ts';
 import type { RouteUpstream } from '../../upstream/index.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
-const REMOTE_UPSTREAM = stateKey<RemoteUpstream>('mcp.remoteUpstream');
 
 export const MCP_DEFAULTS = {
   prefixMode: 'conditional',
@@ -67,18 +65,11 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const timeoutMs = config.requestTimeoutMs ?? MCP_DEFAULTS.requestTimeoutMs;
   const idleMs = config.sessionIdleTimeoutMs ?? MCP_DEFAULTS.sessionIdleTimeoutMs;
   const byName = new Map(targets.map((t) => [t.name, t]));
-  if (options.upstream?.readsClientHeaders) {
-    throw new GatewayError(
-      ErrorCodes.CONFIG_INVALID,
-      `${route.path}: backendAuth.passthrough is not available on an MCP route (an upstream MCP session outlives the client requests whose credential it would carry); give a credential instead`,
-    );
-  }
-  const remote = options.upstream && targets.some((t) => !t.stdio) ? options.state.getOrCreate(REMOTE_UPSTREAM, options.scope, () => new RemoteUpstream()) : undefined;
-  const releaseRemote = remote?.use({ dispatcher: options.upstream!.compose({ shared: sharedRemoteAgent }), tls: options.upstream!.tls });
+  const remote = attachRemoteUpstream(route, targets, options.upstream, options.state, options.scope);
   const transportEnv = (target: string) => ({
     baseDir: options.baseDir ?? process.cwd(),
     onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),
-    upstream: remote,
+    upstream: remote?.dispatcher,
   });
   const stateless = config.statefulMode === 'stateless';
   const pools = new Map<string, WarmPool>();
@@ -113,7 +104,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     async close() {
       await Promise.allSettled([...pools.values()].map((p) => p.close()));
       if (await sessions.release()) options.state.delete(SESSION_STORE, options.scope);
-      if (releaseRemote?.()) options.state.delete(REMOTE_UPSTREAM, options.scope);
+      remote?.release();
     },
   };
 }

@@ -3,6 +3,10 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { Dispatcher, fetch as undiciFetch } from 'undici';
 import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
+import type { ResolvedRoute } from '../../../config/resolve.ts';
+import { ErrorCodes, GatewayError } from '../../../errors.ts';
+import { stateKey, type StateStore } from '../../../state/index.ts';
+import type { RouteUpstream } from '../../../upstream/index.ts';
 import type { JsonRpcMessage } from '../jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
 import { sharedRemoteAgent, StreamableHttpTransport } from './streamable-http.ts';
@@ -87,6 +91,38 @@ export class RemoteUpstream extends Dispatcher {
     if (callback) return void queueMicrotask(callback);
     return Promise.resolve();
   }
+}
+
+const REMOTE_UPSTREAM = stateKey<RemoteUpstream>('mcp.remoteUpstream');
+
+/**
+ * Puts this runtime's composition of the route's upstream on top of the route's RemoteUpstream (kept in state
+ * across reloads) for as long as the MCP backend lives; `release` takes it off. Undefined when the route has no
+ * remote target. Refuses what cannot work for MCP: passing the client's credential through (an upstream session
+ * outlives the client requests whose credential it would carry).
+ */
+export function attachRemoteUpstream(
+  route: ResolvedRoute,
+  targets: readonly McpTarget[],
+  upstream: RouteUpstream | undefined,
+  state: StateStore,
+  scope: string,
+): { dispatcher: RemoteUpstream; release(): void } | undefined {
+  if (upstream?.readsClientHeaders) {
+    throw new GatewayError(
+      ErrorCodes.CONFIG_INVALID,
+      `${route.path}: backendAuth.passthrough is not available on an MCP route (an upstream MCP session outlives the client requests whose credential it would carry); give a credential instead`,
+    );
+  }
+  if (!upstream || targets.every((t) => t.stdio)) return undefined;
+  const dispatcher = state.getOrCreate(REMOTE_UPSTREAM, scope, () => new RemoteUpstream());
+  const remove = dispatcher.use({ dispatcher: upstream.compose({ shared: sharedRemoteAgent }), tls: upstream.tls });
+  return {
+    dispatcher,
+    release() {
+      if (remove()) state.delete(REMOTE_UPSTREAM, scope);
+    },
+  };
 }
 
 export function createTransport(target: McpTarget, env: TransportEnv): UpstreamTransport {
