@@ -178,14 +178,22 @@ export interface AuthorizationPolicy {
 }
 
 /**
- * The credential sent to the backend, set after authentication removed the client's.
+ * The credential sent to the backend (HTTP hosts and remote MCP targets) on every request, set after
+ * authentication removed the client's. Give exactly one of `credential` and `passthrough`.
  * @example { header: 'authorization', credential: { env: 'UPSTREAM_TOKEN' }, prefix: 'Bearer ' }
  */
 export interface BackendAuthPolicy {
-  /** Header to set. @default 'authorization' @example 'x-upstream-key' */
+  /** Header to set (and, with `passthrough`, the client header it is copied from). @default 'authorization' @example 'x-upstream-key' */
   header?: string;
-  /** The credential. @example { env: 'UPSTREAM_TOKEN' } */
-  credential: SecretSource;
-  /** Text put before the value, e.g. `Bearer `. @default '' @example 'Bearer ' */
+  /** The gateway's own credential. @default none (then `passthrough` is required) @example { env: 'UPSTREAM_TOKEN' } */
+  credential?: SecretSource;
+  /** Text put before the credential, e.g. `Bearer ` (not with `passthrough`). @default '' @example 'Bearer ' */
   prefix?: string;
+  /**
+   * Send the client's own credential: the value of `header` as the client sent it (before authentication removed
+   * it), on HTTP backends. Not available on MCP routes, whose upstream sessions outlive the client's requests.
+   * @default false
+   * @example true
+   */
+  passthrough?: boolean;
 }

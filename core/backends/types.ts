@@ -5,6 +5,7 @@ import type { MessagePipeline } from '../pipeline/message.ts';
 import type { Step } from '../pipeline/types.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import type { RouteUpstream } from '../upstream/index.ts';
 
 /**
  * One backend kind: the key it takes in a route's `backends` entry, its schema, and how a route's backends of this
@@ -44,6 +45,8 @@ export interface BackendBuildContext {
   readonly logger: Logger;
   /** The runtime's shared connection pool for HTTP upstreams. */
   readonly dispatcher: Dispatcher;
+  /** How the route calls its backends, composed once from its policies: retries, timeouts, TLS, credentials. */
+  readonly upstream: RouteUpstream;
   /** The route's message pipeline, for protocol backends (MCP, A2A): run every client message through it. */
   readonly messages: MessagePipeline;
 }

@@ -16,5 +16,4 @@ export type {
   PolicyInstance,
   RequestContext,
   Step,
-  UpstreamOptions,
 } from './types.ts';

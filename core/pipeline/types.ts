@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import type { UpstreamContribution } from '../upstream/types.ts';
 import type { Logger } from 'pino';
 import type { Schema } from '../config/schema.ts';
 import type { GatewayError } from '../errors.ts';
@@ -21,7 +21,7 @@ export const PHASES = [
   'authorization', // Rego
   'responseRewrite', // responseHeaderModifier
   'requestRewrite', // requestHeaderModifier, urlRewrite
-  'upstream', // retry, backendTLS: how the backend is called
+  'upstream', // retry, backendTLS, backendAuth: how the backend is called (they contribute `upstream`, see core/upstream)
   'directResponse', // requestRedirect, directResponse: answer instead of a backend
 ] as const;
 
@@ -37,19 +37,6 @@ export interface GatewayResponse {
   body?: Readable | string | Buffer | null;
   /** Set on responses the gateway made from an error, for the access log. */
   errorCode?: string;
-}
-
-/** How the backend is called; `upstream` policies fill it in before the backend step. */
-export interface UpstreamOptions {
-  /** undici dispatcher carrying TLS settings, retries and pooling. */
-  dispatcher?: Dispatcher;
-  /** Time one attempt may take to receive response headers. */
-  attemptTimeoutMs?: number;
-  /** Extra attempts after a connection failure, for idempotent requests. */
-  retryAttempts: number;
-  retryBackoffMs: number;
-  /** Server name for backend TLS, when the dispatcher does TLS. */
-  tls: boolean;
 }
 
 export interface RequestContext {
@@ -78,7 +65,6 @@ export interface RequestContext {
   body: Readable | undefined;
   /** Headers sent upstream (hop-by-hop headers already removed). */
   requestHeaders: HeaderMap;
-  upstream: UpstreamOptions;
   /** Set by authentication policies; absent until one has run. */
   identity?: Identity;
   /** Name of the backend that served the request, for logs. */
@@ -152,6 +138,12 @@ export type McpResultDecision = { action: 'continue'; result?: unknown } | { act
 export interface PolicyInstance {
   step: Step;
   mcp?: McpPolicyHooks;
+  /**
+   * How the route calls its backends (policies of the `upstream` kind: timeouts, retries, backend TLS,
+   * credentials): interceptors built once here, composed by the route into the dispatcher its HTTP and remote
+   * MCP backends use. See `core/upstream`.
+   */
+  upstream?: UpstreamContribution;
   /** Files this instance was built from (found while building, e.g. a bundle's imports): hot reload watches them. */
   files?: readonly string[];
   close?(): Promise<void>;

@@ -122,7 +122,6 @@ function createContext(req: IncomingMessage, init: ContextInit): RequestContext 
     authority: req.headers.host ?? '',
     body: hasBody ? limitBody(req, init.limit, init.onBytesIn) : undefined,
     requestHeaders: headers,
-    upstream: { retryAttempts: 1, retryBackoffMs: 25, tls: false },
     abort(reason) {
       if (!init.controller.signal.aborted) init.controller.abort(reason);
     },

@@ -11,6 +11,7 @@ import { PHASES, type Phase, type PolicyBuildContext, type PolicyDefinition, typ
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
 import { listenerScopeId, routeScopeId, StateStore } from '../state/index.ts';
 import { policyChannel } from '../telemetry/events.ts';
+import { createRouteUpstream, type UpstreamContribution } from '../upstream/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface RouteRuntime {
@@ -81,6 +82,7 @@ export async function buildRuntime(
           const scope = routeScopeId(bind.key, listener.name, route.name);
           const steps: Step[] = [];
           const messageSteps: MessageStep[] = [];
+          const contributions: UpstreamContribution[] = [];
           for (const def of ordered) {
             const own = (route.policies as Record<string, unknown>)[def.name];
             const inherited = (listener.policies as Record<string, unknown>)[def.name];
@@ -93,7 +95,11 @@ export async function buildRuntime(
             } else continue;
             steps.push(observed(def, instance.step));
             if (instance.mcp) messageSteps.push(stepFromHooks(def.name, def.phase, instance.mcp));
+            if (instance.upstream) contributions.push(instance.upstream);
           }
+          // How this route calls its backends (retries, timeouts, TLS, credentials): composed once, here.
+          const upstream = createRouteUpstream({ contributions, ...config.upstream, path: route.path, routeName: route.name });
+          closers.push(() => upstream.close());
           const backend = await buildBackend({
             config,
             bind,
@@ -103,6 +109,7 @@ export async function buildRuntime(
             state,
             logger,
             dispatcher,
+            upstream,
             messages: composeMessagePipeline(messageSteps),
           });
           if (backend.close) closers.push(() => backend.close!());

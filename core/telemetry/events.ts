@@ -47,6 +47,8 @@ export interface UpstreamAttemptEvent {
   path: string;
   status?: number;
   errorCode?: string;
+  /** The failure, when the attempt failed (set before the `error` event). */
+  error?: unknown;
 }
 
 /** One JSON-RPC message of a protocol backend (MCP now, A2A next), through the message pipeline. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { Agent } from 'undici';
+import { createSecureContext } from 'node:tls';
 import type { BackendTlsPolicy } from '../../sdk-types/config.ts';
 import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
@@ -10,7 +10,7 @@ const FILE_KEYS = ['root', 'cert', 'key'] as const;
 
 /**
  * TLS to the backend: a CA bundle, SNI and a client certificate. The connection pool carrying these settings is
- * built once at config load and shared by every request of the route.
+ * built once at config load and shared by every request of the route, to HTTP hosts and remote MCP targets.
  */
 export const backendTLS: PolicyDefinition<BackendTlsPolicy> = {
   name: 'backendTLS',
@@ -38,25 +38,24 @@ export const backendTLS: PolicyDefinition<BackendTlsPolicy> = {
         throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${build.path}.${k}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
       }
     };
-    const agent = new Agent({
-      connect: {
-        timeout: build.upstream.connectTimeoutMs,
-        ca: read('root'),
-        cert: read('cert'),
-        key: read('key'),
-        servername: config.sni,
-        rejectUnauthorized: !config.insecure,
-        ...(config.insecureHost ? { checkServerIdentity: () => undefined } : {}),
-      },
-      keepAliveTimeout: build.upstream.keepAliveTimeoutMs,
-    });
+    const tls = {
+      ca: read('root'),
+      cert: read('cert'),
+      key: read('key'),
+      servername: config.sni,
+      rejectUnauthorized: !config.insecure,
+      skipHostnameCheck: config.insecureHost === true,
+    };
+    try {
+      createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key });
+    } catch (err) {
+      throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${build.path}: invalid CA, certificate or key: ${(err as Error).message}`, { cause: err });
+    }
+    // The route builds its own connection pool from these settings (see core/upstream): HTTP hosts and remote MCP
+    // targets of the route both connect through it.
     return {
-      step(ctx, next) {
-        ctx.upstream.dispatcher = agent;
-        ctx.upstream.tls = true;
-        return next();
-      },
-      close: () => agent.close(),
+      step: (_ctx, next) => next(),
+      upstream: { tls },
     };
   },
 };

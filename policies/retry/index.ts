@@ -1,22 +1,19 @@
 import type { RetryPolicy } from '../../sdk-types/config.ts';
 import { s } from '../../core/config/index.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
+import { createRetryInterceptor, DEFAULT_RETRY } from '../../core/upstream/index.ts';
 
-/** Retries of body-less idempotent requests whose connection failed; each retry prefers another backend. */
+/**
+ * Retries of body-less idempotent requests whose connection failed; each retry prefers another backend. An
+ * interceptor around the route's choice of backend, built once when the config loads.
+ */
 export const retry: PolicyDefinition<RetryPolicy> = {
   name: 'retry',
   phase: 'upstream',
-  backends: ['host'],
+  backends: ['host', 'mcp'],
   schema: s.object({ attempts: s.number({ integer: true, min: 0, max: 10 }), backoffMs: s.number({ integer: true, min: 0 }) }),
   create(config) {
-    const attempts = config.attempts ?? 1;
-    const backoff = config.backoffMs ?? 25;
-    return {
-      step(ctx, next) {
-        ctx.upstream.retryAttempts = attempts;
-        ctx.upstream.retryBackoffMs = backoff;
-        return next();
-      },
-    };
+    const call = createRetryInterceptor({ attempts: config.attempts ?? DEFAULT_RETRY.attempts, backoffMs: config.backoffMs ?? DEFAULT_RETRY.backoffMs });
+    return { step: (_ctx, next) => next(), upstream: { call } };
   },
 };

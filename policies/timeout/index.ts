@@ -2,10 +2,13 @@ import type { TimeoutPolicy } from '../../sdk-types/config.ts';
 import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
+import { createAttemptTimeoutInterceptor } from '../../core/upstream/index.ts';
 
 /**
  * Bounds the time from this step to the response headers (backend attempts and retries included). On expiry the
  * upstream call is aborted and the client gets 504. A streaming body that has started is not cut by it.
+ * `backendRequestTimeoutMs` (else `requestTimeoutMs`) bounds each attempt, to HTTP hosts and remote MCP targets
+ * alike: an interceptor of the route's upstream, built once.
  */
 export const timeout: PolicyDefinition<TimeoutPolicy> = {
   name: 'timeout',
@@ -18,8 +21,8 @@ export const timeout: PolicyDefinition<TimeoutPolicy> = {
     const total = config.requestTimeoutMs;
     const attempt = config.backendRequestTimeoutMs ?? total;
     return {
+      upstream: attempt === undefined ? undefined : { attempt: createAttemptTimeoutInterceptor(attempt) },
       async step(ctx, next) {
-        if (attempt !== undefined) ctx.upstream.attemptTimeoutMs = attempt;
         if (total === undefined) return next();
         let timer: NodeJS.Timeout | undefined;
         const expired = new Promise<'expired'>((resolve) => {

@@ -50,9 +50,9 @@ describe('policies declare the backend kinds they act on', () => {
     assert.deepEqual(issues(listeners({ routes: [{ ...host, policies: { toolArgumentRules: { rules: [] } } }] })), [
       'binds[0].listeners[0].routes[0].policies.toolArgumentRules: the toolArgumentRules policy cannot act on host backends (it acts on MCP backends)',
     ]);
-    assert.deepEqual(issues(listeners({ routes: [{ ...mcp, policies: { urlRewrite: { path: { prefix: '/x' } }, retry: { attempts: 2 } } }] })), [
+    assert.deepEqual(issues(listeners({ routes: [{ ...mcp, policies: { urlRewrite: { path: { prefix: '/x' } }, requestHeaderModifier: { remove: ['x-a'] } } }] })), [
       'binds[0].listeners[0].routes[0].policies.urlRewrite: the urlRewrite policy cannot act on MCP backends (it acts on host backends)',
-      'binds[0].listeners[0].routes[0].policies.retry: the retry policy cannot act on MCP backends (it acts on host backends)',
+      'binds[0].listeners[0].routes[0].policies.requestHeaderModifier: the requestHeaderModifier policy cannot act on MCP backends (it acts on host backends)',
     ]);
     assert.deepEqual(issues(listeners({ routes: [{ ...direct, policies: { ...direct.policies, toolPinning: {} } }] })), [
       'binds[0].listeners[0].routes[0].policies.toolPinning: the toolPinning policy cannot act on routes without a backend (it acts on MCP backends)',

@@ -42,6 +42,12 @@ describe('route policies', () => {
         { name: 'redirect', matches: [{ path: { pathPrefix: '/moved' } }], policies: { requestRedirect: { scheme: 'https', authority: 'new.example.com', path: { prefix: '/here' }, status: 301 } } },
         { name: 'direct', matches: [{ path: { exact: '/direct' } }], policies: { directResponse: { status: 418, body: 'teapot', headers: { 'x-kind': 'direct' } }, responseHeaderModifier: { add: { 'x-also': 'yes' } } } },
         { name: 'timeout', matches: [{ path: { pathPrefix: '/slow' } }], policies: { timeout: { requestTimeoutMs: 300 } }, backends: [{ host: slow.host }] },
+        {
+          name: 'attempt-timeout',
+          matches: [{ path: { pathPrefix: '/attempt' } }],
+          policies: { timeout: { backendRequestTimeoutMs: 300 }, retry: { attempts: 2, backoffMs: 0 } },
+          backends: [{ host: slow.host }],
+        },
       ]),
     );
   });
@@ -115,5 +121,15 @@ describe('route policies', () => {
     const fast = await send(`${gw.url()}/slow?delay=10`);
     assert.equal(fast.status, 200);
     assert.equal(fast.text, 'slow done');
+  });
+  it('timeout: backendRequestTimeoutMs bounds one attempt, named with its backend; a timeout is not retried', async () => {
+    const seen = slow.seen.length;
+    const started = Date.now();
+    const late = await send(`${gw.url()}/attempt?delay=3000`);
+    assert.equal(late.status, 504);
+    assert.deepEqual(late.json(), { error: { code: 'PCL_ERR_UPSTREAM_TIMEOUT', message: `backend ${slow.host} did not answer within 300 ms` } });
+    assert.ok(Date.now() - started < 2500, `answered after ${Date.now() - started} ms`);
+    assert.equal(slow.seen.length, seen + 1, 'the request reached the backend once: it may have acted on it');
+    assert.equal((await send(`${gw.url()}/attempt?delay=10`)).text, 'slow done');
   });
 });

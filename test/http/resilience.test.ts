@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { upstreamChannel, type UpstreamAttemptEvent } from '../../core/telemetry/events.ts';
 import { echoUpstream, send, simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 
 function rawRequest(port: number, text: string): Promise<string> {
@@ -53,6 +54,15 @@ describe('streaming, failures and limits', () => {
           { name: 'sse', matches: [{ path: { pathPrefix: '/events' } }], backends: [{ host: sse.host }] },
           { name: 'hang', matches: [{ path: { pathPrefix: '/hang' } }], backends: [{ host: hang.host }] },
           { name: 'echo', matches: [{ path: { pathPrefix: '/echo' } }], backends: [{ host: a.host }] },
+          { name: 'traced-dead', matches: [{ path: { pathPrefix: '/traced-dead' } }], backends: [{ host: '127.0.0.1:1' }] },
+          {
+            name: 'traced-failover',
+            matches: [{ path: { pathPrefix: '/traced-failover' } }],
+            backends: [{ host: '127.0.0.1:1', weight: 1000 }, { host: a.host, weight: 1 }],
+            policies: { retry: { attempts: 3, backoffMs: 0 } },
+          },
+          { name: 'traced-post', matches: [{ path: { pathPrefix: '/traced-post' } }], backends: [{ host: '127.0.0.1:1' }] },
+          { name: 'no-retry', matches: [{ path: { pathPrefix: '/no-retry' } }], backends: [{ host: '127.0.0.1:1' }], policies: { retry: { attempts: 0, backoffMs: 0 } } },
         ],
         { limits: { maxRequestBodyBytes: 1024 }, upstream: { ejectionMs: 1000 } },
       ),
@@ -132,5 +142,53 @@ describe('streaming, failures and limits', () => {
     assert.equal(aborted, 1);
     const line = await gw.logs.waitFor((l) => l.type === 'access' && l.route === 'hang');
     assert.equal(line.errorCode, 'PCL_ERR_CLIENT_CLOSED');
+  });
+  it('publishes each attempt on portcullis:upstream; retries only body-less idempotent requests, on another backend', async () => {
+    const events: UpstreamAttemptEvent[] = [];
+    const onStart = (e: unknown) => events.push(e as UpstreamAttemptEvent);
+    upstreamChannel.start.subscribe(onStart);
+    try {
+      const ok = await send(`${gw.url()}/echo`, { headers: { 'x-request-id': 'ignored' } });
+      assert.equal(ok.status, 200);
+      const echoed = events.filter((e) => e.route === 'echo');
+      assert.equal(echoed.length, 1);
+      assert.deepEqual({ ...echoed[0], requestId: typeof echoed[0].requestId }, {
+        requestId: 'string',
+        route: 'echo',
+        backend: a.host,
+        attempt: 0,
+        method: 'GET',
+        origin: `http://${a.host}`,
+        path: '/echo',
+        status: 200,
+      });
+
+      // Body-less GET to a dead backend: the first attempt and the default retry (1), both refused.
+      assert.equal((await send(`${gw.url()}/traced-dead`)).status, 502);
+      const dead = events.filter((e) => e.route === 'traced-dead');
+      assert.deepEqual(dead.map((e) => [e.attempt, e.backend, e.errorCode]), [
+        [0, '127.0.0.1:1', 'PCL_ERR_BACKEND_UNREACHABLE'],
+        [1, '127.0.0.1:1', 'PCL_ERR_BACKEND_UNREACHABLE'],
+      ]);
+      assert.equal(dead[0].requestId, dead[1].requestId);
+
+      // A POST with a body is never sent twice, whatever failed.
+      assert.equal((await send(`${gw.url()}/traced-post`, { method: 'POST', body: 'once' })).status, 502);
+      assert.deepEqual(events.filter((e) => e.route === 'traced-post').map((e) => [e.attempt, e.method]), [[0, 'POST']]);
+      assert.equal((await send(`${gw.url()}/no-retry`)).status, 502);
+      assert.deepEqual(events.filter((e) => e.route === 'no-retry').map((e) => e.attempt), [0], 'retry: { attempts: 0 } makes one attempt');
+
+      // A refused connection is retried on the other backend, which answers.
+      const res = await send(`${gw.url()}/traced-failover`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-upstream'], 'a');
+      const failover = events.filter((e) => e.route === 'traced-failover');
+      assert.deepEqual(failover.at(-1)!.backend, a.host);
+      assert.equal(failover.at(-1)!.status, 200);
+      for (const e of failover.slice(0, -1)) assert.deepEqual([e.backend, e.errorCode], ['127.0.0.1:1', 'PCL_ERR_BACKEND_UNREACHABLE']);
+      assert.ok(failover.length <= 2, `the dead backend is tried once, then avoided: ${JSON.stringify(failover)}`);
+    } finally {
+      upstreamChannel.start.unsubscribe(onStart);
+    }
   });
 });

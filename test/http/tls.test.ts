@@ -88,6 +88,22 @@ describe('TLS', () => {
     await untrusting.close();
     await assert.rejects(request(`http://127.0.0.1:${gw.port()}/mtls`, { headersTimeout: 2000 }));
   });
+  it('refuses a backendTLS file that is not a certificate, with its config path, and keeps serving', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const bogus = `${pki.dir}/bogus.crt`;
+    writeFileSync(bogus, 'not a certificate\n');
+    await assert.rejects(
+      startTestGateway({ binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { backendTLS: { root: pki.ca, cert: bogus, key: pki.clientKey } }, backends: [{ host: '127.0.0.1:1' }] }] }] }] }),
+      (e: any) => {
+        assert.equal(e.code, 'PCL_ERR_CONFIG_INVALID');
+        assert.match(e.message, /^binds\[0\]\.listeners\[0\]\.routes\[0\]\.policies\.backendTLS: invalid CA, certificate or key: /);
+        return true;
+      },
+    );
+    const res = await request(`https://127.0.0.1:${gw.port()}/mtls`, { dispatcher: client });
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+  });
   it('reports a missing certificate file with its config path', async () => {
     await assert.rejects(
       startTestGateway({ binds: [{ port: 0, address: '127.0.0.1', listeners: [{ protocol: 'HTTPS', tls: { cert: '/nonexistent.crt', key: pki.serverKey }, routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }),

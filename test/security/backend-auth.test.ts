@@ -29,6 +29,21 @@ describe('backendAuth: the gateway credential replaces the client one', () => {
           },
           backends: [{ host: up.host }],
         },
+        {
+          name: 'passthrough',
+          matches: [{ path: { pathPrefix: '/passthrough' } }],
+          policies: { apiKey: { keys: [{ name: 'agent', sha256: sha256Hex('client-key') }] }, backendAuth: { passthrough: true } },
+          backends: [{ host: up.host }],
+        },
+        {
+          name: 'passthrough-named',
+          matches: [{ path: { pathPrefix: '/named' } }],
+          policies: { apiKey: { header: 'x-api-key', keys: [{ name: 'agent', sha256: sha256Hex('client-key') }] }, backendAuth: { passthrough: true, header: 'x-api-key' } },
+          backends: [{ host: up.host }],
+        },
+        { name: 'leak-a', matches: [{ path: { pathPrefix: '/leak-a' } }], policies: { backendAuth: { header: 'x-upstream-key', credential: { secret: 'token-a' } } }, backends: [{ host: up.host }] },
+        { name: 'leak-b', matches: [{ path: { pathPrefix: '/leak-b' } }], policies: { backendAuth: { header: 'x-upstream-key', credential: { secret: 'token-b' } } }, backends: [{ host: up.host }] },
+        { name: 'leak-none', matches: [{ path: { pathPrefix: '/leak-none' } }], backends: [{ host: up.host }] },
       ]),
     );
   });
@@ -49,6 +64,48 @@ describe('backendAuth: the gateway credential replaces the client one', () => {
     const body = (await r.json()) as any;
     assert.equal(body.headers['x-upstream-key'], 'static-value');
     assert.equal(body.headers['x-api-key'], undefined);
+  });
+
+  it('passthrough sends the client its own credential back to the backend, after authentication removed it', async () => {
+    const r = await fetch(`${gw.url()}/passthrough`, { headers: { authorization: 'Bearer client-key' } });
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as any).headers.authorization, 'Bearer client-key');
+    const named = await fetch(`${gw.url()}/named`, { headers: { 'x-api-key': 'client-key' } });
+    assert.equal(((await named.json()) as any).headers['x-api-key'], 'client-key');
+  });
+
+  it('two routes to one backend each send their own credential, even interleaved; a route without backendAuth sends none', async () => {
+    const calls: Array<Promise<[string, string | undefined]>> = [];
+    for (let i = 0; i < 30; i++) {
+      for (const route of ['leak-a', 'leak-b', 'leak-none']) {
+        calls.push(
+          fetch(`${gw.url()}/${route}`, { headers: { 'x-upstream-key': 'from-the-client' } })
+            .then((r) => r.json())
+            .then((b: any) => [route, b.headers['x-upstream-key']]),
+        );
+      }
+    }
+    const expected: Record<string, string> = { 'leak-a': 'token-a', 'leak-b': 'token-b', 'leak-none': 'from-the-client' };
+    for (const [route, seen] of await Promise.all(calls)) assert.equal(seen, expected[route], route);
+  });
+
+  it('refuses settings that say two things, with their path, and the gateway keeps serving', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ passthrough: true, credential: { secret: 'x' } }, 'expected exactly one of credential, passthrough, got credential, passthrough'],
+      [{}, 'expected exactly one of credential, passthrough, got none'],
+      [{ passthrough: false }, "passthrough: must be true when set (give a credential instead to send the gateway's own)"],
+      [{ passthrough: true, prefix: 'Bearer ' }, "prefix: applies to a credential, not to passthrough (the client's value is sent as it came)"],
+    ];
+    for (const [backendAuth, message] of cases) {
+      await assert.rejects(startTestGateway(simpleConfig([{ name: 'r', policies: { backendAuth } as any, backends: [{ host: up.host }] }])), (err: any) => {
+        assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
+        assert.match(err.message, /^invalid configuration in .*gateway\.config\.ts:\n/);
+        assert.deepEqual(err.message.split('\n').slice(1), [`binds[0].listeners[0].routes[0].policies.backendAuth${message.startsWith('expected') ? ': ' : '.'}${message}`]);
+        return true;
+      });
+    }
+    const r = await fetch(`${gw.url()}/env`, { headers: { authorization: 'Bearer client-key' } });
+    assert.equal(r.status, 200);
   });
 
   it('refuses to start when the environment variable is not set', async () => {

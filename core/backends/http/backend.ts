@@ -10,9 +10,10 @@ export const hostBackendDefinition: BackendDefinition<string> = {
   create(backends, build) {
     return {
       step: createHttpBackend({
+        routeName: build.route.name,
         targets: backends.map((b) => ({ name: b.name, host: b.config, weight: b.weight })),
+        upstream: build.upstream,
         dispatcher: build.dispatcher,
-        bodyIdleTimeoutMs: build.config.upstream.bodyIdleTimeoutMs,
         ejectionMs: build.config.upstream.ejectionMs,
       }),
     };

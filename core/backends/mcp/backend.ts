@@ -16,6 +16,7 @@ export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
       config: backends[0].config,
       scope: build.scope,
       messages: build.messages,
+      upstream: build.upstream,
       logger: build.logger,
       state: build.state,
       baseDir: build.config.baseDir,

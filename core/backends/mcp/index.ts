@@ -9,6 +9,8 @@ import { serveStreamable } from './serve/streamable.ts';
 import type { SessionEnv } from './session.ts';
 import { SessionStore } from './store.ts';
 import { WarmPool } from './upstream/pool.ts';
+import { attachRemoteUpstream } from './upstream/transport.ts';
+import type { RouteUpstream } from '../../upstream/index.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
@@ -35,6 +37,11 @@ export interface McpBackendOptions {
   scope: string;
   /** Directory of the config file: stdio targets run there unless they name a `cwd`. */
   baseDir?: string;
+  /**
+   * The route's upstream, composed from its policies (backend TLS, backendAuth, timeouts, retries): remote
+   * targets (streamable HTTP, legacy SSE) are called through it.
+   */
+  upstream?: RouteUpstream;
 }
 
 export interface McpBackend {
@@ -56,9 +63,11 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const timeoutMs = config.requestTimeoutMs ?? MCP_DEFAULTS.requestTimeoutMs;
   const idleMs = config.sessionIdleTimeoutMs ?? MCP_DEFAULTS.sessionIdleTimeoutMs;
   const byName = new Map(targets.map((t) => [t.name, t]));
+  const remote = attachRemoteUpstream(route, targets, options.upstream, options.state, options.scope);
   const transportEnv = (target: string) => ({
     baseDir: options.baseDir ?? process.cwd(),
     onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),
+    upstream: remote?.dispatcher,
   });
   const stateless = config.statefulMode === 'stateless';
   const pools = new Map<string, WarmPool>();
@@ -93,6 +102,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     async close() {
       await Promise.allSettled([...pools.values()].map((p) => p.close()));
       if (await sessions.release()) options.state.delete(SESSION_STORE, options.scope);
+      remote?.release();
     },
   };
 }

@@ -3,10 +3,11 @@ import type { JsonRpcMessage } from '../jsonrpc.ts';
 import type { UpstreamTransport } from './transport.ts';
 
 /**
- * One keep-alive pool for every upstream session: thousands of idle sessions share sockets instead of each
- * holding a fetch stack. No per-origin limit, since every session may hold a GET stream open.
+ * One keep-alive pool for every upstream session of routes without backend TLS: thousands of idle sessions share
+ * sockets instead of each holding a fetch stack. No per-origin limit, since every session may hold a GET stream
+ * open. Routes compose their upstream policies on top of it (see core/upstream).
  */
-const agent = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
+export const sharedRemoteAgent = new Agent({ keepAliveTimeout: 30_000, connections: null, pipelining: 1 });
 
 /** An HTTP error from the upstream; `code` is the status, so a 404 (session forgotten) can be told apart. */
 export class UpstreamHttpError extends Error {
@@ -35,7 +36,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private readonly streams = new AbortController();
   private readonly dispatcher: Dispatcher;
 
-  constructor(url: URL, headers: Record<string, string> = {}, dispatcher: Dispatcher = agent) {
+  constructor(url: URL, headers: Record<string, string> = {}, dispatcher: Dispatcher = sharedRemoteAgent) {
     this.url = url;
     this.headers = headers;
     this.dispatcher = dispatcher;

@@ -1,10 +1,15 @@
 import { resolve as resolvePath } from 'node:path';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { Dispatcher, fetch as undiciFetch } from 'undici';
 import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
+import type { ResolvedRoute } from '../../../config/resolve.ts';
+import { ErrorCodes, GatewayError } from '../../../errors.ts';
+import { stateKey, type StateStore } from '../../../state/index.ts';
+import type { RouteUpstream } from '../../../upstream/index.ts';
 import type { JsonRpcMessage } from '../jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
-import { StreamableHttpTransport } from './streamable-http.ts';
+import { sharedRemoteAgent, StreamableHttpTransport } from './streamable-http.ts';
 
 /** The part of the MCP SDK's Transport the gateway uses; stdio is our own, HTTP ones are the SDK's. */
 export interface UpstreamTransport {
@@ -24,16 +29,100 @@ export function targetKind(target: McpTarget): TargetKind {
   return target.stdio ? 'stdio' : target.sse ? 'sse' : 'mcp';
 }
 
-export function remoteUrl(remote: McpRemoteTarget, kind: 'sse' | 'mcp'): URL {
+/** A target's URL: its `url`, else built from `host`, `port` and `path` (over `https` when the route has backend TLS). */
+export function remoteUrl(remote: McpRemoteTarget, kind: 'sse' | 'mcp', tls = false): URL {
   if (remote.url) return new URL(remote.url);
   const host = remote.host!.includes(':') && !remote.host!.startsWith('[') ? `[${remote.host}]` : remote.host!;
-  const port = remote.port ?? 80;
-  return new URL(`http://${host}:${port}${remote.path ?? (kind === 'sse' ? '/sse' : '/mcp')}`);
+  const port = remote.port ?? (tls ? 443 : 80);
+  return new URL(`${tls ? 'https' : 'http'}://${host}:${port}${remote.path ?? (kind === 'sse' ? '/sse' : '/mcp')}`);
 }
 
 export interface TransportEnv {
   baseDir: string;
   onStderr?: (line: string) => void;
+  /**
+   * Remote targets: the route's composed upstream dispatcher (backend TLS, credentials, time limits, retries,
+   * error mapping). Without one, a plain shared pool.
+   */
+  upstream?: RemoteUpstream;
+}
+
+/**
+ * The dispatcher the remote targets of one MCP route call through: one object for the route across reloads,
+ * since its sessions outlive a runtime. Each runtime's MCP backend puts its composition of the route's upstream
+ * (TLS pool, credentials, time limits) on top while it lives; calls go through the newest, so a reload applies new
+ * settings to open sessions and no session is left with a runtime's closed connection pool.
+ */
+export class RemoteUpstream extends Dispatcher {
+  private readonly layers: Array<{ dispatcher: Dispatcher; tls: boolean }> = [];
+
+  /** Whether the current layer has backend TLS: targets given by host and port are then called over https. */
+  get tls(): boolean {
+    return this.layers.at(-1)?.tls ?? false;
+  }
+
+  /** Makes `layer` current; the returned function removes it again and says whether none is left. */
+  use(layer: { dispatcher: Dispatcher; tls: boolean }): () => boolean {
+    this.layers.push(layer);
+    return () => {
+      const i = this.layers.indexOf(layer);
+      if (i !== -1) this.layers.splice(i, 1);
+      return this.layers.length === 0;
+    };
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return (this.layers.at(-1)?.dispatcher ?? sharedRemoteAgent).dispatch(options, handler);
+  }
+
+  // Layers belong to their runtimes, which close them; there is nothing of its own to close.
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    if (callback) return void queueMicrotask(callback);
+    return Promise.resolve();
+  }
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: unknown, b?: unknown): Promise<void> | void {
+    const callback = (typeof a === 'function' ? a : b) as (() => void) | undefined;
+    if (callback) return void queueMicrotask(callback);
+    return Promise.resolve();
+  }
+}
+
+const REMOTE_UPSTREAM = stateKey<RemoteUpstream>('mcp.remoteUpstream');
+
+/**
+ * Puts this runtime's composition of the route's upstream on top of the route's RemoteUpstream (kept in state
+ * across reloads) for as long as the MCP backend lives; `release` takes it off. Undefined when the route has no
+ * remote target. Refuses what cannot work for MCP: passing the client's credential through (an upstream session
+ * outlives the client requests whose credential it would carry).
+ */
+export function attachRemoteUpstream(
+  route: ResolvedRoute,
+  targets: readonly McpTarget[],
+  upstream: RouteUpstream | undefined,
+  state: StateStore,
+  scope: string,
+): { dispatcher: RemoteUpstream; release(): void } | undefined {
+  if (upstream?.readsClientHeaders) {
+    throw new GatewayError(
+      ErrorCodes.CONFIG_INVALID,
+      `${route.path}: backendAuth.passthrough is not available on an MCP route (an upstream MCP session outlives the client requests whose credential it would carry); give a credential instead`,
+    );
+  }
+  if (!upstream || targets.every((t) => t.stdio)) return undefined;
+  const dispatcher = state.getOrCreate(REMOTE_UPSTREAM, scope, () => new RemoteUpstream());
+  const remove = dispatcher.use({ dispatcher: upstream.compose({ shared: sharedRemoteAgent }), tls: upstream.tls });
+  return {
+    dispatcher,
+    release() {
+      if (remove()) state.delete(REMOTE_UPSTREAM, scope);
+    },
+  };
 }
 
 export function createTransport(target: McpTarget, env: TransportEnv): UpstreamTransport {
@@ -49,10 +138,13 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
   }
   const kind = target.sse ? 'sse' : 'mcp';
   const remote = (target.sse ?? target.mcp)!;
-  const url = remoteUrl(remote, kind);
-  if (kind === 'mcp') return new StreamableHttpTransport(url, { ...remote.headers });
-  // Legacy SSE targets go through the SDK's transport: a cold path, kept for compatibility.
-  return adaptSdk(new SSEClientTransport(url, { requestInit: { headers: { ...remote.headers } } }));
+  const url = remoteUrl(remote, kind, env.upstream?.tls);
+  const dispatcher = env.upstream;
+  if (kind === 'mcp') return new StreamableHttpTransport(url, { ...remote.headers }, dispatcher);
+  // Legacy SSE targets go through the SDK's transport (a cold path, kept for compatibility), its requests through
+  // the route's dispatcher like every other upstream call.
+  const viaRoute = dispatcher && ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher }) as unknown as Promise<Response>);
+  return adaptSdk(new SSEClientTransport(url, { requestInit: { headers: { ...remote.headers } }, ...(viaRoute ? { fetch: viaRoute } : {}) }));
 }
 
 function adaptSdk(sdk: SSEClientTransport): UpstreamTransport {
