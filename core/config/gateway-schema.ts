@@ -50,7 +50,7 @@ const mcpTarget = object(
   {
     name: string({ pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'letters, digits, "_" or "-"' }),
     stdio: object(
-      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }) },
+      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }), maxProcesses: number({ integer: true, min: 1, max: 100_000 }) },
       { required: ['cmd'] },
     ),
     sse: remoteTarget,
@@ -68,6 +68,14 @@ const mcpBackend = object(
     statefulMode: literal('stateful', 'stateless'),
     sessionIdleTimeoutMs: number({ integer: true, min: 1 }),
     requestTimeoutMs: number({ integer: true, min: 1 }),
+    maxBatchSize: number({ integer: true, min: 1, max: 100_000 }),
+    maxSessions: number({ integer: true, min: 1, max: 1_000_000 }),
+    maxSessionsPerIdentity: number({ integer: true, min: 1, max: 1_000_000 }),
+    dnsRebindingProtection: object({
+      enabled: boolean(),
+      allowedOrigins: array(string({ nonEmpty: true })),
+      allowedHosts: array(string({ nonEmpty: true })),
+    }),
   },
   {
     required: ['targets'],

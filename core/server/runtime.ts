@@ -83,7 +83,7 @@ export async function buildRuntime(
         for (const route of listener.routes) {
           const scopes = { listener: listenerScopeId(bind.key, listener.name), route: routeScopeId(bind.key, listener.name, route.name) };
           const { steps, mcpHooks } = await buildSteps(ordered, listener.policies, route, scopes, buildContext, closers, files);
-          steps.push(backendStep(route, scopes.route, dispatcher, config, { hooks: mcpHooks, logger, state, closers, drainers }));
+          steps.push(backendStep(route, scopes.route, dispatcher, config, { hooks: mcpHooks, logger, state, closers, drainers, bindAddress: bind.address }));
           routes.push({ route, run: compose(steps) });
         }
         const tls = listener.tls && loadTls(listener);
@@ -158,6 +158,7 @@ interface McpWiring {
   state: StateStore;
   closers: Array<() => Promise<void>>;
   drainers: Array<() => void>;
+  bindAddress?: string;
 }
 
 function backendStep(route: ResolvedRoute, scope: string, dispatcher: Dispatcher, config: ResolvedConfig, mcp: McpWiring): Step {
@@ -171,7 +172,7 @@ function backendStep(route: ResolvedRoute, scope: string, dispatcher: Dispatcher
     if (hosts.length > 0) {
       throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${route.path}.backends: a route cannot mix host and mcp backends`);
     }
-    const backend = createMcpBackend({ route, scope, hooks: mcp.hooks, logger: mcp.logger, state: mcp.state, baseDir: config.baseDir });
+    const backend = createMcpBackend({ route, scope, hooks: mcp.hooks, logger: mcp.logger, state: mcp.state, baseDir: config.baseDir, bindAddress: mcp.bindAddress });
     mcp.closers.push(() => backend.close());
     mcp.drainers.push(() => backend.drain());
     return backend.step;
