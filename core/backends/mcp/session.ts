@@ -115,9 +115,10 @@ export class Session {
       const launcher = this.env.launchers.get(name)!;
       let conn = pool?.take(this.clientInit);
       if (!conn) {
-        // At the process limit, an idle pooled process (initialized for other clients) gives its place up.
-        if (launcher.full && pool) await pool.evict();
-        conn = await launcher.open(this.clientInit, false);
+        // At the process limit, the pool hands over the process it is starting for such a client, or an idle
+        // pooled process (initialized for other clients) gives its place up.
+        if (launcher.full && pool) conn = await pool.makeRoom(this.clientInit);
+        conn ??= await launcher.open(this.clientInit, false);
       }
       if (this.closed) return void (await conn.close());
       conn.handlers = {

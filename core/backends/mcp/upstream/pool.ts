@@ -41,6 +41,7 @@ interface Ready {
 export class WarmPool {
   private readonly ready: Ready[] = [];
   private filling?: Promise<unknown>;
+  private fillingFor?: ClientInit;
   private closed = false;
   private failures = 0;
   private retryTimer?: NodeJS.Timeout;
@@ -80,14 +81,23 @@ export class WarmPool {
     return this.ready.length;
   }
 
-  /** Stops one waiting process, oldest first, to make room under the process limit; false when none waits. */
-  async evict(): Promise<boolean> {
+  /**
+   * At the process limit: a process being started for a client like `init` is waited for and handed over;
+   * otherwise one waiting process (initialized for other clients), oldest first, is stopped to make room.
+   */
+  async makeRoom(init: ClientInit): Promise<UpstreamConnection | undefined> {
+    if (this.filling && sameClient(this.fillingFor!, init)) {
+      await this.filling.catch(() => {});
+      const i = this.ready.findIndex((r) => !r.conn.closed && sameClient(r.init, init));
+      if (i !== -1) return this.ready.splice(i, 1)[0].conn;
+    }
     this.prune();
     const victim = this.ready.shift();
-    if (!victim) return false;
-    await victim.conn.close();
-    await victim.conn.ended;
-    return true;
+    if (victim) {
+      await victim.conn.close();
+      await victim.conn.ended;
+    }
+    return undefined;
   }
 
   private prune(): void {
@@ -109,6 +119,7 @@ export class WarmPool {
     }
     // `filling` covers the whole start, prefetch included: close() waits on it, and a process that finished
     // starting after close() began is closed here rather than pushed into a closed pool (where it would leak).
+    this.fillingFor = wanted;
     this.filling = (async () => {
       if (stale) await stale.conn.close();
       return this.startOne(wanted);
