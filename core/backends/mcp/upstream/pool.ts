@@ -47,6 +47,8 @@ export class WarmPool {
   private retryTimer?: NodeJS.Timeout;
   private refillTimer?: NodeJS.Timeout;
   private wanted: ClientInit = POOL_CLIENT_INIT;
+  /** Sessions in a row whose clients declared what `wanted` holds. */
+  private streak = 0;
   private readonly launcher: TargetLauncher;
   private readonly size: number;
   private readonly logger: Logger;
@@ -60,6 +62,7 @@ export class WarmPool {
 
   /** A ready connection initialized like `init`, or undefined (the caller then spawns). */
   take(init: ClientInit): UpstreamConnection | undefined {
+    this.streak = sameClient(init, this.wanted) ? this.streak + 1 : 1;
     this.wanted = init;
     this.prune();
     const i = this.ready.findIndex((r) => sameClient(r.init, init));
@@ -110,9 +113,12 @@ export class WarmPool {
     const wanted = this.wanted;
     let stale: Ready | undefined;
     if (this.ready.length >= this.size) {
-      // Full, but of processes initialized for clients that stopped coming: replace the oldest.
-      if (this.ready.some((r) => sameClient(r.init, wanted))) return;
-      stale = this.ready.shift()!;
+      // Full, but of processes initialized for other clients: replace the oldest of those, one when the clients
+      // just changed, all once the same kind of client came twice in a row (clients that alternate do not make
+      // the pool restart every process each time).
+      const matching = this.ready.filter((r) => sameClient(r.init, wanted)).length;
+      if (matching === this.ready.length || (matching > 0 && this.streak < 2)) return;
+      stale = this.ready.splice(this.ready.findIndex((r) => !sameClient(r.init, wanted)), 1)[0];
     } else if (this.launcher.full) {
       // At the process limit sessions come first: the pool refills when a session next takes from it.
       return;
