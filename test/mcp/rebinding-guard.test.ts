@@ -28,10 +28,13 @@ describe('MCP DNS-rebinding guard (bind addresses the integration tests cannot u
     assert.equal(verdict(listed, ctx({ host: 'other.example.com:8443' })), 'ok');
     assert.equal(verdict(listed, ctx({ host: 'other.example.com:9' })), 'PCL_ERR_MCP_HOST_FORBIDDEN');
     assert.equal(verdict(listed, ctx({ host: 'evil.example.com' })), 'PCL_ERR_MCP_HOST_FORBIDDEN');
-    for (const bindAddress of ['::1', '127.0.0.2', 'localhost']) {
+    for (const bindAddress of ['::1', '0:0:0:0:0:0:0:1', '127.0.0.2', 'localhost']) {
       const loop = createRebindingGuard({ config: undefined, corsOrigins: undefined, bindAddress });
       assert.equal(verdict(loop, ctx({ host: '[::1]:3000' })), 'ok', bindAddress);
       assert.equal(verdict(loop, ctx({ host: '127.0.0.1' })), 'ok', bindAddress);
+      assert.equal(verdict(loop, ctx({ host: 'localhost:3000' })), 'ok', bindAddress);
+      assert.equal(verdict(loop, ctx({ host: '127.evil.example.com' })), 'PCL_ERR_MCP_HOST_FORBIDDEN', bindAddress);
+      assert.equal(verdict(loop, ctx({ host: '10.0.0.1:3000' })), 'PCL_ERR_MCP_HOST_FORBIDDEN', bindAddress);
       assert.equal(verdict(loop, ctx({ host: 'evil.example.com:3000' })), 'PCL_ERR_MCP_HOST_FORBIDDEN', bindAddress);
     }
   });

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { McpDnsRebindingProtection } from '../../../../sdk-types/config.ts';
 import type { Identity } from '../../../../sdk-types/identity.ts';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
@@ -14,10 +14,16 @@ export function ownerOf(identity: Identity | undefined): string {
   return `${identity.kind}\u0000${identity.subject}`;
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** `localhost`, 127.0.0.0/8 and ::1, in any spelling (brackets, IPv4-mapped, long IPv6 forms). */
 function isLoopbackAddress(address: string): boolean {
-  const a = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/^::ffff:/, '');
-  if (a === 'localhost' || a === '::1') return true;
-  return isIP(a) === 4 && a.startsWith('127.');
+  const a = address.toLowerCase().replace(/^\[|\]$/g, '').replace(/^::ffff:(?=\d+\.)/, '');
+  if (a === 'localhost' || a.endsWith('.localhost')) return true;
+  const family = isIP(a);
+  return family !== 0 && LOOPBACK.check(a, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** `host[:port]` of a Host header or URL host, split; IPv6 stays in brackets. */
