@@ -65,7 +65,8 @@ export async function bench(): Promise<BenchSection> {
     const gatewayPort = await freePort();
     procs.push(spawn(process.execPath, [EVERYTHING, 'streamableHttp'], { env: { ...process.env, PORT: String(upstreamPort) }, stdio: 'ignore' }));
     const stdio = (warmPool: number) => ({ name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'], warmPool } });
-    const route = (name: string, prefix: string, target: unknown) => ({ name, matches: [{ path: { pathPrefix: prefix } }], backends: [{ mcp: { targets: [target] } }] });
+    // One anonymous client opens SESSIONS sessions for the memory figure: above the default session limits.
+    const route = (name: string, prefix: string, target: unknown) => ({ name, matches: [{ path: { pathPrefix: prefix } }], backends: [{ mcp: { targets: [target], maxSessions: SESSIONS + 100, maxSessionsPerIdentity: SESSIONS + 100 } }] });
     const config = {
       admin: { address: false },
       readiness: { address: false },
@@ -140,6 +141,8 @@ export async function bench(): Promise<BenchSection> {
     const cold: number[] = [];
     const warm: number[] = [];
     for (let i = 0; i < 6; i++) cold.push(await newSession(pool, '/cold/mcp'));
+    // The pool serves clients that declared what its processes were initialized with: one session teaches it.
+    await newSession(pool, '/warm/mcp');
     await new Promise((r) => setTimeout(r, 1500));
     for (let i = 0; i < 6; i++) {
       warm.push(await newSession(pool, '/warm/mcp'));

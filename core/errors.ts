@@ -33,6 +33,11 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_MCP_PROTOCOL_VERSION: 400,
   PCL_ERR_MCP_METHOD_NOT_ALLOWED: 405,
   PCL_ERR_MCP_UPSTREAM_FAILED: 502,
+  PCL_ERR_MCP_BATCH_TOO_LARGE: 413,
+  PCL_ERR_MCP_SESSION_LIMIT: 429,
+  PCL_ERR_MCP_PROCESS_LIMIT: 503,
+  PCL_ERR_MCP_ORIGIN_FORBIDDEN: 403,
+  PCL_ERR_MCP_HOST_FORBIDDEN: 403,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -175,6 +175,51 @@ export interface McpBackendConfig {
   sessionIdleTimeoutMs?: number;
   /** Time a target has to answer one request before the call fails with a JSON-RPC error. @default 60000 @example 10000 */
   requestTimeoutMs?: number;
+  /**
+   * Most messages one JSON-RPC batch may hold; a larger batch is refused whole (413 `PCL_ERR_MCP_BATCH_TOO_LARGE`)
+   * before any of it is served.
+   * @default 100
+   * @example 20
+   */
+  maxBatchSize?: number;
+  /**
+   * Most client sessions open at once on this route, all identities together; one more `initialize` is refused
+   * (503 `PCL_ERR_MCP_SESSION_LIMIT`). Open sessions are not disturbed.
+   * @default 1000
+   * @example 200
+   */
+  maxSessions?: number;
+  /**
+   * Most client sessions one identity may hold open on this route (429 `PCL_ERR_MCP_SESSION_LIMIT` beyond).
+   * Callers without a credential all count as one identity, `anonymous`.
+   * @default 100
+   * @example 10
+   */
+  maxSessionsPerIdentity?: number;
+  /** Protection of the MCP endpoint against DNS rebinding: which `Origin` and `Host` headers it accepts. */
+  dnsRebindingProtection?: McpDnsRebindingProtection;
+}
+
+/**
+ * DNS-rebinding protection of an MCP endpoint, as the MCP transport rules require of servers. A request with an
+ * `Origin` header is served only when that origin is allowed: listed here, allowed by the route's CORS
+ * `allowOrigins`, or the endpoint's own origin (same host and port as the request's `Host`). Requests without
+ * `Origin` (non-browser clients) are not checked for it. On a listener bound to a loopback address, the `Host`
+ * header must also name a loopback host (`localhost`, `127.0.0.1`, `[::1]`) or one of `allowedHosts`.
+ * @example { allowedOrigins: ['https://app.example.com'], allowedHosts: ['mcp.example.com'] }
+ */
+export interface McpDnsRebindingProtection {
+  /** Turns both checks off. @default true @example false */
+  enabled?: boolean;
+  /** Origins allowed besides the route's CORS `allowOrigins`; `*` allows any. @default [] @example ['https://app.example.com'] */
+  allowedOrigins?: string[];
+  /**
+   * Host names (without port, or `name:port`) accepted in the `Host` header. When set, only these (plus loopback
+   * names on a loopback listener) are accepted, whatever the bind address.
+   * @default [] (any host, except on a loopback listener)
+   * @example ['mcp.example.com']
+   */
+  allowedHosts?: string[];
 }
 
 /** One MCP server behind an MCP backend: exactly one of `stdio`, `sse` or `mcp`. */
@@ -211,6 +256,14 @@ export interface McpStdioTarget {
    * @example 4
    */
   warmPool?: number;
+  /**
+   * Most processes of this target running at once, warm-pool processes and those of sessions together. A session
+   * that would need one more fails to start (503 `PCL_ERR_MCP_PROCESS_LIMIT`); a running process is never stopped
+   * for it, but an idle pooled one may be, to make room for a session.
+   * @default 200
+   * @example 50
+   */
+  maxProcesses?: number;
 }
 
 /** A remote MCP server, by URL or host/port/path. */

@@ -63,6 +63,16 @@ export const ErrorCodes = {
   MCP_METHOD_NOT_ALLOWED: 'PCL_ERR_MCP_METHOD_NOT_ALLOWED',
   /** 502: an MCP session could not start because a target failed to start or initialize (`failureMode: failClosed`). */
   MCP_UPSTREAM_FAILED: 'PCL_ERR_MCP_UPSTREAM_FAILED',
+  /** 413: a JSON-RPC batch holds more messages than the MCP backend's `maxBatchSize`. Send smaller batches. */
+  MCP_BATCH_TOO_LARGE: 'PCL_ERR_MCP_BATCH_TOO_LARGE',
+  /** 429 (this identity's sessions) or 503 (the route's sessions): the MCP backend's `maxSessionsPerIdentity` or `maxSessions` is reached. Close (DELETE) sessions no longer used, or raise the limit. */
+  MCP_SESSION_LIMIT: 'PCL_ERR_MCP_SESSION_LIMIT',
+  /** 503: a stdio target already runs `stdio.maxProcesses` processes (pooled and in sessions), so a new session cannot start one. */
+  MCP_PROCESS_LIMIT: 'PCL_ERR_MCP_PROCESS_LIMIT',
+  /** 403: the request's `Origin` is not allowed to use this MCP endpoint (DNS-rebinding protection): add it to the route's CORS `allowOrigins` or the MCP backend's `dnsRebindingProtection.allowedOrigins`. */
+  MCP_ORIGIN_FORBIDDEN: 'PCL_ERR_MCP_ORIGIN_FORBIDDEN',
+  /** 403: the request's `Host` is not allowed on this MCP endpoint (DNS-rebinding protection: a loopback listener answers loopback names only): add it to `dnsRebindingProtection.allowedHosts`. */
+  MCP_HOST_FORBIDDEN: 'PCL_ERR_MCP_HOST_FORBIDDEN',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

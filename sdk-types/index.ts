@@ -26,6 +26,7 @@ export type {
   LoggingConfig,
   McpBackend,
   McpBackendConfig,
+  McpDnsRebindingProtection,
   McpRemoteTarget,
   McpStdioTarget,
   McpTarget,

@@ -23,12 +23,16 @@ describe('MCP backend settings', () => {
   it('accepts every documented setting', () => {
     assert.deepEqual(
       issues({
-        targets: [{ name: 'a', stdio: { cmd: 'x', args: ['y'], env: { K: 'v' }, cwd: '.', warmPool: 3 }, requestTimeoutMs: 5 }, { name: 'b', mcp: { host: 'h', port: 1, path: '/mcp', headers: { k: 'v' } } }],
+        targets: [{ name: 'a', stdio: { cmd: 'x', args: ['y'], env: { K: 'v' }, cwd: '.', warmPool: 3, maxProcesses: 8 }, requestTimeoutMs: 5 }, { name: 'b', mcp: { host: 'h', port: 1, path: '/mcp', headers: { k: 'v' } } }],
         prefixMode: 'always',
         failureMode: 'failOpen',
         statefulMode: 'stateless',
         sessionIdleTimeoutMs: 1000,
         requestTimeoutMs: 2000,
+        maxBatchSize: 10,
+        maxSessions: 50,
+        maxSessionsPerIdentity: 5,
+        dnsRebindingProtection: { enabled: true, allowedOrigins: ['https://app.example.com'], allowedHosts: ['mcp.example.com'] },
       }),
       [],
     );
@@ -41,6 +45,15 @@ describe('MCP backend settings', () => {
     assert.deepEqual(issues({ targets: [stdio], sessionIdleTimeoutMs: 0 }), [`${P}.sessionIdleTimeoutMs: must be >= 1, got 0`]);
     assert.deepEqual(issues({ targets: [{ name: 'a', stdio: { cmd: 'x', warmPool: 100 } }] }), [`${P}.targets[0].stdio.warmPool: must be <= 64, got 100`]);
     assert.deepEqual(issues({ targets: [{ name: 'a', stdio: { cmd: 'x' }, requestTimeoutMs: -1 }] }), [`${P}.targets[0].requestTimeoutMs: must be >= 1, got -1`]);
+    assert.deepEqual(issues({ targets: [stdio], maxBatchSize: 0 }), [`${P}.maxBatchSize: must be >= 1, got 0`]);
+    assert.deepEqual(issues({ targets: [stdio], maxSessions: 1.5 }), [`${P}.maxSessions: expected integer, got number`]);
+    assert.deepEqual(issues({ targets: [stdio], maxSessionsPerIdentity: '3' }), [`${P}.maxSessionsPerIdentity: expected integer, got string`]);
+    assert.deepEqual(issues({ targets: [{ name: 'a', stdio: { cmd: 'x', maxProcesses: 0 } }] }), [`${P}.targets[0].stdio.maxProcesses: must be >= 1, got 0`]);
+    assert.deepEqual(issues({ targets: [stdio], dnsRebindingProtection: { enabled: 'yes', allowedHosts: 'h', origins: [] } }), [
+      `${P}.dnsRebindingProtection.origins: unknown key (expected one of: enabled, allowedOrigins, allowedHosts)`,
+      `${P}.dnsRebindingProtection.enabled: expected boolean, got string`,
+      `${P}.dnsRebindingProtection.allowedHosts: expected array, got string`,
+    ]);
   });
 
   it('a route has one MCP backend (it holds every target) and no host backends beside it', async () => {

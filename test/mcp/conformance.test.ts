@@ -52,7 +52,7 @@ describe('MCP conformance suite (server scenarios): through the gateway as direc
   });
 
   it('every scenario that passes against the upstream directly passes through the gateway', async () => {
-    const expected = parse(readFileSync(EXPECTED, 'utf8')) as { server: Array<{ scenario: string; reason: string }> };
+    const expected = parse(readFileSync(EXPECTED, 'utf8')) as { server: Array<{ scenario: string; reason: string }>; gateway: Array<{ scenario: string; reason: string }> };
     const allowed = new Set(expected.server.map((e) => e.scenario));
     const direct = await runSuite(`http://127.0.0.1:${port}/mcp`);
     const through = await runSuite(`${gw.url()}/mcp`);
@@ -61,6 +61,8 @@ describe('MCP conformance suite (server scenarios): through the gateway as direc
     // An expected failure that passes again is stale: keep the file honest.
     const stale = [...allowed].filter((name) => through.get(name) === true);
     assert.deepEqual(stale, [], `expected failures that now pass (remove them from ${EXPECTED}): ${stale.join(', ')}`);
+    const gatewayOwn = expected.gateway.map((e) => e.scenario).filter((name) => through.get(name) !== true);
+    assert.deepEqual(gatewayOwn, [], `scenarios the gateway must pass itself but failed through it: ${gatewayOwn.join(', ')}`);
     const passed = [...through.values()].filter(Boolean).length;
     const failed = (m: Map<string, boolean>) => [...m].filter(([, ok]) => !ok).map(([n]) => n).join(', ');
     process.stdout.write(

@@ -17,6 +17,7 @@ export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
       scope: build.scope,
       messages: build.messages,
       upstream: build.upstream,
+      bindAddress: build.bind.address,
       logger: build.logger,
       state: build.state,
       baseDir: build.config.baseDir,

@@ -8,9 +8,11 @@ import { isLegacySse, serveLegacySse } from './serve/legacy-sse.ts';
 import { serveStreamable } from './serve/streamable.ts';
 import type { SessionEnv } from './session.ts';
 import { SessionStore } from './store.ts';
+import { createRebindingGuard } from './serve/guard.ts';
 import { WarmPool } from './upstream/pool.ts';
 import { attachRemoteUpstream } from './upstream/transport.ts';
 import type { RouteUpstream } from '../../upstream/index.ts';
+import { TargetLauncher } from './upstream/processes.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
@@ -22,6 +24,10 @@ export const MCP_DEFAULTS = {
   sessionIdleTimeoutMs: 600_000,
   requestTimeoutMs: 60_000,
   warmPool: 1,
+  maxBatchSize: 100,
+  maxSessions: 1000,
+  maxSessionsPerIdentity: 100,
+  maxProcesses: 100,
 } as const;
 
 export interface McpBackendOptions {
@@ -42,6 +48,11 @@ export interface McpBackendOptions {
    * targets (streamable HTTP, legacy SSE) are called through it.
    */
   upstream?: RouteUpstream;
+  /**
+   * The address the route's bind listens on (`ResolvedBind.address`). On a loopback address the endpoint answers
+   * loopback `Host` names only (DNS-rebinding protection); when absent, each request's client address stands for it.
+   */
+  bindAddress?: string;
 }
 
 export interface McpBackend {
@@ -70,10 +81,20 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     upstream: remote?.dispatcher,
   });
   const stateless = config.statefulMode === 'stateless';
+  const limits = {
+    maxSessions: config.maxSessions ?? MCP_DEFAULTS.maxSessions,
+    maxSessionsPerIdentity: config.maxSessionsPerIdentity ?? MCP_DEFAULTS.maxSessionsPerIdentity,
+  };
+  const store = options.state.getOrCreate(SESSION_STORE, options.scope, () => new SessionStore(idleMs, limits));
+  store.acquire(idleMs, limits);
+  const launchers = new Map<string, TargetLauncher>();
   const pools = new Map<string, WarmPool>();
   for (const t of targets) {
+    const budget = t.stdio ? store.processBudget(t.name, t.stdio.maxProcesses ?? MCP_DEFAULTS.maxProcesses) : undefined;
+    const launcher = new TargetLauncher({ route: route.name, target: t, env: transportEnv(t.name), timeoutMs: t.requestTimeoutMs ?? timeoutMs, budget, logger });
+    launchers.set(t.name, launcher);
     const size = t.stdio ? (t.stdio.warmPool ?? MCP_DEFAULTS.warmPool) : 0;
-    if (size > 0) pools.set(t.name, new WarmPool(t, size, transportEnv(t.name), t.requestTimeoutMs ?? timeoutMs, logger));
+    if (size > 0) pools.set(t.name, new WarmPool(launcher, size, logger));
   }
   const sessionEnv: SessionEnv = {
     routeName: route.name,
@@ -81,18 +102,18 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     prefix: prefixMode === 'always' || (prefixMode === 'conditional' && targets.length > 1),
     failOpen: config.failureMode === 'failOpen',
     timeoutMs: (name) => byName.get(name)?.requestTimeoutMs ?? timeoutMs,
-    transportEnv,
+    launchers,
     pools,
     logger,
   };
-  const store = options.state.getOrCreate(SESSION_STORE, options.scope, () => new SessionStore(idleMs));
-  store.acquire(idleMs);
-  const env: ServeEnv = { session: sessionEnv, store, pipeline: options.messages, stateless };
+  const guard = createRebindingGuard({ config: config.dnsRebindingProtection, corsOrigins: route.policies.cors?.allowOrigins, bindAddress: options.bindAddress });
+  const env: ServeEnv = { session: sessionEnv, store, pipeline: options.messages, stateless, maxBatchSize: config.maxBatchSize ?? MCP_DEFAULTS.maxBatchSize, guard };
   const sessions = store;
 
   return {
     async step(ctx) {
       ctx.backendName = `${route.name}/mcp`;
+      env.guard?.(ctx);
       if (isLegacySse(ctx)) return serveLegacySse(env, ctx);
       return serveStreamable(env, ctx);
     },

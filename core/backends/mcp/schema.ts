@@ -1,4 +1,4 @@
-import { array, literal, number, object, record, string } from '../../config/schema.ts';
+import { array, boolean, literal, number, object, record, string } from '../../config/schema.ts';
 
 const path = string({ pattern: /^\//, patternHint: 'a path starting with "/"' });
 
@@ -21,7 +21,7 @@ const mcpTarget = object(
   {
     name: string({ pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'letters, digits, "_" or "-"' }),
     stdio: object(
-      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }) },
+      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }), maxProcesses: number({ integer: true, min: 1, max: 100_000 }) },
       { required: ['cmd'] },
     ),
     sse: remoteTarget,
@@ -40,6 +40,14 @@ export const mcpBackendSchema = object(
     statefulMode: literal('stateful', 'stateless'),
     sessionIdleTimeoutMs: number({ integer: true, min: 1 }),
     requestTimeoutMs: number({ integer: true, min: 1 }),
+    maxBatchSize: number({ integer: true, min: 1, max: 100_000 }),
+    maxSessions: number({ integer: true, min: 1, max: 1_000_000 }),
+    maxSessionsPerIdentity: number({ integer: true, min: 1, max: 1_000_000 }),
+    dnsRebindingProtection: object({
+      enabled: boolean(),
+      allowedOrigins: array(string({ nonEmpty: true })),
+      allowedHosts: array(string({ nonEmpty: true })),
+    }),
   },
   {
     required: ['targets'],

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { McpTarget } from '../../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import { publish, sessionChannel, type SessionEvent } from '../../telemetry/events.ts';
 import { Catalog } from './catalog.ts';
 import { RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.ts';
-import { connectTarget, type ClientInit, type UpstreamConnection } from './upstream/connection.ts';
+import type { ClientInit, UpstreamConnection } from './upstream/connection.ts';
 import type { WarmPool } from './upstream/pool.ts';
-import type { TransportEnv } from './upstream/transport.ts';
+import type { TargetLauncher } from './upstream/processes.ts';
 
 /** What every session of one MCP backend shares. */
 export interface SessionEnv {
@@ -15,10 +16,14 @@ export interface SessionEnv {
   prefix: boolean;
   failOpen: boolean;
   timeoutMs(target: string): number;
-  transportEnv(target: string): TransportEnv;
+  /** Opens connections to each target (stdio ones within their process limit). */
+  launchers: ReadonlyMap<string, TargetLauncher>;
   pools: ReadonlyMap<string, WarmPool>;
   logger: Logger;
 }
+
+/** Why a session ended, as its `sessionChannel` close event says. */
+export type CloseReason = NonNullable<SessionEvent['reason']>;
 
 /** Sends one message to the client on some stream; returns false when that stream is gone. */
 export type Emit = (message: JsonRpcMessage) => boolean;
@@ -51,7 +56,12 @@ const CLIENT_CAPABILITY: Record<string, string> = { 'sampling/createMessage': 's
  * session's GET stream, else into a bounded buffer until one opens.
  */
 export class Session {
+  /** A CSPRNG UUID (v4): 122 random bits, so ids cannot be guessed; they are also bound to `owner`. */
   readonly id = randomUUID();
+  /** The identity that opened the session (see `ownerOf`): to anyone else the session does not exist. */
+  owner = 'anonymous';
+  /** The opener's identity subject, for telemetry. */
+  subject?: string;
   readonly env: SessionEnv;
   readonly catalog: Catalog;
   readonly targets = new Map<string, TargetState>();
@@ -73,6 +83,7 @@ export class Session {
   legacy?: { send(m: JsonRpcMessage): boolean; end(): void; event(name: string, data: string): boolean };
   /** Whether `start` was called (legacy sessions exist before their initialize). */
   started = false;
+  private published = false;
 
   constructor(env: SessionEnv) {
     this.env = env;
@@ -87,7 +98,10 @@ export class Session {
     const failed = [...this.targets.values()].filter((_, i) => results[i].status === 'rejected');
     if (failed.length === 0) return;
     if (!this.env.failOpen) {
-      await this.close();
+      await this.close('error');
+      // A cap is not a target failure: say which cap, with its own code.
+      const capped = results.find((r) => r.status === 'rejected' && (r.reason as GatewayError).code === ErrorCodes.MCP_PROCESS_LIMIT);
+      if (capped) throw (capped as PromiseRejectedResult).reason;
       const why = failed.map((s) => `target "${s.config.name}": ${s.lastError}`).join('; ');
       throw new GatewayError(ErrorCodes.MCP_UPSTREAM_FAILED, `route "${this.env.routeName}": the MCP session could not start: ${why}`);
     }
@@ -97,8 +111,15 @@ export class Session {
   private async connect(state: TargetState): Promise<void> {
     const name = state.config.name;
     try {
-      const pooled = this.env.pools.get(name)?.take();
-      const conn = pooled ?? (await connectTarget(state.config, this.env.transportEnv(name), this.clientInit, this.env.timeoutMs(name)));
+      const pool = this.env.pools.get(name);
+      const launcher = this.env.launchers.get(name)!;
+      let conn = pool?.take(this.clientInit);
+      if (!conn) {
+        // At the process limit, the pool hands over the process it is starting for such a client, or an idle
+        // pooled process (initialized for other clients) gives its place up.
+        if (launcher.full && pool) conn = await pool.makeRoom(this.clientInit);
+        conn ??= await launcher.open(this.clientInit, false);
+      }
       if (this.closed) return void (await conn.close());
       conn.handlers = {
         onNotification: (m) => this.fromTarget(name, m),
@@ -211,7 +232,7 @@ export class Session {
 
   /** A target asks the client something: forward it under a session-unique id and wait for the reply. */
   private serverRequest(target: string, m: JsonRpcRequest): Promise<unknown> {
-    // Pooled processes were promised every client capability; a client that lacks one is not asked.
+    // A target that asks for a capability the client never declared is answered here, not passed on.
     const needs = CLIENT_CAPABILITY[m.method];
     if (needs && this.clientInit && !(needs in (this.clientInit.capabilities ?? {}))) {
       return Promise.reject(new RpcFailure(RpcErrors.METHOD_NOT_FOUND, `the client does not support ${m.method}`));
@@ -255,9 +276,18 @@ export class Session {
     this.lastActivity = Date.now();
   }
 
-  async close(): Promise<void> {
+  /** Publishes the `open` event: the session is in its store and usable. */
+  opened(): void {
+    this.published = true;
+    publish(sessionChannel, () => ({ event: 'open' as const, protocol: 'mcp' as const, route: this.env.routeName, sessionId: this.id, subject: this.subject }));
+  }
+
+  async close(reason: CloseReason = 'shutdown'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.published) {
+      publish(sessionChannel, () => ({ event: 'close' as const, protocol: 'mcp' as const, route: this.env.routeName, sessionId: this.id, subject: this.subject, reason }));
+    }
     for (const p of this.toClient.values()) {
       clearTimeout(p.timer);
       p.reject(new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, 'the session closed'));

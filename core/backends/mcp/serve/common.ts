@@ -4,8 +4,9 @@ import type { MessagePipeline } from '../../../pipeline/message.ts';
 import type { GatewayResponse, RequestContext } from '../../../pipeline/types.ts';
 import { dispatch, negotiateVersion } from '../dispatch.ts';
 import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc.ts';
-import type { Emit, Session, SessionEnv } from '../session.ts';
+import { Session, type Emit, type SessionEnv } from '../session.ts';
 import type { SessionStore } from '../store.ts';
+import { ownerOf } from './guard.ts';
 
 /** What the HTTP side of one MCP route needs. */
 export interface ServeEnv {
@@ -13,6 +14,10 @@ export interface ServeEnv {
   store: SessionStore;
   pipeline: MessagePipeline;
   stateless: boolean;
+  /** Most messages in one JSON-RPC batch. */
+  maxBatchSize: number;
+  /** DNS-rebinding protection; undefined when turned off. */
+  guard?: (ctx: RequestContext) => void;
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): GatewayResponse {
@@ -20,8 +25,11 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }, body: text };
 }
 
-/** Reads and parses a POST body: a JSON-RPC message or a batch. Malformed input is answered as JSON-RPC errors. */
-export async function readMessages(ctx: RequestContext): Promise<{ messages: JsonRpcMessage[]; batch: boolean } | GatewayResponse> {
+/**
+ * Reads and parses a POST body: a JSON-RPC message or a batch. Malformed input is answered as JSON-RPC errors; a
+ * batch over `maxBatchSize` is refused whole, before any of it reaches a session or a target.
+ */
+export async function readMessages(ctx: RequestContext, env: ServeEnv): Promise<{ messages: JsonRpcMessage[]; batch: boolean } | GatewayResponse> {
   const chunks: Buffer[] = [];
   for await (const chunk of (ctx.body ?? []) as Readable) chunks.push(chunk as Buffer);
   let parsed: unknown;
@@ -31,15 +39,30 @@ export async function readMessages(ctx: RequestContext): Promise<{ messages: Jso
     return json(400, rpcError(null, RpcErrors.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
   }
   const list = Array.isArray(parsed) ? parsed : [parsed];
+  if (list.length > env.maxBatchSize) {
+    ctx.log.warn({ route: ctx.routeName, size: list.length, limit: env.maxBatchSize, code: ErrorCodes.MCP_BATCH_TOO_LARGE }, 'MCP batch refused');
+    throw new GatewayError(
+      ErrorCodes.MCP_BATCH_TOO_LARGE,
+      `the JSON-RPC batch holds ${list.length} messages, more than this MCP endpoint's limit of ${env.maxBatchSize} (maxBatchSize): send smaller batches`,
+    );
+  }
   if (list.length === 0 || !list.every(isJsonRpcMessage)) {
     return json(400, rpcError(null, RpcErrors.INVALID_REQUEST, 'Invalid Request: expected a JSON-RPC 2.0 message or a batch of them'));
   }
   return { messages: list as JsonRpcMessage[], batch: Array.isArray(parsed) };
 }
 
+/** A new session, owned by the request's identity. */
+export function newSession(env: ServeEnv, ctx: RequestContext): Session {
+  const session = new Session(env.session);
+  session.owner = ownerOf(ctx.identity);
+  session.subject = ctx.identity?.subject;
+  return session;
+}
+
 /** Starts a session from the client's `initialize` params (or defaults, for stateless requests without one). */
-export async function openSession(env: ServeEnv, SessionClass: new (e: SessionEnv) => Session, params: Record<string, unknown> | undefined): Promise<Session> {
-  const session = new SessionClass(env.session);
+export async function openSession(env: ServeEnv, ctx: RequestContext, params: Record<string, unknown> | undefined): Promise<Session> {
+  const session = newSession(env, ctx);
   session.protocolVersion = negotiateVersion(params?.protocolVersion);
   await session.start({
     protocolVersion: session.protocolVersion,
@@ -67,6 +90,16 @@ export function deliverNonRequests(session: Session, messages: readonly JsonRpcM
     if ('method' in m && !('id' in m && m.id !== undefined && m.id !== null)) session.clientNotification(m);
     else if (!('method' in m)) session.clientResponse(m as JsonRpcResponse);
   }
+}
+
+/**
+ * The session `id` for the request's identity. A session another identity opened is answered exactly like one
+ * that does not exist, and is not touched: its owner never notices the attempt.
+ */
+export function findSession(env: ServeEnv, ctx: RequestContext, id: string): Session {
+  const session = env.store.get(id, ownerOf(ctx.identity));
+  if (!session || session.closed) throw notFound(id);
+  return session;
 }
 
 export function notFound(id: string): GatewayError {

@@ -2,8 +2,9 @@ import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { RequestContext } from '../../../pipeline/types.ts';
 import { negotiateVersion } from '../dispatch.ts';
 import { isRequest, type JsonRpcRequest } from '../jsonrpc.ts';
-import { Session } from '../session.ts';
-import { answer, deliverNonRequests, json, notFound, readMessages, type ServeEnv } from './common.ts';
+import type { Session } from '../session.ts';
+import { answer, deliverNonRequests, findSession, json, newSession, notFound, readMessages, type ServeEnv } from './common.ts';
+import { ownerOf } from './guard.ts';
 import { SseStream } from './sse-stream.ts';
 
 /** Whether a request belongs to the legacy HTTP+SSE transport (protocol 2024-11-05). */
@@ -20,9 +21,9 @@ export function isLegacySse(ctx: RequestContext): boolean {
 export async function serveLegacySse(env: ServeEnv, ctx: RequestContext): Promise<void> {
   if (ctx.method === 'GET') return open(env, ctx);
   const id = new URLSearchParams(ctx.search).get('sessionId') ?? '';
-  const session = env.store.get(id);
-  if (!session || session.closed || !session.legacy) throw notFound(id);
-  const parsed = await readMessages(ctx);
+  const session = findSession(env, ctx, id);
+  if (!session.legacy) throw notFound(id);
+  const parsed = await readMessages(ctx, env);
   if (!('messages' in parsed)) return ctx.respond(parsed);
   session.touch();
   const stream = session.legacy;
@@ -45,7 +46,8 @@ async function handle(env: ServeEnv, ctx: RequestContext, session: Session, stre
         });
       } catch (err) {
         const message = err instanceof GatewayError ? err.message : (err as Error).message;
-        stream.send({ jsonrpc: '2.0', id: req.id, error: { code: -32603, message } });
+        const data = err instanceof GatewayError ? { data: { code: err.code } } : {};
+        stream.send({ jsonrpc: '2.0', id: req.id, error: { code: -32603, message, ...data } });
         stream.end();
         return;
       }
@@ -61,14 +63,15 @@ function open(env: ServeEnv, ctx: RequestContext): void {
   if (env.stateless) {
     throw new GatewayError(ErrorCodes.MCP_METHOD_NOT_ALLOWED, 'the legacy SSE transport needs a session and is not served in stateless mode', { status: 405 });
   }
-  const session = new Session(env.session);
+  const place = env.store.reserve(ownerOf(ctx.identity), env.session.routeName, ctx.log);
+  const session = newSession(env, ctx);
+  place.commit(session);
   const stream = new SseStream(ctx.signal);
   session.legacy = stream;
   session.streams.add(stream);
   session.active++;
-  env.store.add(session);
   session.attachGeneral((m) => stream.send(m));
-  stream.whenEnded(() => void session.close());
+  stream.whenEnded(() => void session.close('stream-closed'));
   stream.event('endpoint', `${ctx.path}?sessionId=${session.id}`);
   ctx.respond(stream.response());
 }

@@ -1,8 +1,9 @@
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { RequestContext } from '../../../pipeline/types.ts';
 import { isRequest, PROTOCOL_VERSIONS, rpcError, RpcErrors, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc.ts';
-import { Session } from '../session.ts';
-import { answer, deliverNonRequests, json, notFound, openSession, readMessages, type ServeEnv } from './common.ts';
+import type { Session } from '../session.ts';
+import { answer, deliverNonRequests, findSession, json, openSession, readMessages, type ServeEnv } from './common.ts';
+import { ownerOf } from './guard.ts';
 import { SseStream } from './sse-stream.ts';
 
 const SESSION_HEADER = 'mcp-session-id';
@@ -35,13 +36,11 @@ function sessionOf(env: ServeEnv, ctx: RequestContext): Session {
   if (typeof id !== 'string' || id === '') {
     throw new GatewayError(ErrorCodes.MCP_SESSION_REQUIRED, 'missing Mcp-Session-Id header: send initialize first and echo the session id it returns');
   }
-  const session = env.store.get(id);
-  if (!session || session.closed) throw notFound(id);
-  return session;
+  return findSession(env, ctx, id);
 }
 
 async function post(env: ServeEnv, ctx: RequestContext): Promise<void> {
-  const parsed = await readMessages(ctx);
+  const parsed = await readMessages(ctx, env);
   if (!('messages' in parsed)) return ctx.respond(parsed);
   const { messages, batch } = parsed;
   const requests = messages.filter(isRequest);
@@ -55,11 +54,17 @@ async function post(env: ServeEnv, ctx: RequestContext): Promise<void> {
   const headers: Record<string, string> = {};
   if (env.stateless) {
     // Stateless: upstream sessions live for this one POST.
-    session = await openSession(env, Session, init?.params);
+    session = await openSession(env, ctx, init?.params);
     temporary = true;
   } else if (init) {
-    session = await openSession(env, Session, init.params);
-    env.store.add(session);
+    const place = env.store.reserve(ownerOf(ctx.identity), env.session.routeName, ctx.log);
+    try {
+      session = await openSession(env, ctx, init.params);
+    } catch (err) {
+      place.cancel();
+      throw err;
+    }
+    place.commit(session);
     headers[SESSION_HEADER] = session.id;
   } else {
     session = sessionOf(env, ctx);
@@ -67,7 +72,7 @@ async function post(env: ServeEnv, ctx: RequestContext): Promise<void> {
   session.touch();
   deliverNonRequests(session, messages);
   if (requests.length === 0) {
-    if (temporary) await session.close();
+    if (temporary) await session.close('delete');
     return ctx.respond({ status: 202, headers, body: null });
   }
 
@@ -92,7 +97,7 @@ async function post(env: ServeEnv, ctx: RequestContext): Promise<void> {
   const finish = () => {
     session.active--;
     session.touch();
-    if (temporary) void session.close();
+    if (temporary) void session.close('delete');
   };
   const first = await Promise.race([done.then(() => 'done' as const), upgrade.then(() => 'stream' as const)]);
   if (first === 'done' && !stream) {
@@ -143,6 +148,6 @@ async function del(env: ServeEnv, ctx: RequestContext): Promise<void> {
   }
   const session = sessionOf(env, ctx);
   for (const s of [...session.streams]) s.end();
-  await session.close();
+  await session.close('delete');
   ctx.respond({ status: 200, headers: {}, body: null });
 }

@@ -65,8 +65,12 @@ export class UpstreamConnection {
   private readonly clientInit: ClientInit;
   private readonly timeoutMs: number;
   private reinit?: Promise<void>;
+  /** Settles once the connection is closed or lost (a stdio target's process exited or was stopped). */
+  readonly ended: Promise<void>;
+  private markEnded!: () => void;
 
   constructor(config: McpTarget, env: TransportEnv, clientInit: ClientInit, timeoutMs: number) {
+    this.ended = new Promise((r) => (this.markEnded = r));
     this.target = config.name;
     this.kind = targetKind(config);
     this.config = config;
@@ -209,6 +213,7 @@ export class UpstreamConnection {
       this.pending.delete(id);
     }
     this.handlers?.onClose();
+    this.markEnded();
   }
 
   async close(): Promise<void> {
@@ -221,6 +226,7 @@ export class UpstreamConnection {
     }
     if (this.transport) await this.transport.close().catch(() => {});
     if (!wasClosed) this.handlers = undefined;
+    this.markEnded();
   }
 }
 

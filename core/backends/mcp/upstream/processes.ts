@@ -1,0 +1,97 @@
+import type { McpTarget } from '../../../../sdk-types/config.ts';
+import { ErrorCodes, GatewayError } from '../../../errors.ts';
+import type { Logger } from '../../../telemetry/logger.ts';
+import { processChannel, publish } from '../../../telemetry/events.ts';
+import { connectTarget, type ClientInit, type UpstreamConnection } from './connection.ts';
+import type { TransportEnv } from './transport.ts';
+
+/**
+ * The running processes of one stdio target of one route, pooled and in sessions together. It lives with the
+ * route's session store, so after a reload the processes of sessions that survived still count.
+ */
+export class ProcessBudget {
+  limit: number;
+  private readonly live = new Set<UpstreamConnection>();
+  private starting = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Processes running or being started. */
+  get count(): number {
+    return this.live.size + this.starting;
+  }
+
+  get full(): boolean {
+    return this.count >= this.limit;
+  }
+
+  /** Takes a place for a process about to start; false at the limit. */
+  reserve(): boolean {
+    if (this.full) return false;
+    this.starting++;
+    return true;
+  }
+
+  /** The reserved start ended: a process now runs until its connection ends, or it failed to start. */
+  settle(conn: UpstreamConnection | undefined): void {
+    this.starting--;
+    if (!conn) return;
+    this.live.add(conn);
+    void conn.ended.then(() => this.live.delete(conn));
+  }
+}
+
+/**
+ * Opens connections to one target for one route: for stdio targets within the target's process budget, with a
+ * `processChannel` event when each process starts and exits.
+ */
+export class TargetLauncher {
+  readonly target: McpTarget;
+  private readonly route: string;
+  private readonly env: TransportEnv;
+  private readonly timeoutMs: number;
+  private readonly budget: ProcessBudget | undefined;
+  private readonly logger: Logger;
+
+  constructor(options: { route: string; target: McpTarget; env: TransportEnv; timeoutMs: number; budget?: ProcessBudget; logger: Logger }) {
+    this.route = options.route;
+    this.target = options.target;
+    this.env = options.env;
+    this.timeoutMs = options.timeoutMs;
+    this.budget = options.budget;
+    this.logger = options.logger;
+  }
+
+  /** Whether a new process would be over the target's `stdio.maxProcesses`. */
+  get full(): boolean {
+    return this.budget?.full ?? false;
+  }
+
+  /** Connects to the target; a stdio target at its process limit throws PCL_ERR_MCP_PROCESS_LIMIT. */
+  async open(init: ClientInit, pooled: boolean): Promise<UpstreamConnection> {
+    const budget = this.budget;
+    if (!budget) return connectTarget(this.target, this.env, init, this.timeoutMs);
+    if (!budget.reserve()) {
+      const message = `route "${this.route}": target "${this.target.name}" already runs ${budget.limit} processes (stdio.maxProcesses): no session can start another until one ends`;
+      if (!pooled) this.logger.warn({ route: this.route, target: this.target.name, limit: budget.limit, code: ErrorCodes.MCP_PROCESS_LIMIT }, 'MCP process limit reached');
+      throw new GatewayError(ErrorCodes.MCP_PROCESS_LIMIT, message);
+    }
+    let conn: UpstreamConnection | undefined;
+    try {
+      conn = await connectTarget(this.target, this.env, init, this.timeoutMs);
+      return conn;
+    } finally {
+      budget.settle(conn);
+      if (conn) this.published(conn, pooled);
+    }
+  }
+
+  private published(conn: UpstreamConnection, pooled: boolean): void {
+    const pid = conn.pid;
+    const base = { route: this.route, target: this.target.name, pid, pooled };
+    publish(processChannel, () => ({ event: 'start' as const, ...base }));
+    void conn.ended.then(() => publish(processChannel, () => ({ event: 'exit' as const, ...base })));
+  }
+}
