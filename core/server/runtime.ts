@@ -11,6 +11,7 @@ import { PHASES, type McpPolicyHooks, type PolicyBuildContext, type PolicyDefini
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
 import { listenerScopeId, routeScopeId, StateStore } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { handleWebRequest, type HandleOptions } from './web.ts';
 
 export interface RouteRuntime {
   readonly route: ResolvedRoute;
@@ -47,6 +48,11 @@ export interface Runtime {
   inflight: number;
   /** Ends long-lived responses (MCP streams) so that a shutdown does not wait for clients to hang up. */
   drain(): void;
+  /**
+   * Serves a web-standard Request without sockets, as if it arrived on a bind (the first unless `options.bind`
+   * names one): the same routing, policies and backends as the node:http adapter.
+   */
+  handle(request: Request, options?: HandleOptions): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -109,6 +115,9 @@ export async function buildRuntime(
       inflight: 0,
       drain() {
         for (const d of drainers) d();
+      },
+      handle(this: Runtime, request: Request, options?: HandleOptions) {
+        return handleWebRequest(this, logger, request, options);
       },
       async close() {
         await Promise.allSettled(closers.map((c) => c()));

@@ -1,0 +1,116 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { ErrorCodes } from '../errors.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { errorResponse, Exchange, type ServeEnv } from './exchange.ts';
+import { frameResponse, invalidResponseError, type FramedResponse } from './framing.ts';
+import type { Runtime } from './runtime.ts';
+
+/** Options of `runtime.handle`. */
+export interface HandleOptions {
+  /** Key of the bind the request is served as arriving on (`ResolvedBind.key`). @default the first bind */
+  bind?: string;
+  /** The client's address, as policies and `X-Forwarded-For` see it. @default '127.0.0.1' */
+  clientAddress?: string;
+}
+
+/**
+ * The web-standard adapter: a `Request` in, a `Response` out, through the same core as the node:http adapter,
+ * without sockets. Bodies stream both ways. Cancelling the response body (or aborting the request's signal)
+ * aborts the upstream call, as a client closing its connection does.
+ */
+export async function handleWebRequest(runtime: Runtime, logger: Logger, request: Request, options: HandleOptions = {}): Promise<Response> {
+  const bind = options.bind ?? runtime.config.binds[0]?.key;
+  if (bind === undefined || !runtime.binds.has(bind)) {
+    throw new TypeError(`runtime.handle: no bind ${JSON.stringify(bind)}; this runtime has ${[...runtime.binds.keys()].map((k) => JSON.stringify(k)).join(', ')}`);
+  }
+  const url = new URL(request.url);
+  const headers = toNodeHeaders(request.headers, url.host);
+  const env: ServeEnv = { logger, current: () => runtime, draining: () => false };
+  const exchange = new Exchange(env, {
+    method: request.method,
+    url: url.pathname + url.search,
+    headers,
+    clientAddress: options.clientAddress ?? '127.0.0.1',
+    scheme: url.protocol === 'https:' ? 'https' : 'http',
+    bind,
+  });
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(new Error('client closed the connection'));
+  if (request.signal.aborted) onAbort();
+  else request.signal.addEventListener('abort', onAbort, { once: true });
+  const body = request.body ? Readable.fromWeb(request.body as WebReadableStream<Uint8Array>) : undefined;
+  const response = await exchange.run(body, controller);
+  request.signal.removeEventListener('abort', onAbort);
+  exchange.errorCode = response.errorCode;
+  let framed = frameResponse(request.method, response);
+  if (request.method === 'HEAD' && framed.body instanceof Readable) {
+    // A HEAD response has no body; the backend's empty stream is released here, the length header kept.
+    framed.body.destroy();
+    framed = { ...framed, body: undefined };
+  }
+  let web: Response;
+  try {
+    web = toWebResponse(framed, request.method);
+  } catch (err) {
+    if (framed.body instanceof Readable) framed.body.destroy();
+    const e = invalidResponseError(framed, err);
+    logger.error({ err: e.message, route: exchange.ctx?.routeName }, 'invalid response from a policy');
+    exchange.errorCode = e.code;
+    framed = frameResponse(request.method, errorResponse(e));
+    web = toWebResponse(framed, request.method);
+  }
+  track(exchange, framed, controller);
+  return web;
+}
+
+/** A web Headers as node:http would have parsed it: lower-case names, `set-cookie` a list, `host` always present. */
+function toNodeHeaders(source: Headers, host: string): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const [name, value] of source) {
+    if (name === 'set-cookie') continue;
+    headers[name] = value;
+  }
+  const cookies = source.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  headers.host ??= host;
+  return headers;
+}
+
+function toWebResponse(framed: FramedResponse, method: string): Response {
+  const headers = new Headers();
+  for (const name in framed.headers) {
+    const value = framed.headers[name];
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else if (value !== undefined) headers.append(name, value);
+  }
+  const body = framed.body;
+  const status = framed.status;
+  // The Response constructor only takes final statuses; 1xx cannot be answered this way.
+  if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`invalid status ${status}`);
+  if (body === undefined || method === 'HEAD') return new Response(null, { status, headers });
+  const web = body instanceof Readable ? (Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>) : body;
+  return new Response(web, { status, headers });
+}
+
+/** Counts the bytes the caller reads and finishes the exchange when the body ends or is cancelled. */
+function track(exchange: Exchange, framed: FramedResponse, controller: AbortController): void {
+  const body = framed.body;
+  if (!(body instanceof Readable)) {
+    exchange.finish({ status: framed.status, bytesOut: body === undefined ? 0 : Buffer.byteLength(body) });
+    return;
+  }
+  let bytesOut = 0;
+  body.on('data', (chunk: Buffer) => {
+    bytesOut += chunk.length;
+  });
+  body.once('error', () => {
+    exchange.errorCode ??= ErrorCodes.STREAM_ABORTED;
+  });
+  body.once('close', () => {
+    const complete = body.readableEnded;
+    if (!complete) controller.abort(new Error('client closed the connection'));
+    exchange.finish({ status: framed.status, bytesOut, errorCode: complete ? undefined : ErrorCodes.CLIENT_CLOSED });
+  });
+}
