@@ -52,16 +52,16 @@ export async function handleWebRequest(runtime: Runtime, logger: Logger, request
   }
   let web: Response;
   try {
-    web = toWebResponse(framed, request.method);
+    web = toWebResponse(framed, exchange, controller);
   } catch (err) {
     if (framed.body instanceof Readable) framed.body.destroy();
     const e = invalidResponseError(framed, err);
     logger.error({ err: e.message, route: exchange.ctx?.routeName }, 'invalid response from a policy');
     exchange.errorCode = e.code;
     framed = frameResponse(request.method, errorResponse(e));
-    web = toWebResponse(framed, request.method);
+    web = toWebResponse(framed, exchange, controller);
   }
-  track(exchange, framed, controller);
+  if (!(framed.body instanceof Readable)) exchange.finish({ status: framed.status, bytesOut: framed.body === undefined ? 0 : Buffer.byteLength(framed.body) });
   return web;
 }
 
@@ -78,7 +78,7 @@ function toNodeHeaders(source: Headers, host: string): IncomingHttpHeaders {
   return headers;
 }
 
-function toWebResponse(framed: FramedResponse, method: string): Response {
+function toWebResponse(framed: FramedResponse, exchange: Exchange, controller: AbortController): Response {
   const headers = new Headers();
   for (const name in framed.headers) {
     const value = framed.headers[name];
@@ -89,28 +89,45 @@ function toWebResponse(framed: FramedResponse, method: string): Response {
   const status = framed.status;
   // The Response constructor only takes final statuses; 1xx cannot be answered this way.
   if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`invalid status ${status}`);
-  if (body === undefined || method === 'HEAD') return new Response(null, { status, headers });
-  const web = body instanceof Readable ? (Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>) : body;
-  return new Response(web, { status, headers });
+  if (body === undefined) return new Response(null, { status, headers });
+  return new Response(body instanceof Readable ? toWebStream(body, framed.status, exchange, controller) : body, { status, headers });
 }
 
-/** Counts the bytes the caller reads and finishes the exchange when the body ends or is cancelled. */
-function track(exchange: Exchange, framed: FramedResponse, controller: AbortController): void {
-  const body = framed.body;
-  if (!(body instanceof Readable)) {
-    exchange.finish({ status: framed.status, bytesOut: body === undefined ? 0 : Buffer.byteLength(body) });
-    return;
-  }
+/**
+ * The node stream as a web stream, pulled chunk by chunk (backpressure reaches the backend), counting bytes and
+ * finishing the exchange when it ends, fails or is cancelled. Cancelling aborts the upstream call.
+ */
+function toWebStream(body: Readable, status: number, exchange: Exchange, controller: AbortController): ReadableStream<Uint8Array> {
+  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   let bytesOut = 0;
-  body.on('data', (chunk: Buffer) => {
-    bytesOut += chunk.length;
-  });
-  body.once('error', () => {
-    exchange.errorCode ??= ErrorCodes.STREAM_ABORTED;
-  });
-  body.once('close', () => {
-    const complete = body.readableEnded;
-    if (!complete) controller.abort(new Error('client closed the connection'));
-    exchange.finish({ status: framed.status, bytesOut, errorCode: complete ? undefined : ErrorCodes.CLIENT_CLOSED });
-  });
+  const done = (errorCode?: string) => exchange.finish({ status, bytesOut, errorCode });
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(web) {
+        let next: IteratorResult<Buffer | string>;
+        try {
+          next = await chunks.next();
+        } catch (err) {
+          exchange.errorCode ??= ErrorCodes.STREAM_ABORTED;
+          done();
+          web.error(err);
+          return;
+        }
+        if (next.done) {
+          done();
+          web.close();
+          return;
+        }
+        const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+        bytesOut += chunk.length;
+        web.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      },
+      async cancel() {
+        controller.abort(new Error('client closed the connection'));
+        done(ErrorCodes.CLIENT_CLOSED);
+        await chunks.return?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
