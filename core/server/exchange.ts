@@ -71,6 +71,8 @@ export class Exchange {
   bytesIn = 0;
   /** The error code of the response being written (from the response, or set while streaming it). */
   errorCode: string | undefined;
+  /** Set when the answer leaves the body unread, so the connection cannot carry another request. */
+  closeConnection = false;
   private readonly env: ServeEnv;
   private bindRuntime: BindRuntime | undefined;
   private listener: ListenerRuntime | undefined;
@@ -128,9 +130,8 @@ export class Exchange {
     const length = head.headers['content-length'];
     if (length !== undefined && Number(length) > limit) {
       // The body is not read: the connection cannot be reused.
-      const r = errorResponse(bodyTooLarge(limit));
-      r.headers.connection = 'close';
-      return r;
+      this.closeConnection = true;
+      return errorResponse(bodyTooLarge(limit));
     }
     return undefined;
   }

@@ -1,13 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { ErrorCodes } from '../errors.ts';
-import type { GatewayResponse, HeaderMap } from '../pipeline/types.ts';
+import type { GatewayResponse } from '../pipeline/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { announcesBody, errorResponse, Exchange, type ServeEnv } from './exchange.ts';
 import { frameResponse, invalidResponseError, type FramedResponse } from './framing.ts';
-
-/** @deprecated name kept for callers; the environment is the transport-free core's. */
-export type HandlerEnv = ServeEnv;
 
 /**
  * The node:http adapter: serves one request on one bind through the transport-free core (exchange.ts) and writes
@@ -34,7 +31,7 @@ export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'htt
   });
   if (exchange.early) {
     // Refused from the head alone: the body was never asked for, so the connection cannot carry another request.
-    if (exchange.early.headers.connection === 'close' || !out.continued) out.closeConnection = true;
+    if (exchange.closeConnection || !out.continued) out.closeConnection = true;
     return writeResponse(res, req.method ?? 'GET', exchange.early, out, env.logger);
   }
   const controller = new AbortController();
@@ -157,5 +154,3 @@ function pump(body: Readable, res: ServerResponse, out: WriteState, logger: Logg
   });
 }
 
-export { errorResponse };
-export type { HeaderMap };
