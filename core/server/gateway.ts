@@ -204,9 +204,12 @@ export class Gateway {
     this.stopAccessLog();
   }
 
-  /** The access log is a request-event subscriber, on while the served config has `logging.accessLog`. */
+  /**
+   * The access log is a request-event subscriber, on while the served config has `logging.accessLog` and the
+   * logger writes info lines: at `warn` and above nothing subscribes, so requests build no event at all.
+   */
   private syncAccessLog(): void {
-    if (this.runtime.config.logging.accessLog) this.accessLog ??= subscribeAccessLog(this.options.logger, this.env.gateway);
+    if (this.runtime.config.logging.accessLog && this.options.logger.isLevelEnabled('info')) this.accessLog ??= subscribeAccessLog(this.options.logger, this.env.gateway);
     else this.stopAccessLog();
   }
 
