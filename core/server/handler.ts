@@ -21,7 +21,9 @@ export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'htt
     scheme,
     bind: bindKey,
   });
-  const out: WriteState = { bytesOut: 0, continued: !expectContinue, closeConnection: env.draining(), exchange };
+  const hasBody = announcesBody(req.headers);
+  // Without a body to wait for, an `Expect: 100-continue` needs no answer before the response.
+  const out: WriteState = { bytesOut: 0, continued: !expectContinue || !hasBody, closeConnection: env.draining(), exchange };
   res.once('close', () => {
     exchange.finish({
       status: res.headersSent ? res.statusCode : 0,
@@ -44,7 +46,7 @@ export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'htt
         out.continued = true;
       }
     : undefined;
-  const response = await exchange.run(announcesBody(req.headers) ? req : undefined, controller, onBodyRead);
+  const response = await exchange.run(hasBody ? req : undefined, controller, onBodyRead);
   await writeResponse(res, req.method ?? 'GET', response, out, env.logger);
 }
 

@@ -37,12 +37,12 @@ export async function handleWebRequest(runtime: Runtime, logger: Logger, request
     bind,
   });
   const controller = new AbortController();
+  // Aborting the request's signal, even while the response streams, aborts the upstream call.
   const onAbort = () => controller.abort(new Error('client closed the connection'));
   if (request.signal.aborted) onAbort();
   else request.signal.addEventListener('abort', onAbort, { once: true });
   const body = request.body ? Readable.fromWeb(request.body as WebReadableStream<Uint8Array>) : undefined;
   const response = await exchange.run(body, controller);
-  request.signal.removeEventListener('abort', onAbort);
   exchange.errorCode = response.errorCode;
   let framed = frameResponse(request.method, response);
   if (request.method === 'HEAD' && framed.body instanceof Readable) {

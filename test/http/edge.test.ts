@@ -199,6 +199,15 @@ describe('HTTP edge: Expect: 100-continue, response framing, invalid headers', (
     assert.equal(responses[3].body, 'hello');
   });
 
+  it('HEAD of a policy-made response: its length, no body, and the connection stays usable', async () => {
+    const { text } = await rawExchange(gw.port(), 'HEAD /framing HTTP/1.1\r\nHost: x\r\n\r\nGET /framing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const [head, rest] = [text.slice(0, text.indexOf('\r\n\r\n')), text.slice(text.indexOf('\r\n\r\n') + 4)];
+    assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(head, /\r\ncontent-length: 5\r\n/);
+    assert.match(rest, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(rest.endsWith('\r\n\r\nhello'), rest);
+  });
+
   it('a stream longer than its stated content-length cuts the connection instead of desynchronizing it', async () => {
     const { text } = await rawExchange(gw.port(), 'GET /stream-too-long HTTP/1.1\r\nHost: x\r\n\r\nGET /framing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.doesNotMatch(text, /abcdef/);
