@@ -112,6 +112,12 @@ describe('HTTP edge: Expect: 100-continue, response framing, invalid headers', (
         [
           { name: 'upload', matches: [{ path: { pathPrefix: '/upload' } }], backends: [{ host: up.host }] },
           { name: 'direct', matches: [{ path: { exact: '/direct' } }], policies: { directResponse: { status: 200, body: 'direct' } } },
+          {
+            name: 'guarded',
+            matches: [{ path: { pathPrefix: '/guarded' } }],
+            policies: { apiKey: { header: 'x-api-key', keys: [{ name: 'uploader', sha256: createHash('sha256').update('good-key').digest('hex') }] } },
+            backends: [{ host: up.host }],
+          },
           { name: 'bad-backend', matches: [{ path: { exact: '/bad-backend' } }], backends: [{ host: `127.0.0.1:${badPort}` }] },
           canned('framing'),
           canned('length-without-body'),
@@ -181,6 +187,18 @@ describe('HTTP edge: Expect: 100-continue, response framing, invalid headers', (
     assert.match(direct.text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(direct.text, /\r\nconnection: close\r\n/i);
     assert.ok(direct.text.endsWith('\r\n\r\ndirect'));
+  });
+
+  it('Expect through authentication: refused without the body, accepted with 100 Continue first', async () => {
+    const head = (key: string) => `PUT /guarded HTTP/1.1\r\nHost: x\r\nx-api-key: ${key}\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n`;
+    const refused = await rawExchange(gw.port(), head('bad-key'), Buffer.from('hello'));
+    assert.equal(refused.sentBody, false);
+    assert.match(refused.text, /^HTTP\/1\.1 401 Unauthorized\r\n/);
+    assert.match(refused.text, /PCL_ERR_UNAUTHENTICATED/);
+    const accepted = await rawExchange(gw.port(), head('good-key'), Buffer.from('hello'));
+    assert.equal(accepted.sentBody, true);
+    assert.match(accepted.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    assert.equal(JSON.parse(/\{.*\}/s.exec(accepted.text)![0]).length, 5);
   });
 
   it('a policy response with contradictory framing is sent with one valid content-length, and keep-alive survives', async () => {
