@@ -8,7 +8,7 @@ import { RequestVars } from '../state/index.ts';
 import { requestChannel, type RequestEvent } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { addForwardedHeaders, stripHopByHop } from './headers.ts';
-import type { BindRuntime, ListenerRuntime, RouteRuntime, Runtime } from './runtime.ts';
+import type { ListenerRuntime, RouteRuntime, Runtime } from './runtime.ts';
 
 /**
  * The transport-free core of serving one request: everything between "a request head arrived on a bind" and "here
@@ -74,7 +74,6 @@ export class Exchange {
   /** Set when the answer leaves the body unread, so the connection cannot carry another request. */
   closeConnection = false;
   private readonly env: ServeEnv;
-  private bindRuntime: BindRuntime | undefined;
   private listener: ListenerRuntime | undefined;
   private hit: RouteHit<RouteRuntime> | undefined;
   private path = '';
@@ -102,12 +101,11 @@ export class Exchange {
       requestChannel.start.publish(this.event);
     }
     this.early = this.route();
-    if (this.early && this.event) this.event.errorCode = this.early.errorCode;
   }
 
   private route(): GatewayResponse | undefined {
     const { head, runtime } = this;
-    const bind = (this.bindRuntime = runtime.binds.get(head.bind));
+    const bind = runtime.binds.get(head.bind);
     if (!bind) return errorResponse(new GatewayError(ErrorCodes.SHUTTING_DOWN, 'this port is being closed'));
     const url = head.url;
     const q = url.indexOf('?');
@@ -137,8 +135,8 @@ export class Exchange {
   }
 
   /**
-   * Runs the route's policy chain and backend; resolves with the response to write (never rejects). `signal`
-   * aborts the upstream call (the adapter aborts it when the client leaves). `onBodyRead` runs when something
+   * Runs the route's policy chain and backend; resolves with the response to write (never rejects). The adapter
+   * aborts `controller` when the client leaves, which aborts the upstream call. `onBodyRead` runs when something
    * first reads the body (the node adapter sends `100 Continue` then).
    */
   async run(body: Readable | undefined, controller: AbortController, onBodyRead?: () => void): Promise<GatewayResponse> {
@@ -149,10 +147,6 @@ export class Exchange {
       await hit.route.run(ctx);
     } catch (err) {
       if (!ctx.response) ctx.respondError(err);
-    }
-    if (this.event) {
-      this.event.backend = ctx.backendName;
-      this.event.subject = ctx.identity?.subject;
     }
     return ctx.response!;
   }
