@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { after, before, describe, it } from 'node:test';
-import { CHANNELS, requestChannel } from '../../core/telemetry/index.ts';
+import { CHANNELS, createLogger, requestChannel } from '../../core/telemetry/index.ts';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
 import { echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 
@@ -139,5 +139,54 @@ describe('telemetry events through node:diagnostics_channel', () => {
     await gw.close();
     assert.equal(requestChannel.hasSubscribers, false, 'nothing listens once every gateway closed');
     for (const name of everyChannelName()) diagnostics_channel.subscribe(name, listener);
+  });
+});
+
+describe('request events cost nothing without a subscriber', () => {
+  it('an exchange builds its event only while someone subscribes', async () => {
+    const { buildTestRuntime } = await import('../helpers/runtime.ts');
+    const { Exchange } = await import('../../core/server/exchange.ts');
+    const t = await buildTestRuntime(simpleConfig([{ name: 'r', policies: { directResponse: { status: 200, body: 'ok' } } }]));
+    try {
+      const head = { method: 'GET', url: '/x', headers: { host: 'h' }, clientAddress: '127.0.0.1', scheme: 'http' as const, bind: t.runtime.config.binds[0].key };
+      const env = { logger: createLogger({ level: 'silent' }), current: () => t.runtime, draining: () => false };
+      assert.equal(requestChannel.hasSubscribers, false);
+      const quiet = new Exchange(env, head);
+      assert.equal(quiet.event, undefined);
+      quiet.finish({ status: 200, bytesOut: 0 });
+      const ends: unknown[] = [];
+      const onEnd = (m: unknown) => ends.push(m);
+      requestChannel.end.subscribe(onEnd);
+      try {
+        const observed = new Exchange(env, head);
+        assert.equal(observed.event?.route, 'r');
+        observed.finish({ status: 200, bytesOut: 2 });
+        observed.finish({ status: 200, bytesOut: 2 });
+        assert.deepEqual(ends, [observed.event], 'one end per request, whatever the adapter calls');
+      } finally {
+        requestChannel.end.unsubscribe(onEnd);
+      }
+      assert.equal(t.runtime.inflight, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a reload that turns logging.accessLog off stops the access log', async () => {
+    const up = await echoUpstream();
+    const gw = await startTestGateway(simpleConfig([{ name: 'r', backends: [{ host: up.host }] }]));
+    try {
+      await send(`${gw.url()}/before`);
+      await gw.logs.waitFor((l) => l.type === 'access' && l.path === '/before');
+      await gw.write(simpleConfig([{ name: 'r', backends: [{ host: up.host }] }], { logging: { accessLog: false } }));
+      assert.deepEqual(await gw.running.reload(), { ok: true });
+      assert.equal(requestChannel.hasSubscribers, false);
+      assert.equal((await send(`${gw.url()}/after`)).status, 200);
+      await send(`${gw.url()}/after-2`);
+      assert.equal(gw.logs.find((l) => l.type === 'access' && String(l.path).startsWith('/after')), undefined);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
   });
 });
