@@ -32,8 +32,8 @@ export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'htt
     });
   });
   if (exchange.early) {
-    // Refused from the head alone: the body was never asked for, so the connection cannot carry another request.
-    if (exchange.closeConnection || !out.continued) out.closeConnection = true;
+    // A 413 leaves a body too large to read on the connection: it cannot carry another request.
+    if (exchange.closeConnection) out.closeConnection = true;
     return writeResponse(res, req.method ?? 'GET', exchange.early, out, env.logger);
   }
   const controller = new AbortController();
