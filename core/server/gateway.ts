@@ -6,8 +6,11 @@ import { StateStore } from '../state/index.ts';
 import type { ResolvedBind } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
+import { subscribeAccessLog } from '../telemetry/access-log.ts';
+import { publish, reloadChannel } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { handleRequest, type HandlerEnv } from './handler.ts';
+import type { ServeEnv } from './exchange.ts';
+import { handleRequest } from './handler.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 
 export interface GatewayOptions {
@@ -23,6 +26,9 @@ export interface ReloadResult {
   ok: boolean;
   error?: Error;
 }
+
+/** Names each gateway of the process in its request events (see RequestEvent.gateway). */
+let nextGatewayId = 0;
 
 /** Open sockets per server, so a drain can close those that carry no request (see closeServers). */
 const sockets = new WeakMap<Server, Set<Socket>>();
@@ -46,7 +52,9 @@ export class Gateway {
   private draining = false;
   private reloading: Promise<ReloadResult> | undefined;
   private ready = false;
-  private readonly env: HandlerEnv;
+  private readonly env: ServeEnv;
+  /** Unsubscribes the access log; set while `logging.accessLog` is on. */
+  private accessLog: (() => void) | undefined;
   /** Outlives every runtime: caches and sessions that a reload must not drop. */
   private readonly state = new StateStore();
 
@@ -56,6 +64,7 @@ export class Gateway {
       logger: options.logger,
       current: () => this.runtime,
       draining: () => this.draining,
+      gateway: `gateway-${++nextGatewayId}`,
     };
   }
 
@@ -81,25 +90,40 @@ export class Gateway {
   async start(initial?: LoadedConfig): Promise<void> {
     this.loaded = initial ?? (await this.load());
     this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger, this.state);
+    this.syncAccessLog();
     try {
       for (const bind of this.runtime.config.binds) this.open.set(bind.key, await this.listen(bind, this.runtime));
     } catch (err) {
       await this.closeServers([...this.open.values()]);
       await this.runtime.close();
+      this.stopAccessLog();
       throw err;
     }
     this.ready = true;
   }
 
-  /** Loads the config file again and swaps it in if all of it is valid; otherwise keeps serving the old one. */
-  reload(): Promise<ReloadResult> {
+  /**
+   * Loads the config file again and swaps it in if all of it is valid; otherwise keeps serving the old one.
+   * `changed` names the files whose change triggered it, for the reload event.
+   */
+  reload(changed?: readonly string[]): Promise<ReloadResult> {
     // Reloads are serialized: a burst of file events yields one reload after the one in progress.
     const run = async (): Promise<ReloadResult> => {
+      const startedAt = performance.now();
       try {
         await this.swap();
+        publish(reloadChannel, () => ({ ok: true, durationMs: performance.now() - startedAt, files: changed }));
         return { ok: true };
       } catch (err) {
-        this.options.logger.error({ err: (err as Error).message, code: (err as GatewayError).code }, 'reload failed: still serving the previous config');
+        const code = (err as GatewayError).code as string | undefined;
+        this.options.logger.error({ err: (err as Error).message, code }, 'reload failed: still serving the previous config');
+        publish(reloadChannel, () => ({
+          ok: false,
+          durationMs: performance.now() - startedAt,
+          errorCode: code ?? ErrorCodes.INTERNAL,
+          message: (err as Error).message,
+          files: changed,
+        }));
         return { ok: false, error: err as Error };
       }
     };
@@ -146,6 +170,7 @@ export class Gateway {
     const previous = previousRuntime;
     this.runtime = next;
     this.loaded = loaded;
+    this.syncAccessLog();
     for (const o of opened) this.open.set(o.bind.key, o);
     for (const update of tlsUpdates) update();
     const removed = [...this.open.values()].filter((o) => !next.binds.has(o.bind.key));
@@ -176,6 +201,21 @@ export class Gateway {
     }
     await this.reloading?.catch(() => {});
     await this.runtime.close();
+    this.stopAccessLog();
+  }
+
+  /**
+   * The access log is a request-event subscriber, on while the served config has `logging.accessLog` and the
+   * logger writes info lines: at `warn` and above nothing subscribes, so requests build no event at all.
+   */
+  private syncAccessLog(): void {
+    if (this.runtime.config.logging.accessLog && this.options.logger.isLevelEnabled('info')) this.accessLog ??= subscribeAccessLog(this.options.logger, this.env.gateway);
+    else this.stopAccessLog();
+  }
+
+  private stopAccessLog(): void {
+    this.accessLog?.();
+    this.accessLog = undefined;
   }
 
   private async load(): Promise<LoadedConfig> {
@@ -184,8 +224,8 @@ export class Gateway {
   }
 
   private listen(bind: ResolvedBind, runtime: Runtime): Promise<OpenBind> {
-    const handler = (scheme: 'http' | 'https') => (req: Parameters<typeof handleRequest>[3], res: Parameters<typeof handleRequest>[4]) => {
-      handleRequest(this.env, bind.key, scheme, req, res).catch((err) => {
+    const handler = (scheme: 'http' | 'https', expectContinue = false) => (req: Parameters<typeof handleRequest>[3], res: Parameters<typeof handleRequest>[4]) => {
+      handleRequest(this.env, bind.key, scheme, req, res, expectContinue).catch((err) => {
         this.options.logger.error({ err }, 'request handler failed');
         if (!res.headersSent) res.writeHead(500);
         res.end();
@@ -205,6 +245,9 @@ export class Gateway {
             handler('https'),
           )
         : createHttpServer(handler('http'));
+    // `Expect: 100-continue`: node emits 'checkContinue' instead of 'request'; the handler sends 100 only once
+    // something reads the body, so a refused request is answered before the client uploads it.
+    server.on('checkContinue', handler(bind.protocol === 'HTTPS' ? 'https' : 'http', true));
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 60_000;
     const open = new Set<Socket>();

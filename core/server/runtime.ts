@@ -13,6 +13,7 @@ import { listenerScopeId, routeScopeId, StateStore } from '../state/index.ts';
 import { policyChannel } from '../telemetry/events.ts';
 import { createRouteUpstream, type UpstreamContribution } from '../upstream/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { handleWebRequest, type HandleOptions } from './web.ts';
 
 export interface RouteRuntime {
   readonly route: ResolvedRoute;
@@ -49,6 +50,11 @@ export interface Runtime {
   inflight: number;
   /** Ends long-lived responses (MCP streams) so that a shutdown does not wait for clients to hang up. */
   drain(): void;
+  /**
+   * Serves a web-standard Request without sockets, as if it arrived on a bind (the first unless `options.bind`
+   * names one): the same routing, policies and backends as the node:http adapter.
+   */
+  handle(request: Request, options?: HandleOptions): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -140,6 +146,9 @@ export async function buildRuntime(
       inflight: 0,
       drain() {
         for (const d of drainers) d();
+      },
+      handle(this: Runtime, request: Request, options?: HandleOptions) {
+        return handleWebRequest(this, logger, request, options);
       },
       async close() {
         await Promise.allSettled(closers.map((c) => c()));

@@ -22,7 +22,7 @@ export interface RunningGateway {
   readonly admin?: AdminServer;
   readonly readiness?: AdminServer;
   readonly logger: Logger;
-  reload(): Promise<ReloadResult>;
+  reload(changed?: readonly string[]): Promise<ReloadResult>;
   close(): Promise<void>;
 }
 
@@ -55,15 +55,15 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     throw err;
   }
   let watcher: FileWatcher | undefined;
-  const reload = async () => {
-    const result = await gateway.reload();
+  const reload = async (changed?: readonly string[]) => {
+    const result = await gateway.reload(changed);
     watcher?.setFiles(gateway.files);
     return result;
   };
   if (options.watch ?? true) {
     watcher = watchFiles(gateway.files, (changed) => {
       logger.info({ changed }, 'config change detected');
-      void reload();
+      void reload(changed);
     });
   }
   return {

@@ -33,6 +33,11 @@ export interface RequestEvent {
   durationMs?: number;
   /** Subject of the authenticated identity, once authentication ran. */
   subject?: string;
+  /**
+   * Which gateway of this process served the request (several may run in one process, e.g. in tests), so that a
+   * subscriber tied to one gateway (its access log) sees only that gateway's requests. Absent for `runtime.handle`.
+   */
+  gateway?: string;
 }
 
 /** One attempt to call an HTTP backend (retries publish one each). */

@@ -1,3 +1,4 @@
+export { subscribeAccessLog } from './access-log.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   CHANNELS,

@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import { ErrorCodes, GatewayError, toGatewayError } from '../errors.ts';
+import type { GatewayResponse, RequestContext } from '../pipeline/types.ts';
+import { hostOf, normalizePath, type RouteHit } from '../routing/router.ts';
+import { RequestVars } from '../state/index.ts';
+import { requestChannel, type RequestEvent } from '../telemetry/events.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { addForwardedHeaders, stripHopByHop } from './headers.ts';
+import type { ListenerRuntime, RouteRuntime, Runtime } from './runtime.ts';
+
+/**
+ * The transport-free core of serving one request: everything between "a request head arrived on a bind" and "here
+ * is the response to write". The node:http adapter (handler.ts) and the web Request/Response adapter (web.ts) are
+ * thin layers around it; neither routes, limits or builds a context itself.
+ */
+
+/** What the core needs to know about a request before reading its body. */
+export interface RequestHead {
+  method: string;
+  /** The request target as sent: path and query. */
+  url: string;
+  /** Lower-case names, as node:http gives them. */
+  headers: IncomingHttpHeaders;
+  clientAddress: string;
+  scheme: 'http' | 'https';
+  /** Key of the bind the request arrived on (`ResolvedBind.key`). */
+  bind: string;
+}
+
+/** A request head with its body: undefined when the request has none. */
+export interface IncomingRequest extends RequestHead {
+  body: Readable | undefined;
+}
+
+export interface ServeEnv {
+  logger: Logger;
+  /** The runtime serving new requests right now (swapped by reload). */
+  current(): Runtime;
+  /** True once shutdown began: responses then close their connection. */
+  draining(): boolean;
+  /** Names the gateway in request events, so that each gateway's subscribers see only its own requests. */
+  gateway?: string;
+}
+
+/** How the response ended, as the adapter saw it. */
+export interface ExchangeOutcome {
+  /** Status sent, or 0 when none was. */
+  status: number;
+  bytesOut: number;
+  /** Set when the response did not complete (client gone, stream broken). */
+  errorCode?: string;
+}
+
+/**
+ * One request from the arrival of its head until its response is done. Construction routes the request and
+ * checks what can be checked from the head alone; `early` is then the answer when the body must not be read (no
+ * route, body over the limit). `run` serves the rest; the adapter calls `finish` once when the response is done.
+ */
+export class Exchange {
+  readonly runtime: Runtime;
+  readonly id: string;
+  readonly head: RequestHead;
+  readonly startedAt = performance.now();
+  /** The answer decided from the head alone, when there is one: write it without reading the body. */
+  readonly early: GatewayResponse | undefined;
+  /** Present when someone subscribes to request events. */
+  readonly event: RequestEvent | undefined;
+  ctx: RequestContext | undefined;
+  bytesIn = 0;
+  /** The error code of the response being written (from the response, or set while streaming it). */
+  errorCode: string | undefined;
+  /** Set when the answer leaves the body unread, so the connection cannot carry another request. */
+  closeConnection = false;
+  private readonly env: ServeEnv;
+  private listener: ListenerRuntime | undefined;
+  private hit: RouteHit<RouteRuntime> | undefined;
+  private path = '';
+  private search = '';
+  private finished = false;
+
+  constructor(env: ServeEnv, head: RequestHead) {
+    this.env = env;
+    this.head = head;
+    const runtime = (this.runtime = env.current());
+    runtime.inflight++;
+    this.id = (head.headers['x-request-id'] as string | undefined) ?? randomUUID();
+    if (requestChannel.hasSubscribers) {
+      this.event = {
+        id: this.id,
+        method: head.method,
+        path: pathOf(head.url),
+        host: hostOf(head.headers.host),
+        clientAddress: head.clientAddress,
+        scheme: head.scheme,
+        bind: head.bind,
+        startedAt: this.startedAt,
+        gateway: env.gateway,
+      };
+      requestChannel.start.publish(this.event);
+    }
+    this.early = this.route();
+  }
+
+  private route(): GatewayResponse | undefined {
+    const { head, runtime } = this;
+    const bind = runtime.binds.get(head.bind);
+    if (!bind) return errorResponse(new GatewayError(ErrorCodes.SHUTTING_DOWN, 'this port is being closed'));
+    const url = head.url;
+    const q = url.indexOf('?');
+    const path = normalizePath(q === -1 ? url : url.slice(0, q));
+    if (path === undefined) {
+      return errorResponse(new GatewayError(ErrorCodes.BAD_REQUEST, `request target must be an absolute path, got ${JSON.stringify(url.slice(0, 100))}`));
+    }
+    this.path = path;
+    this.search = q === -1 ? '' : url.slice(q);
+    if (this.event) this.event.path = path;
+    const host = hostOf(head.headers.host);
+    const listener = (this.listener = bind.selectListener(host));
+    if (this.event) this.event.listener = listener?.listener.name;
+    const hit = (this.hit = listener?.match({ host, method: head.method, path, search: this.search, headers: head.headers }));
+    if (!listener || !hit) {
+      return errorResponse(new GatewayError(ErrorCodes.NO_ROUTE, `no route for ${head.method} ${path} on host "${host}"`));
+    }
+    if (this.event) this.event.route = hit.route.route.name;
+    const limit = runtime.config.limits.maxRequestBodyBytes;
+    const length = head.headers['content-length'];
+    if (length !== undefined && Number(length) > limit) {
+      // The body is not read: the connection cannot be reused.
+      this.closeConnection = true;
+      return errorResponse(bodyTooLarge(limit));
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs the route's policy chain and backend; resolves with the response to write (never rejects). The adapter
+   * aborts `controller` when the client leaves, which aborts the upstream call. `onBodyRead` runs when something
+   * first reads the body (the node adapter sends `100 Continue` then).
+   */
+  async run(body: Readable | undefined, controller: AbortController, onBodyRead?: () => void): Promise<GatewayResponse> {
+    if (this.early) return this.early;
+    const hit = this.hit!;
+    const ctx = (this.ctx = this.createContext(hit, body, controller, onBodyRead));
+    try {
+      await hit.route.run(ctx);
+    } catch (err) {
+      if (!ctx.response) ctx.respondError(err);
+    }
+    return ctx.response!;
+  }
+
+  /** Publishes the end of the request and releases the runtime; once only, whatever the adapter calls. */
+  finish(outcome: ExchangeOutcome): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.runtime.inflight--;
+    const event = this.event;
+    if (!event) return;
+    event.status = outcome.status;
+    event.errorCode = this.errorCode ?? outcome.errorCode;
+    event.bytesIn = this.bytesIn;
+    event.bytesOut = outcome.bytesOut;
+    event.durationMs = performance.now() - this.startedAt;
+    if (this.ctx) {
+      event.backend = this.ctx.backendName;
+      event.subject = this.ctx.identity?.subject;
+    }
+    requestChannel.end.publish(event);
+  }
+
+  private createContext(hit: RouteHit<RouteRuntime>, source: Readable | undefined, controller: AbortController, onBodyRead?: () => void): RequestContext {
+    const { head, env } = this;
+    const routeName = hit.route.route.name;
+    const headers = stripHopByHop(head.headers);
+    // The gateway answers `Expect: 100-continue` itself (the node adapter); undici refuses to send it upstream.
+    delete headers.expect;
+    addForwardedHeaders(headers, head.clientAddress, head.scheme, head.headers.host);
+    headers['x-request-id'] = this.id;
+    const limit = this.runtime.config.limits.maxRequestBodyBytes;
+    const logger = env.logger;
+    const ctx: RequestContext = {
+      id: this.id,
+      clientHeaders: head.headers,
+      vars: new RequestVars(),
+      startedAt: Date.now(),
+      scheme: head.scheme,
+      clientAddress: head.clientAddress,
+      listenerName: this.listener!.listener.name,
+      routeName,
+      matchedPrefix: hit.matchedPrefix,
+      log: logger,
+      signal: controller.signal,
+      method: head.method,
+      path: this.path,
+      search: this.search,
+      authority: head.headers.host ?? '',
+      body: source && new LimitedBody(source, limit, this, onBodyRead),
+      requestHeaders: headers,
+      abort(reason) {
+        if (!controller.signal.aborted) controller.abort(reason);
+      },
+      respond(response) {
+        if (ctx.response) throw new Error(`a response was already set for route "${routeName}"`);
+        ctx.response = response;
+      },
+      respondError(err) {
+        ctx.response = errorResponse(toGatewayError(err));
+        if (!(err instanceof GatewayError)) logger.error({ err, route: routeName }, 'unexpected error while serving a request');
+      },
+    };
+    return ctx;
+  }
+}
+
+/** Whether a request head announces a body (node:http gives an empty stream for body-less requests). */
+export function announcesBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * The request body as the pipeline sees it: counted, cut at the size limit, and started only when first read (so
+ * that `100 Continue` goes out only once something wants the body). Over the limit it fails with
+ * PCL_ERR_BODY_TOO_LARGE and stops reading the source without destroying it, so the 413 can still be written.
+ */
+class LimitedBody extends Readable {
+  private readonly source: Readable;
+  private readonly limit: number;
+  private readonly exchange: Exchange;
+  private onFirstRead: (() => void) | undefined;
+  private started = false;
+
+  constructor(source: Readable, limit: number, exchange: Exchange, onFirstRead?: () => void) {
+    super({ highWaterMark: 64 * 1024 });
+    this.source = source;
+    this.limit = limit;
+    this.exchange = exchange;
+    this.onFirstRead = onFirstRead;
+    // Listened from the start: a client that breaks off before anything reads the body must not crash the process.
+    source.once('error', this.onError);
+  }
+
+  override _read(): void {
+    if (this.started) {
+      this.source.resume();
+      return;
+    }
+    this.started = true;
+    const first = this.onFirstRead;
+    this.onFirstRead = undefined;
+    first?.();
+    this.source.on('data', this.onData).once('end', this.onEnd);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.exchange.bytesIn += chunk.length;
+    if (this.exchange.bytesIn > this.limit) {
+      this.detach();
+      this.source.pause();
+      this.destroy(bodyTooLarge(this.limit));
+      return;
+    }
+    if (!this.push(chunk)) this.source.pause();
+  };
+
+  private readonly onEnd = (): void => {
+    this.detach();
+    this.push(null);
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.detach();
+    this.destroy(err);
+  };
+
+  private detach(): void {
+    this.source.off('data', this.onData).off('end', this.onEnd).off('error', this.onError);
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.detach();
+    cb(err);
+  }
+}
+
+function bodyTooLarge(limit: number): GatewayError {
+  return new GatewayError(ErrorCodes.BODY_TOO_LARGE, `request body exceeds limits.maxRequestBodyBytes (${limit} bytes)`);
+}
+
+/** The JSON error response for a gateway error. */
+export function errorResponse(err: GatewayError): GatewayResponse {
+  const body = JSON.stringify(err.toJSON());
+  return {
+    status: err.status,
+    headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+    body,
+    errorCode: err.code,
+  };
+}
