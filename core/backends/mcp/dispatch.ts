@@ -2,7 +2,8 @@ import type { MessageContext, MessagePipeline } from '../../pipeline/message.ts'
 import type { McpListItem, RequestContext } from '../../pipeline/types.ts';
 import { normalizeResourceUri } from '../../protocol/uri.ts';
 import { LIST_METHODS, type ListKind, type Owned } from './catalog.ts';
-import { PROTOCOL_VERSIONS, RpcErrors, RpcFailure, type JsonRpcRequest } from './jsonrpc.ts';
+import { RpcErrors, RpcFailure, type JsonRpcRequest } from '../../protocol/jsonrpc.ts';
+import { PROTOCOL_VERSIONS } from './versions.ts';
 import type { Emit, Scope, Session } from './session.ts';
 
 const ITEM_KIND: Record<ListKind, McpListItem['kind']> = { tools: 'tool', prompts: 'prompt', resources: 'resource', resourceTemplates: 'resourceTemplate' };

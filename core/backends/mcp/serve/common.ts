@@ -3,7 +3,7 @@ import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { MessagePipeline } from '../../../pipeline/message.ts';
 import type { GatewayResponse, RequestContext } from '../../../pipeline/types.ts';
 import { dispatch, negotiateVersion } from '../dispatch.ts';
-import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc.ts';
+import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
 import { Session, type Emit, type SessionEnv } from '../session.ts';
 import type { SessionStore } from '../store.ts';
 import { ownerOf } from './guard.ts';

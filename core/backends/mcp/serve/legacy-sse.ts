@@ -1,7 +1,7 @@
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { RequestContext } from '../../../pipeline/types.ts';
 import { negotiateVersion } from '../dispatch.ts';
-import { isRequest, type JsonRpcRequest } from '../jsonrpc.ts';
+import { isRequest, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import type { Session } from '../session.ts';
 import { answer, deliverNonRequests, findSession, json, newSession, notFound, readMessages, type ServeEnv } from './common.ts';
 import { ownerOf } from './guard.ts';

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { GatewayResponse } from '../../../pipeline/types.ts';
-import type { JsonRpcMessage } from '../jsonrpc.ts';
+import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 
 const KEEPALIVE_MS = 15_000;
 

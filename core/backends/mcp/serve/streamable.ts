@@ -1,6 +1,7 @@
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { RequestContext } from '../../../pipeline/types.ts';
-import { isRequest, PROTOCOL_VERSIONS, rpcError, RpcErrors, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../jsonrpc.ts';
+import { isRequest, rpcError, RpcErrors, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
+import { PROTOCOL_VERSIONS } from '../versions.ts';
 import type { Session } from '../session.ts';
 import { answer, deliverNonRequests, findSession, json, openSession, readMessages, type ServeEnv } from './common.ts';
 import { ownerOf } from './guard.ts';

@@ -1,15 +1,5 @@
 import type { McpTarget } from '../../../../sdk-types/config.ts';
-import {
-  isNotification,
-  isRequest,
-  isResponse,
-  RpcErrors,
-  RpcFailure,
-  type JsonRpcId,
-  type JsonRpcMessage,
-  type JsonRpcNotification,
-  type JsonRpcRequest,
-} from '../jsonrpc.ts';
+import { isNotification, isRequest, isResponse, RpcErrors, RpcFailure, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import { createTransport, targetKind, type TargetKind, type TransportEnv, type UpstreamTransport } from './transport.ts';
 
 /** What the gateway says about itself and its client when it initializes a target. */

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../../../telemetry/logger.ts';
-import { LATEST_PROTOCOL_VERSION } from '../jsonrpc.ts';
+import { LATEST_PROTOCOL_VERSION } from '../versions.ts';
 import type { ClientInit, UpstreamConnection } from './connection.ts';
 import type { TargetLauncher } from './processes.ts';
 

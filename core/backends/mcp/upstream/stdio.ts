@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { JsonRpcMessage } from '../jsonrpc.ts';
+import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import type { UpstreamTransport } from './transport.ts';
 
 /** Inherited from the gateway's environment by every stdio target; everything else must be given in `env`. */

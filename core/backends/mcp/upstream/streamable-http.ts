@@ -1,5 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import type { JsonRpcMessage } from '../jsonrpc.ts';
+import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import type { UpstreamTransport } from './transport.ts';
 
 /**

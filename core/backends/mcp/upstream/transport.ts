@@ -7,7 +7,7 @@ import type { ResolvedRoute } from '../../../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import { stateKey, type StateStore } from '../../../state/index.ts';
 import type { RouteUpstream } from '../../../upstream/index.ts';
-import type { JsonRpcMessage } from '../jsonrpc.ts';
+import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
 import { sharedRemoteAgent, StreamableHttpTransport } from './streamable-http.ts';
 
