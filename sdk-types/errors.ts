@@ -63,6 +63,12 @@ export const ErrorCodes = {
   MCP_METHOD_NOT_ALLOWED: 'PCL_ERR_MCP_METHOD_NOT_ALLOWED',
   /** 502: an MCP session could not start because a target failed to start or initialize (`failureMode: failClosed`). */
   MCP_UPSTREAM_FAILED: 'PCL_ERR_MCP_UPSTREAM_FAILED',
+  /**
+   * 502 (or a JSON-RPC error for MCP): a ready-made filter could not inspect the content (a response or MCP result
+   * for `piiRedaction`, tool-call arguments for `toolArgumentRules`) because it is larger than the policy's
+   * `maxScanBytes`, compressed, or nested too deep; refused rather than passed unchecked (fail closed).
+   */
+  FILTER_CONTENT_TOO_LARGE: 'PCL_ERR_FILTER_CONTENT_TOO_LARGE',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */
