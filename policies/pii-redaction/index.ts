@@ -57,9 +57,12 @@ async function redactResponse(ctx: RequestContext, response: GatewayResponse, se
   if (declared > settings.cap) return uninspectable(`the response body (${declared} bytes) is larger than maxScanBytes (${settings.cap})`);
   let buffer: Buffer;
   if (response.body instanceof Readable) {
-    const read = await bufferUpTo(response.body, settings.cap);
+    const original = response.body;
+    const read = await bufferUpTo(original, settings.cap);
     if (!read.complete) {
       response.body = read.stream;
+      // Refused: the backend's stream must be ended here, the replaying one may never have read from it.
+      if (settings.oversized === 'refuse') original.destroy();
       return uninspectable(`the response body is larger than maxScanBytes (${settings.cap})`);
     }
     buffer = read.buffer;
