@@ -416,7 +416,8 @@ export class LinearRegex {
     this.startsB = new Int32Array(size);
     this.mark = new Int32Array(size);
     this.stack = new Int32Array(size + 1);
-    this.closure = Array.from({ length: size }, (_, pc) => this.staticClosure(pc));
+    // Threads are only ever added at the start (pc 0) and after a Char: those are the closures worth keeping.
+    this.closure = Array.from({ length: size }, (_, pc) => (pc === 0 || this.prog.op[pc - 1] === Op.Char ? this.staticClosure(pc) : null));
     this.first = this.firstSet();
   }
 
@@ -484,8 +485,12 @@ export class LinearRegex {
         if (c < 0) continue;
         if (c < 128 ? ascii[pc * 128 + c] === 1 : sets[x[pc]].has(c)) nextN = this.add(nextPcs, nextStarts, nextN, pc + 1, pos + 1, curStarts[t], text, nextGen);
       }
-      [curPcs, nextPcs] = [nextPcs, curPcs];
-      [curStarts, nextStarts] = [nextStarts, curStarts];
+      const swapPcs = curPcs;
+      curPcs = nextPcs;
+      nextPcs = swapPcs;
+      const swapStarts = curStarts;
+      curStarts = nextStarts;
+      nextStarts = swapStarts;
       curN = nextN;
       curGen = nextGen;
       if (pos >= n) break;
