@@ -6,12 +6,15 @@
  * quadratic or exponential time, and the filter runs on the gateway's event loop, so one hostile body stalls every
  * route. This engine compiles the pattern to a program and runs it as a Pike VM (Thompson NFA simulation with
  * thread priorities), so a search costs at most (text length x program size) steps and gives the same match as
- * JavaScript would (leftmost, first alternative preferred, greedy or lazy as written).
+ * JavaScript would (leftmost, first alternative preferred, greedy or lazy as written). A lazily built DFA
+ * (linear-regex-dfa.ts) first says whether there is a match at all, one table lookup per code unit, so the VM only
+ * runs on texts that have one.
  *
  * The syntax is JavaScript's (no flags), minus what needs backtracking: backreferences, lookarounds longer than one
  * character, inline modifiers. Those are refused when the config is loaded, with the reason. Counted repetitions
  * are expanded, so the program is bounded by {@link MAX_PROGRAM_SIZE} instructions.
  */
+import { GAVE_UP, MatchDfa } from './linear-regex-dfa.ts';
 import { assertHolds, CharSet, compile, MAX_PROGRAM_SIZE, Op, Parser, UnsupportedPattern, type Program, type Ranges } from './linear-regex-compile.ts';
 
 export { MAX_PROGRAM_SIZE, UnsupportedPattern };
@@ -53,6 +56,8 @@ export class LinearRegex {
   private readonly stack: Int32Array;
   /** Code units that can begin a match, or undefined when a match can begin anywhere (it may be empty). */
   private readonly first: CharSet | undefined;
+  /** Says fast whether a match exists at all: the VM only runs on texts that have one. */
+  private readonly dfa: MatchDfa;
 
   constructor(source: string) {
     this.source = source;
@@ -73,6 +78,7 @@ export class LinearRegex {
     // Threads are only ever added at the start (pc 0) and after a Char: those are the closures worth keeping.
     this.closure = Array.from({ length: size }, (_, pc) => (pc === 0 || this.prog.op[pc - 1] === Op.Char ? this.staticClosure(pc) : null));
     this.first = this.firstSet();
+    this.dfa = new MatchDfa(this.prog);
   }
 
   /**
@@ -80,7 +86,9 @@ export class LinearRegex {
    * {@link ScanTooExpensive} past `maxSteps` (default {@link stepBudget} of the text).
    */
   test(text: string, maxSteps = stepBudget(text.length)): boolean {
-    return this.search(text, 0, maxSteps) !== undefined;
+    const end = this.dfa.firstEnd(text, 0);
+    if (end !== GAVE_UP) return end >= 0;
+    return this.run(text, 0, maxSteps) !== undefined;
   }
 
   /**
@@ -89,6 +97,15 @@ export class LinearRegex {
    * then says how many it took, for callers that share one budget between repeated searches.
    */
   search(text: string, from: number, maxSteps = Infinity): [number, number, number] | undefined {
+    if (this.dfa.firstEnd(text, from) === -1) {
+      this.steps = 0;
+      return undefined;
+    }
+    return this.run(text, from, maxSteps);
+  }
+
+  /** The Pike VM: exact match bounds with JavaScript's priorities. */
+  private run(text: string, from: number, maxSteps: number): [number, number, number] | undefined {
     const op = this.prog.op;
     const sets = this.prog.sets;
     const x = this.prog.x;

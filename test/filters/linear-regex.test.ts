@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileLinear, MAX_PROGRAM_SIZE, ScanTooExpensive, STEPS_PER_CHAR, UnsupportedPattern } from '../../policies/tool-argument-rules/linear-regex.ts';
+import { compileLinear, MAX_PROGRAM_SIZE, ScanTooExpensive, stepBudget, STEPS_PER_CHAR, UnsupportedPattern } from '../../policies/tool-argument-rules/linear-regex.ts';
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
 function prng(seed: number): () => number {
@@ -93,13 +93,17 @@ describe('the linear-time regular-expression engine', () => {
     }
   });
 
-  it('stops a scan past its step budget instead of running long', () => {
+  it('stops a search past its step budget instead of running long', () => {
     const re = compileLinear('a{1,100}b');
-    assert.throws(() => re.test('a'.repeat(100_000)), (err: unknown) => {
+    const text = `${'a'.repeat(100_000)}b`;
+    assert.throws(() => re.search(text, 0, stepBudget(text.length)), (err: unknown) => {
       assert.ok(err instanceof ScanTooExpensive);
       assert.equal((err as Error).message, `pattern "a{1,100}b" needs more than ${STEPS_PER_CHAR} steps per character on this text`);
       return true;
     });
-    assert.equal(re.test('aaab'), true, 'short texts are within budget');
+    assert.deepEqual(re.search('xaaab', 0, stepBudget(5)), [1, 5, 5], 'short texts are within budget');
+    // Whether a match exists is answered by the DFA, one lookup per character, whatever the pattern.
+    assert.equal(re.test('a'.repeat(1_000_000)), false);
+    assert.equal(re.test(text), true);
   });
 });
