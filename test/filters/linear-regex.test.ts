@@ -45,14 +45,16 @@ describe('the linear-time regular-expression engine', () => {
       '(?<![\\d-])\\d{3}(?![\\d-])', '\\.\\./', '^/etc/', '[Dd][Rr][Oo][Pp] [Tt][Aa][Bb][Ll][Ee]', '(a*)*b', '(a|a)*c',
       'a{0,2}?b', '\\w+@\\w+\\.com', '(x+x+)+y', '\\s+', '(?<n>q)r', '\\x41\\u0042', '[a-]', '[\\w-z]+', '\\B.\\B',
       'colou?r', '\\d{1,3}(?:,\\d{3})*', 'a{2,}', '[^]', 'b{', '\\cJ', '[\\b]',
+      // non-ASCII classes, and a pattern whose DFA has thousands of states (the DFA gives up, the VM answers)
+      '\\s+\\S', '[^a]\\W.', 'é+|\\u2028', '(a|b)*a(a|b){9}', '[\\u00e0-\\u00ff]{2}',
     ];
-    const alphabet = 'abcdfoxyqr-./ 0123@ABCDROPTBLE,\n\b';
+    const alphabet = 'abcdfoxyqr-./ 0123@ABCDROPTBLE,\n\béà\u00a0\u2028\u3000ÿ';
     const random = prng(16);
     let cases = 0;
     for (const pattern of patterns) {
       for (let k = 0; k < 400; k++) {
         let text = '';
-        const length = Math.floor(random() * 24);
+        const length = Math.floor(random() * 40);
         for (let i = 0; i < length; i++) text += alphabet[Math.floor(random() * alphabet.length)];
         assert.deepEqual(linearMatches(pattern, text), jsMatches(pattern, text), `${JSON.stringify(pattern)} on ${JSON.stringify(text)}`);
         assert.equal(compileLinear(pattern).test(text), new RegExp(pattern).test(text));
@@ -105,5 +107,16 @@ describe('the linear-time regular-expression engine', () => {
     // Whether a match exists is answered by the DFA, one lookup per character, whatever the pattern.
     assert.equal(re.test('a'.repeat(1_000_000)), false);
     assert.equal(re.test(text), true);
+  });
+
+  it('answers right when the DFA would need more states than it keeps (it hands over to the VM)', () => {
+    const random = prng(7);
+    let text = '';
+    for (let i = 0; i < 50_000; i++) text += random() < 0.5 ? 'a' : 'b';
+    const re = compileLinear('(a|b)*a(a|b){12}c');
+    assert.equal(re.test(text), false);
+    assert.equal(re.test(`${text}a${'b'.repeat(12)}c`), true, "an 'a' 13 characters before the c");
+    assert.equal(re.test(`${text}${'b'.repeat(13)}c`), false, "a 'b' 13 characters before the c");
+    assert.deepEqual(re.search(`${text}a${'b'.repeat(12)}c`, 0, Infinity), [0, text.length + 14, text.length + 14]);
   });
 });
