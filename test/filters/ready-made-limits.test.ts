@@ -234,13 +234,13 @@ describe('ready-made filters: hostile inputs and content over the scan cap (MCP)
     await gw?.close();
   });
 
-  it('redacts a 512 KiB hostile tool result in bounded time, and still finds real PII in it', async (t) => {
+  it('redacts a 1 MiB hostile tool result in bounded time, and still finds real PII in it', async (t) => {
     const client = await connect('pii');
-    const hostile = `${fill('a@', 512 * 1024)} jane.doe@example.com`;
+    const hostile = `${fill('a@', MiB - 1024)} jane.doe@example.com`;
     const started = performance.now();
     const out = text(await client.callTool({ name: 'echo', arguments: { message: hostile } }));
-    t.diagnostic(`512 KiB hostile MCP result: ${Math.round(performance.now() - started)} ms`);
-    assert.equal(out, `Echo: ${fill('a@', 512 * 1024)} [REDACTED:email]`);
+    t.diagnostic(`1 MiB hostile MCP result: ${Math.round(performance.now() - started)} ms`);
+    assert.equal(out, `Echo: ${fill('a@', MiB - 1024)} [REDACTED:email]`);
   });
 
   it('refuses a tool result over maxScanBytes with a JSON-RPC error, and serves the next call', async () => {
@@ -259,12 +259,12 @@ describe('ready-made filters: hostile inputs and content over the scan cap (MCP)
     await gw.logs.waitFor((l) => l.msg === 'piiRedaction: MCP result passed unredacted (oversized: pass)');
   });
 
-  it('checks 512 KiB hostile arguments against catastrophic deny patterns in bounded time', async (t) => {
+  it('checks 1 MiB hostile arguments against catastrophic deny patterns in bounded time', async (t) => {
     const client = await connect('rules');
-    for (const argument of [fill('a', 512 * 1024), `${fill('ab ', 512 * 1024)}!`]) {
+    for (const argument of [fill('a', MiB - 64), `${fill('ab ', MiB - 64)}!`]) {
       const started = performance.now();
       const out = text(await client.callTool({ name: 'echo', arguments: { message: `${argument}!` } }));
-      t.diagnostic(`512 KiB argument: ${Math.round(performance.now() - started)} ms`);
+      t.diagnostic(`1 MiB argument: ${Math.round(performance.now() - started)} ms`);
       assert.equal(out.length, 'Echo: '.length + argument.length + 1);
     }
     await assert.rejects(
