@@ -38,6 +38,7 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_MCP_PROCESS_LIMIT: 503,
   PCL_ERR_MCP_ORIGIN_FORBIDDEN: 403,
   PCL_ERR_MCP_HOST_FORBIDDEN: 403,
+  PCL_ERR_FILTER_CONTENT_TOO_LARGE: 502,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -73,6 +73,12 @@ export const ErrorCodes = {
   MCP_ORIGIN_FORBIDDEN: 'PCL_ERR_MCP_ORIGIN_FORBIDDEN',
   /** 403: the request's `Host` is not allowed on this MCP endpoint (DNS-rebinding protection: a loopback listener answers loopback names only): add it to `dnsRebindingProtection.allowedHosts`. */
   MCP_HOST_FORBIDDEN: 'PCL_ERR_MCP_HOST_FORBIDDEN',
+  /**
+   * 502 (or a JSON-RPC error for MCP): a ready-made filter could not inspect the content (a response or MCP result
+   * for `piiRedaction`, tool-call arguments for `toolArgumentRules`) because it is larger than the policy's
+   * `maxScanBytes`, compressed, or nested too deep; refused rather than passed unchecked (fail closed).
+   */
+  FILTER_CONTENT_TOO_LARGE: 'PCL_ERR_FILTER_CONTENT_TOO_LARGE',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

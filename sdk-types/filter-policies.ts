@@ -52,7 +52,13 @@ export type PiiKind = 'email' | 'phone' | 'paymentCard' | 'nationalId';
 export interface PiiRedactionPolicy {
   /** Kinds to redact. Payment cards must pass the Luhn check. @default ['email', 'phone', 'paymentCard', 'nationalId'] */
   kinds?: PiiKind[];
-  /** Extra patterns (JavaScript regular expressions, matched globally). @default [] @example [{ name: 'employeeId', regex: 'EMP-\\d{6}' }] */
+  /**
+   * Extra patterns, matched globally. JavaScript regular-expression syntax run by a linear-time engine: no
+   * backreferences, lookarounds of one character only (`(?![0-9])`), no inline modifiers; such a pattern is a
+   * config error.
+   * @default []
+   * @example [{ name: 'employeeId', regex: 'EMP-\\d{6}' }]
+   */
   custom?: Array<{ name: string; regex: string }>;
   /** Replacement text; `{kind}` is the kind's name. @default '[REDACTED:{kind}]' */
   replacement?: string;
@@ -60,8 +66,26 @@ export interface PiiRedactionPolicy {
   responses?: boolean;
   /** Redact MCP results (tool results, prompts, resources). @default true */
   mcpResults?: boolean;
-  /** Largest response body read for redaction; larger ones pass unchanged. @default 1048576 */
+  /**
+   * Most content scanned, in bytes: a response body, or the text (all strings together) of one MCP result. Larger
+   * content follows `oversized`.
+   * @default 1048576
+   * @example 262144
+   */
+  maxScanBytes?: number;
+  /** Older name of `maxScanBytes`, used when that is not set. @default 1048576 @example 65536 */
   maxBodyBytes?: number;
+  /**
+   * What happens to content the filter cannot inspect: larger than `maxScanBytes`, compressed (the filter asks
+   * the backend for `accept-encoding: identity`, so only a backend that ignores it sends such a body), nested
+   * deeper than 64 levels, or needing more than 8 passes of a pattern over the text. `refuse`: the response
+   * becomes 502 `PCL_ERR_FILTER_CONTENT_TOO_LARGE` (a JSON-RPC error for an MCP result). `pass`: it passes
+   * unredacted, with a warning in the log. Event streams (`text/event-stream`) and non-text bodies are never
+   * inspected.
+   * @default 'refuse'
+   * @example 'pass'
+   */
+  oversized?: 'refuse' | 'pass';
 }
 
 /**
@@ -84,7 +108,7 @@ export interface ArgumentSchema {
   enum?: JsonValue[];
   /** The only allowed value. @default any @example 'read' */
   const?: JsonValue;
-  /** Regular expression a string must match (unanchored). @default none @example '^/srv/' */
+  /** Regular expression a string must match (unanchored), run in linear time (see {@link ToolArgumentRule.deny}). @default none @example '^/srv/' */
   pattern?: string;
   /** @default 0 @example 1 */
   minLength?: number;
@@ -106,7 +130,13 @@ export interface ArgumentSchema {
 export interface ToolArgumentRule {
   /** Tool name as the client sees it; `*` matches any characters. @example 'everything_echo' */
   tool: string;
-  /** Regular expressions; a call is denied when any string anywhere in its arguments matches one. @default [] */
+  /**
+   * Regular expressions; a call is denied when any string anywhere in its arguments (keys included) matches one.
+   * JavaScript syntax, run by a linear-time engine so that no argument can stall the gateway: backreferences,
+   * lookarounds longer than one character and inline modifiers are config errors.
+   * @default []
+   * @example ['\\.\\./', '^/etc/']
+   */
   deny?: string[];
   /** Argument names that must not be sent. @default [] @example ['sudo'] */
   forbidArguments?: string[];
@@ -118,6 +148,13 @@ export interface ToolArgumentRule {
 export interface ToolArgumentRulesPolicy {
   /** The rules. @example [{ tool: 'everything_echo', schema: { type: 'object', properties: { message: { type: 'string', maxLength: 100 } } } }] */
   rules: ToolArgumentRule[];
+  /**
+   * Most text checked per call, in bytes: all strings of the arguments (keys included) together. A call with more
+   * is denied with `PCL_ERR_FILTER_CONTENT_TOO_LARGE` (fail closed), before any pattern runs.
+   * @default 1048576
+   * @example 65536
+   */
+  maxScanBytes?: number;
 }
 
 /**

@@ -80,8 +80,15 @@ export interface JwtAuthPolicy {
    * @example ['ES256']
    */
   algorithms?: string[];
-  /** Tolerance for `exp`, `nbf` and `iat`, in seconds. @default 30 @example 5 */
+  /** Tolerance for `exp`, `nbf` and `iat`, in seconds: a token whose `iat` is later than now plus this is refused. @default 30 @example 5 */
   clockSkewSeconds?: number;
+  /**
+   * Refuse tokens without an `exp` claim (401 `token has no expiry (exp claim missing)`): such a token would be valid
+   * forever. Set `false` only for an issuer that never sets `exp`.
+   * @default true
+   * @example false
+   */
+  requireExp?: boolean;
   /** See {@link AuthMode}. @default 'strict' @example 'optional' */
   mode?: AuthMode;
   /** Where the token is read from. @default { header: 'authorization' } @example { cookie: 'session' } */
@@ -151,7 +158,7 @@ export interface McpAuthenticationPolicy {
   algorithms?: string[];
   /** Claim holding roles. @default 'roles' (falls back to the space-separated `scope`) @example 'groups' */
   rolesClaim?: string;
-  /** Tolerance for `exp` and `nbf`, in seconds. @default 30 @example 5 */
+  /** Tolerance for `exp`, `nbf` and `iat`, in seconds. Tokens without `exp` are always refused here. @default 30 @example 5 */
   clockSkewSeconds?: number;
   /** Forward the token to the backend. @default false @example true */
   passthrough?: boolean;

@@ -19,8 +19,24 @@ if (!NEEDED.every((f) => process.execArgv.includes(f))) {
   const child = spawn(process.execPath, [...NEEDED, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  const forward = (sig) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => forward(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+  // Under npm (`npm start`, `npx portcullis`) our parent is the `sh -c` that npm signals, and sh dies on SIGTERM
+  // without passing it on: this wrapper and the gateway would stay, re-parented, serving the port. So under npm
+  // the wrapper follows its parent: once the parent is gone, the gateway stops as on SIGTERM. (Not outside npm,
+  // where `nohup portcullis &` is meant to outlive its shell.)
+  if (process.env.npm_lifecycle_event !== undefined) {
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      forward('SIGTERM');
+    }, 200);
+    watch.unref();
+  }
 } else {
   if (process.channel) {
     // Our wrapper died without forwarding a signal: shut down as if told to (drain, then exit).

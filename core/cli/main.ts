@@ -51,7 +51,12 @@ export async function main(argv: string[]): Promise<number> {
       logFormat: dev ? 'pretty' : undefined,
     });
     await new Promise<void>((done) => {
+      let stopping = false;
       const stop = (signal: string) => {
+        // Ctrl-C reaches every process of the group, and the wrapper forwards it too: a second signal while
+        // draining must not fall through to Node's default action, which would exit without draining.
+        if (stopping) return;
+        stopping = true;
         running.logger.info({ signal, drainTimeoutMs: running.gateway.config.shutdown.drainTimeoutMs }, 'shutting down: draining in-flight requests');
         running.close().then(() => {
           running.logger.info('stopped');
@@ -59,8 +64,8 @@ export async function main(argv: string[]): Promise<number> {
           done();
         });
       };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
     });
     return 0;
   } catch (err) {

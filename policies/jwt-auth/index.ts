@@ -33,6 +33,7 @@ export const jwtAuth: PolicyDefinition<JwtAuthPolicy> = {
       secret: secretSchema,
       algorithms: s.array(s.string({ nonEmpty: true }), { minItems: 1 }),
       clockSkewSeconds: s.number({ integer: true, min: 0, max: 3600 }),
+      requireExp: s.boolean(),
       mode: s.literal('strict', 'optional', 'permissive'),
       token: s.object({ header: headerNameSchema, query: s.string({ nonEmpty: true }), cookie: s.string({ nonEmpty: true }) }),
       rolesClaim: s.string({ nonEmpty: true }),

@@ -14,7 +14,7 @@ export const VERIFIED_CACHE_MS = 60_000;
 const VERIFIED_CACHE_MAX = 10_000;
 
 /** The token checks of a `jwtAuth` config (the public type), plus what the verifier needs from the gateway. */
-export interface VerifierOptions extends Pick<JwtAuthPolicy, 'issuer' | 'audiences' | 'jwks' | 'secret' | 'algorithms' | 'clockSkewSeconds' | 'rolesClaim'> {
+export interface VerifierOptions extends Pick<JwtAuthPolicy, 'issuer' | 'audiences' | 'jwks' | 'secret' | 'algorithms' | 'clockSkewSeconds' | 'rolesClaim' | 'requireExp'> {
   baseDir: string;
   path: string;
   state: StateStore;
@@ -23,6 +23,10 @@ export interface VerifierOptions extends Pick<JwtAuthPolicy, 'issuer' | 'audienc
 
 /** Why a token was refused; the message is safe to send to the client (it never contains the token). */
 export class TokenRejected extends Error {}
+
+/** The client-facing reasons for the claim checks the verifier adds on top of jose's. */
+export const NO_EXPIRY = 'token has no expiry (exp claim missing)';
+export const ISSUED_IN_FUTURE = 'token issued in the future (iat claim)';
 
 export interface Verifier {
   verify(token: string): Promise<Identity>;
@@ -55,7 +59,8 @@ function reason(err: unknown): string {
     if (err.claim === 'nbf') return 'token not yet valid';
     if (err.claim === 'iss') return 'token issuer is not accepted';
     if (err.claim === 'aud') return 'token audience is not accepted';
-    if (err.claim === 'iat') return 'token issued in the future';
+    if (err.claim === 'iat' && err.reason === 'check_failed') return ISSUED_IN_FUTURE;
+    if (err.claim === 'exp' && err.reason === 'missing') return NO_EXPIRY;
     return `token claim "${err.claim}" is invalid`;
   }
   if (err instanceof errors.JOSEAlgNotAllowed) return 'token algorithm is not allowed';
@@ -85,6 +90,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     audience: options.audiences,
     algorithms,
     clockTolerance: options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
+    // A token without `exp` would be valid forever: refused unless the config opts out.
+    requiredClaims: (options.requireExp ?? true) ? ['exp'] : [],
   };
   // Agents send the same token on every call: re-verifying the signature each time is the biggest cost of the
   // policy (WebCrypto, tens of µs). A verified token is remembered until the earlier of its expiry and
@@ -125,6 +132,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       throw new TokenRejected(why);
     }
+    // jose checks `iat` only together with maxTokenAge; a token minted in the future (a skewed or forged issuer
+    // clock) is refused beyond the same tolerance as `exp` and `nbf`.
+    if (payload.iat !== undefined && payload.iat * 1000 > Date.now() + skewMs) throw new TokenRejected(ISSUED_IN_FUTURE);
     return Object.freeze({
       kind: 'jwt',
       subject: typeof payload.sub === 'string' ? payload.sub : '',

@@ -1,8 +1,14 @@
 import type { ArgumentSchema, ToolArgumentRulesPolicy } from '../../sdk-types/filter-policies.ts';
 import { s } from '../../core/config/index.ts';
 import { ErrorCodes } from '../../core/errors.ts';
-import type { McpDecision, PolicyDefinition } from '../../core/pipeline/index.ts';
+import type { McpDecision, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
+import { linearRegexSchema } from './linear-regex-schema.ts';
+import { compileLinear, ScanTooExpensive, type LinearRegex } from './linear-regex.ts';
 import { compileSchema, type ArgumentCheck } from './schema-check.ts';
+
+export const DEFAULT_MAX_SCAN_BYTES = 1024 * 1024;
+/** Arguments nested deeper than this are refused: what is not walked is not checked. */
+const MAX_DEPTH = 64;
 
 // A recursive reference with a fixed name: `describe` of the real schema would recurse forever.
 const nested: s.Schema = { describe: 'argument schema', check: (v, p, i) => argumentSchema.check(v, p, i) };
@@ -15,7 +21,7 @@ const argumentSchema: s.Schema = s.lazy(() =>
     items: nested,
     enum: s.array({ describe: 'JSON value', check() {} }),
     const: { describe: 'JSON value', check() {} },
-    pattern: s.regex(),
+    pattern: linearRegexSchema(),
     minLength: s.number({ integer: true, min: 0 }),
     maxLength: s.number({ integer: true, min: 0 }),
     minimum: s.number(),
@@ -25,30 +31,77 @@ const argumentSchema: s.Schema = s.lazy(() =>
 );
 
 interface CompiledRule {
-  tool: RegExp;
+  tool: LinearRegex;
   label: string;
-  deny: RegExp[];
+  deny: LinearRegex[];
   forbid: string[];
   check?: ArgumentCheck;
 }
 
-function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`);
+function glob(pattern: string): LinearRegex {
+  return compileLinear(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('[^]*')}$`);
 }
 
-/** Every string in the arguments, keys included: a deny pattern must not be dodged by moving text into a key. */
-function* strings(v: unknown, depth = 0): Generator<string> {
-  if (typeof v === 'string') yield v;
-  else if (depth < 64 && v !== null && typeof v === 'object') {
+/**
+ * Every string in the arguments, keys included (a deny pattern must not be dodged by moving text into a key), or
+ * why they cannot all be checked: more than `cap` bytes of text, or nested too deep.
+ */
+function collectStrings(args: unknown, cap: number): { texts: string[] } | { problem: string } {
+  const texts: string[] = [];
+  let bytes = 0;
+  const add = (text: string) => {
+    texts.push(text);
+    bytes += Buffer.byteLength(text);
+    return bytes <= cap;
+  };
+  const walk = (v: unknown, depth: number): string | undefined => {
+    if (typeof v === 'string') return add(v) ? undefined : `its arguments hold more than maxScanBytes (${cap}) bytes of text`;
+    if (v === null || typeof v !== 'object') return undefined;
+    if (depth >= MAX_DEPTH) return `its arguments are nested deeper than ${MAX_DEPTH} levels`;
     for (const [k, x] of Object.entries(v)) {
-      if (!Array.isArray(v)) yield k;
-      yield* strings(x, depth + 1);
+      if (!Array.isArray(v) && !add(k)) return `its arguments hold more than maxScanBytes (${cap}) bytes of text`;
+      const problem = walk(x, depth + 1);
+      if (problem) return problem;
     }
-  }
+    return undefined;
+  };
+  const problem = walk(args, 0);
+  return problem ? { problem } : { texts };
 }
 
 function deny(message: string): McpDecision {
   return { action: 'deny', message: `${ErrorCodes.FILTER_DENIED}: ${message}` };
+}
+
+/** Fail closed: arguments that cannot all be checked are not forwarded unchecked. */
+function refuseUnchecked(ctx: RequestContext, tool: string, why: string, rule?: string): McpDecision {
+  ctx.log.warn({ tool, rule, reason: why }, 'tool call refused: its arguments could not be checked');
+  const by = rule === undefined ? '' : ` (rule "${rule}")`;
+  return { action: 'deny', message: `${ErrorCodes.FILTER_CONTENT_TOO_LARGE}: tool "${tool}": ${why}, so the call was refused unchecked${by}` };
+}
+
+function checkCall(ctx: RequestContext, tool: string, args: Record<string, unknown>, rules: readonly CompiledRule[], cap: number): McpDecision {
+  let texts: string[] | undefined;
+  for (const rule of rules) {
+    if (!rule.tool.test(tool)) continue;
+    const forbidden = rule.forbid.find((name) => name in args);
+    if (forbidden !== undefined) return deny(`tool "${tool}": argument "${forbidden}" is not allowed (rule "${rule.label}")`);
+    if (texts === undefined) {
+      const collected = collectStrings(args, cap);
+      if ('problem' in collected) return refuseUnchecked(ctx, tool, collected.problem, rule.label);
+      texts = collected.texts;
+    }
+    for (const text of texts) {
+      const hit = rule.deny.find((re) => re.test(text));
+      if (hit) {
+        ctx.log.warn({ tool, rule: rule.label, pattern: hit.source }, 'tool call denied by an argument rule');
+        return deny(`tool "${tool}": an argument matches deny pattern ${JSON.stringify(hit.source)} (rule "${rule.label}")`);
+      }
+    }
+    const problem = rule.check?.(args);
+    if (problem) return deny(`tool "${tool}": ${problem} (rule "${rule.label}")`);
+  }
+  return { action: 'continue' };
 }
 
 /**
@@ -63,10 +116,11 @@ export const toolArgumentRules: PolicyDefinition<ToolArgumentRulesPolicy> = {
     {
       rules: s.array(
         s.object(
-          { tool: s.string({ nonEmpty: true }), deny: s.array(s.regex()), forbidArguments: s.array(s.string()), schema: argumentSchema },
+          { tool: s.string({ nonEmpty: true }), deny: s.array(linearRegexSchema()), forbidArguments: s.array(s.string()), schema: argumentSchema },
           { required: ['tool'] },
         ),
       ),
+      maxScanBytes: s.number({ integer: true, min: 0 }),
     },
     { required: ['rules'] },
   ),
@@ -74,31 +128,22 @@ export const toolArgumentRules: PolicyDefinition<ToolArgumentRulesPolicy> = {
     const rules: CompiledRule[] = config.rules.map((r) => ({
       tool: glob(r.tool),
       label: r.tool,
-      deny: (r.deny ?? []).map((d) => new RegExp(d)),
+      deny: (r.deny ?? []).map((d) => compileLinear(d)),
       forbid: r.forbidArguments ?? [],
       check: r.schema ? compileSchema(r.schema as ArgumentSchema) : undefined,
     }));
+    const cap = config.maxScanBytes ?? DEFAULT_MAX_SCAN_BYTES;
     return {
       step: (_ctx, next) => next(),
       mcp: {
         onRequest(ctx, msg) {
           if (msg.method !== 'tools/call' || msg.tool === undefined) return { action: 'continue' };
-          const args = (msg.params?.arguments as Record<string, unknown> | undefined) ?? msg.arguments ?? {};
-          for (const rule of rules) {
-            if (!rule.tool.test(msg.tool)) continue;
-            const forbidden = rule.forbid.find((name) => name in args);
-            if (forbidden !== undefined) return deny(`tool "${msg.tool}": argument "${forbidden}" is not allowed (rule "${rule.label}")`);
-            for (const text of strings(args)) {
-              const hit = rule.deny.find((re) => re.test(text));
-              if (hit) {
-                ctx.log.warn({ tool: msg.tool, rule: rule.label, pattern: hit.source }, 'tool call denied by an argument rule');
-                return deny(`tool "${msg.tool}": an argument matches deny pattern ${JSON.stringify(hit.source)} (rule "${rule.label}")`);
-              }
-            }
-            const problem = rule.check?.(args);
-            if (problem) return deny(`tool "${msg.tool}": ${problem} (rule "${rule.label}")`);
+          try {
+            return checkCall(ctx, msg.tool, (msg.params?.arguments as Record<string, unknown> | undefined) ?? msg.arguments ?? {}, rules, cap);
+          } catch (err) {
+            if (!(err instanceof ScanTooExpensive)) throw err;
+            return refuseUnchecked(ctx, msg.tool, err.message);
           }
-          return { action: 'continue' };
         },
       },
     };

@@ -1,4 +1,5 @@
 import type { ArgumentSchema } from '../../sdk-types/filter-policies.ts';
+import { compileLinear } from './linear-regex.ts';
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
@@ -11,7 +12,7 @@ function typeOf(v: unknown): string {
 export type ArgumentCheck = (value: unknown, path?: string) => string | undefined;
 
 export function compileSchema(schema: ArgumentSchema): ArgumentCheck {
-  const pattern = schema.pattern !== undefined ? new RegExp(schema.pattern) : undefined;
+  const pattern = schema.pattern !== undefined ? compileLinear(schema.pattern) : undefined;
   const props = Object.entries(schema.properties ?? {}).map(([k, v]) => [k, compileSchema(v)] as const);
   const items = schema.items ? compileSchema(schema.items) : undefined;
   const enumJson = schema.enum?.map((e) => JSON.stringify(e));

@@ -30,7 +30,7 @@ describe('ready-made filters on HTTP', () => {
     });
     gw = await startTestGateway(
       simpleConfig([
-        { name: 'pii', matches: [{ path: { pathPrefix: '/pii' } }], policies: { piiRedaction: { maxBodyBytes: 1024 }, urlRewrite: { path: { prefix: '/' } } }, backends: [{ host: pii.host }] },
+        { name: 'pii', matches: [{ path: { pathPrefix: '/pii' } }], policies: { piiRedaction: { maxBodyBytes: 1024, oversized: 'pass' }, urlRewrite: { path: { prefix: '/' } } }, backends: [{ host: pii.host }] },
         {
           name: 'pii-custom',
           matches: [{ path: { pathPrefix: '/custom' } }],

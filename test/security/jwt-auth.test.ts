@@ -6,6 +6,7 @@ import { makeKey, sign, startJwksServer, type JwksServer, type SigningKey } from
 
 const ISS = 'https://idp.test';
 const AUD = 'portcullis-test';
+const MCP_RESOURCE = 'https://mcp.test/mcp';
 const HMAC_SECRET = 'hmac-secret-for-tests-0123456789abcdef';
 const now = () => Math.floor(Date.now() / 1000);
 const claims = (extra: JWTPayload = {}): JWTPayload => ({ iss: ISS, aud: AUD, sub: 'agent-1', iat: now(), exp: now() + 300, roles: ['readonly'], ...extra });
@@ -44,6 +45,13 @@ describe('jwtAuth', () => {
         route('elsewhere', { jwks: { file: './jwks.json' }, token: { query: 'access_token', cookie: 'session' } }),
         route('passthrough', { jwks: { inline: { keys: [rsa.jwk] } }, passthrough: true }),
         route('down', { jwks: { url: 'http://127.0.0.1:9/jwks' } }),
+        route('noexp', { jwks: { inline: { keys: [rsa.jwk] } }, requireExp: false }),
+        {
+          name: 'mcp',
+          matches: [{ headers: [{ name: 'x-ep', value: { exact: 'mcp' } }] }],
+          policies: { mcpAuthentication: { issuer: ISS, resource: MCP_RESOURCE, jwks: { inline: { keys: [rsa.jwk] } } } },
+          backends: [{ host: up.host }],
+        },
       ]),
       { files: { 'jwks.json': JSON.stringify({ keys: [rsa.jwk] }) } },
     );
@@ -92,6 +100,32 @@ describe('jwtAuth', () => {
 
   it('refuses a token that is not yet valid', async () => {
     await refused('main', await sign(rsa, claims({ nbf: now() + 600 })), 'token not yet valid');
+  });
+
+  it('refuses a token without exp by default, and accepts it with requireExp: false', async () => {
+    const { exp: _, ...forever } = claims();
+    const token = await sign(rsa, forever);
+    const r = await refused('main', token, 'token has no expiry (exp claim missing)');
+    assert.equal(r.challenge, 'Bearer error="invalid_token", error_description="token has no expiry (exp claim missing)"');
+    assert.equal((await call('noexp', token)).status, 200);
+    // requireExp: false does not weaken the other checks.
+    await refused('noexp', await sign(rsa, claims({ exp: now() - 120, iat: now() - 600 })), 'token expired');
+    assert.equal((await call('main', await sign(rsa, claims()))).status, 200, 'still serves');
+  });
+
+  it('refuses a token issued in the future beyond the clock skew, and accepts one within it', async () => {
+    await refused('main', await sign(rsa, claims({ iat: now() + 600 })), 'token issued in the future (iat claim)');
+    await refused('noexp', await sign(rsa, claims({ iat: now() + 120 })), 'token issued in the future (iat claim)');
+    assert.equal((await call('main', await sign(rsa, claims({ iat: now() + 10 })))).status, 200, 'within the 30 s skew');
+    await refused('main', await sign(rsa, claims({ iat: 'yesterday' as any })), 'token claim "iat" is invalid');
+  });
+
+  it('mcpAuthentication uses the same verifier: no exp and a future iat are refused there too', async () => {
+    const mcpClaims = (extra: JWTPayload = {}) => claims({ aud: MCP_RESOURCE, ...extra });
+    assert.equal((await call('mcp', await sign(rsa, mcpClaims()))).status, 200);
+    const { exp: _, ...forever } = mcpClaims();
+    await refused('mcp', await sign(rsa, forever), 'token has no expiry (exp claim missing)');
+    await refused('mcp', await sign(rsa, mcpClaims({ iat: now() + 600 })), 'token issued in the future (iat claim)');
   });
 
   it('refuses a wrong issuer and a wrong audience', async () => {
@@ -208,6 +242,14 @@ describe('jwtAuth: configuration errors', () => {
     await assert.rejects(start({ jwks: { inline: { keys: [] } }, algorithms: ['HS256'] }), (err: any) => {
       assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
       assert.match(err.message, /algorithms: HS256 needs "secret" \(HMAC keys are never taken from a JWKS\)$/);
+      return true;
+    });
+  });
+
+  it('refuses a requireExp that is not a boolean, with its path', async () => {
+    await assert.rejects(start({ jwks: { inline: { keys: [] } }, requireExp: 'no' }), (err: any) => {
+      assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
+      assert.match(err.message, /binds\[0\]\.listeners\[0\]\.routes\[0\]\.policies\.jwtAuth\.requireExp: expected boolean, got string$/);
       return true;
     });
   });

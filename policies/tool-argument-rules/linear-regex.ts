@@ -1,0 +1,301 @@
+/**
+ * A linear-time regular-expression engine for the patterns users put in ready-made filter configs (deny rules,
+ * argument schemas, custom PII patterns) and for the built-in PII patterns.
+ *
+ * JavaScript's own engine backtracks: `(a+)+$`, or even a plain email pattern scanned over 80 KB of `a`, takes
+ * quadratic or exponential time, and the filter runs on the gateway's event loop, so one hostile body stalls every
+ * route. This engine compiles the pattern to a program and runs it as a Pike VM (Thompson NFA simulation with
+ * thread priorities), so a search costs at most (text length x program size) steps and gives the same match as
+ * JavaScript would (leftmost, first alternative preferred, greedy or lazy as written). A lazily built DFA
+ * (linear-regex-dfa.ts) first says whether there is a match at all, one table lookup per code unit, so the VM only
+ * runs on texts that have one.
+ *
+ * The syntax is JavaScript's (no flags), minus what needs backtracking: backreferences, lookarounds longer than one
+ * character, inline modifiers. Those are refused when the config is loaded, with the reason. Counted repetitions
+ * are expanded, so the program is bounded by {@link MAX_PROGRAM_SIZE} instructions.
+ */
+import { GAVE_UP, MatchDfa } from './linear-regex-dfa.ts';
+import { assertHolds, CharSet, compile, MAX_PROGRAM_SIZE, Op, Parser, UnsupportedPattern, type Program, type Ranges } from './linear-regex-compile.ts';
+
+export { MAX_PROGRAM_SIZE, UnsupportedPattern };
+
+/**
+ * Work allowed per code unit of text, on average, before a scan gives up: one step per position plus one per
+ * partial match alive there. The built-in PII patterns need under 10 on any text; `\w{1,100}x` on a long word
+ * needs 100.
+ */
+export const STEPS_PER_CHAR = 32;
+
+/** Steps allowed for scanning a text of `length` code units (every search over it together). */
+export const stepBudget = (length: number) => STEPS_PER_CHAR * length + 1024;
+
+/** A scan that would exceed its step budget: the caller treats the text as not inspected (fail closed). */
+export class ScanTooExpensive extends Error {}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The Pike VM.
+
+/** A compiled pattern: `test` and `exec`-like searches in O(text length x program size). */
+export class LinearRegex {
+  readonly source: string;
+  /** Threads stepped by the last search: callers bound their total work with it. */
+  steps = 0;
+  private readonly prog: Program;
+  private readonly size: number;
+  /** 128 entries per pc: 1 where that Char instruction takes the ASCII code unit. */
+  private readonly ascii: Uint8Array;
+  /** Per pc, the Char and Match pcs reachable without consuming, in priority order; null when an assertion is on the way. */
+  private readonly closure: Array<Int32Array | null>;
+  // Per-search scratch, allocated once per pattern: two thread lists (pc, match start) and a visited mark per pc.
+  private pcsA: Int32Array;
+  private startsA: Int32Array;
+  private pcsB: Int32Array;
+  private startsB: Int32Array;
+  private readonly mark: Int32Array;
+  private generation = 0;
+  private readonly stack: Int32Array;
+  /** Code units that can begin a match, or undefined when a match can begin anywhere (it may be empty). */
+  private readonly first: CharSet | undefined;
+  /** Says fast whether a match exists at all: the VM only runs on texts that have one. */
+  private readonly dfa: MatchDfa;
+
+  constructor(source: string) {
+    this.source = source;
+    this.prog = compile(new Parser(source).parse());
+    const size = (this.size = this.prog.op.length);
+    this.ascii = new Uint8Array(size * 128);
+    for (let pc = 0; pc < size; pc++) {
+      if (this.prog.op[pc] !== Op.Char) continue;
+      const set = this.prog.sets[this.prog.x[pc]];
+      for (let c = 0; c < 128; c++) this.ascii[pc * 128 + c] = set.has(c) ? 1 : 0;
+    }
+    this.pcsA = new Int32Array(size);
+    this.startsA = new Int32Array(size);
+    this.pcsB = new Int32Array(size);
+    this.startsB = new Int32Array(size);
+    this.mark = new Int32Array(size);
+    this.stack = new Int32Array(size + 1);
+    // Threads are only ever added at the start (pc 0) and after a Char: those are the closures worth keeping.
+    this.closure = Array.from({ length: size }, (_, pc) => (pc === 0 || this.prog.op[pc - 1] === Op.Char ? this.staticClosure(pc) : null));
+    this.first = this.firstSet();
+    this.dfa = new MatchDfa(this.prog);
+  }
+
+  /**
+   * Whether the pattern matches anywhere in `text` (like `RegExp.prototype.test` without the `g` flag). Throws
+   * {@link ScanTooExpensive} past `maxSteps` (default {@link stepBudget} of the text).
+   */
+  test(text: string, maxSteps = stepBudget(text.length)): boolean {
+    const end = this.dfa.firstEnd(text, 0);
+    if (end !== GAVE_UP) return end >= 0;
+    return this.run(text, 0, maxSteps) !== undefined;
+  }
+
+  /**
+   * The leftmost match starting at or after `from`: [start, end, scannedUpTo], or undefined. `scannedUpTo` is how
+   * far the search had to read. Throws {@link ScanTooExpensive} once it has taken more than `maxSteps`; `steps`
+   * then says how many it took, for callers that share one budget between repeated searches.
+   */
+  search(text: string, from: number, maxSteps = Infinity): [number, number, number] | undefined {
+    if (this.dfa.firstEnd(text, from) === -1) {
+      this.steps = 0;
+      return undefined;
+    }
+    return this.run(text, from, maxSteps);
+  }
+
+  /** The Pike VM: exact match bounds with JavaScript's priorities. */
+  private run(text: string, from: number, maxSteps: number): [number, number, number] | undefined {
+    const op = this.prog.op;
+    const sets = this.prog.sets;
+    const x = this.prog.x;
+    const ascii = this.ascii;
+    const first = this.first;
+    const n = text.length;
+    let matchStart = -1;
+    let matchEnd = -1;
+    let steps = 0;
+    let curPcs = this.pcsA;
+    let curStarts = this.startsA;
+    let nextPcs = this.pcsB;
+    let nextStarts = this.startsB;
+    let curN = 0;
+    let curGen = this.nextGeneration();
+    let pos = from;
+    for (; ; pos++) {
+      if (matchStart < 0) {
+        if (curN === 0) {
+          if (first !== undefined) {
+            // Nothing in flight: skip to the next code unit that can begin a match.
+            while (pos < n && !first.has(text.charCodeAt(pos))) pos++;
+            if (pos >= n) break;
+          }
+          curGen = this.nextGeneration();
+        }
+        curN = this.add(curPcs, curStarts, curN, 0, pos, pos, text, curGen);
+      }
+      if (curN === 0) {
+        if (matchStart >= 0 || pos >= n) break;
+        continue; // an assertion failed here: try the next position
+      }
+      steps += curN + 1;
+      if (steps > maxSteps) {
+        this.steps = steps;
+        throw new ScanTooExpensive(`pattern ${JSON.stringify(this.source)} needs more than ${STEPS_PER_CHAR} steps per character on this text`);
+      }
+      const nextGen = this.nextGeneration();
+      let nextN = 0;
+      const c = pos < n ? text.charCodeAt(pos) : -1;
+      for (let t = 0; t < curN; t++) {
+        const pc = curPcs[t];
+        if (op[pc] === Op.Match) {
+          matchStart = curStarts[t];
+          matchEnd = pos;
+          break; // lower-priority threads are cut
+        }
+        if (c < 0) continue;
+        if (c < 128 ? ascii[pc * 128 + c] === 1 : sets[x[pc]].has(c)) nextN = this.add(nextPcs, nextStarts, nextN, pc + 1, pos + 1, curStarts[t], text, nextGen);
+      }
+      const swapPcs = curPcs;
+      curPcs = nextPcs;
+      nextPcs = swapPcs;
+      const swapStarts = curStarts;
+      curStarts = nextStarts;
+      nextStarts = swapStarts;
+      curN = nextN;
+      curGen = nextGen;
+      if (pos >= n) break;
+    }
+    this.steps = steps;
+    return matchStart < 0 ? undefined : [matchStart, matchEnd, Math.min(pos, n)];
+  }
+
+  private nextGeneration(): number {
+    if (this.generation >= 0x3fffffff) {
+      this.mark.fill(0);
+      this.generation = 0;
+    }
+    return ++this.generation;
+  }
+
+  /** Adds the thread at `pc0` and everything reachable from it without consuming, in priority order. */
+  private add(pcs: Int32Array, starts: Int32Array, n: number, pc0: number, pos: number, start: number, text: string, gen: number): number {
+    const mark = this.mark;
+    const fixed = this.closure[pc0];
+    if (fixed !== null) {
+      for (let k = 0; k < fixed.length; k++) {
+        const pc = fixed[k];
+        if (mark[pc] === gen) continue;
+        mark[pc] = gen;
+        pcs[n] = pc;
+        starts[n] = start;
+        n++;
+      }
+      return n;
+    }
+    const { op, x, y } = this.prog;
+    const stack = this.stack;
+    let sp = 0;
+    stack[sp++] = pc0;
+    while (sp > 0) {
+      const pc = stack[--sp];
+      if (mark[pc] === gen) continue;
+      mark[pc] = gen;
+      switch (op[pc]) {
+        case Op.Jmp:
+          stack[sp++] = x[pc];
+          break;
+        case Op.Split:
+          stack[sp++] = y[pc];
+          stack[sp++] = x[pc];
+          break;
+        case Op.Assert:
+          if (assertHolds(x[pc], text, pos)) stack[sp++] = pc + 1;
+          break;
+        case Op.Look: {
+          const i = y[pc] & 1 ? pos : pos - 1;
+          const hit = i >= 0 && i < text.length && this.prog.sets[x[pc]].has(text.charCodeAt(i));
+          if (hit !== ((y[pc] & 2) !== 0)) stack[sp++] = pc + 1;
+          break;
+        }
+        default:
+          pcs[n] = pc;
+          starts[n] = start;
+          n++;
+      }
+    }
+    return n;
+  }
+
+  private staticClosure(pc0: number): Int32Array | null {
+    const { op, x, y } = this.prog;
+    const seen = new Uint8Array(this.size);
+    const out: number[] = [];
+    const stack = [pc0];
+    while (stack.length > 0) {
+      const pc = stack.pop()!;
+      if (seen[pc]) continue;
+      seen[pc] = 1;
+      switch (op[pc]) {
+        case Op.Jmp:
+          stack.push(x[pc]);
+          break;
+        case Op.Split:
+          stack.push(y[pc], x[pc]);
+          break;
+        case Op.Assert:
+        case Op.Look:
+          return null;
+        default:
+          out.push(pc);
+      }
+    }
+    return Int32Array.from(out);
+  }
+
+  private firstSet(): CharSet | undefined {
+    const { op, x, y } = this.prog;
+    const seen = new Uint8Array(this.size);
+    const ranges: Ranges = [];
+    const todo = [0];
+    while (todo.length > 0) {
+      const pc = todo.pop()!;
+      if (seen[pc]) continue;
+      seen[pc] = 1;
+      switch (op[pc]) {
+        case Op.Match:
+          return undefined;
+        case Op.Char:
+          ranges.push(...this.prog.setRanges[x[pc]]);
+          break;
+        case Op.Jmp:
+          todo.push(x[pc]);
+          break;
+        case Op.Split:
+          todo.push(x[pc], y[pc]);
+          break;
+        default:
+          todo.push(pc + 1); // assertions are ignored: the set is a superset, which is enough to skip by
+      }
+    }
+    return new CharSet(ranges);
+  }
+}
+
+/**
+ * Compiles `source` for the linear engine, or throws {@link UnsupportedPattern} saying why it cannot be. The
+ * pattern must also be a valid JavaScript regular expression (checked first, for JavaScript's own message).
+ */
+export function compileLinear(source: string): LinearRegex {
+  try {
+    new RegExp(source);
+  } catch (err) {
+    throw new UnsupportedPattern(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+  }
+  try {
+    return new LinearRegex(source);
+  } catch (err) {
+    if (err instanceof UnsupportedPattern) throw new UnsupportedPattern(`regular expression ${JSON.stringify(source)} cannot run in linear time: ${err.message}`);
+    throw err;
+  }
+}
