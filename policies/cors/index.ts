@@ -1,21 +1,9 @@
 import type { CorsPolicy } from '../../sdk-types/config.ts';
 import { s } from '../../core/config/index.ts';
 import type { HeaderMap, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
+import { originMatcher } from '../../core/routing/origin.ts';
 
 const DEFAULT_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
-
-/** Compiles `allowOrigins` into one test: `*`, exact origins, and `https://*.example.com` wildcards. */
-function originMatcher(origins: readonly string[]): (origin: string) => boolean {
-  if (origins.includes('*')) return () => true;
-  const exact = new Set(origins.filter((o) => !o.includes('*')).map((o) => o.toLowerCase()));
-  const patterns = origins
-    .filter((o) => o.includes('*'))
-    .map((o) => new RegExp(`^${o.toLowerCase().split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('[^/]+')}$`));
-  return (origin) => {
-    const o = origin.toLowerCase();
-    return exact.has(o) || patterns.some((p) => p.test(o));
-  };
-}
 
 /** CORS: answers preflight requests itself and adds the CORS headers to every response, errors included. */
 export const cors: PolicyDefinition<CorsPolicy> = {

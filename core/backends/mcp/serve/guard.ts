@@ -3,6 +3,7 @@ import type { McpDnsRebindingProtection } from '../../../../sdk-types/config.ts'
 import type { Identity } from '../../../../sdk-types/identity.ts';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { RequestContext } from '../../../pipeline/types.ts';
+import { originMatcher } from '../../../routing/origin.ts';
 
 /**
  * Who owns a session: the identity authentication established, as a string that two different callers cannot
@@ -31,19 +32,6 @@ function splitHost(host: string): { name: string; port: string } {
   const h = host.toLowerCase();
   const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(h);
   return m ? { name: m[1], port: m[2] ?? '' } : { name: h, port: '' };
-}
-
-/** Compiles an origin list: `*`, exact origins, and `https://*.example.com` wildcards (as the CORS policy does). */
-function originMatcher(origins: readonly string[]): (origin: string) => boolean {
-  if (origins.includes('*')) return () => true;
-  const exact = new Set(origins.filter((o) => !o.includes('*')).map((o) => o.toLowerCase().replace(/\/$/, '')));
-  const patterns = origins
-    .filter((o) => o.includes('*'))
-    .map((o) => new RegExp(`^${o.toLowerCase().split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('[^/]+')}$`));
-  return (origin) => {
-    const o = origin.toLowerCase();
-    return exact.has(o) || patterns.some((p) => p.test(o));
-  };
 }
 
 export interface RebindingGuardOptions {
