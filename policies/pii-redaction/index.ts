@@ -4,8 +4,8 @@ import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import { bufferUpTo, isJsonType, tryParseJson } from '../../core/filters/index.ts';
 import type { GatewayResponse, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
-import { linearRegexSchema } from '../tool-argument-rules/linear-regex-schema.ts';
-import { compileLinear } from '../tool-argument-rules/linear-regex.ts';
+import { linearRegexSchema } from '../../core/regex/schema.ts';
+import { compileLinear } from '../../core/regex/index.ts';
 import { BUILTIN, KIND_ORDER, redactJson, redactText, textBytes, Uninspectable, type PiiPattern } from './patterns.ts';
 
 export const DEFAULT_MAX_SCAN_BYTES = 1024 * 1024;

@@ -2,8 +2,8 @@ import type { ArgumentSchema, ToolArgumentRulesPolicy } from '../../sdk-types/fi
 import { s } from '../../core/config/index.ts';
 import { ErrorCodes } from '../../core/errors.ts';
 import type { McpDecision, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
-import { linearRegexSchema } from './linear-regex-schema.ts';
-import { compileLinear, ScanTooExpensive, type LinearRegex } from './linear-regex.ts';
+import { linearRegexSchema } from '../../core/regex/schema.ts';
+import { compileLinear, ScanTooExpensive, type LinearRegex } from '../../core/regex/index.ts';
 import { compileSchema, type ArgumentCheck } from './schema-check.ts';
 
 export const DEFAULT_MAX_SCAN_BYTES = 1024 * 1024;

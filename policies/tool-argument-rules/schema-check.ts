@@ -1,5 +1,5 @@
 import type { ArgumentSchema } from '../../sdk-types/filter-policies.ts';
-import { compileLinear } from './linear-regex.ts';
+import { compileLinear } from '../../core/regex/index.ts';
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';

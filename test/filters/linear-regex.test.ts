@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileLinear, MAX_PROGRAM_SIZE, ScanTooExpensive, stepBudget, STEPS_PER_CHAR, UnsupportedPattern } from '../../policies/tool-argument-rules/linear-regex.ts';
+import { compileLinear, MAX_PROGRAM_SIZE, ScanTooExpensive, stepBudget, STEPS_PER_CHAR, UnsupportedPattern } from '../../core/regex/index.ts';
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
 function prng(seed: number): () => number {

@@ -14,8 +14,8 @@
  * character, inline modifiers. Those are refused when the config is loaded, with the reason. Counted repetitions
  * are expanded, so the program is bounded by {@link MAX_PROGRAM_SIZE} instructions.
  */
-import { GAVE_UP, MatchDfa } from './linear-regex-dfa.ts';
-import { assertHolds, CharSet, compile, MAX_PROGRAM_SIZE, Op, Parser, UnsupportedPattern, type Program, type Ranges } from './linear-regex-compile.ts';
+import { GAVE_UP, MatchDfa } from './dfa.ts';
+import { assertHolds, CharSet, compile, MAX_PROGRAM_SIZE, Op, Parser, UnsupportedPattern, type Program, type Ranges } from './compile.ts';
 
 export { MAX_PROGRAM_SIZE, UnsupportedPattern };
 

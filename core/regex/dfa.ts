@@ -1,4 +1,4 @@
-import { ASSERT_KINDS, CharSet, Op, WORD_SET, type Program } from './linear-regex-compile.ts';
+import { ASSERT_KINDS, CharSet, Op, WORD_SET, type Program } from './compile.ts';
 
 /** States kept at most; past this the cache starts over (as RE2's does). */
 const MAX_STATES = 2048;

@@ -1,5 +1,5 @@
-import { s } from '../../core/config/index.ts';
-import { compileLinear, UnsupportedPattern } from './linear-regex.ts';
+import { s } from '../config/index.ts';
+import { compileLinear, UnsupportedPattern } from './index.ts';
 
 /**
  * A config string that must be a regular expression the linear engine runs: invalid syntax and features that need
