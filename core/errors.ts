@@ -33,6 +33,7 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_MCP_PROTOCOL_VERSION: 400,
   PCL_ERR_MCP_METHOD_NOT_ALLOWED: 405,
   PCL_ERR_MCP_UPSTREAM_FAILED: 502,
+  PCL_ERR_FILTER_CRASHED: 500,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -63,6 +63,8 @@ export const ErrorCodes = {
   MCP_METHOD_NOT_ALLOWED: 'PCL_ERR_MCP_METHOD_NOT_ALLOWED',
   /** 502: an MCP session could not start because a target failed to start or initialize (`failureMode: failClosed`). */
   MCP_UPSTREAM_FAILED: 'PCL_ERR_MCP_UPSTREAM_FAILED',
+  /** 500: a filter's sandbox process died while running it (V8 aborted, or it was killed); the process was restarted and the request failed closed. */
+  FILTER_CRASHED: 'PCL_ERR_FILTER_CRASHED',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

@@ -1,0 +1,165 @@
+/**
+ * A sandbox host process: the isolated-vm isolates of the filters the gateway assigned to it, and nothing else.
+ * Started by `pool.ts` with `--no-node-snapshot`; talks over fd 3 (see `protocol.ts`). It runs one call at a time,
+ * inline (`applySync` with the filter's timeout), and answers in order. Whatever a filter does to V8 (a fatal
+ * allocation, a heap the isolate cannot contain) can abort this process, never the gateway; the gateway restarts it.
+ * It exits when the gateway closes the socket or dies.
+ */
+import { Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import ivm from 'isolated-vm';
+import { initCall, PRELUDE } from './prelude.ts';
+import { createFrameReader, encodeResponse, HOOKS, Op, OVERRUN_MESSAGE, REQUEST_HEADER, Status, type LoadPayload } from './protocol.ts';
+
+const INIT_TIMEOUT_MS = 2000;
+/** isolated-vm stops a call at its time limit; if it has not this long after, a watchdog thread ends the process. */
+const OVERRUN_GRACE_MS = 250;
+
+// isolated-vm's timeout does not always stop a call (a long builtin such as a huge Array.prototype.fill, and in our
+// runs sometimes a plain loop once optimized). The main thread is blocked in that call, so the watchdog is a
+// thread: it sleeps on a shared word until a call starts, then until its deadline, and kills this process (the
+// gateway fails the call and restarts the process) if the same call is still running.
+const watch = new Int32Array(new SharedArrayBuffer(16));
+const deadline = new Float64Array(watch.buffer, 8, 1);
+const watchdog = new Worker(
+  `const { workerData: { buffer, message } } = require('node:worker_threads');
+   const { writeSync } = require('node:fs');
+   const seq = new Int32Array(buffer, 0, 1);
+   const deadline = new Float64Array(buffer, 8, 1);
+   for (;;) {
+     const s = Atomics.load(seq, 0);
+     const d = deadline[0];
+     if (d === 0) { Atomics.wait(seq, 0, s); continue; }
+     const left = d - Date.now();
+     if (left > 0) { Atomics.wait(seq, 0, s, left); continue; }
+     if (Atomics.load(seq, 0) === s && deadline[0] === d) {
+       writeSync(2, message);
+       process.kill(process.pid, 'SIGKILL');
+     }
+   }`,
+  { eval: true, workerData: { buffer: watch.buffer, message: OVERRUN_MESSAGE + '\n' } },
+);
+watchdog.unref();
+
+function guard(ms: number): void {
+  deadline[0] = Date.now() + ms + OVERRUN_GRACE_MS;
+  Atomics.add(watch, 0, 1);
+  Atomics.notify(watch, 0);
+}
+
+function unguard(): void {
+  deadline[0] = 0;
+}
+
+interface Slot {
+  spec: LoadPayload;
+  instance?: Instance;
+}
+
+interface Instance {
+  isolate: ivm.Isolate;
+  call: ivm.Reference<(hook: string, input: string) => string>;
+}
+
+process.title = 'portcullis-sandbox';
+const slots = new Map<number, Slot>();
+const channel = new Socket({ fd: 3, readable: true, writable: true });
+
+function start(spec: LoadPayload): { instance: Instance; meta: string } {
+  const isolate = new ivm.Isolate({
+    memoryLimit: spec.memoryLimitMb,
+    // V8 lost control of an isolate: this process is not safe to keep. Exiting makes the gateway fail the call and
+    // start a fresh host.
+    onCatastrophicError: (message) => {
+      process.stderr.write(`catastrophic isolate error in filter "${spec.name}": ${message}\n`);
+      process.exit(70);
+    },
+  });
+  guard(3 * INIT_TIMEOUT_MS);
+  try {
+    const context = isolate.createContextSync();
+    context.evalSync(PRELUDE, { timeout: INIT_TIMEOUT_MS });
+    const script = isolate.compileScriptSync(spec.code, { filename: `filter:${spec.name}` });
+    script.runSync(context, { timeout: INIT_TIMEOUT_MS });
+    script.release();
+    const meta = context.evalSync(initCall(spec.configJson, spec.maxResultBytes), { timeout: INIT_TIMEOUT_MS, copy: true }) as string;
+    const call = context.global.getSync('__pcl_call', { reference: true }) as Instance['call'];
+    return { instance: { isolate, call }, meta };
+  } catch (err) {
+    if (!isolate.isDisposed) isolate.dispose();
+    throw err;
+  } finally {
+    unguard();
+  }
+}
+
+function retire(slot: Slot): void {
+  const isolate = slot.instance?.isolate;
+  slot.instance = undefined;
+  if (isolate && !isolate.isDisposed) isolate.dispose();
+}
+
+function call(slot: Slot, hook: string, input: string): [number, string] {
+  if (!slot.instance) {
+    try {
+      slot.instance = start(slot.spec).instance;
+    } catch (err) {
+      return [Status.ERROR, `the filter could not restart: ${(err as Error).message}`];
+    }
+  }
+  const instance = slot.instance;
+  try {
+    guard(slot.spec.timeoutMs);
+    const out = instance.call.applySync(undefined, [hook, input], { arguments: { copy: true }, result: { copy: true }, timeout: slot.spec.timeoutMs });
+    unguard();
+    if (typeof out !== 'string' || out.length > slot.spec.maxResultBytes) return [Status.TOO_LARGE, ''];
+    return [Status.OK, out];
+  } catch (err) {
+    unguard();
+    const message = (err as Error)?.message ?? String(err);
+    if (/timed out/i.test(message)) {
+      retire(slot);
+      return [Status.TIMEOUT, ''];
+    }
+    if (/memory limit/i.test(message) || /allocation failed/i.test(message) || instance.isolate.isDisposed) {
+      retire(slot);
+      return [Status.MEMORY, ''];
+    }
+    return [Status.ERROR, message];
+  }
+}
+
+function handle(frame: Buffer): void {
+  const id = frame.readUInt32LE(4);
+  const op = frame.readUInt8(8);
+  const sandbox = frame.readUInt32LE(9);
+  if (op === Op.CALL) {
+    const slot = slots.get(sandbox);
+    const hook = HOOKS[frame.readUInt8(REQUEST_HEADER)];
+    const [status, text] = slot ? call(slot, hook, frame.toString('utf8', REQUEST_HEADER + 1)) : [Status.ERROR, 'the filter is not loaded'];
+    channel.write(encodeResponse(id, status, text));
+  } else if (op === Op.LOAD) {
+    const spec = JSON.parse(frame.toString('utf8', REQUEST_HEADER)) as LoadPayload;
+    const old = slots.get(sandbox);
+    if (old) retire(old);
+    try {
+      const { instance, meta } = start(spec);
+      slots.set(sandbox, { spec, instance });
+      channel.write(encodeResponse(id, Status.OK, meta));
+    } catch (err) {
+      slots.delete(sandbox);
+      channel.write(encodeResponse(id, Status.ERROR, (err as Error)?.message ?? String(err)));
+    }
+  } else if (op === Op.DROP) {
+    const slot = slots.get(sandbox);
+    if (slot) retire(slot);
+    slots.delete(sandbox);
+  }
+}
+
+// The gateway trusts itself: its frames are as large as the bundles it loads.
+channel.on('data', createFrameReader(() => 0xffffffff, handle, () => process.exit(65)));
+// The gateway closed the socket or died (even by SIGKILL): nothing is left to serve.
+channel.on('end', () => process.exit(0));
+channel.on('close', () => process.exit(0));
+channel.on('error', () => process.exit(0));
