@@ -70,9 +70,11 @@ function createHost(): SandboxHost {
   return host;
 }
 
-/** Process ids of the running sandbox processes, for tests (kill one, watch it come back). Not part of the API. */
-export function sandboxHostPids(): number[] {
-  return [...hosts].map((h) => h.pid).filter((p): p is number => p !== undefined);
+/** The running sandbox processes and the filters each holds, for tests (kill one, watch it come back). Not API. */
+export function sandboxHosts(): Array<{ pid: number; filters: string[] }> {
+  const out: Array<{ pid: number; filters: string[] }> = [];
+  for (const h of hosts) if (h.pid !== undefined) out.push({ pid: h.pid, filters: [...h.slots].map((s) => s.name) });
+  return out;
 }
 
 let nextSlotId = 1;
