@@ -18,33 +18,39 @@ const OVERRUN_GRACE_MS = 250;
 // isolated-vm's timeout does not always stop a call (a long builtin such as a huge Array.prototype.fill, and in our
 // runs sometimes a plain loop once optimized). The main thread is blocked in that call, so the watchdog is a
 // thread: it sleeps on a shared word until a call starts, then until its deadline, and kills this process (the
-// gateway fails the call and restarts the process) if the same call is still running.
-const watch = new Int32Array(new SharedArrayBuffer(16));
-const deadline = new Float64Array(watch.buffer, 8, 1);
+// gateway fails the call and restarts the process) if the same call is still running. Waking a thread costs more
+// than a call, so the main thread wakes it only when the new deadline comes before the one it already sleeps to.
+const shared = new SharedArrayBuffer(24);
+const seq = new Int32Array(shared, 0, 1);
+const deadline = new Float64Array(shared, 8, 1);
+const wakeAt = new Float64Array(shared, 16, 1);
+wakeAt[0] = Infinity;
 const watchdog = new Worker(
-  `const { workerData: { buffer, message } } = require('node:worker_threads');
+  `const { workerData: { shared, message } } = require('node:worker_threads');
    const { writeSync } = require('node:fs');
-   const seq = new Int32Array(buffer, 0, 1);
-   const deadline = new Float64Array(buffer, 8, 1);
+   const seq = new Int32Array(shared, 0, 1);
+   const deadline = new Float64Array(shared, 8, 1);
+   const wakeAt = new Float64Array(shared, 16, 1);
    for (;;) {
      const s = Atomics.load(seq, 0);
      const d = deadline[0];
-     if (d === 0) { Atomics.wait(seq, 0, s); continue; }
+     if (d === 0) { wakeAt[0] = Infinity; Atomics.wait(seq, 0, s); continue; }
      const left = d - Date.now();
-     if (left > 0) { Atomics.wait(seq, 0, s, left); continue; }
+     if (left > 0) { wakeAt[0] = d; Atomics.wait(seq, 0, s, left); continue; }
      if (Atomics.load(seq, 0) === s && deadline[0] === d) {
        writeSync(2, message);
        process.kill(process.pid, 'SIGKILL');
      }
    }`,
-  { eval: true, workerData: { buffer: watch.buffer, message: OVERRUN_MESSAGE + '\n' } },
+  { eval: true, workerData: { shared, message: OVERRUN_MESSAGE + '\n' } },
 );
 watchdog.unref();
 
 function guard(ms: number): void {
-  deadline[0] = Date.now() + ms + OVERRUN_GRACE_MS;
-  Atomics.add(watch, 0, 1);
-  Atomics.notify(watch, 0);
+  const d = Date.now() + ms + OVERRUN_GRACE_MS;
+  deadline[0] = d;
+  Atomics.add(seq, 0, 1);
+  if (wakeAt[0] > d) Atomics.notify(seq, 0);
 }
 
 function unguard(): void {
