@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Sandbox, SandboxError } from '../../core/sandbox/index.ts';
+import { Sandbox, SandboxError, sandboxHosts } from '../../core/sandbox/index.ts';
 
 const module = (body: string) => `var __pcl_module = { default: { ${body} } };`;
 const limits = { memoryLimitMb: 16, timeoutMs: 40, maxResultBytes: 64 * 1024 };
@@ -63,5 +63,33 @@ describe('sandbox (isolated-vm)', () => {
     const sb = await Sandbox.create({ ...limits, name: 't', config: {}, code: module(`onRequest() {}`) });
     await sb.close();
     await assert.rejects(sb.call('onRequest', {}), (e: SandboxError) => e.kind === 'unavailable');
+  });
+
+  it('when its process is killed mid-call, fails that call only, reruns the calls queued behind it, and moves the culprit to a process of its own', async () => {
+    const spin = module(`onRequest(ctx) { const until = Date.now() + ctx.ms; while (Date.now() < until) {} return { spun: ctx.ms }; }`);
+    const a = await Sandbox.create({ ...limits, timeoutMs: 5000, name: 'culprit', config: {}, code: spin });
+    const b = await Sandbox.create({ ...limits, name: 'bystander', config: {}, code: module(`onRequest(ctx) { return { n: ctx.n }; }`) });
+    try {
+      assert.equal(a.hostPid, b.hostPid);
+      const shared = a.hostPid!;
+      const running = a.call('onRequest', { ms: 2000 });
+      await new Promise((r) => setTimeout(r, 300));
+      const queued = [1, 2, 3].map((n) => b.call('onRequest', { n }));
+      process.kill(shared, 'SIGKILL');
+      await assert.rejects(running, (e: SandboxError) => e.kind === 'crashed' && e.message === 'onRequest crashed its sandbox process (killed by SIGKILL)');
+      assert.deepEqual((await Promise.all(queued)).map((r) => r.value), [{ n: 1 }, { n: 2 }, { n: 3 }]);
+      assert.deepEqual((await a.call('onRequest', { ms: 1 })).value, { spun: 1 });
+      assert.notEqual(a.hostPid, b.hostPid);
+      assert.deepEqual(sandboxHosts().find((h) => h.pid === a.hostPid)?.filters, ['culprit']);
+      // A second crash of the culprit's process costs the bystander nothing.
+      const bystanderPid = b.hostPid;
+      process.kill(a.hostPid!, 'SIGKILL');
+      assert.deepEqual((await b.call('onRequest', { n: 4 })).value, { n: 4 });
+      assert.equal(b.hostPid, bystanderPid);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    assert.deepEqual(sandboxHosts(), []);
   });
 });
