@@ -99,6 +99,11 @@ function start(spec: LoadPayload): { instance: Instance; meta: string } {
   }
 }
 
+/** An error's message, short enough for any frame (a module may throw a megabyte-long message while loading). */
+function describe(err: unknown): string {
+  return String((err as Error)?.message ?? err).slice(0, 2000);
+}
+
 function retire(slot: Slot): void {
   const isolate = slot.instance?.isolate;
   slot.instance = undefined;
@@ -110,7 +115,7 @@ function call(slot: Slot, hook: string, input: string): [number, string] {
     try {
       slot.instance = start(slot.spec).instance;
     } catch (err) {
-      return [Status.ERROR, `the filter could not restart: ${(err as Error).message}`];
+      return [Status.ERROR, `the filter could not restart: ${describe(err)}`];
     }
   }
   const instance = slot.instance;
@@ -131,7 +136,7 @@ function call(slot: Slot, hook: string, input: string): [number, string] {
       retire(slot);
       return [Status.MEMORY, ''];
     }
-    return [Status.ERROR, message];
+    return [Status.ERROR, describe(err)];
   }
 }
 
@@ -154,7 +159,7 @@ function handle(frame: Buffer): void {
       channel.write(encodeResponse(id, Status.OK, meta));
     } catch (err) {
       slots.delete(sandbox);
-      channel.write(encodeResponse(id, Status.ERROR, (err as Error)?.message ?? String(err)));
+      channel.write(encodeResponse(id, Status.ERROR, describe(err)));
     }
   } else if (op === Op.DROP) {
     const slot = slots.get(sandbox);

@@ -112,7 +112,8 @@ describe('filter isolation: nothing a filter does stops the gateway', () => {
         assert.deepEqual(res.json(), { length: 2 ** 20 });
         return;
       }
-      await attack(`/bombs?kind=array-fill&n=${2 ** exp}`, ['PCL_ERR_FILTER_TIMEOUT', 'PCL_ERR_FILTER_MEMORY_LIMIT', 'PCL_ERR_FILTER_CRASHED']);
+      // Twice on the default limits: a filter that broke a limit once answers the same input the same way.
+      for (let i = 0; i < 2; i++) await attack(`/bombs?kind=array-fill&n=${2 ** exp}`, ['PCL_ERR_FILTER_TIMEOUT', 'PCL_ERR_FILTER_MEMORY_LIMIT', 'PCL_ERR_FILTER_CRASHED']);
       await attack(`/slow?kind=array-fill&n=${2 ** exp}`, ['PCL_ERR_FILTER_TIMEOUT', 'PCL_ERR_FILTER_MEMORY_LIMIT', 'PCL_ERR_FILTER_CRASHED']);
     });
   }
