@@ -312,14 +312,16 @@ export class SandboxHost {
       // A filter that takes its process down while loading is not added (its create() fails).
       this.slots.delete(culprit.slot);
       culprit.slot.host = undefined;
-    } else if (culprit && !culprit.slot.quarantined && this.slots.size > 1) {
+    } else if (culprit) {
       // The filter that crashed a shared process gets one of its own from now on: its next crash costs no one else.
-      this.slots.delete(culprit.slot);
-      culprit.slot.quarantined = true;
-      this.onQuarantine?.(culprit.slot, requeue.filter((p) => p.slot === culprit.slot));
-      for (let i = requeue.length - 1; i >= 0; i--) if (requeue[i].slot === culprit.slot) requeue.splice(i, 1);
+      this.isolate(culprit.slot);
     }
-    for (const p of requeue) this.pending.set(nextFrameId++, p);
+    for (const p of requeue) {
+      // A call for a filter that has moved to another process since it was queued follows it there.
+      if (p.slot.host === this) this.pending.set(nextFrameId++, p);
+      else if (p.slot.host) p.slot.host.adopt([p]);
+      else p.reject('unavailable', 'the filter was closed');
+    }
     if (this.slots.size === 0) {
       for (const p of this.pending.values()) p.reject('unavailable', 'the filter was closed');
       this.pending.clear();
@@ -337,8 +339,21 @@ export class SandboxHost {
     if (this.pending.size === 0) this.restartTimer.unref();
   }
 
-  /** Set by the pool: moves a slot that crashed a shared host to a host of its own, with the calls it had waiting. */
-  onQuarantine?: (slot: Slot, waiting: Pending[]) => void;
+  /** Set by the pool: gives a slot a host of its own (the slot is already out of this one). */
+  onQuarantine?: (slot: Slot) => void;
+
+  /**
+   * Moves a filter that broke a limit or crashed this process to a process of its own, when it shares this one:
+   * from then on its loops and bombs delay and endanger no other filter. Calls of it already queued here still run
+   * here (the host drops it after them).
+   */
+  isolate(slot: Slot): void {
+    if (slot.quarantined || slot.host !== this || this.slots.size < 2) return;
+    slot.quarantined = true;
+    this.slots.delete(slot);
+    if (this.socket) this.socket.write(encodeRequest(0, Op.DROP, slot.id, ''));
+    this.onQuarantine?.(slot);
+  }
 
   /** Takes over calls another host had queued for a slot (after a quarantine). */
   adopt(waiting: Pending[]): void {

@@ -60,11 +60,9 @@ function createHost(): SandboxHost {
     hosts.delete(h);
     if (shared === h) shared = undefined;
   });
-  host.onQuarantine = (slot, waiting) => {
-    const own = createHost();
-    own.take(slot);
-    own.adopt(waiting);
-    slot.logger?.warn({ filter: slot.name }, 'filter moved to a sandbox process of its own after it crashed the shared one');
+  host.onQuarantine = (slot) => {
+    createHost().take(slot);
+    slot.logger?.warn({ filter: slot.name }, 'filter moved to a sandbox process of its own after breaking a limit');
   };
   hosts.add(host);
   return host;
@@ -156,9 +154,11 @@ export class Sandbox {
       case Status.OK:
         return this.decode(answer.text);
       case Status.TIMEOUT:
+        this.slot.host?.isolate(this.slot);
         this.replaced('timeout', route);
         throw new SandboxError('timeout', `${hook} ran longer than timeoutMs (${this.options.timeoutMs} ms)`);
       case Status.MEMORY:
+        this.slot.host?.isolate(this.slot);
         this.replaced('memory', route);
         throw new SandboxError('memory', `${hook} went over memoryLimitMb (${this.options.memoryLimitMb} MiB)`);
       case Status.TOO_LARGE:

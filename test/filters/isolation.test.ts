@@ -187,6 +187,15 @@ describe('filter isolation: nothing a filter does stops the gateway', () => {
   it('publishes failure and replaced events with the filter and route', async () => {
     await send(`${gw.url()}/bombs?kind=loop`);
     await until(() => events.some((e) => e.kind === 'failure' && e.filter === 'bombs' && e.route === 'bombs' && e.errorCode === 'PCL_ERR_FILTER_TIMEOUT'), 5000);
+    assert.ok(events.some((e) => e.kind === 'replaced' && e.filter === 'bombs' && e.route === 'bombs'));
+  });
+
+  it('has moved every filter that broke a limit to a process of its own, away from the bystander', async () => {
+    const hosts = sandboxHosts();
+    const bystander = hosts.find((h) => h.filters.includes('bystander'));
+    assert.deepEqual(bystander?.filters, ['bystander']);
+    for (const name of ['bombs', 'bombs-slow']) assert.deepEqual(hosts.find((h) => h.filters.includes(name))?.filters, [name]);
+    await gw.logs.waitFor((l) => l.msg === 'filter moved to a sandbox process of its own after breaking a limit' && l.filter === 'bombs');
   });
 });
 
