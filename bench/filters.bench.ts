@@ -2,13 +2,14 @@
 // one trivial sandboxed filter, a sandboxed PII-redaction filter that rewrites the body, the ready-made
 // piiRedaction policy), measured interleaved in one run so drift hits all of them alike. Sandboxed filters run in
 // the sandbox process (process isolation), so their figures include the round trip to it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Pool } from 'undici';
+import { sandboxHosts } from '../core/sandbox/index.ts';
 import { startPortcullis } from '../core/server/index.ts';
 import { createLogger } from '../core/telemetry/index.ts';
 import { builtinPolicies } from '../policies/index.ts';
@@ -27,14 +28,23 @@ const ROUTE_NAMES = {
 
 /** A user filter doing what piiRedaction does for emails: every string of the JSON body, in the sandbox. */
 const PII_FILTER = `
+import { defineFilter, type JsonValue } from 'portcullis';
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}/g;
-function redact(v) {
+function redact(v: JsonValue): JsonValue {
   if (typeof v === 'string') return v.replace(EMAIL, '[REDACTED:email]');
   if (Array.isArray(v)) return v.map(redact);
-  if (v && typeof v === 'object') { const o = {}; for (const k of Object.keys(v)) o[k] = redact(v[k]); return o; }
+  if (v && typeof v === 'object') {
+    const o: { [k: string]: JsonValue } = {};
+    for (const k of Object.keys(v)) o[k] = redact(v[k]);
+    return o;
+  }
   return v;
 }
-export default { onResponse(ctx) { if (ctx.response.body !== undefined) return { action: 'continue', body: redact(ctx.response.body) }; } };
+export default defineFilter({
+  onResponse(ctx) {
+    if (ctx.response.body !== undefined) return { action: 'continue', body: redact(ctx.response.body) };
+  },
+});
 `;
 
 function body1KiB(): string {
@@ -44,6 +54,20 @@ function body1KiB(): string {
   }
   const text = JSON.stringify({ items });
   return text + ' '.repeat(Math.max(0, 1024 - Buffer.byteLength(text)));
+}
+
+/** CPU time (µs) of the sandbox processes so far, from /proc (Linux); NaN elsewhere. */
+function sandboxCpu(): number {
+  let total = 0;
+  for (const { pid } of sandboxHosts()) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, in USER_HZ (100 on Linux)
+    } catch {
+      return NaN;
+    }
+  }
+  return total;
 }
 
 export async function bench(): Promise<BenchSection> {
@@ -71,6 +95,8 @@ export async function bench(): Promise<BenchSection> {
   const names = ['plain', 'trivial', 'piiSandboxed', 'pii'] as const;
   const samples: Record<(typeof names)[number], number[]> = { plain: [], trivial: [], piiSandboxed: [], pii: [] };
   const started = performance.now();
+  let sandboxCpuUs: number | undefined;
+  let gatewayCpu: NodeJS.CpuUsage | undefined;
   try {
     for (let round = 0; round < WARMUP + ROUNDS && performance.now() - started < BUDGET_MS; round++) {
       for (const name of names) {
@@ -80,8 +106,13 @@ export async function bench(): Promise<BenchSection> {
         const us = (performance.now() - t0) * 1000;
         if (res.statusCode !== 200 || (name.startsWith('pii') && text.includes('@example.com'))) throw new Error(`bad answer from /${name}: ${res.statusCode}`);
         if (round >= WARMUP) samples[name].push(us);
+        if (round === WARMUP - 1 && name === names[names.length - 1]) {
+          sandboxCpuUs = -sandboxCpu();
+          gatewayCpu = process.cpuUsage();
+        }
       }
     }
+    if (sandboxCpuUs !== undefined) sandboxCpuUs += sandboxCpu();
   } finally {
     await pool.close();
     await running.close();
@@ -102,6 +133,9 @@ export async function bench(): Promise<BenchSection> {
       'added p99 µs': Math.round(p99 - base99),
     };
   });
+  const used = gatewayCpu && process.cpuUsage(gatewayCpu);
+  const requests = samples.plain.length * names.length;
+  const sandboxed = samples.trivial.length + samples.piiSandboxed.length;
   return {
     title: 'Filters: added latency per request (gateway in process, filters in the sandbox process; keep-alive, sequential, interleaved)',
     rows,
@@ -110,6 +144,9 @@ export async function bench(): Promise<BenchSection> {
       'goal: <= 100 µs added p50 for the trivial filter',
       'sandboxed filters run in a separate sandbox process (isolated-vm inside it): each hook call is one frame each way over a unix socket pair',
       'the ready-made piiRedaction policy is trusted host code and runs in the gateway process',
+      ...(sandboxCpuUs === undefined || Number.isNaN(sandboxCpuUs)
+        ? []
+        : [`CPU: sandbox process ${Math.round(sandboxCpuUs / sandboxed)} µs per sandboxed request; bench process (client, gateway, upstream) ${used ? Math.round((used.user + used.system) / requests) : '?'} µs per request of any route`]),
     ],
   };
 }

@@ -234,10 +234,7 @@ export class SandboxHost {
     if (!p) return;
     this.pending.delete(id);
     this.headSince = performance.now();
-    if (this.pending.size === 0) {
-      this.hold(false);
-      this.stopWatchdog();
-    }
+    if (this.pending.size === 0) this.hold(false);
     p.resolve({ status: frame.readUInt8(8), text: frame.toString('utf8', RESPONSE_HEADER) });
   }
 
@@ -257,10 +254,18 @@ export class SandboxHost {
     this.watchdog = undefined;
   }
 
-  /** isolated-vm stops a filter at its time limit; a host that still does not answer is stuck below JavaScript. */
+  /**
+   * isolated-vm stops a filter at its time limit, and the host's watchdog thread ends a call it could not stop; a
+   * host that still does not answer is stuck below JavaScript. The check runs every 100 ms while calls come in (it
+   * stops itself after a quiet second, so sequential calls do not each start and stop a timer).
+   */
   private checkHung(): void {
     const head = this.pending.values().next().value;
-    if (!head || !this.child || this.killedAsHung) return;
+    if (!head) {
+      if (performance.now() - this.headSince > 1000) this.stopWatchdog();
+      return;
+    }
+    if (!this.child || this.killedAsHung) return;
     const allowed = head.budgetMs + HANG_GRACE_MS + (this.answered ? 0 : BOOT_GRACE_MS);
     if (performance.now() - this.headSince > allowed) {
       this.killedAsHung = true;
