@@ -92,4 +92,21 @@ describe('sandbox (isolated-vm)', () => {
     }
     assert.deepEqual(sandboxHosts(), []);
   });
+
+  it('kills a sandbox process that stops answering (SIGSTOP: even its watchdog thread is frozen) and serves the next call', async () => {
+    const sb = await Sandbox.create({ ...limits, timeoutMs: 100, name: 'frozen', config: {}, code: module(`onRequest(ctx) { return { n: ctx.n }; }`) });
+    try {
+      assert.deepEqual((await sb.call('onRequest', { n: 1 })).value, { n: 1 });
+      const pid = sb.hostPid!;
+      process.kill(pid, 'SIGSTOP');
+      const started = performance.now();
+      await assert.rejects(sb.call('onRequest', { n: 2 }), (e: SandboxError) => e.kind === 'timeout' && /ran longer than timeoutMs \(100 ms\) and could not be stopped/.test(e.message));
+      // The time limit plus the gateway's 2 s grace, on a loaded machine.
+      assert.ok(performance.now() - started < 6000);
+      assert.deepEqual((await sb.call('onRequest', { n: 3 })).value, { n: 3 });
+      assert.notEqual(sb.hostPid, pid);
+    } finally {
+      await sb.close();
+    }
+  });
 });
