@@ -61,6 +61,12 @@ export interface Pending {
 
 let nextFrameId = 1;
 
+function frameId(): number {
+  const id = nextFrameId++;
+  if (nextFrameId > 0xfffffff0) nextFrameId = 1;
+  return id;
+}
+
 /**
  * A supervised sandbox host process. Frames are written as calls arrive (pipelined, with ids); the host runs them
  * one at a time and answers in order. When the process dies, the call it was running fails (`crashed`, or
@@ -96,7 +102,7 @@ export class SandboxHost {
   add(slot: Slot): Promise<{ status: number; text: string }> {
     this.take(slot);
     return new Promise((resolve, reject) => {
-      this.send({ slot, frame: slot.loadFrame, op: Op.LOAD, budgetMs: LOAD_BUDGET_MS, retried: false, initial: true, resolve, reject: (kind, message) => reject(Object.assign(new Error(message), { kind })) });
+      this.send({ slot, frame: Buffer.from(slot.loadFrame), op: Op.LOAD, budgetMs: LOAD_BUDGET_MS, retried: false, initial: true, resolve, reject: (kind, message) => reject(Object.assign(new Error(message), { kind })) });
     });
   }
 
@@ -148,8 +154,7 @@ export class SandboxHost {
       p.reject('unavailable', 'the filter was closed');
       return;
     }
-    const id = nextFrameId++;
-    if (nextFrameId > 0xfffffff0) nextFrameId = 1;
+    const id = frameId();
     p.frame.writeUInt32LE(id, 4);
     if (this.pending.size === 0) {
       this.headSince = performance.now();
@@ -167,7 +172,7 @@ export class SandboxHost {
     this.killedAsHung = false;
     this.answered = false;
     this.stderrTail = '';
-    const child = spawn(process.execPath, [...HOST_FLAGS, HOST_ENTRY], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], serialization: 'json' });
+    const child = spawn(process.execPath, [...HOST_FLAGS, HOST_ENTRY], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
     this.child = child;
     const socket = child.stdio[3] as Socket;
     this.socket = socket;
@@ -187,7 +192,8 @@ export class SandboxHost {
     this.pending.clear();
     for (const slot of this.slots) {
       if (waiting.some((p) => p.op === Op.LOAD && p.slot === slot)) continue;
-      this.queueFrame({ slot, frame: slot.loadFrame, op: Op.LOAD, budgetMs: LOAD_BUDGET_MS, retried: false, resolve: (a) => this.reloaded(slot, a), reject: () => {} });
+      // A copy: the frame id is written into it, and the bytes of an earlier write may still be queued.
+      this.queueFrame({ slot, frame: Buffer.from(slot.loadFrame), op: Op.LOAD, budgetMs: LOAD_BUDGET_MS, retried: false, resolve: (a) => this.reloaded(slot, a), reject: () => {} });
     }
     for (const p of waiting) this.queueFrame(p);
     this.headSince = performance.now();
@@ -212,7 +218,7 @@ export class SandboxHost {
   }
 
   private queueFrame(p: Pending): void {
-    const id = nextFrameId++;
+    const id = frameId();
     p.frame.writeUInt32LE(id, 4);
     this.pending.set(id, p);
     this.socket!.write(p.frame);
@@ -323,7 +329,7 @@ export class SandboxHost {
     }
     for (const p of requeue) {
       // A call for a filter that has moved to another process since it was queued follows it there.
-      if (p.slot.host === this) this.pending.set(nextFrameId++, p);
+      if (p.slot.host === this) this.pending.set(frameId(), p);
       else if (p.slot.host) p.slot.host.adopt([p]);
       else p.reject('unavailable', 'the filter was closed');
     }
