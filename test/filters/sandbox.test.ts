@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Sandbox, SandboxError, sandboxHosts } from '../../core/sandbox/index.ts';
+import { createFrameReader, encodeResponse, RESPONSE_HEADER } from '../../core/sandbox/protocol.ts';
 
 const module = (body: string) => `var __pcl_module = { default: { ${body} } };`;
 const limits = { memoryLimitMb: 16, timeoutMs: 40, maxResultBytes: 64 * 1024 };
@@ -108,5 +109,25 @@ describe('sandbox (isolated-vm)', () => {
     } finally {
       await sb.close();
     }
+  });
+});
+
+describe('sandbox frames', () => {
+  it('reassembles frames split anywhere and packed together, and stops at a frame over the cap', () => {
+    const frames = [encodeResponse(1, 0, 'a'), encodeResponse(2, 0, 'é'.repeat(300)), encodeResponse(3, 4, '')];
+    const stream = Buffer.concat(frames);
+    for (let cut = 1; cut < stream.length; cut += 7) {
+      const seen: string[] = [];
+      const read = createFrameReader(() => 1 << 20, (f) => seen.push(`${f.readUInt32LE(4)}:${f.toString('utf8', RESPONSE_HEADER)}`), () => assert.fail('not oversize'));
+      read(stream.subarray(0, cut));
+      read(stream.subarray(cut, cut + 3));
+      read(stream.subarray(cut + 3));
+      assert.deepEqual(seen, ['1:a', `2:${'é'.repeat(300)}`, '3:'], `cut at ${cut}`);
+    }
+    const over: number[] = [];
+    const read = createFrameReader(() => 100, () => assert.fail('no frame'), (size) => over.push(size));
+    read(encodeResponse(9, 0, 'x'.repeat(200)));
+    read(encodeResponse(10, 0, 'y'));
+    assert.deepEqual(over, [205]);
   });
 });
