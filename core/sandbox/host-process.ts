@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { publish, sandboxChannel } from '../telemetry/events.ts';
-import { createFrameReader, encodeRequest, Op, OVERRUN_MESSAGE, RESPONSE_HEADER, Status, type LoadPayload } from './protocol.ts';
+import { createFrameReader, encodeRequest, MEMORY_OVERRUN_MESSAGE, Op, OVERRUN_MESSAGE, RESPONSE_HEADER, Status, type LoadPayload } from './protocol.ts';
 
 const HOST_ENTRY = fileURLToPath(new URL('./host.ts', import.meta.url));
 /** isolated-vm needs it (see core/cli/bin.mjs); the host is a fresh Node with only the flags it needs. */
@@ -296,7 +296,10 @@ export class SandboxHost {
     if (this.killedAsHung || stderr.includes(OVERRUN_MESSAGE)) {
       kind = 'timeout';
       why = `ran longer than timeoutMs (${culprit?.budgetMs} ms) and could not be stopped; its sandbox process was ended and restarted`;
-    } else if (/out of memory|invalid size error|invalid array length|allocation failed|heap limit|memory limit/i.test(stderr)) {
+    } else if (stderr.includes(MEMORY_OVERRUN_MESSAGE)) {
+      kind = 'memory';
+      why = `went over memoryLimitMb (${culprit?.slot.load.memoryLimitMb} MiB) outside what the isolate could stop; its sandbox process was ended and restarted`;
+    } else if (/out of memory|invalid size error|invalid array length|allocation failed|heap limit/i.test(stderr)) {
       kind = 'memory';
       why = `went over its memory limit and took its sandbox process down (${how})`;
     }

@@ -1,61 +1,17 @@
 /**
  * A sandbox host process: the isolated-vm isolates of the filters the gateway assigned to it, and nothing else.
- * Started by `pool.ts` with `--no-node-snapshot`; talks over fd 3 (see `protocol.ts`). It runs one call at a time,
+ * Started by `host-process.ts` with `--no-node-snapshot`; talks over fd 3 (see `protocol.ts`). It runs one call at a time,
  * inline (`applySync` with the filter's timeout), and answers in order. Whatever a filter does to V8 (a fatal
  * allocation, a heap the isolate cannot contain) can abort this process, never the gateway; the gateway restarts it.
  * It exits when the gateway closes the socket or dies.
  */
 import { Socket } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import ivm from 'isolated-vm';
 import { initCall, PRELUDE } from './prelude.ts';
-import { createFrameReader, encodeResponse, HOOKS, Op, OVERRUN_MESSAGE, REQUEST_HEADER, Status, type LoadPayload } from './protocol.ts';
+import { createFrameReader, encodeResponse, HOOKS, Op, REQUEST_HEADER, Status, type LoadPayload } from './protocol.ts';
+import { guard, unguard } from './watchdog.ts';
 
 const INIT_TIMEOUT_MS = 2000;
-/** isolated-vm stops a call at its time limit; if it has not this long after, a watchdog thread ends the process. */
-const OVERRUN_GRACE_MS = 250;
-
-// isolated-vm's timeout does not always stop a call (a long builtin such as a huge Array.prototype.fill, and in our
-// runs sometimes a plain loop once optimized). The main thread is blocked in that call, so the watchdog is a
-// thread: it sleeps on a shared word until a call starts, then until its deadline, and kills this process (the
-// gateway fails the call and restarts the process) if the same call is still running. Waking a thread costs more
-// than a call, so the main thread wakes it only when the new deadline comes before the one it already sleeps to.
-const shared = new SharedArrayBuffer(24);
-const seq = new Int32Array(shared, 0, 1);
-const deadline = new Float64Array(shared, 8, 1);
-const wakeAt = new Float64Array(shared, 16, 1);
-wakeAt[0] = Infinity;
-const watchdog = new Worker(
-  `const { workerData: { shared, message } } = require('node:worker_threads');
-   const { writeSync } = require('node:fs');
-   const seq = new Int32Array(shared, 0, 1);
-   const deadline = new Float64Array(shared, 8, 1);
-   const wakeAt = new Float64Array(shared, 16, 1);
-   for (;;) {
-     const s = Atomics.load(seq, 0);
-     const d = deadline[0];
-     if (d === 0) { wakeAt[0] = Infinity; Atomics.wait(seq, 0, s); continue; }
-     const left = d - Date.now();
-     if (left > 0) { wakeAt[0] = d; Atomics.wait(seq, 0, s, left); continue; }
-     if (Atomics.load(seq, 0) === s && deadline[0] === d) {
-       writeSync(2, message);
-       process.kill(process.pid, 'SIGKILL');
-     }
-   }`,
-  { eval: true, workerData: { shared, message: OVERRUN_MESSAGE + '\n' } },
-);
-watchdog.unref();
-
-function guard(ms: number): void {
-  const d = Date.now() + ms + OVERRUN_GRACE_MS;
-  deadline[0] = d;
-  Atomics.add(seq, 0, 1);
-  if (wakeAt[0] > d) Atomics.notify(seq, 0);
-}
-
-function unguard(): void {
-  deadline[0] = 0;
-}
 
 interface Slot {
   spec: LoadPayload;
@@ -81,7 +37,7 @@ function start(spec: LoadPayload): { instance: Instance; meta: string } {
       process.exit(70);
     },
   });
-  guard(3 * INIT_TIMEOUT_MS);
+  guard(3 * INIT_TIMEOUT_MS, spec.memoryLimitMb);
   try {
     const context = isolate.createContextSync();
     context.evalSync(PRELUDE, { timeout: INIT_TIMEOUT_MS });
@@ -120,7 +76,7 @@ function call(slot: Slot, hook: string, input: string): [number, string] {
   }
   const instance = slot.instance;
   try {
-    guard(slot.spec.timeoutMs);
+    guard(slot.spec.timeoutMs, slot.spec.memoryLimitMb);
     const out = instance.call.applySync(undefined, [hook, input], { arguments: { copy: true }, result: { copy: true }, timeout: slot.spec.timeoutMs });
     unguard();
     if (typeof out !== 'string' || out.length > slot.spec.maxResultBytes) return [Status.TOO_LARGE, ''];

@@ -20,6 +20,8 @@ export const Status = { OK: 0, TIMEOUT: 1, MEMORY: 2, TOO_LARGE: 3, ERROR: 4 } a
 
 /** What a host writes to stderr before its watchdog thread ends it: the gateway reports the call as a timeout. */
 export const OVERRUN_MESSAGE = 'a filter call ran past its time limit and could not be stopped: ending the sandbox process';
+/** The same, when the process grew past what the running call's memory limit allows: reported as a memory breach. */
+export const MEMORY_OVERRUN_MESSAGE = 'a filter call grew the sandbox process past twice its memory limit: ending the sandbox process';
 
 export const REQUEST_HEADER = 13;
 export const RESPONSE_HEADER = 9;

@@ -112,6 +112,21 @@ describe('sandbox (isolated-vm)', () => {
   });
 });
 
+describe('sandbox memory outside the isolate heap', () => {
+  it('ends a call that grows its process past twice memoryLimitMb + 64 MiB as a memory breach, long before its time limit', async () => {
+    // new Array(2^26).fill() is one builtin call: neither isolated-vm's heap limit nor its timeout reaches into it.
+    const sb = await Sandbox.create({ ...limits, timeoutMs: 20_000, name: 'filler', config: {}, code: module(`onRequest(ctx) { return new Array(ctx.n).fill(0.5).length; }`) });
+    try {
+      const started = performance.now();
+      await assert.rejects(sb.call('onRequest', { n: 2 ** 26 }), (e: SandboxError) => e.kind === 'memory' && /went over memoryLimitMb \(16 MiB\)/.test(e.message));
+      assert.ok(performance.now() - started < 15_000);
+      assert.equal((await sb.call('onRequest', { n: 4 })).value, 4);
+    } finally {
+      await sb.close();
+    }
+  });
+});
+
 describe('sandbox frames', () => {
   it('reassembles frames split anywhere and packed together, and stops at a frame over the cap', () => {
     const frames = [encodeResponse(1, 0, 'a'), encodeResponse(2, 0, 'é'.repeat(300)), encodeResponse(3, 4, '')];
