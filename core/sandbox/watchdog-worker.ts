@@ -7,7 +7,7 @@ const seq = new Int32Array(shared, 0, 1);
 const deadline = new Float64Array(shared, 8, 1);
 const wakeAt = new Float64Array(shared, 16, 1);
 const growth = new Float64Array(shared, 24, 1);
-const STEP_MS = 10;
+const STEP_MS = 50;
 
 function end(s: number, d: number, message: string): void {
   // The call may have ended while we looked: only the same call, still running, ends the process.

@@ -5,7 +5,7 @@
  * `Array.prototype.fill` is one builtin call that neither interrupt reaches, and in our runs its timeout sometimes
  * missed a plain loop once optimized; meanwhile memory outside the heap's accounting can grow (a 16 MiB isolate
  * filling a 2^26-element array reached 375 MiB of RSS). The main thread is blocked in that call, so the check runs
- * on a thread: it sleeps on a shared word until a call starts, then in steps of 10 ms until the call's deadline,
+ * on a thread: it sleeps on a shared word until a call starts, then in steps of 50 ms until the call's deadline,
  * and kills this process (the gateway fails the call and restarts the process) if the same call is past its
  * deadline (`timeoutMs` + 250 ms) or the process grew by more than twice its `memoryLimitMb` + 64 MiB since the
  * watchdog first saw it running. Waking a thread costs more than a trivial call, so the main thread wakes it only
