@@ -185,6 +185,8 @@ export class SandboxHost {
     socket.on('error', () => {});
     child.on('error', (err) => {
       this.stderrTail += `\n${err.message}`;
+      // A process that could not be spawned at all may never report a close: fail its calls the same way.
+      if (child.pid === undefined) this.exited(child, null, null);
     });
     child.on('close', (code, signal) => this.exited(child, code, signal));
     // Every filter of this host is loaded again first, then whatever waited for the host, in the same order.
@@ -290,7 +292,7 @@ export class SandboxHost {
     this.pending.clear();
     const culprit = entries[0];
     const stderr = this.stderrTail.trim();
-    const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    const how = signal ? `killed by ${signal}` : code !== null ? `exited with code ${code}` : `could not start: ${stderr.split('\n').pop()}`;
     let kind: SandboxFailureKind = 'crashed';
     let why = `crashed its sandbox process (${how})`;
     if (this.killedAsHung || stderr.includes(OVERRUN_MESSAGE)) {
