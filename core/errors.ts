@@ -39,6 +39,7 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_MCP_ORIGIN_FORBIDDEN: 403,
   PCL_ERR_MCP_HOST_FORBIDDEN: 403,
   PCL_ERR_FILTER_CONTENT_TOO_LARGE: 502,
+  PCL_ERR_FILTER_CRASHED: 500,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -79,6 +79,8 @@ export const ErrorCodes = {
    * `maxScanBytes`, compressed, or nested too deep; refused rather than passed unchecked (fail closed).
    */
   FILTER_CONTENT_TOO_LARGE: 'PCL_ERR_FILTER_CONTENT_TOO_LARGE',
+  /** 500: a filter's sandbox process died while running it (V8 aborted, or it was killed); the process was restarted and the request failed closed. */
+  FILTER_CRASHED: 'PCL_ERR_FILTER_CRASHED',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

@@ -86,7 +86,9 @@ export interface FilterContextBase<C> {
   /** The request; in MCP hooks, the HTTP request that carried the message (without body). */
   readonly request: FilterRequest;
   /**
-   * Writes a line to the gateway log, tagged with the filter's name (at most 100 lines of 1000 characters a call).
+   * Writes a line to the gateway log, tagged with the filter's name, route and request id. Capped per call: at most
+   * 100 lines and 32 KiB in all; a message is cut at 1000 characters; `fields` whose JSON is over 4096 characters
+   * are replaced by `{ truncated, length }`; lines past the caps are counted in one last line.
    * @example ctx.log('denied', { reason: 'tenant' })
    */
   log(message: string, fields?: Record<string, JsonValue>): void;

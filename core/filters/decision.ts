@@ -12,10 +12,28 @@ export type McpRequestDecision =
 export type McpResponseDecision = { action: 'continue'; result?: { value: unknown } } | { action: 'deny'; message: string; code?: number };
 
 const CONTINUE: HttpDecision = { action: 'continue', set: [], remove: [] };
+/** The rules node:http applies when it writes a header: a token name, and a value of tab, visible ASCII and latin-1. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/**
+ * Headers that frame the message or belong to one connection. The gateway frames every body it sends, so a filter
+ * that sets or removes one of these is ignored for that header: a response never carries both `transfer-encoding`
+ * and `content-length`, and a request is never forwarded with a length that does not match its body.
+ */
+export const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade']);
+
+/**
+ * A decision the gateway cannot carry out. Its message is the gateway's own (it names the field and the header, never
+ * request data the filter was given), so unlike a filter's thrown message it is shown to the client.
+ */
+export class InvalidDecisionError extends GatewayError {
+  constructor(filter: string, hook: string, why: string) {
+    super(ErrorCodes.FILTER_FAILED, `filter "${filter}" ${hook} returned an invalid decision: ${why}`);
+  }
+}
 
 function invalid(filter: string, hook: string, why: string): GatewayError {
-  return new GatewayError(ErrorCodes.FILTER_FAILED, `filter "${filter}" ${hook} returned an invalid decision: ${why}`);
+  return new InvalidDecisionError(filter, hook, why);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -25,11 +43,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function headerPairs(v: unknown, filter: string, hook: string, field: string): Array<[string, string]> {
   if (v === undefined) return [];
   if (!isObject(v)) throw invalid(filter, hook, `${field} must be an object of strings`);
-  return Object.entries(v).map(([k, val]) => {
-    if (!HEADER_NAME.test(k)) throw invalid(filter, hook, `${field}: invalid header name ${JSON.stringify(k)}`);
-    if (typeof val !== 'string' || /[\r\n\0]/.test(val)) throw invalid(filter, hook, `${field}.${k} must be a string without CR, LF or NUL`);
-    return [k.toLowerCase(), val];
-  });
+  const pairs: Array<[string, string]> = [];
+  for (const [k, val] of Object.entries(v)) {
+    if (!HEADER_NAME.test(k)) throw invalid(filter, hook, `${field}: invalid header name ${JSON.stringify(k.slice(0, 100))}`);
+    if (typeof val !== 'string') throw invalid(filter, hook, `${field}.${k} must be a string, got ${Array.isArray(val) ? 'array' : val === null ? 'null' : typeof val}`);
+    if (INVALID_HEADER_VALUE.test(val)) {
+      throw invalid(filter, hook, `${field}.${k} must be a string without CR, LF, NUL or other control characters, or characters above U+00FF`);
+    }
+    const name = k.toLowerCase();
+    if (!FRAMING_HEADERS.has(name)) pairs.push([name, val]);
+  }
+  return pairs;
 }
 
 /** Checks what onRequest/onResponse returned: nothing, `continue` with changes, or `respond`. */
@@ -44,14 +68,15 @@ export function checkHttpDecision(value: unknown, filter: string, hook: string):
     return {
       action: 'continue',
       set: headerPairs(headers?.set, filter, hook, 'headers.set'),
-      remove: (remove as string[]).map((n) => n.toLowerCase()),
+      remove: (remove as string[]).map((n) => n.toLowerCase()).filter((n) => !FRAMING_HEADERS.has(n)),
       body: 'body' in value && value.body !== undefined ? { value: value.body } : undefined,
     };
   }
   if (value.action === 'respond') {
     const status = value.status;
-    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
-      throw invalid(filter, hook, `status must be an integer 100-599, got ${JSON.stringify(status)}`);
+    // 1xx are interim answers, not a response: a filter answers with a final status.
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+      throw invalid(filter, hook, `status must be an integer 200-599, got ${JSON.stringify(status)}`);
     }
     return { action: 'respond', status, headers: headerPairs(value.headers, filter, hook, 'headers'), body: { value: value.body ?? '' } };
   }

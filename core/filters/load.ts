@@ -1,6 +1,7 @@
 import { basename, extname, resolve as resolvePath } from 'node:path';
 import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
 import { Sandbox, SandboxError, type SandboxFailureKind } from '../sandbox/index.ts';
+import { publish, sandboxChannel } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { FilterAttachment } from '../../sdk-types/filter-policies.ts';
 import { bundleFilter } from './bundle.ts';
@@ -41,6 +42,7 @@ const FAILURE_CODES: Record<SandboxFailureKind, ErrorCode> = {
   tooLarge: ErrorCodes.FILTER_RESULT_TOO_LARGE,
   threw: ErrorCodes.FILTER_FAILED,
   unavailable: ErrorCodes.FILTER_FAILED,
+  crashed: ErrorCodes.FILTER_CRASHED,
 };
 
 /**
@@ -61,8 +63,8 @@ export async function loadFilter(spec: FilterSpec, baseDir: string, where: strin
       memoryLimitMb: spec.memoryLimitMb ?? FILTER_DEFAULTS.memoryLimitMb,
       timeoutMs: spec.timeoutMs ?? FILTER_DEFAULTS.timeoutMs,
       maxResultBytes: spec.maxResultBytes ?? FILTER_DEFAULTS.maxResultBytes,
+      logger,
       onReplace: (reason) => logger?.warn({ filter: fallbackName, reason }, 'filter sandbox replaced after breaking a limit'),
-      onCatastrophicError: (message) => logger?.fatal({ filter: fallbackName, message }, 'filter sandbox failed catastrophically: restart the gateway'),
     });
   } catch (err) {
     throw new GatewayError(ErrorCodes.FILTER_BUILD, `${where}.file: cannot load filter ${spec.file}: ${(err as Error).message}`, { cause: err });
@@ -86,14 +88,17 @@ export async function loadFilter(spec: FilterSpec, baseDir: string, where: strin
     sandbox,
     has: (hook) => sandbox.hooks.has(hook),
     async run(hook, input, log, tags) {
+      const route = typeof tags?.route === 'string' ? tags.route : undefined;
       try {
-        const result = await sandbox.call(hook, input);
+        const result = await sandbox.call(hook, input, route);
         if (result.logs.length > 0) writeLogs(log, result.logs, tags);
         return result.value;
       } catch (err) {
         if (!(err instanceof SandboxError)) throw err;
         writeLogs(log, err.logs, tags);
-        throw new GatewayError(FAILURE_CODES[err.kind], `filter "${name}" failed: ${err.message}`, { cause: err });
+        const code = FAILURE_CODES[err.kind];
+        publish(sandboxChannel, () => ({ filter: name, route, kind: 'failure' as const, errorCode: code, message: err.message }));
+        throw new GatewayError(code, `filter "${name}" failed: ${err.message}`, { cause: err });
       }
     },
     close: () => sandbox.close(),

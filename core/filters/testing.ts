@@ -1,7 +1,8 @@
 /**
  * The filter-author test harness, published as `portcullis/testing`: runs a filter file against synthetic
  * requests, responses and MCP messages without a gateway, with the same bundling, sandbox, limits and decision
- * checks. It lives in core (it needs isolated-vm); its types are in `sdk-types/filter.ts`.
+ * checks. It lives in core (it starts a sandbox process); its types are in `sdk-types/filter.ts`. The sandbox process
+ * ends when the last harness is closed.
  *
  * @example
  * import { testFilter } from 'portcullis/testing';

@@ -1,1 +1,2 @@
-export { Sandbox, SandboxError, type SandboxFailureKind, type SandboxLimits, type SandboxLog, type SandboxOptions, type SandboxResult } from './sandbox.ts';
+export { Sandbox, SandboxError, sandboxHosts, type HostLogger, type SandboxFailureKind, type SandboxLimits, type SandboxLog, type SandboxOptions, type SandboxResult } from './sandbox.ts';
+export { LOG_LIMITS } from './prelude.ts';

@@ -5,6 +5,9 @@
  * `JSON.stringify` only breaks itself.
  */
 
+/** What `ctx.log` keeps of one call; the README and `sdk-types/filter.ts` state the same numbers. */
+export const LOG_LIMITS = { lines: 100, messageChars: 1000, fieldsChars: 4096, totalChars: 32 * 1024 } as const;
+
 /** Evaluated first: defines the two entry points the host calls. */
 export const PRELUDE = String.raw`
 (function () {
@@ -17,6 +20,14 @@ export const PRELUDE = String.raw`
   const isFrozen = Object.isFrozen;
   const StringCtor = String;
   const HOOKS = ['onRequest', 'onResponse', 'onMcpRequest', 'onMcpResponse'];
+  // ctx.log caps, per call (the README states them): lines, characters of a message, characters of the fields'
+  // JSON, and characters of all lines together.
+  const LOG_LINES = ${LOG_LIMITS.lines};
+  const LOG_MESSAGE = ${LOG_LIMITS.messageChars};
+  const LOG_FIELDS = ${LOG_LIMITS.fieldsChars};
+  const LOG_TOTAL = ${LOG_LIMITS.totalChars};
+  // WebAssembly memory lives outside the isolate's heap and its limit: filters get no WebAssembly at all.
+  delete g.WebAssembly;
   let filter = null;
   let config = null;
   let maxResult = 0;
@@ -83,24 +94,42 @@ export const PRELUDE = String.raw`
 
   g.__pcl_call = function (hook, input) {
     const logs = [];
+    let logChars = 0;
+    let dropped = 0;
     const ctx = parse(input);
     ctx.config = config;
     ctx.log = function (message, fields) {
-      if (logs.length >= 100) return;
+      if (logs.length >= LOG_LINES || logChars >= LOG_TOTAL) {
+        dropped++;
+        return;
+      }
+      let m = StringCtor(message);
+      if (m.length > LOG_MESSAGE) m = m.slice(0, LOG_MESSAGE) + '...';
       let f;
-      try { f = fields === undefined ? undefined : parse(stringify(fields)); } catch (e) { f = undefined; }
-      logs.push({ message: StringCtor(message).slice(0, 1000), fields: f });
+      let text;
+      if (fields !== undefined) {
+        try { text = stringify(fields); } catch (e) { text = undefined; }
+        if (typeof text !== 'string') f = undefined;
+        else if (text.length > LOG_FIELDS) f = { truncated: 'fields over ' + LOG_FIELDS + ' characters of JSON', length: text.length };
+        else f = parse(text);
+      }
+      logChars += m.length + (f === undefined ? 0 : typeof text === 'string' && text.length <= LOG_FIELDS ? text.length : 80);
+      logs.push({ message: m, fields: f });
+    };
+    const finish = function () {
+      if (dropped > 0) logs.push({ message: dropped + ' more log lines dropped: at most ' + LOG_LINES + ' lines and ' + LOG_TOTAL + ' characters per call' });
+      return logs;
     };
     if (typeof filter[hook] !== 'function') return stringify({ ok: true, value: null, logs });
     let out;
     try {
       const value = filter[hook](ctx);
       if (value && typeof value.then === 'function') {
-        return stringify({ ok: false, error: hook + ' returned a Promise: filter hooks must be synchronous', logs });
+        return stringify({ ok: false, error: hook + ' returned a Promise: filter hooks must be synchronous', logs: finish() });
       }
-      out = stringify({ ok: true, value: value === undefined ? null : value, logs });
+      out = stringify({ ok: true, value: value === undefined ? null : value, logs: finish() });
     } catch (err) {
-      return stringify({ ok: false, error: describe(err), logs });
+      return stringify({ ok: false, error: describe(err), logs: finish() });
     }
     if (typeof out !== 'string') return stringify({ ok: false, error: 'the decision is not JSON', logs });
     if (out.length > maxResult) return stringify({ ok: false, tooLarge: out.length, logs: [] });

@@ -1,9 +1,12 @@
-import ivm from 'isolated-vm';
-import { initCall, PRELUDE } from './prelude.ts';
+import { publish, sandboxChannel } from '../telemetry/events.ts';
+import { SandboxHost, type HostLogger, type SandboxFailureKind, type Slot } from './host-process.ts';
+import { encodeRequest, HOOKS, Op, Status, type LoadPayload } from './protocol.ts';
+
+export type { HostLogger, SandboxFailureKind };
 
 /** Limits of one sandbox. */
 export interface SandboxLimits {
-  /** Heap limit of the isolate; isolated-vm disposes an isolate that goes over it. Minimum 8. */
+  /** Heap limit of the isolate (ArrayBuffers included); isolated-vm disposes an isolate that goes over it. Minimum 8. */
   memoryLimitMb: number;
   /** Wall time one call may run; the isolate is replaced after a breach. */
   timeoutMs: number;
@@ -18,13 +21,11 @@ export interface SandboxOptions extends SandboxLimits {
   config: unknown;
   /** Name for messages. */
   name: string;
+  /** Where the sandbox process's exits and restarts are logged. */
+  logger?: HostLogger;
   /** Called when an isolate is replaced after a breach, for the log. */
   onReplace?: (reason: SandboxFailureKind) => void;
-  /** Called if V8 loses control of an isolate (isolated-vm's catastrophic error): the operator must know. */
-  onCatastrophicError?: (message: string) => void;
 }
-
-export type SandboxFailureKind = 'timeout' | 'memory' | 'threw' | 'tooLarge' | 'unavailable';
 
 /** A call that did not produce a value; `kind` says why. */
 export class SandboxError extends Error {
@@ -48,19 +49,39 @@ export interface SandboxResult {
   logs: SandboxLog[];
 }
 
-interface Instance {
-  isolate: ivm.Isolate;
-  context: ivm.Context;
-  call: ivm.Reference<(hook: string, input: string) => string>;
+// The sandbox processes of this gateway process. Filters share one; a filter that once crashed it gets its own.
+// Module-level like the type-check worker: a process resource that lives exactly as long as some filter uses it
+// (the last filter to close ends it), across reloads, whoever loaded the filter (a gateway or the test harness).
+let shared: SandboxHost | undefined;
+const hosts = new Set<SandboxHost>();
+
+function createHost(): SandboxHost {
+  const host = new SandboxHost((h) => {
+    hosts.delete(h);
+    if (shared === h) shared = undefined;
+  });
+  host.onQuarantine = (slot) => {
+    createHost().take(slot);
+    slot.logger?.warn({ filter: slot.name }, 'filter moved to a sandbox process of its own after breaking a limit');
+  };
+  hosts.add(host);
+  return host;
 }
 
-const INIT_TIMEOUT_MS = 2000;
+/** The running sandbox processes and the filters each holds, for tests (kill one, watch it come back). Not API. */
+export function sandboxHosts(): Array<{ pid: number; filters: string[] }> {
+  const out: Array<{ pid: number; filters: string[] }> = [];
+  for (const h of hosts) if (h.pid !== undefined) out.push({ pid: h.pid, filters: [...h.slots].map((s) => s.name) });
+  return out;
+}
+
+let nextSlotId = 1;
 
 /**
- * One filter module in its own isolate. Calls run inline (applySync: a few microseconds) while the filter
- * behaves; after its first breach of a limit they run on isolated-vm's thread (apply), so a filter that loops or
- * bloats on some inputs stalls the event loop at most once. Calls are serialized by the isolate either way, so
- * concurrent requests never share a call's data: each gets its own parsed copy.
+ * One filter module in its own isolate, in a sandbox process (see `host.ts`). Calls cross as copied JSON text,
+ * bounded by `maxResultBytes` both ways; concurrent requests never share a call's data: each gets its own parsed
+ * copy. A limit breach replaces the isolate; a crash of the process fails the call that caused it and nothing
+ * else, and the process is restarted.
  */
 export class Sandbox {
   readonly name: string;
@@ -68,82 +89,92 @@ export class Sandbox {
   readonly hooks: ReadonlySet<string>;
   readonly filterName: string | undefined;
   private readonly options: SandboxOptions;
-  private readonly configJson: string;
-  private instance: Instance | undefined;
-  private starting: Promise<Instance> | undefined;
-  private inline = true;
+  private readonly slot: Slot;
   private closed = false;
   /** Number of isolates replaced after a breach, for tests and metrics. */
   replacements = 0;
 
-  private constructor(options: SandboxOptions, instance: Instance, meta: { name: string | null; hooks: string[] }, configJson: string) {
+  private constructor(options: SandboxOptions, slot: Slot, meta: { name: string | null; hooks: string[] }) {
     this.options = options;
     this.name = options.name;
-    this.instance = instance;
+    this.slot = slot;
     this.hooks = new Set(meta.hooks);
     this.filterName = meta.name ?? undefined;
-    this.configJson = configJson;
   }
 
-  /** Builds the first isolate; a module that throws while loading or exports no hooks fails here. */
+  /** Builds the isolate in a sandbox process; a module that throws, loops or crashes while loading fails here. */
   static async create(options: SandboxOptions): Promise<Sandbox> {
-    const configJson = JSON.stringify(options.config ?? {});
-    const { instance, meta } = await startInstance(options, configJson);
-    return new Sandbox(options, instance, meta, configJson);
+    const id = nextSlotId++;
+    const load: LoadPayload = {
+      code: options.code,
+      configJson: JSON.stringify(options.config ?? {}),
+      name: options.name,
+      memoryLimitMb: options.memoryLimitMb,
+      timeoutMs: options.timeoutMs,
+      maxResultBytes: options.maxResultBytes,
+    };
+    const slot: Slot = { id, name: options.name, load, loadFrame: encodeRequest(0, Op.LOAD, id, JSON.stringify(load)), logger: options.logger, quarantined: false };
+    if (!shared) {
+      shared = createHost();
+    }
+    const host = shared;
+    let answer;
+    try {
+      answer = await host.add(slot);
+    } catch (err) {
+      throw new SandboxError((err as { kind?: SandboxFailureKind }).kind ?? 'unavailable', (err as Error).message);
+    }
+    if (answer.status !== Status.OK) {
+      slot.host?.remove(slot);
+      throw new SandboxError('threw', answer.text);
+    }
+    return new Sandbox(options, slot, JSON.parse(answer.text) as { name: string | null; hooks: string[] });
   }
 
-  get mode(): 'inline' | 'thread' {
-    return this.inline ? 'inline' : 'thread';
+  /** The sandbox process this filter runs in now (tests kill it). Not part of the API. */
+  get hostPid(): number | undefined {
+    return this.slot.host?.pid;
   }
 
   /** Runs one hook with `input` (serialized to JSON here); resolves to its decision value and log lines. */
-  async call(hook: string, input: unknown): Promise<SandboxResult> {
-    const text = JSON.stringify(input);
+  async call(hook: string, input: unknown, route?: string): Promise<SandboxResult> {
+    const text = JSON.stringify(input) ?? 'null';
     if (text.length > this.options.maxResultBytes) {
       throw new SandboxError('tooLarge', `the data for ${hook} is ${text.length} bytes, over maxResultBytes (${this.options.maxResultBytes})`);
     }
-    // One retry: a call queued behind another call's breach finds its isolate disposed through no fault of its own.
-    for (let attempt = 0; ; attempt++) {
-      const instance = this.instance ?? (await this.restart());
-      try {
-        return this.decode(await this.invoke(instance, hook, text));
-      } catch (err) {
-        if (err instanceof SandboxError) throw err;
-        const message = (err as Error)?.message ?? String(err);
-        if (/timed out/i.test(message)) {
-          this.retire(instance, 'timeout');
-          throw new SandboxError('timeout', `${hook} ran longer than timeoutMs (${this.options.timeoutMs} ms)`);
-        }
-        if (/memory limit/i.test(message)) {
-          this.retire(instance, 'memory');
-          throw new SandboxError('memory', `${hook} went over memoryLimitMb (${this.options.memoryLimitMb} MiB)`);
-        }
-        if (instance.isolate.isDisposed && attempt === 0 && !this.closed) {
-          if (this.instance === instance) this.instance = undefined;
-          continue;
-        }
-        throw new SandboxError('unavailable', `${hook} could not run: ${message}`);
-      }
+    const host = this.slot.host;
+    if (this.closed || !host) throw new SandboxError('unavailable', `filter "${this.name}" is closed`);
+    let answer;
+    try {
+      answer = await host.call(this.slot, HOOKS.indexOf(hook as (typeof HOOKS)[number]), hook, text, this.options.timeoutMs, route);
+    } catch (err) {
+      throw new SandboxError((err as { kind?: SandboxFailureKind }).kind ?? 'unavailable', (err as Error).message);
+    }
+    switch (answer.status) {
+      case Status.OK:
+        return this.decode(answer.text);
+      case Status.TIMEOUT:
+        this.slot.host?.isolate(this.slot);
+        this.replaced('timeout', route);
+        throw new SandboxError('timeout', `${hook} ran longer than timeoutMs (${this.options.timeoutMs} ms)`);
+      case Status.MEMORY:
+        this.slot.host?.isolate(this.slot);
+        this.replaced('memory', route);
+        throw new SandboxError('memory', `${hook} went over memoryLimitMb (${this.options.memoryLimitMb} MiB)`);
+      case Status.TOO_LARGE:
+        throw new SandboxError('tooLarge', `the decision is over maxResultBytes (${this.options.maxResultBytes})`);
+      default:
+        throw new SandboxError('unavailable', `${hook} could not run: ${answer.text}`);
     }
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    const instance = this.instance;
-    this.instance = undefined;
-    if (instance && !instance.isolate.isDisposed) instance.isolate.dispose();
+    this.slot.host?.remove(this.slot);
   }
 
-  private invoke(instance: Instance, hook: string, text: string): string | Promise<string> {
-    const opts = { arguments: { copy: true }, result: { copy: true }, timeout: this.options.timeoutMs } as const;
-    if (this.inline) return instance.call.applySync(undefined, [hook, text], opts) as string;
-    return instance.call.apply(undefined, [hook, text], opts) as Promise<string>;
-  }
-
-  private decode(out: unknown): SandboxResult {
-    if (typeof out !== 'string' || out.length > this.options.maxResultBytes) {
-      throw new SandboxError('tooLarge', `the decision is over maxResultBytes (${this.options.maxResultBytes})`);
-    }
+  private decode(out: string): SandboxResult {
     const parsed = JSON.parse(out) as { ok: boolean; value?: unknown; error?: string; tooLarge?: number; logs: SandboxLog[] };
     if (parsed.tooLarge !== undefined) {
       throw new SandboxError('tooLarge', `the decision is ${parsed.tooLarge} bytes, over maxResultBytes (${this.options.maxResultBytes})`);
@@ -152,52 +183,9 @@ export class Sandbox {
     return { value: parsed.value, logs: parsed.logs };
   }
 
-  /** Drops an isolate that broke a limit; the next call starts a fresh one, off the event loop from now on. */
-  private retire(instance: Instance, reason: SandboxFailureKind): void {
-    this.inline = false;
-    if (this.instance === instance) this.instance = undefined;
-    if (!instance.isolate.isDisposed) instance.isolate.dispose();
+  private replaced(reason: SandboxFailureKind, route: string | undefined): void {
     this.replacements++;
     this.options.onReplace?.(reason);
-  }
-
-  private restart(): Promise<Instance> {
-    if (this.closed) return Promise.reject(new SandboxError('unavailable', `filter "${this.name}" is closed`));
-    this.starting ??= startInstance(this.options, this.configJson).then(
-      ({ instance }) => {
-        this.starting = undefined;
-        if (this.closed) {
-          instance.isolate.dispose();
-          throw new SandboxError('unavailable', `filter "${this.name}" is closed`);
-        }
-        this.instance = instance;
-        return instance;
-      },
-      (err) => {
-        this.starting = undefined;
-        throw new SandboxError('unavailable', `filter "${this.name}" could not restart: ${(err as Error).message}`);
-      },
-    );
-    return this.starting;
-  }
-}
-
-async function startInstance(options: SandboxOptions, configJson: string): Promise<{ instance: Instance; meta: { name: string | null; hooks: string[] } }> {
-  const isolate = new ivm.Isolate({ memoryLimit: options.memoryLimitMb, onCatastrophicError: options.onCatastrophicError });
-  try {
-    const context = await isolate.createContext();
-    await context.eval(PRELUDE, { timeout: INIT_TIMEOUT_MS });
-    const script = await isolate.compileScript(options.code, { filename: `filter:${options.name}` });
-    await script.run(context, { timeout: INIT_TIMEOUT_MS });
-    script.release();
-    const meta = JSON.parse(await context.eval(initCall(configJson, options.maxResultBytes), { timeout: INIT_TIMEOUT_MS, copy: true })) as {
-      name: string | null;
-      hooks: string[];
-    };
-    const call = (await context.global.get('__pcl_call', { reference: true })) as Instance['call'];
-    return { instance: { isolate, context, call }, meta };
-  } catch (err) {
-    if (!isolate.isDisposed) isolate.dispose();
-    throw err;
+    publish(sandboxChannel, () => ({ filter: this.name, route, kind: 'replaced' as const, message: reason }));
   }
 }

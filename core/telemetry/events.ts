@@ -101,6 +101,10 @@ export interface SandboxEvent {
   kind: 'failure' | 'replaced' | 'hostExit' | 'hostRestart';
   errorCode?: string;
   message?: string;
+  /** Process id of the sandbox process (`hostExit`). */
+  pid?: number;
+  /** Every filter the sandbox process held (`hostExit`, `hostRestart`). */
+  filters?: string[];
 }
 
 /** A config reload was attempted. */

@@ -10,6 +10,7 @@ import {
   isJsonType,
   parseQuery,
   tryParseJson,
+  InvalidDecisionError,
   type HttpDecision,
   type LoadedFilter,
 } from '../../core/filters/index.ts';
@@ -39,19 +40,25 @@ export function requestHead(ctx: RequestContext): FilterRequest {
 
 /**
  * What the client sees when a filter fails closed. A thrown message may carry request data, so it goes to the
- * log only; limit breaches say which limit.
+ * log only; limit breaches say which limit, and an invalid decision says what is wrong with it (which header).
  */
 export function failure(err: unknown, filter: LoadedFilter, ctx: RequestContext, hook: string): GatewayError {
   const e = err instanceof GatewayError ? err : new GatewayError(ErrorCodes.FILTER_FAILED, `filter "${filter.name}" failed`, { cause: err });
-  ctx.log.warn({ filter: filter.name, hook, code: e.code, err: e.message, requestId: ctx.id, failOpen: filter.failOpen }, 'filter failed');
-  if (e.code === ErrorCodes.FILTER_FAILED) return new GatewayError(e.code, `filter "${filter.name}" failed in ${hook}; the gateway log has the details`);
+  ctx.log.warn({ filter: filter.name, route: ctx.routeName, hook, code: e.code, err: e.message, requestId: ctx.id, failOpen: filter.failOpen }, 'filter failed');
+  if (e.code === ErrorCodes.FILTER_FAILED && !(e instanceof InvalidDecisionError)) return new GatewayError(e.code, `filter "${filter.name}" failed in ${hook}; the gateway log has the details`);
   return e;
 }
 
+/**
+ * The filter's answer, framed by the gateway: the decision's headers never include framing ones (see
+ * `checkHttpDecision`), so the length set here is the only one. 204 and 304 carry no body and no length; 205 an
+ * empty body.
+ */
 function respondWith(decision: Extract<HttpDecision, { action: 'respond' }>): GatewayResponse {
-  const { bytes, json } = encodeBody(decision.body.value);
   const headers: Record<string, string> = {};
   for (const [k, v] of decision.headers) headers[k] = v;
+  if (decision.status === 204 || decision.status === 304) return { status: decision.status, headers, body: undefined };
+  const { bytes, json } = decision.status === 205 ? { bytes: Buffer.alloc(0), json: false } : encodeBody(decision.body.value);
   if (json && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
   headers['content-length'] = String(bytes.length);
   return { status: decision.status, headers, body: bytes };

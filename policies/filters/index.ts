@@ -38,7 +38,8 @@ const attachment = s.object(
 );
 
 /**
- * User filters: TypeScript files bundled with esbuild and run in isolated-vm. Each entry gets its own sandbox;
+ * User filters: TypeScript files bundled with esbuild and run in isolated-vm, in the sandbox process (never in the
+ * gateway's). Each entry gets its own isolate;
  * `onRequest`/`onResponse` run in this step, `onMcpRequest`/`onMcpResponse` through the MCP hooks.
  */
 export const filters: PolicyDefinition<FilterAttachment[]> = {
