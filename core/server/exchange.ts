@@ -303,3 +303,11 @@ export function errorResponse(err: GatewayError): GatewayResponse {
     errorCode: err.code,
   };
 }
+
+/**
+ * The reason a request is aborted when its client goes away: an expected event, answered (to nobody) with its own
+ * code, never logged as an unexpected error.
+ */
+export function clientClosed(): GatewayError {
+  return new GatewayError(ErrorCodes.CLIENT_CLOSED, 'the client closed the connection before the response was complete');
+}

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { ErrorCodes } from '../errors.ts';
 import type { GatewayResponse } from '../pipeline/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { announcesBody, errorResponse, Exchange, type ServeEnv } from './exchange.ts';
+import { announcesBody, clientClosed, errorResponse, Exchange, type ServeEnv } from './exchange.ts';
 import { frameResponse, invalidResponseError, type FramedResponse } from './framing.ts';
 
 /**
@@ -38,7 +38,7 @@ export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'htt
   }
   const controller = new AbortController();
   res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+    if (!res.writableFinished) controller.abort(clientClosed());
   });
   const onBodyRead = expectContinue
     ? () => {

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrorCodes } from '../errors.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { errorResponse, Exchange, type ServeEnv } from './exchange.ts';
+import { clientClosed, errorResponse, Exchange, type ServeEnv } from './exchange.ts';
 import { frameResponse, invalidResponseError, type FramedResponse } from './framing.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -38,7 +38,7 @@ export async function handleWebRequest(runtime: Runtime, logger: Logger, request
   });
   const controller = new AbortController();
   // Aborting the request's signal, even while the response streams, aborts the upstream call.
-  const onAbort = () => controller.abort(new Error('client closed the connection'));
+  const onAbort = () => controller.abort(clientClosed());
   if (request.signal.aborted) onAbort();
   else request.signal.addEventListener('abort', onAbort, { once: true });
   const body = request.body ? Readable.fromWeb(request.body as WebReadableStream<Uint8Array>) : undefined;
@@ -123,7 +123,7 @@ function toWebStream(body: Readable, status: number, exchange: Exchange, control
         web.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       },
       async cancel() {
-        controller.abort(new Error('client closed the connection'));
+        controller.abort(clientClosed());
         done(ErrorCodes.CLIENT_CLOSED);
         await chunks.return?.();
       },

@@ -142,6 +142,8 @@ describe('streaming, failures and limits', () => {
     assert.equal(aborted, 1);
     const line = await gw.logs.waitFor((l) => l.type === 'access' && l.route === 'hang');
     assert.equal(line.errorCode, 'PCL_ERR_CLIENT_CLOSED');
+    // A client going away is expected: no error-level line, no stack trace.
+    assert.equal(gw.logs.find((l) => l.level === 'error' && l.route === 'hang'), undefined);
   });
   it('publishes each attempt on portcullis:upstream; retries only body-less idempotent requests, on another backend', async () => {
     const events: UpstreamAttemptEvent[] = [];
