@@ -7,6 +7,9 @@ export default defineConfig({
   binds: [
     {
       port: 3000,
+      // Loopback only: the MCP endpoint then also refuses a non-loopback Host (DNS-rebinding protection). Use
+      // '0.0.0.0' to serve other machines, and put authentication in front (see examples/authorization).
+      address: '127.0.0.1',
       listeners: [
         {
           routes: [
@@ -25,9 +28,10 @@ export default defineConfig({
               name: 'mcp',
               matches: [{ path: { pathPrefix: '/mcp' } }, { path: { pathPrefix: '/sse' } }],
               policies: {
-                // Lets browser-based MCP clients (e.g. the MCP Inspector) connect and read the session id.
+                // Lets browser-based MCP clients on this machine (e.g. the MCP Inspector) connect and read the
+                // session id; a page from any other origin is refused (403 PCL_ERR_MCP_ORIGIN_FORBIDDEN).
                 cors: {
-                  allowOrigins: ['*'],
+                  allowOrigins: ['http://localhost:*', 'http://127.0.0.1:*'],
                   allowMethods: ['GET', 'POST', 'DELETE'],
                   allowHeaders: ['mcp-protocol-version', 'mcp-session-id', 'content-type', 'cache-control', 'authorization', 'last-event-id'],
                   exposeHeaders: ['Mcp-Session-Id'],

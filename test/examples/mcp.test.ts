@@ -65,13 +65,24 @@ describe('MCP examples', () => {
   it('the default gateway.config.ts serves server-everything on /mcp', async () => {
     // The repository's own config, moved to port 0 so the test never collides with a running gateway.
     const source = readFileSync(fileURLToPath(new URL('../../gateway.config.ts', import.meta.url)), 'utf8')
-      .replace('port: 3000,', "port: 0, address: '127.0.0.1',")
+      .replace('port: 3000,', 'port: 0,')
       .replace("'node_modules/@modelcontextprotocol", `'${fileURLToPath(new URL('../../node_modules/@modelcontextprotocol', import.meta.url))}`);
     const gw = await startTestGateway(source);
     try {
       await exercise(gw.url(), 'echo');
       const res = await fetch(`${gw.url()}/`);
       assert.equal(((await res.json()) as { mcp: string }).mcp, '/mcp');
+      // Safe by default: loopback only, and a web page from elsewhere cannot drive the local MCP servers.
+      assert.equal(gw.running.gateway.config.binds[0].address, '127.0.0.1');
+      const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+      const post = (origin: string) =>
+        fetch(`${gw.url()}/mcp`, { method: 'POST', headers: { origin, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(init) });
+      const foreign = await post('https://evil.example');
+      assert.equal(foreign.status, 403);
+      assert.equal(((await foreign.json()) as { error: { code: string } }).error.code, 'PCL_ERR_MCP_ORIGIN_FORBIDDEN');
+      const local = await post('http://localhost:6274');
+      assert.equal(local.status, 200);
+      await local.body?.cancel();
     } finally {
       await gw.close();
     }
