@@ -198,7 +198,7 @@ export interface BackendAuthPolicy {
   prefix?: string;
   /**
    * Send the client's own credential: the value of `header` as the client sent it (before authentication removed
-   * it), on HTTP backends. Not available on MCP routes, whose upstream sessions outlive the client's requests.
+   * it). On an MCP route, a remote target's calls carry the credential of the session's latest client request.
    * @default false
    * @example true
    */

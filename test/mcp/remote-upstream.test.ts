@@ -196,17 +196,44 @@ describe('remote MCP targets across a reload', () => {
 });
 
 describe('backendAuth passthrough on an MCP route', () => {
-  it('is refused at load with the reason, since an upstream session outlives the client requests', async () => {
-    await assert.rejects(
-      startTestGateway(simpleConfig([{ ...mcpRoute([{ name: 'x', mcp: { url: 'http://127.0.0.1:1/mcp' } }], {}, 'passthrough'), policies: { backendAuth: { passthrough: true } } }])),
-      (err: any) => {
-        assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
-        assert.equal(
-          err.message,
-          'binds[0].listeners[0].routes[0]: backendAuth.passthrough is not available on an MCP route (an upstream MCP session outlives the client requests whose credential it would carry); give a credential instead',
-        );
-        return true;
-      },
+  let target: McpTestServer;
+  let gw: TestGateway;
+  before(async () => {
+    target = await startMcpTestServer({ credentials: ['Bearer alice-1', 'Bearer alice-2'] });
+    gw = await startTestGateway(
+      simpleConfig([{ ...mcpRoute([{ name: 'remote', mcp: { url: target.url('mcp') } }], {}, 'passthrough'), policies: { backendAuth: { passthrough: true } } }], MCP_TEST_EXTRA),
     );
+  });
+  after(async () => {
+    await gw?.close();
+    await target?.close();
+  });
+
+  const post = async (body: unknown, headers: Record<string, string>) => {
+    const res = await fetch(`${gw.url()}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, session: res.headers.get('mcp-session-id'), json: res.status === 202 ? undefined : ((await res.json()) as any) };
+  };
+  const whoami = async (session: string, authorization: string) =>
+    (await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {} } }, { 'mcp-session-id': session, authorization })).json.result.content[0].text;
+
+  it("sends each call with the credential of the client request it serves, so a refreshed token takes over at once", async () => {
+    const init = await post(JSON.parse(INITIALIZE), { authorization: 'Bearer alice-1' });
+    assert.equal(init.status, 200);
+    const session = init.session!;
+    assert.equal((await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': session, authorization: 'Bearer alice-1' })).status, 202);
+    assert.equal(await whoami(session, 'Bearer alice-1'), 'Bearer alice-1');
+    assert.equal(await whoami(session, 'Bearer alice-2'), 'Bearer alice-2');
+  });
+
+  it('a client without the credential the target wants cannot open a session through the gateway', async () => {
+    for (const headers of [{}, { authorization: 'Bearer mallory' }]) {
+      const init = await post(JSON.parse(INITIALIZE), headers);
+      assert.equal(init.status, 502);
+      assert.equal(init.json.error.code, 'PCL_ERR_MCP_UPSTREAM_FAILED');
+    }
   });
 });

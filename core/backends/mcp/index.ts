@@ -74,7 +74,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const timeoutMs = config.requestTimeoutMs ?? MCP_DEFAULTS.requestTimeoutMs;
   const idleMs = config.sessionIdleTimeoutMs ?? MCP_DEFAULTS.sessionIdleTimeoutMs;
   const byName = new Map(targets.map((t) => [t.name, t]));
-  const remote = attachRemoteUpstream(route, targets, options.upstream, options.state, options.scope);
+  const remote = attachRemoteUpstream(targets, options.upstream, options.state, options.scope);
   const transportEnv = (target: string) => ({
     baseDir: options.baseDir ?? process.cwd(),
     onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),

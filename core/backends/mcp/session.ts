@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { McpTarget } from '../../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
@@ -62,6 +63,11 @@ export class Session {
   owner = 'anonymous';
   /** The opener's identity subject, for telemetry. */
   subject?: string;
+  /**
+   * The headers of the latest client request of this session: remote targets' calls carry them, so that
+   * `backendAuth.passthrough` sends the client's current credential (a refreshed token takes over at once).
+   */
+  clientHeaders?: Readonly<IncomingHttpHeaders>;
   readonly env: SessionEnv;
   readonly catalog: Catalog;
   readonly targets = new Map<string, TargetState>();
@@ -118,7 +124,7 @@ export class Session {
         // At the process limit, the pool hands over the process it is starting for such a client, or an idle
         // pooled process (initialized for other clients) gives its place up.
         if (launcher.full && pool) conn = await pool.makeRoom(this.clientInit);
-        conn ??= await launcher.open(this.clientInit, false);
+        conn ??= await launcher.open(this.clientInit, false, () => this.clientHeaders);
       }
       if (this.closed) return void (await conn.close());
       conn.handlers = {

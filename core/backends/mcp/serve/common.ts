@@ -57,6 +57,7 @@ export function newSession(env: ServeEnv, ctx: RequestContext): Session {
   const session = new Session(env.session);
   session.owner = ownerOf(ctx.identity);
   session.subject = ctx.identity?.subject;
+  session.clientHeaders = ctx.clientHeaders;
   return session;
 }
 
@@ -99,6 +100,7 @@ export function deliverNonRequests(session: Session, messages: readonly JsonRpcM
 export function findSession(env: ServeEnv, ctx: RequestContext, id: string): Session {
   const session = env.store.get(id, ownerOf(ctx.identity));
   if (!session || session.closed) throw notFound(id);
+  session.clientHeaders = ctx.clientHeaders;
   return session;
 }
 

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { Logger } from '../../../telemetry/logger.ts';
@@ -70,9 +71,13 @@ export class TargetLauncher {
   }
 
   /** Connects to the target; a stdio target at its process limit throws PCL_ERR_MCP_PROCESS_LIMIT. */
-  async open(init: ClientInit, pooled: boolean): Promise<UpstreamConnection> {
+  async open(init: ClientInit, pooled: boolean, clientHeaders?: () => Readonly<IncomingHttpHeaders> | undefined): Promise<UpstreamConnection> {
     const budget = this.budget;
-    if (!budget) return connectTarget(this.target, this.env, init, this.timeoutMs);
+    if (!budget) {
+      // A remote target's calls carry the session's latest client headers, for backendAuth passthrough.
+      const bound = clientHeaders && this.env.upstream?.forClient?.(clientHeaders);
+      return connectTarget(this.target, bound ? { ...this.env, upstream: bound } : this.env, init, this.timeoutMs);
+    }
     if (!budget.reserve()) {
       const message = `route "${this.route}": target "${this.target.name}" already runs ${budget.limit} processes (stdio.maxProcesses): no session can start another until one ends`;
       if (!pooled) this.logger.warn({ route: this.route, target: this.target.name, limit: budget.limit, code: ErrorCodes.MCP_PROCESS_LIMIT }, 'MCP process limit reached');

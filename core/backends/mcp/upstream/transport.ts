@@ -1,10 +1,9 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { resolve as resolvePath } from 'node:path';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { Dispatcher, fetch as undiciFetch } from 'undici';
 import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
-import type { ResolvedRoute } from '../../../config/resolve.ts';
-import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import { stateKey, type StateStore } from '../../../state/index.ts';
 import type { RouteUpstream } from '../../../upstream/index.ts';
 import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
@@ -44,7 +43,38 @@ export interface TransportEnv {
    * Remote targets: the route's composed upstream dispatcher (backend TLS, credentials, time limits, retries,
    * error mapping). Without one, a plain shared pool.
    */
-  upstream?: RemoteUpstream;
+  upstream?: UpstreamDispatcher;
+}
+
+/**
+ * A dispatcher for remote targets that also says whether it speaks TLS (targets given by host and port), and can
+ * bind itself to one client session's headers (see `RemoteUpstream.forClient`).
+ */
+export type UpstreamDispatcher = Dispatcher & {
+  readonly tls: boolean;
+  forClient?(clientHeaders: () => Readonly<IncomingHttpHeaders> | undefined): UpstreamDispatcher;
+};
+
+/**
+ * A dispatcher that sends through connection pools it does not own (their runtimes close them): closing it
+ * closes nothing.
+ */
+abstract class BorrowedDispatcher extends Dispatcher {
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    if (callback) return void queueMicrotask(callback);
+    return Promise.resolve();
+  }
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: unknown, b?: unknown): Promise<void> | void {
+    const callback = (typeof a === 'function' ? a : b) as (() => void) | undefined;
+    if (callback) return void queueMicrotask(callback);
+    return Promise.resolve();
+  }
 }
 
 /**
@@ -53,7 +83,7 @@ export interface TransportEnv {
  * (TLS pool, credentials, time limits) on top while it lives; calls go through the newest, so a reload applies new
  * settings to open sessions and no session is left with a runtime's closed connection pool.
  */
-export class RemoteUpstream extends Dispatcher {
+export class RemoteUpstream extends BorrowedDispatcher {
   private readonly layers: Array<{ dispatcher: Dispatcher; tls: boolean }> = [];
 
   /** Whether the current layer has backend TLS: targets given by host and port are then called over https. */
@@ -75,22 +105,35 @@ export class RemoteUpstream extends Dispatcher {
     return (this.layers.at(-1)?.dispatcher ?? sharedRemoteAgent).dispatch(options, handler);
   }
 
-  // Layers belong to their runtimes, which close them; there is nothing of its own to close.
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    if (callback) return void queueMicrotask(callback);
-    return Promise.resolve();
+  /**
+   * This dispatcher for the upstream connections of one client session: every call carries the headers of the
+   * session's latest client request, so `backendAuth.passthrough` sends the client's current credential.
+   */
+  forClient(clientHeaders: () => Readonly<IncomingHttpHeaders> | undefined): UpstreamDispatcher {
+    return new ClientBoundUpstream(this, clientHeaders);
   }
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: unknown, b?: unknown): Promise<void> | void {
-    const callback = (typeof a === 'function' ? a : b) as (() => void) | undefined;
-    if (callback) return void queueMicrotask(callback);
-    return Promise.resolve();
+
+}
+
+/** See `RemoteUpstream.forClient`. */
+class ClientBoundUpstream extends BorrowedDispatcher {
+  private readonly route: RemoteUpstream;
+  private readonly clientHeaders: () => Readonly<IncomingHttpHeaders> | undefined;
+
+  constructor(route: RemoteUpstream, clientHeaders: () => Readonly<IncomingHttpHeaders> | undefined) {
+    super();
+    this.route = route;
+    this.clientHeaders = clientHeaders;
   }
+
+  get tls(): boolean {
+    return this.route.tls;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.route.dispatch({ ...options, clientHeaders: this.clientHeaders() } as Dispatcher.DispatchOptions, handler);
+  }
+
 }
 
 const REMOTE_UPSTREAM = stateKey<RemoteUpstream>('mcp.remoteUpstream');
@@ -98,22 +141,14 @@ const REMOTE_UPSTREAM = stateKey<RemoteUpstream>('mcp.remoteUpstream');
 /**
  * Puts this runtime's composition of the route's upstream on top of the route's RemoteUpstream (kept in state
  * across reloads) for as long as the MCP backend lives; `release` takes it off. Undefined when the route has no
- * remote target. Refuses what cannot work for MCP: passing the client's credential through (an upstream session
- * outlives the client requests whose credential it would carry).
+ * remote target.
  */
 export function attachRemoteUpstream(
-  route: ResolvedRoute,
   targets: readonly McpTarget[],
   upstream: RouteUpstream | undefined,
   state: StateStore,
   scope: string,
 ): { dispatcher: RemoteUpstream; release(): void } | undefined {
-  if (upstream?.readsClientHeaders) {
-    throw new GatewayError(
-      ErrorCodes.CONFIG_INVALID,
-      `${route.path}: backendAuth.passthrough is not available on an MCP route (an upstream MCP session outlives the client requests whose credential it would carry); give a credential instead`,
-    );
-  }
   if (!upstream || targets.every((t) => t.stdio)) return undefined;
   const dispatcher = state.getOrCreate(REMOTE_UPSTREAM, scope, () => new RemoteUpstream());
   const remove = dispatcher.use({ dispatcher: upstream.compose({ shared: sharedRemoteAgent }), tls: upstream.tls });
