@@ -230,7 +230,7 @@ describe('backendAuth passthrough on an MCP route', () => {
   });
 
   it('a client without the credential the target wants cannot open a session through the gateway', async () => {
-    for (const headers of [{}, { authorization: 'Bearer mallory' }]) {
+    for (const headers of [{}, { authorization: 'Bearer mallory' }] as Array<Record<string, string>>) {
       const init = await post(JSON.parse(INITIALIZE), headers);
       assert.equal(init.status, 502);
       assert.equal(init.json.error.code, 'PCL_ERR_MCP_UPSTREAM_FAILED');
