@@ -196,7 +196,11 @@ export interface McpBackendConfig {
    * @example 10
    */
   maxSessionsPerIdentity?: number;
-  /** Protection of the MCP endpoint against DNS rebinding: which `Origin` and `Host` headers it accepts. */
+  /**
+   * Protection of the MCP endpoint against DNS rebinding: which `Origin` and `Host` headers it accepts.
+   * @default { enabled: true } (Origins from the route's CORS `allowOrigins` or the endpoint's own; on a loopback bind, loopback Host names only)
+   * @example { allowedOrigins: ['https://app.example.com'], allowedHosts: ['mcp.internal'] }
+   */
   dnsRebindingProtection?: McpDnsRebindingProtection;
 }
 
