@@ -148,7 +148,10 @@ export class Sandbox {
     try {
       answer = await host.call(this.slot, HOOKS.indexOf(hook as (typeof HOOKS)[number]), hook, text, this.options.timeoutMs, route);
     } catch (err) {
-      throw new SandboxError((err as { kind?: SandboxFailureKind }).kind ?? 'unavailable', (err as Error).message);
+      const kind = (err as { kind?: SandboxFailureKind }).kind ?? 'unavailable';
+      // The watchdog ended the whole sandbox process over this call's breach: the filter's isolate is new as well.
+      if (kind === 'timeout' || kind === 'memory') this.replaced(kind, route);
+      throw new SandboxError(kind, (err as Error).message);
     }
     switch (answer.status) {
       case Status.OK:
