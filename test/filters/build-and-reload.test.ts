@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
 import { bundleFilter } from '../../core/filters/index.ts';
 import { echoUpstream, eventually, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { filterFixture } from '../helpers/filters.ts';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/filters/${name}`, import.meta.url));
+const fixture = filterFixture;
 
 
 const tagFilter = (tag: string) =>

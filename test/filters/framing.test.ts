@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { FilterAttachment } from '../../sdk-types/index.ts';
 import { echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { filterFixture, filterRoute } from '../helpers/filters.ts';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/filters/${name}`, import.meta.url));
-const route = (name: string, prefix: string, filters: FilterAttachment[] | undefined, host: string) => ({
-  name,
-  matches: [{ path: { pathPrefix: prefix } }],
-  policies: filters ? { filters } : {},
-  backends: [{ host }],
-});
+const fixture = filterFixture;
+const route = filterRoute;
 
 /** One HTTP/1.1 exchange on a raw socket, so the response head is seen exactly as sent (a client would refuse bad framing). */
 async function raw(port: number, head: string, payload = ''): Promise<{ status: number; headers: Array<[string, string]>; body: string }> {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { testFilter } from 'portcullis/testing';
 import type { FilterHarness } from '../../sdk-types/index.ts';
+import { filterFixture } from '../helpers/filters.ts';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/filters/${name}`, import.meta.url));
+const fixture = filterFixture;
 
 describe('filter test harness (portcullis/testing)', () => {
   let tenant: FilterHarness;

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { FilterAttachment } from '../../sdk-types/index.ts';
 import { CHANNELS, type SandboxEvent } from '../../core/telemetry/index.ts';
 import { sandboxHosts } from '../../core/sandbox/index.ts';
 import { echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { filterFixture, filterRoute } from '../helpers/filters.ts';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/filters/${name}`, import.meta.url));
-const route = (name: string, prefix: string, filters: FilterAttachment[] | undefined, host: string) => ({
-  name,
-  matches: [{ path: { pathPrefix: prefix } }],
-  policies: filters ? { filters } : {},
-  backends: [{ host }],
-});
+const fixture = filterFixture;
+const route = filterRoute;
 
 function alive(pid: number): boolean {
   try {

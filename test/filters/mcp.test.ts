@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, EVERYTHING, text } from '../helpers/mcp.ts';
+import { connectClient, text } from '../helpers/mcp.ts';
 import { toolHash } from '../../policies/tool-pinning/index.ts';
+import { everythingRoute, filterFixture } from '../helpers/filters.ts';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/filters/${name}`, import.meta.url));
-const everything = [{ name: 'everything', stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'] } }];
-const mcp = (name: string, policies: Record<string, unknown>) => ({
-  name,
-  matches: [{ path: { pathPrefix: `/${name}` } }],
-  policies,
-  backends: [{ mcp: { targets: everything } }],
-});
+const fixture = filterFixture;
+const mcp = everythingRoute;
 
 // The official TypeScript SDK client, through the gateway, to server-everything over stdio.
 describe('filters on MCP messages', () => {

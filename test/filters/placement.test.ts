@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { echoUpstream, send, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { filterFixture } from '../helpers/filters.ts';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/filters/${name}`, import.meta.url));
+const fixture = filterFixture;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 describe('filter placement: listeners, routes and phases', () => {

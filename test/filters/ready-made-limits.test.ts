@@ -3,7 +3,8 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { send, simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
-import { connectClient, EVERYTHING, text } from '../helpers/mcp.ts';
+import { connectClient, text } from '../helpers/mcp.ts';
+import { everythingRoute } from '../helpers/filters.ts';
 
 // The ready-made filters under attack: hostile texts up to the scan cap, content over it, and patterns that would
 // make a backtracking engine stall the event loop (and with it every route of the gateway).
@@ -208,8 +209,7 @@ describe('ready-made filters: hostile inputs and content over the scan cap (HTTP
 describe('ready-made filters: hostile inputs and content over the scan cap (MCP)', () => {
   let gw: TestGateway;
   const clients: Client[] = [];
-  const everything = [{ name: 'everything', stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'] } }];
-  const mcp = (name: string, policies: Record<string, unknown>) => ({ name, matches: [{ path: { pathPrefix: `/${name}` } }], policies, backends: [{ mcp: { targets: everything } }] });
+  const mcp = everythingRoute;
   const connect = async (route: string) => {
     const c = await connectClient(`${gw.url()}/${route}/mcp`);
     clients.push(c);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { send, simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { filterFixture } from '../helpers/filters.ts';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/filters/${name}`, import.meta.url));
+const fixture = filterFixture;
 
 describe('response filters and streamed or large bodies', () => {
   let gw: TestGateway;
