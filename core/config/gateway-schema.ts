@@ -6,7 +6,6 @@ import {
   literal,
   number,
   object,
-  record,
   regex,
   string,
   type Schema,
