@@ -28,6 +28,11 @@ export interface BackendDefinition<C = unknown> {
   readonly schema?: Schema;
   /** A route with a backend of this kind has exactly one, and no backend of another kind (MCP multiplexes its own targets). */
   readonly exclusive?: boolean;
+  /**
+   * The message protocol the backend speaks, if any: its route's message pipeline is composed from the policies'
+   * hooks for that protocol (`PolicyInstance.mcp` or `.a2a`) plus their protocol-independent `message` steps.
+   */
+  readonly protocol?: 'mcp' | 'a2a';
   /** The name a backend gets in logs and authorization input. */
   name?(config: C, routeName: string, index: number): string;
   create(backends: ReadonlyArray<ResolvedBackend<C>>, build: BackendBuildContext): BackendInstance | Promise<BackendInstance>;

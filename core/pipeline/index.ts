@@ -1,7 +1,9 @@
 export { compose } from './compose.ts';
-export { composeMessagePipeline, stepFromHooks, type MessageContext, type MessageNext, type MessagePipeline, type MessageStep } from './message.ts';
+export { composeMessagePipeline, stepFromA2aHooks, stepFromHooks, type MessageContext, type MessageNext, type MessagePipeline, type MessageStep } from './message.ts';
 export { PHASES } from './types.ts';
 export type {
+  A2aMessage,
+  A2aPolicyHooks,
   GatewayResponse,
   HeaderMap,
   McpDecision,

@@ -1,6 +1,6 @@
 import { RpcErrors, RpcFailure } from '../protocol/jsonrpc.ts';
 import { messageChannel, policyChannel, type MessageEvent } from '../telemetry/events.ts';
-import type { McpListItem, McpMessage, McpPolicyHooks, Phase, RequestContext } from './types.ts';
+import type { A2aMessage, A2aPolicyHooks, McpListItem, McpMessage, McpPolicyHooks, Phase, RequestContext } from './types.ts';
 
 /**
  * The message pipeline: per-message processing for JSON-RPC protocols (MCP now, A2A next).
@@ -36,6 +36,8 @@ export interface MessageContext extends McpMessage {
   result?: unknown;
   /** For list methods: the listed items, set by the backend and filtered by `allowListItem` on the way back. */
   items?: McpListItem[];
+  /** For A2A messages (`protocol: 'a2a'`): what policies decide on. */
+  a2a?: A2aMessage;
 }
 
 export type MessageNext = () => Promise<void>;
@@ -55,6 +57,11 @@ export interface MessagePipeline {
   /** True when no step acts on messages: the backend may skip building what only steps would read. */
   readonly empty: boolean;
   run(message: MessageContext, backend: (message: MessageContext) => Promise<void>): Promise<void>;
+  /**
+   * Filters items outside a message (an A2A agent card's skills), with the same list-item rules as list results:
+   * every step's `allowListItem` must allow an item, and an item a step fails on is hidden.
+   */
+  filterItems(http: RequestContext, items: McpListItem[]): Promise<McpListItem[]>;
 }
 
 /**
@@ -83,6 +90,44 @@ export function stepFromHooks(policy: string, phase: Phase, hooks: McpPolicyHook
       await next();
       if (onResult && m.result !== undefined) {
         const d = await onResult.call(hooks, m.http, snapshot(m), m.result);
+        if (d.action === 'deny') {
+          decided(m, policy, 'deny', d.message);
+          throw new RpcFailure(d.code ?? RpcErrors.DENIED, d.message);
+        }
+        if (d.result !== undefined) m.result = d.result;
+      }
+    };
+  }
+  return step;
+}
+
+/**
+ * Adapts a policy's A2A hooks to one message step: `onRequest`/`onResult` on messages that carry `a2a`, and
+ * `allowSkill` on list items of kind `skill` (an agent card's skills).
+ */
+export function stepFromA2aHooks(policy: string, phase: Phase, hooks: A2aPolicyHooks): MessageStep {
+  const { onRequest, onResult, allowSkill } = hooks;
+  const step: MessageStep = {
+    policy,
+    phase,
+    allowListItem: allowSkill && ((http, item) => item.kind !== 'skill' || allowSkill.call(hooks, http, item.target, item.item)),
+  };
+  if (onRequest || onResult) {
+    step.run = async (m, next) => {
+      const a2a = m.a2a;
+      if (!a2a) return next();
+      if (onRequest) {
+        const d = await onRequest.call(hooks, m.http, { ...a2a });
+        if (d.action === 'deny') {
+          decided(m, policy, 'deny', d.message);
+          throw new RpcFailure(d.code ?? RpcErrors.DENIED, d.message);
+        }
+        decided(m, policy, 'allow');
+        if (d.params) await m.update(d.params);
+      }
+      await next();
+      if (onResult && m.result !== undefined) {
+        const d = await onResult.call(hooks, m.http, { ...(m.a2a ?? a2a) }, m.result);
         if (d.action === 'deny') {
           decided(m, policy, 'deny', d.message);
           throw new RpcFailure(d.code ?? RpcErrors.DENIED, d.message);
@@ -123,18 +168,18 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
   const runners = steps.filter((s) => s.run).map((s) => s.run!.bind(s));
   const filters = steps.filter((s) => s.allowListItem);
 
-  async function filterItems(m: MessageContext): Promise<void> {
-    if (!m.items || filters.length === 0) return;
+  async function allowedItems(http: RequestContext, items: McpListItem[]): Promise<McpListItem[]> {
+    if (filters.length === 0) return items;
     const allowed: McpListItem[] = [];
-    for (const item of m.items) {
+    for (const item of items) {
       let ok = true;
       for (const f of filters) {
         let verdict: boolean;
         try {
-          verdict = await f.allowListItem!(m.http, item);
+          verdict = await f.allowListItem!(http, item);
         } catch (err) {
           // Fail closed: an item a policy could not decide on is not shown.
-          m.http.log.error({ err, route: m.http.routeName, policy: f.policy }, 'a policy failed while filtering a list: item hidden');
+          http.log.error({ err, route: http.routeName, policy: f.policy }, 'a policy failed while filtering a list: item hidden');
           verdict = false;
         }
         if (!verdict) {
@@ -144,7 +189,11 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
       }
       if (ok) allowed.push(item);
     }
-    m.items = allowed;
+    return allowed;
+  }
+
+  async function filterItems(m: MessageContext): Promise<void> {
+    if (m.items) m.items = await allowedItems(m.http, m.items);
   }
 
   async function runSteps(m: MessageContext, backend: (m: MessageContext) => Promise<void>): Promise<void> {
@@ -164,6 +213,7 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
 
   return {
     empty: steps.length === 0,
+    filterItems: allowedItems,
     run(m, backend) {
       if (!messageChannel.hasSubscribers) return runSteps(m, backend);
       const event: MessageEvent = { requestId: m.http.id, protocol: m.protocol, route: m.http.routeName, method: m.method, rpcId: m.rpcId, sessionId: m.sessionId };

@@ -6,6 +6,7 @@ import type { Schema } from '../config/schema.ts';
 import type { GatewayError } from '../errors.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import type { RequestVars, StateStore } from '../state/index.ts';
+import type { MessageStep } from './message.ts';
 
 /**
  * The fixed phase order of the policy chain. A policy names its phase; the pipeline sorts steps by it, so the
@@ -107,7 +108,8 @@ export type McpDecision =
 
 /** An item of a list result (`tools/list`, `prompts/list`, `resources/list`, `resources/templates/list`). */
 export interface McpListItem {
-  kind: 'tool' | 'prompt' | 'resource' | 'resourceTemplate';
+  /** `skill`: a skill of an A2A agent card (name = skill id, target = agent), filtered the same way. */
+  kind: 'tool' | 'prompt' | 'resource' | 'resourceTemplate' | 'skill';
   /** Name as the client sees it (tools, prompts, templates). */
   name?: string;
   /** URI as the client sees it (resources) or URI template (templates). */
@@ -132,12 +134,51 @@ export interface McpPolicyHooks {
 export type McpResultDecision = { action: 'continue'; result?: unknown } | { action: 'deny'; message: string; code?: number };
 
 /**
+ * One client-to-server A2A message, as policies see it: a JSON-RPC request, or a REST (HTTP+JSON) call named by
+ * its JSON-RPC equivalent. Carries what a decision needs, never the message content itself (`params` is there for
+ * policies that explicitly ask for it).
+ */
+export interface A2aMessage {
+  /** JSON-RPC method as the client named it: v0.3 `message/send`, v1.0 `SendMessage`. */
+  method: string;
+  /** The JSON-RPC params as received (read-only: return changes in a decision). */
+  params: Record<string, unknown> | undefined;
+  /** The agent (backend name) the message goes to. */
+  agent: string;
+  /** The skill the message names, when it names one. */
+  skill?: string;
+  taskId?: string;
+  contextId?: string;
+  /** Kind and size in bytes of each part of the message (`text`, `file`, `data`), never their content. */
+  parts?: Array<{ kind: string; bytes: number }>;
+}
+
+/**
+ * What a policy does with A2A traffic: decide each client message, decide each result on its way back, and say
+ * whether a skill of an agent card may be shown to (and used by) the caller. A skill is asked as an item of kind
+ * `skill` through the same list filtering as MCP list results.
+ */
+export interface A2aPolicyHooks {
+  onRequest?(ctx: RequestContext, msg: A2aMessage): McpDecision | Promise<McpDecision>;
+  allowSkill?(ctx: RequestContext, agent: string, skill: Record<string, unknown>): boolean | Promise<boolean>;
+  onResult?(ctx: RequestContext, msg: A2aMessage, result: unknown): McpResultDecision | Promise<McpResultDecision>;
+}
+
+/**
  * What a built policy contributes: an HTTP step, optional message hooks (MCP now, A2A next; composed into the route's
  * message pipeline in phase order), and resources to free when its runtime is retired.
  */
 export interface PolicyInstance {
   step: Step;
+  /** Hooks on MCP messages, composed into the message pipeline of routes whose backend speaks MCP. */
   mcp?: McpPolicyHooks;
+  /** Hooks on A2A messages, composed into the message pipeline of routes whose backend speaks A2A. */
+  a2a?: A2aPolicyHooks;
+  /**
+   * A protocol-independent message step (rate limits: it reads `message.protocol` itself), composed into the
+   * message pipeline of every protocol route. When present, `mcp` and `a2a` are ignored.
+   */
+  message?: MessageStep;
   /**
    * How the route calls its backends (policies of the `upstream` kind: timeouts, retries, backend TLS,
    * credentials): interceptors built once here, composed by the route into the dispatcher its HTTP and remote

@@ -6,7 +6,7 @@ import type { BackendBuildContext, BackendInstance } from '../backends/types.ts'
 import type { ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { compose } from '../pipeline/compose.ts';
-import { composeMessagePipeline, stepFromHooks, type MessageStep } from '../pipeline/message.ts';
+import { composeMessagePipeline, stepFromA2aHooks, stepFromHooks, type MessageStep } from '../pipeline/message.ts';
 import { PHASES, type Phase, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
 import { listenerScopeId, routeScopeId, StateStore } from '../state/index.ts';
@@ -86,6 +86,7 @@ export async function buildRuntime(
         const shared = new Map<string, Promise<PolicyInstance>>();
         for (const route of listener.routes) {
           const scope = routeScopeId(bind.key, listener.name, route.name);
+          const protocol = backendDefinition(route.backends[0]?.kind ?? DIRECT_KIND)?.protocol;
           const steps: Step[] = [];
           const messageSteps: MessageStep[] = [];
           const contributions: UpstreamContribution[] = [];
@@ -100,7 +101,8 @@ export async function buildRuntime(
               instance = await pending;
             } else continue;
             steps.push(observed(def, instance.step));
-            if (instance.mcp) messageSteps.push(stepFromHooks(def.name, def.phase, instance.mcp));
+            const messageStep = protocol && messageStepOf(def, instance, protocol);
+            if (messageStep) messageSteps.push(messageStep);
             if (instance.upstream) contributions.push(instance.upstream);
           }
           // How this route calls its backends (retries, timeouts, TLS, credentials): composed once, here.
@@ -225,6 +227,14 @@ function observed(def: PolicyDefinition, step: Step): Step {
       },
     );
   };
+}
+
+/** What a policy does with the messages of a route speaking `protocol`: its own step, or one from its hooks. */
+function messageStepOf(def: PolicyDefinition, instance: PolicyInstance, protocol: 'mcp' | 'a2a'): MessageStep | undefined {
+  if (instance.message) return instance.message;
+  if (protocol === 'mcp' && instance.mcp) return stepFromHooks(def.name, def.phase, instance.mcp);
+  if (protocol === 'a2a' && instance.a2a) return stepFromA2aHooks(def.name, def.phase, instance.a2a);
+  return undefined;
 }
 
 /** The route's backend, from the registry: the kind its entries name, or `direct` when it has none. */

@@ -77,6 +77,12 @@ export interface MessageEvent {
   arguments?: Record<string, unknown>;
   /** The result as returned to the client (only when someone subscribes). */
   result?: unknown;
+  /** A2A: the skill the message names, the task and context it belongs to. */
+  skill?: string;
+  taskId?: string;
+  contextId?: string;
+  /** True for a streaming method (A2A `message/stream`, resubscribe): the end event comes when the stream ends. */
+  streaming?: boolean;
 }
 
 /** A policy's decision (authentication, authorization, rate limit, filter). */
@@ -138,6 +144,22 @@ export interface ProcessEvent {
   signal?: string | null;
 }
 
+/** A rate limit, quota or concurrency limit decided, or its shared store went down or came back. */
+export interface RateLimitEvent {
+  kind: 'decision' | 'storeDown' | 'storeUp';
+  route?: string;
+  requestId?: string;
+  /** The limit's name (config-given, or its index path), never the client's key. */
+  limit?: string;
+  /** 'http' for a request, 'message' for a protocol message. */
+  level?: 'http' | 'message';
+  outcome?: 'allowed' | 'limited' | 'error';
+  store: 'local' | 'redis';
+  /** Set when the store failed and the failure mode decided (`failOpen` / `failClosed`). */
+  failureMode?: 'failOpen' | 'failClosed';
+  message?: string;
+}
+
 export const CHANNELS = {
   request: 'portcullis:request',
   upstream: 'portcullis:upstream',
@@ -147,6 +169,7 @@ export const CHANNELS = {
   reload: 'portcullis:reload',
   session: 'portcullis:session',
   process: 'portcullis:process',
+  rateLimit: 'portcullis:ratelimit',
 } as const;
 
 export const requestChannel: TracingChannel<RequestEvent, RequestEvent> = tracingChannel(CHANNELS.request);
@@ -157,6 +180,8 @@ export const sandboxChannel: Channel<SandboxEvent, SandboxEvent> = channel(CHANN
 export const reloadChannel: Channel<ReloadEvent, ReloadEvent> = channel(CHANNELS.reload) as Channel<ReloadEvent, ReloadEvent>;
 export const sessionChannel: Channel<SessionEvent, SessionEvent> = channel(CHANNELS.session) as Channel<SessionEvent, SessionEvent>;
 export const processChannel: Channel<ProcessEvent, ProcessEvent> = channel(CHANNELS.process) as Channel<ProcessEvent, ProcessEvent>;
+
+export const rateLimitChannel: Channel<RateLimitEvent, RateLimitEvent> = channel(CHANNELS.rateLimit) as Channel<RateLimitEvent, RateLimitEvent>;
 
 /** Publishes on a plain channel when someone listens; the payload is built only then. */
 export function publish<T extends object>(ch: Channel<T, T>, build: () => T): void {

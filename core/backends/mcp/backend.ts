@@ -9,6 +9,7 @@ export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
   title: 'MCP',
   schema: mcpBackendSchema,
   exclusive: true,
+  protocol: 'mcp',
   name: (_config, routeName, index) => `${routeName}/mcp${index}`,
   create(backends, build) {
     return createMcpBackend({
