@@ -78,7 +78,7 @@ export class OpenApiApi {
       const allowed = e.keyword === 'enum' ? ` (${((e.params as { allowedValues?: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ')})` : '';
       return `${where}: ${missing ? 'is required' : e.message}${allowed}`;
     });
-    return `invalid arguments for tool "${tool.name}": ${errors.join('; ')}`;
+    return `invalid arguments: ${errors.join('; ')}`;
   }
 }
 
