@@ -118,7 +118,7 @@ describe('OpenAPI target (3.1): parameter styles, body kinds, answer kinds, fail
     e = await echo(client, 'postTree', { body: tree });
     assert.deepEqual(JSON.parse(e.body), tree);
     const r = await call(client, 'postTree', { body: { name: 'root', children: [{ children: [] }] } });
-    assert.equal(text(r), 'invalid arguments for tool "postTree": body.children.0.name: is required');
+    assert.equal(text(r), 'invalid arguments: body.children.0.name: is required');
   });
 
   it('turns answers into results by content type: JSON (wrapped when not an object), text, image, binary blob, no content', async () => {

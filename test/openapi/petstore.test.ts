@@ -178,15 +178,15 @@ describe('OpenAPI target: the Swagger Petstore 3 served as MCP tools, called on 
     const before = store.seen.length;
     let r = await call(client, 'getPetById', { petId: 'one' });
     assert.equal(r.isError, true);
-    assert.equal(text(r), 'invalid arguments for tool "getPetById": petId: must be integer');
+    assert.equal(text(r), 'invalid arguments: petId: must be integer');
     r = await call(client, 'getPetById', {});
-    assert.equal(text(r), 'invalid arguments for tool "getPetById": petId: is required');
+    assert.equal(text(r), 'invalid arguments: petId: is required');
     r = await call(client, 'addPet', { body: { name: 'NoPhotos' } });
-    assert.equal(text(r), 'invalid arguments for tool "addPet": body.photoUrls: is required');
+    assert.equal(text(r), 'invalid arguments: body.photoUrls: is required');
     r = await call(client, 'findPetsByStatus', { status: 'lost' });
-    assert.equal(text(r), 'invalid arguments for tool "findPetsByStatus": status: must be equal to one of the allowed values ("available", "pending", "sold")');
+    assert.equal(text(r), 'invalid arguments: status: must be equal to one of the allowed values ("available", "pending", "sold")');
     r = await call(client, 'placeOrder', { body: { petId: 1, shipDate: 'yesterday' } });
-    assert.equal(text(r), 'invalid arguments for tool "placeOrder": body.shipDate: must match format "date-time"');
+    assert.equal(text(r), 'invalid arguments: body.shipDate: must match format "date-time"');
     assert.equal(store.seen.length, before);
   });
 
