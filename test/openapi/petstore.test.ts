@@ -209,6 +209,9 @@ describe('OpenAPI target: the Swagger Petstore 3 served as MCP tools, called on 
     assert.equal(text(await call(alice, 'fixture_echo', { text: 'hi' })), 'fixture: hi');
 
     await assert.rejects(alice.callTool({ name: 'petstore_findPetsByStatus', arguments: { status: 'pending' } }), /PCL_ERR_FILTER_DENIED/);
+    // Arguments are checked before the policies run: a malformed call never reaches them (nor the API).
+    const malformed = await call(alice, 'petstore_findPetsByStatus', { status: ['pending'] });
+    assert.equal(text(malformed), 'invalid arguments: status: must be string');
     const ok = await call(alice, 'petstore_findPetsByStatus', { status: 'available' });
     assert.ok(Array.isArray(ok.structuredContent.result));
   });
