@@ -211,7 +211,7 @@ describe('OpenAPI target: the Swagger Petstore 3 served as MCP tools, called on 
     await assert.rejects(alice.callTool({ name: 'petstore_findPetsByStatus', arguments: { status: 'pending' } }), /PCL_ERR_FILTER_DENIED/);
     // Arguments are checked before the policies run: a malformed call never reaches them (nor the API).
     const malformed = await call(alice, 'petstore_findPetsByStatus', { status: ['pending'] });
-    assert.equal(text(malformed), 'invalid arguments: status: must be string');
+    assert.equal(text(malformed), 'invalid arguments: status: must be string; status: must be equal to one of the allowed values ("available", "pending", "sold")');
     const ok = await call(alice, 'petstore_findPetsByStatus', { status: 'available' });
     assert.ok(Array.isArray(ok.structuredContent.result));
   });
