@@ -54,7 +54,7 @@ describe('OpenAPI target (3.1): parameter styles, body kinds, answer kinds, fail
   it('names tools from sanitized operationIds or method and path, and leaves out operations it cannot serve, with a warning each', async () => {
     const client = await connect('vars');
     const names = (await client.listTools()).tools.map((t) => t.name);
-    assert.deepEqual(names, ['label_array', 'matrix_object', 'get_simple_pair', 'queryStyles', 'sendForm', 'upload', 'putText', 'postTree', 'status', 'slow', 'big', 'image', 'bytes', 'list']);
+    assert.deepEqual(names, ['label_array', 'matrix_object', 'get_simple_pair', 'queryStyles', 'sendForm', 'upload', 'putText', 'postTree', 'status', 'slow', 'big', 'image', 'bytes', 'list', 'elsewhere']);
     const warnings = gw.logs.lines.filter((l) => l.msg === 'OpenAPI operation left out: it uses a feature the gateway does not support' && l.route === 'vars');
     assert.deepEqual(
       warnings.map((w) => `${w.operation}: ${w.reason}`).sort(),
@@ -71,6 +71,11 @@ describe('OpenAPI target (3.1): parameter styles, body kinds, answer kinds, fail
     assert.equal((await echo(client, 'label_array', { ids: [3, 4, 5] })).url, '/api/label/.3,4,5');
     assert.equal((await echo(client, 'matrix_object', { point: { x: 1, y: 2 } })).url, '/api/matrix/;x=1;y=2');
     assert.equal((await echo(client, 'get_simple_pair', { pair: { a: 'x y', b: '1/2' } })).url, '/api/simple/a,x%20y,b,1%2F2');
+  });
+
+  it("an operation's own server (path-level servers) is used, with the configured variables", async () => {
+    const client = await connect('vars');
+    assert.equal((await echo(client, 'elsewhere', {})).url, '/other/elsewhere');
   });
 
   it('serializes query, header and cookie parameters by style and explode', async () => {

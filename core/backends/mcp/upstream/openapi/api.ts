@@ -35,6 +35,8 @@ export class OpenApiApi {
   /** A digest of the tool list, so a reload that changes nothing tells no client its list changed. */
   readonly fingerprint: string;
   private readonly base: BaseUrlRule;
+  /** Base URLs of operations that name their own server (when the config sets neither url nor host). */
+  private readonly own = new Map<string, string>();
   private readonly validators = new Map<string, ValidateFunction>();
   private ajv?: Ajv2020;
 
@@ -49,11 +51,26 @@ export class OpenApiApi {
     this.headers = { ...config.headers };
     this.maxResponseBytes = config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.base = baseUrlRule(spec, config, where);
+    if (!config.url && !config.host) {
+      for (const t of built.tools) {
+        if (!t.server || typeof t.server.url !== 'string') continue;
+        const url = fillVariables(t.server.url, t.server.variables, config.serverVariables);
+        try {
+          // Relative to the document's URL, else to the spec's own server.
+          const absolute = new URL(url, spec.url ?? (this.base.fixed ? `${this.base.fixed}/` : undefined));
+          if (absolute.protocol === 'http:' || absolute.protocol === 'https:') this.own.set(t.name, trimSlash(absolute.href));
+        } catch {
+          // A relative server with nothing to resolve it against: the spec's server applies.
+        }
+      }
+    }
     this.fingerprint = JSON.stringify(this.list);
   }
 
   /** The URL calls are made under (no trailing slash), http or https by the route's backend TLS for a bare host. */
-  baseUrl(tls: boolean): string {
+  baseUrl(tls: boolean, tool?: string): string {
+    const own = tool === undefined ? undefined : this.own.get(tool);
+    if (own) return own;
     const b = this.base;
     if (b.fixed) return b.fixed;
     // `name`, `name:port`, `[v6]:port`, or a bare IPv6 address (bracketed here).
@@ -95,10 +112,16 @@ function trimSlash(s: string): string {
 function serverUrl(spec: LoadedSpec, config: McpOpenApiTarget, where: string): string | undefined {
   const server = (spec.doc.servers as Array<Record<string, any>> | undefined)?.[0];
   if (!server || typeof server.url !== 'string') return undefined;
-  const vars = { ...Object.fromEntries(Object.entries((server.variables ?? {}) as Record<string, { default?: unknown }>).map(([k, v]) => [k, String(v?.default ?? '')])), ...config.serverVariables };
-  return server.url.replace(/\{([^}]+)\}/g, (_: string, name: string) => {
-    if (vars[name] === undefined) throw specError(where, `#/servers/0/url: variable {${name}} has no default; set it in serverVariables`);
-    return vars[name];
+  return fillVariables(server.url, server.variables, config.serverVariables, where);
+}
+
+/** A server URL with its `{variables}` replaced: configured values over the spec's defaults. */
+function fillVariables(url: string, variables: Record<string, { default?: unknown }> | undefined, configured: Record<string, string> | undefined, where?: string): string {
+  const vars: Record<string, string> = { ...Object.fromEntries(Object.entries(variables ?? {}).map(([k, v]) => [k, String(v?.default ?? '')])), ...configured };
+  return url.replace(/\{([^}]+)\}/g, (whole: string, name: string) => {
+    if (vars[name] !== undefined) return vars[name];
+    if (where) throw specError(where, `#/servers/0/url: variable {${name}} has no default; set it in serverVariables`);
+    return whole;
   });
 }
 

@@ -56,7 +56,7 @@ export async function callOperation(api: OpenApiApi, op: OperationTool, args: Re
     body = s.body;
     if (s.contentType) headers['content-type'] = s.contentType;
   }
-  const url = `${api.baseUrl(options.tls)}${path}${query.length > 0 ? `?${query.join('&')}` : ''}`;
+  const url = `${api.baseUrl(options.tls, op.name)}${path}${query.length > 0 ? `?${query.join('&')}` : ''}`;
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, { method: op.method as Dispatcher.HttpMethod, headers, body, dispatcher: options.dispatcher, signal: options.signal });

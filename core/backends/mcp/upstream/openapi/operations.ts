@@ -49,6 +49,8 @@ export interface OperationTool {
   wrapOutput: boolean;
   /** Preferred response media type, for the Accept header. */
   accept: string;
+  /** The operation's (or its path's) own first server, overriding the spec's. */
+  server?: { url: string; variables?: Record<string, { default?: unknown }> };
 }
 
 export interface BuildResult {
@@ -225,7 +227,8 @@ function buildOne(doc: OpenApiDocument, converter: SchemaConverter, path: string
   if (output.schema) tool.outputSchema = output.schema;
   if (op.summary) tool.title = String(op.summary);
   tool.annotations = annotations(method, op);
-  return { name: '', method: method.toUpperCase(), path, operationId: op.operationId, params, body, tool, wrapOutput: output.wrap, accept: output.accept };
+  const server = ((op.servers ?? item.servers) as OperationTool['server'][] | undefined)?.[0];
+  return { name: '', method: method.toUpperCase(), path, operationId: op.operationId, params, body, tool, wrapOutput: output.wrap, accept: output.accept, server };
 }
 
 function shapeOf(schema: Json): ParamSpec['shape'] {
