@@ -40,6 +40,8 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_MCP_HOST_FORBIDDEN: 403,
   PCL_ERR_FILTER_CONTENT_TOO_LARGE: 502,
   PCL_ERR_FILTER_CRASHED: 500,
+  // OpenAPI targets
+  PCL_ERR_OPENAPI_SPEC_INVALID: 500,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -1,3 +1,4 @@
+import type { McpOpenApiTarget } from './openapi.ts';
 import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy } from './security.ts';
 
 /**
@@ -236,6 +237,8 @@ export interface McpTarget {
   sse?: McpRemoteTarget;
   /** A streamable-HTTP MCP server. */
   mcp?: McpRemoteTarget;
+  /** A REST API described by OpenAPI, one tool per operation. */
+  openapi?: McpOpenApiTarget;
   /** This target's time to answer one request, overriding the backend's `requestTimeoutMs`. @default the backend's @example 5000 */
   requestTimeoutMs?: number;
 }

@@ -81,6 +81,9 @@ export const ErrorCodes = {
   FILTER_CONTENT_TOO_LARGE: 'PCL_ERR_FILTER_CONTENT_TOO_LARGE',
   /** 500: a filter's sandbox process died while running it (V8 aborted, or it was killed); the process was restarted and the request failed closed. */
   FILTER_CRASHED: 'PCL_ERR_FILTER_CRASHED',
+  // OpenAPI targets (MCP tools from a REST API description)
+  /** An MCP `openapi` target's description cannot be used: it does not load, parse or validate (the message names the spec path of the problem), is Swagger 2.0, or names no server URL. */
+  OPENAPI_SPEC_INVALID: 'PCL_ERR_OPENAPI_SPEC_INVALID',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

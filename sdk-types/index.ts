@@ -46,6 +46,7 @@ export type {
   ValueMatch,
 } from './config.ts';
 export type { Identity } from './identity.ts';
+export type { McpOpenApiOperationFilter, McpOpenApiOverride, McpOpenApiSchemaSource, McpOpenApiTarget } from './openapi.ts';
 export { defineFilter } from './filter.ts';
 export type {
   ContinueDecision,

@@ -13,6 +13,7 @@ import { WarmPool } from './upstream/pool.ts';
 import { attachRemoteUpstream } from './upstream/transport.ts';
 import type { RouteUpstream } from '../../upstream/index.ts';
 import { TargetLauncher } from './upstream/processes.ts';
+import type { OpenApiService } from './upstream/openapi/index.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
@@ -53,6 +54,8 @@ export interface McpBackendOptions {
    * loopback `Host` names only (DNS-rebinding protection); when absent, each request's client address stands for it.
    */
   bindAddress?: string;
+  /** The loaded APIs of the route's OpenAPI targets, by target name (see `attachOpenApiTargets`). */
+  openapi?: ReadonlyMap<string, OpenApiService>;
 }
 
 export interface McpBackend {
@@ -79,6 +82,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     baseDir: options.baseDir ?? process.cwd(),
     onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),
     upstream: remote?.dispatcher,
+    openapi: options.openapi,
   });
   const stateless = config.statefulMode === 'stateless';
   const limits = {

@@ -1,4 +1,5 @@
 import { array, boolean, literal, number, object, record, string } from '../../config/schema.ts';
+import { openApiTargetSchema } from './upstream/openapi/config-schema.ts';
 
 const path = string({ pattern: /^\//, patternHint: 'a path starting with "/"' });
 
@@ -26,9 +27,10 @@ const mcpTarget = object(
     ),
     sse: remoteTarget,
     mcp: remoteTarget,
+    openapi: openApiTargetSchema,
     requestTimeoutMs: number({ integer: true, min: 1 }),
   },
-  { required: ['name'], exactlyOne: ['stdio', 'sse', 'mcp'] },
+  { required: ['name'], exactlyOne: ['stdio', 'sse', 'mcp', 'openapi'] },
 );
 
 /** The schema of an `mcp` backend entry. */

@@ -156,6 +156,11 @@ export class UpstreamConnection {
     await this.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }
 
+  /** What the target answers `method` with before the message pipeline runs, if anything (OpenAPI argument checks). */
+  precheck(method: string, params: Record<string, unknown>): unknown {
+    return this.closed ? undefined : this.transport?.precheck?.(method, params);
+  }
+
   notify(method: string, params?: Record<string, unknown>): void {
     if (this.closed) return;
     this.sendOrReinit({ jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }) }).catch(() => {});
