@@ -40,6 +40,9 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_MCP_HOST_FORBIDDEN: 403,
   PCL_ERR_FILTER_CONTENT_TOO_LARGE: 502,
   PCL_ERR_FILTER_CRASHED: 500,
+  // Rate limits
+  PCL_ERR_RATE_LIMITED: 429,
+  PCL_ERR_RATE_LIMIT_UNAVAILABLE: 503,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

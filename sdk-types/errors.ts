@@ -81,6 +81,15 @@ export const ErrorCodes = {
   FILTER_CONTENT_TOO_LARGE: 'PCL_ERR_FILTER_CONTENT_TOO_LARGE',
   /** 500: a filter's sandbox process died while running it (V8 aborted, or it was killed); the process was restarted and the request failed closed. */
   FILTER_CRASHED: 'PCL_ERR_FILTER_CRASHED',
+  // Rate limits (the rateLimit policy)
+  /**
+   * 429 (or JSON-RPC error -32029 for an MCP or A2A message, with `data.retryAfterMs`): a rate limit, quota or
+   * concurrency limit of the route is reached for this caller. Wait for `Retry-After` seconds; the message names
+   * the limit.
+   */
+  RATE_LIMITED: 'PCL_ERR_RATE_LIMITED',
+  /** 503 (or JSON-RPC error -32029): the shared rate-limit store (Redis) cannot be reached and the policy's `failureMode` is `failClosed`. */
+  RATE_LIMIT_UNAVAILABLE: 'PCL_ERR_RATE_LIMIT_UNAVAILABLE',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */
