@@ -50,7 +50,7 @@ describe('examples/ratelimiting', () => {
     }
     // The bucket refills at 100 per minute (one per 600 ms) while the loop runs: allow for a few refills.
     let refused: Response | undefined;
-    for (let i = 0; i < 10 && !refused; i++) {
+    for (let i = 0; i < 50 && !refused; i++) {
       const res = await hello(ALPHA);
       if (res.status === 429) refused = res;
       else await res.arrayBuffer();
