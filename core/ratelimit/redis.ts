@@ -68,10 +68,10 @@ export function acquireRedis(state: StateStore, url: string, options: { timeoutM
   let entry = clients.get(url);
   if (!entry) {
     const created: Entry = { refs: 0, redis: undefined as unknown as SharedRedis };
-    created.redis = connect(url, options, async () => {
-      if (--created.refs > 0) return;
+    created.redis = connect(url, options, () => {
+      if (--created.refs > 0) return false;
       clients.delete(url);
-      created.redis.client.disconnect();
+      return true;
     });
     clients.set(url, (entry = created));
   }
@@ -79,7 +79,8 @@ export function acquireRedis(state: StateStore, url: string, options: { timeoutM
   return entry.redis;
 }
 
-function connect(url: string, options: { timeoutMs: number; logger: Logger }, release: () => Promise<void>): SharedRedis {
+/** `lastUser()` says whether the releasing user was the last one, so the connection is to be closed. */
+function connect(url: string, options: { timeoutMs: number; logger: Logger }, lastUser: () => boolean): SharedRedis {
   const label = redisLabel(url);
   const client = new Redis(url, {
     // A decision never waits for a connection: while Redis is away, the failure mode answers at once.
@@ -95,11 +96,13 @@ function connect(url: string, options: { timeoutMs: number; logger: Logger }, re
   client.defineCommand('pclQuota', { numberOfKeys: 3, lua: QUOTA_LUA });
   let up = false;
   let down = false;
+  let closing = false;
   const waiting = new Set<() => void>();
   const markDown = (reason: string) => {
     up = false;
-    if (down) return;
+    if (down || closing) return;
     down = true;
+    for (const w of waiting) w();
     options.logger.warn({ store: label, reason }, 'rate-limit store (Redis) is unreachable: the failure mode decides until it is back');
     publish(rateLimitChannel, (): RateLimitEvent => ({ kind: 'storeDown', store: 'redis', message: reason }));
   };
@@ -120,7 +123,8 @@ function connect(url: string, options: { timeoutMs: number; logger: Logger }, re
       return up;
     },
     ready(timeoutMs) {
-      if (up) return Promise.resolve();
+      // Known to be down (a reload while Redis is away): do not hold the build up, the failure mode answers.
+      if (up || down) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const timer = setTimeout(done, timeoutMs);
         function done() {
@@ -131,7 +135,12 @@ function connect(url: string, options: { timeoutMs: number; logger: Logger }, re
         waiting.add(done);
       });
     },
-    release,
+    async release() {
+      if (!lastUser()) return;
+      closing = true;
+      for (const w of waiting) w();
+      client.disconnect();
+    },
   };
 }
 
