@@ -84,6 +84,7 @@ describe('rateLimit shared in Redis', () => {
                 name: 'public',
                 routes: [
                   { name: 'probe', matches: [{ path: { exact: '/ready-probe' } }], policies: ok },
+                  { name: 'daily', matches: [{ path: { exact: '/daily' } }], policies: { ...ok, rateLimit: { limits: [{ name: 'daily', key: [{ header: 'x-tenant' }], quota: { limit: 15, period: 'day', timeZone: 'America/New_York' } }], store: { redis: { url: redis.url, prefix: 'two:' } } } } },
                   { name: 'shared', policies: { ...ok, rateLimit: { limits: [{ name: 'hourly', rate: { limit: 20, windowMs: 3_600_000 } }], store: { redis: { url: redis.url, prefix: 'two:' } } } } },
                 ],
               },
@@ -107,8 +108,23 @@ describe('rateLimit shared in Redis', () => {
     const refused = burst.filter((s) => s === 429).length;
     assert.equal(admitted + refused, 80, `unexpected statuses: ${burst.join(',')}`);
     assert.equal(admitted, 20, `over-admission: ${admitted - 20}`);
-    // The counter lives in Redis, under the prefix, and expires.
-    const keys = await inspect.keys('two:*');
+    // A calendar quota, keyed by a header, through the other script: exactly its limit per tenant.
+    const quota = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const res = await fetch(`http://127.0.0.1:${ports[i % 2]}/daily`, { headers: { 'x-tenant': i % 3 === 0 ? 'globex' : 'acme' } });
+        await res.arrayBuffer();
+        return `${i % 3 === 0 ? 'globex' : 'acme'} ${res.status}`;
+      }),
+    );
+    const count = (what: string) => quota.filter((q) => q === what).length;
+    assert.deepEqual([count('acme 200'), count('acme 429'), count('globex 200'), count('globex 429')], [15, 25, 15, 5], 'over-admission of the quota');
+    const quotaKeys = (await inspect.keys('two:*daily*')).sort();
+    assert.equal(quotaKeys.length, 2, quotaKeys.join(','));
+    assert.match(quotaKeys[0], /^two:public\/daily:daily:[\w-]+:\{acme\}:\d{4}-\d{2}-\d{2}$/);
+    const quotaTtl = await inspect.pttl(quotaKeys[0]);
+    assert.ok(quotaTtl > 86_400_000 && quotaTtl <= 2 * 90_000_000 + 60_000, String(quotaTtl));
+    // The bucket lives in Redis, under the prefix, and expires.
+    const keys = await inspect.keys('two:*hourly*');
     assert.equal(keys.length, 1, keys.join(','));
     assert.match(keys[0], /^two:public\/shared:hourly:[\w-]+:$/);
     const ttl = await inspect.pttl(keys[0]);
