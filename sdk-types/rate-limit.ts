@@ -111,7 +111,7 @@ export interface RateLimitRedisStore {
   url: string;
   /** Prefix of every key the gateway writes. @default 'portcullis:rl:' @example 'gw-prod:' */
   prefix?: string;
-  /** How long one decision may wait for Redis before the failure mode applies. @default 250 @example 100 */
+  /** How long one decision may wait for Redis before the failure mode applies. @default 500 @example 200 */
   timeoutMs?: number;
 }
 

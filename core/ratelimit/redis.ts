@@ -65,15 +65,17 @@ export function redisUrlProblem(url: string): string | undefined {
 /** The gateway's client for `url`, created on first use; every caller must `release()` it once. */
 export function acquireRedis(state: StateStore, url: string, options: { timeoutMs: number; logger: Logger }): SharedRedis {
   const clients = state.getOrCreate(CLIENTS, GLOBAL_SCOPE, () => new Map<string, Entry>());
-  let entry = clients.get(url);
+  // One connection per URL and command timeout (a policy's timeout is its own, whoever connected first).
+  const id = `${url}#${options.timeoutMs}`;
+  let entry = clients.get(id);
   if (!entry) {
     const created: Entry = { refs: 0, redis: undefined as unknown as SharedRedis };
     created.redis = connect(url, options, () => {
       if (--created.refs > 0) return false;
-      clients.delete(url);
+      clients.delete(id);
       return true;
     });
-    clients.set(url, (entry = created));
+    clients.set(id, (entry = created));
   }
   entry.refs++;
   return entry.redis;

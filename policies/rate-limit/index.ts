@@ -14,6 +14,8 @@ import { rateLimitSchema } from './schema.ts';
 /** How long building a policy waits for its Redis connection before serving with the failure mode. */
 const CONNECT_WAIT_MS = 1000;
 const DEFAULT_PREFIX = 'portcullis:rl:';
+/** Long enough that a busy event loop is not taken for a Redis failure; short enough not to hold requests up. */
+const DEFAULT_REDIS_TIMEOUT_MS = 500;
 
 function published(ctx: RequestContext, l: CompiledLimit, d: Decision, level: 'http' | 'message'): void {
   if (!rateLimitChannel.hasSubscribers) return;
@@ -51,7 +53,7 @@ export const rateLimit: PolicyDefinition<RateLimitPolicy> = {
   schema: rateLimitSchema,
   async create(config, build) {
     const redisConfig = typeof config.store === 'object' ? config.store.redis : undefined;
-    const shared = redisConfig && acquireRedis(build.state, redisConfig.url, { timeoutMs: redisConfig.timeoutMs ?? 250, logger: build.logger });
+    const shared = redisConfig && acquireRedis(build.state, redisConfig.url, { timeoutMs: redisConfig.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS, logger: build.logger });
     if (shared) await shared.ready(CONNECT_WAIT_MS);
     const clock = build.state.get(RATE_LIMIT_CLOCK, GLOBAL_SCOPE) ?? Date.now;
     const limits = compileLimits(config, {
