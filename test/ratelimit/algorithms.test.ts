@@ -6,6 +6,7 @@ import {
   createConcurrencyLimiter,
   createGcraLimiter,
   createQuotaLimiter,
+  redisLabel,
   type Decision,
 } from '../../core/ratelimit/index.ts';
 
@@ -125,5 +126,12 @@ describe('client address', () => {
     assert.equal(resolve('192.0.2.1', '203.0.113.9'), '192.0.2.1', 'an untrusted peer: the header is ignored');
     assert.equal(resolve('127.0.0.1', undefined), '127.0.0.1');
     assert.equal(resolve('127.0.0.1', '10.0.0.8, 10.0.0.7'), '10.0.0.8', 'every hop trusted: the leftmost');
+  });
+});
+
+describe('Redis store label', () => {
+  it('never shows a password in logs', () => {
+    assert.equal(redisLabel('redis://user:s3cret@cache.internal:6380/2'), 'redis://cache.internal:6380/2');
+    assert.equal(redisLabel('rediss://:s3cret@cache.internal'), 'rediss://cache.internal');
   });
 });
