@@ -42,6 +42,9 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_FILTER_CRASHED: 500,
   // OpenAPI targets
   PCL_ERR_OPENAPI_SPEC_INVALID: 500,
+  // Rate limits
+  PCL_ERR_RATE_LIMITED: 429,
+  PCL_ERR_RATE_LIMIT_UNAVAILABLE: 503,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -19,6 +19,8 @@ import { piiRedaction } from './pii-redaction/index.ts';
 import { toolArgumentRules } from './tool-argument-rules/index.ts';
 import { toolPinning } from './tool-pinning/index.ts';
 export { headerInjection, piiRedaction, toolArgumentRules, toolPinning };
+import { rateLimit } from './rate-limit/index.ts';
+export { rateLimit };
 
 export { apiKey, authorization, backendAuth, backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite, jwtAuth, mcpAuthentication };
 
@@ -43,4 +45,5 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   apiKey,
   backendAuth,
   mcpAuthentication,
+  rateLimit,
 ];

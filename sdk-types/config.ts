@@ -12,6 +12,7 @@ import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolic
 /** A size in bytes or a duration in milliseconds: the unit is in the field name. */
 export type Milliseconds = number;
 
+import type { RateLimitPolicy } from './rate-limit.ts';
 import type { FilterAttachment, HeaderInjectionPolicy, PiiRedactionPolicy, ToolArgumentRulesPolicy, ToolPinningPolicy } from './filter-policies.ts';
 
 /** The whole gateway configuration. */
@@ -325,6 +326,8 @@ export interface Policies {
   authorization?: AuthorizationPolicy;
   /** The credential sent to the backend in place of the client's. */
   backendAuth?: BackendAuthPolicy;
+  /** Rate limits, calendar quotas and concurrency limits, local or shared in Redis. @example { limits: [{ key: ['subject'], rate: { limit: 100, windowMs: 60000 } }] } */
+  rateLimit?: RateLimitPolicy;
 }
 
 /** CORS settings. */

@@ -84,6 +84,15 @@ export const ErrorCodes = {
   // OpenAPI targets (MCP tools from a REST API description)
   /** An MCP `openapi` target's description cannot be used: it does not load, parse or validate (the message names the spec path of the problem), is Swagger 2.0, or names no server URL. */
   OPENAPI_SPEC_INVALID: 'PCL_ERR_OPENAPI_SPEC_INVALID',
+  // Rate limits (the rateLimit policy)
+  /**
+   * 429 (or JSON-RPC error -32029 for an MCP or A2A message, with `data.retryAfterMs`): a rate limit, quota or
+   * concurrency limit of the route is reached for this caller. Wait for `Retry-After` seconds; the message names
+   * the limit.
+   */
+  RATE_LIMITED: 'PCL_ERR_RATE_LIMITED',
+  /** 503 (or JSON-RPC error -32029): the shared rate-limit store (Redis) cannot be reached and the policy's `failureMode` is `failClosed`. */
+  RATE_LIMIT_UNAVAILABLE: 'PCL_ERR_RATE_LIMIT_UNAVAILABLE',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

@@ -39,7 +39,25 @@ function mapPolicies(holder: unknown): unknown {
     policies.timeout = renameDurations(policies.timeout, ['requestTimeout', 'backendRequestTimeout']);
   }
   if (isPlainObject(policies.retry)) policies.retry = renameDurations(policies.retry, ['backoff']);
+  if (Array.isArray(policies.localRateLimit) && policies.rateLimit === undefined) {
+    policies.rateLimit = { limits: policies.localRateLimit.map(fromLocalRateLimit) };
+    delete policies.localRateLimit;
+  }
   return { ...holder, policies };
+}
+
+/**
+ * agentgateway's `localRateLimit` entry (one bucket of `maxTokens`, `tokensPerFill` added every `fillInterval`,
+ * shared by every caller) as a rate limit with no key. An entry that is not of that shape passes unchanged, so
+ * validation names what is wrong with its path.
+ */
+function fromLocalRateLimit(entry: unknown): unknown {
+  if (!isPlainObject(entry)) return entry;
+  const { maxTokens, tokensPerFill, fillInterval, type, ...rest } = entry;
+  const windowMs = parseDuration(fillInterval) ?? fillInterval;
+  const limit = { ...rest, rate: { limit: tokensPerFill, windowMs, burst: maxTokens } } as Record<string, unknown>;
+  if (type !== undefined) limit.type = type;
+  return limit;
 }
 
 function renameDurations(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
