@@ -1,3 +1,4 @@
+import type { A2aBackend } from './a2a.ts';
 import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy } from './security.ts';
 
 /**
@@ -123,7 +124,7 @@ export interface ValueMatch {
 }
 
 /** A backend: an HTTP host or an MCP server set. */
-export type Backend = HostBackend | McpBackend;
+export type Backend = HostBackend | McpBackend | A2aBackend;
 
 /** An HTTP upstream reached with undici. */
 export interface HostBackend {

@@ -9,6 +9,8 @@
  */
 import type { GatewayConfig } from './config.ts';
 
+export type { A2aAgent, A2aBackend, A2aBackendConfig, A2aPushNotifications } from './a2a.ts';
+
 export type {
   AdminConfig,
   Backend,
