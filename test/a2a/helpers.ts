@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory, RestTransportFactory, type Client } from '@a2a-js/sdk/client';
-import { Role, type Message } from '@a2a-js/sdk';
+import { Role, type SendMessageRequest } from '@a2a-js/sdk';
 import type { Route } from '../../sdk-types/index.ts';
 import { sha256Hex } from '../../policies/api-key/index.ts';
 
@@ -39,8 +39,11 @@ export async function sdkClient(baseUrl: string, headers: Record<string, string>
   return factory.createFromUrl(base);
 }
 
-export function userMessage(text: string, skill?: string): { message: Message } {
+export function userMessage(text: string, skill?: string): SendMessageRequest {
   return {
+    tenant: '',
+    configuration: undefined,
+    metadata: undefined,
     message: {
       messageId: crypto.randomUUID(),
       contextId: '',
