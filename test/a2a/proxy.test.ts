@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { LegacyJsonRpcTransport, LegacyRestTransport } from '@a2a-js/sdk/compat/v0_3/client';
 import { startTestGateway, simpleConfig, send, type TestGateway } from '../helpers/gateway.ts';
 import { startAgent, type RunningAgent } from '../fixtures/a2a/agent.ts';
 import { ADMIN_KEY, READER_KEY, sdkClient, securedPolicies, userMessage } from './helpers.ts';
@@ -75,6 +76,26 @@ describe('A2A through the gateway: the SDK client against real SDK agents', () =
     }
     assert.ok(seenHeaders.length > 0);
     for (const h of seenHeaders) assert.equal(h['x-api-key'], undefined);
+  });
+
+  it('serves v0.3 clients: the SDK legacy transports (message/send, message/stream, tasks/get; REST under /v1) on the URLs of the v0.3 card', async () => {
+    const card = (await send(`${gw.url()}/agents/research/.well-known/agent.json`, { headers: { 'x-api-key': READER_KEY, 'a2a-version': '0.3' } })).json();
+    const fetchImpl: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), 'x-api-key': READER_KEY } });
+    const rpc = new LegacyJsonRpcTransport({ endpoint: card.url, fetchImpl });
+    const sent = (await rpc.sendMessage(userMessage('old', 'summarize'))) as any;
+    assert.equal(sent.parts[0].content.value, 'research echo: old');
+    let taskId = '';
+    let events = 0;
+    for await (const e of rpc.sendMessageStream(userMessage('stream 2'))) {
+      events++;
+      const p = (e as any).payload;
+      if (p.$case === 'task') taskId = p.value.id;
+    }
+    assert.ok(events >= 3 && taskId);
+    assert.equal(((await rpc.getTask({ id: taskId, tenant: '' } as never)) as any).id, taskId);
+    await assert.rejects(rpc.sendMessage(userMessage('x', 'delete')), /forbidden: message\/send \(skill delete\)/);
+    const rest = new LegacyRestTransport({ endpoint: card.additionalInterfaces[0].url, fetchImpl });
+    assert.equal(((await rest.sendMessage(userMessage('via rest'))) as any).parts[0].content.value, 'research echo: via rest');
   });
 
   it('streams events one by one, as the agent sends them (no buffering)', async () => {
