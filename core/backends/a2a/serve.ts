@@ -100,7 +100,20 @@ function failureOf(ctx: RequestContext, err: unknown): RpcFailure {
   return new RpcFailure(RpcErrors.INTERNAL_ERROR, 'internal gateway error');
 }
 
-const sseHeaders = (res: AgentResponse) => ({ 'content-type': String(res.headers['content-type']), 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+/** Response headers of the agent that are A2A's, not HTTP's: the extensions it activated. */
+const A2A_HEADERS = ['a2a-extensions', 'x-a2a-extensions'];
+
+function a2aHeaders(res: AgentResponse | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!res) return out;
+  for (const name of A2A_HEADERS) {
+    const v = res.headers[name];
+    if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+const sseHeaders = (res: AgentResponse) => ({ 'content-type': String(res.headers['content-type']), 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...a2aHeaders(res) });
 
 /** JSON-RPC binding: one request (A2A has no batches) per POST, answered with a JSON-RPC response or an SSE stream. */
 export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: AgentEndpoint, path: string): Promise<void> {
@@ -118,6 +131,7 @@ export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: Ag
   if (!KNOWN_METHODS.has(req.method)) return ctx.respond(json(200, rpcError(id, RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method.slice(0, 100)}`)));
   const m = messageContext(ctx, agent, req.method, req.params, id);
   const view = env.view(ctx, agent);
+  let answered: AgentResponse | undefined;
   try {
     const stream = await runMessage(
       env,
@@ -131,6 +145,7 @@ export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: Ag
           signal: ctx.signal,
         }),
       async (msg, res) => {
+        answered = res;
         const text = await env.caller.readText(res.body, env.maxResponseBytes);
         let answer: Json | undefined;
         try {
@@ -148,7 +163,7 @@ export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: Ag
       },
     );
     if (stream) return ctx.respond({ status: stream.status, headers: sseHeaders(stream), body: stream.body });
-    ctx.respond(json(200, { jsonrpc: '2.0', id, result: m.result }));
+    ctx.respond(json(200, { jsonrpc: '2.0', id, result: m.result }, a2aHeaders(answered)));
   } catch (err) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     ctx.respond(json(200, { jsonrpc: '2.0', id, error: failureOf(ctx, err).toError() }));
@@ -175,7 +190,7 @@ export async function serveRest(env: ServeEnv, ctx: RequestContext, agent: Agent
   const m = messageContext(ctx, agent, rest.method, rest.params, undefined);
   const original = m.params;
   const view = env.view(ctx, agent);
-  let result: { status: number; body: unknown } | undefined;
+  let result: { status: number; body: unknown; headers: Record<string, string> } | undefined;
   try {
     const stream = await runMessage(
       env,
@@ -196,7 +211,9 @@ export async function serveRest(env: ServeEnv, ctx: RequestContext, agent: Agent
         } catch {
           // not JSON: passed on as text
         }
-        result = { status: res.status, body: parsed };
+        const type = res.headers['content-type'];
+        // v1.0 REST answers `application/a2a+json`: the client gets the agent's media type back.
+        result = { status: res.status, body: parsed, headers: { ...a2aHeaders(res), ...(typeof type === 'string' && /json/.test(type) ? { 'content-type': type } : {}) } };
         if (res.status >= 400) return; // the agent's own error: passed on untouched, not a result for policies
         msg.result = CARD_METHODS.has(msg.method) && parsed && typeof parsed === 'object' ? await rewriteCard(ctx, parsed as Json, view) : parsed;
       },
@@ -210,8 +227,8 @@ export async function serveRest(env: ServeEnv, ctx: RequestContext, agent: Agent
     const status = data?.code === ErrorCodes.A2A_PUSH_URL_DENIED ? 403 : f.code === RpcErrors.DENIED ? 403 : f.code === RpcErrors.TARGET_UNAVAILABLE ? 502 : 400;
     return ctx.respond(json(status, { error: { code: data?.code ?? (status === 403 ? ErrorCodes.FORBIDDEN : ErrorCodes.BAD_REQUEST), message: f.message, rpcCode: f.code } }));
   }
-  const r = result ?? { status: 200, body: undefined };
+  const r = result ?? { status: 200, body: undefined, headers: {} };
   const out = r.status < 400 ? m.result : r.body;
-  if (typeof out === 'string') return ctx.respond({ status: r.status, headers: { 'content-type': 'text/plain' }, body: out });
-  ctx.respond(out === undefined ? { status: r.status, headers: {} } : json(r.status, out));
+  if (typeof out === 'string') return ctx.respond({ status: r.status, headers: { 'content-type': 'text/plain', ...r.headers }, body: out });
+  ctx.respond(out === undefined ? { status: r.status, headers: r.headers } : json(r.status, out, r.headers));
 }
