@@ -12,15 +12,13 @@ export const a2aBackendDefinition: BackendDefinition<A2aBackendConfig> = {
   protocol: 'a2a',
   name: (config, routeName) => (config.url !== undefined ? routeName : `${routeName}/a2a`),
   create(backends, build) {
-    return {
-      step: createA2aBackend({
+    return createA2aBackend({
         route: build.route,
         listener: build.listener,
         config: backends[0].config,
         messages: build.messages,
         upstream: build.upstream,
         dispatcher: build.dispatcher,
-      }),
-    };
+      });
   },
 };

@@ -32,7 +32,7 @@ function endpointOf(name: string, url: string, mount: string): AgentEndpoint {
  * HTTP+JSON bindings (every message through the route's message pipeline, streams passed through as they come),
  * and, for a route with several agents, a listing of the cards the caller may see at the route's path.
  */
-export function createA2aBackend(options: A2aBackendOptions): Step {
+export function createA2aBackend(options: A2aBackendOptions): { step: Step; drain(): void } {
   const { route, config } = options;
   const single = config.url !== undefined;
   const agents: AgentEndpoint[] = single ? [endpointOf(route.name, config.url!, '')] : config.agents!.map((a) => endpointOf(a.name, a.url, `/${a.name}`));
@@ -46,6 +46,7 @@ export function createA2aBackend(options: A2aBackendOptions): Step {
     pushAllowed: createPushAllowlist(config.pushNotifications?.allowedUrls ?? []),
     maxResponseBytes: A2A_DEFAULTS.maxResponseBytes,
     view: (ctx, agent) => ({ gatewayBase: gatewayBaseOf(ctx, prefixOf(ctx) + agent.mount), agent, security, messages: options.messages }),
+    streams: new Set(),
   };
 
   async function card(ctx: RequestContext, agent: AgentEndpoint): Promise<Record<string, unknown>> {
@@ -53,7 +54,15 @@ export function createA2aBackend(options: A2aBackendOptions): Step {
     return rewriteCard(ctx, await cards.get(ctx, agent), view);
   }
 
-  return async function a2aBackend(ctx) {
+  return {
+    step: a2aBackend,
+    // A shutdown ends the streams being passed through rather than waiting for agents and clients to finish them.
+    drain() {
+      for (const stream of [...env.streams]) stream.destroy();
+    },
+  };
+
+  async function a2aBackend(ctx: RequestContext): Promise<void> {
     ctx.backendName = `${route.name}/a2a`;
     const rel = ctx.path.slice(prefixOf(ctx).length);
     let agent: AgentEndpoint | undefined;
@@ -84,7 +93,7 @@ export function createA2aBackend(options: A2aBackendOptions): Step {
     if (restCallOf(ctx.method, sub, undefined)) return serveRest(env, ctx, agent, upstreamPath, (body) => restCallOf(ctx.method, sub, body));
     if (ctx.method === 'POST') return serveJsonRpc(env, ctx, agent, upstreamPath);
     throw new GatewayError(ErrorCodes.A2A_UNKNOWN_ENDPOINT, `no A2A endpoint ${ctx.method} ${ctx.path}: the agent card lists the endpoints`);
-  };
+  }
 
   /** Every agent's card as this caller may see it; an agent whose card cannot be had is listed with the error. */
   async function listing(ctx: RequestContext): Promise<unknown[]> {

@@ -16,6 +16,8 @@ export interface ServeEnv {
   /** Largest non-streaming answer read from an agent. */
   maxResponseBytes: number;
   view(ctx: RequestContext, agent: AgentEndpoint): CardView;
+  /** Agent streams being passed through, so a shutdown can end them. */
+  streams: Set<Readable>;
 }
 
 type Json = Record<string, unknown>;
@@ -81,6 +83,8 @@ async function runMessage(
     const res = await send(msg);
     if (!msg.streaming || !isSse(res)) return readResult(msg, res);
     streamReady(res);
+    env.streams.add(res.body);
+    res.body.once('close', () => env.streams.delete(res.body));
     await new Promise<void>((resolve, reject) => {
       res.body.once('end', resolve);
       res.body.once('close', () => (res.body.readableEnded ? resolve() : reject(new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, 'the stream ended before the agent finished it'))));
