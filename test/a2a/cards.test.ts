@@ -55,3 +55,23 @@ describe('A2A cards: extended card, cache TTL and reload', () => {
     await eventually(async () => (await skills('/cached')).includes('translate'));
   });
 });
+
+describe('A2A cards: the security schemes shown are those the gateway enforces', () => {
+  it('maps jwtAuth and apiKey, in both card spellings, optional modes included', async () => {
+    const { routeSecurity } = await import('../../core/backends/a2a/card.ts');
+    const route = (policies: object) => ({ policies }) as never;
+    const none = { policies: {} } as never;
+    assert.deepEqual(routeSecurity(route({}), none), { v03: { schemes: {}, security: [] }, v10: { schemes: {}, requirements: [] } });
+    const jwt = routeSecurity(route({ jwtAuth: { issuer: 'x' } }), none);
+    assert.deepEqual(jwt.v03.schemes, { gatewayJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT the gateway validates' } });
+    assert.deepEqual(jwt.v10.schemes, { gatewayJwt: { httpAuthSecurityScheme: { scheme: 'Bearer', bearerFormat: 'JWT', description: 'a JWT the gateway validates' } } });
+    assert.deepEqual(jwt.v03.security, [{ gatewayJwt: [] }]);
+    const cookie = routeSecurity(route({ jwtAuth: { issuer: 'x', token: { cookie: 'session' }, mode: 'optional' } }), none);
+    assert.deepEqual(cookie.v03.schemes.gatewayJwt, { type: 'apiKey', in: 'cookie', name: 'session', description: 'a JWT the gateway validates' });
+    assert.deepEqual(cookie.v03.security, [{ gatewayJwt: [] }, {}]);
+    assert.deepEqual(cookie.v10.requirements, [{ schemes: { gatewayJwt: { list: [] } } }, { schemes: {} }]);
+    // A listener's policy counts when the route sets none of its own.
+    const inherited = routeSecurity(route({}), { policies: { apiKey: { keys: [] } } } as never);
+    assert.deepEqual(inherited.v03.schemes, { gatewayApiKey: { type: 'http', scheme: 'bearer', description: 'an API key the gateway validates' } });
+  });
+});

@@ -97,6 +97,10 @@ describe('A2A: denials, bad input and failures', () => {
     const restBad = await send(`${gw.url()}/agents/research/a2a/rest/message:send`, { method: 'POST', body: '{nope', headers: { 'content-type': 'application/json', 'x-api-key': READER_KEY } });
     assert.equal(restBad.status, 400);
     assert.equal(restBad.json().error.code, 'PCL_ERR_BAD_REQUEST');
+    const restArray = await send(`${gw.url()}/agents/research/a2a/rest/message:send`, { method: 'POST', body: '[1]', headers: { 'content-type': 'application/json', 'x-api-key': READER_KEY } });
+    assert.deepEqual(restArray.json(), { error: { code: 'PCL_ERR_BAD_REQUEST', message: 'the request body must be a JSON object' } });
+    const postCard = await send(`${gw.url()}/agents/research/.well-known/agent-card.json`, { method: 'POST', body: '{}', headers: { 'x-api-key': READER_KEY } });
+    assert.deepEqual([postCard.status, postCard.json().error.message], [404, 'the agent card is read with GET, not POST']);
     const unknown = await send(`${gw.url()}/agents/research/nothing/here`, { headers: { 'x-api-key': READER_KEY } });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.json().error.code, 'PCL_ERR_A2A_UNKNOWN_ENDPOINT');
