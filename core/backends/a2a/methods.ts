@@ -56,7 +56,7 @@ export function describeMessage(method: string, params: Record<string, unknown> 
   if (skill) msg.skill = skill;
   const taskId = message ? str(message.taskId) : (str(params.taskId) ?? str(params.id));
   if (taskId) msg.taskId = taskId;
-  const contextId = str(message?.contextId);
+  const contextId = message ? str(message.contextId) : str(params.contextId);
   if (contextId) msg.contextId = contextId;
   if (message && Array.isArray(message.parts)) msg.parts = message.parts.map(partOf);
   return msg;

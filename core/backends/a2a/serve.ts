@@ -66,9 +66,9 @@ function checkPush(env: ServeEnv, m: MessageContext): void {
 }
 
 /**
- * Runs one message through the pipeline, `send` calling the agent. A streamed answer is handed to `onStream` as
- * soon as its headers arrive, and the pipeline (with its telemetry event) ends when the stream does; any other
- * answer is left for `send` to read into `m.result`. Resolves with the stream, or undefined when there is none.
+ * Runs one message through the pipeline, `send` calling the agent. A streamed answer is returned as soon as its
+ * headers arrive, while the pipeline (with its telemetry event) goes on until the stream ends; any other answer is
+ * read by `readResult` into `m.result`, and undefined is returned once the pipeline is done.
  */
 async function runMessage(
   env: ServeEnv,
