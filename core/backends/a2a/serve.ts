@@ -203,7 +203,7 @@ export async function serveRest(env: ServeEnv, ctx: RequestContext, agent: Agent
         env.caller.call(ctx, agent, {
           method: ctx.method as 'GET' | 'POST' | 'DELETE',
           path,
-          headers: env.caller.forwardHeaders(ctx, raw.length > 0 ? 'application/json' : undefined),
+          headers: env.caller.forwardHeaders(ctx, raw.length > 0 ? String(ctx.clientHeaders['content-type'] ?? 'application/json') : undefined),
           body: raw.length === 0 ? undefined : msg.params === original ? raw : JSON.stringify(msg.params),
           signal: ctx.signal,
         }),
