@@ -45,6 +45,11 @@ const STATUS: Record<ErrorCode, number> = {
   // Rate limits
   PCL_ERR_RATE_LIMITED: 429,
   PCL_ERR_RATE_LIMIT_UNAVAILABLE: 503,
+  // A2A backend
+  PCL_ERR_A2A_CARD_INVALID: 502,
+  PCL_ERR_A2A_PUSH_URL_DENIED: 403,
+  PCL_ERR_A2A_GRPC_UNSUPPORTED: 415,
+  PCL_ERR_A2A_UNKNOWN_ENDPOINT: 404,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -1,4 +1,5 @@
 import type { McpOpenApiTarget } from './openapi.ts';
+import type { A2aBackend } from './a2a.ts';
 import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy } from './security.ts';
 
 /**
@@ -125,7 +126,7 @@ export interface ValueMatch {
 }
 
 /** A backend: an HTTP host or an MCP server set. */
-export type Backend = HostBackend | McpBackend;
+export type Backend = HostBackend | McpBackend | A2aBackend;
 
 /** An HTTP upstream reached with undici. */
 export interface HostBackend {

@@ -93,6 +93,15 @@ export const ErrorCodes = {
   RATE_LIMITED: 'PCL_ERR_RATE_LIMITED',
   /** 503 (or JSON-RPC error -32029): the shared rate-limit store (Redis) cannot be reached and the policy's `failureMode` is `failClosed`. */
   RATE_LIMIT_UNAVAILABLE: 'PCL_ERR_RATE_LIMIT_UNAVAILABLE',
+  // A2A backend
+  /** 502: the agent's card could not be fetched, is not JSON, or names no interface on the agent's own origin the gateway could serve. */
+  A2A_CARD_INVALID: 'PCL_ERR_A2A_CARD_INVALID',
+  /** 403 (or a JSON-RPC error): a push-notification URL given by the client is not in the A2A backend's `pushNotifications.allowedUrls`. */
+  A2A_PUSH_URL_DENIED: 'PCL_ERR_A2A_PUSH_URL_DENIED',
+  /** 415: gRPC is not served by the A2A backend; use the JSON-RPC or HTTP+JSON binding. */
+  A2A_GRPC_UNSUPPORTED: 'PCL_ERR_A2A_GRPC_UNSUPPORTED',
+  /** 404: the path names no agent of the route, nor a card, JSON-RPC or HTTP+JSON endpoint. */
+  A2A_UNKNOWN_ENDPOINT: 'PCL_ERR_A2A_UNKNOWN_ENDPOINT',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

@@ -9,6 +9,9 @@
  */
 import type { GatewayConfig } from './config.ts';
 
+export type { A2aAgent, A2aBackend, A2aBackendConfig, A2aPushNotifications } from './a2a.ts';
+export type { A2aRequestFilterDecision, A2aResponseFilterDecision, FilterA2aMessage, FilterA2aRequestContext, FilterA2aResponseContext } from './filter.ts';
+
 export type {
   AdminConfig,
   Backend,

@@ -21,7 +21,7 @@ export function fromAgentgateway(raw: unknown): unknown {
   if (Array.isArray(out.binds)) {
     out.binds = out.binds.map((bind) => mapEach(bind, 'listeners', (listener) => {
       const l = mapPolicies(listener);
-      return mapEach(l, 'routes', mapPolicies);
+      return mapEach(l, 'routes', (route) => mapA2aRoute(mapPolicies(route)));
     }));
   }
   return out;
@@ -81,4 +81,19 @@ export function parseDuration(value: unknown): number | undefined {
   if (!m) return undefined;
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   return Math.round(Number(m[1]) * factor);
+}
+
+/**
+ * agentgateway marks an A2A route with `policies: { a2a: {} }` on a route whose backend is a `host`: that is our
+ * `a2a` backend at `http(s)://host` (https when the route has backend TLS). Anything else is left for validation
+ * to report with its path.
+ */
+function mapA2aRoute(route: unknown): unknown {
+  if (!isPlainObject(route) || !isPlainObject(route.policies)) return route;
+  const { a2a, ...policies } = route.policies;
+  if (!isPlainObject(a2a) || Object.keys(a2a).length > 0) return route;
+  const backends = route.backends;
+  if (!Array.isArray(backends) || backends.length !== 1 || !isPlainObject(backends[0]) || typeof backends[0].host !== 'string') return route;
+  const scheme = policies.backendTLS !== undefined ? 'https' : 'http';
+  return { ...route, policies, backends: [{ a2a: { url: `${scheme}://${backends[0].host}` } }] };
 }

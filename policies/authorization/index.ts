@@ -4,7 +4,7 @@ import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { McpDecision, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
-import { httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
+import { a2aMessageInput, a2aSkillInput, httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
 
 export { markSecretHeader } from './secret-headers.ts';
 
@@ -94,6 +94,22 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
         },
         allowListItem(ctx, item) {
           const decision = decide(ctx, mcpListItemInput(ctx, item));
+          return !(decision instanceof RegoEvalError) && decision.allow;
+        },
+      },
+      // A2A: every message, and every skill of an agent card (a denied skill is never shown).
+      a2a: {
+        onRequest(ctx, msg): McpDecision {
+          const decision = decide(ctx, a2aMessageInput(ctx, msg));
+          if (decision instanceof RegoEvalError) {
+            return { action: 'deny', message: 'denied: the authorization policy could not be evaluated', code: JSONRPC_INTERNAL_ERROR };
+          }
+          if (decision.allow) return { action: 'continue' };
+          ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject, method: msg.method, skill: msg.skill, reason: decision.reason }, 'authorization denied an A2A message');
+          return { action: 'deny', message: decision.reason ? `forbidden: ${decision.reason}` : `forbidden: ${msg.method}${msg.skill ? ` (skill ${msg.skill})` : ''}` };
+        },
+        allowSkill(ctx, agent, skill) {
+          const decision = decide(ctx, a2aSkillInput(ctx, agent, skill));
           return !(decision instanceof RegoEvalError) && decision.allow;
         },
       },
