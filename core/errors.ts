@@ -40,6 +40,9 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_MCP_HOST_FORBIDDEN: 403,
   PCL_ERR_FILTER_CONTENT_TOO_LARGE: 502,
   PCL_ERR_FILTER_CRASHED: 500,
+  // Admin UI and API
+  PCL_ERR_ADMIN_UNAUTHORIZED: 401,
+  PCL_ERR_ADMIN_CSRF: 403,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

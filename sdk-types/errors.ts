@@ -81,6 +81,11 @@ export const ErrorCodes = {
   FILTER_CONTENT_TOO_LARGE: 'PCL_ERR_FILTER_CONTENT_TOO_LARGE',
   /** 500: a filter's sandbox process died while running it (V8 aborted, or it was killed); the process was restarted and the request failed closed. */
   FILTER_CRASHED: 'PCL_ERR_FILTER_CRASHED',
+  // Admin UI and API
+  /** 401: an admin endpoint was called without the admin token, or with a wrong one (`Authorization: Bearer <admin token>`; the token is `admin.token`, or the one printed at start). */
+  ADMIN_UNAUTHORIZED: 'PCL_ERR_ADMIN_UNAUTHORIZED',
+  /** 403: a state-changing admin call (POST) came without the CSRF token of `GET /api/session`, or from another origin. */
+  ADMIN_CSRF: 'PCL_ERR_ADMIN_CSRF',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */
