@@ -123,7 +123,7 @@ export function buildPicture(config: ResolvedConfig, ports: readonly number[], h
                 return {
                   name: String(t.name),
                   kind,
-                  path: `${backendPath}.targets[${ti}]`,
+                  path: `${backendPath}.${b.kind}.targets[${ti}]`,
                   ...(warmPool !== undefined ? { warmPool } : {}),
                   health: health.of(route.name, String(t.name), kind === 'stdio'),
                 };
