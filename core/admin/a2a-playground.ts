@@ -32,41 +32,56 @@ export async function a2aCard(target: RouteTarget, credential: Credential, obser
   return { status: last?.response?.status, body: last?.response?.body ?? last?.error, exchange: client.exchange, decisions: decisions(observer, client) };
 }
 
-/** The JSON-RPC `message/send` (or `message/stream`) request for one text message. */
-export function a2aMessage(method: 'message/send' | 'message/stream', text: string, contextId?: string): Record<string, unknown> {
+/** The protocol version the playground speaks: v0.3 (`message/send`) or v1.0 (`SendMessage`). */
+export type A2aVersion = '0.3' | '1.0';
+
+/** The JSON-RPC request for one text message, in the shape of the chosen protocol version. */
+export function a2aMessage(version: A2aVersion, streaming: boolean, text: string, contextId?: string): Record<string, unknown> {
+  const ctx = contextId ? { contextId } : {};
+  if (version === '1.0') {
+    return {
+      jsonrpc: '2.0',
+      id: randomUUID(),
+      method: streaming ? 'SendStreamingMessage' : 'SendMessage',
+      params: { message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ text }], ...ctx } },
+    };
+  }
   return {
     jsonrpc: '2.0',
     id: randomUUID(),
-    method,
-    params: { message: { kind: 'message', role: 'user', messageId: randomUUID(), parts: [{ kind: 'text', text }], ...(contextId ? { contextId } : {}) } },
+    method: streaming ? 'message/stream' : 'message/send',
+    params: { message: { kind: 'message', role: 'user', messageId: randomUUID(), parts: [{ kind: 'text', text }], ...ctx } },
   };
 }
 
-export async function a2aSend(target: RouteTarget, credential: Credential, text: string, observer: AdminObserver, contextId?: string): Promise<A2aResult> {
+const versionHeader = (version: A2aVersion): Record<string, string> => ({ 'a2a-version': version });
+
+export async function a2aSend(target: RouteTarget, credential: Credential, version: A2aVersion, text: string, observer: AdminObserver, contextId?: string): Promise<A2aResult> {
   const client = new DataPlaneClient(target, credential);
-  const entry = await client.send('POST', { headers: { accept: 'application/json' }, body: a2aMessage('message/send', text, contextId) });
+  const entry = await client.send('POST', { headers: { accept: 'application/json', ...versionHeader(version) }, body: a2aMessage(version, false, text, contextId) });
   await settle();
   return { status: entry.response?.status, body: entry.response?.body ?? entry.response?.events ?? entry.error, exchange: client.exchange, decisions: decisions(observer, client) };
 }
 
 /**
- * `message/stream` through the gateway, passed on event by event: `onEvent` gets each SSE event's data as it
+ * `message/stream` (`SendStreamingMessage`) through the gateway, passed on event by event: `onEvent` gets each SSE event's data as it
  * arrives. Ends when the agent ends the stream, the caller goes away (`signal`), or after two minutes.
  */
 export async function a2aStream(
   target: RouteTarget,
   credential: Credential,
+  version: A2aVersion,
   text: string,
   onEvent: (kind: 'request' | 'status' | 'event' | 'end', data: unknown) => void,
   signal: AbortSignal,
   contextId?: string,
 ): Promise<string> {
   const requestId = `admin-${randomUUID()}`;
-  const body = a2aMessage('message/stream', text, contextId);
+  const body = a2aMessage(version, true, text, contextId);
   onEvent('request', { requestId, url: target.base, body });
   const res = await request(target.base, {
     method: 'POST',
-    headers: { ...credentialHeaders(credential), ...(target.host ? { host: target.host } : {}), accept: 'text/event-stream', 'content-type': 'application/json', 'x-request-id': requestId },
+    headers: { ...credentialHeaders(credential), ...(target.host ? { host: target.host } : {}), accept: 'text/event-stream', 'content-type': 'application/json', 'x-request-id': requestId, ...versionHeader(version) },
     body: JSON.stringify(body),
     dispatcher: insecureLoopback,
     signal: AbortSignal.any([signal, AbortSignal.timeout(STREAM_LIMIT_MS)]),

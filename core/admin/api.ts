@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import { a2aCard, a2aSend, a2aStream } from './a2a-playground.ts';
+import { a2aCard, a2aSend, a2aStream, type A2aVersion } from './a2a-playground.ts';
 import { parseCredential, routeTarget } from './dataplane.ts';
 import { json, openSse, readJson, stringField } from './http.ts';
 import type { AdminContext } from './index.ts';
@@ -45,6 +45,13 @@ export function matches(line: TrafficLine, f: TrafficFilter): boolean {
   if (f.method !== undefined && !line.messages.some((m) => m.method === f.method)) return false;
   if (f.tool !== undefined && !line.messages.some((m) => m.tool === f.tool)) return false;
   return true;
+}
+
+/** `version`: the A2A protocol version to speak, `0.3` (default) or `1.0`. */
+function a2aVersion(body: Record<string, unknown>): A2aVersion {
+  const v = body.version ?? '0.3';
+  if (v !== '0.3' && v !== '1.0') throw new GatewayError(ErrorCodes.BAD_REQUEST, `version: expected "0.3" or "1.0", got ${JSON.stringify(v)}`);
+  return v;
 }
 
 type Handler = (ctx: AdminContext, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -99,16 +106,18 @@ const POSTS: Record<string, (ctx: AdminContext, body: Record<string, unknown>, r
   },
   async '/api/a2a/send'(ctx, body, _req, res) {
     const target = routeTarget(ctx.config(), ctx.ports(), stringField(body, 'route')!, stringField(body, 'path', true));
-    json(res, 200, await a2aSend(target, parseCredential(body.credential), stringField(body, 'text')!, ctx.observer, stringField(body, 'contextId', true)));
+    const credential = parseCredential(body.credential);
+    json(res, 200, await a2aSend(target, credential, a2aVersion(body), stringField(body, 'text')!, ctx.observer, stringField(body, 'contextId', true)));
   },
   async '/api/a2a/stream'(ctx, body, req, res) {
     const target = routeTarget(ctx.config(), ctx.ports(), stringField(body, 'route')!, stringField(body, 'path', true));
     const credential = parseCredential(body.credential);
+    const version = a2aVersion(body);
     const text = stringField(body, 'text')!;
     const controller = new AbortController();
     const send = openSse(req, res, () => controller.abort());
     try {
-      const requestId = await a2aStream(target, credential, text, send, controller.signal, stringField(body, 'contextId', true));
+      const requestId = await a2aStream(target, credential, version, text, send, controller.signal, stringField(body, 'contextId', true));
       await new Promise((r) => setTimeout(r, 20));
       send('decisions', ctx.observer.decisionsOf(requestId));
     } catch (err) {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startEchoAgent } from './a2a-agent.ts';
 import { adminConfig, ensureUiBuilt, INGEST_KEY, READONLY_KEY } from './setup.ts';
 
 /** Debian's chromium, as .ci/run installs it. */
@@ -16,12 +17,16 @@ describe('admin UI in a real browser', () => {
   let browser: Browser;
   let page: Page;
   let base: string;
+  let agent: Awaited<ReturnType<typeof startEchoAgent>>;
   const consoleErrors: string[] = [];
+  /** The test config plus an A2A agent behind a plain HTTP route (the A2A playground speaks to it over HTTP). */
+  const config = (broken = false) => adminConfig({ broken, extraRoutes: [{ name: 'agent', matches: [{ path: { pathPrefix: '/agent' } }], backends: [{ host: agent.host }] }] });
 
   before(async () => {
     ensureUiBuilt();
     mkdirSync(SHOTS, { recursive: true });
-    gw = await startTestGateway(adminConfig(), { watch: true });
+    agent = await startEchoAgent();
+    gw = await startTestGateway(config(), { watch: true });
     base = `http://127.0.0.1:${gw.running.admin!.port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -34,6 +39,7 @@ describe('admin UI in a real browser', () => {
   after(async () => {
     await browser?.close();
     await gw?.close();
+    await agent?.close();
   });
 
   const open = async (id: string) => {
@@ -134,20 +140,30 @@ describe('admin UI in a real browser', () => {
     await shot('metrics');
   });
 
-  it('A2A playground: loads with the routes to choose from', async () => {
+  it('A2A playground: the card as the caller sees it, a message sent, a stream watched event by event', async () => {
     await open('a2a');
-    await page.locator('select[name="route"] option[value="mcp"]').waitFor({ state: 'attached' });
+    await page.locator('select[name="route"] option[value="agent"]').waitFor({ state: 'attached' });
+    await page.selectOption('select[name="route"]', 'agent');
+    await page.click('text=Get card');
+    await page.locator('.a2a-card pre', { hasText: '"name": "echo-agent"' }).waitFor();
+    await page.fill('input[name="message"]', 'hi agent');
+    await page.click('button:text-is("Send")');
+    await page.locator('.a2a-send pre', { hasText: 'echo: hi agent' }).first().waitFor();
+    await page.click('button:text-is("Stream")');
+    await page.locator('.a2a-stream h4', { hasText: 'Stream (4 events)' }).waitFor();
+    const stream = await page.locator('.a2a-stream').innerText();
+    assert.match(stream, /"state":"working"[\s\S]*"echo: hi agent"[\s\S]*"state":"completed"[\s\S]*end/);
     await shot('a2a-playground');
   });
 
   it('Reloads: a broken config edit appears with its file and line, and the fix after it', async () => {
     await open('reloads');
     await page.locator('.stream-state', { hasText: 'live' }).waitFor();
-    await gw.write(adminConfig({ broken: true }));
+    await gw.write(config(true));
     const failed = page.locator('tr.reload-line.failed').first();
     await failed.waitFor({ timeout: 15_000 });
     assert.match(await failed.locator('.reload-location').innerText(), /gateway\.config\.ts:\d+/);
-    await gw.write(adminConfig());
+    await gw.write(config());
     await page.locator('tr.reload-line.ok').first().waitFor({ timeout: 15_000 });
     await shot('reloads');
   });

@@ -11,13 +11,14 @@ export function A2aPlayground() {
   const [path, setPath] = useState('');
   const [credential, setCredential] = useState<Credential>({ kind: 'none' });
   const [text, setText] = useState('hello');
+  const [version, setVersion] = useState<'0.3' | '1.0'>('0.3');
   const [card, setCard] = useState<A2aResult>();
   const [sent, setSent] = useState<A2aResult>();
   const [events, setEvents] = useState<Array<{ event: string; data: unknown }>>([]);
   const [streamDecisions, setStreamDecisions] = useState<DecisionLine[]>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
-  const body = () => ({ route, ...(path ? { path } : {}), credential });
+  const body = () => ({ route, ...(path ? { path } : {}), credential, version });
 
   const run = async (fn: () => Promise<void>) => {
     setBusy(true);
@@ -42,6 +43,13 @@ export function A2aPlayground() {
           path <input name="path" placeholder="the route's path" value={path} onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
         </label>
         <CredentialPicker value={credential} onChange={setCredential} />
+        <label>
+          protocol{' '}
+          <select name="version" value={version} onChange={(e) => setVersion((e.target as HTMLSelectElement).value as '0.3' | '1.0')}>
+            <option value="0.3">A2A v0.3 (message/send)</option>
+            <option value="1.0">A2A v1.0 (SendMessage)</option>
+          </select>
+        </label>
         <button type="button" disabled={!route || busy} onClick={() => run(async () => setCard(await post<A2aResult>('/api/a2a/card', body())))}>
           Get card
         </button>
@@ -63,7 +71,7 @@ export function A2aPlayground() {
         <label>
           message <input name="message" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
         </label>
-        <button type="submit" disabled={!route || busy}>Send (message/send)</button>
+        <button type="submit" disabled={!route || busy}>Send</button>
         <button
           type="button"
           disabled={!route || busy}
@@ -78,7 +86,7 @@ export function A2aPlayground() {
             })
           }
         >
-          Stream (message/stream)
+          Stream
         </button>
       </form>
       {sent && (
@@ -95,8 +103,8 @@ export function A2aPlayground() {
           <h4>Stream ({events.filter((e) => e.event === 'event').length} events)</h4>
           <ol>
             {events.map((e, i) => (
-              <li key={i}>
-                <b>{e.event}</b> <Json value={e.data} />
+              <li key={i} class={`stream-${e.event}`}>
+                <b>{e.event}</b> <code class="event-data">{JSON.stringify(e.data)}</code>
               </li>
             ))}
           </ol>
