@@ -46,6 +46,9 @@ export function stringField(body: Record<string, unknown>, name: string, optiona
   return v;
 }
 
+/** Unsent bytes an SSE client may fall behind by before its events are dropped. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
 /** An SSE response: `send(event, data)` writes one event; a comment every 15 s keeps proxies from cutting it. */
 export function openSse(req: IncomingMessage, res: ServerResponse, onClose: () => void): (event: string, data: unknown) => void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -58,7 +61,20 @@ export function openSse(req: IncomingMessage, res: ServerResponse, onClose: () =
   };
   req.once('close', close);
   res.once('close', close);
+  // A client that reads slower than events come (a tab in the background) must not grow the gateway's memory:
+  // past MAX_BUFFERED_BYTES unsent, events are dropped, and the client is told how many once it catches up.
+  let dropped = 0;
+  res.on('drain', () => {
+    if (dropped === 0 || res.writableEnded) return;
+    res.write(`event: dropped\ndata: ${JSON.stringify({ count: dropped })}\n\n`);
+    dropped = 0;
+  });
   return (event, data) => {
-    if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (res.writableEnded) return;
+    if (res.writableLength > MAX_BUFFERED_BYTES) {
+      dropped++;
+      return;
+    }
+    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { errorLocation } from '../../core/admin/observer.ts';
+import { errorLocation, isoNow } from '../../core/admin/observer.ts';
+import { Ring } from '../../core/admin/ring.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { adminConfig, INGEST_KEY, READONLY_KEY } from './setup.ts';
 
@@ -261,5 +262,22 @@ describe('reload error locations', () => {
     assert.deepEqual(errorLocation('invalid configuration in /x/gateway.config.ts:\nbinds[0].port: expected integer, got string'), { file: '/x/gateway.config.ts', path: 'binds[0].port' });
     assert.deepEqual(errorLocation('policy/authz.rego:12: rego_parse_error: unexpected }'), { file: 'policy/authz.rego', line: 12 });
     assert.equal(errorLocation('something else'), undefined);
+  });
+});
+
+describe('observer helpers', () => {
+  it('isoNow matches toISOString, across second boundaries', () => {
+    for (const t of [0, 999, 1000, 1732838400123, 1732838400999, 1732838401000]) assert.equal(isoNow(t), new Date(t).toISOString());
+  });
+
+  it('a ring keeps the newest items in order and returns what it drops', () => {
+    const r = new Ring<number>(3);
+    assert.equal(r.push(1), undefined);
+    r.push(2);
+    r.push(3);
+    assert.equal(r.push(4), 1);
+    assert.equal(r.push(5), 2);
+    assert.deepEqual(r.all(), [3, 4, 5]);
+    assert.equal(r.size, 3);
   });
 });
