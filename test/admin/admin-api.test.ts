@@ -248,6 +248,13 @@ describe('admin token', () => {
     }
   });
 
+  it('refuses an admin.token that names two sources, with its path', async () => {
+    await assert.rejects(startTestGateway(adminConfig({ admin: { token: { env: 'X', secret: 'y' } } })), (err: Error) => {
+      assert.equal(err.message.split('\n')[1], 'admin.token: expected exactly one of secret, env, file, got secret, env');
+      return true;
+    });
+  });
+
   it('refuses a token from an unset environment variable at start, naming it', async () => {
     delete process.env.PCL_TEST_ADMIN_TOKEN_UNSET;
     await assert.rejects(startTestGateway(adminConfig({ admin: { token: { env: 'PCL_TEST_ADMIN_TOKEN_UNSET' } } })), {
