@@ -37,7 +37,12 @@ function send(res: ServerResponse, status: number, type: string, body: Buffer | 
 
 /** Serves `/ui` and its assets from the build; any other path under `/ui/` gets the app (it routes by hash). */
 export async function serveUi(path: string, res: ServerResponse, dist = UI_DIST): Promise<void> {
-  const rel = path === '/ui' || path === '/ui/' ? 'index.html' : decodeURIComponent(path.slice('/ui/'.length));
+  let rel: string;
+  try {
+    rel = path === '/ui' || path === '/ui/' ? 'index.html' : decodeURIComponent(path.slice('/ui/'.length));
+  } catch {
+    return send(res, 404, 'text/plain', 'not found', 'no-store');
+  }
   const file = normalize(join(dist, rel));
   if (!file.startsWith(dist.endsWith(sep) ? dist : dist + sep)) return send(res, 404, 'text/plain', 'not found', 'no-store');
   try {

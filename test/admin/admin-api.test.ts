@@ -218,6 +218,13 @@ describe('admin token', () => {
       assert.equal(page.statusCode, 200);
       assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
       await page.body.text();
+      // Only the build's own files: no way out of ui/dist, whatever the encoding.
+      for (const path of ['/ui/..%2f..%2fpackage.json', '/ui/assets/..%2f..%2f..%2fpackage.json', '/ui/%E0%A4%A', '/ui/assets/missing.js']) {
+        const res = await request(`${base}${path}`);
+        const text = await res.body.text();
+        assert.ok(!text.includes('"name": "portcullis"'), `${path} served package.json`);
+        if (path.startsWith('/ui/assets/') || path.includes('%E0')) assert.equal(res.statusCode, 404, path);
+      }
     } finally {
       await gw.close();
     }
