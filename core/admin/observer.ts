@@ -1,4 +1,5 @@
 import type { Channel } from 'node:diagnostics_channel';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import {
   messageChannel,
   policyChannel,
@@ -136,10 +137,16 @@ export function isoNow(ms = Date.now()): string {
   return `${isoPrefix}${String(ms % 1000).padStart(3, '0')}Z`;
 }
 
-/** The trace id a tracing subscriber may have put on the event, when there is one. */
+/**
+ * The trace id of an event: one a tracing subscriber put on it, else that of the OpenTelemetry span active where
+ * the event was published (policy decisions run inside the request's span when tracing is on; with no tracer
+ * registered this is a no-op lookup).
+ */
 function traceIdOf(e: object): string | undefined {
   const v = (e as { traceId?: unknown; trace_id?: unknown }).traceId ?? (e as { trace_id?: unknown }).trace_id;
-  return typeof v === 'string' ? v : undefined;
+  if (typeof v === 'string') return v;
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && isSpanContextValid(span) ? span.traceId : undefined;
 }
 
 /**
@@ -245,7 +252,8 @@ export class AdminObserver {
     if (!this.mine(e)) return;
     const extra = this.pending.get(e.id) ?? { messages: [], decisions: [] };
     this.pending.delete(e.id);
-    const traceId = traceIdOf(e);
+    // The end may be published outside the request's span (the socket closed): its decisions carry it then.
+    const traceId = traceIdOf(e) ?? extra.decisions.find((d) => d.traceId)?.traceId;
     const line: TrafficLine = {
       id: e.id,
       time: isoNow(),

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { errorLocation, isoNow } from '../../core/admin/observer.ts';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
+import { AdminObserver, errorLocation, isoNow } from '../../core/admin/observer.ts';
+import { policyChannel, requestChannel, type RequestEvent } from '../../core/telemetry/events.ts';
 import { Ring } from '../../core/admin/ring.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { adminConfig, INGEST_KEY, READONLY_KEY } from './setup.ts';
@@ -293,5 +296,57 @@ describe('observer helpers', () => {
     assert.equal(r.push(5), 2);
     assert.deepEqual(r.all(), [3, 4, 5]);
     assert.equal(r.size, 3);
+  });
+});
+
+/** The smallest OpenTelemetry context manager: the active context in an AsyncLocalStorage. */
+class StorageContextManager implements ContextManager {
+  private readonly storage = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.storage.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    return this.storage.run(ctx, () => fn.call(thisArg, ...args));
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.storage.disable();
+    return this;
+  }
+}
+
+describe('trace ids', () => {
+  it('a decision taken inside an OpenTelemetry span carries its trace id, and so does its request line', () => {
+    const manager = new StorageContextManager();
+    context.setGlobalContextManager(manager);
+    const observer = new AdminObserver('gw-trace');
+    try {
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const span = trace.wrapSpanContext({ traceId, spanId: 'b7ad6b7169203331', traceFlags: 1 });
+      const e: RequestEvent = { id: 'req-trace-1', method: 'GET', path: '/', host: 'h', clientAddress: '127.0.0.1', scheme: 'http', bind: 'b', startedAt: 0, gateway: 'gw-trace' };
+      requestChannel.start.publish(e);
+      context.with(trace.setSpan(context.active(), span), () =>
+        policyChannel.publish({ requestId: e.id, route: 'r', policy: 'authorization', level: 'http', outcome: 'deny', reason: 'no' }),
+      );
+      e.status = 403;
+      e.durationMs = 1;
+      requestChannel.end.publish(e);
+      const line = observer.line(e.id)!;
+      assert.equal(line.decisions[0].traceId, traceId);
+      assert.equal(line.traceId, traceId);
+      // Without a span, no trace id is made up.
+      const other: RequestEvent = { ...e, id: 'req-trace-2' };
+      requestChannel.start.publish(other);
+      requestChannel.end.publish(other);
+      assert.equal(observer.line(other.id)!.traceId, undefined);
+    } finally {
+      observer.close();
+      context.disable();
+    }
   });
 });
