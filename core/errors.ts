@@ -50,6 +50,9 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_A2A_PUSH_URL_DENIED: 403,
   PCL_ERR_A2A_GRPC_UNSUPPORTED: 415,
   PCL_ERR_A2A_UNKNOWN_ENDPOINT: 404,
+  // Admin UI and API
+  PCL_ERR_ADMIN_UNAUTHORIZED: 401,
+  PCL_ERR_ADMIN_CSRF: 403,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -1,6 +1,6 @@
 import type { McpOpenApiTarget } from './openapi.ts';
 import type { A2aBackend } from './a2a.ts';
-import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy } from './security.ts';
+import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy, SecretSource } from './security.ts';
 
 /**
  * The Portcullis configuration model: binds → listeners → routes → backends, with policies on listeners and
@@ -429,6 +429,13 @@ export interface BackendTlsPolicy {
 export interface AdminConfig {
   /** `host:port`; keep it on loopback unless it is protected. `false` turns it off. @default '127.0.0.1:15000' */
   address?: string | false;
+  /**
+   * The token the admin API and UI require (`Authorization: Bearer <token>`; the UI asks for it). Required only when
+   * `address` is not loopback: then, without one, a random token is generated and printed at start.
+   * @default none on loopback; generated elsewhere
+   * @example { env: 'PORTCULLIS_ADMIN_TOKEN' }
+   */
+  token?: SecretSource;
 }
 
 /** Readiness server settings. */

@@ -102,6 +102,11 @@ export const ErrorCodes = {
   A2A_GRPC_UNSUPPORTED: 'PCL_ERR_A2A_GRPC_UNSUPPORTED',
   /** 404: the path names no agent of the route, nor a card, JSON-RPC or HTTP+JSON endpoint. */
   A2A_UNKNOWN_ENDPOINT: 'PCL_ERR_A2A_UNKNOWN_ENDPOINT',
+  // Admin UI and API
+  /** 401: an admin endpoint was called without the admin token, or with a wrong one (`Authorization: Bearer <admin token>`; the token is `admin.token`, or the one printed at start). */
+  ADMIN_UNAUTHORIZED: 'PCL_ERR_ADMIN_UNAUTHORIZED',
+  /** 403: a state-changing admin call (POST) came without the CSRF token of `GET /api/session`, or from another origin. */
+  ADMIN_CSRF: 'PCL_ERR_ADMIN_CSRF',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

@@ -148,7 +148,10 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
   return object(
     {
       binds: array(bind, { minItems: 1 }),
-      admin: object({ address: addressOrOff }),
+      admin: object({
+        address: addressOrOff,
+        token: object({ secret: string({ nonEmpty: true }), env: string({ nonEmpty: true }), file: string({ nonEmpty: true }) }, { exactlyOne: ['secret', 'env', 'file'] }),
+      }),
       readiness: object({ address: addressOrOff }),
       logging: object({
         level: literal('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),

@@ -7,12 +7,13 @@ import type {
   Policies,
   RouteMatch,
 } from '../../sdk-types/config.ts';
+import type { SecretSource } from '../../sdk-types/security.ts';
 
 /** The config after validation: defaults filled in, names given, paths absolute, everything frozen. */
 export interface ResolvedConfig {
   readonly baseDir: string;
   readonly binds: readonly ResolvedBind[];
-  readonly admin: { readonly address: string | false };
+  readonly admin: { readonly address: string | false; readonly token?: SecretSource };
   readonly readiness: { readonly address: string | false };
   readonly logging: { readonly level: string; readonly format: 'json' | 'pretty'; readonly accessLog: boolean };
   readonly limits: { readonly maxRequestBodyBytes: number };
@@ -116,7 +117,7 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
         })),
       };
     }),
-    admin: { address: config.admin?.address ?? DEFAULTS.adminAddress },
+    admin: { address: config.admin?.address ?? DEFAULTS.adminAddress, ...(config.admin?.token ? { token: config.admin.token } : {}) },
     readiness: { address: config.readiness?.address ?? DEFAULTS.readinessAddress },
     logging: {
       level: config.logging?.level ?? 'info',

@@ -72,6 +72,11 @@ export class Gateway {
     return this.runtime.config;
   }
 
+  /** This gateway's name in its request events (`RequestEvent.gateway`). */
+  get id(): string | undefined {
+    return this.env.gateway;
+  }
+
   /** Every file the current config depends on. */
   get files(): readonly string[] {
     return [...new Set([...this.loaded.files, ...this.runtime.files])];

@@ -1,4 +1,4 @@
-import { startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
+import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
@@ -41,15 +41,24 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     });
   }
   const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform });
-  await gateway.start(initial);
-  const source = { config: () => gateway.config, isReady: () => gateway.isReady };
+  // The admin UI's event subscriber starts before the gateway, so it sees the warm pool's first processes.
+  const observer = new AdminObserver(gateway.id);
+  try {
+    await gateway.start(initial);
+  } catch (err) {
+    observer.close();
+    throw err;
+  }
+  const source = { config: () => gateway.config, isReady: () => gateway.isReady, ports: () => gateway.ports(), configFile: options.configFile };
   const servers: AdminServer[] = [];
   let admin: AdminServer | undefined;
   let readiness: AdminServer | undefined;
   try {
-    if (gateway.config.admin.address !== false) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger)));
+    if (gateway.config.admin.address !== false) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger, { observer })));
+    else observer.close();
     if (gateway.config.readiness.address !== false) servers.push((readiness = await startReadinessServer(gateway.config.readiness.address, source, logger)));
   } catch (err) {
+    observer.close();
     await Promise.all(servers.map((s) => s.close()));
     await gateway.close();
     throw err;
@@ -76,6 +85,7 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
       await watcher?.close();
       await gateway.close();
       await Promise.all(servers.map((s) => s.close()));
+      observer.close();
     },
   };
 }
