@@ -1,3 +1,4 @@
+import type { McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
 import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy } from './security.ts';
 
 /**
@@ -322,6 +323,10 @@ export interface Policies {
   authorization?: AuthorizationPolicy;
   /** The credential sent to the backend in place of the client's. */
   backendAuth?: BackendAuthPolicy;
+  /** MCP authorization in CEL rules (agentgateway's `mcpAuthorization`): tool, prompt and resource calls and lists. */
+  mcpAuthorization?: McpAuthorizationPolicy;
+  /** A copy of body-less requests sent to another backend, its answer dropped (agentgateway's `requestMirror`). */
+  requestMirror?: RequestMirrorPolicy;
 }
 
 /** CORS settings. */
@@ -400,6 +405,12 @@ export interface RetryPolicy {
   attempts?: number;
   /** Wait before each retry. @default 25 @example 100 */
   backoffMs?: Milliseconds;
+  /**
+   * Response statuses retried too (agentgateway's `retry.codes`), for the same body-less idempotent requests: the
+   * answer is dropped unread and the request sent again; the last attempt's answer is what the client gets.
+   * @default [] @example [503]
+   */
+  codes?: number[];
 }
 
 /** TLS to the upstream. Paths are relative to the config file. */

@@ -13,6 +13,8 @@ const remoteTarget = object(
   {
     refine(v, p, issues) {
       if (v.url === undefined && v.host === undefined) issues.push({ path: p, message: 'expected url or host' });
+      // A URL here used to pass validation and then fail every session with "Invalid URL".
+      if (typeof v.host === 'string' && v.host.includes('://')) issues.push({ path: `${p}.host`, message: `expected a host name, got the URL ${JSON.stringify(v.host)} (put a URL in url)` });
     },
   },
 );
