@@ -252,6 +252,16 @@ export interface McpStdioTarget {
   args?: string[];
   /** Environment variables added to the safe default set. @default {} @example { LOG_LEVEL: 'debug' } */
   env?: Record<string, string>;
+  /**
+   * More of the gateway's environment for the child: `true` passes all of it, a list passes those names. Without
+   * it the child gets HOME, LOGNAME, PATH, SHELL, TERM, USER, LANG, TMPDIR, and the proxy and CA settings
+   * (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`, `ALL_PROXY` and their lower-case forms, `NODE_EXTRA_CA_CERTS`,
+   * `SSL_CERT_FILE`, `SSL_CERT_DIR`, `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, `PIP_CERT`, and npm's
+   * `npm_config_proxy`, `npm_config_https_proxy`, `npm_config_noproxy`, `npm_config_cafile`, `npm_config_registry`).
+   * @default false
+   * @example ['GITHUB_TOKEN']
+   */
+  inheritEnv?: boolean | string[];
   /** Working directory, relative to the config file. @default the config file's directory @example './servers' */
   cwd?: string;
   /**

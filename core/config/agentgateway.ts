@@ -157,6 +157,8 @@ function mapBackend(backend: unknown, path: string, issues: Issue[]): unknown {
 function mapTarget(target: unknown, _path: string): unknown {
   if (!isPlainObject(target)) return target;
   const out: Record<string, unknown> = { ...target };
+  // agentgateway starts stdio servers in its own working directory (so `npx` finds the project's packages).
+  if (isPlainObject(out.stdio) && out.stdio.cwd === undefined) out.stdio = { ...out.stdio, cwd: process.cwd() };
   for (const kind of ['mcp', 'sse']) {
     const remote = out[kind];
     if (!isPlainObject(remote) || typeof remote.host !== 'string' || !/^https?:\/\//i.test(remote.host)) continue;
