@@ -60,7 +60,7 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
     },
     {
       refine(v, p, issues) {
-        if (v.rego === undefined && v.rules === undefined) issues.push({ path: p, message: 'expected rego (Rego files), rules (CEL rules) or both' });
+        if (v.rego === undefined && v.rules === undefined) issues.push({ path: `${p}.rego`, message: 'is required (string or array of string), unless CEL rules are given in rules' });
         if (v.rego === undefined && (v.data !== undefined || v.entrypoint !== undefined)) issues.push({ path: `${p}.rego`, message: 'is required with data or entrypoint' });
       },
     },

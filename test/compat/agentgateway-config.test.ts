@@ -130,7 +130,7 @@ describe('agentgateway configs: bad input is refused with its path', () => {
   });
 
   it('authorization needs rego or rules; a bad HTTP rule is reported at its path', async () => {
-    assert.deepEqual(await errorsOf(await yaml('        authorization: {}\n')), [`${at}.policies.authorization: expected rego (Rego files), rules (CEL rules) or both`]);
+    assert.deepEqual(await errorsOf(await yaml('        authorization: {}\n')), [`${at}.policies.authorization.rego: is required (string or array of string), unless CEL rules are given in rules`]);
     const errors = await errorsOf(await yaml("        authorization:\n          rules: ['request.nope(']\n"));
     assert.match(errors[0], new RegExp(`^${escape(at)}\\.policies\\.authorization\\.rules\\[0\\]: invalid CEL rule`));
   });
