@@ -92,7 +92,8 @@ export async function main(argv: string[]): Promise<number> {
 
 async function validate(configFile: string): Promise<number> {
   try {
-    const { config } = await loadConfig(resolve(configFile), builtinPolicies);
+    const { config, notices } = await loadConfig(resolve(configFile), builtinPolicies);
+    for (const notice of notices ?? []) process.stderr.write(`note: ${notice}\n`);
     const problems = checkLocalInputs(config, builtinPolicies);
     if (problems.length > 0) {
       process.stderr.write(`${ErrorCodes.CONFIG_INVALID}: invalid configuration in ${configFile} (start would fail on it):\n${formatIssues(problems)}\n`);
