@@ -161,6 +161,57 @@ describe('agentgateway configs: bad input is refused with its path', () => {
     ]);
   });
 
+  it('the remaining refused shapes: backends by service or dynamic, cloud backendAuth, tcpRoutes, tunnels, top-level mcp/llm, config sub-keys, mirrors by service', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pcl-ag-'));
+    dirs.push(dir);
+    const file = join(dir, 'config.yaml');
+    await writeFile(
+      file,
+      [
+        'config:',
+        '  logging:',
+        '    filter: "true"',
+        '  backend:',
+        '    poolMaxSize: 4',
+        'mcp: {}',
+        'llm: {}',
+        'binds:',
+        '- port: 0',
+        '  tunnelProtocol: proxy',
+        '  listeners:',
+        '  - tcpRoutes: []',
+        '    routes:',
+        '    - policies:',
+        '        backendAuth:',
+        '          gcp: {}',
+        '        requestMirror:',
+        '          backend:',
+        '            service: { name: { namespace: ns, hostname: h }, port: 80 }',
+        '      backends:',
+        '      - service: { name: { namespace: ns, hostname: h }, port: 80 }',
+        '      - dynamic: {}',
+        '      - host: 127.0.0.1:1',
+        '        policies: {}',
+        '',
+      ].join('\n'),
+    );
+    const r = `${at}`;
+    assert.deepEqual(await errorsOf(file), [
+      'config.logging.filter: agentgateway feature `config.logging.filter` is not supported by Portcullis',
+      'config.backend.poolMaxSize: agentgateway feature `config.backend.poolMaxSize` is not supported by Portcullis',
+      'llm: agentgateway feature `llm` is not supported by Portcullis',
+      'mcp: agentgateway feature `mcp` is not supported by Portcullis',
+      'binds[0].tunnelProtocol: agentgateway feature `tunnelProtocol` is not supported by Portcullis',
+      'binds[0].listeners[0].tcpRoutes: agentgateway feature `tcpRoutes` is not supported by Portcullis',
+      `${r}.policies.backendAuth.gcp: agentgateway feature \`backendAuth.gcp\` is not supported by Portcullis (use \`key\` or \`passthrough\`)`,
+      `${r}.policies.requestMirror.backend: agentgateway feature \`requestMirror.backend (other than host)\` is not supported by Portcullis (give { host: "host:port" })`,
+      `${r}.backends[0].service: agentgateway feature \`service backends\` is not supported by Portcullis (give the address as \`host: "host:port"\`)`,
+      `${r}.backends[1].dynamic: agentgateway feature \`dynamic backends\` is not supported by Portcullis`,
+      `${r}.backends[2].policies: agentgateway feature \`backend policies\` is not supported by Portcullis (put the policies on the route)`,
+      `${r}.policies.requestMirror.backend: is required (string)`,
+    ]);
+  });
+
   it('mcpAuthentication: modes other than strict and the gateway-managed flow are refused by name', async () => {
     const policies = [
       '        mcpAuthentication:',
