@@ -171,6 +171,8 @@ function mapTarget(target: unknown, _path: string): unknown {
   return out;
 }
 
+const OPAQUE = new Set(['config', 'metadata', 'headers', 'env', 'claims']);
+
 /** Our own `...Ms` settings written as duration strings (`sessionIdleTimeoutMs: 10m`) are read too. */
 function msDurations(value: unknown, path: string, issues: Issue[]): Record<string, unknown> {
   const walk = (v: unknown, p: string): unknown => {
@@ -184,7 +186,8 @@ function msDurations(value: unknown, path: string, issues: Issue[]): Record<stri
         else out[k] = ms;
         continue;
       }
-      out[k] = walk(child, join(p, k));
+      // User data (a filter's own config, key metadata, headers, environment) is passed as written.
+      out[k] = OPAQUE.has(k) ? child : walk(child, join(p, k));
     }
     return out;
   };
