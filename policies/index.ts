@@ -1,6 +1,8 @@
 import type { PolicyDefinition } from '../core/pipeline/index.ts';
 import { apiKey } from './api-key/index.ts';
 import { authorization } from './authorization/index.ts';
+import { mcpAuthorization } from './authorization/mcp-authorization.ts';
+import { requestMirror } from './request-mirror/index.ts';
 import { backendAuth } from './backend-auth/index.ts';
 import { jwtAuth } from './jwt-auth/index.ts';
 import { mcpAuthentication } from './mcp-authentication/index.ts';
@@ -46,4 +48,6 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   backendAuth,
   mcpAuthentication,
   rateLimit,
+  mcpAuthorization,
+  requestMirror,
 ];

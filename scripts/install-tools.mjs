@@ -47,3 +47,4 @@ try {
   say(`could not install opa: ${err?.message ?? err}`);
 }
 process.exitCode = 0;
+await import('./install-python.mjs').then((m) => m.installPython(), () => {});

@@ -1,5 +1,6 @@
 import type { McpOpenApiTarget } from './openapi.ts';
 import type { A2aBackend } from './a2a.ts';
+import type { McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
 import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy, SecretSource } from './security.ts';
 
 /**
@@ -256,6 +257,16 @@ export interface McpStdioTarget {
   args?: string[];
   /** Environment variables added to the safe default set. @default {} @example { LOG_LEVEL: 'debug' } */
   env?: Record<string, string>;
+  /**
+   * More of the gateway's environment for the child: `true` passes all of it, a list passes those names. Without
+   * it the child gets HOME, LOGNAME, PATH, SHELL, TERM, USER, LANG, TMPDIR, and the proxy and CA settings
+   * (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`, `ALL_PROXY` and their lower-case forms, `NODE_EXTRA_CA_CERTS`,
+   * `SSL_CERT_FILE`, `SSL_CERT_DIR`, `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, `PIP_CERT`, and npm's
+   * `npm_config_proxy`, `npm_config_https_proxy`, `npm_config_noproxy`, `npm_config_cafile`, `npm_config_registry`).
+   * @default false
+   * @example ['GITHUB_TOKEN']
+   */
+  inheritEnv?: boolean | string[];
   /** Working directory, relative to the config file. @default the config file's directory @example './servers' */
   cwd?: string;
   /**
@@ -329,6 +340,10 @@ export interface Policies {
   backendAuth?: BackendAuthPolicy;
   /** Rate limits, calendar quotas and concurrency limits, local or shared in Redis. @example { limits: [{ key: ['subject'], rate: { limit: 100, windowMs: 60000 } }] } */
   rateLimit?: RateLimitPolicy;
+  /** MCP authorization in CEL rules (agentgateway's `mcpAuthorization`): tool, prompt and resource calls and lists. */
+  mcpAuthorization?: McpAuthorizationPolicy;
+  /** A copy of body-less requests sent to another backend, its answer dropped (agentgateway's `requestMirror`). */
+  requestMirror?: RequestMirrorPolicy;
 }
 
 /** CORS settings. */
@@ -407,6 +422,12 @@ export interface RetryPolicy {
   attempts?: number;
   /** Wait before each retry. @default 25 @example 100 */
   backoffMs?: Milliseconds;
+  /**
+   * Response statuses retried too (agentgateway's `retry.codes`), for the same body-less idempotent requests: the
+   * answer is dropped unread and the request sent again; the last attempt's answer is what the client gets.
+   * @default [] @example [503]
+   */
+  codes?: number[];
 }
 
 /** TLS to the upstream. Paths are relative to the config file. */

@@ -96,6 +96,7 @@ export type {
   SecretSource,
   TokenLocation,
 } from './security.ts';
+export type { CelRule, McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
 export type {
   AuthorizationA2a,
   AuthorizationDecision,

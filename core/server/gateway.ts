@@ -94,6 +94,7 @@ export class Gateway {
   /** Opens every bind. `initial` is a config the caller already loaded (to set up logging from it). */
   async start(initial?: LoadedConfig): Promise<void> {
     this.loaded = initial ?? (await this.load());
+    for (const notice of this.loaded.notices ?? []) this.options.logger.warn(notice);
     this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger, this.state);
     this.syncAccessLog();
     try {

@@ -4,6 +4,15 @@ import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { Gateway, type ReloadResult } from './gateway.ts';
+import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
+
+/** The admin and readiness addresses a config opens, checked before any data port opens. */
+function plannedAddresses(loaded: LoadedConfig): PlannedAddress[] {
+  const out: PlannedAddress[] = [];
+  if (loaded.config.admin.address !== false) out.push({ address: loaded.config.admin.address, setting: 'admin.address', flag: '--admin' });
+  if (loaded.config.readiness.address !== false) out.push({ address: loaded.config.readiness.address, setting: 'readiness.address', flag: '--readiness' });
+  return out;
+}
 
 export interface StartOptions {
   configFile: string;
@@ -30,11 +39,11 @@ export interface RunningGateway {
 export async function startPortcullis(options: StartOptions): Promise<RunningGateway> {
   // The config names its own log settings, so it is loaded once before the logger exists; the gateway then
   // starts from that same load. Flags (the `dev` command, --log-level) win over the file.
-  let initial: LoadedConfig | undefined;
+  let initial: LoadedConfig = await loadConfig(options.configFile, options.policies);
+  if (options.transform) initial = options.transform(initial);
+  await checkAddressesFree(plannedAddresses(initial));
   let logger = options.logger;
   if (!logger) {
-    initial = await loadConfig(options.configFile, options.policies);
-    if (options.transform) initial = options.transform(initial);
     logger = createLogger({
       level: options.logLevel ?? initial.config.logging.level,
       format: options.logFormat ?? initial.config.logging.format,

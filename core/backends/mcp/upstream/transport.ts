@@ -171,7 +171,7 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
     return new StdioTransport({
       cmd: s.cmd,
       args: s.args ?? [],
-      env: safeEnvironment(s.env),
+      env: safeEnvironment(s.env, s.inheritEnv),
       cwd: s.cwd ? resolvePath(env.baseDir, s.cwd) : env.baseDir,
       onStderr: env.onStderr,
     });
