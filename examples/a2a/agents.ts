@@ -1,5 +1,5 @@
 // Two small A2A agents for this example, built with @a2a-js/sdk on express: `research` (port 3601) and `ops`
-// (port 3602). Run them with `node examples/a2a/agents.ts`, then start the gateway (see README.md).
+// (port 3602). Run them with `node_modules/.bin/node examples/a2a/agents.ts`, then start the gateway (see README.md).
 // Each echoes what it is sent; a message starting with "stream" is answered as a task with three status updates.
 import type { Server } from 'node:http';
 import express from 'express';

@@ -1,5 +1,5 @@
 // Two A2A agents behind one listener, one read-only caller and one privileged caller.
-// `node examples/a2a/agents.ts` starts the agents (ports 3601, 3602); then
+// `node_modules/.bin/node examples/a2a/agents.ts` starts the agents (ports 3601, 3602); then
 // `npx portcullis -c examples/a2a/gateway.config.ts` serves them at http://localhost:3600/agents/<name>.
 //   reader  a2a-reader-demo-key   sees and uses summarize, search (research) and status (ops)
 //   admin   a2a-admin-demo-key    sees and uses every skill

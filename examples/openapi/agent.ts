@@ -1,5 +1,5 @@
 // An agent of examples/openapi: it connects to the gateway over MCP, lists the tools the library's REST API became,
-// and calls some. `node examples/openapi/agent.ts [http://127.0.0.1:3700/mcp]`
+// and calls some. `node_modules/.bin/node examples/openapi/agent.ts [http://127.0.0.1:3700/mcp]`
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 

@@ -1,6 +1,6 @@
 // A REST API served as MCP tools: the library's OpenAPI description (openapi.yaml) becomes one tool per
-// operation. Start the service (`node examples/openapi/service.ts`), then
-// `npx portcullis -c examples/openapi/gateway.config.ts`, then the agent (`node examples/openapi/agent.ts`).
+// operation. Start the service (`node_modules/.bin/node examples/openapi/service.ts`), then
+// `npx portcullis -c examples/openapi/gateway.config.ts`, then the agent (`node_modules/.bin/node examples/openapi/agent.ts`).
 // The spec file is watched: edit openapi.yaml and connected agents are told their tool list changed.
 import { defineConfig } from 'portcullis';
 

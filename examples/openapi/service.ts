@@ -1,5 +1,5 @@
 // The REST service behind examples/openapi: a book catalogue in memory, described by openapi.yaml.
-// Run it: `node examples/openapi/service.ts` (port 3701, or PORT). Adding a book needs `authorization: Bearer
+// Run it: `node_modules/.bin/node examples/openapi/service.ts` (port 3701, or PORT). Adding a book needs `authorization: Bearer
 // library-demo-key`, which the gateway adds; agents never hold it.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

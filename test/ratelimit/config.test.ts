@@ -141,7 +141,6 @@ describe('rateLimit config', () => {
         assert.deepEqual(
           err.issues.map((i) => `${i.path}: ${i.message}`),
           [
-            `${P}.limits[0].rate.windowMs: expected integer, got string`,
             `${P}.limits[0].type: LLM token limits (agentgateway "type: tokens") are not served by Portcullis: it counts requests and protocol messages; use "requests" or leave type out`,
           ],
         );
