@@ -24,11 +24,15 @@ export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'htt
   const hasBody = announcesBody(req.headers);
   // Without a body to wait for, an `Expect: 100-continue` needs no answer before the response.
   const out: WriteState = { bytesOut: 0, continued: !expectContinue || !hasBody, closeConnection: env.draining(), exchange };
+  // One listener for both: the end of the exchange, and (when the response did not complete) the abort of the
+  // upstream call, since the client is gone.
   res.once('close', () => {
+    const complete = res.writableFinished;
+    if (!complete) exchange.abort(clientClosed());
     exchange.finish({
       status: res.headersSent ? res.statusCode : 0,
       bytesOut: out.bytesOut,
-      errorCode: res.writableFinished ? undefined : ErrorCodes.CLIENT_CLOSED,
+      errorCode: complete ? undefined : ErrorCodes.CLIENT_CLOSED,
     });
   });
   if (exchange.early) {
@@ -36,17 +40,13 @@ export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'htt
     if (exchange.closeConnection) out.closeConnection = true;
     return writeResponse(res, req.method ?? 'GET', exchange.early, out, env.logger);
   }
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(clientClosed());
-  });
   const onBodyRead = expectContinue
     ? () => {
         if (!res.headersSent) res.writeContinue();
         out.continued = true;
       }
     : undefined;
-  const response = await exchange.run(hasBody ? req : undefined, controller, onBodyRead);
+  const response = await exchange.run(hasBody ? req : undefined, undefined, onBodyRead);
   await writeResponse(res, req.method ?? 'GET', response, out, env.logger);
 }
 
