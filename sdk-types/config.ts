@@ -33,6 +33,15 @@ export interface GatewayConfig {
   upstream?: UpstreamConfig;
   /** Graceful shutdown. @default { drainTimeoutMs: 30000 } @example shutdown: { drainTimeoutMs: 10000 } */
   shutdown?: ShutdownConfig;
+  /**
+   * Worker processes serving the data plane, each with its own runtime, all on the same ports; `'auto'` starts
+   * one per core (`os.availableParallelism()`). With more than one, a supervisor process runs the admin and
+   * readiness servers, watches the config and reloads every worker at once (all or none). Read at start only:
+   * a reload does not change the number of workers. Use `'auto'` in production on a host with several cores.
+   * @default 1
+   * @example workers: 'auto'
+   */
+  workers?: number | 'auto';
 }
 
 /** A port the gateway binds, and the listeners that share it. */

@@ -3,7 +3,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
-import { Gateway, type ReloadResult } from './gateway.ts';
+import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
 
 export interface StartOptions {
   configFile: string;
@@ -15,6 +15,10 @@ export interface StartOptions {
   logLevel?: string;
   logFormat?: 'json' | 'pretty';
   transform?: (loaded: LoadedConfig) => LoadedConfig;
+  /** A config already loaded from `configFile` (the cluster entry reads it to count workers). */
+  loaded?: LoadedConfig;
+  /** Set in a worker process (core/cluster): no admin or readiness server (the supervisor runs them). */
+  worker?: GatewayOptions['worker'];
 }
 
 export interface RunningGateway {
@@ -30,25 +34,27 @@ export interface RunningGateway {
 export async function startPortcullis(options: StartOptions): Promise<RunningGateway> {
   // The config names its own log settings, so it is loaded once before the logger exists; the gateway then
   // starts from that same load. Flags (the `dev` command, --log-level) win over the file.
-  let initial: LoadedConfig | undefined;
+  let initial: LoadedConfig | undefined = options.loaded;
   let logger = options.logger;
   if (!logger) {
-    initial = await loadConfig(options.configFile, options.policies);
-    if (options.transform) initial = options.transform(initial);
+    if (!initial) {
+      initial = await loadConfig(options.configFile, options.policies);
+      if (options.transform) initial = options.transform(initial);
+    }
     logger = createLogger({
       level: options.logLevel ?? initial.config.logging.level,
       format: options.logFormat ?? initial.config.logging.format,
     });
   }
-  const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform });
+  const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform, worker: options.worker });
   await gateway.start(initial);
   const source = { config: () => gateway.config, isReady: () => gateway.isReady };
   const servers: AdminServer[] = [];
   let admin: AdminServer | undefined;
   let readiness: AdminServer | undefined;
   try {
-    if (gateway.config.admin.address !== false) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger)));
-    if (gateway.config.readiness.address !== false) servers.push((readiness = await startReadinessServer(gateway.config.readiness.address, source, logger)));
+    if (gateway.config.admin.address !== false && !options.worker) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger)));
+    if (gateway.config.readiness.address !== false && !options.worker) servers.push((readiness = await startReadinessServer(gateway.config.readiness.address, source, logger)));
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
     await gateway.close();
