@@ -1,14 +1,14 @@
-import cluster from 'node:cluster';
 import { loadConfig } from '../config/load.ts';
 import { startPortcullis, type StartOptions } from '../server/start.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
-import { WORKER_INDEX_ENV } from './protocol.ts';
+import { workerIndex } from './identity.ts';
 import { startSupervisor } from './supervisor.ts';
 import { startWorker } from './worker.ts';
 
 export { startSupervisor, type RunningSupervisor, type SupervisorOptions } from './supervisor.ts';
 export { startWorker, workerListenOptions } from './worker.ts';
 export { WORKER_INDEX_ENV } from './protocol.ts';
+export { ownedSessionId, ownerOfSessionId, workerIndex } from './identity.ts';
 
 /** What the CLI needs of a running gateway, whether it is one process or a supervisor of workers. */
 export interface RunningEntry {
@@ -17,11 +17,6 @@ export interface RunningEntry {
   close(): Promise<void>;
 }
 
-/** The index of this worker process, or undefined outside a worker (one process, or the supervisor). */
-export function workerIndex(): number | undefined {
-  const v = process.env[WORKER_INDEX_ENV];
-  return cluster.isWorker && v !== undefined ? Number(v) : undefined;
-}
 
 /**
  * Starts the gateway as its config asks: in this process when `workers` is 1, else as a supervisor of that many

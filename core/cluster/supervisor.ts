@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { rmSync } from 'node:fs';
 import { startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
@@ -7,6 +8,7 @@ import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { publish, reloadChannel } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { ReloadResult } from '../server/gateway.ts';
+import { handoffDir } from './handoff.ts';
 import { isWorkerMessage, WORKER_INDEX_ENV, type SupervisorMessage, type WorkerMessage } from './protocol.ts';
 
 export interface SupervisorOptions {
@@ -87,6 +89,8 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
     const slot: Slot = { index, worker, ready: false, files: [], waiters: [] };
     slots[index] = slot;
+    // A worker that died mid-send: its 'exit' handles it; the channel error must not stop the supervisor.
+    worker.on('error', (err) => logger.debug({ err: err.message, worker: index }, 'worker channel error'));
     worker.on('message', (m: unknown) => {
       if (!isWorkerMessage(m)) return;
       if (m.pcl === 'ready') {
@@ -230,6 +234,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
       await reloading.catch(() => {});
       await stopAll(slots, loaded.config.shutdown.drainTimeoutMs);
       await Promise.all(servers.map((s) => s.close()));
+      rmSync(handoffDir(process.pid), { recursive: true, force: true });
     },
   };
 }

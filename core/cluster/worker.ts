@@ -1,5 +1,6 @@
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { startPortcullis, type RunningGateway, type StartOptions } from '../server/start.ts';
+import { SessionHandoff } from './handoff.ts';
 import { isSupervisorMessage, type WorkerMessage } from './protocol.ts';
 
 /**
@@ -15,14 +16,23 @@ export function workerListenOptions(platform: NodeJS.Platform = process.platform
 export interface RunningWorker {
   readonly running: RunningGateway;
   readonly index: number;
+  readonly handoff: SessionHandoff;
 }
 
 /**
  * One worker process: the gateway as `start` runs it, minus what the supervisor does for every worker (admin,
  * readiness, file watching); reloads arrive from the supervisor in two phases, and a shutdown message drains it.
  */
-export async function startWorker(options: StartOptions, index: number, hooks: { handoff?: string; onPeers?: (peers: Record<number, string>) => void } = {}): Promise<RunningWorker> {
-  const running = await startPortcullis({ ...options, watch: false, worker: { listen: workerListenOptions(), quietReloadFailures: true } });
+export async function startWorker(options: StartOptions, index: number): Promise<RunningWorker> {
+  const handoff = new SessionHandoff(index);
+  const handoffPath = await handoff.listen();
+  let running: RunningGateway;
+  try {
+    running = await startPortcullis({ ...options, watch: false, worker: { listen: workerListenOptions(), quietReloadFailures: true, handoff } });
+  } catch (err) {
+    await handoff.close();
+    throw err;
+  }
   const send = (m: WorkerMessage) => {
     if (process.connected) process.send!(m);
   };
@@ -53,18 +63,19 @@ export async function startWorker(options: StartOptions, index: number, hooks: {
         decisions.get(m.id)?.abort(new GatewayError(ErrorCodes.CONFIG_INVALID, `reload abandoned: another worker could not build it: ${m.reason}`));
         return;
       case 'peers':
-        hooks.onPeers?.(m.handoff);
+        handoff.setPeers(m.handoff);
         return;
       case 'shutdown':
         if (stopping) return;
         stopping = true;
-        void running.close().then(() => {
+        void running.close().then(async () => {
+          await handoff.close();
           running.logger.flush();
           process.exit(0);
         });
         return;
     }
   });
-  send({ pcl: 'ready', files: running.gateway.files, handoff: hooks.handoff });
-  return { running, index };
+  send({ pcl: 'ready', files: running.gateway.files, handoff: handoffPath });
+  return { running, index, handoff };
 }

@@ -42,6 +42,17 @@ export interface ServeEnv {
   draining(): boolean;
   /** Names the gateway in request events, so that each gateway's subscribers see only its own requests. */
   gateway?: string;
+  /** With workers: hands requests for a session another worker owns to that worker (core/cluster/handoff.ts). */
+  handoff?: HandoffChannel;
+}
+
+/** How a worker passes a request for a stateful session to the worker that owns it. */
+export interface HandoffChannel {
+  /** The owning worker when it is another one, else undefined (serve it here). */
+  ownerOf(req: import('node:http').IncomingMessage): number | undefined;
+  forward(owner: number, req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, bindKey: string, scheme: 'http' | 'https', expectContinue: boolean): Promise<void>;
+  /** Called once by the gateway, so that requests handed to this worker are served by its runtime. */
+  attach(env: ServeEnv): void;
 }
 
 /** How the response ended, as the adapter saw it. */

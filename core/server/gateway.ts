@@ -9,7 +9,7 @@ import type { PolicyDefinition } from '../pipeline/types.ts';
 import { subscribeAccessLog } from '../telemetry/access-log.ts';
 import { publish, reloadChannel } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import type { ServeEnv } from './exchange.ts';
+import type { HandoffChannel, ServeEnv } from './exchange.ts';
 import { handleRequest } from './handler.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 
@@ -24,7 +24,7 @@ export interface GatewayOptions {
    * Worker processes (core/cluster): how binds listen (`reusePort` so that every worker has its own socket on the
    * port), and reload failures left to the supervisor to report, once for all workers.
    */
-  worker?: { listen: { reusePort?: boolean; exclusive?: boolean }; quietReloadFailures: boolean };
+  worker?: { listen: { reusePort?: boolean; exclusive?: boolean }; quietReloadFailures: boolean; handoff?: HandoffChannel };
 }
 
 /**
@@ -76,7 +76,9 @@ export class Gateway {
       current: () => this.runtime,
       draining: () => this.draining,
       gateway: `gateway-${++nextGatewayId}`,
+      handoff: options.worker?.handoff,
     };
+    options.worker?.handoff?.attach(this.env);
   }
 
   get config() {

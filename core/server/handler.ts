@@ -12,12 +12,25 @@ import { frameResponse, invalidResponseError, type FramedResponse } from './fram
  * `100 Continue` only when something reads the body, so a request refused from its head or by a policy (404, 413,
  * 401, ...) is answered without the client sending the body.
  */
-export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'http' | 'https', req: IncomingMessage, res: ServerResponse, expectContinue = false): Promise<void> {
+export async function handleRequest(
+  env: ServeEnv,
+  bindKey: string,
+  scheme: 'http' | 'https',
+  req: IncomingMessage,
+  res: ServerResponse,
+  expectContinue = false,
+  /** The client's address when the socket is not the client's (a request handed over by another worker). */
+  clientAddress?: string,
+): Promise<void> {
+  if (env.handoff) {
+    const owner = env.handoff.ownerOf(req);
+    if (owner !== undefined) return env.handoff.forward(owner, req, res, bindKey, scheme, expectContinue);
+  }
   const exchange = new Exchange(env, {
     method: req.method ?? 'GET',
     url: req.url ?? '/',
     headers: req.headers,
-    clientAddress: req.socket.remoteAddress ?? '',
+    clientAddress: clientAddress ?? req.socket.remoteAddress ?? '',
     scheme,
     bind: bindKey,
   });
