@@ -270,6 +270,14 @@ export interface McpStdioTarget {
    */
   warmPool?: number;
   /**
+   * The most processes the warm pool grows to while sessions open faster than processes start (a burst of new
+   * sessions); it halves back toward `warmPool` after 30 s without a new session. Never above `maxProcesses`.
+   * Set it equal to `warmPool` for a fixed-size pool.
+   * @default 8 (or `warmPool` when that is larger)
+   * @example 16
+   */
+  warmPoolMax?: number;
+  /**
    * Most processes of this target running at once, warm-pool processes and those of sessions together. A session
    * that would need one more fails to start (503 `PCL_ERR_MCP_PROCESS_LIMIT`); a running process is never stopped
    * for it, but an idle pooled one may be, to make room for a session.
