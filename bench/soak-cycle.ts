@@ -26,11 +26,11 @@ export async function soakCycle(pool: Pool, mcpPath: string, httpPath: string, i
 }
 
 /** Heap after a full collection, and RSS, in bytes (needs a `gc` function: see `exposeGc`). */
-export function measure(gc: () => void): { heap: number; rss: number } {
+export function measure(gc: () => void): { heap: number; rss: number; heapTotal: number; external: number } {
   gc();
   gc();
   const m = process.memoryUsage();
-  return { heap: m.heapUsed, rss: m.rss };
+  return { heap: m.heapUsed, rss: m.rss, heapTotal: m.heapTotal, external: m.external };
 }
 
 export async function exposeGc(): Promise<() => void> {

@@ -37,7 +37,7 @@ const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
 let i = 0;
 for (; i < 100; i++) await soakCycle(pool, '/mcp', '/plain', i);
 const start = measure(gc);
-console.log(`start (after 100 warm-up cycles): heap ${kib(start.heap)}, RSS ${kib(start.rss)}`);
+console.log(`start (after 100 warm-up cycles): heap ${kib(start.heap)}, heap total ${kib(start.heapTotal)}, external ${kib(start.external)}, RSS ${kib(start.rss)}`);
 const until = Date.now() + MINUTES * 60_000;
 let nextReport = Date.now() + 60_000;
 while (Date.now() < until) {
@@ -45,11 +45,11 @@ while (Date.now() < until) {
   if (Date.now() >= nextReport) {
     nextReport += 60_000;
     const m = measure(gc);
-    console.log(`${i} cycles: heap ${kib(m.heap)} (${kib(m.heap - start.heap)} since start), RSS ${kib(m.rss)}`);
+    console.log(`${i} cycles: heap ${kib(m.heap)} (${kib(m.heap - start.heap)} since start), heap total ${kib(m.heapTotal)}, external ${kib(m.external)}, RSS ${kib(m.rss)}`);
   }
 }
 const end = measure(gc);
-console.log(`end after ${i} cycles in ${MINUTES} min: heap ${kib(end.heap)} (${kib(end.heap - start.heap)}), RSS ${kib(end.rss)} (${kib(end.rss - start.rss)})`);
+console.log(`end after ${i} cycles in ${MINUTES} min: heap ${kib(end.heap)} (${kib(end.heap - start.heap)}), heap total ${kib(end.heapTotal)}, external ${kib(end.external)}, RSS ${kib(end.rss)} (${kib(end.rss - start.rss)})`);
 await pool.close();
 await running.close();
 await fixture.close();
