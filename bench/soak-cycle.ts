@@ -1,5 +1,6 @@
 // One open/use/close cycle of an MCP session and a plain HTTP request, shared by the soak test (short, in CI) and
 // bench/soak.ts (the 10-minute run).
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Pool } from 'undici';
 
 const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -25,12 +26,16 @@ export async function soakCycle(pool: Pool, mcpPath: string, httpPath: string, i
   await res.body.text();
 }
 
-/** Heap after a full collection, and RSS, in bytes (needs a `gc` function: see `exposeGc`). */
+/** Heap data (code excluded) after a full collection, and RSS, in bytes (needs a `gc` function: see `exposeGc`). */
 export function measure(gc: () => void): { heap: number; rss: number; heapTotal: number; external: number } {
   gc();
   gc();
   const m = process.memoryUsage();
-  return { heap: m.heapUsed, rss: m.rss, heapTotal: m.heapTotal, external: m.external };
+  // Compiled code comes and goes with the JIT's mood (hundreds of KiB either way on a loaded host): the heap
+  // figure is the data, without the code spaces.
+  let heap = 0;
+  for (const space of getHeapSpaceStatistics()) if (!space.space_name.startsWith('code')) heap += space.space_used_size;
+  return { heap, rss: m.rss, heapTotal: m.heapTotal, external: m.external };
 }
 
 export async function exposeGc(): Promise<() => void> {

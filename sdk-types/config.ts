@@ -272,9 +272,9 @@ export interface McpStdioTarget {
   /**
    * The most processes the warm pool grows to while sessions open faster than processes start (a burst of new
    * sessions); it halves back toward `warmPool` after 30 s without a new session. Never above `maxProcesses`.
-   * Set it equal to `warmPool` for a fixed-size pool.
-   * @default 8 (or `warmPool` when that is larger)
-   * @example 16
+   * Unset (or equal to `warmPool`), the pool keeps a fixed size.
+   * @default warmPool (no growth)
+   * @example 8
    */
   warmPoolMax?: number;
   /**

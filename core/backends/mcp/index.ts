@@ -24,7 +24,6 @@ export const MCP_DEFAULTS = {
   sessionIdleTimeoutMs: 600_000,
   requestTimeoutMs: 60_000,
   warmPool: 1,
-  warmPoolMax: 8,
   maxBatchSize: 100,
   maxSessions: 1000,
   maxSessionsPerIdentity: 100,
@@ -95,8 +94,9 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     const launcher = new TargetLauncher({ route: route.name, target: t, env: transportEnv(t.name), timeoutMs: t.requestTimeoutMs ?? timeoutMs, budget, logger });
     launchers.set(t.name, launcher);
     const size = t.stdio ? (t.stdio.warmPool ?? MCP_DEFAULTS.warmPool) : 0;
-    // The pool grows under a burst of new sessions, up to warmPoolMax (never past the process limit).
-    const max = t.stdio ? Math.min(t.stdio.warmPoolMax ?? Math.max(size, MCP_DEFAULTS.warmPoolMax), (t.stdio.maxProcesses ?? MCP_DEFAULTS.maxProcesses) - 1) : 0;
+    // The pool grows under a burst of new sessions up to warmPoolMax (never past the process limit); without
+    // one it keeps its size: growth spawns processes, which a host running many routes may not want by default.
+    const max = t.stdio ? Math.min(t.stdio.warmPoolMax ?? size, (t.stdio.maxProcesses ?? MCP_DEFAULTS.maxProcesses) - 1) : 0;
     if (size > 0) pools.set(t.name, new WarmPool(launcher, { min: size, max: Math.max(size, max) }, logger));
   }
   const sessionEnv: SessionEnv = {
