@@ -124,7 +124,6 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
   for (let i = 0; i < count; i++) fork(i);
   try {
     await new Promise<void>((resolve, reject) => {
-      startupFailure = reject;
       const check = setInterval(() => {
         if (slots.every((s) => s.ready)) {
           clearInterval(check);
