@@ -37,6 +37,15 @@ export interface GatewayConfig {
   upstream?: UpstreamConfig;
   /** Graceful shutdown. @default { drainTimeoutMs: 30000 } @example shutdown: { drainTimeoutMs: 10000 } */
   shutdown?: ShutdownConfig;
+  /**
+   * Worker processes serving the data plane, each with its own runtime, all on the same ports; `'auto'` starts
+   * one per core (`os.availableParallelism()`). With more than one, a supervisor process runs the admin and
+   * readiness servers, watches the config and reloads every worker at once (all or none). Read at start only:
+   * a reload does not change the number of workers. Use `'auto'` in production on a host with several cores.
+   * @default 1
+   * @example workers: 'auto'
+   */
+  workers?: number | 'auto';
 }
 
 /** A port the gateway binds, and the listeners that share it. */
@@ -276,6 +285,14 @@ export interface McpStdioTarget {
    * @example 4
    */
   warmPool?: number;
+  /**
+   * The most processes the warm pool grows to while sessions open faster than processes start (a burst of new
+   * sessions); it halves back toward `warmPool` after 30 s without a new session. Never above `maxProcesses`.
+   * Unset (or equal to `warmPool`), the pool keeps a fixed size.
+   * @default warmPool (no growth)
+   * @example 8
+   */
+  warmPoolMax?: number;
   /**
    * Most processes of this target running at once, warm-pool processes and those of sessions together. A session
    * that would need one more fails to start (503 `PCL_ERR_MCP_PROCESS_LIMIT`); a running process is never stopped

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { configFileOf, DEFAULT_CONFIG_FILES, parseCommandLine } from './args.ts';
 import { policyCommand } from './policy.ts';
 import { ErrorCodes, isGatewayError } from '../errors.ts';
-import { startPortcullis } from '../server/start.ts';
+import { startGateway } from '../cluster/index.ts';
 import { addressOverrides } from './overrides.ts';
 import { checkLocalInputs } from '../config/checks.ts';
 import { formatIssues } from '../config/schema.ts';
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const dev = command === 'dev';
   try {
-    const running = await startPortcullis({
+    const running = await startGateway({
       configFile: resolve(configFile),
       policies: builtinPolicies,
       watch: !values['no-watch'],
@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
         // draining must not fall through to Node's default action, which would exit without draining.
         if (stopping) return;
         stopping = true;
-        running.logger.info({ signal, drainTimeoutMs: running.gateway.config.shutdown.drainTimeoutMs }, 'shutting down: draining in-flight requests');
+        running.logger.info({ signal, drainTimeoutMs: running.drainTimeoutMs }, 'shutting down: draining in-flight requests');
         running.close().then(() => {
           running.logger.info('stopped');
           running.logger.flush();

@@ -6,6 +6,7 @@ import {
   literal,
   number,
   object,
+  oneOf,
   regex,
   string,
   type Schema,
@@ -161,6 +162,11 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       limits: object({ maxRequestBodyBytes: number({ integer: true, min: 0 }) }),
       upstream: object({ connectTimeoutMs: ms, bodyIdleTimeoutMs: ms, keepAliveTimeoutMs: ms, ejectionMs: ms }),
       shutdown: object({ drainTimeoutMs: ms }),
+      // Worker processes (core/cluster): a count, or 'auto' for one per core.
+      workers: oneOf("a whole number from 1 to 256 or 'auto'", [
+        { when: (v) => v === 'auto', schema: literal('auto') },
+        { when: () => true, schema: number({ integer: true, min: 1, max: 256 }) },
+      ]),
     },
     {
       required: ['binds'],

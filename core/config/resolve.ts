@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { backendDefinition, backendKindOf } from '../backends/registry.ts';
 import { routeName as nameOfRoute } from './gateway-schema.ts';
@@ -24,6 +25,8 @@ export interface ResolvedConfig {
     readonly ejectionMs: number;
   };
   readonly shutdown: { readonly drainTimeoutMs: number };
+  /** Worker processes, with `'auto'` resolved to the number of cores. */
+  readonly workers: number;
 }
 
 export interface ResolvedBind {
@@ -132,6 +135,7 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
       ejectionMs: config.upstream?.ejectionMs ?? DEFAULTS.ejectionMs,
     },
     shutdown: { drainTimeoutMs: config.shutdown?.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs },
+    workers: config.workers === 'auto' ? availableParallelism() : (config.workers ?? 1),
   };
   return deepFreeze(resolved);
 }

@@ -3,7 +3,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
-import { Gateway, type ReloadResult } from './gateway.ts';
+import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
 import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
 
 /** The admin and readiness addresses a config opens, checked before any data port opens. */
@@ -24,6 +24,10 @@ export interface StartOptions {
   logLevel?: string;
   logFormat?: 'json' | 'pretty';
   transform?: (loaded: LoadedConfig) => LoadedConfig;
+  /** A config already loaded from `configFile` (the cluster entry reads it to count workers). */
+  loaded?: LoadedConfig;
+  /** Set in a worker process (core/cluster): no admin or readiness server (the supervisor runs them). */
+  worker?: GatewayOptions['worker'];
 }
 
 export interface RunningGateway {
@@ -39,9 +43,13 @@ export interface RunningGateway {
 export async function startPortcullis(options: StartOptions): Promise<RunningGateway> {
   // The config names its own log settings, so it is loaded once before the logger exists; the gateway then
   // starts from that same load. Flags (the `dev` command, --log-level) win over the file.
-  let initial: LoadedConfig = await loadConfig(options.configFile, options.policies);
-  if (options.transform) initial = options.transform(initial);
-  await checkAddressesFree(plannedAddresses(initial));
+  let initial: LoadedConfig | undefined = options.loaded;
+  if (!initial) {
+    initial = await loadConfig(options.configFile, options.policies);
+    if (options.transform) initial = options.transform(initial);
+  }
+  // A worker's admin and readiness are its supervisor's, which checked them.
+  if (!options.worker) await checkAddressesFree(plannedAddresses(initial));
   let logger = options.logger;
   if (!logger) {
     logger = createLogger({
@@ -49,13 +57,13 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
       format: options.logFormat ?? initial.config.logging.format,
     });
   }
-  const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform });
+  const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform, worker: options.worker });
   // The admin UI's event subscriber starts before the gateway, so it sees the warm pool's first processes.
-  const observer = new AdminObserver(gateway.id);
+  const observer = options.worker ? undefined : new AdminObserver(gateway.id);
   try {
     await gateway.start(initial);
   } catch (err) {
-    observer.close();
+    observer?.close();
     throw err;
   }
   const source = { config: () => gateway.config, isReady: () => gateway.isReady, ports: () => gateway.ports(), configFile: options.configFile };
@@ -63,11 +71,11 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
   let admin: AdminServer | undefined;
   let readiness: AdminServer | undefined;
   try {
-    if (gateway.config.admin.address !== false) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger, { observer })));
-    else observer.close();
-    if (gateway.config.readiness.address !== false) servers.push((readiness = await startReadinessServer(gateway.config.readiness.address, source, logger)));
+    if (gateway.config.admin.address !== false && observer) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger, { observer })));
+    else observer?.close();
+    if (gateway.config.readiness.address !== false && !options.worker) servers.push((readiness = await startReadinessServer(gateway.config.readiness.address, source, logger)));
   } catch (err) {
-    observer.close();
+    observer?.close();
     await Promise.all(servers.map((s) => s.close()));
     await gateway.close();
     throw err;
@@ -94,7 +102,7 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
       await watcher?.close();
       await gateway.close();
       await Promise.all(servers.map((s) => s.close()));
-      observer.close();
+      observer?.close();
     },
   };
 }

@@ -98,7 +98,10 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     const launcher = new TargetLauncher({ route: route.name, target: t, env: transportEnv(t.name), timeoutMs: t.requestTimeoutMs ?? timeoutMs, budget, logger });
     launchers.set(t.name, launcher);
     const size = t.stdio ? (t.stdio.warmPool ?? MCP_DEFAULTS.warmPool) : 0;
-    if (size > 0) pools.set(t.name, new WarmPool(launcher, size, logger));
+    // The pool grows under a burst of new sessions up to warmPoolMax (never past the process limit); without
+    // one it keeps its size: growth spawns processes, which a host running many routes may not want by default.
+    const max = t.stdio ? Math.min(t.stdio.warmPoolMax ?? size, (t.stdio.maxProcesses ?? MCP_DEFAULTS.maxProcesses) - 1) : 0;
+    if (size > 0) pools.set(t.name, new WarmPool(launcher, { min: size, max: Math.max(size, max) }, logger));
   }
   const sessionEnv: SessionEnv = {
     routeName: route.name,
