@@ -59,7 +59,7 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
   }
   const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform, worker: options.worker });
   // The admin UI's event subscriber starts before the gateway, so it sees the warm pool's first processes.
-  const observer = options.worker ? undefined : new AdminObserver(gateway.id);
+  const observer = options.worker || initial.config.admin.address === false ? undefined : new AdminObserver(gateway.id);
   try {
     await gateway.start(initial);
   } catch (err) {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { connectClient, countTagged, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, startHttpFixture, text, waitUntil, type RunningServer } from '../helpers/mcp.ts';
+import { PROXY_CA_ENV } from '../../core/backends/mcp/upstream/stdio.ts';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
 const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -186,7 +187,9 @@ describe('MCP sessions', () => {
       const keys = JSON.parse(text(await client.callTool({ name: 'env', arguments: {} }))) as string[];
       assert.ok(!keys.includes('PCL_TEST_SECRET'));
       assert.ok(keys.includes('PATH'));
-      assert.ok(keys.every((k) => ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR'].includes(k)), keys.join(','));
+      // The safe default set, plus the proxy and CA settings a server needs to reach anything (documented list).
+      const allowed = new Set(['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR', ...PROXY_CA_ENV]);
+      assert.ok(keys.every((k) => allowed.has(k)), keys.join(','));
       await client.close();
     } finally {
       delete process.env.PCL_TEST_SECRET;
