@@ -99,6 +99,7 @@ export type {
   AuthorizationMcp,
   AuthorizationRequest,
 } from './authorization.ts';
+export type { AuditConfig, AuditFile, LangfuseConfig, StatsConfig, TracingConfig } from './telemetry.ts';
 export { ErrorCodes } from './errors.ts';
 export type { ErrorBody, ErrorCode } from './errors.ts';
 

@@ -10,9 +10,10 @@ export function fromAgentgateway(raw: unknown): unknown {
   if (!isPlainObject(raw)) return raw;
   const out: Record<string, unknown> = { ...raw };
   if (isPlainObject(raw.config)) {
-    const { adminAddr, readinessAddr, logging, ...rest } = raw.config;
+    const { adminAddr, readinessAddr, statsAddr, logging, ...rest } = raw.config;
     if (adminAddr !== undefined) out.admin = { address: adminAddr };
     if (readinessAddr !== undefined) out.readiness = { address: readinessAddr };
+    if (statsAddr !== undefined) out.stats = { address: statsAddr };
     if (isPlainObject(logging) && logging.level !== undefined) out.logging = { level: logging.level };
     delete out.config;
     // Keys we do not serve stay visible to validation under their agentgateway path.

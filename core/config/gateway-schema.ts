@@ -13,6 +13,7 @@ import {
 
 import { HOST_PORT, headerNameSchema, hostnameSchema } from './schema-common.ts';
 import { BACKENDS, routeBackendKinds } from '../backends/registry.ts';
+import { telemetrySchemas } from '../telemetry/config.ts';
 
 export { headerNameSchema, hostnameSchema, hostPortSchema } from './schema-common.ts';
 
@@ -158,6 +159,7 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       limits: object({ maxRequestBodyBytes: number({ integer: true, min: 0 }) }),
       upstream: object({ connectTimeoutMs: ms, bodyIdleTimeoutMs: ms, keepAliveTimeoutMs: ms, ejectionMs: ms }),
       shutdown: object({ drainTimeoutMs: ms }),
+      ...telemetrySchemas,
     },
     {
       required: ['binds'],

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { backendDefinition, backendKindOf } from '../backends/registry.ts';
 import { routeName as nameOfRoute } from './gateway-schema.ts';
+import { resolveTelemetry, type ResolvedTelemetry } from '../telemetry/config.ts';
 import type {
   GatewayConfig,
   PathMatch,
@@ -23,6 +24,8 @@ export interface ResolvedConfig {
     readonly ejectionMs: number;
   };
   readonly shutdown: { readonly drainTimeoutMs: number };
+  /** Metrics, traces, Langfuse and the audit log (see core/telemetry/config.ts). */
+  readonly telemetry: ResolvedTelemetry;
 }
 
 export interface ResolvedBind {
@@ -131,6 +134,7 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
       ejectionMs: config.upstream?.ejectionMs ?? DEFAULTS.ejectionMs,
     },
     shutdown: { drainTimeoutMs: config.shutdown?.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs },
+    telemetry: resolveTelemetry(config, baseDir),
   };
   return deepFreeze(resolved);
 }

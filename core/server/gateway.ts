@@ -72,6 +72,11 @@ export class Gateway {
     return this.runtime.config;
   }
 
+  /** Names this gateway in its request events (`RequestEvent.gateway`), for subscribers tied to it. */
+  get name(): string | undefined {
+    return this.env.gateway;
+  }
+
   /** Every file the current config depends on. */
   get files(): readonly string[] {
     return [...new Set([...this.loaded.files, ...this.runtime.files])];

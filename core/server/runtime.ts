@@ -209,6 +209,7 @@ function observed(def: PolicyDefinition, step: Step): Step {
         policy: def.name,
         level: 'http',
         outcome,
+        subject: ctx.identity?.subject,
         ...(err instanceof GatewayError ? { errorCode: err.code, reason: err.message } : err ? { reason: (err as Error).message } : {}),
       });
     return Promise.resolve(

@@ -3,6 +3,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
+import { Telemetry } from '../telemetry/telemetry.ts';
 import { Gateway, type ReloadResult } from './gateway.ts';
 
 export interface StartOptions {
@@ -22,6 +23,8 @@ export interface RunningGateway {
   readonly admin?: AdminServer;
   readonly readiness?: AdminServer;
   readonly logger: Logger;
+  /** Metrics, traces, Langfuse and the audit log of this gateway. */
+  readonly telemetry: Telemetry;
   reload(changed?: readonly string[]): Promise<ReloadResult>;
   close(): Promise<void>;
 }
@@ -42,6 +45,13 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
   }
   const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform });
   await gateway.start(initial);
+  let telemetry: Telemetry;
+  try {
+    telemetry = await Telemetry.start(gateway.config, { logger, gateway: gateway.name, policies: options.policies, ports: () => gateway.ports() });
+  } catch (err) {
+    await gateway.close();
+    throw err;
+  }
   const source = { config: () => gateway.config, isReady: () => gateway.isReady };
   const servers: AdminServer[] = [];
   let admin: AdminServer | undefined;
@@ -52,11 +62,15 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
     await gateway.close();
+    await telemetry.close();
     throw err;
   }
   let watcher: FileWatcher | undefined;
   const reload = async (changed?: readonly string[]) => {
     const result = await gateway.reload(changed);
+    // Telemetry follows the served config; its exporters are flushed either way.
+    if (result.ok) await telemetry.reload(gateway.config).catch((err) => logger.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'reload: telemetry settings not applied'));
+    else await telemetry.flush();
     watcher?.setFiles(gateway.files);
     return result;
   };
@@ -71,10 +85,12 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     admin,
     readiness,
     logger,
+    telemetry,
     reload,
     async close() {
       await watcher?.close();
       await gateway.close();
+      await telemetry.close();
       await Promise.all(servers.map((s) => s.close()));
     },
   };
