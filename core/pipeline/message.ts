@@ -226,7 +226,8 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
         try {
           await runSteps(m, backend);
           event.outcome = 'ok';
-          event.result = m.items ?? m.result;
+          // tracePromise sets `event.result` to what this function returns: return the result itself.
+          return (event.result = m.items ?? m.result);
         } catch (err) {
           event.outcome = 'error';
           if (err instanceof RpcFailure) event.rpcErrorCode = err.code;
@@ -239,7 +240,7 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
           if (m.resourceUri !== undefined) event.resourceUri = m.resourceUri;
           if (m.arguments !== undefined) event.arguments = m.arguments;
         }
-      }, event);
+      }, event) as Promise<void>;
     },
   };
 }
