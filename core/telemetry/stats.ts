@@ -29,17 +29,13 @@ export async function startStatsServer(address: string, registry: () => Registry
   const colon = address.lastIndexOf(':');
   const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
   const wantedPort = Number(address.slice(colon + 1));
-  // The registry's format is switched per scrape: scrapes are serialized so that two never interleave.
-  let queue: Promise<unknown> = Promise.resolve();
-  const render = (openMetrics: boolean) => {
-    const run = async () => {
-      const reg = registry();
-      (reg as { setContentType(t: never): void }).setContentType((openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE) as never);
-      return { type: reg.contentType as string, body: await reg.metrics() };
-    };
-    const next = queue.then(run, run);
-    queue = next.catch(() => undefined);
-    return next;
+  // prom-client's registry can be switched to OpenMetrics, but switching renames its counters for good (their
+  // `_total` is dropped from the Prometheus text afterwards): the registry stays in the Prometheus format, and
+  // OpenMetrics is written here from the same values.
+  const render = async (openMetrics: boolean) => {
+    const reg = registry();
+    if (!openMetrics) return { type: Registry.PROMETHEUS_CONTENT_TYPE as string, body: await reg.metrics() };
+    return { type: Registry.OPENMETRICS_CONTENT_TYPE as string, body: formatOpenMetrics(await reg.getMetricsAsJSON()) };
   };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -80,4 +76,36 @@ export async function startStatsServer(address: string, registry: () => Registry
         server.closeAllConnections();
       }),
   };
+}
+
+type MetricJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>[number];
+
+const escapeLabel = (v: unknown) => String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const escapeHelp = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+function formatNumber(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+/** The OpenMetrics 1.0 text of prom-client's metrics: counter families without `_total`, samples with it. */
+export function formatOpenMetrics(metrics: MetricJson[]): string {
+  const lines: string[] = [];
+  for (const m of metrics) {
+    const kind = String(m.type);
+    const family = kind === 'counter' ? m.name.replace(/_total$/, '') : m.name;
+    const type = ['counter', 'gauge', 'histogram', 'summary'].includes(kind) ? kind : 'unknown';
+    lines.push(`# TYPE ${family} ${type}`, `# HELP ${family} ${escapeHelp(m.help)}`);
+    for (const v of m.values as Array<{ value: number; labels: Record<string, unknown>; metricName?: string }>) {
+      const name = v.metricName ?? (kind === 'counter' ? `${family}_total` : m.name);
+      const labels = Object.entries(v.labels ?? {})
+        .filter(([, value]) => value !== undefined)
+        .map(([k, value]) => `${k}="${escapeLabel(k === 'le' && typeof value === 'number' ? formatNumber(value) : value)}"`);
+      lines.push(`${name}${labels.length ? `{${labels.join(',')}}` : ''} ${formatNumber(v.value)}`);
+    }
+  }
+  lines.push('# EOF');
+  return `${lines.join('\n')}\n`;
 }

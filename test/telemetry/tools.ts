@@ -192,7 +192,8 @@ export function parseExposition(body: string, contentType: string): ParsedMetric
   }
   const r = spawnSync(promparse, [contentType], { input: body, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`Prometheus' parser refused the exposition: ${r.stderr}`);
-  return JSON.parse(r.stdout) as ParsedMetrics;
+  const parsed = JSON.parse(r.stdout) as { families: ParsedMetrics['families']; samples: Array<{ name: string; labels: Record<string, string>; value: string }> };
+  return { families: parsed.families, samples: parsed.samples.map((s) => ({ ...s, value: Number(s.value.replace(/^\+Inf$/, 'Infinity').replace(/^-Inf$/, '-Infinity')) })) };
 }
 
 /** `promtool check metrics` on an exposition: its lint findings (empty when clean). Throws when promtool is missing. */
