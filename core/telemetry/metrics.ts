@@ -58,6 +58,9 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges with a counter's `_total` suffix (promtool flags them); their per-type
+  // siblings (`nodejs_active_handles` …) carry the same counts.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
 
   const fold = {
     bind: new LabelFold(64),
