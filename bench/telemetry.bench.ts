@@ -143,7 +143,10 @@ export async function bench(): Promise<BenchSection> {
       const addedUs = (m('on', 1).p50 - m('off', 1).p50) * 1000;
       notes.push(`${label}: throughput loss ${(loss * 100).toFixed(1)}% (goal <= 10%), added p50 ${addedUs.toFixed(0)} µs (goal <= 100 µs)`);
     }
-    const { exports, bytes: exportedBytes } = (await (await fetch(`http://127.0.0.1:${receiverPort}/count`)).json()) as { exports: number; bytes: number };
+    const received = (await fetch(`http://127.0.0.1:${receiverPort}/count`)
+      .then((r) => r.json())
+      .catch(() => ({ exports: NaN, bytes: NaN }))) as { exports: number; bytes: number };
+    const { exports, bytes: exportedBytes } = received;
     notes.push(
       `the receiver took ${exports} OTLP/protobuf exports (${Math.round(exportedBytes / 1024)} KiB) during the run`,
       `${ROUNDS} alternating rounds of ${SLICE_SECONDS} s slices per mode and load (BENCH_ROUNDS, BENCH_SLICE_SECONDS), medians; load generators in their own processes; 2 cores shared by clients, both gateways, the MCP upstream and this process; log level warn (no access log) in both`,
