@@ -48,18 +48,19 @@ process.stdout.write(JSON.stringify({ count: latencies.length, errors, seconds: 
 
 const SIDECAR = `
 import { createServer } from 'node:http';
-const [upstreamPort, receiverPort] = process.argv.slice(2).map(Number);
-createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok')).listen(upstreamPort, '127.0.0.1');
+const listening = (s) => new Promise((r) => s.listen(0, '127.0.0.1', () => r(s.address().port)));
+const upstream = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok'));
 let exports = 0;
 let bytes = 0;
-createServer((req, res) => {
+const receiver = createServer((req, res) => {
   if (req.method === 'GET') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ exports, bytes }));
   req.on('data', (c) => (bytes += c.length));
   req.on('end', () => {
     exports++;
     res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
   });
-}).listen(receiverPort, '127.0.0.1');
+});
+process.stdout.write(JSON.stringify([await listening(upstream), await listening(receiver)]) + '\\n');
 `;
 
 function load(script: string, url: string, concurrency: number, seconds: number): Load {
@@ -77,8 +78,17 @@ export async function bench(): Promise<BenchSection> {
     // generator runs. The receiver takes every export and counts its bytes (decoding is the trace backend's cost).
     const sidecar = join(dir, 'sidecar.mjs');
     writeFileSync(sidecar, SIDECAR);
-    const [receiverPort, upstreamPort] = [await freePort(), await freePort()];
-    procs.push(spawn(process.execPath, [sidecar, String(upstreamPort), String(receiverPort)], { stdio: 'ignore' }));
+    const side = spawn(process.execPath, [sidecar], { stdio: ['ignore', 'pipe', 'ignore'] });
+    procs.push(side);
+    // It listens on port 0 and says where: no window for another process to take a port in between.
+    const [upstreamPort, receiverPort] = await new Promise<number[]>((resolve, reject) => {
+      let out = '';
+      side.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]) as number[]);
+      });
+      side.once('exit', (code) => reject(new Error(`bench sidecar exited with ${code}`)));
+    });
     const mcpPort = await freePort();
     procs.push(spawn(process.execPath, [EVERYTHING, 'streamableHttp'], { env: { ...process.env, PORT: String(mcpPort) }, stdio: 'ignore' }));
     // Resolved from the repository (undici), so it lives there only for the run's duration.

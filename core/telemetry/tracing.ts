@@ -65,6 +65,22 @@ export function traceHeaders(ctx: Context): Record<string, string> {
   return carrier;
 }
 
+const servers = new Map<string, { address: string; port: number } | undefined>();
+
+/** `server.address` and `server.port` of an origin, parsed once per origin (origins come from the config). */
+function serverOf(origin: string): { address: string; port: number } | undefined {
+  if (servers.has(origin)) return servers.get(origin);
+  let out: { address: string; port: number } | undefined;
+  try {
+    const u = new URL(origin);
+    out = { address: u.hostname, port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80) };
+  } catch {
+    // an origin undici accepted but URL does not: the address stays out
+  }
+  if (servers.size < 1024) servers.set(origin, out);
+  return out;
+}
+
 export function subscribeTracing(options: TracingSubscriberOptions): () => void {
   const { tracer } = options;
   const langfuse = options.langfuse;
@@ -240,12 +256,10 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     if (!t) return;
     const parent = t.message ?? t;
     const attributes: Attributes = { 'http.request.method': e.method, 'url.full': `${e.origin}${e.path}`, 'portcullis.backend': e.backend };
-    try {
-      const u = new URL(e.origin);
-      attributes['server.address'] = u.hostname;
-      attributes['server.port'] = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
-    } catch {
-      // an origin undici accepted but URL does not: the address stays out
+    const server = serverOf(e.origin);
+    if (server) {
+      attributes['server.address'] = server.address;
+      attributes['server.port'] = server.port;
     }
     if (e.attempt > 0) attributes['http.request.resend_count'] = e.attempt;
     const span = tracer.startSpan(e.method, { kind: SpanKind.CLIENT, attributes }, parent.ctx);
