@@ -43,8 +43,9 @@ export default defineConfig({
                     targets: [
                       {
                         name: 'everything',
-                        // `node` is the Node.js running the gateway; the path is relative to this file.
-                        stdio: { cmd: 'node', args: ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'] },
+                        // `node` is the Node.js running the gateway; the path is relative to this file. The warm pool
+                        // keeps one process ready and grows up to 8 while clients open sessions in a burst.
+                        stdio: { cmd: 'node', args: ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'], warmPoolMax: 8 },
                       },
                     ],
                   },

@@ -57,17 +57,22 @@ export async function bench(): Promise<BenchSection> {
     const upstreamPort = await freePort();
     const gatewayPort = await freePort();
     const nginxPort = await freePort();
+    const barePort = await freePort();
     // The upstream: a minimal node:http server with a 64-byte body, in its own process.
     procs.push(
       spawn(process.execPath, ['-e', `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'text/plain'});s.end('x'.repeat(64))}).listen(${upstreamPort},'127.0.0.1')`], { stdio: 'ignore' }),
     );
+    // The ceiling: a bare node:http + undici proxy on the same Node (what the runtime allows without a gateway).
+    procs.push(spawn(process.execPath, [join(ROOT, 'bench/bare-proxy.mjs'), String(barePort), String(upstreamPort)], { stdio: 'ignore' }));
     writeFileSync(
       join(dir, 'gateway.config.ts'),
       `export default { admin: { address: false }, readiness: { address: false }, logging: { level: 'warn' },
         binds: [{ port: ${gatewayPort}, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:${upstreamPort}' }] }] }] }] };\n`,
     );
     // With the runtime's flag given up front, bin.mjs runs the gateway in this very process: one pid to kill.
-    procs.push(spawn(process.execPath, ['--no-node-snapshot', join(ROOT, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { stdio: 'ignore' }));
+    // BENCH_CPU_PROF=<dir> writes the gateway's CPU profile there (open it in Chrome DevTools or speedscope).
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+    procs.push(spawn(process.execPath, ['--no-node-snapshot', ...prof, join(ROOT, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { stdio: 'ignore' }));
     // nginx as the reference: one worker (Portcullis runs one event loop), keep-alive to the upstream, no access log
     // (Portcullis runs with its access log at warn level, so neither writes a line per request).
     writeFileSync(
@@ -81,9 +86,9 @@ export async function bench(): Promise<BenchSection> {
              proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_buffering off; } } }\n`,
     );
     procs.push(spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' }));
-    await Promise.all([waitForPort(upstreamPort), waitForPort(gatewayPort), waitForPort(nginxPort)]);
+    await Promise.all([waitForPort(upstreamPort), waitForPort(gatewayPort), waitForPort(nginxPort), waitForPort(barePort)]);
 
-    const targets = { direct: upstreamPort, portcullis: gatewayPort, nginx: nginxPort };
+    const targets = { direct: upstreamPort, 'bare node proxy': barePort, portcullis: gatewayPort, nginx: nginxPort };
     // Warm up every path (JIT, pools) before measuring.
     for (const port of Object.values(targets)) load(port, ['-c', '20'], 2);
     // The machine is shared and noisy: measurements are interleaved in short slices, round-robin over the three
@@ -91,7 +96,7 @@ export async function bench(): Promise<BenchSection> {
     const names = Object.keys(targets) as Array<keyof typeof targets>;
     const sat = Object.fromEntries(names.map((n) => [n, [] as Load[]])) as Record<string, Load[]>;
     const fixed = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<string, number[]>;
-    const fixedErrors: Record<string, number> = { direct: 0, portcullis: 0, nginx: 0 };
+    const fixedErrors: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const n of names) sat[n].push(load(targets[n], ['-c', '50'], SLICE_SECONDS));
       for (const n of names) {
@@ -112,6 +117,7 @@ export async function bench(): Promise<BenchSection> {
       title: 'HTTP proxying: direct vs Portcullis vs nginx (same upstream, one run)',
       rows,
       notes: [
+        `throughput Portcullis/bare node:http+undici proxy = ${ratio(rps.portcullis, rps['bare node proxy']).toFixed(2)} (goal >= 0.9: the runtime's ceiling)`,
         `throughput Portcullis/nginx = ${ratio(rps.portcullis, rps.nginx).toFixed(2)} (goal >= 0.5)`,
         `throughput Portcullis/direct = ${ratio(rps.portcullis, rps.direct).toFixed(2)}, nginx/direct = ${ratio(rps.nginx, rps.direct).toFixed(2)}`,
         `added p50 at 1000 req/s: Portcullis ${(p('portcullis', 50) - p('direct', 50)).toFixed(3)} ms, nginx ${(p('nginx', 50) - p('direct', 50)).toFixed(3)} ms`,

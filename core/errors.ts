@@ -40,6 +40,19 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_MCP_HOST_FORBIDDEN: 403,
   PCL_ERR_FILTER_CONTENT_TOO_LARGE: 502,
   PCL_ERR_FILTER_CRASHED: 500,
+  // OpenAPI targets
+  PCL_ERR_OPENAPI_SPEC_INVALID: 500,
+  // Rate limits
+  PCL_ERR_RATE_LIMITED: 429,
+  PCL_ERR_RATE_LIMIT_UNAVAILABLE: 503,
+  // A2A backend
+  PCL_ERR_A2A_CARD_INVALID: 502,
+  PCL_ERR_A2A_PUSH_URL_DENIED: 403,
+  PCL_ERR_A2A_GRPC_UNSUPPORTED: 415,
+  PCL_ERR_A2A_UNKNOWN_ENDPOINT: 404,
+  // Admin UI and API
+  PCL_ERR_ADMIN_UNAUTHORIZED: 401,
+  PCL_ERR_ADMIN_CSRF: 403,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

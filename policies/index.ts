@@ -1,6 +1,8 @@
 import type { PolicyDefinition } from '../core/pipeline/index.ts';
 import { apiKey } from './api-key/index.ts';
 import { authorization } from './authorization/index.ts';
+import { mcpAuthorization } from './authorization/mcp-authorization.ts';
+import { requestMirror } from './request-mirror/index.ts';
 import { backendAuth } from './backend-auth/index.ts';
 import { jwtAuth } from './jwt-auth/index.ts';
 import { mcpAuthentication } from './mcp-authentication/index.ts';
@@ -19,6 +21,8 @@ import { piiRedaction } from './pii-redaction/index.ts';
 import { toolArgumentRules } from './tool-argument-rules/index.ts';
 import { toolPinning } from './tool-pinning/index.ts';
 export { headerInjection, piiRedaction, toolArgumentRules, toolPinning };
+import { rateLimit } from './rate-limit/index.ts';
+export { rateLimit };
 
 export { apiKey, authorization, backendAuth, backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite, jwtAuth, mcpAuthentication };
 
@@ -43,4 +47,7 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   apiKey,
   backendAuth,
   mcpAuthentication,
+  rateLimit,
+  mcpAuthorization,
+  requestMirror,
 ];

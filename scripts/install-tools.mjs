@@ -87,3 +87,4 @@ try {
   say(`could not install the observability test tools: ${err?.message ?? err}`);
 }
 process.exitCode = 0;
+await import('./install-python.mjs').then((m) => m.installPython(), () => {});

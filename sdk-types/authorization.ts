@@ -49,14 +49,26 @@ export interface AuthorizationMcp {
 }
 
 /**
- * Reserved for A2A traffic (not sent yet).
- * @example { method: 'message/send', skill: 'summarize' }
+ * The A2A message under decision (`input.a2a`), or a skill of an agent card being filtered (`listing: true`, asked
+ * as a `message/send` naming that skill, so one rule both hides a skill and refuses a message that names it).
+ * Carries what a decision needs, never the message content.
+ * @example { method: 'message/send', agent: 'research', skill: 'summarize', parts: [{ kind: 'text', bytes: 12 }], listing: false }
  */
 export interface AuthorizationA2a {
-  /** JSON-RPC method. @example 'message/send' */
+  /** JSON-RPC method as the client named it (v0.3 or v1.0); for the REST binding, its JSON-RPC equivalent. @example 'message/send' */
   method: string;
-  /** Skill id, when known. @default undefined @example 'summarize' */
+  /** The agent (its name on a multi-agent route, else the route name). @example 'research' */
+  agent: string;
+  /** Skill id the message names in `metadata.skill`, or the card skill being filtered. @default undefined @example 'summarize' */
   skill?: string;
+  /** Task id the message belongs to or names. @default undefined @example '3f6c…' */
+  taskId?: string;
+  /** Context id of the message. @default undefined @example '9a1e…' */
+  contextId?: string;
+  /** Kind (`text`, `file`, `data`) and size in bytes of each part of the message. @default undefined @example [{ kind: 'text', bytes: 12 }] */
+  parts?: Array<{ kind: string; bytes: number }>;
+  /** True when the gateway is filtering an agent card's skills rather than deciding a message. @default false */
+  listing: boolean;
 }
 
 /**
@@ -82,7 +94,7 @@ export interface AuthorizationInput {
   backend?: string;
   /** Present only for decisions on MCP messages. @default undefined @example { method: 'tools/call', tool: 'echo', listing: false } */
   mcp?: AuthorizationMcp;
-  /** Present only for decisions on A2A messages (later). @default undefined @example { method: 'message/send' } */
+  /** Present only for decisions on A2A messages and card skills. @default undefined @example { method: 'message/send', agent: 'research', skill: 'summarize', listing: false } */
   a2a?: AuthorizationA2a;
 }
 

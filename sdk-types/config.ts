@@ -1,4 +1,7 @@
-import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy } from './security.ts';
+import type { McpOpenApiTarget } from './openapi.ts';
+import type { A2aBackend } from './a2a.ts';
+import type { McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
+import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy, SecretSource } from './security.ts';
 
 /**
  * The Portcullis configuration model: binds → listeners → routes → backends, with policies on listeners and
@@ -12,6 +15,7 @@ import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolic
 export type Milliseconds = number;
 
 import type { AuditConfig, LangfuseConfig, StatsConfig, TracingConfig } from './telemetry.ts';
+import type { RateLimitPolicy } from './rate-limit.ts';
 import type { FilterAttachment, HeaderInjectionPolicy, PiiRedactionPolicy, ToolArgumentRulesPolicy, ToolPinningPolicy } from './filter-policies.ts';
 
 /** The whole gateway configuration. */
@@ -42,6 +46,15 @@ export interface GatewayConfig {
   langfuse?: LangfuseConfig;
   /** One line per authorization decision; off when absent. @default undefined @example audit: { destination: 'stdout' } */
   audit?: AuditConfig;
+  /**
+   * Worker processes serving the data plane, each with its own runtime, all on the same ports; `'auto'` starts
+   * one per core (`os.availableParallelism()`). With more than one, a supervisor process runs the admin and
+   * readiness servers, watches the config and reloads every worker at once (all or none). Read at start only:
+   * a reload does not change the number of workers. Use `'auto'` in production on a host with several cores.
+   * @default 1
+   * @example workers: 'auto'
+   */
+  workers?: number | 'auto';
 }
 
 /** A port the gateway binds, and the listeners that share it. */
@@ -132,7 +145,7 @@ export interface ValueMatch {
 }
 
 /** A backend: an HTTP host or an MCP server set. */
-export type Backend = HostBackend | McpBackend;
+export type Backend = HostBackend | McpBackend | A2aBackend;
 
 /** An HTTP upstream reached with undici. */
 export interface HostBackend {
@@ -245,6 +258,8 @@ export interface McpTarget {
   sse?: McpRemoteTarget;
   /** A streamable-HTTP MCP server. */
   mcp?: McpRemoteTarget;
+  /** A REST API described by OpenAPI, one tool per operation. */
+  openapi?: McpOpenApiTarget;
   /** This target's time to answer one request, overriding the backend's `requestTimeoutMs`. @default the backend's @example 5000 */
   requestTimeoutMs?: number;
 }
@@ -260,6 +275,16 @@ export interface McpStdioTarget {
   args?: string[];
   /** Environment variables added to the safe default set. @default {} @example { LOG_LEVEL: 'debug' } */
   env?: Record<string, string>;
+  /**
+   * More of the gateway's environment for the child: `true` passes all of it, a list passes those names. Without
+   * it the child gets HOME, LOGNAME, PATH, SHELL, TERM, USER, LANG, TMPDIR, and the proxy and CA settings
+   * (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`, `ALL_PROXY` and their lower-case forms, `NODE_EXTRA_CA_CERTS`,
+   * `SSL_CERT_FILE`, `SSL_CERT_DIR`, `REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, `PIP_CERT`, and npm's
+   * `npm_config_proxy`, `npm_config_https_proxy`, `npm_config_noproxy`, `npm_config_cafile`, `npm_config_registry`).
+   * @default false
+   * @example ['GITHUB_TOKEN']
+   */
+  inheritEnv?: boolean | string[];
   /** Working directory, relative to the config file. @default the config file's directory @example './servers' */
   cwd?: string;
   /**
@@ -269,6 +294,14 @@ export interface McpStdioTarget {
    * @example 4
    */
   warmPool?: number;
+  /**
+   * The most processes the warm pool grows to while sessions open faster than processes start (a burst of new
+   * sessions); it halves back toward `warmPool` after 30 s without a new session. Never above `maxProcesses`.
+   * Unset (or equal to `warmPool`), the pool keeps a fixed size.
+   * @default warmPool (no growth)
+   * @example 8
+   */
+  warmPoolMax?: number;
   /**
    * Most processes of this target running at once, warm-pool processes and those of sessions together. A session
    * that would need one more fails to start (503 `PCL_ERR_MCP_PROCESS_LIMIT`); a running process is never stopped
@@ -331,6 +364,12 @@ export interface Policies {
   authorization?: AuthorizationPolicy;
   /** The credential sent to the backend in place of the client's. */
   backendAuth?: BackendAuthPolicy;
+  /** Rate limits, calendar quotas and concurrency limits, local or shared in Redis. @example { limits: [{ key: ['subject'], rate: { limit: 100, windowMs: 60000 } }] } */
+  rateLimit?: RateLimitPolicy;
+  /** MCP authorization in CEL rules (agentgateway's `mcpAuthorization`): tool, prompt and resource calls and lists. */
+  mcpAuthorization?: McpAuthorizationPolicy;
+  /** A copy of body-less requests sent to another backend, its answer dropped (agentgateway's `requestMirror`). */
+  requestMirror?: RequestMirrorPolicy;
 }
 
 /** CORS settings. */
@@ -409,6 +448,12 @@ export interface RetryPolicy {
   attempts?: number;
   /** Wait before each retry. @default 25 @example 100 */
   backoffMs?: Milliseconds;
+  /**
+   * Response statuses retried too (agentgateway's `retry.codes`), for the same body-less idempotent requests: the
+   * answer is dropped unread and the request sent again; the last attempt's answer is what the client gets.
+   * @default [] @example [503]
+   */
+  codes?: number[];
 }
 
 /** TLS to the upstream. Paths are relative to the config file. */
@@ -431,6 +476,13 @@ export interface BackendTlsPolicy {
 export interface AdminConfig {
   /** `host:port`; keep it on loopback unless it is protected. `false` turns it off. @default '127.0.0.1:15000' */
   address?: string | false;
+  /**
+   * The token the admin API and UI require (`Authorization: Bearer <token>`; the UI asks for it). Required only when
+   * `address` is not loopback: then, without one, a random token is generated and printed at start.
+   * @default none on loopback; generated elsewhere
+   * @example { env: 'PORTCULLIS_ADMIN_TOKEN' }
+   */
+  token?: SecretSource;
 }
 
 /** Readiness server settings. */

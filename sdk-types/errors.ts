@@ -81,6 +81,32 @@ export const ErrorCodes = {
   FILTER_CONTENT_TOO_LARGE: 'PCL_ERR_FILTER_CONTENT_TOO_LARGE',
   /** 500: a filter's sandbox process died while running it (V8 aborted, or it was killed); the process was restarted and the request failed closed. */
   FILTER_CRASHED: 'PCL_ERR_FILTER_CRASHED',
+  // OpenAPI targets (MCP tools from a REST API description)
+  /** An MCP `openapi` target's description cannot be used: it does not load, parse or validate (the message names the spec path of the problem), is Swagger 2.0, or names no server URL. */
+  OPENAPI_SPEC_INVALID: 'PCL_ERR_OPENAPI_SPEC_INVALID',
+  // Rate limits (the rateLimit policy)
+  /**
+   * 429 (or JSON-RPC error -32029 for an MCP or A2A message, with `data.retryAfterMs`): a rate limit, quota or
+   * concurrency limit of the route is reached for this caller. Wait for `Retry-After` seconds; the message names
+   * the limit.
+   */
+  RATE_LIMITED: 'PCL_ERR_RATE_LIMITED',
+  /** 503 (or JSON-RPC error -32029): the shared rate-limit store (Redis) cannot be reached and the policy's `failureMode` is `failClosed`. */
+  RATE_LIMIT_UNAVAILABLE: 'PCL_ERR_RATE_LIMIT_UNAVAILABLE',
+  // A2A backend
+  /** 502: the agent's card could not be fetched, is not JSON, or names no interface on the agent's own origin the gateway could serve. */
+  A2A_CARD_INVALID: 'PCL_ERR_A2A_CARD_INVALID',
+  /** 403 (or a JSON-RPC error): a push-notification URL given by the client is not in the A2A backend's `pushNotifications.allowedUrls`. */
+  A2A_PUSH_URL_DENIED: 'PCL_ERR_A2A_PUSH_URL_DENIED',
+  /** 415: gRPC is not served by the A2A backend; use the JSON-RPC or HTTP+JSON binding. */
+  A2A_GRPC_UNSUPPORTED: 'PCL_ERR_A2A_GRPC_UNSUPPORTED',
+  /** 404: the path names no agent of the route, nor a card, JSON-RPC or HTTP+JSON endpoint. */
+  A2A_UNKNOWN_ENDPOINT: 'PCL_ERR_A2A_UNKNOWN_ENDPOINT',
+  // Admin UI and API
+  /** 401: an admin endpoint was called without the admin token, or with a wrong one (`Authorization: Bearer <admin token>`; the token is `admin.token`, or the one printed at start). */
+  ADMIN_UNAUTHORIZED: 'PCL_ERR_ADMIN_UNAUTHORIZED',
+  /** 403: a state-changing admin call (POST) came without the CSRF token of `GET /api/session`, or from another origin. */
+  ADMIN_CSRF: 'PCL_ERR_ADMIN_CSRF',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

@@ -66,6 +66,28 @@ export interface FilterMcpMessage {
 }
 
 /**
+ * The A2A message a filter sees in `onA2aRequest` / `onA2aResponse`: the method as the client named it (v0.3 or
+ * v1.0; a REST call as its JSON-RPC equivalent), the agent, and what the gateway read from the params.
+ * @example { method: 'message/send', agent: 'research', skill: 'summarize', parts: [{ kind: 'text', bytes: 5 }], params: { message: { parts: [{ kind: 'text', text: 'hello' }] } } }
+ */
+export interface FilterA2aMessage {
+  /** JSON-RPC method. @example 'message/send' */
+  method: string;
+  /** The agent the message goes to. @example 'research' */
+  agent: string;
+  /** Skill id the message names in `metadata.skill`. @default undefined @example 'summarize' */
+  skill?: string;
+  /** @default undefined */
+  taskId?: string;
+  /** @default undefined */
+  contextId?: string;
+  /** Kind and size in bytes of each message part. @default undefined @example [{ kind: 'text', bytes: 5 }] */
+  parts?: Array<{ kind: string; bytes: number }>;
+  /** The JSON-RPC params (or REST body) as received. @default undefined */
+  params?: Record<string, JsonValue>;
+}
+
+/**
  * What every hook receives. `C` is the type of the filter's `config` values from `gateway.config.ts`.
  * @example
  * onRequest(ctx) { ctx.log('seen', { path: ctx.request.path }); }
@@ -112,6 +134,18 @@ export interface FilterMcpRequestContext<C> extends FilterContextBase<C> {
 /** Context of `onMcpResponse`. @example onMcpResponse(ctx) { return { action: 'continue', result: ctx.result }; } */
 export interface FilterMcpResponseContext<C> extends FilterMcpRequestContext<C> {
   /** The JSON-RPC result on its way back to the client. */
+  readonly result: JsonValue;
+}
+
+/** Context of `onA2aRequest`. @example onA2aRequest(ctx) { ctx.log(ctx.a2a.method, { skill: ctx.a2a.skill ?? null }); } */
+export interface FilterA2aRequestContext<C> extends FilterContextBase<C> {
+  /** The A2A message. */
+  readonly a2a: FilterA2aMessage;
+}
+
+/** Context of `onA2aResponse` (non-streaming results; stream events pass through as the agent sends them). @example onA2aResponse(ctx) { return { action: 'continue', result: ctx.result }; } */
+export interface FilterA2aResponseContext<C> extends FilterA2aRequestContext<C> {
+  /** The JSON-RPC result (or REST response body) on its way back to the client. */
   readonly result: JsonValue;
 }
 
@@ -170,7 +204,17 @@ export type McpRequestFilterDecision =
 export type McpResponseFilterDecision = { action: 'continue'; result?: JsonValue } | { action: 'deny'; message: string; code?: number } | void;
 
 /**
- * A filter: a name and any of four synchronous hooks.
+ * What `onA2aRequest` returns: continue (with replacement `params`), or deny with a JSON-RPC error (a 403 on the
+ * REST binding). Nothing means continue unchanged.
+ * @example { action: 'deny', message: 'files are not accepted by this agent' }
+ */
+export type A2aRequestFilterDecision = { action: 'continue'; params?: Record<string, JsonValue> } | { action: 'deny'; message: string; code?: number } | void;
+
+/** What `onA2aResponse` returns: continue (with a replacement `result`), or deny. @example { action: 'continue', result: { redacted: true } } */
+export type A2aResponseFilterDecision = McpResponseFilterDecision;
+
+/**
+ * A filter: a name and any of six synchronous hooks.
  * @example
  * export default defineFilter<{ header: string }>({
  *   name: 'require-header',
@@ -190,6 +234,10 @@ export interface Filter<C = Record<string, JsonValue>> {
   onMcpRequest?(ctx: FilterMcpRequestContext<C>): McpRequestFilterDecision;
   /** Runs on every MCP result on its way back to the client. @default undefined (not run) */
   onMcpResponse?(ctx: FilterMcpResponseContext<C>): McpResponseFilterDecision;
+  /** Runs on every A2A message the client sends through an A2A route (JSON-RPC or REST). @default undefined (not run) */
+  onA2aRequest?(ctx: FilterA2aRequestContext<C>): A2aRequestFilterDecision;
+  /** Runs on every non-streaming A2A result on its way back to the client. @default undefined (not run) */
+  onA2aResponse?(ctx: FilterA2aResponseContext<C>): A2aResponseFilterDecision;
 }
 
 /**
@@ -281,6 +329,8 @@ export interface FilterHarness {
   response(response?: SyntheticResponse, request?: SyntheticRequest): Promise<FilterTestResult<HttpFilterDecision>>;
   mcpRequest(message: FilterMcpMessage, request?: SyntheticRequest): Promise<FilterTestResult<McpRequestFilterDecision>>;
   mcpResponse(message: FilterMcpMessage, result: JsonValue, request?: SyntheticRequest): Promise<FilterTestResult<McpResponseFilterDecision>>;
+  a2aRequest(message: FilterA2aMessage, request?: SyntheticRequest): Promise<FilterTestResult<A2aRequestFilterDecision>>;
+  a2aResponse(message: FilterA2aMessage, result: JsonValue, request?: SyntheticRequest): Promise<FilterTestResult<A2aResponseFilterDecision>>;
   /** Disposes the sandbox. */
   close(): Promise<void>;
 }

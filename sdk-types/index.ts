@@ -9,6 +9,9 @@
  */
 import type { GatewayConfig } from './config.ts';
 
+export type { A2aAgent, A2aBackend, A2aBackendConfig, A2aPushNotifications } from './a2a.ts';
+export type { A2aRequestFilterDecision, A2aResponseFilterDecision, FilterA2aMessage, FilterA2aRequestContext, FilterA2aResponseContext } from './filter.ts';
+
 export type {
   AdminConfig,
   Backend,
@@ -46,6 +49,7 @@ export type {
   ValueMatch,
 } from './config.ts';
 export type { Identity } from './identity.ts';
+export type { McpOpenApiOperationFilter, McpOpenApiOverride, McpOpenApiSchemaSource, McpOpenApiTarget } from './openapi.ts';
 export { defineFilter } from './filter.ts';
 export type {
   ContinueDecision,
@@ -92,6 +96,7 @@ export type {
   SecretSource,
   TokenLocation,
 } from './security.ts';
+export type { CelRule, McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
 export type {
   AuthorizationA2a,
   AuthorizationDecision,
@@ -100,6 +105,7 @@ export type {
   AuthorizationRequest,
 } from './authorization.ts';
 export type { AuditConfig, AuditFile, LangfuseConfig, StatsConfig, TracingConfig } from './telemetry.ts';
+export type { RateLimitKeyPart, RateLimitPolicy, RateLimitQuota, RateLimitRate, RateLimitRedisStore, RateLimitRule, RateLimitStore } from './rate-limit.ts';
 export { ErrorCodes } from './errors.ts';
 export type { ErrorBody, ErrorCode } from './errors.ts';
 

@@ -1,3 +1,4 @@
+import type { CelRule } from './cel-rules.ts';
 import type { AuthorizationInput } from './authorization.ts';
 
 /**
@@ -148,6 +149,8 @@ export interface McpAuthenticationPolicy {
   resource: string;
   /** Keys of the authorization server. @example { url: 'https://auth.example.com/jwks' } */
   jwks: JwksSource;
+  /** Token audiences accepted (agentgateway's `audiences`; some providers put their client id there). @default [resource] @example ['mcp_proxy'] */
+  audiences?: string[];
   /** Authorization servers announced in the metadata. @default [issuer] @example ['https://auth.example.com'] */
   authorizationServers?: string[];
   /** Scopes announced in the metadata. @default undefined @example ['mcp:tools'] */
@@ -170,8 +173,14 @@ export interface McpAuthenticationPolicy {
  * @example { rego: './policy/authz.rego', data: './policy/roles.yaml' }
  */
 export interface AuthorizationPolicy {
-  /** Rego files (their `_test.rego` siblings are for `portcullis policy test`). @example ['./policy/authz.rego'] */
-  rego: string | string[];
+  /** Rego files (their `_test.rego` siblings are for `portcullis policy test`). Give `rego`, `rules` or both. @default none @example ['./policy/authz.rego'] */
+  rego?: string | string[];
+  /**
+   * CEL rules on the HTTP request, in agentgateway's form (see {@link CelRule}). With `rego` too, both must allow.
+   * @default none
+   * @example ['jwt.sub == "test-user"', { deny: 'request.path.startsWith("/admin")' }]
+   */
+  rules?: CelRule[];
   /** JSON or YAML files merged into `data` (objects merged at the top level, later files win). @default [] @example ['./policy/roles.yaml'] */
   data?: string | string[];
   /**

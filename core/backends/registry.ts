@@ -1,3 +1,4 @@
+import { a2aBackendDefinition } from './a2a/backend.ts';
 import { directBackendDefinition } from './direct/index.ts';
 import { hostBackendDefinition } from './http/backend.ts';
 import { mcpBackendDefinition } from './mcp/backend.ts';
@@ -7,7 +8,7 @@ import type { BackendDefinition } from './types.ts';
  * Every backend kind the gateway serves. Adding one is a folder in `core/backends/` and a line here: the schema,
  * resolution, validation and runtime all read this list.
  */
-export const BACKENDS: readonly BackendDefinition<any>[] = [hostBackendDefinition, mcpBackendDefinition, directBackendDefinition];
+export const BACKENDS: readonly BackendDefinition<any>[] = [hostBackendDefinition, mcpBackendDefinition, a2aBackendDefinition, directBackendDefinition];
 
 /** The kind of a route with no backend entry. */
 export const DIRECT_KIND = directBackendDefinition.kind;

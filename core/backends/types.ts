@@ -61,5 +61,7 @@ export interface BackendInstance {
   step: Step;
   /** Ends long-lived responses (streams) so a shutdown need not wait for clients to hang up. */
   drain?(): void;
+  /** Files the backend was built from (an OpenAPI spec): hot reload watches them. */
+  files?: readonly string[];
   close?(): Promise<void>;
 }

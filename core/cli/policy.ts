@@ -44,7 +44,8 @@ async function policySets(configFile: string, policies: readonly PolicyDefinitio
     for (const listener of bind.listeners) {
       for (const r of listener.routes) {
         const authz = (r.policies.authorization ?? listener.policies.authorization) as AuthorizationPolicy | undefined;
-        if (!authz || (route !== undefined && r.name !== route)) continue;
+        // CEL-only authorization (agentgateway's `rules`) has no Rego to test or evaluate here.
+        if (!authz?.rego || (route !== undefined && r.name !== route)) continue;
         const set: PolicySet = {
           routes: [],
           rego: list(authz.rego).map((f) => resolve(config.baseDir, f)),

@@ -6,6 +6,7 @@ import {
   literal,
   number,
   object,
+  oneOf,
   regex,
   string,
   type Schema,
@@ -149,7 +150,10 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
   return object(
     {
       binds: array(bind, { minItems: 1 }),
-      admin: object({ address: addressOrOff }),
+      admin: object({
+        address: addressOrOff,
+        token: object({ secret: string({ nonEmpty: true }), env: string({ nonEmpty: true }), file: string({ nonEmpty: true }) }, { exactlyOne: ['secret', 'env', 'file'] }),
+      }),
       readiness: object({ address: addressOrOff }),
       logging: object({
         level: literal('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),
@@ -160,6 +164,11 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       upstream: object({ connectTimeoutMs: ms, bodyIdleTimeoutMs: ms, keepAliveTimeoutMs: ms, ejectionMs: ms }),
       shutdown: object({ drainTimeoutMs: ms }),
       ...telemetrySchemas,
+      // Worker processes (core/cluster): a count, or 'auto' for one per core.
+      workers: oneOf("a whole number from 1 to 256 or 'auto'", [
+        { when: (v) => v === 'auto', schema: literal('auto') },
+        { when: () => true, schema: number({ integer: true, min: 1, max: 256 }) },
+      ]),
     },
     {
       required: ['binds'],

@@ -12,12 +12,15 @@ import { esbuildFailure, localInputs, SDK_ENTRY } from './esbuild.ts';
 import { gatewaySchema } from './gateway-schema.ts';
 import { resolveConfig, type ResolvedConfig } from './resolve.ts';
 import { formatIssues, type Issue } from './schema.ts';
+import { withWorkingDirFallback } from './paths.ts';
 
 
 export interface LoadedConfig {
   config: ResolvedConfig;
   /** The config file and every local file it depends on: what hot reload watches. */
   files: string[];
+  /** Things the user should know about the load (a path found in the working directory instead): logged at start. */
+  notices?: string[];
 }
 
 /** Thrown when the config does not validate; `issues` has every problem with its path. */
@@ -35,10 +38,11 @@ export async function loadConfig(file: string, policies: readonly PolicyDefiniti
   const ext = extname(absolute).toLowerCase();
   let raw: unknown;
   let files: string[];
+  const translation: Issue[] = [];
   if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
     ({ raw, files } = await importModuleConfig(absolute));
   } else if (['.yaml', '.yml', '.json'].includes(ext)) {
-    raw = fromAgentgateway(await readDataFile(absolute));
+    raw = fromAgentgateway(await readDataFile(absolute), translation);
     files = [absolute];
   } else {
     throw new GatewayError(
@@ -46,16 +50,24 @@ export async function loadConfig(file: string, policies: readonly PolicyDefiniti
       `cannot load ${file}: unknown extension "${ext}" (use .ts, .mts, .js, .mjs, .yaml, .yml or .json)`,
     );
   }
-  const config = validateConfig(raw, policies, absolute);
-  const resolved = resolveConfig(config, dirname(absolute));
-  return { config: resolved, files: [...new Set([...files, ...policyFiles(resolved, policies)])] };
+  const config = validateConfig(raw, policies, absolute, translation);
+  const notices: string[] = [];
+  const resolved = resolveConfig(withWorkingDirFallback(config, dirname(absolute), process.cwd(), notices), dirname(absolute));
+  return { config: resolved, files: [...new Set([...files, ...policyFiles(resolved, policies)])], notices };
 }
 
-/** Checks a raw config against the schema; throws ConfigValidationError listing every issue. */
-export function validateConfig(raw: unknown, policies: readonly PolicyDefinition[], file = 'config'): GatewayConfig {
+/**
+ * Checks a raw config against the schema; throws ConfigValidationError listing every issue. `earlier` are issues
+ * found before (agentgateway features Portcullis does not have): reported together, with the schema's issues that
+ * only repeat them (the object that held a refused feature is now incomplete) left out.
+ */
+export function validateConfig(raw: unknown, policies: readonly PolicyDefinition[], file = 'config', earlier: readonly Issue[] = []): GatewayConfig {
   const issues: Issue[] = [];
   gatewaySchema(policies).check(raw, '', issues);
-  if (issues.length > 0) throw new ConfigValidationError(file, issues);
+  const emptied = (i: Issue) => i.message.startsWith('expected exactly one of') || i.message.startsWith('a route needs at least one backend');
+  const consequence = (i: Issue) => emptied(i) && earlier.some((e) => e.path.startsWith(`${i.path}.`) || e.path.startsWith(`${i.path}[`));
+  const all = [...earlier, ...issues.filter((i) => !consequence(i))];
+  if (all.length > 0) throw new ConfigValidationError(file, all);
   return raw as GatewayConfig;
 }
 

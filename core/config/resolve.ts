@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { backendDefinition, backendKindOf } from '../backends/registry.ts';
 import { routeName as nameOfRoute } from './gateway-schema.ts';
@@ -8,12 +9,13 @@ import type {
   Policies,
   RouteMatch,
 } from '../../sdk-types/config.ts';
+import type { SecretSource } from '../../sdk-types/security.ts';
 
 /** The config after validation: defaults filled in, names given, paths absolute, everything frozen. */
 export interface ResolvedConfig {
   readonly baseDir: string;
   readonly binds: readonly ResolvedBind[];
-  readonly admin: { readonly address: string | false };
+  readonly admin: { readonly address: string | false; readonly token?: SecretSource };
   readonly readiness: { readonly address: string | false };
   readonly logging: { readonly level: string; readonly format: 'json' | 'pretty'; readonly accessLog: boolean };
   readonly limits: { readonly maxRequestBodyBytes: number };
@@ -26,6 +28,8 @@ export interface ResolvedConfig {
   readonly shutdown: { readonly drainTimeoutMs: number };
   /** Metrics, traces, Langfuse and the audit log (see core/telemetry/config.ts). */
   readonly telemetry: ResolvedTelemetry;
+  /** Worker processes, with `'auto'` resolved to the number of cores. */
+  readonly workers: number;
 }
 
 export interface ResolvedBind {
@@ -119,7 +123,7 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
         })),
       };
     }),
-    admin: { address: config.admin?.address ?? DEFAULTS.adminAddress },
+    admin: { address: config.admin?.address ?? DEFAULTS.adminAddress, ...(config.admin?.token ? { token: config.admin.token } : {}) },
     readiness: { address: config.readiness?.address ?? DEFAULTS.readinessAddress },
     logging: {
       level: config.logging?.level ?? 'info',
@@ -135,6 +139,7 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
     },
     shutdown: { drainTimeoutMs: config.shutdown?.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs },
     telemetry: resolveTelemetry(config, baseDir),
+    workers: config.workers === 'auto' ? availableParallelism() : (config.workers ?? 1),
   };
   return deepFreeze(resolved);
 }

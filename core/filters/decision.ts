@@ -108,3 +108,18 @@ export function checkMcpResponseDecision(value: unknown, filter: string, hook: s
   if (value.action !== 'continue') throw invalid(filter, hook, `action must be "continue" or "deny", got ${JSON.stringify(value.action)}`);
   return { action: 'continue', result: 'result' in value && value.result !== undefined ? { value: value.result } : undefined };
 }
+
+export type A2aRequestDecision = { action: 'continue'; params?: Record<string, unknown> } | { action: 'deny'; message: string; code?: number };
+
+/** Checks what onA2aRequest returned: continue (with replacement `params`) or deny. */
+export function checkA2aRequestDecision(value: unknown, filter: string, hook: string): A2aRequestDecision {
+  if (value === null || value === undefined) return { action: 'continue' };
+  if (!isObject(value)) throw invalid(filter, hook, 'expected an object with "action"');
+  if (value.action === 'deny') return checkDeny(value, filter, hook);
+  if (value.action !== 'continue') throw invalid(filter, hook, `action must be "continue" or "deny", got ${JSON.stringify(value.action)}`);
+  if (value.params !== undefined && !isObject(value.params)) throw invalid(filter, hook, 'params must be an object');
+  return value.params === undefined ? { action: 'continue' } : { action: 'continue', params: value.params as Record<string, unknown> };
+}
+
+/** Checks what onA2aResponse returned: the same shape as onMcpResponse. */
+export const checkA2aResponseDecision = checkMcpResponseDecision;

@@ -19,7 +19,7 @@ export const FILTER_DEFAULTS = {
   maxResultBytes: 4 * 1024 * 1024,
 } as const;
 
-export type FilterHook = 'onRequest' | 'onResponse' | 'onMcpRequest' | 'onMcpResponse';
+export type FilterHook = 'onRequest' | 'onResponse' | 'onMcpRequest' | 'onMcpResponse' | 'onA2aRequest' | 'onA2aResponse';
 
 /** A bundled filter running in its sandbox. */
 export interface LoadedFilter {

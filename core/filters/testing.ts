@@ -10,6 +10,7 @@
  * const { decision } = await f.request({ headers: { 'x-tenant': 'other' } });
  */
 import type {
+  FilterA2aMessage,
   FilterHarness,
   FilterMcpMessage,
   FilterTestOptions,
@@ -18,7 +19,7 @@ import type {
   SyntheticRequest,
   SyntheticResponse,
 } from '../../sdk-types/filter.ts';
-import { checkHttpDecision, checkMcpRequestDecision, checkMcpResponseDecision } from './decision.ts';
+import { checkA2aRequestDecision, checkA2aResponseDecision, checkHttpDecision, checkMcpRequestDecision, checkMcpResponseDecision } from './decision.ts';
 import { loadFilter, type FilterHook, type LoadedFilter } from './load.ts';
 
 type Logs = FilterTestResult<unknown>['logs'];
@@ -79,6 +80,16 @@ export async function testFilter<C = Record<string, JsonValue>>(file: string, op
     async mcpResponse(message: FilterMcpMessage, result: JsonValue, request) {
       const { value, logs } = await run('onMcpResponse', { ...requestOf(request), mcp: message, result });
       const d = checkMcpResponseDecision(value, filter.name, 'onMcpResponse');
+      const decision = d.action === 'continue' ? { action: 'continue' as const, ...(d.result ? { result: d.result.value as JsonValue } : {}) } : d;
+      return { decision, logs };
+    },
+    async a2aRequest(message: FilterA2aMessage, request) {
+      const { value, logs } = await run('onA2aRequest', { ...requestOf(request), a2a: message });
+      return { decision: checkA2aRequestDecision(value, filter.name, 'onA2aRequest') as FilterTestResult<never>['decision'], logs };
+    },
+    async a2aResponse(message: FilterA2aMessage, result: JsonValue, request) {
+      const { value, logs } = await run('onA2aResponse', { ...requestOf(request), a2a: message, result });
+      const d = checkA2aResponseDecision(value, filter.name, 'onA2aResponse');
       const decision = d.action === 'continue' ? { action: 'continue' as const, ...(d.result ? { result: d.result.value as JsonValue } : {}) } : d;
       return { decision, logs };
     },

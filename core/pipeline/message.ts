@@ -40,6 +40,8 @@ export interface MessageContext extends McpMessage {
   a2a?: A2aMessage;
   /** Trace context to forward with the message (`params._meta` for MCP), set while someone traces messages. */
   traceMeta?: Readonly<Record<string, string>>;
+  /** True for a streaming method: the pipeline (and its telemetry event) ends when the stream does. */
+  readonly streaming?: boolean;
 }
 
 export type MessageNext = () => Promise<void>;
@@ -239,6 +241,12 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
           if (m.prompt !== undefined) event.prompt = m.prompt;
           if (m.resourceUri !== undefined) event.resourceUri = m.resourceUri;
           if (m.arguments !== undefined) event.arguments = m.arguments;
+          if (m.a2a) {
+            if (m.a2a.skill !== undefined) event.skill = m.a2a.skill;
+            if (m.a2a.taskId !== undefined) event.taskId = m.a2a.taskId;
+            if (m.a2a.contextId !== undefined) event.contextId = m.a2a.contextId;
+          }
+          if (m.streaming) event.streaming = true;
         }
       }, event) as Promise<void>;
     },

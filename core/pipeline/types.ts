@@ -73,6 +73,11 @@ export interface RequestContext {
   response?: GatewayResponse;
   /** Aborts the upstream call (client gone, timeout). */
   abort(reason: GatewayError | Error): void;
+  /**
+   * Calls `listener` once when the request is aborted (at once if it already was): a plain callback, cheaper on
+   * the hot path than a listener on `signal`. Optional so that hand-built contexts (tests) need not have it.
+   */
+  onAbort?(listener: (reason: Error) => void): void;
   /** Sets the response. A second call is a bug and throws. */
   respond(response: GatewayResponse): void;
   /** Sets a JSON error response from a thrown value. */

@@ -42,6 +42,8 @@ export const RpcErrors = {
   REQUEST_TIMEOUT: -32002,
   /** Implementation-defined: a policy denied the message. */
   DENIED: -32003,
+  /** Implementation-defined: a rate limit refused the message; `data` carries `code` and `retryAfterMs`. */
+  RATE_LIMITED: -32029,
 } as const;
 
 export function isRequest(m: JsonRpcMessage): m is JsonRpcRequest {

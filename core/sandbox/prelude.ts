@@ -19,7 +19,7 @@ export const PRELUDE = String.raw`
   const names = Object.getOwnPropertyNames;
   const isFrozen = Object.isFrozen;
   const StringCtor = String;
-  const HOOKS = ['onRequest', 'onResponse', 'onMcpRequest', 'onMcpResponse'];
+  const HOOKS = ['onRequest', 'onResponse', 'onMcpRequest', 'onMcpResponse', 'onA2aRequest', 'onA2aResponse'];
   // ctx.log caps, per call (the README states them): lines, characters of a message, characters of the fields'
   // JSON, and characters of all lines together.
   const LOG_LINES = ${LOG_LIMITS.lines};

@@ -11,7 +11,7 @@
  * call was running: the oldest unanswered one.
  */
 
-export const HOOKS = ['onRequest', 'onResponse', 'onMcpRequest', 'onMcpResponse'] as const;
+export const HOOKS = ['onRequest', 'onResponse', 'onMcpRequest', 'onMcpResponse', 'onA2aRequest', 'onA2aResponse'] as const;
 
 export const Op = { LOAD: 1, CALL: 2, DROP: 3 } as const;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError, toGatewayError } from '../errors.ts';
-import type { GatewayResponse, RequestContext } from '../pipeline/types.ts';
+import type { GatewayResponse, HeaderMap, RequestContext } from '../pipeline/types.ts';
 import { hostOf, normalizePath, type RouteHit } from '../routing/router.ts';
 import { RequestVars } from '../state/index.ts';
 import { requestChannel, type RequestEvent } from '../telemetry/events.ts';
@@ -42,6 +42,17 @@ export interface ServeEnv {
   draining(): boolean;
   /** Names the gateway in request events, so that each gateway's subscribers see only its own requests. */
   gateway?: string;
+  /** With workers: hands requests for a session another worker owns to that worker (core/cluster/handoff.ts). */
+  handoff?: HandoffChannel;
+}
+
+/** How a worker passes a request for a stateful session to the worker that owns it. */
+export interface HandoffChannel {
+  /** The owning worker when it is another one, else undefined (serve it here). */
+  ownerOf(req: import('node:http').IncomingMessage): number | undefined;
+  forward(owner: number, req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, bindKey: string, scheme: 'http' | 'https', expectContinue: boolean): Promise<void>;
+  /** Called once by the gateway, so that requests handed to this worker are served by its runtime. */
+  attach(env: ServeEnv): void;
 }
 
 /** How the response ended, as the adapter saw it. */
@@ -76,8 +87,9 @@ export class Exchange {
   private readonly env: ServeEnv;
   private listener: ListenerRuntime | undefined;
   private hit: RouteHit<RouteRuntime> | undefined;
-  private path = '';
-  private search = '';
+  /** The routed path and query string, as the context starts with them. */
+  routedPath = '';
+  routedSearch = '';
   private finished = false;
 
   constructor(env: ServeEnv, head: RequestHead) {
@@ -114,13 +126,13 @@ export class Exchange {
     if (path === undefined) {
       return errorResponse(new GatewayError(ErrorCodes.BAD_REQUEST, `request target must be an absolute path, got ${JSON.stringify(url.slice(0, 100))}`));
     }
-    this.path = path;
-    this.search = q === -1 ? '' : url.slice(q);
+    this.routedPath = path;
+    this.routedSearch = q === -1 ? '' : url.slice(q);
     if (this.event) this.event.path = path;
     const host = hostOf(head.headers.host);
     const listener = (this.listener = bind.selectListener(host));
     if (this.event) this.event.listener = listener?.listener.name;
-    const hit = (this.hit = listener?.match({ host, method: head.method, path, search: this.search, headers: head.headers }));
+    const hit = (this.hit = listener?.match({ host, method: head.method, path, search: this.routedSearch, headers: head.headers }));
     if (!listener || !hit) {
       return errorResponse(new GatewayError(ErrorCodes.NO_ROUTE, `no route for ${head.method} ${path} on host "${host}"`));
     }
@@ -140,16 +152,33 @@ export class Exchange {
    * aborts `controller` when the client leaves, which aborts the upstream call. `onBodyRead` runs when something
    * first reads the body (the node adapter sends `100 Continue` then).
    */
-  async run(body: Readable | undefined, controller: AbortController, onBodyRead?: () => void): Promise<GatewayResponse> {
+  async run(body: Readable | undefined, controller?: AbortController, onBodyRead?: () => void): Promise<GatewayResponse> {
     if (this.early) return this.early;
-    const hit = this.hit!;
-    const ctx = (this.ctx = this.createContext(hit, body, controller, onBodyRead));
+    const ctx = (this.ctx = this.createContext(this.hit!, body, onBodyRead));
+    // A caller's own controller (the web adapter's) aborts the request like a client that leaves.
+    if (controller) {
+      if (controller.signal.aborted) ctx.abort(controller.signal.reason);
+      else controller.signal.addEventListener('abort', () => ctx.abort(controller.signal.reason), { once: true });
+    }
     try {
-      await hit.route.run(ctx);
+      await this.hit!.route.run(ctx);
     } catch (err) {
       if (!ctx.response) ctx.respondError(err);
     }
     return ctx.response!;
+  }
+
+  /** Aborts the request being served (the client left): the upstream call and every stream of it end. */
+  abort(reason: Error): void {
+    this.ctx?.abort(reason);
+  }
+
+  get listenerName(): string {
+    return this.listener!.listener.name;
+  }
+
+  get logger(): Logger {
+    return this.env.logger;
   }
 
   /** Publishes the end of the request and releases the runtime; once only, whatever the adapter calls. */
@@ -171,47 +200,100 @@ export class Exchange {
     requestChannel.end.publish(event);
   }
 
-  private createContext(hit: RouteHit<RouteRuntime>, source: Readable | undefined, controller: AbortController, onBodyRead?: () => void): RequestContext {
-    const { head, env } = this;
-    const routeName = hit.route.route.name;
+  private createContext(hit: RouteHit<RouteRuntime>, source: Readable | undefined, onBodyRead?: () => void): RequestContext {
+    const head = this.head;
     const headers = stripHopByHop(head.headers);
     // The gateway answers `Expect: 100-continue` itself (the node adapter); undici refuses to send it upstream.
-    delete headers.expect;
+    if (headers.expect !== undefined) delete headers.expect;
     addForwardedHeaders(headers, head.clientAddress, head.scheme, head.headers.host);
     headers['x-request-id'] = this.id;
     const limit = this.runtime.config.limits.maxRequestBodyBytes;
-    const logger = env.logger;
-    const ctx: RequestContext = {
-      id: this.id,
-      clientHeaders: head.headers,
-      vars: new RequestVars(),
-      startedAt: Date.now(),
-      scheme: head.scheme,
-      clientAddress: head.clientAddress,
-      listenerName: this.listener!.listener.name,
-      routeName,
-      matchedPrefix: hit.matchedPrefix,
-      log: logger,
-      signal: controller.signal,
-      method: head.method,
-      path: this.path,
-      search: this.search,
-      authority: head.headers.host ?? '',
-      body: source && new LimitedBody(source, limit, this, onBodyRead),
-      requestHeaders: headers,
-      abort(reason) {
-        if (!controller.signal.aborted) controller.abort(reason);
-      },
-      respond(response) {
-        if (ctx.response) throw new Error(`a response was already set for route "${routeName}"`);
-        ctx.response = response;
-      },
-      respondError(err) {
-        ctx.response = errorResponse(toGatewayError(err));
-        if (!(err instanceof GatewayError)) logger.error({ err, route: routeName }, 'unexpected error while serving a request');
-      },
-    };
-    return ctx;
+    return new ExchangeContext(this, hit, headers, source && new LimitedBody(source, limit, this, onBodyRead));
+  }
+}
+
+/**
+ * The request context of one exchange. A class rather than an object literal so that its methods live on the
+ * prototype instead of being three new closures per request, and its AbortSignal is made only when something
+ * asks for it: an AbortController with an event listener costs microseconds per request, and a route that only
+ * proxies never needs one (the HTTP backend listens through `onAbort`, a plain callback list).
+ */
+class ExchangeContext implements RequestContext {
+  readonly id: string;
+  readonly clientHeaders: Readonly<IncomingHttpHeaders>;
+  readonly vars = new RequestVars();
+  readonly startedAt = Date.now();
+  readonly scheme: 'http' | 'https';
+  readonly clientAddress: string;
+  readonly listenerName: string;
+  readonly routeName: string;
+  readonly matchedPrefix: string | undefined;
+  readonly log: Logger;
+  method: string;
+  path: string;
+  search: string;
+  authority: string;
+  body: Readable | undefined;
+  requestHeaders: HeaderMap;
+  identity?: RequestContext['identity'];
+  backendName?: string;
+  response?: GatewayResponse;
+  private controller: AbortController | undefined;
+  private abortReason: Error | undefined;
+  private abortListeners: Array<(reason: Error) => void> | undefined;
+
+  constructor(exchange: Exchange, hit: RouteHit<RouteRuntime>, headers: HeaderMap, body: Readable | undefined) {
+    const head = exchange.head;
+    this.id = exchange.id;
+    this.clientHeaders = head.headers;
+    this.scheme = head.scheme;
+    this.clientAddress = head.clientAddress;
+    this.listenerName = exchange.listenerName;
+    this.routeName = hit.route.route.name;
+    this.matchedPrefix = hit.matchedPrefix;
+    this.log = exchange.logger;
+    this.method = head.method;
+    this.path = exchange.routedPath;
+    this.search = exchange.routedSearch;
+    this.authority = head.headers.host ?? '';
+    this.body = body;
+    this.requestHeaders = headers;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.abortReason !== undefined;
+  }
+
+  onAbort(listener: (reason: Error) => void): void {
+    if (this.abortReason) listener(this.abortReason);
+    else (this.abortListeners ??= []).push(listener);
+  }
+
+  abort(reason: GatewayError | Error): void {
+    if (this.abortReason) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+    const listeners = this.abortListeners;
+    this.abortListeners = undefined;
+    if (listeners) for (const l of listeners) l(reason);
+  }
+
+  respond(response: GatewayResponse): void {
+    if (this.response) throw new Error(`a response was already set for route "${this.routeName}"`);
+    this.response = response;
+  }
+
+  respondError(err: unknown): void {
+    this.response = errorResponse(toGatewayError(err));
+    if (!(err instanceof GatewayError)) this.log.error({ err, route: this.routeName }, 'unexpected error while serving a request');
   }
 }
 

@@ -9,7 +9,7 @@ import type { PolicyDefinition } from '../pipeline/types.ts';
 import { subscribeAccessLog } from '../telemetry/access-log.ts';
 import { publish, reloadChannel } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import type { ServeEnv } from './exchange.ts';
+import type { HandoffChannel, ServeEnv } from './exchange.ts';
 import { handleRequest } from './handler.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 
@@ -20,7 +20,18 @@ export interface GatewayOptions {
   logger: Logger;
   /** Changes applied to the loaded config before it is served (tests move ports to 0). */
   transform?: (loaded: LoadedConfig) => LoadedConfig;
+  /**
+   * Worker processes (core/cluster): how binds listen (`reusePort` so that every worker has its own socket on the
+   * port), and reload failures left to the supervisor to report, once for all workers.
+   */
+  worker?: { listen: { reusePort?: boolean; exclusive?: boolean }; quietReloadFailures: boolean; handoff?: HandoffChannel };
 }
+
+/**
+ * Called by a reload once the next runtime is built and its binds are open, just before it swaps in: a rejection
+ * abandons the reload as if the build had failed (the supervisor's all-or-none reload of every worker).
+ */
+export type ReloadGate = () => Promise<void>;
 
 export interface ReloadResult {
   ok: boolean;
@@ -65,15 +76,17 @@ export class Gateway {
       current: () => this.runtime,
       draining: () => this.draining,
       gateway: `gateway-${++nextGatewayId}`,
+      handoff: options.worker?.handoff,
     };
+    options.worker?.handoff?.attach(this.env);
   }
 
   get config() {
     return this.runtime.config;
   }
 
-  /** Names this gateway in its request events (`RequestEvent.gateway`), for subscribers tied to it. */
-  get name(): string | undefined {
+  /** This gateway's name in its request events (`RequestEvent.gateway`), for subscribers tied to it. */
+  get id(): string | undefined {
     return this.env.gateway;
   }
 
@@ -94,6 +107,7 @@ export class Gateway {
   /** Opens every bind. `initial` is a config the caller already loaded (to set up logging from it). */
   async start(initial?: LoadedConfig): Promise<void> {
     this.loaded = initial ?? (await this.load());
+    for (const notice of this.loaded.notices ?? []) this.options.logger.warn(notice);
     this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger, this.state);
     this.syncAccessLog();
     try {
@@ -111,17 +125,17 @@ export class Gateway {
    * Loads the config file again and swaps it in if all of it is valid; otherwise keeps serving the old one.
    * `changed` names the files whose change triggered it, for the reload event.
    */
-  reload(changed?: readonly string[]): Promise<ReloadResult> {
+  reload(changed?: readonly string[], gate?: ReloadGate): Promise<ReloadResult> {
     // Reloads are serialized: a burst of file events yields one reload after the one in progress.
     const run = async (): Promise<ReloadResult> => {
       const startedAt = performance.now();
       try {
-        await this.swap();
+        await this.swap(gate);
         publish(reloadChannel, () => ({ ok: true, durationMs: performance.now() - startedAt, files: changed }));
         return { ok: true };
       } catch (err) {
         const code = (err as GatewayError).code as string | undefined;
-        this.options.logger.error({ err: (err as Error).message, code }, 'reload failed: still serving the previous config');
+        if (!this.options.worker?.quietReloadFailures) this.options.logger.error({ err: (err as Error).message, code }, 'reload failed: still serving the previous config');
         publish(reloadChannel, () => ({
           ok: false,
           durationMs: performance.now() - startedAt,
@@ -136,7 +150,7 @@ export class Gateway {
     return this.reloading;
   }
 
-  private async swap(): Promise<void> {
+  private async swap(gate?: ReloadGate): Promise<void> {
     if (this.draining) throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'shutting down');
     const loaded = await this.load();
     const next = await buildRuntime(loaded.config, this.options.policies, this.options.logger, this.state);
@@ -160,6 +174,7 @@ export class Gateway {
         }
         opened.push(await this.listen(bind, next));
       }
+      await gate?.();
     } catch (err) {
       await this.closeServers(opened);
       for (const r of replaced) {
@@ -273,7 +288,7 @@ export class Gateway {
         reject(new GatewayError(ErrorCodes.BIND_FAILED, `${bind.path}: cannot listen on ${bind.address}:${bind.port}: ${err.code ?? err.message}`, { cause: err }));
       };
       server.once('error', onError);
-      server.listen(bind.port, bind.address, () => {
+      server.listen({ port: bind.port, host: bind.address, ...(bind.port === 0 ? undefined : this.options.worker?.listen) }, () => {
         server.off('error', onError);
         server.on('error', (err) => this.options.logger.error({ err, bind: bind.key }, 'server error'));
         const port = (server.address() as AddressInfo).port;

@@ -12,23 +12,40 @@ import { frameResponse, invalidResponseError, type FramedResponse } from './fram
  * `100 Continue` only when something reads the body, so a request refused from its head or by a policy (404, 413,
  * 401, ...) is answered without the client sending the body.
  */
-export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'http' | 'https', req: IncomingMessage, res: ServerResponse, expectContinue = false): Promise<void> {
+export async function handleRequest(
+  env: ServeEnv,
+  bindKey: string,
+  scheme: 'http' | 'https',
+  req: IncomingMessage,
+  res: ServerResponse,
+  expectContinue = false,
+  /** The client's address when the socket is not the client's (a request handed over by another worker). */
+  clientAddress?: string,
+): Promise<void> {
+  if (env.handoff) {
+    const owner = env.handoff.ownerOf(req);
+    if (owner !== undefined) return env.handoff.forward(owner, req, res, bindKey, scheme, expectContinue);
+  }
   const exchange = new Exchange(env, {
     method: req.method ?? 'GET',
     url: req.url ?? '/',
     headers: req.headers,
-    clientAddress: req.socket.remoteAddress ?? '',
+    clientAddress: clientAddress ?? req.socket.remoteAddress ?? '',
     scheme,
     bind: bindKey,
   });
   const hasBody = announcesBody(req.headers);
   // Without a body to wait for, an `Expect: 100-continue` needs no answer before the response.
   const out: WriteState = { bytesOut: 0, continued: !expectContinue || !hasBody, closeConnection: env.draining(), exchange };
+  // One listener for both: the end of the exchange, and (when the response did not complete) the abort of the
+  // upstream call, since the client is gone.
   res.once('close', () => {
+    const complete = res.writableFinished;
+    if (!complete) exchange.abort(clientClosed());
     exchange.finish({
       status: res.headersSent ? res.statusCode : 0,
       bytesOut: out.bytesOut,
-      errorCode: res.writableFinished ? undefined : ErrorCodes.CLIENT_CLOSED,
+      errorCode: complete ? undefined : ErrorCodes.CLIENT_CLOSED,
     });
   });
   if (exchange.early) {
@@ -36,17 +53,13 @@ export async function handleRequest(env: ServeEnv, bindKey: string, scheme: 'htt
     if (exchange.closeConnection) out.closeConnection = true;
     return writeResponse(res, req.method ?? 'GET', exchange.early, out, env.logger);
   }
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(clientClosed());
-  });
   const onBodyRead = expectContinue
     ? () => {
         if (!res.headersSent) res.writeContinue();
         out.continued = true;
       }
     : undefined;
-  const response = await exchange.run(hasBody ? req : undefined, controller, onBodyRead);
+  const response = await exchange.run(hasBody ? req : undefined, undefined, onBodyRead);
   await writeResponse(res, req.method ?? 'GET', response, out, env.logger);
 }
 

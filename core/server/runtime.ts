@@ -122,6 +122,7 @@ export async function buildRuntime(
           });
           if (backend.close) closers.push(() => backend.close!());
           if (backend.drain) drainers.push(() => backend.drain!());
+          if (backend.files) files.push(...backend.files);
           steps.push(backend.step);
           routes.push({ route, run: compose(steps) });
         }

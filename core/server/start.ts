@@ -1,10 +1,21 @@
-import { startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
+import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { Telemetry } from '../telemetry/telemetry.ts';
-import { Gateway, type ReloadResult } from './gateway.ts';
+import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
+import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
+
+/** The admin and readiness addresses a config opens, checked before any data port opens. */
+function plannedAddresses(loaded: LoadedConfig): PlannedAddress[] {
+  const out: PlannedAddress[] = [];
+  if (loaded.config.admin.address !== false) out.push({ address: loaded.config.admin.address, setting: 'admin.address', flag: '--admin' });
+  if (loaded.config.readiness.address !== false) out.push({ address: loaded.config.readiness.address, setting: 'readiness.address', flag: '--readiness' });
+  const stats = loaded.config.telemetry.stats.address;
+  if (stats !== false) out.push({ address: stats, setting: 'stats.address', flag: '--stats' });
+  return out;
+}
 
 export interface StartOptions {
   configFile: string;
@@ -16,6 +27,10 @@ export interface StartOptions {
   logLevel?: string;
   logFormat?: 'json' | 'pretty';
   transform?: (loaded: LoadedConfig) => LoadedConfig;
+  /** A config already loaded from `configFile` (the cluster entry reads it to count workers). */
+  loaded?: LoadedConfig;
+  /** Set in a worker process (core/cluster): no admin or readiness server (the supervisor runs them). */
+  worker?: GatewayOptions['worker'];
 }
 
 export interface RunningGateway {
@@ -33,33 +48,47 @@ export interface RunningGateway {
 export async function startPortcullis(options: StartOptions): Promise<RunningGateway> {
   // The config names its own log settings, so it is loaded once before the logger exists; the gateway then
   // starts from that same load. Flags (the `dev` command, --log-level) win over the file.
-  let initial: LoadedConfig | undefined;
-  let logger = options.logger;
-  if (!logger) {
+  let initial: LoadedConfig | undefined = options.loaded;
+  if (!initial) {
     initial = await loadConfig(options.configFile, options.policies);
     if (options.transform) initial = options.transform(initial);
+  }
+  // A worker's admin and readiness are its supervisor's, which checked them.
+  if (!options.worker) await checkAddressesFree(plannedAddresses(initial));
+  let logger = options.logger;
+  if (!logger) {
     logger = createLogger({
       level: options.logLevel ?? initial.config.logging.level,
       format: options.logFormat ?? initial.config.logging.format,
     });
   }
-  const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform });
-  await gateway.start(initial);
+  const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform, worker: options.worker });
+  // The admin UI's event subscriber starts before the gateway, so it sees the warm pool's first processes.
+  const observer = options.worker ? undefined : new AdminObserver(gateway.id);
+  try {
+    await gateway.start(initial);
+  } catch (err) {
+    observer?.close();
+    throw err;
+  }
   let telemetry: Telemetry;
   try {
-    telemetry = await Telemetry.start(gateway.config, { logger, gateway: gateway.name, policies: options.policies, ports: () => gateway.ports() });
+    telemetry = await Telemetry.start(gateway.config, { logger, gateway: gateway.id, policies: options.policies, ports: () => gateway.ports(), serveStats: !options.worker });
   } catch (err) {
+    observer?.close();
     await gateway.close();
     throw err;
   }
-  const source = { config: () => gateway.config, isReady: () => gateway.isReady };
+  const source = { config: () => gateway.config, isReady: () => gateway.isReady, ports: () => gateway.ports(), configFile: options.configFile };
   const servers: AdminServer[] = [];
   let admin: AdminServer | undefined;
   let readiness: AdminServer | undefined;
   try {
-    if (gateway.config.admin.address !== false) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger)));
-    if (gateway.config.readiness.address !== false) servers.push((readiness = await startReadinessServer(gateway.config.readiness.address, source, logger)));
+    if (gateway.config.admin.address !== false && observer) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger, { observer })));
+    else observer?.close();
+    if (gateway.config.readiness.address !== false && !options.worker) servers.push((readiness = await startReadinessServer(gateway.config.readiness.address, source, logger)));
   } catch (err) {
+    observer?.close();
     await Promise.all(servers.map((s) => s.close()));
     await gateway.close();
     await telemetry.close();
@@ -92,6 +121,7 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
       await gateway.close();
       await telemetry.close();
       await Promise.all(servers.map((s) => s.close()));
+      observer?.close();
     },
   };
 }

@@ -38,6 +38,11 @@ export interface TelemetryOptions {
   policies: ReadonlyArray<{ name: string; phase: Phase }>;
   /** The ports of the gateway's binds (open-connections gauge). */
   ports?: () => readonly number[];
+  /**
+   * Whether this process serves the stats address. A worker of `workers: n` does not (n processes cannot all
+   * listen on it); its metrics are still kept.
+   */
+  serveStats?: boolean;
 }
 
 interface TraceSinks {
@@ -132,6 +137,7 @@ export class Telemetry {
     }
     this.metrics ??= createMetrics({ gateway: this.options.gateway, version: VERSION, ports: this.options.ports });
     const metrics = this.metrics;
+    if (this.options.serveStats === false) return;
     try {
       this.stats = await startStatsServer(address, () => metrics.registry, this.options.logger);
     } catch (err) {

@@ -1,9 +1,9 @@
 // Filters: a custom filter denying requests, a custom filter rewriting an MCP tool result, and the ready-made
 // PII redaction, tool-argument rules and tool pinning. Run `npx portcullis -c examples/filters/gateway.config.ts`,
 // then:
-//   curl -i localhost:3200/api                          -> 403 from require-tenant
-//   curl -i -H 'x-tenant: acme' localhost:3200/api      -> 200
-// and connect an MCP client to http://localhost:3200/mcp: calling `echo` with "mail me at jane@example.com"
+//   curl -i localhost:3850/api                          -> 403 from require-tenant
+//   curl -i -H 'x-tenant: acme' localhost:3850/api      -> 200
+// and connect an MCP client to http://localhost:3850/mcp: calling `echo` with "mail me at jane@example.com"
 // answers "Echo: mail me at [REDACTED:email] (checked by Portcullis)".
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'portcullis';
@@ -13,7 +13,7 @@ const everything = fileURLToPath(new URL('../../node_modules/@modelcontextprotoc
 export default defineConfig({
   binds: [
     {
-      port: 3200,
+      port: 3850,
       listeners: [
         {
           routes: [

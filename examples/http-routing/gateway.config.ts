@@ -1,4 +1,4 @@
-// Plain HTTP routing: two API versions with weights, header and path rewrites, CORS, a redirect, a health
+// Plain HTTP routing: two API versions, header and path rewrites, CORS, a redirect, a health
 // answer and timeouts. Start a demo upstream first (`node examples/http-routing/upstream.mjs`), then
 // `npx portcullis -c examples/http-routing/gateway.config.ts`.
 import { defineConfig } from 'portcullis';

@@ -1,6 +1,6 @@
 // A real OAuth 2.1 authorization server for the example, built on oidc-provider: it issues JWT access tokens
 // bound to the MCP resource (RFC 8707 resource indicators) to agents that authenticate with client credentials.
-// Run it with `node examples/mcp-authentication/auth-server.ts` (port 3300, or AUTH_PORT).
+// Run it with `node_modules/.bin/node examples/mcp-authentication/auth-server.ts` (port 3300, or AUTH_PORT).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';

@@ -1,5 +1,5 @@
 // MCP authorization as the spec describes it: the gateway is the OAuth 2.1 resource server in front of an MCP
-// server. Start the authorization server (`node examples/mcp-authentication/auth-server.ts`), then
+// server. Start the authorization server (`node_modules/.bin/node examples/mcp-authentication/auth-server.ts`), then
 // `npx portcullis -c examples/mcp-authentication/gateway.config.ts`. An MCP client that supports OAuth discovers
 // everything from the 401: the protected-resource metadata, the authorization server, the token endpoint.
 import { fileURLToPath } from 'node:url';

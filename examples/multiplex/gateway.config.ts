@@ -11,7 +11,7 @@ const remote: McpTarget[] = process.env.REMOTE_MCP_URL ? [{ name: 'remote', mcp:
 export default defineConfig({
   binds: [
     {
-      port: 3000,
+      port: 3800,
       listeners: [
         {
           routes: [

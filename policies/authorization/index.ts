@@ -4,7 +4,8 @@ import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { McpDecision, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
-import { httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
+import { a2aMessageInput, a2aSkillInput, httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
+import { celRulesSchema, compileRuleSet, httpActivation, ruleSetAllows } from './cel.ts';
 
 export { markSecretHeader } from './secret-headers.ts';
 
@@ -36,10 +37,15 @@ export async function buildRegoPolicy(config: AuthorizationPolicy, baseDir: stri
   return loadRegoPolicy({ wasm: compiled.wasm, entrypoint, data, sources: compiled.sources, label });
 }
 
+/** What `decide` answers when the policy has no Rego (CEL `rules` only, which decide the HTTP request alone). */
+const NO_REGO: RegoDecision = Object.freeze({ allow: true });
+
 /**
- * Authorization as Rego compiled to WebAssembly. Decides the HTTP request (403 on deny) and, on MCP routes, every
- * JSON-RPC message and every listed tool, prompt and resource. Fails closed: a policy that errors or is undefined
- * denies, and the cause goes to the log, not to the client.
+ * Authorization as Rego compiled to WebAssembly, and/or CEL `rules` in agentgateway's form. Rego decides the HTTP
+ * request (403 on deny) and, on MCP routes, every JSON-RPC message and every listed tool, prompt and resource; CEL
+ * `rules` decide the HTTP request (as agentgateway's `authorization.rules` do; `mcpAuthorization` has the MCP
+ * rules). With both, both must allow. Fails closed: a policy that errors or is undefined denies, and the cause goes
+ * to the log, not to the client.
  */
 export const authorization: PolicyDefinition<AuthorizationPolicy> = {
   name: 'authorization',
@@ -50,17 +56,26 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
       data: stringOrList,
       entrypoint: s.string({ pattern: /^[A-Za-z_]\w*(\/[A-Za-z_]\w*)+$/, patternHint: '"package/rule", e.g. "authz/allow"' }),
       opaPath: s.string({ nonEmpty: true }),
+      rules: celRulesSchema,
     },
-    { required: ['rego'] },
+    {
+      refine(v, p, issues) {
+        if (v.rego === undefined && v.rules === undefined) issues.push({ path: `${p}.rego`, message: 'is required (string or array of string), unless CEL rules are given in rules' });
+        if (v.rego === undefined && (v.data !== undefined || v.entrypoint !== undefined)) issues.push({ path: `${p}.rego`, message: 'is required with data or entrypoint' });
+      },
+    },
   ),
   files(config, baseDir) {
     const f = authorizationFiles(config, baseDir);
     return [...f.rego, ...f.data];
   },
   async create(config, build) {
-    const policy = await buildRegoPolicy(config, build.baseDir, build.path);
+    const policy = config.rego === undefined ? undefined : await buildRegoPolicy(config, build.baseDir, build.path);
+    const rules = config.rules === undefined ? undefined : compileRuleSet(config.rules, `${build.path}.rules`);
     const log = build.logger;
+    /** The Rego decision on one input document (always allow without Rego); callers build the input for their message. */
     const decide = (ctx: RequestContext, input: string): RegoDecision | RegoEvalError => {
+      if (!policy) return NO_REGO;
       try {
         return policy.evaluateJson(input);
       } catch (err) {
@@ -71,6 +86,11 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
     };
     return {
       step(ctx, next) {
+        if (rules && !ruleSetAllows(rules, httpActivation(ctx))) {
+          ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject }, 'authorization denied by CEL rules');
+          throw new GatewayError(ErrorCodes.FORBIDDEN, 'forbidden by the authorization rules');
+        }
+        if (!policy) return next();
         const decision = decide(ctx, httpInputJson(ctx));
         if (decision instanceof RegoEvalError) {
           throw new GatewayError(ErrorCodes.POLICY_EVAL, 'denied: the authorization policy could not be evaluated (the gateway log has the cause)');
@@ -94,6 +114,22 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
         },
         allowListItem(ctx, item) {
           const decision = decide(ctx, mcpListItemInput(ctx, item));
+          return !(decision instanceof RegoEvalError) && decision.allow;
+        },
+      },
+      // A2A: every message, and every skill of an agent card (a denied skill is never shown).
+      a2a: {
+        onRequest(ctx, msg): McpDecision {
+          const decision = decide(ctx, a2aMessageInput(ctx, msg));
+          if (decision instanceof RegoEvalError) {
+            return { action: 'deny', message: 'denied: the authorization policy could not be evaluated', code: JSONRPC_INTERNAL_ERROR };
+          }
+          if (decision.allow) return { action: 'continue' };
+          ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject, method: msg.method, skill: msg.skill, reason: decision.reason }, 'authorization denied an A2A message');
+          return { action: 'deny', message: decision.reason ? `forbidden: ${decision.reason}` : `forbidden: ${msg.method}${msg.skill ? ` (skill ${msg.skill})` : ''}` };
+        },
+        allowSkill(ctx, agent, skill) {
+          const decision = decide(ctx, a2aSkillInput(ctx, agent, skill));
           return !(decision instanceof RegoEvalError) && decision.allow;
         },
       },

@@ -1,6 +1,6 @@
-import type { AuthorizationInput, AuthorizationMcp } from '../../sdk-types/authorization.ts';
+import type { AuthorizationA2a, AuthorizationInput, AuthorizationMcp } from '../../sdk-types/authorization.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
-import type { McpListItem, McpMessage, RequestContext } from '../../core/pipeline/index.ts';
+import type { A2aMessage, McpListItem, McpMessage, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey } from '../../core/state/index.ts';
 import { isSecretHeader } from './secret-headers.ts';
 
@@ -71,4 +71,24 @@ export function mcpListItemInput(ctx: RequestContext, item: McpListItem): string
     mcp.resourceUri = item.uri;
   }
   return withMcp(ctx, mcp);
+}
+
+/** The base document plus `a2a` (the base never has an `a2a` key). */
+function withA2a(ctx: RequestContext, a2a: AuthorizationA2a): string {
+  const base = httpInputJson(ctx);
+  return `${base.slice(0, -1)},"a2a":${JSON.stringify(a2a)}}`;
+}
+
+export function a2aMessageInput(ctx: RequestContext, msg: A2aMessage): string {
+  const a2a: AuthorizationA2a = { method: msg.method, agent: msg.agent, listing: false };
+  if (msg.skill !== undefined) a2a.skill = msg.skill;
+  if (msg.taskId !== undefined) a2a.taskId = msg.taskId;
+  if (msg.contextId !== undefined) a2a.contextId = msg.contextId;
+  if (msg.parts !== undefined) a2a.parts = msg.parts;
+  return withA2a(ctx, a2a);
+}
+
+/** A card skill is asked as a send naming it, so one rule both hides the skill and refuses messages that name it. */
+export function a2aSkillInput(ctx: RequestContext, agent: string, skill: Record<string, unknown>): string {
+  return withA2a(ctx, { method: 'message/send', agent, skill: String(skill.id ?? ''), listing: true });
 }

@@ -4,6 +4,7 @@ import { s } from '../../core/config/index.ts';
 import { loadFilter, type LoadedFilter } from '../../core/filters/index.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { createFilterStep } from './http-step.ts';
+import { createFilterA2aHooks } from './a2a-hooks.ts';
 import { createFilterMcpHooks } from './mcp-hooks.ts';
 
 /** Any JSON object: the filter's own config is checked by the filter, not by the gateway. */
@@ -40,7 +41,8 @@ const attachment = s.object(
 /**
  * User filters: TypeScript files bundled with esbuild and run in isolated-vm, in the sandbox process (never in the
  * gateway's). Each entry gets its own isolate;
- * `onRequest`/`onResponse` run in this step, `onMcpRequest`/`onMcpResponse` through the MCP hooks.
+ * `onRequest`/`onResponse` run in this step, `onMcpRequest`/`onMcpResponse` through the MCP hooks,
+ * `onA2aRequest`/`onA2aResponse` through the A2A hooks.
  */
 export const filters: PolicyDefinition<FilterAttachment[]> = {
   name: 'filters',
@@ -58,6 +60,7 @@ export const filters: PolicyDefinition<FilterAttachment[]> = {
     return {
       step: createFilterStep(loaded),
       mcp: createFilterMcpHooks(loaded),
+      a2a: createFilterA2aHooks(loaded),
       files: [...new Set(loaded.flatMap((f) => f.files))],
       async close() {
         await Promise.allSettled(loaded.map((f) => f.close()));

@@ -30,6 +30,7 @@ export const mcpAuthentication: PolicyDefinition<McpAuthenticationPolicy> = {
       issuer: url,
       resource: url,
       jwks: jwksSchema,
+      audiences: s.array(s.string({ nonEmpty: true }), { minItems: 1 }),
       authorizationServers: s.array(url, { minItems: 1 }),
       scopesSupported: s.array(s.string({ nonEmpty: true })),
       resourceName: s.string({ nonEmpty: true }),
@@ -44,7 +45,7 @@ export const mcpAuthentication: PolicyDefinition<McpAuthenticationPolicy> = {
   create(config, build) {
     const verifier = createVerifier({
       issuer: config.issuer,
-      audiences: [config.resource],
+      audiences: config.audiences ?? [config.resource],
       jwks: config.jwks,
       algorithms: config.algorithms ?? ASYMMETRIC_ALGORITHMS,
       clockSkewSeconds: config.clockSkewSeconds,

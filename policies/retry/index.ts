@@ -11,9 +11,13 @@ export const retry: PolicyDefinition<RetryPolicy> = {
   name: 'retry',
   phase: 'upstream',
   backends: ['host', 'mcp'],
-  schema: s.object({ attempts: s.number({ integer: true, min: 0, max: 10 }), backoffMs: s.number({ integer: true, min: 0 }) }),
+  schema: s.object({
+    attempts: s.number({ integer: true, min: 0, max: 10 }),
+    backoffMs: s.number({ integer: true, min: 0 }),
+    codes: s.array(s.number({ integer: true, min: 200, max: 599 })),
+  }),
   create(config) {
-    const call = createRetryInterceptor({ attempts: config.attempts ?? DEFAULT_RETRY.attempts, backoffMs: config.backoffMs ?? DEFAULT_RETRY.backoffMs });
+    const call = createRetryInterceptor({ attempts: config.attempts ?? DEFAULT_RETRY.attempts, backoffMs: config.backoffMs ?? DEFAULT_RETRY.backoffMs, codes: config.codes });
     return { step: (_ctx, next) => next(), upstream: { call } };
   },
 };

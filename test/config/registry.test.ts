@@ -72,10 +72,10 @@ describe('policies declare the backend kinds they act on', () => {
   });
 
   it('every registered backend kind is served; the config accepts exactly their keys', () => {
-    assert.deepEqual(BACKENDS.map((b) => b.kind), ['host', 'mcp', 'direct']);
-    assert.deepEqual(issues(listeners({ routes: [{ backends: [{ a2a: {} }] }] })), [
-      'binds[0].listeners[0].routes[0].backends[0].a2a: unknown key (expected one of: host, mcp, weight)',
-      'binds[0].listeners[0].routes[0].backends[0]: expected exactly one of host, mcp, got none',
+    assert.deepEqual(BACKENDS.map((b) => b.kind), ['host', 'mcp', 'a2a', 'direct']);
+    assert.deepEqual(issues(listeners({ routes: [{ backends: [{ grpc: {} }] }] })), [
+      'binds[0].listeners[0].routes[0].backends[0].grpc: unknown key (expected one of: host, mcp, a2a, weight)',
+      'binds[0].listeners[0].routes[0].backends[0]: expected exactly one of host, mcp, a2a, got none',
     ]);
   });
 });

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { EVERYTHING, MCP_TEST_EXTRA, mcpRoute } from '../helpers/mcp.ts';
 
 const CLIENT = fileURLToPath(new URL('../fixtures/mcp/python-client.py', import.meta.url));
+/** The project-local venv that `npm install` provides (scripts/install-python.mjs); PORTCULLIS_PYTHON overrides it. */
+const PYTHON = process.env.PORTCULLIS_PYTHON ?? fileURLToPath(new URL('../../.tools/python/bin/python3', import.meta.url));
 
 /** Runs the Python client asynchronously: the gateway under test shares this event loop. */
 async function python(url: string, transport: 'streamable' | 'sse'): Promise<Record<string, any>> {
-  const child = spawn('python3', [CLIENT, url, transport], { stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.ok(existsSync(PYTHON), `no Python MCP client at ${PYTHON}: run "node scripts/install-python.mjs" (npm install runs it)`);
+  const child = spawn(PYTHON, [CLIENT, url, transport], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));
@@ -17,8 +21,8 @@ async function python(url: string, transport: 'streamable' | 'sse'): Promise<Rec
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const code = await new Promise((r) => child.once('close', r));
   clearTimeout(timer);
-  // The Python SDK is installed by .ci/run (pip install mcp); say how when it is missing.
-  assert.ok(!/No module named 'mcp'/.test(err), `the Python MCP SDK is missing: run "python3 -m pip install 'mcp>=1.20'"`);
+  // The Python SDK is installed by the install step into the venv; say how when it is missing.
+  assert.ok(!/No module named 'mcp'/.test(err), `the Python MCP SDK is missing from ${PYTHON}: run "node scripts/install-python.mjs"`);
   assert.equal(code, 0, err.slice(-3000));
   return JSON.parse(out.trim().split('\n').pop()!);
 }

@@ -25,34 +25,49 @@ class UpstreamBody extends Readable {
   }
 }
 
+/** Who can abort a forwarded request: an AbortSignal, or a request context's plain abort callback (cheaper). */
+export type AbortSource = AbortSignal | { readonly aborted?: boolean; onAbort(listener: (reason: Error) => void): void };
+
 /**
  * One request upstream through undici's dispatch API. Resolves when the response headers arrive; the body then
- * streams. An abort of `signal` cancels the request at any point.
+ * streams. An abort of `signal` cancels the request at any point. One promise, one handler object: no
+ * `dispatcher.request()` layers.
  */
-export function forward(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<UpstreamResponse> {
+export function forward(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSource): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     let controller: Controller | undefined;
     let body: UpstreamBody | undefined;
     let settled = false;
-    const onAbort = () => {
-      const reason = signal.reason as Error;
-      if (controller) controller.abort(reason);
-      else fail(reason);
-    };
-    const cleanup = () => signal.removeEventListener('abort', onAbort);
+    let done = false;
     const fail = (err: Error) => {
-      cleanup();
+      done = true;
+      cleanup?.();
       if (!settled) {
         settled = true;
         reject(err);
       } else body?.destroy(err);
     };
-    if (signal.aborted) return reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    let abortedBy: Error | undefined;
+    const onAbort = (reason: Error) => {
+      if (done) return;
+      abortedBy = reason;
+      if (controller) controller.abort(reason);
+      else fail(reason);
+    };
+    let cleanup: (() => void) | undefined;
+    if (signal instanceof AbortSignal) {
+      if (signal.aborted) return reject(signal.reason);
+      const listener = () => onAbort(signal.reason as Error);
+      signal.addEventListener('abort', listener, { once: true });
+      cleanup = () => signal.removeEventListener('abort', listener);
+    } else {
+      signal.onAbort(onAbort);
+      if (done) return;
+    }
     dispatcher.dispatch(options, {
       onRequestStart(c) {
         controller = c;
-        if (signal.aborted) c.abort(signal.reason);
+        if (abortedBy) c.abort(abortedBy);
       },
       onResponseStart(c, statusCode, headers) {
         if (statusCode < 200) return; // 1xx informational responses are not forwarded
@@ -65,7 +80,8 @@ export function forward(dispatcher: Dispatcher, options: Dispatcher.DispatchOpti
         if (body && !body.push(chunk)) c.pause();
       },
       onResponseEnd() {
-        cleanup();
+        done = true;
+        cleanup?.();
         body?.push(null);
       },
       onResponseError(_c, err) {

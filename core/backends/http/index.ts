@@ -44,15 +44,25 @@ export function createHttpBackend(options: HttpBackendOptions): Step {
       },
     };
     try {
-      const res = await forward(dispatcher, dispatch, ctx.signal);
-      if (ctx.signal.aborted) {
+      const res = await forward(dispatcher, dispatch, ctx.onAbort ? (ctx as Required<Pick<RequestContext, 'onAbort'>>) : ctx.signal);
+      if (aborted(ctx)) {
         res.body.destroy();
-        throw ctx.signal.reason;
+        throw abortReason(ctx);
       }
       ctx.respond({ status: res.status, headers: stripHopByHop(res.headers), body: res.body });
     } catch (err) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
+      if (aborted(ctx)) throw abortReason(ctx);
       throw err;
     }
   };
+}
+
+/** Whether the request was aborted, without making a context create its AbortSignal for the question. */
+function aborted(ctx: RequestContext): boolean {
+  const own = (ctx as { aborted?: boolean }).aborted;
+  return own ?? ctx.signal.aborted;
+}
+
+function abortReason(ctx: RequestContext): unknown {
+  return ctx.signal.reason;
 }

@@ -2,6 +2,7 @@ import type { McpBackendConfig } from '../../../sdk-types/config.ts';
 import type { BackendDefinition } from '../types.ts';
 import { createMcpBackend } from './index.ts';
 import { mcpBackendSchema } from './schema.ts';
+import { attachOpenApiTargets } from './upstream/openapi/index.ts';
 
 /** `{ mcp: { targets: [...] } }`: MCP servers multiplexed into one, served over streamable HTTP and SSE. */
 export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
@@ -11,8 +12,17 @@ export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
   exclusive: true,
   protocol: 'mcp',
   name: (_config, routeName, index) => `${routeName}/mcp${index}`,
-  create(backends, build) {
-    return createMcpBackend({
+  async create(backends, build) {
+    // OpenAPI targets' specs load (and fail the load) here, before anything else of the backend starts.
+    const openapi = await attachOpenApiTargets(backends[0].config.targets, {
+      baseDir: build.config.baseDir,
+      where: `${build.route.path}.backends[0].mcp`,
+      state: build.state,
+      scope: build.scope,
+      logger: build.logger,
+      route: build.route.name,
+    });
+    const backend = createMcpBackend({
       route: build.route,
       config: backends[0].config,
       scope: build.scope,
@@ -22,6 +32,17 @@ export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
       logger: build.logger,
       state: build.state,
       baseDir: build.config.baseDir,
+      openapi: openapi?.services,
     });
+    if (!openapi) return backend;
+    return {
+      step: backend.step,
+      drain: () => backend.drain(),
+      files: openapi.files,
+      async close() {
+        await backend.close();
+        openapi.release();
+      },
+    };
   },
 };

@@ -59,6 +59,9 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
     return m.result;
   }
   await m.update(req.params ?? {});
+  // An in-process target may refuse the call first (OpenAPI: arguments not matching the tool's inputSchema).
+  const early = m.target ? session.targets.get(m.target)?.conn?.precheck(req.method, m.forward) : undefined;
+  if (early !== undefined) return early;
   await pipeline.run(m, async (msg) => {
     const target = msg.target!;
     const result = await call(session, target, req, withTraceMeta((msg as McpMessageContext).forward, msg.traceMeta), emit);

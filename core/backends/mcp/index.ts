@@ -13,6 +13,7 @@ import { WarmPool } from './upstream/pool.ts';
 import { attachRemoteUpstream } from './upstream/transport.ts';
 import type { RouteUpstream } from '../../upstream/index.ts';
 import { TargetLauncher } from './upstream/processes.ts';
+import type { OpenApiService } from './upstream/openapi/index.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
@@ -53,6 +54,8 @@ export interface McpBackendOptions {
    * loopback `Host` names only (DNS-rebinding protection); when absent, each request's client address stands for it.
    */
   bindAddress?: string;
+  /** The loaded APIs of the route's OpenAPI targets, by target name (see `attachOpenApiTargets`). */
+  openapi?: ReadonlyMap<string, OpenApiService>;
 }
 
 export interface McpBackend {
@@ -79,6 +82,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     baseDir: options.baseDir ?? process.cwd(),
     onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),
     upstream: remote?.dispatcher,
+    openapi: options.openapi,
   });
   const stateless = config.statefulMode === 'stateless';
   const limits = {
@@ -94,7 +98,10 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     const launcher = new TargetLauncher({ route: route.name, target: t, env: transportEnv(t.name), timeoutMs: t.requestTimeoutMs ?? timeoutMs, budget, logger });
     launchers.set(t.name, launcher);
     const size = t.stdio ? (t.stdio.warmPool ?? MCP_DEFAULTS.warmPool) : 0;
-    if (size > 0) pools.set(t.name, new WarmPool(launcher, size, logger));
+    // The pool grows under a burst of new sessions up to warmPoolMax (never past the process limit); without
+    // one it keeps its size: growth spawns processes, which a host running many routes may not want by default.
+    const max = t.stdio ? Math.min(t.stdio.warmPoolMax ?? size, (t.stdio.maxProcesses ?? MCP_DEFAULTS.maxProcesses) - 1) : 0;
+    if (size > 0) pools.set(t.name, new WarmPool(launcher, { min: size, max: Math.max(size, max) }, logger));
   }
   const sessionEnv: SessionEnv = {
     routeName: route.name,

@@ -1,4 +1,5 @@
-import { array, boolean, literal, number, object, record, string } from '../../config/schema.ts';
+import { array, boolean, literal, number, object, record, string, type Schema } from '../../config/schema.ts';
+import { openApiTargetSchema } from './upstream/openapi/config-schema.ts';
 
 const path = string({ pattern: /^\//, patternHint: 'a path starting with "/"' });
 
@@ -13,22 +14,35 @@ const remoteTarget = object(
   {
     refine(v, p, issues) {
       if (v.url === undefined && v.host === undefined) issues.push({ path: p, message: 'expected url or host' });
+      // A URL here used to pass validation and then fail every session with "Invalid URL".
+      if (typeof v.host === 'string' && v.host.includes('://')) issues.push({ path: `${p}.host`, message: `expected a host name, got the URL ${JSON.stringify(v.host)} (put a URL in url)` });
     },
   },
 );
+
+/** `true` (the gateway's whole environment) or a list of variable names. */
+const inheritEnvSchema: Schema = {
+  describe: 'boolean | array of string',
+  check(value, p, issues) {
+    if (typeof value === 'boolean') return;
+    if (Array.isArray(value)) return array(string({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, patternHint: 'an environment variable name' })).check(value, p, issues);
+    issues.push({ path: p, message: `expected true, false or a list of variable names, got ${JSON.stringify(value)}` });
+  },
+};
 
 const mcpTarget = object(
   {
     name: string({ pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'letters, digits, "_" or "-"' }),
     stdio: object(
-      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }), maxProcesses: number({ integer: true, min: 1, max: 100_000 }) },
+      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), inheritEnv: inheritEnvSchema, cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }), warmPoolMax: number({ integer: true, min: 0, max: 256 }), maxProcesses: number({ integer: true, min: 1, max: 100_000 }) },
       { required: ['cmd'] },
     ),
     sse: remoteTarget,
     mcp: remoteTarget,
+    openapi: openApiTargetSchema,
     requestTimeoutMs: number({ integer: true, min: 1 }),
   },
-  { required: ['name'], exactlyOne: ['stdio', 'sse', 'mcp'] },
+  { required: ['name'], exactlyOne: ['stdio', 'sse', 'mcp', 'openapi'] },
 );
 
 /** The schema of an `mcp` backend entry. */

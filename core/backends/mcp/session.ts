@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { ownedSessionId } from '../../cluster/identity.ts';
 import type { McpTarget } from '../../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
@@ -57,8 +58,11 @@ const CLIENT_CAPABILITY: Record<string, string> = { 'sampling/createMessage': 's
  * session's GET stream, else into a bounded buffer until one opens.
  */
 export class Session {
-  /** A CSPRNG UUID (v4): 122 random bits, so ids cannot be guessed; they are also bound to `owner`. */
-  readonly id = randomUUID();
+  /**
+   * A CSPRNG UUID (v4): 122 random bits, so ids cannot be guessed; they are also bound to `owner`. With workers it
+   * starts with the owning worker (`w1.`), so that another worker hands its requests over (core/cluster/handoff.ts).
+   */
+  readonly id = ownedSessionId(randomUUID());
   /** The identity that opened the session (see `ownerOf`): to anyone else the session does not exist. */
   owner = 'anonymous';
   /** The opener's identity subject, for telemetry. */

@@ -11,7 +11,12 @@ export interface RetryOptions {
   attempts: number;
   /** Pause before each retry, in ms (0 or more). */
   backoffMs: number;
+  /** Response statuses that are retried too (agentgateway's `retry.codes`), e.g. 503: the answer is dropped unread. */
+  codes?: readonly number[];
 }
+
+/** Ends an attempt whose status is one of `codes`, so that it is retried. */
+class RetryableStatus extends Error {}
 
 /** What a route does when no policy says otherwise: one retry, 25 ms after the failure. */
 export const DEFAULT_RETRY: RetryOptions = { attempts: 1, backoffMs: 25 };
@@ -23,12 +28,13 @@ export const DEFAULT_RETRY: RetryOptions = { attempts: 1, backoffMs: 25 };
  */
 export function createRetryInterceptor(options: RetryOptions): UpstreamInterceptor {
   const { attempts, backoffMs } = options;
+  const codes = new Set(options.codes ?? []);
   if (!Number.isInteger(attempts) || attempts < 0 || attempts > 10) throw new RangeError(`retry attempts must be an integer from 0 to 10, got ${attempts}`);
   if (!Number.isInteger(backoffMs) || backoffMs < 0) throw new RangeError(`retry backoffMs must be an integer of 0 or more, got ${backoffMs}`);
   return (dispatch) =>
     function retry(opts, handler) {
       if (attempts === 0 || opts.body != null || !IDEMPOTENT.has(opts.method)) return dispatch(opts, handler);
-      new RetryingCall(dispatch, opts, handler, attempts, backoffMs).next();
+      new RetryingCall(dispatch, opts, handler, attempts, backoffMs, codes).next();
       return true;
     };
 }
@@ -49,13 +55,20 @@ class RetryingCall implements Dispatcher.DispatchController {
   private readonly handler: Dispatcher.DispatchHandler;
   private readonly attempts: number;
   private readonly backoffMs: number;
+  readonly codes: ReadonlySet<number>;
 
-  constructor(dispatch: UpstreamDispatch, opts: UpstreamDispatchOptions, handler: Dispatcher.DispatchHandler, attempts: number, backoffMs: number) {
+  constructor(dispatch: UpstreamDispatch, opts: UpstreamDispatchOptions, handler: Dispatcher.DispatchHandler, attempts: number, backoffMs: number, codes: ReadonlySet<number>) {
     this.dispatch = dispatch;
     this.opts = opts;
     this.handler = handler;
     this.attempts = attempts;
     this.backoffMs = backoffMs;
+    this.codes = codes;
+  }
+
+  /** Whether an attempt that answered `status` is dropped and sent again. */
+  retriesStatus(status: number): boolean {
+    return this.codes.has(status) && !this.abortReason && this.attempt < this.attempts;
   }
 
   get aborted(): boolean {
@@ -111,7 +124,8 @@ class RetryingCall implements Dispatcher.DispatchController {
   /** An attempt failed: retry when nothing reached the backend and attempts remain; else report the failure. */
   failed(err: Error): void {
     this.current = undefined;
-    if (this.started || this.abortReason || this.attempt >= this.attempts || !isConnectFailure(err)) {
+    const retryable = err instanceof RetryableStatus || isConnectFailure(err);
+    if (this.started || this.abortReason || this.attempt >= this.attempts || !retryable) {
       this.handler.onResponseError?.(this, this.abortReason ?? err);
       return;
     }
@@ -133,14 +147,22 @@ class AttemptHandler extends ForwardingHandler {
   override onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
     this.call.attach(controller, context);
   }
-  override onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Parameters<ForwardingHandler['onResponseStart']>[2], statusMessage?: string): void {
+  private dropped = false;
+  override onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: Parameters<ForwardingHandler['onResponseStart']>[2], statusMessage?: string): void {
+    if (statusCode >= 200 && this.call.retriesStatus(statusCode)) {
+      this.dropped = true;
+      c.abort(new RetryableStatus(`status ${statusCode}`));
+      return;
+    }
     if (statusCode >= 200) this.call.responseStarted();
     this.inner.onResponseStart?.(this.call, statusCode, headers, statusMessage);
   }
   override onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.dropped) return;
     this.inner.onResponseData?.(this.call, chunk);
   }
   override onResponseEnd(_c: Dispatcher.DispatchController, trailers: Parameters<ForwardingHandler['onResponseEnd']>[1]): void {
+    if (this.dropped) return;
     this.inner.onResponseEnd?.(this.call, trailers);
   }
   override onResponseError(_c: Dispatcher.DispatchController, err: Error): void {

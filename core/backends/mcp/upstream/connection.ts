@@ -69,6 +69,11 @@ export class UpstreamConnection {
     this.timeoutMs = timeoutMs;
   }
 
+  /** The transport, for what a failure message can tell about it. */
+  transportOf(): UpstreamTransport | undefined {
+    return this.transport;
+  }
+
   get pid(): number | undefined {
     return (this.transport as { pid?: number } | undefined)?.pid;
   }
@@ -89,7 +94,7 @@ export class UpstreamConnection {
     transport.onmessage = (m) => this.receive(m);
     transport.onclose = () => {
       // A stale transport replaced after a 404 closes without ending the connection.
-      if (transport === this.transport) this.fail('the target closed the connection');
+      if (transport === this.transport) this.fail((transport as { closeReason?: string }).closeReason ?? 'the target closed the connection');
     };
     transport.onerror = () => {};
     return transport;
@@ -154,6 +159,11 @@ export class UpstreamConnection {
     const result = (await answer) as ServerInit;
     this.transport.setProtocolVersion?.(result.protocolVersion);
     await this.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  }
+
+  /** What the target answers `method` with before the message pipeline runs, if anything (OpenAPI argument checks). */
+  precheck(method: string, params: Record<string, unknown>): unknown {
+    return this.closed ? undefined : this.transport?.precheck?.(method, params);
   }
 
   notify(method: string, params?: Record<string, unknown>): void {
@@ -233,7 +243,9 @@ export async function connectTarget(config: McpTarget, env: TransportEnv, client
   const conn = new UpstreamConnection(config, env, clientInit, requestTimeoutMs);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer to initialize within ${timeoutMs} ms`)), timeoutMs);
+    // A stdio server's stderr usually says why it hangs (a download behind a proxy, a missing credential).
+    const stderr = () => (conn.transportOf() as { describeStderr?: () => string } | undefined)?.describeStderr?.() ?? '';
+    timer = setTimeout(() => reject(new Error(`no answer to initialize within ${timeoutMs} ms${stderr()}`)), timeoutMs);
   });
   try {
     await Promise.race([conn.open(), deadline]);

@@ -15,6 +15,18 @@ export const POOL_CLIENT_INIT: ClientInit = {
 };
 
 const REFILL_DELAY_MS = 250;
+/** Processes the pool starts at once while it grows: more would make each start slower on a small host. */
+const PARALLEL_STARTS = 4;
+
+/** How the pool adapts its size to demand. */
+export interface WarmPoolSizing {
+  /** Processes kept ready when no session is being opened (`stdio.warmPool`). */
+  min: number;
+  /** Most processes the pool grows to while sessions open faster than processes start (`stdio.warmPoolMax`). */
+  max: number;
+  /** Without a session opened for this long, the pool halves its extra size, down to `min`. @default 30000 */
+  idleMs?: number;
+}
 
 /**
  * Whether a process initialized with `a` serves a client that declared `b` exactly as a fresh one would. Servers
@@ -40,8 +52,18 @@ interface Ready {
  */
 export class WarmPool {
   private readonly ready: Ready[] = [];
+  /** The latest start in progress (close() and makeRoom() wait on every one of `starting`). */
   private filling?: Promise<unknown>;
   private fillingFor?: ClientInit;
+  private readonly starting = new Set<Promise<unknown>>();
+  /** The size the pool fills to now: between `min` and `max`, grown by demand, shrunk when idle. */
+  private target: number;
+  /** How long a process takes to start and initialize (moving average, ms); demand is judged against it. */
+  private startMs = 0;
+  private lastTakeAt = 0;
+  private takesSinceCheck = 0;
+  private idleTimer?: NodeJS.Timeout;
+  private readonly sizing: Required<WarmPoolSizing>;
   private closed = false;
   private failures = 0;
   private retryTimer?: NodeJS.Timeout;
@@ -50,14 +72,25 @@ export class WarmPool {
   /** Sessions in a row whose clients declared what `wanted` holds. */
   private streak = 0;
   private readonly launcher: TargetLauncher;
-  private readonly size: number;
   private readonly logger: Logger;
 
-  constructor(launcher: TargetLauncher, size: number, logger: Logger) {
+  /** `size` is a fixed size (`min` = `max`), or how the pool adapts. */
+  constructor(launcher: TargetLauncher, size: number | WarmPoolSizing, logger: Logger) {
     this.launcher = launcher;
-    this.size = size;
+    const sizing = typeof size === 'number' ? { min: size, max: size } : size;
+    this.sizing = { min: sizing.min, max: Math.max(sizing.min, sizing.max), idleMs: sizing.idleMs ?? 30_000 };
+    this.target = this.sizing.min;
     this.logger = logger;
+    if (this.sizing.max > this.sizing.min) {
+      this.idleTimer = setInterval(() => this.shrinkIfIdle(), this.sizing.idleMs);
+      this.idleTimer.unref();
+    }
     this.fill();
+  }
+
+  /** The size the pool is filling to now (grows with demand, shrinks when idle). */
+  get size(): number {
+    return this.target;
   }
 
   /** A ready connection initialized like `init`, or undefined (the caller then spawns). */
@@ -67,6 +100,7 @@ export class WarmPool {
     this.prune();
     const i = this.ready.findIndex((r) => sameClient(r.init, init));
     const conn = i === -1 ? undefined : this.ready.splice(i, 1)[0].conn;
+    this.adapt(conn === undefined);
     // Spawning blocks the event loop (fork) and the new process competes for CPU while it loads: refill once the
     // session that just took a process has had time to start, not in the middle of its first requests.
     if (!this.refillTimer && !this.closed) {
@@ -77,6 +111,37 @@ export class WarmPool {
       this.refillTimer.unref();
     }
     return conn;
+  }
+
+  /**
+   * Grows the pool while sessions open faster than processes start: on a miss, or when this session came sooner
+   * after the last than a start takes, the size doubles (up to `max`) and the missing processes start at once,
+   * several in parallel, instead of one after another.
+   */
+  private adapt(missed: boolean): void {
+    const now = performance.now();
+    const interval = this.lastTakeAt === 0 ? Infinity : now - this.lastTakeAt;
+    this.lastTakeAt = now;
+    this.takesSinceCheck++;
+    if (this.target >= this.sizing.max) return;
+    if (missed || (this.startMs > 0 && interval < this.startMs)) {
+      this.target = Math.min(this.sizing.max, Math.max(this.target + 1, this.target * 2));
+      // Demand outruns the pool: start now rather than after the refill delay.
+      clearTimeout(this.refillTimer);
+      this.refillTimer = undefined;
+      queueMicrotask(() => this.fill());
+    }
+  }
+
+  /** Halves the extra size after a quiet period, stopping the processes no one came for. */
+  private shrinkIfIdle(): void {
+    if (this.closed) return;
+    const quiet = this.takesSinceCheck === 0;
+    this.takesSinceCheck = 0;
+    if (!quiet || this.target <= this.sizing.min) return;
+    this.target = Math.max(this.sizing.min, Math.floor(this.target / 2));
+    this.prune();
+    while (this.ready.length > this.target) void this.ready.shift()!.conn.close();
   }
 
   get available(): number {
@@ -90,7 +155,7 @@ export class WarmPool {
    */
   async makeRoom(init: ClientInit): Promise<UpstreamConnection | undefined> {
     if (this.filling && sameClient(this.fillingFor!, init)) {
-      await this.filling.catch(() => {});
+      await Promise.allSettled([...this.starting]);
       const i = this.ready.findIndex((r) => !r.conn.closed && sameClient(r.init, init));
       if (i !== -1) return this.ready.splice(i, 1)[0].conn;
     }
@@ -108,41 +173,54 @@ export class WarmPool {
   }
 
   private fill(): void {
-    if (this.filling || this.closed || this.retryTimer) return;
+    if (this.closed || this.retryTimer) return;
     this.prune();
     const wanted = this.wanted;
-    let stale: Ready | undefined;
-    if (this.ready.length >= this.size) {
-      // Full, but of processes initialized for other clients: replace the oldest of those, one when the clients
-      // just changed, all once the same kind of client came twice in a row (clients that alternate do not make
-      // the pool restart every process each time).
-      const matching = this.ready.filter((r) => sameClient(r.init, wanted)).length;
-      if (matching === this.ready.length || (matching > 0 && this.streak < 2)) return;
-      stale = this.ready.splice(this.ready.findIndex((r) => !sameClient(r.init, wanted)), 1)[0];
-    } else if (this.launcher.full) {
-      // At the process limit sessions come first: the pool refills when a session next takes from it.
-      return;
+    // Below the size: start what is missing, a few at a time.
+    while (this.ready.length + this.starting.size < this.target && this.starting.size < PARALLEL_STARTS) {
+      if (this.launcher.full) return; // at the process limit sessions come first: refilled when one next takes
+      this.begin(wanted);
     }
-    // `filling` covers the whole start, prefetch included: close() waits on it, and a process that finished
-    // starting after close() began is closed here rather than pushed into a closed pool (where it would leak).
+    if (this.starting.size > 0 || this.ready.length < this.target || this.target === 0) return;
+    // Full, but of processes initialized for other clients: replace the oldest of those, one when the clients
+    // just changed, all once the same kind of client came twice in a row (clients that alternate do not make
+    // the pool restart every process each time).
+    const matching = this.ready.filter((r) => sameClient(r.init, wanted)).length;
+    if (matching === this.ready.length || (matching > 0 && this.streak < 2)) return;
+    const stale = this.ready.splice(this.ready.findIndex((r) => !sameClient(r.init, wanted)), 1)[0];
+    this.begin(wanted, stale);
+  }
+
+  /**
+   * One start in the background. Tracked in `starting` for the whole start, prefetch included: close() waits on
+   * it, and a process that finished starting after close() began is closed here rather than pushed into a closed
+   * pool (where it would leak).
+   */
+  private begin(wanted: ClientInit, stale?: Ready): void {
     this.fillingFor = wanted;
-    this.filling = (async () => {
+    const startedAt = performance.now();
+    const run = (async () => {
       if (stale) await stale.conn.close();
       return this.startOne(wanted);
     })().then(
       (conn) => {
-        this.filling = undefined;
+        this.starting.delete(run);
+        if (this.filling === run) this.filling = undefined;
         this.failures = 0;
+        const took = performance.now() - startedAt;
+        this.startMs = this.startMs === 0 ? took : 0.7 * this.startMs + 0.3 * took;
         if (this.closed) return conn.close();
         this.ready.push({ init: wanted, conn });
         this.fill();
       },
       (err: Error) => {
-        this.filling = undefined;
-        if (this.launcher.full) return;
+        this.starting.delete(run);
+        if (this.filling === run) this.filling = undefined;
+        if (this.launcher.full || this.closed) return;
         this.failures++;
         const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
         this.logger.warn({ target: this.launcher.target.name, err: err.message, retryInMs: delay }, 'warm pool could not start a target process');
+        if (this.retryTimer) return;
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           this.fill();
@@ -150,6 +228,8 @@ export class WarmPool {
         this.retryTimer.unref();
       },
     );
+    this.starting.add(run);
+    this.filling = run;
   }
 
   /** Starts, initializes and warms one process. */
@@ -182,8 +262,9 @@ export class WarmPool {
     this.closed = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.refillTimer);
+    clearInterval(this.idleTimer);
     // A spawn in progress is closed by its own callback; wait for it so no process outlives the pool.
-    await this.filling?.catch(() => {});
+    await Promise.allSettled([...this.starting]);
     const all = this.ready.splice(0);
     await Promise.allSettled(all.map((r) => r.conn.close()));
   }

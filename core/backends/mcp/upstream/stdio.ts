@@ -5,6 +5,21 @@ import type { UpstreamTransport } from './transport.ts';
 /** Inherited from the gateway's environment by every stdio target; everything else must be given in `env`. */
 const SAFE_ENV = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR'];
 
+/**
+ * Proxy and CA settings, inherited too: without them `npx some-mcp-server` behind a corporate proxy or a private CA
+ * cannot download anything and hangs until the initialize timeout. They name where to connect and whom to trust,
+ * never a credential of the gateway's own (a proxy URL with a password in it is the user's explicit setting).
+ */
+export const PROXY_CA_ENV = [
+  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy',
+  'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'PIP_CERT',
+  'npm_config_proxy', 'npm_config_https_proxy', 'npm_config_noproxy', 'npm_config_cafile', 'npm_config_registry',
+  'NPM_CONFIG_PROXY', 'NPM_CONFIG_HTTPS_PROXY', 'NPM_CONFIG_NOPROXY', 'NPM_CONFIG_CAFILE', 'NPM_CONFIG_REGISTRY',
+];
+
+/** Lines of a child's stderr kept for the error when it stops before answering. */
+const STDERR_TAIL = 10;
+
 /** Every live child, so that no child outlives the gateway even when it exits without closing its sessions. */
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -31,9 +46,14 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-export function safeEnvironment(extra: Record<string, string> | undefined): Record<string, string> {
+/**
+ * The child's environment: the safe variables, proxy and CA settings, what `inheritEnv` adds (`true`: the
+ * gateway's whole environment; a list: those names too), then the target's own `env`.
+ */
+export function safeEnvironment(extra: Record<string, string> | undefined, inheritEnv: boolean | readonly string[] = false): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const key of SAFE_ENV) {
+  const names = inheritEnv === true ? Object.keys(process.env) : [...SAFE_ENV, ...PROXY_CA_ENV, ...(inheritEnv || [])];
+  for (const key of names) {
     const value = process.env[key];
     // Exported shell functions look like `() { ...`; never pass them on.
     if (value !== undefined && !value.startsWith('()')) env[key] = value;
@@ -59,6 +79,9 @@ export class StdioTransport implements UpstreamTransport {
   private buffer = '';
   private closed = false;
   private readonly options: StdioOptions;
+  private readonly stderrTail: string[] = [];
+  /** Why the transport closed, when the process ended on its own: its exit and the last lines of its stderr. */
+  closeReason?: string;
 
   constructor(options: StdioOptions) {
     this.options = options;
@@ -90,8 +113,9 @@ export class StdioTransport implements UpstreamTransport {
         live.add(child);
         resolve();
       });
-      child.once('exit', () => {
+      child.once('exit', (code, signal) => {
         live.delete(child);
+        if (!this.closing) this.closeReason = `the process exited (${signal ? `signal ${signal}` : `code ${code}`})${this.describeStderr()}`;
         // Descendants that kept the pipes open (wrappers like npx) would otherwise keep the transport, and the
         // gateway's event loop, alive.
         killGroup(child, 'SIGKILL');
@@ -111,12 +135,22 @@ export class StdioTransport implements UpstreamTransport {
         while ((nl = errBuf.indexOf('\n')) !== -1) {
           const line = errBuf.slice(0, nl).trimEnd();
           errBuf = errBuf.slice(nl + 1);
-          if (line) this.options.onStderr?.(line);
+          if (!line) continue;
+          this.stderrTail.push(line);
+          if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
+          this.options.onStderr?.(line);
         }
         if (errBuf.length > 64 * 1024) errBuf = '';
       });
     });
   }
+
+  /** `; its last stderr lines: a | b`, or nothing when it wrote none. */
+  describeStderr(): string {
+    return this.stderrTail.length === 0 ? '' : `; its last stderr lines: ${this.stderrTail.map((l) => l.slice(0, 300)).join(' | ')}`;
+  }
+
+  private closing = false;
 
   private read(chunk: string): void {
     this.buffer += chunk;
@@ -151,6 +185,7 @@ export class StdioTransport implements UpstreamTransport {
 
   /** Ends stdin, then TERM, then KILL: a server that ignores EOF is stopped within about a second. */
   async close(): Promise<void> {
+    this.closing = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) {
       this.finish();

@@ -9,6 +9,7 @@ import type { RouteUpstream } from '../../../upstream/index.ts';
 import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
 import { sharedRemoteAgent, StreamableHttpTransport } from './streamable-http.ts';
+import { OpenApiTransport, type OpenApiService } from './openapi/index.ts';
 
 /** The part of the MCP SDK's Transport the gateway uses; stdio is our own, HTTP ones are the SDK's. */
 export interface UpstreamTransport {
@@ -20,12 +21,14 @@ export interface UpstreamTransport {
   onerror?: (error: Error) => void;
   /** Streamable HTTP: the negotiated version goes into every later request's header. */
   setProtocolVersion?(version: string): void;
+  /** In-process targets (OpenAPI): a result that answers a request before it enters the message pipeline. */
+  precheck?(method: string, params: Record<string, unknown>): unknown;
 }
 
-export type TargetKind = 'stdio' | 'sse' | 'mcp';
+export type TargetKind = 'stdio' | 'sse' | 'mcp' | 'openapi';
 
 export function targetKind(target: McpTarget): TargetKind {
-  return target.stdio ? 'stdio' : target.sse ? 'sse' : 'mcp';
+  return target.stdio ? 'stdio' : target.sse ? 'sse' : target.openapi ? 'openapi' : 'mcp';
 }
 
 /** A target's URL: its `url`, else built from `host`, `port` and `path` (over `https` when the route has backend TLS). */
@@ -44,6 +47,8 @@ export interface TransportEnv {
    * error mapping). Without one, a plain shared pool.
    */
   upstream?: UpstreamDispatcher;
+  /** OpenAPI targets: each one's loaded API, by target name. */
+  openapi?: ReadonlyMap<string, OpenApiService>;
 }
 
 /**
@@ -166,10 +171,15 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
     return new StdioTransport({
       cmd: s.cmd,
       args: s.args ?? [],
-      env: safeEnvironment(s.env),
+      env: safeEnvironment(s.env, s.inheritEnv),
       cwd: s.cwd ? resolvePath(env.baseDir, s.cwd) : env.baseDir,
       onStderr: env.onStderr,
     });
+  }
+  if (target.openapi) {
+    const service = env.openapi?.get(target.name);
+    if (!service) throw new Error(`OpenAPI target "${target.name}" has no loaded API`);
+    return new OpenApiTransport(service, env.upstream ?? sharedRemoteAgent, target.name);
   }
   const kind = target.sse ? 'sse' : 'mcp';
   const remote = (target.sse ?? target.mcp)!;

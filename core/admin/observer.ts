@@ -1,0 +1,338 @@
+import type { Channel } from 'node:diagnostics_channel';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import {
+  messageChannel,
+  policyChannel,
+  processChannel,
+  rateLimitChannel,
+  reloadChannel,
+  requestChannel,
+  sessionChannel,
+  upstreamChannel,
+  type MessageEvent,
+  type PolicyDecisionEvent,
+  type ProcessEvent,
+  type RateLimitEvent,
+  type ReloadEvent,
+  type RequestEvent,
+  type SessionEvent,
+  type UpstreamAttemptEvent,
+} from '../telemetry/events.ts';
+import { MetricsWindow } from './metrics.ts';
+import { HealthBook } from './health.ts';
+import { Ring } from './ring.ts';
+
+/** One protocol message of a request, as the Traffic page shows it. */
+export interface MessageLine {
+  protocol: 'mcp' | 'a2a';
+  method: string;
+  target?: string;
+  tool?: string;
+  prompt?: string;
+  resourceUri?: string;
+  skill?: string;
+  taskId?: string;
+  outcome?: 'ok' | 'error';
+  rpcErrorCode?: number;
+  errorMessage?: string;
+  durationMs?: number;
+}
+
+/** One policy decision (authentication, rate limit, filter, authorization). */
+export interface DecisionLine {
+  time: string;
+  requestId: string;
+  route: string;
+  policy: string;
+  level: 'http' | 'message';
+  outcome: 'allow' | 'deny' | 'error';
+  reason?: string;
+  method?: string;
+  errorCode?: string;
+  traceId?: string;
+}
+
+/** One access-log line, with the messages it carried and the decisions taken on it. */
+export interface TrafficLine {
+  id: string;
+  time: string;
+  method: string;
+  path: string;
+  host: string;
+  listener?: string;
+  route?: string;
+  backend?: string;
+  status: number;
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  client: string;
+  errorCode?: string;
+  identity?: string;
+  traceId?: string;
+  messages: MessageLine[];
+  decisions: DecisionLine[];
+}
+
+/** Where a reload error points: the file, and the line when the message names one, or the config path. */
+export interface ErrorLocation {
+  file?: string;
+  line?: number;
+  column?: number;
+  /** The config field, for validation errors (`binds[0].port`). */
+  path?: string;
+}
+
+export interface ReloadLine {
+  id: number;
+  time: string;
+  ok: boolean;
+  durationMs: number;
+  errorCode?: string;
+  message?: string;
+  files?: readonly string[];
+  location?: ErrorLocation;
+}
+
+export type Topic = 'access' | 'reload' | 'decision';
+type Listener = (topic: Topic, data: unknown) => void;
+
+const TRAFFIC_KEPT = 1000;
+const DECISIONS_KEPT = 2000;
+const RELOADS_KEPT = 200;
+/** Requests started but not ended yet; a bound so that a flood of hung requests cannot grow the map forever. */
+const PENDING_MAX = 10_000;
+
+const FILE_LINE = /([\w./@-]+\.(?:ts|mts|cts|js|mjs|cjs|ya?ml|json|rego)):(\d+)(?::(\d+))?/;
+const IN_FILE = / in (\/[^\s:]+):/;
+const FIELD_PATH = /\n([\w$]+(?:\[\d+\]|\.[\w$]+)*): /;
+
+/** Reads the file, line and config path out of a reload error message. */
+export function errorLocation(message: string | undefined): ErrorLocation | undefined {
+  if (!message) return undefined;
+  const loc: ErrorLocation = {};
+  const fl = FILE_LINE.exec(message);
+  if (fl) {
+    loc.file = fl[1];
+    loc.line = Number(fl[2]);
+    if (fl[3]) loc.column = Number(fl[3]);
+  } else {
+    const inFile = IN_FILE.exec(message);
+    if (inFile) loc.file = inFile[1];
+  }
+  const field = FIELD_PATH.exec(message);
+  if (field) loc.path = field[1];
+  return Object.keys(loc).length ? loc : undefined;
+}
+
+let isoSecond = -1;
+let isoPrefix = '';
+/** `Date#toISOString` costs microseconds, paid on every request: the part up to the second is built once a second. */
+export function isoNow(ms = Date.now()): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  return `${isoPrefix}${String(ms % 1000).padStart(3, '0')}Z`;
+}
+
+/**
+ * The trace id of an event: one a tracing subscriber put on it, else that of the OpenTelemetry span active where
+ * the event was published (policy decisions run inside the request's span when tracing is on; with no tracer
+ * registered this is a no-op lookup).
+ */
+function traceIdOf(e: object): string | undefined {
+  const v = (e as { traceId?: unknown; trace_id?: unknown }).traceId ?? (e as { trace_id?: unknown }).trace_id;
+  if (typeof v === 'string') return v;
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && isSpanContextValid(span) ? span.traceId : undefined;
+}
+
+/**
+ * What the admin server knows about traffic: a subscriber to the telemetry events of one gateway, keeping the
+ * recent access lines (with their messages and decisions), reloads, target health and metric windows, and
+ * passing each new one to the live streams. Created before the gateway starts, so the warm pool's first
+ * processes are seen.
+ */
+export class AdminObserver {
+  readonly traffic = new Ring<TrafficLine>(TRAFFIC_KEPT);
+  readonly decisions = new Ring<DecisionLine>(DECISIONS_KEPT);
+  readonly reloads = new Ring<ReloadLine>(RELOADS_KEPT);
+  readonly metrics = new MetricsWindow();
+  readonly health = new HealthBook();
+  private readonly gateway: string | undefined;
+  private readonly pending = new Map<string, { messages: MessageLine[]; decisions: DecisionLine[] }>();
+  private readonly byId = new Map<string, TrafficLine>();
+  private readonly listeners = new Set<Listener>();
+  private readonly messageStarts = new WeakMap<MessageEvent, number>();
+  private reloadCount = 0;
+  private readonly unsubscribers: Array<() => void> = [];
+
+  /** `gateway` limits the request events to those of one gateway (several may share a process in tests). */
+  constructor(gateway?: string) {
+    this.gateway = gateway;
+    const request = {
+      start: (m: unknown) => this.onRequestStart(m as RequestEvent),
+      end: (m: unknown) => this.onRequestEnd(m as RequestEvent),
+    };
+    requestChannel.subscribe(request as never);
+    this.unsubscribers.push(() => requestChannel.unsubscribe(request as never));
+    const message = {
+      start: (m: unknown) => this.messageStarts.set(m as MessageEvent, performance.now()),
+      asyncEnd: (m: unknown) => this.onMessageEnd(m as MessageEvent),
+    };
+    messageChannel.subscribe(message as never);
+    this.unsubscribers.push(() => messageChannel.unsubscribe(message as never));
+    const upstream = {
+      asyncEnd: (m: unknown) => this.health.upstream(m as UpstreamAttemptEvent),
+      error: (m: unknown) => this.health.upstream(m as UpstreamAttemptEvent),
+    };
+    upstreamChannel.subscribe(upstream as never);
+    this.unsubscribers.push(() => upstreamChannel.unsubscribe(upstream as never));
+    this.on(policyChannel, (e: PolicyDecisionEvent) => this.onDecision(e));
+    this.on(reloadChannel, (e: ReloadEvent) => this.onReload(e));
+    this.on(sessionChannel, (e: SessionEvent) => this.metrics.session(e));
+    this.on(processChannel, (e: ProcessEvent) => this.health.process(e));
+    this.on(rateLimitChannel, (e: RateLimitEvent) => this.metrics.rateLimit(e));
+  }
+
+  private on<T>(ch: Channel<T, T>, fn: (m: T) => void): void {
+    const listener = (m: unknown) => fn(m as T);
+    ch.subscribe(listener);
+    this.unsubscribers.push(() => ch.unsubscribe(listener));
+  }
+
+  /** Calls `fn` with every new line of the topics; returns the unsubscribe function. */
+  listen(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  line(id: string): TrafficLine | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Decisions taken for a request so far (also while it is still running: the playground asks right after). */
+  decisionsOf(requestId: string): DecisionLine[] {
+    return this.byId.get(requestId)?.decisions ?? this.pending.get(requestId)?.decisions ?? [];
+  }
+
+  messagesOf(requestId: string): MessageLine[] {
+    return this.byId.get(requestId)?.messages ?? this.pending.get(requestId)?.messages ?? [];
+  }
+
+  close(): void {
+    for (const u of this.unsubscribers.splice(0)) u();
+    this.listeners.clear();
+  }
+
+  private emit(topic: Topic, data: unknown): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(topic, data);
+      } catch {
+        // a broken stream must not break the others
+      }
+    }
+  }
+
+  /** A request of the observed gateway (of any gateway's node servers when none was named). */
+  private mine(e: RequestEvent): boolean {
+    return this.gateway === undefined ? e.gateway !== undefined : e.gateway === this.gateway;
+  }
+
+  private onRequestStart(e: RequestEvent): void {
+    if (!this.mine(e)) return;
+    if (this.pending.size >= PENDING_MAX) return;
+    this.pending.set(e.id, { messages: [], decisions: [] });
+  }
+
+  private onRequestEnd(e: RequestEvent): void {
+    if (!this.mine(e)) return;
+    const extra = this.pending.get(e.id) ?? { messages: [], decisions: [] };
+    this.pending.delete(e.id);
+    // The end may be published outside the request's span (the socket closed): its decisions carry it then.
+    const traceId = traceIdOf(e) ?? extra.decisions.find((d) => d.traceId)?.traceId;
+    const line: TrafficLine = {
+      id: e.id,
+      time: isoNow(),
+      method: e.method,
+      path: e.path,
+      host: e.host,
+      listener: e.listener,
+      route: e.route,
+      backend: e.backend,
+      status: e.status ?? 0,
+      durationMs: Math.round((e.durationMs ?? 0) * 100) / 100,
+      bytesIn: e.bytesIn ?? 0,
+      bytesOut: e.bytesOut ?? 0,
+      client: e.clientAddress,
+      errorCode: e.errorCode,
+      identity: e.subject,
+      traceId,
+      messages: extra.messages,
+      decisions: extra.decisions,
+    };
+    if (traceId) for (const d of line.decisions) d.traceId ??= traceId;
+    const dropped = this.traffic.push(line);
+    if (dropped) this.byId.delete(dropped.id);
+    this.byId.set(line.id, line);
+    this.metrics.request(line);
+    this.health.request(line);
+    this.emit('access', line);
+  }
+
+  private onMessageEnd(e: MessageEvent): void {
+    const started = this.messageStarts.get(e);
+    const line: MessageLine = { protocol: e.protocol, method: e.method, outcome: e.outcome };
+    if (started !== undefined) line.durationMs = Math.round((performance.now() - started) * 100) / 100;
+    for (const k of ['target', 'tool', 'prompt', 'resourceUri', 'skill', 'taskId', 'rpcErrorCode', 'errorMessage'] as const) {
+      if (e[k] !== undefined) (line as unknown as Record<string, unknown>)[k] = e[k];
+    }
+    const owner = this.pending.get(e.requestId) ?? this.byId.get(e.requestId);
+    if (!owner) return;
+    owner.messages.push(line);
+    this.metrics.message(line);
+    this.health.message(e.route, line);
+  }
+
+  private onDecision(e: PolicyDecisionEvent): void {
+    const owner = this.pending.get(e.requestId) ?? this.byId.get(e.requestId);
+    if (!owner) return;
+    const d: DecisionLine = {
+      time: isoNow(),
+      requestId: e.requestId,
+      route: e.route,
+      policy: e.policy,
+      level: e.level,
+      outcome: e.outcome,
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
+      ...(e.method !== undefined ? { method: e.method } : {}),
+      ...(e.errorCode !== undefined ? { errorCode: e.errorCode } : {}),
+    };
+    const traceId = traceIdOf(e);
+    if (traceId) d.traceId = traceId;
+    owner.decisions.push(d);
+    this.decisions.push(d);
+    this.metrics.decision(d);
+    this.emit('decision', d);
+  }
+
+  private onReload(e: ReloadEvent): void {
+    const line: ReloadLine = {
+      id: ++this.reloadCount,
+      time: isoNow(),
+      ok: e.ok,
+      durationMs: Math.round(e.durationMs * 100) / 100,
+      ...(e.errorCode !== undefined ? { errorCode: e.errorCode } : {}),
+      ...(e.message !== undefined ? { message: e.message } : {}),
+      ...(e.files !== undefined ? { files: e.files } : {}),
+    };
+    const location = e.ok ? undefined : errorLocation(e.message);
+    if (location) line.location = location;
+    this.reloads.push(line);
+    this.metrics.reload(line);
+    this.emit('reload', line);
+  }
+}

@@ -1,0 +1,238 @@
+import type { Readable } from 'node:stream';
+import { ErrorCodes, GatewayError } from '../../errors.ts';
+import type { MessageContext, MessagePipeline } from '../../pipeline/message.ts';
+import type { GatewayResponse, RequestContext } from '../../pipeline/types.ts';
+import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcId } from '../../protocol/jsonrpc.ts';
+import type { AgentCaller, AgentEndpoint, AgentResponse } from './agent-call.ts';
+import { rewriteCard, type CardView } from './card.ts';
+import { CARD_METHODS, describeMessage, KNOWN_METHODS, STREAMING_METHODS, type RestCall } from './methods.ts';
+import { pushUrlsOf } from './push.ts';
+
+/** What serving one agent's traffic needs, built once per route. */
+export interface ServeEnv {
+  caller: AgentCaller;
+  messages: MessagePipeline;
+  pushAllowed: (url: unknown) => boolean;
+  /** Largest non-streaming answer read from an agent. */
+  maxResponseBytes: number;
+  view(ctx: RequestContext, agent: AgentEndpoint): CardView;
+  /** Agent streams being passed through, so a shutdown can end them. */
+  streams: Set<Readable>;
+}
+
+type Json = Record<string, unknown>;
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): GatewayResponse {
+  const text = JSON.stringify(body);
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: text };
+}
+
+async function readBody(ctx: RequestContext): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of (ctx.body ?? []) as Readable) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const isSse = (res: AgentResponse) => String(res.headers['content-type'] ?? '').includes('text/event-stream');
+
+/** A protocol message on its way through the route's message pipeline. */
+function messageContext(ctx: RequestContext, agent: AgentEndpoint, method: string, params: Json | undefined, rpcId: JsonRpcId | null | undefined): MessageContext {
+  const m: MessageContext = {
+    protocol: 'a2a',
+    http: ctx,
+    rpcId,
+    method,
+    params,
+    target: agent.name,
+    a2a: describeMessage(method, params, agent.name),
+    streaming: STREAMING_METHODS.has(method),
+    async update(next) {
+      m.params = next;
+      m.a2a = describeMessage(method, next, agent.name);
+    },
+  };
+  return m;
+}
+
+/** Refuses a message that would have the agent call a URL outside the allowlist. */
+function checkPush(env: ServeEnv, m: MessageContext): void {
+  for (const url of pushUrlsOf(m.method, m.params)) {
+    if (!env.pushAllowed(url)) {
+      throw new RpcFailure(RpcErrors.DENIED, `push notification URL ${JSON.stringify(String(url).slice(0, 200))} is not allowed on this route (a2a.pushNotifications.allowedUrls)`, {
+        code: ErrorCodes.A2A_PUSH_URL_DENIED,
+      });
+    }
+  }
+}
+
+/**
+ * Runs one message through the pipeline, `send` calling the agent. A streamed answer is returned as soon as its
+ * headers arrive, while the pipeline (with its telemetry event) goes on until the stream ends; any other answer is
+ * read by `readResult` into `m.result`, and undefined is returned once the pipeline is done.
+ */
+async function runMessage(
+  env: ServeEnv,
+  m: MessageContext,
+  send: (m: MessageContext) => Promise<AgentResponse>,
+  readResult: (m: MessageContext, res: AgentResponse) => Promise<void>,
+): Promise<AgentResponse | undefined> {
+  let streamReady!: (res: AgentResponse) => void;
+  const stream = new Promise<AgentResponse>((resolve) => (streamReady = resolve));
+  const done = env.messages.run(m, async (msg) => {
+    checkPush(env, msg);
+    const res = await send(msg);
+    if (!msg.streaming || !isSse(res)) return readResult(msg, res);
+    streamReady(res);
+    env.streams.add(res.body);
+    res.body.once('close', () => env.streams.delete(res.body));
+    await new Promise<void>((resolve, reject) => {
+      res.body.once('end', resolve);
+      res.body.once('close', () => (res.body.readableEnded ? resolve() : reject(new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, 'the stream ended before the agent finished it'))));
+      res.body.once('error', (err) => reject(err));
+    });
+  });
+  const first = await Promise.race([stream, done.then(() => undefined)]);
+  // Once streaming, the pipeline's end (stream end or break) is only telemetry: the response is already under way.
+  if (first) done.catch(() => {});
+  return first;
+}
+
+function failureOf(ctx: RequestContext, err: unknown): RpcFailure {
+  if (err instanceof RpcFailure) return err;
+  if (err instanceof GatewayError) return new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, err.message, { code: err.code });
+  ctx.log.error({ err, route: ctx.routeName }, 'unexpected error while serving an A2A request');
+  return new RpcFailure(RpcErrors.INTERNAL_ERROR, 'internal gateway error');
+}
+
+/** Response headers of the agent that are A2A's, not HTTP's: the extensions it activated. */
+const A2A_HEADERS = ['a2a-extensions', 'x-a2a-extensions'];
+
+function a2aHeaders(res: AgentResponse | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!res) return out;
+  for (const name of A2A_HEADERS) {
+    const v = res.headers[name];
+    if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+const sseHeaders = (res: AgentResponse) => ({ 'content-type': String(res.headers['content-type']), 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...a2aHeaders(res) });
+
+/** JSON-RPC binding: one request (A2A has no batches) per POST, answered with a JSON-RPC response or an SSE stream. */
+export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: AgentEndpoint, path: string): Promise<void> {
+  const raw = await readBody(ctx);
+  let req: unknown;
+  try {
+    req = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    return ctx.respond(json(200, rpcError(null, RpcErrors.PARSE_ERROR, `Parse error: ${(err as Error).message}`)));
+  }
+  if (!isJsonRpcMessage(req) || !('method' in req) || !('id' in req) || req.id === undefined) {
+    return ctx.respond(json(200, rpcError(null, RpcErrors.INVALID_REQUEST, 'Invalid Request: expected one JSON-RPC 2.0 request with an id (A2A has no batches or notifications)')));
+  }
+  const id = req.id as JsonRpcId | null;
+  if (!KNOWN_METHODS.has(req.method)) return ctx.respond(json(200, rpcError(id, RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method.slice(0, 100)}`)));
+  const m = messageContext(ctx, agent, req.method, req.params, id);
+  const view = env.view(ctx, agent);
+  let answered: AgentResponse | undefined;
+  try {
+    const stream = await runMessage(
+      env,
+      m,
+      (msg) =>
+        env.caller.call(ctx, agent, {
+          method: 'POST',
+          path,
+          headers: env.caller.forwardHeaders(ctx, 'application/json'),
+          body: JSON.stringify({ jsonrpc: '2.0', id, method: msg.method, params: msg.params }),
+          signal: ctx.signal,
+        }),
+      async (msg, res) => {
+        answered = res;
+        const text = await env.caller.readText(res.body, env.maxResponseBytes);
+        let answer: Json | undefined;
+        try {
+          answer = JSON.parse(text);
+        } catch {
+          answer = undefined;
+        }
+        if (!answer || typeof answer !== 'object' || !('result' in answer || 'error' in answer)) {
+          throw new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, `agent "${agent.name}" answered HTTP ${res.status} without a JSON-RPC response`);
+        }
+        const error = answer.error as { code?: unknown; message?: unknown; data?: unknown } | undefined;
+        // The agent's own errors pass through untouched.
+        if (error) throw new RpcFailure(Number(error.code), String(error.message ?? ''), error.data);
+        msg.result = CARD_METHODS.has(msg.method) && answer.result && typeof answer.result === 'object' ? await rewriteCard(ctx, answer.result as Json, view) : answer.result;
+      },
+    );
+    if (stream) return ctx.respond({ status: stream.status, headers: sseHeaders(stream), body: stream.body });
+    ctx.respond(json(200, { jsonrpc: '2.0', id, result: m.result }, a2aHeaders(answered)));
+  } catch (err) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    ctx.respond(json(200, { jsonrpc: '2.0', id, error: failureOf(ctx, err).toError() }));
+  }
+}
+
+/**
+ * HTTP+JSON (REST) binding: the call is decided as the JSON-RPC method it stands for, then forwarded as is (or
+ * with the params a policy changed). Errors are answered as the gateway's JSON errors with an HTTP status.
+ */
+export async function serveRest(env: ServeEnv, ctx: RequestContext, agent: AgentEndpoint, path: string, call: (body: Json | undefined) => RestCall | undefined): Promise<void> {
+  const raw = ctx.method === 'GET' || ctx.method === 'DELETE' ? Buffer.alloc(0) : await readBody(ctx);
+  let body: Json | undefined;
+  if (raw.length > 0) {
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (err) {
+      throw new GatewayError(ErrorCodes.BAD_REQUEST, `the request body is not JSON: ${(err as Error).message}`);
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError(ErrorCodes.BAD_REQUEST, 'the request body must be a JSON object');
+  }
+  const rest = call(body);
+  if (!rest) throw new GatewayError(ErrorCodes.A2A_UNKNOWN_ENDPOINT, `no A2A endpoint ${ctx.method} ${ctx.path}`);
+  const m = messageContext(ctx, agent, rest.method, rest.params, undefined);
+  const original = m.params;
+  const view = env.view(ctx, agent);
+  let result: { status: number; body: unknown; headers: Record<string, string> } | undefined;
+  try {
+    const stream = await runMessage(
+      env,
+      m,
+      (msg) =>
+        env.caller.call(ctx, agent, {
+          method: ctx.method as 'GET' | 'POST' | 'DELETE',
+          path,
+          headers: env.caller.forwardHeaders(ctx, raw.length > 0 ? String(ctx.clientHeaders['content-type'] ?? 'application/json') : undefined),
+          body: raw.length === 0 ? undefined : msg.params === original ? raw : JSON.stringify(msg.params),
+          signal: ctx.signal,
+        }),
+      async (msg, res) => {
+        const text = await env.caller.readText(res.body, env.maxResponseBytes);
+        let parsed: unknown = text;
+        try {
+          parsed = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          // not JSON: passed on as text
+        }
+        const type = res.headers['content-type'];
+        // v1.0 REST answers `application/a2a+json`: the client gets the agent's media type back.
+        result = { status: res.status, body: parsed, headers: { ...a2aHeaders(res), ...(typeof type === 'string' && /json/.test(type) ? { 'content-type': type } : {}) } };
+        if (res.status >= 400) return; // the agent's own error: passed on untouched, not a result for policies
+        msg.result = CARD_METHODS.has(msg.method) && parsed && typeof parsed === 'object' ? await rewriteCard(ctx, parsed as Json, view) : parsed;
+      },
+    );
+    if (stream) return ctx.respond({ status: stream.status, headers: sseHeaders(stream), body: stream.body });
+  } catch (err) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (err instanceof GatewayError) throw err;
+    const f = failureOf(ctx, err);
+    const data = f.data as { code?: string } | undefined;
+    const status = data?.code === ErrorCodes.A2A_PUSH_URL_DENIED ? 403 : f.code === RpcErrors.DENIED ? 403 : f.code === RpcErrors.TARGET_UNAVAILABLE ? 502 : 400;
+    return ctx.respond(json(status, { error: { code: data?.code ?? (status === 403 ? ErrorCodes.FORBIDDEN : ErrorCodes.BAD_REQUEST), message: f.message, rpcCode: f.code } }));
+  }
+  const r = result ?? { status: 200, body: undefined, headers: {} };
+  const out = r.status < 400 ? m.result : r.body;
+  if (typeof out === 'string') return ctx.respond({ status: r.status, headers: { 'content-type': 'text/plain', ...r.headers }, body: out });
+  ctx.respond(out === undefined ? { status: r.status, headers: r.headers } : json(r.status, out, r.headers));
+}

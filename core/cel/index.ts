@@ -1,0 +1,76 @@
+import { Environment, ParseError, TypeError as CelTypeError } from '@marcbachmann/cel-js';
+
+/**
+ * CEL expressions (Common Expression Language) compiled once, when the config loads, with
+ * @marcbachmann/cel-js: parsed and type-checked against the variables a caller declares, so a typo in a variable
+ * name or a syntax error is a config error with the expression's path, never a surprise per request.
+ */
+
+export interface CelProgram {
+  /** The expression as written. */
+  readonly source: string;
+  /** Evaluates against an activation (variable name → value, see `toCelValue`); throws on evaluation errors. */
+  evaluate(activation: Readonly<Record<string, unknown>>): unknown;
+}
+
+/** A CEL expression that does not parse or type-check; `message` has the position marker cel-js draws. */
+export class CelCompileError extends Error {}
+
+/** An environment whose variables are all maps of dynamic values (claims, headers and the like have no schema). */
+export function createCelEnvironment(variables: readonly string[]): Environment {
+  const env = new Environment({ homogeneousAggregateLiterals: false });
+  for (const name of variables) env.registerVariable(name, 'map');
+  return env;
+}
+
+/** Parses and type-checks `source`; the result must be able to be a boolean. */
+export function compileCel(env: Environment, source: string): CelProgram {
+  let parsed;
+  try {
+    parsed = env.parse(source);
+  } catch (err) {
+    throw new CelCompileError(describe(err));
+  }
+  const checked = parsed.check();
+  if (!checked.valid) throw new CelCompileError(describe(checked.error));
+  if (checked.type !== 'bool' && checked.type !== 'dyn') {
+    throw new CelCompileError(`the expression must be a boolean, it is of type ${checked.type}`);
+  }
+  return { source, evaluate: (activation) => parsed(activation as Record<string, unknown>) };
+}
+
+/** `true` only when the expression evaluates to `true`: false, another value or an evaluation error do not match. */
+export function matches(program: CelProgram, activation: Readonly<Record<string, unknown>>): boolean {
+  try {
+    return program.evaluate(activation) === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * JSON-like data as CEL sees it: whole numbers become CEL `int`s (BigInt), so `jwt.level + 1 == 2` and
+ * `source.port == 8080` work as in any CEL implementation; everything else is kept.
+ */
+export function toCelValue(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (Array.isArray(value)) return value.map(toCelValue);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toCelValue(v);
+    return out;
+  }
+  return value;
+}
+
+/** cel-js' message is the error, then the expression and a caret under the place: one line, with the column. */
+function describe(err: unknown): string {
+  if (!(err instanceof ParseError || err instanceof CelTypeError || err instanceof Error)) return String(err);
+  const lines = err.message.split('\n');
+  const source = lines.findIndex((l) => /^>\s+\d+ \| /.test(l));
+  if (source > 0 && lines[source + 1]?.includes('^')) {
+    const column = lines[source + 1].indexOf('^') - (lines[source].indexOf('|') + 2) + 1;
+    return `${lines[0].trim()} (column ${column})`;
+  }
+  return lines[0].trim();
+}

@@ -1,0 +1,259 @@
+import cluster, { type Worker } from 'node:cluster';
+import { rmSync } from 'node:fs';
+import { startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
+import type { PolicyDefinition } from '../pipeline/types.ts';
+import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
+import { publish, reloadChannel } from '../telemetry/events.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { ReloadResult } from '../server/gateway.ts';
+import { handoffDir } from './handoff.ts';
+import { isWorkerMessage, WORKER_INDEX_ENV, type SupervisorMessage, type WorkerMessage } from './protocol.ts';
+
+export interface SupervisorOptions {
+  configFile: string;
+  policies: readonly PolicyDefinition[];
+  loaded: LoadedConfig;
+  logger: Logger;
+  /** Reload every worker when the config or a file it uses changes. @default true */
+  watch?: boolean;
+  /** How long a worker may take to build a reloaded runtime before the reload is abandoned. @default 120000 */
+  reloadTimeoutMs?: number;
+}
+
+export interface RunningSupervisor {
+  readonly logger: Logger;
+  readonly drainTimeoutMs: number;
+  readonly admin?: AdminServer;
+  readonly readiness?: AdminServer;
+  /** The process id of each worker serving now, by worker index. */
+  pids(): number[];
+  /** Reloads every worker: all swap to the new config, or none does and the error is reported once. */
+  reload(changed?: readonly string[]): Promise<ReloadResult>;
+  /** Drains every worker, then stops the admin servers. */
+  close(): Promise<void>;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  ready: boolean;
+  files: readonly string[];
+  handoff?: string;
+  /** Waiters for the next message of this worker that matches. */
+  waiters: Array<(m: WorkerMessage | undefined) => boolean>;
+}
+
+/**
+ * The supervisor of `workers: n` (n > 1): forks n worker processes that serve every bind on the same ports, each
+ * with its own runtime; runs the admin and readiness servers and the file watcher for all of them; restarts a
+ * worker that dies; reloads all workers in two phases (each builds and reports, then all swap or all roll back);
+ * drains them all on shutdown. It serves no traffic itself.
+ */
+export async function startSupervisor(options: SupervisorOptions): Promise<RunningSupervisor> {
+  const { logger } = options;
+  let loaded = options.loaded;
+  const count = loaded.config.workers;
+  const slots: Slot[] = [];
+  let draining = false;
+  let starting = true;
+  const reloadTimeoutMs = options.reloadTimeoutMs ?? 120_000;
+
+  const broadcast = (m: SupervisorMessage, to: readonly Slot[] = slots) => {
+    for (const s of to) if (s.worker.isConnected()) s.worker.send(m);
+  };
+  const sendPeers = () => {
+    const handoff: Record<number, string> = {};
+    for (const s of slots) if (s.handoff) handoff[s.index] = s.handoff;
+    broadcast({ pcl: 'peers', handoff });
+  };
+  /** The next message of `slot` that `match` accepts; undefined when the worker exits or the time is up. */
+  const awaitMessage = <T extends WorkerMessage>(slot: Slot, match: (m: WorkerMessage) => m is T, timeoutMs: number): Promise<T | undefined> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        slot.waiters = slot.waiters.filter((w) => w !== waiter);
+        resolve(undefined);
+      }, timeoutMs);
+      const waiter = (m: WorkerMessage | undefined) => {
+        if (m !== undefined && !match(m)) return false;
+        clearTimeout(timer);
+        resolve(m as T | undefined);
+        return true;
+      };
+      slot.waiters.push(waiter);
+    });
+
+  let startupFailure: ((err: Error) => void) | undefined;
+  const fork = (index: number): Slot => {
+    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    const slot: Slot = { index, worker, ready: false, files: [], waiters: [] };
+    slots[index] = slot;
+    // A worker that died mid-send: its 'exit' handles it; the channel error must not stop the supervisor.
+    worker.on('error', (err) => logger.debug({ err: err.message, worker: index }, 'worker channel error'));
+    worker.on('message', (m: unknown) => {
+      if (!isWorkerMessage(m)) return;
+      if (m.pcl === 'ready') {
+        slot.ready = true;
+        slot.files = m.files;
+        slot.handoff = m.handoff;
+        watcher?.setFiles(watched());
+        if (!starting) sendPeers();
+      }
+      slot.waiters = slot.waiters.filter((w) => !w(m));
+    });
+    worker.on('exit', (code, signal) => {
+      slot.ready = false;
+      for (const w of slot.waiters.splice(0)) w(undefined);
+      if (draining || slots[index] !== slot) return;
+      if (starting) {
+        startupFailure?.(new GatewayError(ErrorCodes.INTERNAL, `worker ${index} exited during startup (${signal ?? `code ${code}`}); its error is above`));
+        return;
+      }
+      logger.error({ worker: index, pid: worker.process.pid, code, signal }, 'worker exited: starting another');
+      setTimeout(() => {
+        if (!draining) fork(index);
+      }, 200).unref();
+    });
+    return slot;
+  };
+
+  const watched = () => [...new Set([...loaded.files, ...slots.flatMap((s) => s?.files ?? [])])];
+  let watcher: FileWatcher | undefined;
+
+  for (let i = 0; i < count; i++) fork(i);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const check = setInterval(() => {
+        if (slots.every((s) => s.ready)) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 20);
+      startupFailure = (err) => {
+        clearInterval(check);
+        reject(err);
+      };
+    });
+  } catch (err) {
+    draining = true;
+    await stopAll(slots, 5_000);
+    throw err;
+  }
+  starting = false;
+  sendPeers();
+
+  const source = { config: () => loaded.config, isReady: () => !draining && slots.every((s) => s.ready) };
+  const servers: AdminServer[] = [];
+  let admin: AdminServer | undefined;
+  let readiness: AdminServer | undefined;
+  try {
+    if (loaded.config.admin.address !== false) servers.push((admin = await startAdminServer(loaded.config.admin.address, source, logger)));
+    if (loaded.config.readiness.address !== false) servers.push((readiness = await startReadinessServer(loaded.config.readiness.address, source, logger)));
+  } catch (err) {
+    draining = true;
+    await Promise.all(servers.map((s) => s.close()));
+    await stopAll(slots, loaded.config.shutdown.drainTimeoutMs);
+    throw err;
+  }
+  logger.info({ workers: count, pids: slots.map((s) => s.worker.process.pid) }, 'workers serving');
+
+  let reloadId = 0;
+  let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true });
+
+  const reloadOnce = async (changed?: readonly string[]): Promise<ReloadResult> => {
+    const startedAt = performance.now();
+    const id = ++reloadId;
+    const fail = (err: Error): ReloadResult => {
+      const code = (err as GatewayError).code as string | undefined;
+      logger.error({ err: err.message, code }, 'reload failed: still serving the previous config');
+      publish(reloadChannel, () => ({ ok: false, durationMs: performance.now() - startedAt, errorCode: code ?? ErrorCodes.INTERNAL, message: err.message, files: changed }));
+      return { ok: false, error: err };
+    };
+    if (draining) return fail(new GatewayError(ErrorCodes.SHUTTING_DOWN, 'shutting down'));
+    // The config is checked here first: a config that does not load is reported without waking the workers.
+    let next: LoadedConfig;
+    try {
+      next = await loadConfig(options.configFile, options.policies);
+    } catch (err) {
+      return fail(err as Error);
+    }
+    const taking = slots.slice();
+    const answers = await Promise.all(
+      taking.map((s) => {
+        const answer = awaitMessage(s, (m): m is Extract<WorkerMessage, { pcl: 'prepared' | 'failed' }> => (m.pcl === 'prepared' || m.pcl === 'failed') && m.id === id, reloadTimeoutMs);
+        s.worker.send({ pcl: 'reload', id, changed } satisfies SupervisorMessage);
+        return answer;
+      }),
+    );
+    const prepared = taking.filter((_, i) => answers[i]?.pcl === 'prepared');
+    const done = prepared.map((s) => awaitMessage(s, (m): m is Extract<WorkerMessage, { pcl: 'reloaded' }> => m.pcl === 'reloaded' && m.id === id, reloadTimeoutMs));
+    const failedAt = answers.findIndex((a) => a?.pcl !== 'prepared');
+    if (failedAt !== -1) {
+      const answer = answers[failedAt];
+      // Every worker builds the same config: the first failure stands for all of them, and is reported once.
+      const reason =
+        answer?.pcl === 'failed'
+          ? new GatewayError((answer.code ?? ErrorCodes.CONFIG_INVALID) as ErrorCode, answer.message)
+          : new GatewayError(ErrorCodes.INTERNAL, `worker ${taking[failedAt].index} did not answer the reload within ${reloadTimeoutMs} ms (or exited)`);
+      broadcast({ pcl: 'abort', id, reason: reason.message }, prepared);
+      await Promise.all(done);
+      return fail(reason);
+    }
+    broadcast({ pcl: 'commit', id }, prepared);
+    await Promise.all(done);
+    loaded = next;
+    watcher?.setFiles(watched());
+    publish(reloadChannel, () => ({ ok: true, durationMs: performance.now() - startedAt, files: changed }));
+    logger.info({ workers: taking.length }, 'reloaded every worker');
+    return { ok: true };
+  };
+  const reload = (changed?: readonly string[]) => (reloading = reloading.then(() => reloadOnce(changed)));
+
+  if (options.watch ?? true) {
+    watcher = watchFiles(watched(), (changed) => {
+      logger.info({ changed }, 'config change detected');
+      void reload(changed);
+    });
+  }
+
+  return {
+    logger,
+    admin,
+    readiness,
+    get drainTimeoutMs() {
+      return loaded.config.shutdown.drainTimeoutMs;
+    },
+    pids: () => slots.map((s) => s.worker.process.pid ?? 0),
+    reload,
+    async close() {
+      if (draining) return;
+      draining = true;
+      await watcher?.close();
+      await reloading.catch(() => {});
+      await stopAll(slots, loaded.config.shutdown.drainTimeoutMs);
+      await Promise.all(servers.map((s) => s.close()));
+      rmSync(handoffDir(process.pid), { recursive: true, force: true });
+    },
+  };
+}
+
+/** Tells every worker to drain and waits for all to exit; a worker still running after the deadline is killed. */
+async function stopAll(slots: readonly Slot[], drainTimeoutMs: number): Promise<void> {
+  await Promise.all(
+    slots.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const w = s.worker;
+          if (w.process.exitCode !== null || w.process.signalCode !== null) return resolve();
+          const kill = setTimeout(() => w.process.kill('SIGKILL'), drainTimeoutMs + 5_000);
+          w.process.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          if (w.isConnected()) w.send({ pcl: 'shutdown' } satisfies SupervisorMessage);
+          else w.process.kill('SIGTERM');
+        }),
+    ),
+  );
+}

@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import { isPlainObject, join, type Issue } from './schema.ts';
+import { durationIssue, parseDuration, unsupported } from './agentgateway-common.ts';
+
+/**
+ * agentgateway's spellings of the policies Portcullis has, read into ours. A mapper leaves what it does not know
+ * in place, so validation still reports it with its path; a feature Portcullis does not have is reported by name.
+ */
+
+/** Policies of agentgateway's local config that Portcullis does not have (the reason is part of the message). */
+export const UNSUPPORTED_POLICIES: Record<string, string> = {
+  extAuthz: 'use `authorization` with Rego or CEL `rules`, or a filter',
+  extProc: 'use a filter (`filters`)',
+  remoteRateLimit: '',
+  transformations: 'use `requestHeaderModifier`/`responseHeaderModifier` or a filter',
+  csrf: '',
+  ai: 'LLM traffic is not handled',
+  basicAuth: 'use `apiKey` or `jwtAuth`',
+  mcpGuardrails: 'use `toolArgumentRules`, `piiRedaction` or a filter',
+  oidc: 'use `jwtAuth` or `mcpAuthentication`',
+  directResponseRules: '',
+  promptGuard: '',
+};
+
+type Obj = Record<string, unknown>;
+type Mapper = (value: Obj, path: string, issues: Issue[]) => unknown;
+
+/** Maps one `policies` block in place (returns a new object). */
+export function mapPolicyBlock(policies: Obj, path: string, issues: Issue[]): Obj {
+  const out: Obj = { ...policies };
+  for (const [name, value] of Object.entries(policies)) {
+    const p = join(path, name);
+    if (name in UNSUPPORTED_POLICIES) {
+      issues.push(unsupported(name, p, UNSUPPORTED_POLICIES[name]));
+      delete out[name];
+      continue;
+    }
+    if (name === 'localRateLimit' && Array.isArray(value) && policies.rateLimit === undefined) {
+      out.rateLimit = { limits: value.map(fromLocalRateLimit) };
+      delete out.localRateLimit;
+      continue;
+    }
+    const mapper = MAPPERS[name];
+    if (mapper && isPlainObject(value)) out[name] = mapper(value, p, issues);
+  }
+  return out;
+}
+
+/**
+ * agentgateway's `localRateLimit` entry (one bucket of `maxTokens`, `tokensPerFill` added every `fillInterval`,
+ * shared by every caller) as a rate limit with no key. An entry that is not of that shape passes unchanged, so
+ * validation names what is wrong with its path.
+ */
+function fromLocalRateLimit(entry: unknown): unknown {
+  if (!isPlainObject(entry)) return entry;
+  const { maxTokens, tokensPerFill, fillInterval, type, ...rest } = entry;
+  const windowMs = parseDuration(fillInterval) ?? fillInterval;
+  const limit = { ...rest, rate: { limit: tokensPerFill, windowMs, burst: maxTokens } } as Record<string, unknown>;
+  if (type !== undefined) limit.type = type;
+  return limit;
+}
+
+/**
+ * agentgateway marks an A2A route with `policies: { a2a: {} }` on a route whose backend is a `host`: that is our
+ * `a2a` backend at `http(s)://host` (https when the route has backend TLS). Anything else is left for validation
+ * to report with its path.
+ */
+export function mapA2aRoute(route: Record<string, unknown>): Record<string, unknown> {
+  if (!isPlainObject(route.policies)) return route;
+  const { a2a, ...policies } = route.policies;
+  if (!isPlainObject(a2a) || Object.keys(a2a).length > 0) return route;
+  const backends = route.backends;
+  if (!Array.isArray(backends) || backends.length !== 1 || !isPlainObject(backends[0]) || typeof backends[0].host !== 'string') return route;
+  const scheme = policies.backendTLS !== undefined ? 'https' : 'http';
+  return { ...route, policies, backends: [{ a2a: { url: `${scheme}://${backends[0].host}` } }] };
+}
+
+/** Renames `key` (a duration string or ms number) to `keyMs`; leaves an unparsable one for validation to report. */
+function durationToMs(obj: Obj, key: string, path: string, issues: Issue[]): void {
+  if (obj[key] === undefined) return;
+  const ms = parseDuration(obj[key]);
+  if (ms === undefined) {
+    issues.push(durationIssue(join(path, key), obj[key]));
+    delete obj[key];
+    return;
+  }
+  delete obj[key];
+  obj[`${key}Ms`] = ms;
+}
+
+const MAPPERS: Record<string, Mapper> = {
+  timeout(value, path, issues) {
+    const out = { ...value };
+    durationToMs(out, 'requestTimeout', path, issues);
+    durationToMs(out, 'backendRequestTimeout', path, issues);
+    return out;
+  },
+  retry(value, path, issues) {
+    const out = { ...value };
+    durationToMs(out, 'backoff', path, issues);
+    return out;
+  },
+  cors(value, path, issues) {
+    const out = { ...value };
+    // agentgateway's maxAge is a duration; ours is whole seconds.
+    if (typeof out.maxAge === 'string') {
+      const ms = parseDuration(out.maxAge);
+      if (ms === undefined) {
+        issues.push(durationIssue(join(path, 'maxAge'), out.maxAge));
+        delete out.maxAge;
+      } else out.maxAge = Math.round(ms / 1000);
+    }
+    return out;
+  },
+  urlRewrite(value, path) {
+    const out = { ...value };
+    // agentgateway writes `authority: { full: x }`, `{ host: x }` or `{ port: n }`, and also a plain `authority: x`.
+    if (typeof out.authority === 'string') out.authority = { full: out.authority };
+    else if (isPlainObject(out.authority) && out.authority.full === undefined && typeof out.authority.host === 'string' && out.authority.port === undefined) {
+      out.authority = { full: out.authority.host };
+    }
+    if (typeof out.path === 'string') out.path = { full: out.path };
+    void path;
+    return out;
+  },
+  requestRedirect(value) {
+    const out = { ...value };
+    if (typeof out.authority === 'string') out.authority = { full: out.authority };
+    return out;
+  },
+  backendAuth(value, path, issues) {
+    const out = { ...value };
+    // `passthrough: {}` is agentgateway's way to say "on".
+    if (isPlainObject(out.passthrough)) out.passthrough = true;
+    // `key: <value>` or `key: { file }`: sent as `Authorization: Bearer <key>`.
+    if (out.key !== undefined) {
+      const key = out.key;
+      delete out.key;
+      if (typeof key === 'string') out.credential = { secret: key };
+      else if (isPlainObject(key) && typeof key.file === 'string') out.credential = { file: key.file };
+      else if (isPlainObject(key) && typeof key.env === 'string') out.credential = { env: key.env };
+      else issues.push({ path: join(path, 'key'), message: 'expected a string or { file: <path> }' });
+      out.prefix ??= 'Bearer ';
+    }
+    for (const cloud of ['gcp', 'aws', 'azure']) {
+      if (out[cloud] !== undefined) {
+        issues.push(unsupported(`backendAuth.${cloud}`, join(path, cloud), 'use `key` or `passthrough`'));
+        delete out[cloud];
+      }
+    }
+    return out;
+  },
+  jwtAuth(value, path, issues) {
+    let out: Obj = { ...value };
+    // One provider is the same as the flat form; several are not supported.
+    if (Array.isArray(out.providers)) {
+      const providers = out.providers;
+      delete out.providers;
+      if (providers.length === 1 && isPlainObject(providers[0])) out = { ...out, ...providers[0] };
+      else issues.push(unsupported('jwtAuth.providers (more than one)', join(path, 'providers'), 'give one issuer and one jwks'));
+    }
+    out.jwks = mapJwks(out.jwks);
+    return out;
+  },
+  apiKey(value, path, issues) {
+    const out = { ...value };
+    // agentgateway lists the keys themselves; Portcullis keeps only their SHA-256 and needs a name for each.
+    if (Array.isArray(out.keys)) {
+      out.keys = out.keys.map((entry, i) => {
+        if (!isPlainObject(entry) || typeof entry.key !== 'string') return entry;
+        const { key, metadata, ...rest } = entry;
+        const name = isPlainObject(metadata) && typeof metadata.name === 'string' ? metadata.name : `key${i}`;
+        if (typeof key !== 'string' || key.length === 0) {
+          issues.push({ path: join(join(join(path, 'keys'), i), 'key'), message: 'must not be empty' });
+        }
+        return { name, sha256: createHash('sha256').update(key as string).digest('hex'), ...(metadata === undefined ? {} : { metadata }), ...rest };
+      });
+    }
+    return out;
+  },
+  mcpAuthentication(value, path, issues) {
+    const out: Obj = { ...value };
+    const metadata = isPlainObject(out.resourceMetadata) ? out.resourceMetadata : {};
+    delete out.resourceMetadata;
+    if (out.resource === undefined) {
+      if (typeof metadata.resource === 'string') out.resource = metadata.resource;
+      else if (Array.isArray(out.audiences) && typeof out.audiences[0] === 'string') out.resource = out.audiences[0];
+      else if (typeof out.audience === 'string') out.resource = out.audience;
+    }
+    if (typeof out.audience === 'string') {
+      out.audiences = [out.audience];
+      delete out.audience;
+    }
+    if (typeof out.jwksUrl === 'string') {
+      out.jwks = { url: out.jwksUrl };
+      delete out.jwksUrl;
+    }
+    out.jwks = mapJwks(out.jwks);
+    if (metadata.scopesSupported !== undefined) out.scopesSupported = metadata.scopesSupported;
+    if (metadata.resourceName !== undefined) out.resourceName = metadata.resourceName;
+    if (metadata.authorizationServers !== undefined) out.authorizationServers = metadata.authorizationServers;
+    // The provider adapts agentgateway's own proxy of the authorization server's metadata; Portcullis points
+    // clients at the issuer directly, so naming the provider changes nothing here.
+    delete out.provider;
+    if (out.mode === 'strict') delete out.mode;
+    else if (out.mode !== undefined) {
+      issues.push(unsupported(`mcpAuthentication.mode: ${String(out.mode)}`, join(path, 'mode'), 'only "strict" (the default)'));
+      delete out.mode;
+    }
+    for (const key of ['clientId', 'clientSecret', 'relaySigningKey']) {
+      if (out[key] !== undefined) {
+        issues.push(unsupported(`mcpAuthentication.${key}`, join(path, key), 'the gateway-managed authorization flow is not served'));
+        delete out[key];
+      }
+    }
+    return out;
+  },
+  requestMirror(value, path, issues) {
+    const out: Obj = { ...value };
+    if (isPlainObject(out.backend)) {
+      if (typeof out.backend.host === 'string') out.backend = out.backend.host;
+      else {
+        issues.push(unsupported('requestMirror.backend (other than host)', join(path, 'backend'), 'give { host: "host:port" }'));
+        delete out.backend;
+      }
+    }
+    return out;
+  },
+};
+
+/** agentgateway's `jwks` may be a URL or a file path given as a string. */
+function mapJwks(jwks: unknown): unknown {
+  if (typeof jwks === 'string') return /^https?:\/\//.test(jwks) ? { url: jwks } : { file: jwks };
+  return jwks;
+}

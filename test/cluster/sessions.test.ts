@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { fixtureStdio, freePort } from '../helpers/mcp.ts';
+
+// MCP sessions with `workers: 2`: a session lives in the worker that opened it; requests for it that land on the
+// other worker (every request here comes on a new connection) are handed to the owner over the local channel.
+const ROOT = new URL('../../', import.meta.url).pathname;
+const BIN = join(ROOT, 'core/cli/bin.mjs');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One JSON-RPC POST on a new connection; the answer whether it came as JSON or as one SSE event. */
+async function rpc(url: string, body: unknown, session?: string): Promise<{ status: number; session?: string; message: any }> {
+  const res = await request(url, {
+    method: 'POST',
+    reset: true,
+    headers: {
+      connection: 'close',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(session ? { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  const data = text.startsWith('{') ? text : text.split('\n').find((l) => l.startsWith('data: '))?.slice(6);
+  return { status: res.statusCode, session: res.headers['mcp-session-id'] as string | undefined, message: data ? JSON.parse(data) : undefined };
+}
+
+describe('MCP sessions across workers', () => {
+  let dir: string;
+  let cli: ChildProcess;
+  let port: number;
+  let output = '';
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pcl-sessions-'));
+    port = await freePort();
+    const config = {
+      workers: 2,
+      admin: { address: false },
+      readiness: { address: false },
+      logging: { level: 'debug' },
+      shutdown: { drainTimeoutMs: 1000 },
+      binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [fixtureStdio('a')] } }] }] }] }],
+    };
+    await writeFile(join(dir, 'gateway.config.ts'), `export default ${JSON.stringify(config)};\n`);
+    cli = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    cli.stdout!.on('data', (d) => (output += d));
+    cli.stderr!.on('data', (d) => (output += d));
+    const until = Date.now() + 90_000;
+    while (!output.includes('"workers serving"')) {
+      if (Date.now() > until || cli.exitCode !== null) throw new Error(`the gateway did not start:\n${output}`);
+      await sleep(100);
+    }
+  });
+
+  after(async () => {
+    if (cli.exitCode === null) {
+      cli.kill('SIGTERM');
+      await Promise.race([new Promise((r) => cli.once('exit', r)), sleep(10_000)]);
+    }
+    if (cli.exitCode === null) cli.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves every request of a session in the worker that owns it, wherever the request lands', async () => {
+    const url = `http://127.0.0.1:${port}/mcp`;
+    const init = await rpc(url, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+    assert.equal(init.status, 200);
+    assert.match(init.session!, /^w[01]\.[0-9a-f-]{36}$/, 'the session id names its worker');
+    assert.equal((await rpc(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, init.session)).status, 202);
+    for (let i = 0; i < 16; i++) {
+      const call = await rpc(url, { jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name: 'echo', arguments: { text: `n${i}` } } }, init.session);
+      assert.equal(call.status, 200, JSON.stringify(call.message));
+      assert.equal(call.message.result.content[0].text, `a: n${i}`);
+    }
+    // Which worker served what: new connections reached both workers, yet the session's requests ran in one.
+    const access = output
+      .split('\n')
+      .filter((l) => l.includes('"type":"access"'))
+      .map((l) => JSON.parse(l));
+    const servedBy = new Set(access.map((l) => l.pid));
+    assert.equal(servedBy.size, 1, `one worker served the session: ${[...servedBy].join(', ')}`);
+    const received = new Set(output.split('\n').filter((l) => l.includes('"handed to owner"')).map((l) => JSON.parse(l).pid));
+    assert.ok(received.size === 1 && !servedBy.has([...received][0]), `the other worker handed requests over:\n${output.slice(-3000)}`);
+    // An unknown session id naming a worker is answered by that worker as unknown (404), not served elsewhere.
+    const stale = await rpc(url, { jsonrpc: '2.0', id: 99, method: 'tools/list' }, init.session!.replace(/[0-9a-f]{12}$/, '000000000000'));
+    assert.equal(stale.status, 404);
+  });
+});

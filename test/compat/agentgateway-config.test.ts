@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, parseDuration } from '../../core/config/index.ts';
+import { builtinPolicies } from '../../policies/index.ts';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/agentgateway/', import.meta.url));
+const fixture = (name: string) => join(FIXTURES, name);
+
+/** The error lines of a config that does not load, without the first line (which names the file). */
+async function errorsOf(file: string): Promise<string[]> {
+  try {
+    await loadConfig(file, builtinPolicies);
+  } catch (err) {
+    assert.equal((err as { code?: string }).code, 'PCL_ERR_CONFIG_INVALID', (err as Error).message);
+    return (err as Error).message.split('\n').slice(1);
+  }
+  assert.fail(`${file} loaded, but errors were expected`);
+}
+
+describe('agentgateway configs: our fixtures in its format validate unchanged', () => {
+  it('basic: cors.maxAge as a duration string is read in seconds', async () => {
+    const { config } = await loadConfig(fixture('basic.yaml'), builtinPolicies);
+    const route = config.binds[0].listeners[0].routes[0];
+    assert.equal((route.policies.cors as { maxAge: number }).maxAge, 100);
+    assert.equal(route.backends[0].kind, 'mcp');
+  });
+
+  it('authorization: a URL in host becomes the target url, passthrough: {} is on, the CEL rules are kept', async () => {
+    const { config } = await loadConfig(fixture('authorization.yaml'), builtinPolicies);
+    const route = config.binds[0].listeners[0].routes[0];
+    const mcp = route.backends[0].config as { targets: Array<{ mcp: unknown }> };
+    assert.deepEqual(mcp.targets[0].mcp, { url: 'http://localhost:3001/mcp' });
+    assert.deepEqual(route.policies.backendAuth, { passthrough: true });
+    assert.equal(route.policies.mcpAuthorization?.rules.length, 4);
+  });
+
+  it('mcp-authentication: agentgateway field names map onto ours; a bind without a port serves 3000', async () => {
+    const { config } = await loadConfig(fixture('mcp-authentication.yaml'), builtinPolicies);
+    assert.equal(config.binds[0].port, 3000);
+    assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.mcpAuthentication, {
+      issuer: 'http://localhost:9000',
+      audiences: ['http://localhost:3000/stdio/mcp'],
+      resource: 'http://localhost:3000/stdio/mcp',
+      jwks: { file: './jwt/pub-key' },
+      scopesSupported: ['read:all'],
+    });
+  });
+
+  it('policies: durations, retry codes, plain urlRewrite authority, backend key, mirror, config and frontendPolicies', async () => {
+    const { config } = await loadConfig(fixture('policies.yaml'), builtinPolicies);
+    const p = config.binds[0].listeners[0].routes[0].policies;
+    assert.deepEqual(p.timeout, { requestTimeoutMs: 10_000, backendRequestTimeoutMs: 90_000 });
+    assert.deepEqual(p.retry, { attempts: 2, backoffMs: 50, codes: [503] });
+    assert.deepEqual(p.urlRewrite, { authority: { full: 'internal.example.com' } });
+    assert.deepEqual(p.backendAuth, { credential: { secret: 'fixture-upstream-key' }, prefix: 'Bearer ' });
+    assert.deepEqual(p.requestMirror, { backend: 'localhost:3003', percentage: 100 });
+    assert.deepEqual(config.logging, { level: 'info', format: 'pretty', accessLog: true });
+    assert.equal(config.upstream.connectTimeoutMs, 2000);
+    assert.equal(config.upstream.keepAliveTimeoutMs, 90_000);
+    assert.equal(config.shutdown.drainTimeoutMs, 5000);
+    assert.equal(config.limits.maxRequestBodyBytes, 2_097_152);
+    assert.equal(config.admin.address, '127.0.0.1:15000');
+  });
+
+  it('multiplex and tls validate too', async () => {
+    for (const name of ['multiplex.yaml', 'tls.yaml']) await loadConfig(fixture(name), builtinPolicies);
+  });
+
+  it('features Portcullis does not have are named, with their paths, all at once', async () => {
+    assert.deepEqual(await errorsOf(fixture('unsupported.yaml')), [
+      'config.workerThreads: agentgateway feature `config.workerThreads` is not supported by Portcullis',
+      'config.enableIpv6: agentgateway feature `config.enableIpv6` is not supported by Portcullis',
+      'binds[0].listeners[0].protocol: agentgateway feature `listener protocol TCP` is not supported by Portcullis (HTTP and HTTPS listeners are served)',
+      'binds[0].listeners[0].routes[0].policies.extAuthz: agentgateway feature `extAuthz` is not supported by Portcullis (use `authorization` with Rego or CEL `rules`, or a filter)',
+      'binds[0].listeners[0].routes[0].policies.basicAuth: agentgateway feature `basicAuth` is not supported by Portcullis (use `apiKey` or `jwtAuth`)',
+      'binds[0].listeners[0].routes[0].backends[0].ai: agentgateway feature `ai backends` is not supported by Portcullis (LLM providers are not proxied)',
+    ]);
+  });
+});
+
+describe('agentgateway configs: bad input is refused with its path', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+  /** One route (host backend) with the given policies, as agentgateway YAML, plus extra top-level text. */
+  async function yaml(policies: string, top = '', backend = '      backends:\n      - host: 127.0.0.1:1\n'): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'pcl-ag-'));
+    dirs.push(dir);
+    const file = join(dir, 'config.yaml');
+    await writeFile(file, `${top}binds:\n- port: 0\n  listeners:\n  - routes:\n    - policies:\n${policies}${backend}`);
+    return file;
+  }
+  const at = 'binds[0].listeners[0].routes[0]';
+
+  it('an unreadable duration names the field and the forms it takes', async () => {
+    assert.deepEqual(await errorsOf(await yaml('        timeout:\n          requestTimeout: soon\n        cors:\n          maxAge: 5 minutes\n')), [
+      `${at}.policies.timeout.requestTimeout: expected a duration such as "500ms", "10s", "1m30s" or a number of milliseconds, got "soon"`,
+      `${at}.policies.cors.maxAge: expected a duration such as "500ms", "10s", "1m30s" or a number of milliseconds, got "5 minutes"`,
+    ]);
+  });
+
+  it('our own ...Ms settings take duration strings in YAML, and refuse what is not one', async () => {
+    const file = await yaml('        retry:\n          backoffMs: 2s\n', 'shutdown:\n  drainTimeoutMs: fast\n');
+    assert.deepEqual(await errorsOf(file), ['shutdown.drainTimeoutMs: expected a duration such as "500ms", "10s", "1m30s" or a number of milliseconds, got "fast"']);
+  });
+
+  it('a CEL rule that does not parse, names an unknown variable or is not a boolean is a config error at the rule', async () => {
+    const rules = [
+      "          - 'mcp.tool.name =='",
+      "          - 'user.name == \"x\"'",
+      "          - deny: '1 + 2'",
+      "          - allow: 'true'\n            deny: 'false'",
+      '          - require: 42',
+      "          - ''",
+    ].join('\n');
+    const errors = await errorsOf(await yaml(`        mcpAuthorization:\n          rules:\n${rules}\n`, '', '      backends:\n      - mcp:\n          targets:\n          - name: a\n            stdio:\n              cmd: node\n'));
+    const p = `${at}.policies.mcpAuthorization.rules`;
+    assert.equal(errors.length, 6, errors.join('\n'));
+    assert.equal(errors[0], `${p}[0]: invalid CEL rule "mcp.tool.name ==": Unexpected token: EOF (column 17)`);
+    assert.equal(errors[1], `${p}[1]: invalid CEL rule "user.name == \\"x\\"": Unknown variable: user (column 1)`);
+    assert.equal(errors[2], `${p}[2].deny: invalid CEL rule "1 + 2": the expression must be a boolean, it is of type int`);
+    assert.equal(errors[3], `${p}[3]: expected exactly one of allow, deny, require, got allow, deny`);
+    assert.equal(errors[4], `${p}[4].require: expected a CEL expression (string), got number`);
+    assert.equal(errors[5], `${p}[5]: must not be empty`);
+  });
+
+  it('authorization needs rego or rules; a bad HTTP rule is reported at its path', async () => {
+    assert.deepEqual(await errorsOf(await yaml('        authorization: {}\n')), [`${at}.policies.authorization.rego: is required (string or array of string), unless CEL rules are given in rules`]);
+    const errors = await errorsOf(await yaml("        authorization:\n          rules: ['request.nope(']\n"));
+    assert.match(errors[0], new RegExp(`^${escape(at)}\\.policies\\.authorization\\.rules\\[0\\]: invalid CEL rule`));
+  });
+
+  it('refused shapes of mapped policies name the field', async () => {
+    const errors = await errorsOf(
+      await yaml(
+        [
+          '        backendAuth:',
+          '          key: [1]',
+          '        jwtAuth:',
+          '          providers:',
+          '          - issuer: a',
+          '            jwks: { file: ./a }',
+          '          - issuer: b',
+          '            jwks: { file: ./b }',
+          '',
+        ].join('\n'),
+        'frontendPolicies:\n  tls:\n    tlsHandshakeTimeout: 5s\npolicies: []\n',
+      ),
+    );
+    assert.deepEqual(errors, [
+      'frontendPolicies.tls: agentgateway feature `frontendPolicies.tls` is not supported by Portcullis',
+      'policies: agentgateway feature `top-level policies` is not supported by Portcullis (put policies and backends inline on listeners and routes)',
+      `${at}.policies.backendAuth.key: expected a string or { file: <path> }`,
+      `${at}.policies.jwtAuth.providers: agentgateway feature \`jwtAuth.providers (more than one)\` is not supported by Portcullis (give one issuer and one jwks)`,
+      `${at}.policies.jwtAuth.issuer: is required (string or array of string)`,
+    ]);
+  });
+
+  it('the remaining refused shapes: backends by service or dynamic, cloud backendAuth, tcpRoutes, tunnels, top-level mcp/llm, config sub-keys, mirrors by service', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pcl-ag-'));
+    dirs.push(dir);
+    const file = join(dir, 'config.yaml');
+    await writeFile(
+      file,
+      [
+        'config:',
+        '  logging:',
+        '    filter: "true"',
+        '  backend:',
+        '    poolMaxSize: 4',
+        'mcp: {}',
+        'llm: {}',
+        'binds:',
+        '- port: 0',
+        '  tunnelProtocol: proxy',
+        '  listeners:',
+        '  - tcpRoutes: []',
+        '    routes:',
+        '    - policies:',
+        '        backendAuth:',
+        '          gcp: {}',
+        '        requestMirror:',
+        '          backend:',
+        '            service: { name: { namespace: ns, hostname: h }, port: 80 }',
+        '      backends:',
+        '      - service: { name: { namespace: ns, hostname: h }, port: 80 }',
+        '      - dynamic: {}',
+        '      - host: 127.0.0.1:1',
+        '        policies: {}',
+        '',
+      ].join('\n'),
+    );
+    const r = `${at}`;
+    assert.deepEqual(await errorsOf(file), [
+      'config.logging.filter: agentgateway feature `config.logging.filter` is not supported by Portcullis',
+      'config.backend.poolMaxSize: agentgateway feature `config.backend.poolMaxSize` is not supported by Portcullis',
+      'llm: agentgateway feature `llm` is not supported by Portcullis',
+      'mcp: agentgateway feature `mcp` is not supported by Portcullis',
+      'binds[0].tunnelProtocol: agentgateway feature `tunnelProtocol` is not supported by Portcullis',
+      'binds[0].listeners[0].tcpRoutes: agentgateway feature `tcpRoutes` is not supported by Portcullis',
+      `${r}.policies.backendAuth.gcp: agentgateway feature \`backendAuth.gcp\` is not supported by Portcullis (use \`key\` or \`passthrough\`)`,
+      `${r}.policies.requestMirror.backend: agentgateway feature \`requestMirror.backend (other than host)\` is not supported by Portcullis (give { host: "host:port" })`,
+      `${r}.backends[0].service: agentgateway feature \`service backends\` is not supported by Portcullis (give the address as \`host: "host:port"\`)`,
+      `${r}.backends[1].dynamic: agentgateway feature \`dynamic backends\` is not supported by Portcullis`,
+      `${r}.backends[2].policies: agentgateway feature \`backend policies\` is not supported by Portcullis (put the policies on the route)`,
+      `${r}.policies.requestMirror.backend: is required (string)`,
+    ]);
+  });
+
+  it('mcpAuthentication: modes other than strict and the gateway-managed flow are refused by name', async () => {
+    const policies = [
+      '        mcpAuthentication:',
+      '          mode: optional',
+      '          issuer: http://localhost:9000',
+      '          audiences: [http://localhost:3000/mcp]',
+      '          jwks: { url: http://localhost:9000/jwks }',
+      '          clientId: gateway',
+      '',
+    ].join('\n');
+    assert.deepEqual(await errorsOf(await yaml(policies, '', '      backends:\n      - mcp:\n          targets:\n          - name: a\n            stdio:\n              cmd: node\n')), [
+      `${at}.policies.mcpAuthentication.mode: agentgateway feature \`mcpAuthentication.mode: optional\` is not supported by Portcullis (only "strict" (the default))`,
+      `${at}.policies.mcpAuthentication.clientId: agentgateway feature \`mcpAuthentication.clientId\` is not supported by Portcullis (the gateway-managed authorization flow is not served)`,
+    ]);
+  });
+
+  it('a URL in host of an mcp target, written in our own config, is refused before any session fails', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pcl-ag-'));
+    dirs.push(dir);
+    const file = join(dir, 'gateway.config.ts');
+    await writeFile(file, `export default { binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'a', mcp: { host: 'http://localhost:3001/mcp' } }] } }] }] }] }] };\n`);
+    assert.deepEqual(await errorsOf(file), [
+      `${at}.backends[0].mcp.targets[0].mcp.host: expected a host name, got the URL "http://localhost:3001/mcp" (put a URL in url)`,
+    ]);
+  });
+
+  it('parses agentgateway and Go duration spellings', () => {
+    assert.equal(parseDuration('1m30s'), 90_000);
+    assert.equal(parseDuration('1h'), 3_600_000);
+    assert.equal(parseDuration('250ms'), 250);
+    assert.equal(parseDuration('1.5s'), 1500);
+    assert.equal(parseDuration('500us'), 1);
+    assert.equal(parseDuration(12), 12);
+    assert.equal(parseDuration('10'), undefined);
+    assert.equal(parseDuration('-1s'), undefined);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+

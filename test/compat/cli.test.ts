@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { configSource, send } from '../helpers/gateway.ts';
+import { freePort } from '../helpers/mcp.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const NODE = process.execPath;
+const BIN = join(ROOT, 'core/cli/bin.mjs');
+const cli = (args: string[], cwd = ROOT) => spawnSync(NODE, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+
+describe('the CLI in a newcomer\'s first hour', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pcl-compat-cli-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('validate reports what start would fail on: a missing certificate or JWKS file, a stdio command that does not exist', async () => {
+    const file = join(dir, 'missing.config.ts');
+    await writeFile(
+      file,
+      configSource({
+        binds: [
+          {
+            port: 0,
+            listeners: [
+              {
+                protocol: 'HTTPS',
+                tls: { cert: './nope/cert.pem', key: './nope/key.pem' },
+                routes: [
+                  {
+                    policies: { jwtAuth: { issuer: 'me', jwks: { file: './nope/jwks.json' } } },
+                    backends: [{ mcp: { targets: [{ name: 't', stdio: { cmd: 'no-such-mcp-server-xyz' } }] } }],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const r = cli(['validate', '-c', file]);
+    assert.equal(r.status, 1, r.stdout);
+    assert.equal(
+      r.stderr,
+      [
+        `PCL_ERR_CONFIG_INVALID: invalid configuration in ${file} (start would fail on it):`,
+        `binds[0].listeners[0].tls.cert: file not found: ${join(dir, 'nope/cert.pem')}`,
+        `binds[0].listeners[0].tls.key: file not found: ${join(dir, 'nope/key.pem')}`,
+        `binds[0].listeners[0].routes[0].policies.jwtAuth: file not found: ${join(dir, 'nope/jwks.json')}`,
+        `binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].stdio.cmd: command not found: "no-such-mcp-server-xyz" (not on PATH, nor a file from ${dir})`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('a busy admin port stops start before any data port opens, naming the setting and the flag', async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const adminPort = (busy.address() as { port: number }).port;
+    const dataPort = await freePort();
+    const file = join(dir, 'busy.config.ts');
+    await writeFile(file, configSource({ admin: { address: `127.0.0.1:${adminPort}` }, readiness: { address: false }, binds: [{ port: dataPort, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
+    try {
+      const r = cli(['start', '--no-watch', '-c', file]);
+      assert.equal(r.status, 1);
+      assert.equal(
+        r.stderr,
+        `portcullis: PCL_ERR_BIND_FAILED: admin.address 127.0.0.1:${adminPort} is already in use (another Portcullis or agentgateway running?): set admin.address in the config, or pass --admin <host:port> (--admin off turns it off)\n`,
+      );
+      assert.ok(!r.stdout.includes('"msg":"listening"'), r.stdout);
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('--admin, --readiness and --stats move (or turn off) the servers without a config edit; bad values are usage errors', async () => {
+    const file = join(dir, 'flags.config.ts');
+    await writeFile(file, configSource({ binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200, body: 'ok' } } }] }] }] }));
+    const bad = cli(['start', '-c', file, '--admin', 'localhost']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^--admin: expected host:port or off, got "localhost"\n/);
+
+    const admin = await freePort();
+    const stats = await freePort();
+    const child = spawn(NODE, [BIN, 'start', '--no-watch', '-c', file, '--admin', `127.0.0.1:${admin}`, '--readiness', 'off', '--stats', `127.0.0.1:${stats}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    try {
+      const until = Date.now() + 20_000;
+      while (!out.includes('"msg":"listening"') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.match(out, /"msg":"listening"/);
+      assert.equal((await send(`http://127.0.0.1:${admin}/config_dump`)).status, 200);
+      assert.ok(!out.includes('readiness server listening'), out);
+      const metrics = await send(`http://127.0.0.1:${stats}/metrics`);
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.text, /^# HELP /m);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

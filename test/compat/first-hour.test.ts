@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const EXAMPLES = join(ROOT, 'examples');
+const NODE = process.execPath;
+const BIN = join(ROOT, 'core/cli/bin.mjs');
+
+/** The ports an example's config files name (`port: N` in TypeScript or YAML, and `?? N` defaults of PORT). */
+function portsOf(dir: string): Set<number> {
+  const ports = new Set<number>();
+  for (const f of readdirSync(dir)) {
+    if (!/\.(ts|mjs|yaml)$/.test(f)) continue;
+    const text = readFileSync(join(dir, f), 'utf8');
+    for (const m of text.matchAll(/port: (\d{2,5})\b|PORT \?\? (\d{2,5})\)/g)) ports.add(Number(m[1] ?? m[2]));
+  }
+  return ports;
+}
+
+describe('a newcomer\'s first hour', () => {
+  const examples = readdirSync(EXAMPLES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+
+  it('every example has a README that says what it shows, how to run it and what you should see', () => {
+    for (const name of examples) {
+      const readme = readFileSync(join(EXAMPLES, name, 'README.md'), 'utf8');
+      assert.match(readme, /^# \S/, `${name}: a title`);
+      assert.match(readme, /^## Run it$/m, `${name}: how to run it`);
+      assert.match(readme, /^## What you should see$/m, `${name}: what you should see`);
+    }
+  });
+
+  it('examples use ports of their own (the two forms of one example share theirs)', () => {
+    const owner = new Map<number, string>();
+    for (const name of examples) {
+      for (const port of portsOf(join(EXAMPLES, name))) {
+        assert.ok(!owner.has(port) || owner.get(port) === name, `port ${port} is used by ${owner.get(port)} and ${name}`);
+        owner.set(port, name);
+      }
+    }
+    assert.ok(owner.size >= examples.length);
+  });
+
+  it('a .ts file is never run with the machine\'s plain node in the docs (it may be Node 20): node_modules/.bin/node or npx portcullis', () => {
+    const docs = [join(ROOT, 'README.md'), ...examples.flatMap((n) => readdirSync(join(EXAMPLES, n)).map((f) => join(EXAMPLES, n, f)).filter((f) => /\.(md|ts)$/.test(f)))];
+    for (const file of docs) {
+      const text = readFileSync(file, 'utf8');
+      const bad = text.match(/(?<![\w/.-])node (?:--\S+ )*examples\/\S+\.ts/);
+      assert.equal(bad, null, `${file}: ${bad?.[0]}`);
+    }
+  });
+
+  it('policy eval has a sample input beside the authorization example, and it answers as the README says', () => {
+    const sample = join(EXAMPLES, 'authorization', 'sample-input.json');
+    const run = (input: string) => spawnSync(NODE, [BIN, 'policy', 'eval', '-c', 'examples/authorization/gateway.config.ts', '--input', input], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const ok = run(sample);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).allow, true);
+    const dir = mkdtempSync(join(tmpdir(), 'pcl-eval-'));
+    try {
+      const denied = JSON.parse(readFileSync(sample, 'utf8'));
+      denied.mcp.tool = 'gzip-file-as-resource';
+      writeFileSync(join(dir, 'denied.json'), JSON.stringify(denied));
+      const no = run(join(dir, 'denied.json'));
+      assert.equal(JSON.parse(no.stdout).allow, false, no.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the install step provides the Python MCP client in a project-local venv, called last from install-tools', () => {
+    const tools = readFileSync(join(ROOT, 'scripts/install-tools.mjs'), 'utf8').trimEnd().split('\n');
+    assert.equal(tools.at(-1), "await import('./install-python.mjs').then((m) => m.installPython(), () => {});");
+    const script = readFileSync(join(ROOT, 'scripts/install-python.mjs'), 'utf8');
+    assert.match(script, /'-m', 'venv', venv/);
+    assert.match(readFileSync(join(ROOT, 'test/mcp/python-client.test.ts'), 'utf8'), /\.tools\/python\/bin\/python3/);
+  });
+});
