@@ -14,6 +14,7 @@ import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolic
 /** A size in bytes or a duration in milliseconds: the unit is in the field name. */
 export type Milliseconds = number;
 
+import type { AuditConfig, LangfuseConfig, StatsConfig, TracingConfig } from './telemetry.ts';
 import type { RateLimitPolicy } from './rate-limit.ts';
 import type { FilterAttachment, HeaderInjectionPolicy, PiiRedactionPolicy, ToolArgumentRulesPolicy, ToolPinningPolicy } from './filter-policies.ts';
 
@@ -37,6 +38,14 @@ export interface GatewayConfig {
   upstream?: UpstreamConfig;
   /** Graceful shutdown. @default { drainTimeoutMs: 30000 } @example shutdown: { drainTimeoutMs: 10000 } */
   shutdown?: ShutdownConfig;
+  /** Prometheus `/metrics` server. @default { address: '127.0.0.1:15020' } @example stats: { address: '0.0.0.0:15020' } */
+  stats?: StatsConfig;
+  /** OpenTelemetry traces over OTLP/HTTP; off when absent. @default undefined @example tracing: { endpoint: 'http://127.0.0.1:4318/v1/traces' } */
+  tracing?: TracingConfig;
+  /** Langfuse export; off when absent. @default undefined @example langfuse: { publicKey: { env: 'LANGFUSE_PUBLIC_KEY' }, secretKey: { env: 'LANGFUSE_SECRET_KEY' } } */
+  langfuse?: LangfuseConfig;
+  /** One line per authorization decision; off when absent. @default undefined @example audit: { destination: 'stdout' } */
+  audit?: AuditConfig;
   /**
    * Worker processes serving the data plane, each with its own runtime, all on the same ports; `'auto'` starts
    * one per core (`os.availableParallelism()`). With more than one, a supervisor process runs the admin and

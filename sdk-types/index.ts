@@ -104,6 +104,7 @@ export type {
   AuthorizationMcp,
   AuthorizationRequest,
 } from './authorization.ts';
+export type { AuditConfig, AuditFile, LangfuseConfig, StatsConfig, TracingConfig } from './telemetry.ts';
 export type { RateLimitKeyPart, RateLimitPolicy, RateLimitQuota, RateLimitRate, RateLimitRedisStore, RateLimitRule, RateLimitStore } from './rate-limit.ts';
 export { ErrorCodes } from './errors.ts';
 export type { ErrorBody, ErrorCode } from './errors.ts';

@@ -20,7 +20,13 @@ export function addressOverrides(values: Partial<Record<keyof typeof FLAGS, stri
   if (set.length === 0) return undefined;
   return (loaded) => {
     const config: Record<string, unknown> = { ...loaded.config };
-    for (const [key, address] of set) config[key] = { ...(config[key] as object | undefined), address };
+    for (const [key, address] of set) {
+      // The stats server's address lives with the rest of the telemetry settings in the resolved config.
+      if (key === 'stats') {
+        const telemetry = config.telemetry as { stats?: object } | undefined;
+        config.telemetry = { ...telemetry, stats: { ...telemetry?.stats, address } };
+      } else config[key] = { ...(config[key] as object | undefined), address };
+    }
     return { ...loaded, config: config as unknown as LoadedConfig['config'] };
   };
 }

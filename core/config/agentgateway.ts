@@ -16,10 +16,11 @@ export function fromAgentgateway(raw: unknown, issues: Issue[] = []): unknown {
   if (!isPlainObject(raw)) return raw;
   const out: Record<string, unknown> = { ...raw };
   if (isPlainObject(raw.config)) {
-    const { adminAddr, readinessAddr, logging, backend, connectionTerminationDeadline, ...rest } = raw.config;
+    const { adminAddr, readinessAddr, statsAddr, logging, backend, connectionTerminationDeadline, ...rest } = raw.config;
     delete out.config;
     if (adminAddr !== undefined) out.admin = { address: adminAddr };
     if (readinessAddr !== undefined) out.readiness = { address: readinessAddr };
+    if (statsAddr !== undefined) out.stats = { address: statsAddr };
     if (isPlainObject(logging)) out.logging = mapLogging(logging, 'config.logging', issues);
     if (isPlainObject(backend)) out.upstream = mapBackendSettings(backend, 'config.backend', issues);
     if (connectionTerminationDeadline !== undefined) {

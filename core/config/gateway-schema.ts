@@ -14,6 +14,7 @@ import {
 
 import { HOST_PORT, headerNameSchema, hostnameSchema } from './schema-common.ts';
 import { BACKENDS, routeBackendKinds } from '../backends/registry.ts';
+import { telemetrySchemas } from '../telemetry/config.ts';
 
 export { headerNameSchema, hostnameSchema, hostPortSchema } from './schema-common.ts';
 
@@ -162,6 +163,7 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       limits: object({ maxRequestBodyBytes: number({ integer: true, min: 0 }) }),
       upstream: object({ connectTimeoutMs: ms, bodyIdleTimeoutMs: ms, keepAliveTimeoutMs: ms, ejectionMs: ms }),
       shutdown: object({ drainTimeoutMs: ms }),
+      ...telemetrySchemas,
       // Worker processes (core/cluster): a count, or 'auto' for one per core.
       workers: oneOf("a whole number from 1 to 256 or 'auto'", [
         { when: (v) => v === 'auto', schema: literal('auto') },

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { backendDefinition, backendKindOf } from '../backends/registry.ts';
 import { routeName as nameOfRoute } from './gateway-schema.ts';
+import { resolveTelemetry, type ResolvedTelemetry } from '../telemetry/config.ts';
 import type {
   GatewayConfig,
   PathMatch,
@@ -25,6 +26,8 @@ export interface ResolvedConfig {
     readonly ejectionMs: number;
   };
   readonly shutdown: { readonly drainTimeoutMs: number };
+  /** Metrics, traces, Langfuse and the audit log (see core/telemetry/config.ts). */
+  readonly telemetry: ResolvedTelemetry;
   /** Worker processes, with `'auto'` resolved to the number of cores. */
   readonly workers: number;
 }
@@ -135,6 +138,7 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
       ejectionMs: config.upstream?.ejectionMs ?? DEFAULTS.ejectionMs,
     },
     shutdown: { drainTimeoutMs: config.shutdown?.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs },
+    telemetry: resolveTelemetry(config, baseDir),
     workers: config.workers === 'auto' ? availableParallelism() : (config.workers ?? 1),
   };
   return deepFreeze(resolved);

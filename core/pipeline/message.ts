@@ -38,6 +38,8 @@ export interface MessageContext extends McpMessage {
   items?: McpListItem[];
   /** For A2A messages (`protocol: 'a2a'`): what policies decide on. */
   a2a?: A2aMessage;
+  /** Trace context to forward with the message (`params._meta` for MCP), set while someone traces messages. */
+  traceMeta?: Readonly<Record<string, string>>;
   /** True for a streaming method: the pipeline (and its telemetry event) ends when the stream does. */
   readonly streaming?: boolean;
 }
@@ -162,7 +164,7 @@ function unknownFailure(m: MessageContext): RpcFailure | undefined {
 
 function decided(m: MessageContext, policy: string, outcome: 'allow' | 'deny', reason?: string): void {
   if (!policyChannel.hasSubscribers) return;
-  policyChannel.publish({ requestId: m.http.id, route: m.http.routeName, policy, level: 'message', outcome, reason, method: m.method });
+  policyChannel.publish({ requestId: m.http.id, route: m.http.routeName, policy, level: 'message', outcome, reason, method: m.method, subject: m.http.identity?.subject, tool: m.tool ?? m.a2a?.skill, prompt: m.prompt, resourceUri: m.resourceUri, target: m.target });
 }
 
 /** Composes the message steps of one route (already in phase order) into its pipeline. */
@@ -218,12 +220,16 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
     filterItems: allowedItems,
     run(m, backend) {
       if (!messageChannel.hasSubscribers) return runSteps(m, backend);
-      const event: MessageEvent = { requestId: m.http.id, protocol: m.protocol, route: m.http.routeName, method: m.method, rpcId: m.rpcId, sessionId: m.sessionId };
+      const event: MessageEvent = { requestId: m.http.id, protocol: m.protocol, route: m.http.routeName, method: m.method, rpcId: m.rpcId, sessionId: m.sessionId, subject: m.http.identity?.subject };
+      if (m.tool !== undefined) event.tool = m.tool;
+      if (m.target !== undefined) event.target = m.target;
       return messageChannel.tracePromise(async () => {
+        if (event.propagation) m.traceMeta = event.propagation;
         try {
           await runSteps(m, backend);
           event.outcome = 'ok';
-          event.result = m.items ?? m.result;
+          // tracePromise sets `event.result` to what this function returns: return the result itself.
+          return (event.result = m.items ?? m.result);
         } catch (err) {
           event.outcome = 'error';
           if (err instanceof RpcFailure) event.rpcErrorCode = err.code;
@@ -242,7 +248,7 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
           }
           if (m.streaming) event.streaming = true;
         }
-      }, event);
+      }, event) as Promise<void>;
     },
   };
 }

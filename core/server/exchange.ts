@@ -109,6 +109,7 @@ export class Exchange {
         bind: head.bind,
         startedAt: this.startedAt,
         gateway: env.gateway,
+        headers: head.headers,
       };
       requestChannel.start.publish(this.event);
     }

@@ -85,7 +85,7 @@ export class Gateway {
     return this.runtime.config;
   }
 
-  /** This gateway's name in its request events (`RequestEvent.gateway`). */
+  /** This gateway's name in its request events (`RequestEvent.gateway`), for subscribers tied to it. */
   get id(): string | undefined {
     return this.env.gateway;
   }

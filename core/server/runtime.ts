@@ -203,14 +203,15 @@ function observed(def: PolicyDefinition, step: Step): Step {
   return function observedStep(ctx, next) {
     if (!policyChannel.hasSubscribers) return step(ctx, next);
     let passed = false;
-    const publish = (outcome: 'allow' | 'deny' | 'error', err?: unknown) =>
+    const publish = (outcome: 'allow' | 'deny' | 'error', err?: unknown, errorCode?: string) =>
       policyChannel.publish({
         requestId: ctx.id,
         route: ctx.routeName,
         policy: def.name,
         level: 'http',
         outcome,
-        ...(err instanceof GatewayError ? { errorCode: err.code, reason: err.message } : err ? { reason: (err as Error).message } : {}),
+        subject: ctx.identity?.subject,
+        ...(err instanceof GatewayError ? { errorCode: err.code, reason: err.message } : err ? { reason: (err as Error).message } : errorCode ? { errorCode } : {}),
       });
     return Promise.resolve(
       step(ctx, () => {
@@ -220,7 +221,8 @@ function observed(def: PolicyDefinition, step: Step): Step {
       }),
     ).then(
       () => {
-        if (!passed) publish('deny', undefined);
+        // A step that answered itself (401, 429) names its error code on the response.
+        if (!passed) publish('deny', undefined, ctx.response?.errorCode);
       },
       (err) => {
         if (!passed) publish(err instanceof GatewayError && err.status < 500 ? 'deny' : 'error', err);

@@ -3,6 +3,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
+import { Telemetry } from '../telemetry/telemetry.ts';
 import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
 import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
 
@@ -11,6 +12,8 @@ function plannedAddresses(loaded: LoadedConfig): PlannedAddress[] {
   const out: PlannedAddress[] = [];
   if (loaded.config.admin.address !== false) out.push({ address: loaded.config.admin.address, setting: 'admin.address', flag: '--admin' });
   if (loaded.config.readiness.address !== false) out.push({ address: loaded.config.readiness.address, setting: 'readiness.address', flag: '--readiness' });
+  const stats = loaded.config.telemetry.stats.address;
+  if (stats !== false) out.push({ address: stats, setting: 'stats.address', flag: '--stats' });
   return out;
 }
 
@@ -35,6 +38,8 @@ export interface RunningGateway {
   readonly admin?: AdminServer;
   readonly readiness?: AdminServer;
   readonly logger: Logger;
+  /** Metrics, traces, Langfuse and the audit log of this gateway. */
+  readonly telemetry: Telemetry;
   reload(changed?: readonly string[]): Promise<ReloadResult>;
   close(): Promise<void>;
 }
@@ -66,6 +71,14 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     observer?.close();
     throw err;
   }
+  let telemetry: Telemetry;
+  try {
+    telemetry = await Telemetry.start(gateway.config, { logger, gateway: gateway.id, policies: options.policies, ports: () => gateway.ports(), serveStats: !options.worker });
+  } catch (err) {
+    observer?.close();
+    await gateway.close();
+    throw err;
+  }
   const source = { config: () => gateway.config, isReady: () => gateway.isReady, ports: () => gateway.ports(), configFile: options.configFile };
   const servers: AdminServer[] = [];
   let admin: AdminServer | undefined;
@@ -78,11 +91,15 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     observer?.close();
     await Promise.all(servers.map((s) => s.close()));
     await gateway.close();
+    await telemetry.close();
     throw err;
   }
   let watcher: FileWatcher | undefined;
   const reload = async (changed?: readonly string[]) => {
     const result = await gateway.reload(changed);
+    // Telemetry follows the served config; its exporters are flushed either way.
+    if (result.ok) await telemetry.reload(gateway.config).catch((err) => logger.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'reload: telemetry settings not applied'));
+    else await telemetry.flush();
     watcher?.setFiles(gateway.files);
     return result;
   };
@@ -97,10 +114,12 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     admin,
     readiness,
     logger,
+    telemetry,
     reload,
     async close() {
       await watcher?.close();
       await gateway.close();
+      await telemetry.close();
       await Promise.all(servers.map((s) => s.close()));
       observer?.close();
     },

@@ -1,14 +1,28 @@
-import { requestChannel, type RequestEvent } from './events.ts';
+import { messageChannel, requestChannel, type MessageEvent, type RequestEvent } from './events.ts';
 import type { Logger } from './logger.ts';
+
+/** Requests whose protocol message is remembered at most at once, until their line is written. */
+const MAX_PENDING = 10_000;
 
 /**
  * The access log: a subscriber to the request events that writes one line per request when its response is done
  * (or its client left). `gateway` limits it to the requests of one gateway (`RequestEvent.gateway`), since several
  * gateways may share a process. Returns the unsubscribe function.
+ *
+ * Field names shared with spans, metrics and the audit log (`trace_id`, `span_id`, `enduser.id`,
+ * `mcp.method.name`, `gen_ai.tool.name`, `mcp.session.id`) let a line be joined with the trace and audit lines of
+ * the same request. The MCP fields name the request's (last) protocol message.
  */
 export function subscribeAccessLog(logger: Logger, gateway?: string): () => void {
+  const messages = new Map<string, MessageEvent>();
+  const onMessage = (message: unknown) => {
+    const m = message as MessageEvent;
+    if (messages.size < MAX_PENDING || messages.has(m.requestId)) messages.set(m.requestId, m);
+  };
   const onEnd = (message: unknown) => {
     const e = message as RequestEvent;
+    const m = messages.get(e.id);
+    if (m) messages.delete(e.id);
     if (e.gateway !== gateway) return;
     logger.info(
       {
@@ -24,12 +38,21 @@ export function subscribeAccessLog(logger: Logger, gateway?: string): () => void
         bytesOut: e.bytesOut ?? 0,
         client: e.clientAddress,
         errorCode: e.errorCode,
+        request_id: e.id,
+        trace_id: e.traceId,
+        span_id: e.spanId,
+        'enduser.id': e.subject,
+        'mcp.method.name': m?.protocol === 'mcp' ? m.method : undefined,
+        'gen_ai.tool.name': m?.tool,
+        'mcp.session.id': m?.protocol === 'mcp' ? m.sessionId : undefined,
       },
       'request',
     );
   };
+  messageChannel.asyncEnd.subscribe(onMessage);
   requestChannel.end.subscribe(onEnd);
   return () => {
+    messageChannel.asyncEnd.unsubscribe(onMessage);
     requestChannel.end.unsubscribe(onEnd);
   };
 }

@@ -1,4 +1,5 @@
 import { channel, tracingChannel, type Channel, type TracingChannel } from 'node:diagnostics_channel';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * The gateway's telemetry events, published through `node:diagnostics_channel`. The request path publishes; the
@@ -38,6 +39,11 @@ export interface RequestEvent {
    * subscriber tied to one gateway (its access log) sees only that gateway's requests. Absent for `runtime.handle`.
    */
   gateway?: string;
+  /** The client's request headers, as received (trace context is read from them). */
+  headers?: IncomingHttpHeaders;
+  /** Set by the tracing subscriber at start: the ids of the request's server span, for log lines to join on. */
+  traceId?: string;
+  spanId?: string;
 }
 
 /** One attempt to call an HTTP backend (retries publish one each). */
@@ -54,6 +60,11 @@ export interface UpstreamAttemptEvent {
   errorCode?: string;
   /** The failure, when the attempt failed (set before the `error` event). */
   error?: unknown;
+  /**
+   * Headers a subscriber asks to send with this attempt (W3C `traceparent`, `tracestate`, `baggage`), set during
+   * `start`; they replace the client's headers of the same name.
+   */
+  propagation?: Record<string, string>;
 }
 
 /** One JSON-RPC message of a protocol backend (MCP now, A2A next), through the message pipeline. */
@@ -83,6 +94,13 @@ export interface MessageEvent {
   contextId?: string;
   /** True for a streaming method (A2A `message/stream`, resubscribe): the end event comes when the stream ends. */
   streaming?: boolean;
+  /** Subject of the caller's identity, when authentication ran. */
+  subject?: string;
+  /**
+   * Trace context a subscriber asks to forward with the message, set during `start`: MCP puts it in the forwarded
+   * `params._meta` (how a stdio server receives it) and HTTP targets also get it as headers.
+   */
+  propagation?: Record<string, string>;
 }
 
 /** A policy's decision (authentication, authorization, rate limit, filter). */
@@ -98,6 +116,15 @@ export interface PolicyDecisionEvent {
   /** MCP/A2A method when `level` is 'message'. */
   method?: string;
   errorCode?: string;
+  /** Subject of the caller's identity, when known at the decision. */
+  subject?: string;
+  /** What a message decision was about (as forwarded): tool, prompt, resource, target. */
+  tool?: string;
+  prompt?: string;
+  resourceUri?: string;
+  target?: string;
+  /** The rule that decided (a Rego path, a CEL rule), when the policy names it. */
+  rule?: string;
 }
 
 /** A sandboxed filter broke a limit, threw, or its host process died, and what the gateway did about it. */

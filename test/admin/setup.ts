@@ -23,6 +23,7 @@ export function adminConfig(options: { admin?: Record<string, unknown>; broken?:
   const config = {
     admin: { address: '127.0.0.1:0', ...options.admin },
     readiness: { address: false },
+    stats: { address: false },
     binds: [
       {
         port: 0,

@@ -64,6 +64,7 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
       configSource({
         admin: { address: '127.0.0.1:0' },
         readiness: { address: '127.0.0.1:0' },
+        stats: { address: false },
         shutdown: { drainTimeoutMs: 5000 },
         binds: [
           {
@@ -121,7 +122,7 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
   });
 
   it('shuts the gateway down when its CLI wrapper is killed outright, leaving no orphan', async () => {
-    await writeFile(join(dir, 'orphan.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
+    await writeFile(join(dir, 'orphan.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
     // Started without --no-node-snapshot, so bin.mjs re-runs itself: the wrapper is this child, the gateway its child.
     const wrapper = spawn(NODE, [BIN, 'start', '--no-watch', '-c', 'orphan.config.ts'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -154,7 +155,7 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
       });
       await writeFile(
         join(dir, 'logging.config.ts'),
-        configSource({ logging, admin: { address: false }, readiness: { address: false }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] } as any),
+        configSource({ logging, admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] } as any),
       );
       const child = spawn(NODE, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', 'logging.config.ts'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -179,7 +180,7 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
   });
 
   it('exits 1 with a clear message when the port is taken', async () => {
-    await writeFile(join(dir, 'clash.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, binds: [{ port: up.port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
+    await writeFile(join(dir, 'clash.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: up.port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
     const r = cli(['start', '--no-watch', '-c', 'clash.config.ts'], dir);
     assert.equal(r.status, 1);
     assert.match(r.stderr, new RegExp(`^portcullis: PCL_ERR_BIND_FAILED: binds\\[0\\]: cannot listen on 127\\.0\\.0\\.1:${up.port}: EADDRINUSE`));

@@ -108,7 +108,7 @@ describe('stopping the gateway by a signal to whatever process the user started'
     configFile = join(dir, 'gateway.config.ts');
     await writeFile(
       configFile,
-      configSource({ admin: { address: false }, readiness: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }),
+      configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }),
     );
   });
 
@@ -136,7 +136,7 @@ describe('stopping the gateway by a signal to whatever process the user started'
     const slow = await startUpstream((_req, res) => setTimeout(() => res.end('slow finished'), 1500));
     const dir = await mkdtemp(join(tmpdir(), 'pcl-lifecycle-'));
     const file = join(dir, 'slow.config.ts');
-    await writeFile(file, configSource({ admin: { address: false }, readiness: { address: false }, shutdown: { drainTimeoutMs: 10_000 }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: slow.host }] }] }] }] }));
+    await writeFile(file, configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, shutdown: { drainTimeoutMs: 10_000 }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: slow.host }] }] }] }] }));
     const root = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     root.stdout.on('data', (d) => (out += d));

@@ -44,6 +44,7 @@ describe('MCP sessions across workers', () => {
       workers: 2,
       admin: { address: false },
       readiness: { address: false },
+      stats: { address: false },
       logging: { level: 'debug' },
       shutdown: { drainTimeoutMs: 1000 },
       binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [fixtureStdio('a')] } }] }] }] }],

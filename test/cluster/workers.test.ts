@@ -57,6 +57,7 @@ export default {
   workers: 2,
   admin: { address: false },
   readiness: { address: '127.0.0.1:${readyPort}' },
+  stats: { address: false },
   logging: { level: 'info', accessLog: false },
   shutdown: { drainTimeoutMs: 10000 },
   limits: { maxRequestBodyBytes: broken ? -1 : 1048576 },

@@ -43,7 +43,7 @@ async function startFixture(name: string, backends: Record<number, number> = {})
     policies: builtinPolicies,
     watch: false,
     logger,
-    transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, shutdown: { drainTimeoutMs: 500 } } }),
+    transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } }, shutdown: { drainTimeoutMs: 500 } } }),
   });
   const scheme = running.gateway.config.binds[0].protocol === 'HTTPS' ? 'https' : 'http';
   return {

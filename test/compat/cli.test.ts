@@ -89,7 +89,8 @@ describe('the CLI in a newcomer\'s first hour', () => {
     assert.match(bad.stderr, /^--admin: expected host:port or off, got "localhost"\n/);
 
     const admin = await freePort();
-    const child = spawn(NODE, [BIN, 'start', '--no-watch', '-c', file, '--admin', `127.0.0.1:${admin}`, '--readiness', 'off', '--stats', 'off'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stats = await freePort();
+    const child = spawn(NODE, [BIN, 'start', '--no-watch', '-c', file, '--admin', `127.0.0.1:${admin}`, '--readiness', 'off', '--stats', `127.0.0.1:${stats}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -99,6 +100,9 @@ describe('the CLI in a newcomer\'s first hour', () => {
       assert.match(out, /"msg":"listening"/);
       assert.equal((await send(`http://127.0.0.1:${admin}/config_dump`)).status, 200);
       assert.ok(!out.includes('readiness server listening'), out);
+      const metrics = await send(`http://127.0.0.1:${stats}/metrics`);
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.text, /^# HELP /m);
     } finally {
       child.kill('SIGKILL');
     }

@@ -10,11 +10,11 @@ export const examplePath = (name: string, file = 'gateway.config.ts') => fileURL
 
 /**
  * Starts an example's config exactly as written, except that binds move to 127.0.0.1 port 0, admin and readiness
- * are off, and (optionally) HTTP host backends point at a test upstream.
+ * are off, the stats server is off unless `stats` names an address, and (optionally) HTTP host backends point at a test upstream.
  */
 export async function startExample(
   name: string,
-  options: { file?: string; upstreamHost?: string; policies?: readonly PolicyDefinition[] } = {},
+  options: { file?: string; upstreamHost?: string; policies?: readonly PolicyDefinition[]; stats?: string | false } = {},
 ): Promise<{ running: RunningGateway; logs: LogCapture; url(i?: number): string }> {
   const logs = new LogCapture();
   const transform = (loaded: LoadedConfig): LoadedConfig => {
@@ -27,6 +27,7 @@ export async function startExample(
         ...c,
         admin: { address: false },
         readiness: { address: false },
+        telemetry: { ...c.telemetry, stats: { address: options.stats ?? false } },
         binds: c.binds.map((bind) => ({
           ...bind,
           port: 0,

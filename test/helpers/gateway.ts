@@ -56,8 +56,8 @@ export function configSource(config: GatewayConfig): string {
 }
 
 /**
- * Starts a real gateway from a config (written to a temp dir as gateway.config.ts). Admin and readiness servers
- * are off unless the config sets them; binds should use port 0 on 127.0.0.1.
+ * Starts a real gateway from a config (written to a temp dir as gateway.config.ts). Admin, readiness and stats
+ * servers are off unless the config sets them; binds should use port 0 on 127.0.0.1.
  */
 export async function startTestGateway(
   config: GatewayConfig | string,
@@ -67,7 +67,7 @@ export async function startTestGateway(
   const file = join(dir, options.fileName ?? 'gateway.config.ts');
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(dir, name), text);
   const write = async (c: GatewayConfig | string) => {
-    const withDefaults = typeof c === 'string' ? c : configSource({ admin: { address: false }, readiness: { address: false }, ...c });
+    const withDefaults = typeof c === 'string' ? c : configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, ...c });
     await writeFile(file, withDefaults);
   };
   await write(config);

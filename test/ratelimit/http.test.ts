@@ -32,7 +32,7 @@ async function statuses(fetcher: () => Promise<Response>, n: number): Promise<nu
 async function runtimeWith(config: GatewayConfig, state: StateStore): Promise<{ runtime: Runtime; close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'pcl-rl-'));
   const file = join(dir, 'gateway.config.ts');
-  await writeFile(file, configSource({ admin: { address: false }, readiness: { address: false }, ...config }));
+  await writeFile(file, configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, ...config }));
   const loaded = await loadConfig(file, builtinPolicies);
   const runtime = await buildRuntime(loaded.config, builtinPolicies, createLogger({ level: 'silent', destination: new LogCapture().stream }), state);
   return {

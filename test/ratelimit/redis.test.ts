@@ -73,6 +73,7 @@ describe('rateLimit shared in Redis', () => {
         // (its default name carries the port, which differs between these two).
         admin: { address: false },
         readiness: { address: false },
+        stats: { address: false },
         logging: { level: 'warn' },
         // The probe route is not limited; `shared` is, in Redis, with the same config on both replicas.
         binds: [

@@ -35,7 +35,7 @@ describe('hot reload from file changes', () => {
     await eventually(async () => (await send(gw.url())).text === 'v3');
   });
   it('watches files the config imports', async () => {
-    await gw.write(`import { body } from './body.ts';\nexport default { admin: { address: false }, readiness: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200, body } } }] }] }] };\n`);
+    await gw.write(`import { body } from './body.ts';\nexport default { admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200, body } } }] }] }] };\n`);
     const { writeFile } = await import('node:fs/promises');
     await writeFile(`${gw.dir}/body.ts`, `export const body = 'from-import-1';`);
     await gw.running.reload();

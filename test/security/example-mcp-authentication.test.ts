@@ -34,7 +34,7 @@ describe('examples/mcp-authentication/: OAuth resource server with a real oidc-p
       policies: builtinPolicies,
       watch: false,
       logger: createLogger({ level: 'debug', destination: logs.stream }),
-      transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false } } }),
+      transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } } } }),
     });
   });
   after(async () => {

@@ -64,8 +64,8 @@ describe('telemetry events through node:diagnostics_channel', () => {
     assert.equal(start.payload, end.payload, 'one object across the trace');
     assert.equal(typeof start.snapshot.startedAt, 'number');
     assert.deepEqual(
-      { ...start.snapshot, startedAt: 0, gateway: typeof start.snapshot.gateway },
-      { id: 'req-42', method: 'POST', path: '/api/items', host: 'svc.test', clientAddress: '127.0.0.1', scheme: 'http', bind: gw.running.gateway.config.binds[0].key, startedAt: 0, gateway: 'string' },
+      { ...start.snapshot, startedAt: 0, gateway: typeof start.snapshot.gateway, headers: start.snapshot.headers?.['x-request-id'] },
+      { id: 'req-42', method: 'POST', path: '/api/items', host: 'svc.test', clientAddress: '127.0.0.1', scheme: 'http', bind: gw.running.gateway.config.binds[0].key, startedAt: 0, gateway: 'string', headers: 'req-42' },
     );
     const e = end.snapshot;
     assert.equal(e.listener, 'bind0');
@@ -80,7 +80,7 @@ describe('telemetry events through node:diagnostics_channel', () => {
     const line = await gw.logs.waitFor((l) => l.type === 'access' && l.path === '/api/items');
     assert.deepEqual(
       { ...line, durationMs: 0, time: 0, pid: 0 },
-      { level: 'info', time: 0, pid: 0, type: 'access', listener: 'bind0', route: 'api', backend: up.host, method: 'POST', path: '/api/items', status: 200, durationMs: 0, bytesIn: 12, bytesOut: e.bytesOut, client: '127.0.0.1', msg: 'request' },
+      { level: 'info', time: 0, pid: 0, type: 'access', listener: 'bind0', route: 'api', backend: up.host, method: 'POST', path: '/api/items', status: 200, durationMs: 0, bytesIn: 12, bytesOut: e.bytesOut, client: '127.0.0.1', request_id: e.id, 'enduser.id': 'agent-7', msg: 'request' },
     );
   });
 

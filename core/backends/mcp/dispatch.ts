@@ -47,7 +47,7 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
   const kind = LIST_METHODS[req.method];
   if (kind) {
     await pipeline.run(m, async (msg) => {
-      msg.items = await list(session, kind, msg.params ?? {});
+      msg.items = await list(session, kind, withTraceMeta(msg.params ?? {}, msg.traceMeta));
     });
     return { [kind]: m.items!.map((i) => i.item) };
   }
@@ -64,7 +64,7 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
   if (early !== undefined) return early;
   await pipeline.run(m, async (msg) => {
     const target = msg.target!;
-    const result = await call(session, target, req, (msg as McpMessageContext).forward, emit);
+    const result = await call(session, target, req, withTraceMeta((msg as McpMessageContext).forward, msg.traceMeta), emit);
     msg.result = session.catalog.rewriteContent(target, result);
   });
   return m.result;
@@ -216,6 +216,12 @@ async function list(session: Session, kind: ListKind, params: Record<string, unk
       ? { kind: ITEM_KIND[kind], target, item, uri: String(item.uri ?? item.uriTemplate) }
       : { kind: ITEM_KIND[kind], target, item, name: String(item.name) },
   );
+}
+
+/** The params with the trace context of the message added to `_meta` (W3C keys, as MCP servers read them). */
+function withTraceMeta(params: Record<string, unknown>, meta: Readonly<Record<string, string>> | undefined): Record<string, unknown> {
+  if (!meta) return params;
+  return { ...params, _meta: { ...(params._meta as Record<string, unknown> | undefined), ...meta } };
 }
 
 function withoutCursor(params: Record<string, unknown>): Record<string, unknown> {

@@ -22,6 +22,7 @@ export function createTraceInterceptor(routeName = ''): UpstreamInterceptor {
         path: opts.path,
       };
       upstreamChannel.start.publish(event);
+      if (event.propagation) opts = { ...opts, headers: withHeaders(opts.headers, event.propagation) };
       try {
         return dispatch(opts, new TracingHandler(handler, event));
       } finally {
@@ -59,4 +60,18 @@ class TracingHandler extends ForwardingHandler {
     }
     super.onResponseError(controller, err);
   }
+}
+
+/** The dispatch headers with `extra` set (replacing same-named ones), whatever form undici was given them in. */
+function withHeaders(headers: Dispatcher.DispatchOptions['headers'], extra: Record<string, string>): Dispatcher.DispatchOptions['headers'] {
+  const out: Record<string, string | string[]> = {};
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) out[String(headers[i]).toLowerCase()] = headers[i + 1] as string;
+  } else if (headers && typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [k, v] of headers as Iterable<[string, string | string[]]>) out[k.toLowerCase()] = v;
+  } else if (headers) {
+    for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k.toLowerCase()] = v as string | string[];
+  }
+  for (const [k, v] of Object.entries(extra)) out[k] = v;
+  return out;
 }

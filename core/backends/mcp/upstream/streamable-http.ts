@@ -60,7 +60,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     const res = await request(this.url, {
       method: 'POST',
       dispatcher: this.dispatcher,
-      headers: { ...this.requestHeaders('application/json, text/event-stream'), 'content-type': 'application/json' },
+      headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), 'content-type': 'application/json' },
       body: JSON.stringify(message),
       signal: this.streams.signal,
     });
@@ -142,4 +142,14 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
     this.onclose?.();
   }
+}
+
+/** The W3C trace context a traced message carries in `params._meta`, sent as headers too (for HTTP-level tracing). */
+function traceHeaders(message: JsonRpcMessage): Record<string, string> | undefined {
+  const meta = (message as { params?: { _meta?: Record<string, unknown> } }).params?._meta;
+  if (typeof meta?.traceparent !== 'string') return undefined;
+  const out: Record<string, string> = { traceparent: meta.traceparent };
+  if (typeof meta.tracestate === 'string') out.tracestate = meta.tracestate;
+  if (typeof meta.baggage === 'string') out.baggage = meta.baggage;
+  return out;
 }

@@ -1,0 +1,334 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ResolvedConfig } from '../config/resolve.ts';
+import type { Phase } from '../pipeline/types.ts';
+import {
+  messageChannel,
+  policyChannel,
+  processChannel,
+  rateLimitChannel,
+  reloadChannel,
+  requestChannel,
+  sandboxChannel,
+  sessionChannel,
+  upstreamChannel,
+  type MessageEvent,
+  type PolicyDecisionEvent,
+  type ProcessEvent,
+  type RateLimitEvent,
+  type ReloadEvent,
+  type RequestEvent,
+  type SandboxEvent,
+  type SessionEvent,
+  type UpstreamAttemptEvent,
+} from './events.ts';
+import { A2A_METHODS, HTTP_METHODS, LabelFold, MCP_METHODS, statusClass } from './labels.ts';
+
+/**
+ * Prometheus metrics: a subscriber to every telemetry channel that counts into its own prom-client registry.
+ * Labels take values from the config (bind, listener, route, backend, target, policy names) or the upstream
+ * catalog (tools, prompts); each label goes through a `LabelFold`, so no client input can add series without
+ * bound. Served by the stats server (`stats.ts`).
+ */
+
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Requests whose events this subscriber follows at most at once (a bound on memory if ends never come). */
+const MAX_TRACKED = 100_000;
+const DENIED = Symbol('portcullis.metrics.denied');
+
+export interface MetricsOptions {
+  /** Only the requests of this gateway are counted (`RequestEvent.gateway`). */
+  gateway?: string;
+  version: string;
+  /** Ports the gateway's binds listen on, for the open-connections gauge. */
+  ports?: () => readonly number[];
+}
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** Refreshes what the labels are drawn from (route backend kinds, policy phases) after a reload. */
+  configure(config: ResolvedConfig, phases: ReadonlyMap<string, Phase>): void;
+  /** Counts spans an exporter dropped (queue full, export failed) or exported. */
+  spans(exporter: string, outcome: 'exported' | 'queue_full' | 'export_failed', count: number): void;
+  close(): void;
+}
+
+export function createMetrics(options: MetricsOptions): GatewayMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges with a counter's `_total` suffix (promtool flags them); their per-type
+  // siblings (`nodejs_active_handles` …) carry the same counts.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+
+  const fold = {
+    bind: new LabelFold(64),
+    listener: new LabelFold(256),
+    route: new LabelFold(1024),
+    backend: new LabelFold(1024),
+    kind: new LabelFold(32),
+    method: new LabelFold(0, HTTP_METHODS),
+    mcpMethod: new LabelFold(0, MCP_METHODS),
+    a2aMethod: new LabelFold(0, A2A_METHODS),
+    target: new LabelFold(1024),
+    tool: new LabelFold(2000),
+    policy: new LabelFold(256),
+    reason: new LabelFold(64),
+    errorKind: new LabelFold(64),
+    filter: new LabelFold(256),
+    limit: new LabelFold(256),
+    origin: new LabelFold(1024),
+  };
+
+  const http = ['bind', 'listener', 'route', 'backend_kind', 'method', 'status_class'] as const;
+  const requests = new Counter({ name: 'portcullis_requests_total', help: 'HTTP requests served, by where they went and how they ended.', labelNames: http, registers });
+  const requestDuration = new Histogram({ name: 'portcullis_request_duration_seconds', help: 'Time from the request head to the end of the response.', labelNames: http, buckets: DURATION_BUCKETS, registers });
+  const requestBytes = new Counter({ name: 'portcullis_request_bytes_total', help: 'Request body bytes read.', labelNames: ['listener', 'route'] as const, registers });
+  const responseBytes = new Counter({ name: 'portcullis_response_bytes_total', help: 'Response bytes written.', labelNames: ['listener', 'route'] as const, registers });
+  const inflight = new Gauge({ name: 'portcullis_requests_in_flight', help: 'Requests being served.', registers });
+  const connections = new Gauge({ name: 'portcullis_open_connections', help: 'Client connections open on the gateway binds.', registers });
+
+  const attempts = new Counter({ name: 'portcullis_upstream_attempts_total', help: 'Attempts to call an HTTP backend (retries included).', labelNames: ['route', 'backend', 'status_class', 'error_kind'] as const, registers });
+  const attemptDuration = new Histogram({ name: 'portcullis_upstream_response_seconds', help: 'Time from an attempt to its response headers (or failure).', labelNames: ['route', 'backend'] as const, buckets: DURATION_BUCKETS, registers });
+  const retries = new Counter({ name: 'portcullis_upstream_retries_total', help: 'Attempts after the first.', labelNames: ['route', 'backend'] as const, registers });
+  const connectTime = new Histogram({ name: 'portcullis_upstream_connect_seconds', help: 'Time to open a connection to an upstream (TCP and TLS).', labelNames: ['backend', 'outcome'] as const, buckets: DURATION_BUCKETS, registers });
+
+  const mcpLabels = ['route', 'method', 'target', 'tool', 'outcome'] as const;
+  const mcpMessages = new Counter({ name: 'portcullis_mcp_messages_total', help: 'MCP requests through the message pipeline; tool is the tool, prompt or "resource".', labelNames: mcpLabels, registers });
+  const mcpDuration = new Histogram({ name: 'portcullis_mcp_message_duration_seconds', help: 'Time an MCP request spent in the gateway and its target.', labelNames: mcpLabels, buckets: DURATION_BUCKETS, registers });
+  const a2aMessages = new Counter({ name: 'portcullis_a2a_messages_total', help: 'A2A requests through the message pipeline.', labelNames: ['route', 'method', 'skill', 'outcome'] as const, registers });
+  const sessionsOpen = new Gauge({ name: 'portcullis_sessions_open', help: 'Protocol sessions open.', labelNames: ['protocol', 'route'] as const, registers });
+  const sessions = new Counter({ name: 'portcullis_sessions_total', help: 'Protocol sessions opened.', labelNames: ['protocol', 'route'] as const, registers });
+  const processesRunning = new Gauge({ name: 'portcullis_mcp_processes_running', help: 'stdio MCP server processes running.', labelNames: ['route', 'target'] as const, registers });
+  const processesStarted = new Counter({ name: 'portcullis_mcp_processes_started_total', help: 'stdio MCP server processes started; pooled="true" for the warm pool, "false" when a session had to start one (a pool miss).', labelNames: ['route', 'target', 'pooled'] as const, registers });
+  const processesExited = new Counter({ name: 'portcullis_mcp_processes_exited_total', help: 'stdio MCP server processes that exited; crashed="true" when the exit code or signal says so.', labelNames: ['route', 'target', 'crashed'] as const, registers });
+
+  const decisions = new Counter({ name: 'portcullis_policy_decisions_total', help: 'Decisions of deciding policies (authentication, rate limit, filters, authorization).', labelNames: ['route', 'policy', 'phase', 'level', 'outcome'] as const, registers });
+  const authFailures = new Counter({ name: 'portcullis_authentication_failures_total', help: 'Requests refused by an authentication policy, by error code.', labelNames: ['route', 'policy', 'reason'] as const, registers });
+  const sandbox = new Counter({ name: 'portcullis_filter_sandbox_events_total', help: 'Filter failures (timeouts included, see error_code), isolate replacements and sandbox process exits/restarts.', labelNames: ['filter', 'kind', 'error_code'] as const, registers });
+  const rateLimits = new Counter({ name: 'portcullis_rate_limit_decisions_total', help: 'Rate-limit decisions.', labelNames: ['route', 'limit', 'level', 'outcome', 'store'] as const, registers });
+  const rateLimitStoreUp = new Gauge({ name: 'portcullis_rate_limit_store_up', help: '1 while the shared rate-limit store answers, 0 while it is down.', labelNames: ['store'] as const, registers });
+
+  const reloads = new Counter({ name: 'portcullis_reloads_total', help: 'Config reloads, by outcome.', labelNames: ['outcome'] as const, registers });
+  const generation = new Gauge({ name: 'portcullis_config_generation', help: 'Configs served since start: 1, plus one per successful reload.', registers });
+  const buildInfo = new Gauge({ name: 'portcullis_build_info', help: 'Build of this gateway (always 1).', labelNames: ['version', 'nodejs_version'] as const, registers });
+  const spanCounter = new Counter({ name: 'portcullis_telemetry_spans_total', help: 'Spans handed to an exporter, by outcome: exported, or dropped (queue_full, export_failed).', labelNames: ['exporter', 'outcome'] as const, registers });
+  for (const exporter of ['otlp', 'langfuse']) for (const outcome of ['exported', 'queue_full', 'export_failed']) spanCounter.inc({ exporter, outcome }, 0);
+  for (const outcome of ['ok', 'failed']) reloads.inc({ outcome }, 0);
+  generation.set(1);
+  buildInfo.set({ version: options.version, nodejs_version: process.version }, 1);
+
+  let kinds = new Map<string, string>();
+  let phases: ReadonlyMap<string, Phase> = new Map();
+  const ours = new Map<string, RequestEvent>();
+  const backendOfOrigin = new Map<string, string>();
+
+  const onRequestStart = (m: unknown) => {
+    const e = m as RequestEvent;
+    if (e.gateway !== options.gateway) return;
+    inflight.inc();
+    if (ours.size < MAX_TRACKED) ours.set(e.id, e);
+  };
+  const onRequestEnd = (m: unknown) => {
+    const e = m as RequestEvent;
+    if (e.gateway !== options.gateway) return;
+    inflight.dec();
+    if (ours.get(e.id) === e) ours.delete(e.id);
+    const route = fold.route.value(e.route);
+    const listener = fold.listener.value(e.listener);
+    const labels = {
+      bind: fold.bind.value(e.bind),
+      listener,
+      route,
+      backend_kind: fold.kind.value(e.route ? (kinds.get(`${e.listener}\0${e.route}`) ?? '') : ''),
+      method: fold.method.value(e.method),
+      status_class: statusClass(e.status),
+    };
+    requests.inc(labels);
+    requestDuration.observe(labels, (e.durationMs ?? 0) / 1000);
+    if (e.bytesIn) requestBytes.inc({ listener, route }, e.bytesIn);
+    if (e.bytesOut) responseBytes.inc({ listener, route }, e.bytesOut);
+  };
+
+  const attemptStart = new WeakMap<UpstreamAttemptEvent, number>();
+  const onUpstreamStart = (m: unknown) => {
+    const e = m as UpstreamAttemptEvent;
+    if (!ours.has(e.requestId)) return;
+    attemptStart.set(e, performance.now());
+    if (e.origin && e.backend && backendOfOrigin.size < 1024) backendOfOrigin.set(e.origin, e.backend);
+    if (e.attempt > 0) retries.inc({ route: fold.route.value(e.route), backend: fold.backend.value(e.backend) });
+  };
+  const onUpstreamSettled = (m: unknown) => {
+    const e = m as UpstreamAttemptEvent;
+    const started = attemptStart.get(e);
+    if (started === undefined) return;
+    attemptStart.delete(e);
+    const route = fold.route.value(e.route);
+    const backend = fold.backend.value(e.backend);
+    attempts.inc({ route, backend, status_class: statusClass(e.status), error_kind: fold.errorKind.value(e.errorCode) });
+    attemptDuration.observe({ route, backend }, (performance.now() - started) / 1000);
+  };
+
+  const messageStart = new WeakMap<MessageEvent, number>();
+  const onMessageStart = (m: unknown) => {
+    const e = m as MessageEvent;
+    if (ours.has(e.requestId)) messageStart.set(e, performance.now());
+  };
+  const onMessageEnd = (m: unknown) => {
+    const e = m as MessageEvent & { [DENIED]?: boolean };
+    const started = messageStart.get(e);
+    if (started === undefined) return;
+    messageStart.delete(e);
+    const outcome = e[DENIED] ? 'denied' : (e.outcome ?? 'error');
+    const route = fold.route.value(e.route);
+    if (e.protocol === 'a2a') {
+      a2aMessages.inc({ route, method: fold.a2aMethod.value(e.method), skill: fold.tool.value(e.skill), outcome });
+      return;
+    }
+    const labels = {
+      route,
+      method: fold.mcpMethod.value(e.method),
+      target: fold.target.value(e.target),
+      tool: fold.tool.value(e.tool ?? e.prompt ?? (e.resourceUri !== undefined ? 'resource' : undefined)),
+      outcome,
+    };
+    mcpMessages.inc(labels);
+    mcpDuration.observe(labels, (performance.now() - started) / 1000);
+  };
+  // Message-level denials mark the message in flight for that request, so that its outcome reads `denied`.
+  const inflightMessages = new Map<string, MessageEvent>();
+  const trackMessage = (m: unknown) => {
+    const e = m as MessageEvent;
+    if (ours.has(e.requestId)) inflightMessages.set(e.requestId, e);
+  };
+  const untrackMessage = (m: unknown) => {
+    const e = m as MessageEvent;
+    if (inflightMessages.get(e.requestId) === e) inflightMessages.delete(e.requestId);
+  };
+
+  const onPolicy = (m: unknown) => {
+    const e = m as PolicyDecisionEvent;
+    if (!ours.has(e.requestId)) return;
+    const phase = phases.get(e.policy) ?? '';
+    const route = fold.route.value(e.route);
+    const policy = fold.policy.value(e.policy);
+    decisions.inc({ route, policy, phase, level: e.level, outcome: e.outcome });
+    if (e.outcome !== 'allow' && phase === 'authentication') authFailures.inc({ route, policy, reason: fold.reason.value(e.errorCode ?? 'denied') });
+    if (e.outcome === 'deny' && e.level === 'message') {
+      const msg = inflightMessages.get(e.requestId) as (MessageEvent & { [DENIED]?: boolean }) | undefined;
+      if (msg) msg[DENIED] = true;
+    }
+  };
+  const onSandbox = (m: unknown) => {
+    const e = m as SandboxEvent;
+    sandbox.inc({ filter: fold.filter.value(e.filter.split(',')[0]), kind: e.kind, error_code: fold.errorKind.value(e.errorCode) });
+  };
+  const onRateLimit = (m: unknown) => {
+    const e = m as RateLimitEvent;
+    if (e.kind === 'decision') {
+      rateLimits.inc({ route: fold.route.value(e.route), limit: fold.limit.value(e.limit), level: e.level ?? '', outcome: e.outcome ?? '', store: e.store });
+    } else rateLimitStoreUp.set({ store: e.store }, e.kind === 'storeUp' ? 1 : 0);
+  };
+  const onReload = (m: unknown) => {
+    const e = m as ReloadEvent;
+    reloads.inc({ outcome: e.ok ? 'ok' : 'failed' });
+    if (e.ok) generation.inc();
+  };
+  const onSession = (m: unknown) => {
+    const e = m as SessionEvent;
+    const labels = { protocol: e.protocol, route: fold.route.value(e.route) };
+    if (e.event === 'open') {
+      sessions.inc(labels);
+      sessionsOpen.inc(labels);
+    } else sessionsOpen.dec(labels);
+  };
+  const onProcess = (m: unknown) => {
+    const e = m as ProcessEvent;
+    const labels = { route: fold.route.value(e.route), target: fold.target.value(e.target) };
+    if (e.event === 'start') {
+      processesRunning.inc(labels);
+      processesStarted.inc({ ...labels, pooled: String(Boolean(e.pooled)) });
+    } else {
+      processesRunning.dec(labels);
+      const crashed = (typeof e.code === 'number' && e.code !== 0) || (typeof e.signal === 'string' && e.signal !== 'SIGTERM' && e.signal !== 'SIGKILL');
+      processesExited.inc({ ...labels, crashed: String(crashed) });
+    }
+  };
+
+  // Open connections: node's own `net.server.socket` channel, counting sockets of the gateway's binds only.
+  const onSocket = (m: unknown) => {
+    const socket = (m as { socket: Socket }).socket;
+    if (!options.ports?.().includes(socket.localPort ?? -1)) return;
+    connections.inc();
+    socket.once('close', () => connections.dec());
+  };
+  // Connect time: undici's own channels; the origin is mapped to the backend an attempt named for it.
+  const connecting = new WeakMap<object, number>();
+  const onBeforeConnect = (m: unknown) => connecting.set((m as { connectParams: object }).connectParams, performance.now());
+  const onConnected = (outcome: 'ok' | 'error') => (m: unknown) => {
+    const params = (m as { connectParams: { protocol?: string; host?: string } }).connectParams;
+    const started = connecting.get(params);
+    if (started === undefined) return;
+    connecting.delete(params);
+    const origin = `${params.protocol ?? 'http:'}//${params.host ?? ''}`;
+    const backend = backendOfOrigin.get(origin);
+    if (!backend) return;
+    connectTime.observe({ backend: fold.backend.value(backend), outcome }, (performance.now() - started) / 1000);
+  };
+  const onConnectedOk = onConnected('ok');
+  const onConnectError = onConnected('error');
+
+  requestChannel.start.subscribe(onRequestStart);
+  requestChannel.end.subscribe(onRequestEnd);
+  upstreamChannel.start.subscribe(onUpstreamStart);
+  upstreamChannel.asyncEnd.subscribe(onUpstreamSettled);
+  messageChannel.start.subscribe(onMessageStart);
+  messageChannel.start.subscribe(trackMessage);
+  messageChannel.asyncEnd.subscribe(onMessageEnd);
+  messageChannel.asyncEnd.subscribe(untrackMessage);
+  policyChannel.subscribe(onPolicy);
+  sandboxChannel.subscribe(onSandbox);
+  rateLimitChannel.subscribe(onRateLimit);
+  reloadChannel.subscribe(onReload);
+  sessionChannel.subscribe(onSession);
+  processChannel.subscribe(onProcess);
+  subscribe('net.server.socket', onSocket);
+  subscribe('undici:client:beforeConnect', onBeforeConnect);
+  subscribe('undici:client:connected', onConnectedOk);
+  subscribe('undici:client:connectError', onConnectError);
+
+  return {
+    registry,
+    configure(config, policyPhases) {
+      const next = new Map<string, string>();
+      for (const bind of config.binds) for (const l of bind.listeners) for (const r of l.routes) next.set(`${l.name}\0${r.name}`, r.backends[0]?.kind ?? 'direct');
+      kinds = next;
+      phases = policyPhases;
+    },
+    spans(exporter, outcome, count) {
+      spanCounter.inc({ exporter, outcome }, count);
+    },
+    close() {
+      requestChannel.start.unsubscribe(onRequestStart);
+      requestChannel.end.unsubscribe(onRequestEnd);
+      upstreamChannel.start.unsubscribe(onUpstreamStart);
+      upstreamChannel.asyncEnd.unsubscribe(onUpstreamSettled);
+      messageChannel.start.unsubscribe(onMessageStart);
+      messageChannel.start.unsubscribe(trackMessage);
+      messageChannel.asyncEnd.unsubscribe(onMessageEnd);
+      messageChannel.asyncEnd.unsubscribe(untrackMessage);
+      policyChannel.unsubscribe(onPolicy);
+      sandboxChannel.unsubscribe(onSandbox);
+      rateLimitChannel.unsubscribe(onRateLimit);
+      reloadChannel.unsubscribe(onReload);
+      sessionChannel.unsubscribe(onSession);
+      processChannel.unsubscribe(onProcess);
+      unsubscribe('net.server.socket', onSocket);
+      unsubscribe('undici:client:beforeConnect', onBeforeConnect);
+      unsubscribe('undici:client:connected', onConnectedOk);
+      unsubscribe('undici:client:connectError', onConnectError);
+      registry.clear();
+    },
+  };
+}

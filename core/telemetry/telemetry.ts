@@ -1,0 +1,205 @@
+import { readFileSync } from 'node:fs';
+import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ResolvedConfig } from '../config/resolve.ts';
+import { ErrorCodes, GatewayError } from '../errors.ts';
+import type { Phase } from '../pipeline/types.ts';
+import { createAuditSink, subscribeAudit, type AuditSink } from './audit.ts';
+import type { ResolvedTelemetry } from './config.ts';
+import { ExportQueue } from './export-queue.ts';
+import { createLangfuseProcessor, LANGFUSE_MAX_QUEUE, type LangfuseKeys } from './langfuse.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import { readSecretSource } from './secrets.ts';
+import { startStatsServer, type StatsServer } from './stats.ts';
+import { subscribeTracing } from './tracing.ts';
+
+/**
+ * The observability sinks of one gateway, built from its config and rebuilt on reload where their block changed:
+ * metrics and the stats server, the tracer (OTLP and/or Langfuse), the audit log. Exports are flushed on reload and
+ * on close. A sink never fails traffic: exports are queued (bounded) and their failures only counted.
+ */
+
+export const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export interface TelemetryOptions {
+  logger: Logger;
+  /** The gateway whose requests are observed (`RequestEvent.gateway`). */
+  gateway?: string;
+  /** Policy names and their phases, for the `phase` of decisions. */
+  policies: ReadonlyArray<{ name: string; phase: Phase }>;
+  /** The ports of the gateway's binds (open-connections gauge). */
+  ports?: () => readonly number[];
+  /**
+   * Whether this process serves the stats address. A worker of `workers: n` does not (n processes cannot all
+   * listen on it); its metrics are still kept.
+   */
+  serveStats?: boolean;
+}
+
+interface TraceSinks {
+  key: string;
+  provider: BasicTracerProvider;
+  unsubscribe: () => void;
+}
+
+interface AuditState {
+  key: string;
+  sink: AuditSink;
+  unsubscribe: () => void;
+}
+
+export class Telemetry {
+  private readonly options: TelemetryOptions;
+  private readonly phases: ReadonlyMap<string, Phase>;
+  private metrics: GatewayMetrics | undefined;
+  private stats: StatsServer | undefined;
+  private statsAddress: string | false = false;
+  private traces: TraceSinks | undefined;
+  private audit: AuditState | undefined;
+
+  private constructor(options: TelemetryOptions) {
+    this.options = options;
+    this.phases = new Map(options.policies.map((p) => [p.name, p.phase]));
+  }
+
+  /** Starts every sink the config turns on; throws a config error (with its path) when one cannot start. */
+  static async start(config: ResolvedConfig, options: TelemetryOptions): Promise<Telemetry> {
+    const t = new Telemetry(options);
+    try {
+      await t.apply(config);
+    } catch (err) {
+      await t.close();
+      throw err;
+    }
+    return t;
+  }
+
+  /** The stats server's port, when it runs (useful with port 0). */
+  get statsPort(): number | undefined {
+    return this.stats?.port;
+  }
+
+  /** The metrics registry (tests, the bench). */
+  get registry() {
+    return this.metrics?.registry;
+  }
+
+  /** Brings the sinks in line with a reloaded config, and flushes what the exporters hold. */
+  async reload(config: ResolvedConfig): Promise<void> {
+    await this.apply(config);
+    await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    await this.traces?.provider.forceFlush().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.traces?.unsubscribe();
+    await this.traces?.provider.shutdown().catch(() => undefined);
+    this.traces = undefined;
+    this.audit?.unsubscribe();
+    await this.audit?.sink.close();
+    this.audit = undefined;
+    await this.stats?.close();
+    this.stats = undefined;
+    this.metrics?.close();
+    this.metrics = undefined;
+  }
+
+  private async apply(config: ResolvedConfig): Promise<void> {
+    const telemetry = config.telemetry;
+    await this.applyStats(telemetry);
+    this.metrics?.configure(config, this.phases);
+    await this.applyTraces(telemetry);
+    await this.applyAudit(telemetry);
+  }
+
+  private async applyStats(telemetry: ResolvedTelemetry): Promise<void> {
+    const address = telemetry.stats.address;
+    if (address === this.statsAddress && (address === false || this.stats)) return;
+    await this.stats?.close();
+    this.stats = undefined;
+    this.statsAddress = address;
+    if (address === false) {
+      this.metrics?.close();
+      this.metrics = undefined;
+      return;
+    }
+    this.metrics ??= createMetrics({ gateway: this.options.gateway, version: VERSION, ports: this.options.ports });
+    const metrics = this.metrics;
+    if (this.options.serveStats === false) return;
+    try {
+      this.stats = await startStatsServer(address, () => metrics.registry, this.options.logger);
+    } catch (err) {
+      this.statsAddress = false;
+      throw new GatewayError(ErrorCodes.BIND_FAILED, `stats.address: cannot listen on ${address}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async applyTraces(telemetry: ResolvedTelemetry): Promise<void> {
+    const { tracing, langfuse } = telemetry;
+    let keys: LangfuseKeys | undefined;
+    if (langfuse) keys = { publicKey: readSecretSource(langfuse.publicKey, 'langfuse.publicKey'), secretKey: readSecretSource(langfuse.secretKey, 'langfuse.secretKey') };
+    // The key holds the secret only as a digest-free comparison string in memory; it is never logged.
+    const key = JSON.stringify({ tracing, langfuse, keys });
+    if (this.traces?.key === key) return;
+    const previous = this.traces;
+    this.traces = undefined;
+    if (tracing || langfuse) {
+      const count = (exporter: string) => (outcome: 'exported' | 'queue_full' | 'export_failed', n: number) => this.metrics?.spans(exporter, outcome, n);
+      const processors: SpanProcessor[] = [];
+      if (tracing) {
+        const queue = new ExportQueue(tracing.maxQueueSize, count('otlp'));
+        const Exporter = tracing.protocol === 'http/json' ? OTLPJsonExporter : OTLPProtoExporter;
+        const exporter = queue.exporter(new Exporter({ url: tracing.endpoint, headers: { ...tracing.headers }, timeoutMillis: tracing.exportTimeoutMs }));
+        // The inner batch never fills before the queue in front of it refuses.
+        processors.push(queue.processor(new BatchSpanProcessor(exporter, { maxQueueSize: tracing.maxQueueSize + 1, maxExportBatchSize: Math.min(512, tracing.maxQueueSize), scheduledDelayMillis: tracing.scheduledDelayMs, exportTimeoutMillis: tracing.exportTimeoutMs })));
+      }
+      if (langfuse && keys) processors.push(createLangfuseProcessor(langfuse, keys, new ExportQueue(Math.min(langfuse.maxQueueSize, LANGFUSE_MAX_QUEUE), count('langfuse'))));
+      const detected = detectResources({ detectors: [envDetector] });
+      const resource = detected
+        .merge(resourceFromAttributes({ 'service.name': tracing?.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'portcullis', 'service.version': VERSION }))
+        .merge(resourceFromAttributes({ ...tracing?.resourceAttributes }));
+      const ratio = tracing?.samplerRatio ?? 1;
+      const provider = new BasicTracerProvider({ resource, sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }), spanProcessors: processors });
+      const tracer = provider.getTracer('portcullis', VERSION);
+      const unsubscribe = subscribeTracing({ tracer, gateway: this.options.gateway, langfuse: langfuse && { captureContent: langfuse.captureContent } });
+      this.traces = { key, provider, unsubscribe };
+      this.options.logger.info(
+        { tracing: tracing && { endpoint: tracing.endpoint, protocol: tracing.protocol, samplerRatio: ratio }, langfuse: langfuse && { baseUrl: langfuse.baseUrl, captureContent: langfuse.captureContent } },
+        'trace export on',
+      );
+    }
+    if (previous) {
+      previous.unsubscribe();
+      // Flushes what the old exporters hold; spans still open under them end unexported.
+      void previous.provider.shutdown().catch(() => undefined);
+    }
+  }
+
+  private async applyAudit(telemetry: ResolvedTelemetry): Promise<void> {
+    const audit = telemetry.audit;
+    const key = JSON.stringify(audit ?? null);
+    if ((this.audit?.key ?? 'null') === key) return;
+    const previous = this.audit;
+    this.audit = undefined;
+    if (audit) {
+      const sink = createAuditSink(audit);
+      this.audit = { key, sink, unsubscribe: subscribeAudit({ sink, gateway: this.options.gateway, phases: () => this.phases }) };
+    }
+    if (previous) {
+      previous.unsubscribe();
+      await previous.sink.close();
+    }
+  }
+}

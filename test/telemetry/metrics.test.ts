@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { ConfigValidationError, validateConfig } from '../../core/config/index.ts';
+import { fromAgentgateway } from '../../core/config/agentgateway.ts';
+import { resolveConfig } from '../../core/config/resolve.ts';
+import { wantsOpenMetrics } from '../../core/telemetry/stats.ts';
+import { builtinPolicies } from '../../policies/index.ts';
+import type { GatewayConfig } from '../../sdk-types/index.ts';
+import { echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { parseExposition, promtoolCheck, sample, type ParsedMetrics } from './tools.ts';
+
+const KEY = 'metrics-key';
+
+function issues(raw: unknown): string[] {
+  try {
+    validateConfig(raw, builtinPolicies);
+  } catch (err) {
+    assert.ok(err instanceof ConfigValidationError);
+    return err.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  return [];
+}
+const base = { binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:1' }] }] }] }] };
+
+describe('metrics on the stats server, read by Prometheus\' own parser', () => {
+  let up: Upstream;
+  let gw: TestGateway;
+  let stats: string;
+  const config = (extra = false): GatewayConfig => ({
+    ...simpleConfig([
+      {
+        name: 'api',
+        matches: [{ path: { pathPrefix: '/api' } }],
+        policies: { apiKey: { header: 'x-api-key', keys: [{ name: 'agent-1', sha256: createHash('sha256').update(KEY).digest('hex') }] } },
+        backends: [{ host: up.host }],
+      },
+      { name: 'hello', matches: [{ path: { pathPrefix: '/hello' } }], policies: { directResponse: { status: 200, body: 'hi' } } },
+      ...(extra ? [{ name: 'added', matches: [{ path: { pathPrefix: '/added' } }], policies: { directResponse: { status: 200, body: 'added' } } }] : []),
+    ]),
+    stats: { address: '127.0.0.1:0' },
+  });
+
+  before(async () => {
+    up = await echoUpstream();
+    gw = await startTestGateway(config());
+    stats = `http://127.0.0.1:${gw.running.telemetry.statsPort}`;
+  });
+  after(async () => {
+    await gw?.close();
+    await up?.close();
+  });
+
+  async function scrape(accept?: string): Promise<{ body: string; type: string; parsed: ParsedMetrics }> {
+    const res = await fetch(`${stats}/metrics`, { headers: accept ? { accept } : {} });
+    assert.equal(res.status, 200);
+    const body = await res.text();
+    const type = res.headers.get('content-type')!;
+    return { body, type, parsed: parseExposition(body, type) };
+  }
+
+  it('counts requests by bind, listener, route, backend kind, method and status class', async () => {
+    assert.equal((await send(`${gw.url()}/api/a`, { headers: { 'x-api-key': KEY } })).status, 200);
+    assert.equal((await send(`${gw.url()}/api/b`, { method: 'POST', headers: { 'x-api-key': KEY }, body: 'eleven byte' })).status, 200);
+    assert.equal((await send(`${gw.url()}/api/c`)).status, 401);
+    assert.equal((await send(`${gw.url()}/hello`)).status, 200);
+    const { parsed, type } = await scrape();
+    assert.equal(type, 'text/plain; version=0.0.4; charset=utf-8');
+    const bind = gw.running.gateway.config.binds[0].key;
+    const labels = { bind, listener: 'bind0', route: 'api', backend_kind: 'host' };
+    assert.equal(sample(parsed, 'portcullis_requests_total', { ...labels, method: 'GET', status_class: '2xx' }), 1);
+    assert.equal(sample(parsed, 'portcullis_requests_total', { ...labels, method: 'POST', status_class: '2xx' }), 1);
+    assert.equal(sample(parsed, 'portcullis_requests_total', { ...labels, method: 'GET', status_class: '4xx' }), 1);
+    assert.equal(sample(parsed, 'portcullis_requests_total', { route: 'hello', backend_kind: 'direct', status_class: '2xx' }), 1);
+    assert.equal(sample(parsed, 'portcullis_request_duration_seconds_count', { ...labels, method: 'GET', status_class: '2xx' }), 1);
+    assert.equal(sample(parsed, 'portcullis_request_bytes_total', { route: 'api' }), 11);
+    assert.equal(parsed.families.portcullis_requests?.type ?? parsed.families.portcullis_requests_total?.type, 'counter');
+    assert.equal(parsed.families.portcullis_request_duration_seconds.type, 'histogram');
+    assert.equal(sample(parsed, 'portcullis_upstream_attempts_total', { route: 'api', backend: up.host, status_class: '2xx' }), 2);
+    assert.equal(sample(parsed, 'portcullis_policy_decisions_total', { route: 'api', policy: 'apiKey', phase: 'authentication', level: 'http', outcome: 'allow' }), 2);
+    assert.equal(sample(parsed, 'portcullis_authentication_failures_total', { route: 'api', policy: 'apiKey', reason: 'PCL_ERR_UNAUTHENTICATED' }), 1);
+    assert.equal(sample(parsed, 'portcullis_build_info', { version: '0.1.0', nodejs_version: process.version }), 1);
+    assert.ok(sample(parsed, 'process_cpu_user_seconds_total') !== undefined, 'process metrics are exported');
+    assert.equal(sample(parsed, 'portcullis_requests_in_flight'), 0);
+  });
+
+  it('folds values that do not come from the config: an unknown method is "other", a request without a route has no route label', async () => {
+    assert.equal((await send(`${gw.url()}/api/x`, { method: 'PROPFIND', headers: { 'x-api-key': KEY } })).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await send(`${gw.url()}/nowhere-${i}`)).status, 404);
+    const { parsed } = await scrape();
+    assert.equal(sample(parsed, 'portcullis_requests_total', { route: 'api', method: 'other' }), 1);
+    assert.equal(parsed.samples.filter((s) => s.name === 'portcullis_requests_total' && s.labels.method === 'PROPFIND').length, 0);
+    const noRoute = parsed.samples.filter((s) => s.name === 'portcullis_requests_total' && !s.labels.route);
+    assert.deepEqual(noRoute.map((s) => [s.labels.status_class, s.value]), [['4xx', 3]], 'three 404s share one series');
+  });
+
+  it('serves OpenMetrics when the scraper asks for it, as Prometheus does', async () => {
+    const { parsed, type, body } = await scrape('application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1');
+    assert.equal(type, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+    assert.ok(body.endsWith('# EOF\n'));
+    assert.equal(parsed.families.portcullis_requests.type, 'counter');
+    assert.ok((sample(parsed, 'portcullis_requests_total', { route: 'api', method: 'GET', status_class: '2xx' }) ?? 0) >= 1);
+    // The plain format again right after: the registry's format is per scrape.
+    assert.equal((await scrape()).type, 'text/plain; version=0.0.4; charset=utf-8');
+    assert.equal(wantsOpenMetrics('application/openmetrics-text;q=0, text/plain'), false);
+    assert.equal(wantsOpenMetrics(undefined), false);
+  });
+
+  it('passes promtool check metrics', async () => {
+    const { body } = await scrape();
+    const r = promtoolCheck(body);
+    assert.equal(r.output, '');
+    assert.equal(r.status, 0);
+  });
+
+  it('counts reloads and the config generation; answers only /metrics', async () => {
+    await gw.write(config(true));
+    assert.equal((await gw.running.reload()).ok, true);
+    const { parsed } = await scrape();
+    assert.equal(sample(parsed, 'portcullis_reloads_total', { outcome: 'ok' }), 1);
+    assert.equal(sample(parsed, 'portcullis_config_generation'), 2);
+    assert.equal((await fetch(`${stats}/other`)).status, 404);
+    assert.equal((await fetch(`${stats}/metrics`, { method: 'POST' })).status, 405);
+  });
+});
+
+describe('stats, tracing, langfuse and audit settings', () => {
+  it('reports bad values with their path', () => {
+    assert.deepEqual(issues({ ...base, stats: { address: 'nope' } }), ['stats.address: expected "host:port", got "nope"']);
+    assert.deepEqual(issues({ ...base, stats: { address: true } }), ['stats.address: expected string | false, got boolean']);
+    assert.deepEqual(issues({ ...base, tracing: { samplerRatio: 2, endpoint: 'localhost:4318' } }), [
+      'tracing.endpoint: expected an http(s) URL, got "localhost:4318"',
+      'tracing.samplerRatio: must be <= 1, got 2',
+    ]);
+    assert.deepEqual(issues({ ...base, tracing: { resourceAttributes: { team: ['a'] } } }), ['tracing.resourceAttributes.team: expected string | number | boolean, got array']);
+    assert.deepEqual(issues({ ...base, langfuse: { secretKey: { env: 'A', file: 'b' }, captureContent: 'all' } }), [
+      'langfuse.secretKey: expected exactly one of secret, env, file, got env, file',
+      'langfuse.captureContent: expected "full" | "redacted" | "none", got "all"',
+    ]);
+    assert.deepEqual(issues({ ...base, audit: { destination: 'stderr' } }), ['audit.destination: expected "stdout", got "stderr"']);
+    assert.deepEqual(issues({ ...base, audit: { destination: { maxBytes: 10 } } }), ['audit.destination.file: is required (string)', 'audit.destination.maxBytes: must be >= 1024, got 10']);
+  });
+
+  it('resolves defaults, and the OTEL_* variables where the config is silent', () => {
+    const c = resolveConfig({ ...base, tracing: {} } as GatewayConfig, '/base');
+    assert.deepEqual(c.telemetry.stats, { address: '127.0.0.1:15020' });
+    assert.equal(c.telemetry.tracing?.samplerRatio, 1);
+    assert.equal(c.telemetry.tracing?.protocol, 'http/protobuf');
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://collector:4318/';
+    process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-team=a%20b,x-key=1';
+    process.env.OTEL_SERVICE_NAME = 'edge';
+    try {
+      const t = resolveConfig({ ...base, tracing: { headers: { 'x-key': '2' } } } as GatewayConfig, '/base').telemetry.tracing!;
+      assert.equal(t.endpoint, 'http://collector:4318/v1/traces');
+      assert.deepEqual(t.headers, { 'x-team': 'a b', 'x-key': '2' });
+      assert.equal(t.serviceName, 'edge');
+    } finally {
+      delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      delete process.env.OTEL_EXPORTER_OTLP_HEADERS;
+      delete process.env.OTEL_SERVICE_NAME;
+    }
+    const a = resolveConfig({ ...base, audit: { destination: { file: 'logs/audit.log' } } } as GatewayConfig, '/base').telemetry.audit;
+    assert.deepEqual(a, { file: '/base/logs/audit.log', maxBytes: 10485760, maxFiles: 5 });
+  });
+
+  it("maps agentgateway's config.statsAddr", () => {
+    const out = fromAgentgateway({ config: { statsAddr: '0.0.0.0:15020', adminAddr: '127.0.0.1:15000' }, binds: [] }) as Record<string, unknown>;
+    assert.deepEqual(out.stats, { address: '0.0.0.0:15020' });
+    assert.equal(out.config, undefined);
+  });
+
+  it('a stats address already in use fails the start with its path', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await assert.rejects(
+        startTestGateway({ ...simpleConfig([{ policies: { directResponse: { status: 200 } } }]), stats: { address: `127.0.0.1:${port}` } }),
+        (e: any) => e.code === 'PCL_ERR_BIND_FAILED' && e.message === `stats.address: cannot listen on 127.0.0.1:${port}: EADDRINUSE`,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('stats off: no server, and no metrics subscriber', async () => {
+    const gw = await startTestGateway(simpleConfig([{ policies: { directResponse: { status: 200 } } }]));
+    try {
+      assert.equal(gw.running.telemetry.statsPort, undefined);
+      assert.equal(gw.running.telemetry.registry, undefined);
+    } finally {
+      await gw.close();
+    }
+  });
+});
