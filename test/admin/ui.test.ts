@@ -151,6 +151,8 @@ describe('admin UI in a real browser', () => {
     await page.locator('.a2a-send pre', { hasText: 'echo: hi agent' }).first().waitFor();
     await page.click('button:text-is("Stream")');
     await page.locator('.a2a-stream h4', { hasText: 'Stream (4 events)' }).waitFor();
+    // The agent ends its stream a moment after the last event: wait for the end line, not just the events.
+    await page.locator('.a2a-stream', { hasText: /"state":"completed"[\s\S]*end/ }).waitFor({ timeout: 10_000 });
     const stream = await page.locator('.a2a-stream').innerText();
     assert.match(stream, /"state":"working"[\s\S]*"echo: hi agent"[\s\S]*"state":"completed"[\s\S]*end/);
     await shot('a2a-playground');

@@ -177,7 +177,8 @@ describe('stats, tracing, langfuse and audit settings', () => {
     try {
       await assert.rejects(
         startTestGateway({ ...simpleConfig([{ policies: { directResponse: { status: 200 } } }]), stats: { address: `127.0.0.1:${port}` } }),
-        (e: any) => e.code === 'PCL_ERR_BIND_FAILED' && e.message === `stats.address: cannot listen on 127.0.0.1:${port}: EADDRINUSE`,
+        // Checked before any data port opens, with the setting and the CLI flag that move it.
+        (e: any) => e.code === 'PCL_ERR_BIND_FAILED' && e.message.startsWith(`stats.address 127.0.0.1:${port} is already in use`) && e.message.includes('--stats'),
       );
     } finally {
       blocker.close();
