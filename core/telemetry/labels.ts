@@ -1,3 +1,4 @@
+import { KNOWN_METHODS } from '../backends/a2a/methods.ts';
 /**
  * Bounded label values. A metric label may only take values the config or an upstream catalog gave it; every value
  * goes through a `LabelFold`, which keeps the first `max` distinct values it sees and folds the rest into `other`,
@@ -48,19 +49,8 @@ export const MCP_METHODS = [
   'roots/list',
 ];
 
-/** Methods of the A2A protocol (JSON-RPC binding). */
-export const A2A_METHODS = [
-  'message/send',
-  'message/stream',
-  'tasks/get',
-  'tasks/cancel',
-  'tasks/resubscribe',
-  'tasks/pushNotificationConfig/set',
-  'tasks/pushNotificationConfig/get',
-  'tasks/pushNotificationConfig/list',
-  'tasks/pushNotificationConfig/delete',
-  'agent/getAuthenticatedExtendedCard',
-];
+/** Methods of the A2A protocol (JSON-RPC binding, v0.3 and v1.0 names): the A2A backend's own list. */
+export const A2A_METHODS: readonly string[] = [...KNOWN_METHODS];
 
 export function statusClass(status: number | undefined): string {
   if (!status) return 'none';
