@@ -51,8 +51,18 @@ export function mapPolicyBlock(policies: Obj, path: string, issues: Issue[]): Ob
  * shared by every caller) as a rate limit with no key. An entry that is not of that shape passes unchanged, so
  * validation names what is wrong with its path.
  */
+const UNIT_MS: Record<string, number> = { seconds: 1_000, second: 1_000, minutes: 60_000, minute: 60_000, hours: 3_600_000, hour: 3_600_000 };
+
 function fromLocalRateLimit(entry: unknown): unknown {
   if (!isPlainObject(entry)) return entry;
+  // Newer agentgateway releases write a plain `limit` per `unit` (seconds, minutes, hours).
+  if (entry.limit !== undefined && entry.unit !== undefined && entry.maxTokens === undefined) {
+    const { limit, unit, type, ...rest } = entry;
+    const windowMs = typeof unit === 'string' ? UNIT_MS[unit] : undefined;
+    const mapped = { ...rest, rate: { limit, windowMs: windowMs ?? unit, burst: limit } } as Record<string, unknown>;
+    if (type !== undefined) mapped.type = type;
+    return mapped;
+  }
   const { maxTokens, tokensPerFill, fillInterval, type, ...rest } = entry;
   const windowMs = parseDuration(fillInterval) ?? fillInterval;
   const limit = { ...rest, rate: { limit: tokensPerFill, windowMs, burst: maxTokens } } as Record<string, unknown>;
@@ -167,7 +177,19 @@ const MAPPERS: Record<string, Mapper> = {
     // agentgateway lists the keys themselves; Portcullis keeps only their SHA-256 and needs a name for each.
     if (Array.isArray(out.keys)) {
       out.keys = out.keys.map((entry, i) => {
-        if (!isPlainObject(entry) || typeof entry.key !== 'string') return entry;
+        if (!isPlainObject(entry)) return entry;
+        // Newer agentgateway releases also take the digest itself: `keyHash: "sha256:<hex>"`.
+        if (typeof entry.keyHash === 'string' && entry.key === undefined) {
+          const { keyHash, metadata, ...rest } = entry;
+          const name = isPlainObject(metadata) && typeof metadata.name === 'string' ? metadata.name : `key${i}`;
+          const m = /^sha256:([0-9a-fA-F]{64})$/.exec(keyHash);
+          if (!m) {
+            issues.push({ path: join(join(join(path, 'keys'), i), 'keyHash'), message: `expected "sha256:" and 64 hex digits, got ${JSON.stringify(keyHash)}` });
+            return { name, ...rest };
+          }
+          return { name, sha256: m[1].toLowerCase(), ...(metadata === undefined ? {} : { metadata }), ...rest };
+        }
+        if (typeof entry.key !== 'string') return entry;
         const { key, metadata, ...rest } = entry;
         const name = isPlainObject(metadata) && typeof metadata.name === 'string' ? metadata.name : `key${i}`;
         if (typeof key !== 'string' || key.length === 0) {

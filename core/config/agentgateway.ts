@@ -16,11 +16,15 @@ export function fromAgentgateway(raw: unknown, issues: Issue[] = []): unknown {
   if (!isPlainObject(raw)) return raw;
   const out: Record<string, unknown> = { ...raw };
   if (isPlainObject(raw.config)) {
-    const { adminAddr, readinessAddr, statsAddr, logging, backend, connectionTerminationDeadline, ...rest } = raw.config;
+    const { adminAddr, readinessAddr, statsAddr, tracing, logging, backend, connectionTerminationDeadline, ...rest } = raw.config;
     delete out.config;
     if (adminAddr !== undefined) out.admin = { address: adminAddr };
     if (readinessAddr !== undefined) out.readiness = { address: readinessAddr };
     if (statsAddr !== undefined) out.stats = { address: statsAddr };
+    if (isPlainObject(tracing)) {
+      const mapped = mapTracing(tracing, 'config.tracing', issues);
+      if (mapped) out.tracing = mapped;
+    }
     if (isPlainObject(logging)) out.logging = mapLogging(logging, 'config.logging', issues);
     if (isPlainObject(backend)) out.upstream = mapBackendSettings(backend, 'config.backend', issues);
     if (connectionTerminationDeadline !== undefined) {
@@ -37,6 +41,13 @@ export function fromAgentgateway(raw: unknown, issues: Issue[] = []): unknown {
     delete out.frontendPolicies;
     mapFrontendPolicies(raw.frontendPolicies, out, issues);
   }
+  // agentgateway's short form for one MCP server: `mcp: { port, policies, targets, ... }` is one bind with one
+  // route whose backend multiplexes those targets.
+  if (isPlainObject(out.mcp) && out.binds === undefined) {
+    const { port, policies, ...backend } = out.mcp;
+    out.binds = [{ port: port ?? 3000, listeners: [{ routes: [{ ...(policies === undefined ? {} : { policies }), backends: [{ mcp: backend }] }] }] }];
+    delete out.mcp;
+  }
   for (const key of ['policies', 'backends', 'workloads', 'services', 'llm', 'mcp']) {
     if (out[key] === undefined) continue;
     const hint = key === 'policies' || key === 'backends' ? 'put policies and backends inline on listeners and routes' : '';
@@ -45,6 +56,28 @@ export function fromAgentgateway(raw: unknown, issues: Issue[] = []): unknown {
   }
   if (Array.isArray(out.binds)) out.binds = out.binds.map((bind, b) => mapBind(bind, `binds[${b}]`, issues));
   return msDurations(out, '', issues);
+}
+
+/**
+ * agentgateway's `config.tracing` as our `tracing` block. Its exporter speaks OTLP over gRPC unless `otlpProtocol`
+ * is `http`; ours speaks OTLP over HTTP only, so the gRPC form is refused by name rather than sent to a port that
+ * cannot read it.
+ */
+function mapTracing(tracing: Record<string, unknown>, path: string, issues: Issue[]): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  const protocol = tracing.otlpProtocol ?? 'grpc';
+  if (protocol !== 'http') {
+    issues.push(unsupported(`config.tracing over OTLP/gRPC`, join(path, 'otlpProtocol'), 'set otlpProtocol: http and the OTLP/HTTP endpoint (port 4318), or use the `tracing` block'));
+    return undefined;
+  }
+  for (const [key, value] of Object.entries(tracing)) {
+    if (key === 'otlpProtocol') continue;
+    else if (key === 'otlpEndpoint') out.endpoint = value;
+    else if (key === 'headers') out.headers = value;
+    else if (key === 'randomSampling' && typeof value === 'boolean') out.samplerRatio = value ? 1 : 0;
+    else issues.push(unsupported(`config.tracing.${key}`, join(path, key)));
+  }
+  return out;
 }
 
 function mapLogging(logging: Record<string, unknown>, path: string, issues: Issue[]): Record<string, unknown> {

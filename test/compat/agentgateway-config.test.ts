@@ -255,3 +255,57 @@ function escape(text: string): string {
 }
 
 
+
+describe('agentgateway configs: the shapes of its newer releases', () => {
+  const dir = mkdtemp(join(tmpdir(), 'pcl-agw-newer-'));
+  after(async () => rm(await dir, { recursive: true, force: true }));
+  const write = async (name: string, yaml: string) => {
+    const file = join(await dir, name);
+    await writeFile(file, yaml);
+    return file;
+  };
+  const EVERYTHING = `      backends:\n      - mcp:\n          targets:\n          - name: everything\n            stdio: { cmd: npx, args: ["@modelcontextprotocol/server-everything"] }\n`;
+
+  it('the top-level mcp short form is one bind with one MCP route, its policies on the route', async () => {
+    const file = await write('mcp.yaml', `mcp:\n  port: 3901\n  policies:\n    backendAuth: { passthrough: {} }\n    mcpAuthorization:\n      rules: ['mcp.tool.name == "echo"']\n  targets:\n  - name: remote\n    mcp: { host: http://localhost:3001/mcp }\n`);
+    const { config } = await loadConfig(file, builtinPolicies);
+    assert.equal(config.binds[0].port, 3901);
+    const route = config.binds[0].listeners[0].routes[0];
+    assert.equal(route.backends[0].kind, 'mcp');
+    assert.deepEqual((route.backends[0].config as { targets: Array<{ mcp: unknown }> }).targets[0].mcp, { url: 'http://localhost:3001/mcp' });
+    assert.equal(route.policies.mcpAuthorization?.rules.length, 1);
+  });
+
+  it('apiKey keyHash ("sha256:<hex>") is the digest; a malformed one is an error with its path', async () => {
+    const hex = '1311f8fc80a7ea28d78dd7723f09c44c1754cd35160ca8e7133ae3d7f636a19a';
+    const ok = await write('keyhash.yaml', `binds:\n- port: 3902\n  listeners:\n  - routes:\n    - policies:\n        apiKey:\n          keys:\n          - keyHash: "sha256:${hex.toUpperCase()}"\n            metadata: { group: sales }\n${EVERYTHING}`);
+    const { config } = await loadConfig(ok, builtinPolicies);
+    const keys = (config.binds[0].listeners[0].routes[0].policies.apiKey as { keys: Array<{ name: string; sha256: string }> }).keys;
+    assert.equal(keys[0].sha256, hex);
+    assert.equal(keys[0].name, 'key0');
+    const bad = await write('keyhash-bad.yaml', `binds:\n- port: 3902\n  listeners:\n  - routes:\n    - policies:\n        apiKey:\n          keys:\n          - keyHash: "md5:abc"\n${EVERYTHING}`);
+    const errors = await errorsOf(bad);
+    assert.ok(errors.some((e) => e.startsWith('binds[0].listeners[0].routes[0].policies.apiKey.keys[0].keyHash: expected "sha256:" and 64 hex digits')), errors.join('\n'));
+  });
+
+  it('localRateLimit as limit per unit is a rate limit of that window', async () => {
+    const file = await write('rl.yaml', `binds:\n- port: 3903\n  listeners:\n  - routes:\n    - policies:\n        localRateLimit:\n        - { type: requests, limit: 50, unit: seconds }\n        - { limit: 1000, unit: hours }\n${EVERYTHING}`);
+    const { config } = await loadConfig(file, builtinPolicies);
+    assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.rateLimit, {
+      limits: [
+        { rate: { limit: 50, windowMs: 1_000, burst: 50 }, type: 'requests' },
+        { rate: { limit: 1000, windowMs: 3_600_000, burst: 1000 } },
+      ],
+    });
+  });
+
+  it('config.tracing over OTLP/HTTP is our tracing block; over gRPC (its default) it is refused by name', async () => {
+    const http = await write('tracing.yaml', `config:\n  tracing:\n    otlpEndpoint: http://localhost:4318/v1/traces\n    otlpProtocol: http\n    randomSampling: true\nbinds:\n- port: 3904\n  listeners:\n  - routes:\n    - policies: { directResponse: { status: 200 } }\n`);
+    const { config } = await loadConfig(http, builtinPolicies);
+    assert.equal(config.telemetry.tracing?.endpoint, 'http://localhost:4318/v1/traces');
+    const grpc = await write('tracing-grpc.yaml', `config:\n  tracing:\n    otlpEndpoint: http://localhost:4317\nbinds:\n- port: 3904\n  listeners:\n  - routes:\n    - policies: { directResponse: { status: 200 } }\n`);
+    assert.deepEqual(await errorsOf(grpc), [
+      'config.tracing.otlpProtocol: agentgateway feature `config.tracing over OTLP/gRPC` is not supported by Portcullis (set otlpProtocol: http and the OTLP/HTTP endpoint (port 4318), or use the `tracing` block)',
+    ]);
+  });
+});
