@@ -1,6 +1,6 @@
-import { checkA2aRequestDecision, checkA2aResponseDecision, type A2aRequestDecision, type LoadedFilter, type McpResponseDecision } from '../../core/filters/index.ts';
+import { checkA2aRequestDecision, type A2aRequestDecision, type LoadedFilter } from '../../core/filters/index.ts';
 import type { A2aMessage, A2aPolicyHooks, RequestContext } from '../../core/pipeline/index.ts';
-import { baseInput, failure, logTags, requestHead } from './http-step.ts';
+import { baseInput, failure, logTags, requestHead, runResultFilters } from './http-step.ts';
 
 function messageInput(msg: A2aMessage, params: Record<string, unknown> | undefined): Record<string, unknown> {
   return { method: msg.method, agent: msg.agent, skill: msg.skill, taskId: msg.taskId, contextId: msg.contextId, parts: msg.parts, params };
@@ -41,28 +41,8 @@ export function createFilterA2aHooks(filters: readonly LoadedFilter[]): A2aPolic
     };
   }
   if (onResult.length > 0) {
-    hooks.onResult = async (ctx: RequestContext, msg: A2aMessage, result: unknown) => {
-      let current = result;
-      let changed = false;
-      const request = requestHead(ctx);
-      for (const filter of onResult) {
-        let decision: McpResponseDecision;
-        try {
-          const input = { ...baseInput(ctx, request), a2a: messageInput(msg, msg.params), result: current };
-          decision = checkA2aResponseDecision(await filter.run('onA2aResponse', input, ctx.log, logTags(ctx)), filter.name, 'onA2aResponse');
-        } catch (err) {
-          const e = failure(err, filter, ctx, 'onA2aResponse');
-          if (filter.failOpen) continue;
-          return { action: 'deny', message: `${e.code}: ${e.message}` };
-        }
-        if (decision.action === 'deny') return { action: 'deny', message: decision.message, code: decision.code };
-        if (decision.result) {
-          current = decision.result.value;
-          changed = true;
-        }
-      }
-      return changed ? { action: 'continue', result: current } : { action: 'continue' };
-    };
+    hooks.onResult = (ctx: RequestContext, msg: A2aMessage, result: unknown) =>
+      runResultFilters(onResult, 'onA2aResponse', ctx, result, (base, current) => ({ ...base, a2a: messageInput(msg, msg.params), result: current }));
   }
   return hooks;
 }

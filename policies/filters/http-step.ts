@@ -10,11 +10,13 @@ import {
   isJsonType,
   parseQuery,
   tryParseJson,
+  checkMcpResponseDecision,
   InvalidDecisionError,
   type HttpDecision,
   type LoadedFilter,
+  type McpResponseDecision,
 } from '../../core/filters/index.ts';
-import type { GatewayResponse, RequestContext, Step } from '../../core/pipeline/index.ts';
+import type { GatewayResponse, McpResultDecision, RequestContext, Step } from '../../core/pipeline/index.ts';
 
 /** What every hook gets besides the request or message: where the request is and who sent it. */
 export function baseInput(ctx: RequestContext, request: FilterRequest): Record<string, unknown> {
@@ -47,6 +49,39 @@ export function failure(err: unknown, filter: LoadedFilter, ctx: RequestContext,
   ctx.log.warn({ filter: filter.name, route: ctx.routeName, hook, code: e.code, err: e.message, requestId: ctx.id, failOpen: filter.failOpen }, 'filter failed');
   if (e.code === ErrorCodes.FILTER_FAILED && !(e instanceof InvalidDecisionError)) return new GatewayError(e.code, `filter "${filter.name}" failed in ${hook}; the gateway log has the details`);
   return e;
+}
+
+/**
+ * A protocol's response hook (`onMcpResponse`, `onA2aResponse`) over a result, filter by filter in the order given:
+ * each sees the previous one's replacement; a failing filter denies (failClosed) or is skipped (failOpen).
+ * `input` builds the hook's input around the result as it stands.
+ */
+export async function runResultFilters(
+  filters: readonly LoadedFilter[],
+  hook: 'onMcpResponse' | 'onA2aResponse',
+  ctx: RequestContext,
+  result: unknown,
+  input: (base: Record<string, unknown>, current: unknown) => Record<string, unknown>,
+): Promise<McpResultDecision> {
+  let current = result;
+  let changed = false;
+  const request = requestHead(ctx);
+  for (const filter of filters) {
+    let decision: McpResponseDecision;
+    try {
+      decision = checkMcpResponseDecision(await filter.run(hook, input(baseInput(ctx, request), current), ctx.log, logTags(ctx)), filter.name, hook);
+    } catch (err) {
+      const e = failure(err, filter, ctx, hook);
+      if (filter.failOpen) continue;
+      return { action: 'deny', message: `${e.code}: ${e.message}` };
+    }
+    if (decision.action === 'deny') return { action: 'deny', message: decision.message, code: decision.code };
+    if (decision.result) {
+      current = decision.result.value;
+      changed = true;
+    }
+  }
+  return changed ? { action: 'continue', result: current } : { action: 'continue' };
 }
 
 /**

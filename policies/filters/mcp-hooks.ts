@@ -1,6 +1,6 @@
-import { checkMcpRequestDecision, checkMcpResponseDecision, type LoadedFilter, type McpRequestDecision, type McpResponseDecision } from '../../core/filters/index.ts';
+import { checkMcpRequestDecision, type LoadedFilter, type McpRequestDecision } from '../../core/filters/index.ts';
 import type { McpMessage, McpPolicyHooks, RequestContext } from '../../core/pipeline/index.ts';
-import { baseInput, failure, logTags, requestHead } from './http-step.ts';
+import { baseInput, failure, logTags, requestHead, runResultFilters } from './http-step.ts';
 
 function messageInput(msg: McpMessage, params: Record<string, unknown> | undefined): Record<string, unknown> {
   return {
@@ -53,28 +53,8 @@ export function createFilterMcpHooks(filters: readonly LoadedFilter[]): McpPolic
     };
   }
   if (onResult.length > 0) {
-    hooks.onResult = async (ctx: RequestContext, msg: McpMessage, result: unknown) => {
-      let current = result;
-      let changed = false;
-      const request = requestHead(ctx);
-      for (const filter of onResult) {
-        let decision: McpResponseDecision;
-        try {
-          const input = { ...baseInput(ctx, request), mcp: messageInput(msg, msg.params), result: current };
-          decision = checkMcpResponseDecision(await filter.run('onMcpResponse', input, ctx.log, logTags(ctx)), filter.name, 'onMcpResponse');
-        } catch (err) {
-          const e = failure(err, filter, ctx, 'onMcpResponse');
-          if (filter.failOpen) continue;
-          return { action: 'deny', message: `${e.code}: ${e.message}` };
-        }
-        if (decision.action === 'deny') return { action: 'deny', message: decision.message, code: decision.code };
-        if (decision.result) {
-          current = decision.result.value;
-          changed = true;
-        }
-      }
-      return changed ? { action: 'continue', result: current } : { action: 'continue' };
-    };
+    hooks.onResult = (ctx: RequestContext, msg: McpMessage, result: unknown) =>
+      runResultFilters(onResult, 'onMcpResponse', ctx, result, (base, current) => ({ ...base, mcp: messageInput(msg, msg.params), result: current }));
   }
   return hooks;
 }
