@@ -52,7 +52,7 @@ describe('MCP warm pool: a pooled session sees the same tools as a fresh one', (
       const names = await tools('/pooled', capabilities);
       const freshStart = events.slice(before).some((e) => e.route === 'pooled' && e.event === 'start' && !e.pooled);
       if (!freshStart) return names;
-      await waitUntil(() => pooledStarts() > starts, 15_000, 'the pool to refill for this client');
+      await waitUntil(() => pooledStarts() > starts, 45_000, 'the pool to refill for this client');
       // The start event comes once the process is initialized; its tools/list prefetch follows.
       await new Promise((r) => setTimeout(r, 500));
     }
