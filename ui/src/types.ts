@@ -25,64 +25,8 @@ export interface PictureRoute {
 export interface PictureListener { name: string; hostname: string; protocol: string; path: string; policies: string[]; routes: PictureRoute[] }
 export interface PictureBind { key: string; address: string; port: number; protocol: string; path: string; listeners: PictureListener[] }
 
-export interface MessageLine {
-  protocol: string;
-  method: string;
-  target?: string;
-  tool?: string;
-  prompt?: string;
-  resourceUri?: string;
-  skill?: string;
-  outcome?: string;
-  rpcErrorCode?: number;
-  errorMessage?: string;
-  durationMs?: number;
-}
-
-export interface DecisionLine {
-  time: string;
-  requestId: string;
-  route: string;
-  policy: string;
-  level: string;
-  outcome: 'allow' | 'deny' | 'error';
-  reason?: string;
-  method?: string;
-  errorCode?: string;
-  traceId?: string;
-}
-
-export interface TrafficLine {
-  id: string;
-  time: string;
-  method: string;
-  path: string;
-  host: string;
-  listener?: string;
-  route?: string;
-  backend?: string;
-  status: number;
-  durationMs: number;
-  bytesIn: number;
-  bytesOut: number;
-  client: string;
-  errorCode?: string;
-  identity?: string;
-  traceId?: string;
-  messages: MessageLine[];
-  decisions: DecisionLine[];
-}
-
-export interface ReloadLine {
-  id: number;
-  time: string;
-  ok: boolean;
-  durationMs: number;
-  errorCode?: string;
-  message?: string;
-  files?: string[];
-  location?: { file?: string; line?: number; column?: number; path?: string };
-}
+// The traffic, decision and reload lines are the admin server's own types.
+export type { DecisionLine, MessageLine, ReloadLine, TrafficLine } from '../../core/admin/lines.ts';
 
 export interface ExchangeEntry {
   requestId: string;
