@@ -52,7 +52,9 @@ describe('MCP warm pool: a pooled session sees the same tools as a fresh one', (
       const names = await tools('/pooled', capabilities);
       const freshStart = events.slice(before).some((e) => e.route === 'pooled' && e.event === 'start' && !e.pooled);
       if (!freshStart) return names;
-      await waitUntil(() => pooledStarts() > starts, 45_000, 'the pool to refill for this client');
+      // Under load the refill may already have started before `starts` was read, or be slower than this wait: the
+      // next attempt then finds it (or misses and asks again); only six misses in a row fail the test.
+      await waitUntil(() => pooledStarts() > starts, 20_000, 'the pool to refill for this client').catch(() => {});
       // The start event comes once the process is initialized; its tools/list prefetch follows.
       await new Promise((r) => setTimeout(r, 500));
     }
