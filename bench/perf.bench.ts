@@ -85,7 +85,7 @@ export async function bench(): Promise<BenchSection> {
     const defaults = readFileSync(join(ROOT, 'gateway.config.ts'), 'utf8')
       .replace("from 'portcullis'", `from '${join(ROOT, 'sdk-types/index.ts')}'`)
       .replace('port: 3000', `port: ${defaultPort}`)
-      .replace('export default defineConfig({', "export default defineConfig({ admin: { address: false }, readiness: { address: false }, logging: { level: 'warn' },")
+      .replace('export default defineConfig({', "export default defineConfig({ admin: { address: false }, readiness: { address: false }, stats: { address: '127.0.0.1:0' }, logging: { level: 'warn' },")
       .replace("args: ['node_modules/", `args: ['${ROOT}node_modules/`);
     const plain = startGateway(dir, 'default', defaults, procs);
     await waitForPort(defaultPort, 60_000);
@@ -107,7 +107,7 @@ export async function bench(): Promise<BenchSection> {
     const poolPort = await freePort();
     const stdio = (warmPoolMax: number) => ({ name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'], warmPool: 1, warmPoolMax } });
     const route = (name: string, target: unknown) => ({ name, matches: [{ path: { pathPrefix: `/${name}` } }], backends: [{ mcp: { targets: [target] } }] });
-    startGateway(dir, 'pool', { admin: { address: false }, readiness: { address: false }, logging: { level: 'warn' }, binds: [{ port: poolPort, address: '127.0.0.1', listeners: [{ routes: [route('adaptive', stdio(8)), route('fixed', stdio(1))] }] }] }, procs);
+    startGateway(dir, 'pool', { admin: { address: false }, readiness: { address: false }, stats: { address: false }, logging: { level: 'warn' }, binds: [{ port: poolPort, address: '127.0.0.1', listeners: [{ routes: [route('adaptive', stdio(8)), route('fixed', stdio(1))] }] }] }, procs);
     await waitForPort(poolPort, 60_000);
     const ppool = new Pool(`http://127.0.0.1:${poolPort}`, { connections: 4 });
     // One session each first: the pool learns what clients declare (its processes are initialized for them).
@@ -132,7 +132,7 @@ export async function bench(): Promise<BenchSection> {
     // --- HTTP proxying through 1 and 2 workers, interleaved slices.
     const one = await freePort();
     const two = await freePort();
-    const httpConfig = (port: number, workers: number) => ({ workers, admin: { address: false }, readiness: { address: false }, logging: { level: 'warn' }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: `127.0.0.1:${upstreamPort}` }] }] }] }] });
+    const httpConfig = (port: number, workers: number) => ({ workers, admin: { address: false }, readiness: { address: false }, stats: { address: false }, logging: { level: 'warn' }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: `127.0.0.1:${upstreamPort}` }] }] }] }] });
     startGateway(dir, 'one', httpConfig(one, 1), procs);
     startGateway(dir, 'two', httpConfig(two, 2), procs);
     await Promise.all([waitForPort(upstreamPort), waitForPort(one, 60_000), waitForPort(two, 60_000)]);
@@ -155,7 +155,7 @@ export async function bench(): Promise<BenchSection> {
     startGateway(
       dir,
       'hop',
-      `export default { workers: 2, admin: { address: false }, readiness: { address: false }, logging: { level: 'warn' },
+      `export default { workers: 2, admin: { address: false }, readiness: { address: false }, stats: { address: false }, logging: { level: 'warn' },
         binds: [{ port: ${hopPort}, address: '127.0.0.1', listeners: [{ routes: [
           { name: 'which', matches: [{ path: { exact: '/which' } }], policies: { directResponse: { status: 200, body: String(process.env.PORTCULLIS_WORKER_INDEX) } } },
           { name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [{ name: 'everything', mcp: { url: 'http://127.0.0.1:${mcpPort}/mcp' } }] } }] },
