@@ -1,5 +1,5 @@
 import type { Channel } from 'node:diagnostics_channel';
-import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { activeTraceId } from '../telemetry/active-trace.ts';
 import {
   messageChannel,
   policyChannel,
@@ -77,8 +77,7 @@ export function isoNow(ms = Date.now()): string {
 function traceIdOf(e: object): string | undefined {
   const v = (e as { traceId?: unknown; trace_id?: unknown }).traceId ?? (e as { trace_id?: unknown }).trace_id;
   if (typeof v === 'string') return v;
-  const span = trace.getActiveSpan()?.spanContext();
-  return span && isSpanContextValid(span) ? span.traceId : undefined;
+  return activeTraceId();
 }
 
 /**

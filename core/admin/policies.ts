@@ -26,7 +26,8 @@ const FILTER_POLICIES = new Set(['filters', 'piiRedaction', 'toolArgumentRules',
 const SHOWN_SOURCES = new Set(['.rego', '.ts', '.mts', '.js', '.mjs', '.cel']);
 const MAX_SOURCE_BYTES = 64 * 1024;
 const POLICY_TEST_TIMEOUT_MS = 120_000;
-const BIN = fileURLToPath(new URL('../cli/bin.mjs', import.meta.url));
+// From the repository root, so that the path holds from the JavaScript build (dist/gateway/) as well.
+const BIN = fileURLToPath(new URL('../../core/cli/bin.mjs', import.meta.url));
 
 const listOf = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 

@@ -1,4 +1,8 @@
-import { Environment, ParseError, TypeError as CelTypeError } from '@marcbachmann/cel-js';
+import type { Environment } from '@marcbachmann/cel-js';
+import { lazy } from '../lazy.ts';
+
+/** The CEL interpreter, loaded when a config first uses CEL. */
+const cel = lazy<typeof import('@marcbachmann/cel-js')>('@marcbachmann/cel-js');
 
 /**
  * CEL expressions (Common Expression Language) compiled once, when the config loads, with
@@ -18,7 +22,7 @@ export class CelCompileError extends Error {}
 
 /** An environment whose variables are all maps of dynamic values (claims, headers and the like have no schema). */
 export function createCelEnvironment(variables: readonly string[]): Environment {
-  const env = new Environment({ homogeneousAggregateLiterals: false });
+  const env = new (cel().Environment)({ homogeneousAggregateLiterals: false });
   for (const name of variables) env.registerVariable(name, 'map');
   return env;
 }
@@ -65,7 +69,7 @@ export function toCelValue(value: unknown): unknown {
 
 /** cel-js' message is the error, then the expression and a caret under the place: one line, with the column. */
 function describe(err: unknown): string {
-  if (!(err instanceof ParseError || err instanceof CelTypeError || err instanceof Error)) return String(err);
+  if (!(err instanceof cel().ParseError || err instanceof cel().TypeError || err instanceof Error)) return String(err);
   const lines = err.message.split('\n');
   const source = lines.findIndex((l) => /^>\s+\d+ \| /.test(l));
   if (source > 0 && lines[source + 1]?.includes('^')) {

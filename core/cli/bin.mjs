@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `portcullis` command. Plain JavaScript so that it can check the Node version before loading TypeScript.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
@@ -43,6 +43,27 @@ if (!NEEDED.every((f) => process.execArgv.includes(f))) {
     process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
     process.channel.unref();
   }
-  const { main } = await import('./main.ts');
+  const { main } = await import(await mainModule());
   process.exitCode = await main(process.argv.slice(2));
+}
+
+/**
+ * The gateway runs from its JavaScript build (scripts/build.mjs: Node's TypeScript stripping would keep ~30 MiB for
+ * the life of the process), rebuilt here first when a source file changed since it was made. PORTCULLIS_SOURCE=1
+ * runs the TypeScript sources instead; so does a checkout where the build cannot be written, with a note on stderr.
+ */
+async function mainModule() {
+  const source = new URL('./main.ts', import.meta.url).href;
+  if (process.env.PORTCULLIS_SOURCE === '1') return source;
+  const { buildGateway, freshGatewayBuild } = await import('../../scripts/build.mjs');
+  let built = freshGatewayBuild();
+  if (!built) {
+    try {
+      built = await buildGateway();
+    } catch (err) {
+      process.stderr.write(`[portcullis] could not build the gateway to JavaScript (${err.message}): running the TypeScript sources\n`);
+      return source;
+    }
+  }
+  return pathToFileURL(built).href;
 }

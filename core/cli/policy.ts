@@ -3,12 +3,15 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { configFileOf, DEFAULT_CONFIG_FILES, parseCommandLine } from './args.ts';
-import { parseDocument } from 'yaml';
 import type { AuthorizationPolicy } from '../../sdk-types/security.ts';
 import { loadConfig } from '../config/load.ts';
 import { isGatewayError } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { compileRego, findOpa, loadRegoData, loadRegoPolicy, RegoEvalError } from '../rego/index.ts';
+import { lazy } from '../lazy.ts';
+
+// Loaded when `policy test` reads its input.
+const yaml = lazy<typeof import('yaml')>('yaml');
 
 export const POLICY_USAGE = `Usage: portcullis policy <test|eval> [options]
 
@@ -93,7 +96,7 @@ async function runTests(sets: PolicySet[], out: NodeJS.WritableStream): Promise<
 }
 
 async function evaluate(sets: PolicySet[], inputFile: string, out: NodeJS.WritableStream): Promise<number> {
-  const doc = parseDocument(await readFile(inputFile, 'utf8'));
+  const doc = yaml().parseDocument(await readFile(inputFile, 'utf8'));
   if (doc.errors.length > 0) throw new Error(`cannot parse ${inputFile}: ${doc.errors[0].message}`);
   const input = doc.toJS();
   let status = 0;

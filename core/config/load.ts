@@ -3,7 +3,6 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { parseDocument } from 'yaml';
 import type { GatewayConfig } from '../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
@@ -13,6 +12,10 @@ import { gatewaySchema } from './gateway-schema.ts';
 import { resolveConfig, type ResolvedConfig } from './resolve.ts';
 import { formatIssues, type Issue } from './schema.ts';
 import { withWorkingDirFallback } from './paths.ts';
+import { lazy } from '../lazy.ts';
+
+// YAML (agentgateway configs) is parsed by a package loaded on first use: TypeScript configs never load it.
+const yaml = lazy<typeof import('yaml')>('yaml');
 
 
 export interface LoadedConfig {
@@ -95,7 +98,7 @@ async function readDataFile(file: string): Promise<unknown> {
     throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   // YAML is a superset of JSON, so one parser serves both and reports line and column for either.
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot parse ${file}:\n${doc.errors.map((e) => e.message).join('\n')}`);
   }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { siblingEntry } from '../entry.ts';
 
 const SDK_ENTRY = fileURLToPath(new URL('../../sdk-types/index.ts', import.meta.url));
 
@@ -10,7 +11,7 @@ let nextId = 0;
 const pending = new Map<number, (r: TypeCheckResult) => void>();
 
 function start(): Worker {
-  const w = new Worker(new URL('./typecheck-worker.ts', import.meta.url));
+  const w = new Worker(siblingEntry('typecheck-worker', import.meta.url));
   w.unref(); // idle, it must not keep a gateway from exiting; it is ref'd while a check runs
   w.on('message', (m: { id: number; errors?: string[]; unavailable?: string }) => {
     const done = pending.get(m.id);

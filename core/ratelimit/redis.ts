@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { lazy } from '../lazy.ts';
 import { GLOBAL_SCOPE, stateKey, type StateStore } from '../state/index.ts';
 import { publish, rateLimitChannel, type RateLimitEvent } from '../telemetry/events.ts';
 import { createCalendar, type Calendar, type PeriodWindow } from './calendar.ts';
@@ -7,6 +8,9 @@ import type { RateParams } from './gcra.ts';
 import type { QuotaParams } from './quota.ts';
 import { GCRA_LUA, QUOTA_LUA } from './scripts.ts';
 import type { Clock, Decision, Limiter } from './types.ts';
+
+/** ioredis weighs ~15 MiB loaded: only a config with a Redis store loads it. */
+const ioredis = lazy<typeof import('ioredis')>('ioredis');
 
 /**
  * The Redis store. One client per URL for the whole gateway, kept in the StateStore so that it outlives reloads
@@ -84,7 +88,7 @@ export function acquireRedis(state: StateStore, url: string, options: { timeoutM
 /** `lastUser()` says whether the releasing user was the last one, so the connection is to be closed. */
 function connect(url: string, options: { timeoutMs: number; logger: Logger }, lastUser: () => boolean): SharedRedis {
   const label = redisLabel(url);
-  const client = new Redis(url, {
+  const client = new (ioredis().Redis)(url, {
     // A decision never waits for a connection: while Redis is away, the failure mode answers at once.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -3,8 +3,9 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { publish, sandboxChannel } from '../telemetry/events.ts';
 import { createFrameReader, encodeRequest, MEMORY_OVERRUN_MESSAGE, Op, OVERRUN_MESSAGE, RESPONSE_HEADER, Status, type LoadPayload } from './protocol.ts';
+import { siblingEntry } from '../entry.ts';
 
-const HOST_ENTRY = fileURLToPath(new URL('./host.ts', import.meta.url));
+const HOST_ENTRY = fileURLToPath(siblingEntry('host', import.meta.url));
 /** isolated-vm needs it (see core/cli/bin.mjs); the host is a fresh Node with only the flags it needs. */
 export const HOST_FLAGS = ['--no-node-snapshot'];
 

@@ -13,6 +13,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { MEMORY_OVERRUN_MESSAGE, OVERRUN_MESSAGE } from './protocol.ts';
+import { siblingEntry } from '../entry.ts';
 
 const OVERRUN_GRACE_MS = 250;
 const MIB = 1024 * 1024;
@@ -26,7 +27,7 @@ const wakeAt = new Float64Array(shared, 16, 1);
 const growth = new Float64Array(shared, 24, 1);
 wakeAt[0] = Infinity;
 
-const worker = new Worker(new URL('./watchdog-worker.ts', import.meta.url), {
+const worker = new Worker(siblingEntry('watchdog-worker', import.meta.url), {
   workerData: { shared, timeoutMessage: `${OVERRUN_MESSAGE}\n`, memoryMessage: `${MEMORY_OVERRUN_MESSAGE}\n` },
 });
 worker.unref();

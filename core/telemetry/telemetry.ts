@@ -1,20 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ResolvedConfig } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { Phase } from '../pipeline/types.ts';
 import { createAuditSink, subscribeAudit, type AuditSink } from './audit.ts';
 import type { ResolvedTelemetry } from './config.ts';
-import { ExportQueue } from './export-queue.ts';
-import { createLangfuseProcessor, LANGFUSE_MAX_QUEUE, type LangfuseKeys } from './langfuse.ts';
+import type { LangfuseKeys } from './langfuse.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { readSecretSource } from './secrets.ts';
 import { startStatsServer, type StatsServer } from './stats.ts';
-import { subscribeTracing } from './tracing.ts';
+import type { TraceExport } from './trace-export.ts';
 
 /**
  * The observability sinks of one gateway, built from its config and rebuilt on reload where their block changed:
@@ -47,7 +42,7 @@ export interface TelemetryOptions {
 
 interface TraceSinks {
   key: string;
-  provider: BasicTracerProvider;
+  provider: TraceExport['provider'];
   unsubscribe: () => void;
 }
 
@@ -157,23 +152,10 @@ export class Telemetry {
     this.traces = undefined;
     if (tracing || langfuse) {
       const count = (exporter: string) => (outcome: 'exported' | 'queue_full' | 'export_failed', n: number) => this.metrics?.spans(exporter, outcome, n);
-      const processors: SpanProcessor[] = [];
-      if (tracing) {
-        const queue = new ExportQueue(tracing.maxQueueSize, count('otlp'));
-        const Exporter = tracing.protocol === 'http/json' ? OTLPJsonExporter : OTLPProtoExporter;
-        const exporter = queue.exporter(new Exporter({ url: tracing.endpoint, headers: { ...tracing.headers }, timeoutMillis: tracing.exportTimeoutMs }));
-        // The inner batch never fills before the queue in front of it refuses.
-        processors.push(queue.processor(new BatchSpanProcessor(exporter, { maxQueueSize: tracing.maxQueueSize + 1, maxExportBatchSize: Math.min(512, tracing.maxQueueSize), scheduledDelayMillis: tracing.scheduledDelayMs, exportTimeoutMillis: tracing.exportTimeoutMs })));
-      }
-      if (langfuse && keys) processors.push(createLangfuseProcessor(langfuse, keys, new ExportQueue(Math.min(langfuse.maxQueueSize, LANGFUSE_MAX_QUEUE), count('langfuse'))));
-      const detected = detectResources({ detectors: [envDetector] });
-      const resource = detected
-        .merge(resourceFromAttributes({ 'service.name': tracing?.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'portcullis', 'service.version': VERSION }))
-        .merge(resourceFromAttributes({ ...tracing?.resourceAttributes }));
-      const ratio = tracing?.samplerRatio ?? 1;
-      const provider = new BasicTracerProvider({ resource, sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }), spanProcessors: processors });
-      const tracer = provider.getTracer('portcullis', VERSION);
-      const unsubscribe = subscribeTracing({ tracer, gateway: this.options.gateway, langfuse: langfuse && { captureContent: langfuse.captureContent } });
+      // The OpenTelemetry SDK, its exporters and Langfuse's processor weigh about 30 MiB once loaded: only a
+      // config that exports traces loads them.
+      const { startTraceExport } = await import('./trace-export.ts');
+      const { provider, unsubscribe, ratio } = startTraceExport({ tracing, langfuse, keys, gateway: this.options.gateway, version: VERSION, count });
       this.traces = { key, provider, unsubscribe };
       this.options.logger.info(
         { tracing: tracing && { endpoint: tracing.endpoint, protocol: tracing.protocol, samplerRatio: ratio }, langfuse: langfuse && { baseUrl: langfuse.baseUrl, captureContent: langfuse.captureContent } },

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import type { ApiKeyEntry, ApiKeyPolicy } from '../../sdk-types/security.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import { headerNameSchema, s } from '../../core/config/index.ts';
@@ -9,6 +8,10 @@ import { formatIssues, type Issue } from '../../core/config/schema.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { configError, readSecret } from '../backend-auth/secret.ts';
 import { extractCredential, rejectUnauthenticated, removeCredential } from '../jwt-auth/credential.ts';
+import { lazy } from '../../core/lazy.ts';
+
+// Loaded the first time a key file is read.
+const yaml = lazy<typeof import('yaml')>('yaml');
 
 const entrySchema = s.object(
   {
@@ -31,7 +34,7 @@ function readKeysFile(file: string, path: string): ApiKeyEntry[] {
   } catch (err) {
     throw configError(`${path}: cannot read ${file}: ${(err as Error).message}`);
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  const doc = yaml().parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) throw configError(`${path}: cannot parse ${file}:\n${doc.errors.map((e) => e.message).join('\n')}`);
   const value = doc.toJS() as unknown;
   const entries = Array.isArray(value) ? value : (value as { keys?: unknown })?.keys;

@@ -20,7 +20,8 @@ import { isSecretHeader } from './secret-headers.ts';
 /** The variables a rule may name. */
 export const CEL_VARIABLES = ['request', 'source', 'jwt', 'apiKey', 'mcp', 'backend'] as const;
 
-const env = createCelEnvironment(CEL_VARIABLES);
+/** Created with the first CEL rule, so that a config without CEL never loads the interpreter. */
+let env: ReturnType<typeof createCelEnvironment> | undefined;
 
 export interface CelRuleSet {
   readonly allow: readonly CelProgram[];
@@ -63,7 +64,7 @@ function compileInto(rules: readonly unknown[], path: string, issues: Issue[]): 
       return;
     }
     try {
-      set[parts.kind].push(compileCel(env, parts.expr));
+      set[parts.kind].push(compileCel((env ??= createCelEnvironment(CEL_VARIABLES)), parts.expr));
     } catch (err) {
       if (!(err instanceof CelCompileError)) throw err;
       issues.push({ path: parts.path, message: `invalid CEL rule ${JSON.stringify(parts.expr)}: ${err.message}` });

@@ -1,15 +1,19 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { resolve as resolvePath } from 'node:path';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import type { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { Dispatcher, fetch as undiciFetch } from 'undici';
 import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
+import { lazy } from '../../../lazy.ts';
 import { stateKey, type StateStore } from '../../../state/index.ts';
 import type { RouteUpstream } from '../../../upstream/index.ts';
 import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
 import { sharedRemoteAgent, StreamableHttpTransport } from './streamable-http.ts';
 import { OpenApiTransport, type OpenApiService } from './openapi/index.ts';
+
+// The MCP SDK's SSE client (with zod, ~15 MiB loaded) serves legacy SSE targets only: loaded for the first one.
+const sseClient = lazy<typeof import('@modelcontextprotocol/sdk/client/sse.js')>('@modelcontextprotocol/sdk/client/sse.js');
 
 /** The part of the MCP SDK's Transport the gateway uses; stdio is our own, HTTP ones are the SDK's. */
 export interface UpstreamTransport {
@@ -189,7 +193,7 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
   // Legacy SSE targets go through the SDK's transport (a cold path, kept for compatibility), its requests through
   // the route's dispatcher like every other upstream call.
   const viaRoute = dispatcher && ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher }) as unknown as Promise<Response>);
-  return adaptSdk(new SSEClientTransport(url, { requestInit: { headers: { ...remote.headers } }, ...(viaRoute ? { fetch: viaRoute } : {}) }));
+  return adaptSdk(new (sseClient().SSEClientTransport)(url, { requestInit: { headers: { ...remote.headers } }, ...(viaRoute ? { fetch: viaRoute } : {}) }));
 }
 
 function adaptSdk(sdk: SSEClientTransport): UpstreamTransport {

@@ -1,11 +1,13 @@
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js';
 import type { McpOpenApiTarget } from '../../../../../sdk-types/openapi.ts';
+import { lazy } from '../../../../lazy.ts';
 import type { LoadedSpec } from './load.ts';
 import { specError } from './load.ts';
 import { buildOperations, type OperationTool } from './operations.ts';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+// Ajv is loaded when the first OpenAPI target validates arguments.
+const ajv2020 = lazy<typeof import('ajv/dist/2020.js')>('ajv/dist/2020.js');
+const addFormats = lazy<{ default: (ajv: Ajv2020) => Ajv2020 }>('ajv-formats');
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -83,7 +85,7 @@ export class OpenApiApi {
   invalid(tool: OperationTool, args: unknown): string | undefined {
     let validate = this.validators.get(tool.name);
     if (!validate) {
-      this.ajv ??= addFormats(new Ajv2020({ strict: false, allErrors: true, logger: false, validateFormats: true }));
+      this.ajv ??= addFormats().default(new (ajv2020().Ajv2020)({ strict: false, allErrors: true, logger: false, validateFormats: true }));
       validate = this.ajv.compile(tool.tool.inputSchema as object);
       this.validators.set(tool.name, validate);
     }

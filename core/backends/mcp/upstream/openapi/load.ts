@@ -1,12 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
-import SwaggerParser from '@apidevtools/swagger-parser';
+import type SwaggerParser from '@apidevtools/swagger-parser';
 import { request } from 'undici';
-import { parseDocument } from 'yaml';
 import type { McpOpenApiSchemaSource } from '../../../../../sdk-types/openapi.ts';
 import { ErrorCodes, GatewayError } from '../../../../errors.ts';
 import { isPlainObject } from '../../../../config/schema.ts';
+import { lazy } from '../../../../lazy.ts';
+
+// Loaded when a config first has an OpenAPI target (the parser and YAML weigh ~15 MiB).
+const swaggerParser = lazy<{ default: typeof SwaggerParser }>('@apidevtools/swagger-parser');
+const yaml = lazy<typeof import('yaml')>('yaml');
 
 const require = createRequire(import.meta.url);
 
@@ -100,7 +104,7 @@ export async function loadSpec(source: McpOpenApiSchemaSource | string, options:
   if (hasExternalRef(doc)) {
     // Only documents split over several files pay for swagger-parser's resolver; one-file specs (most large ones)
     // are walked directly.
-    const parser = new SwaggerParser();
+    const parser = new (swaggerParser().default)();
     try {
       doc = await parser.bundle(file ?? url ?? resolvePath(options.baseDir, 'inline.yaml'), doc as any, {
         resolve: { http: { timeout: timeoutMs }, external: true },
@@ -160,7 +164,7 @@ function parseText(text: string, label: string, where: string): unknown {
       throw specError(where, `cannot parse ${label} as JSON: ${(err as Error).message}`, err);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false });
+  const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: false });
   if (doc.errors.length > 0) throw specError(where, `cannot parse ${label} as YAML:\n${doc.errors.slice(0, MAX_REPORTED).map((e) => e.message).join('\n')}`);
   return doc.toJS({ maxAliasCount: 1000 });
 }
