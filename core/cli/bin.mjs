@@ -24,24 +24,15 @@ if (!NEEDED.every((f) => process.execArgv.includes(f))) {
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => forward(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
-  // Under npm (`npm start`, `npx portcullis`) our parent is the `sh -c` that npm signals, and sh dies on SIGTERM
-  // without passing it on: this wrapper and the gateway would stay, re-parented, serving the port. So under npm
-  // the wrapper follows its parent: once the parent is gone, the gateway stops as on SIGTERM. (Not outside npm,
-  // where `nohup portcullis &` is meant to outlive its shell.)
-  if (process.env.npm_lifecycle_event !== undefined) {
-    const parent = process.ppid;
-    const watch = setInterval(() => {
-      if (process.ppid === parent) return;
-      clearInterval(watch);
-      forward('SIGTERM');
-    }, 200);
-    watch.unref();
-  }
+  followNpmParent(() => forward('SIGTERM'));
 } else {
   if (process.channel) {
     // Our wrapper died without forwarding a signal: shut down as if told to (drain, then exit).
     process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
     process.channel.unref();
+  } else {
+    // Started with the flags already (`npm start` passes them, so that no wrapper process sits beside the gateway).
+    followNpmParent(() => process.kill(process.pid, 'SIGTERM'));
   }
   const { main } = await import(await mainModule());
   process.exitCode = await main(process.argv.slice(2));
@@ -66,4 +57,21 @@ async function mainModule() {
     }
   }
   return pathToFileURL(built).href;
+}
+
+/**
+ * Under npm (`npm start`, `npx portcullis`) our parent may be the `sh -c` that npm signals, and sh dies on SIGTERM
+ * without passing it on: the gateway would stay, re-parented, serving the port. So under npm the gateway follows its
+ * parent: once the parent is gone, it stops as on SIGTERM. (Not outside npm, where `nohup portcullis &` is meant to
+ * outlive its shell.)
+ */
+function followNpmParent(stop) {
+  if (process.env.npm_lifecycle_event === undefined) return;
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    stop();
+  }, 200);
+  watch.unref();
 }
