@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { parseExposition, promtoolCheck, sample } from '../telemetry/tools.ts';
 
 // `workers: 2` through the real CLI: the supervisor serves the stats address and the admin API for every worker.
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -150,6 +151,10 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
     assert.ok(total(res.text, 'process_resident_memory_bytes') > 0);
     assert.equal(total(res.text, 'nodejs_version_info'), 1);
     assert.ok(!res.text.includes('process_start_time_seconds'), 'start times are per process: left out');
+    // The sum is a valid exposition: Prometheus' own parser reads it, and promtool finds nothing to flag.
+    const parsed = parseExposition(res.text, res.type);
+    assert.equal(sample(parsed, 'portcullis_request_duration_seconds_bucket', { le: '+Inf' }), answeredBy.size);
+    assert.deepEqual(promtoolCheck(res.text), { status: 0, output: '' });
   });
 
   it('answers OpenMetrics when asked', async () => {
@@ -159,6 +164,9 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
     assert.ok(res.text.endsWith('# EOF\n'));
     assert.match(res.text, /^# TYPE portcullis_requests counter$/m);
     assert.equal(total(res.text, 'portcullis_requests_total'), answeredBy.size);
+    const parsed = parseExposition(res.text, res.type);
+    assert.equal(parsed.families.portcullis_requests?.type, 'counter');
+    assert.equal(sample(parsed, 'portcullis_workers_scraped'), 2);
   });
 
   it('keeps answering other paths and methods as before: 404 and 405', async () => {
