@@ -67,3 +67,38 @@ export class ObservedForwarder {
     this.pending = [];
   }
 }
+
+/**
+ * The supervisor's side, per worker: the stdio processes and sessions a worker reported open. A worker that dies
+ * never reports their end; `closeAll` gives the items that end them in the supervisor's observer, so that its
+ * health and session counts do not keep a dead worker's (its processes read as exited abnormally).
+ */
+export class WorkerLedger {
+  private readonly open = new Map<string, { item: ObservedItem; count: number }>();
+
+  record(items: readonly ObservedItem[]): void {
+    for (const item of items) {
+      if (item.t === 'process') {
+        const { route, target, pooled } = item.e;
+        this.count(`p\0${route}\0${target}\0${pooled ? 1 : 0}`, item.e.event === 'start' ? 1 : -1, { t: 'process', e: { event: 'exit', route, target, pooled, code: null, signal: 'SIGKILL' } });
+      } else if (item.t === 'session') {
+        const { protocol, route } = item.e;
+        this.count(`s\0${protocol}\0${route}`, item.e.event === 'open' ? 1 : -1, { t: 'session', e: { event: 'close', protocol, route } });
+      }
+    }
+  }
+
+  closeAll(): ObservedItem[] {
+    const out: ObservedItem[] = [];
+    for (const { item, count } of this.open.values()) for (let i = 0; i < count; i++) out.push(item);
+    this.open.clear();
+    return out;
+  }
+
+  private count(key: string, delta: number, closing: ObservedItem): void {
+    const entry = this.open.get(key);
+    const count = (entry?.count ?? 0) + delta;
+    if (count <= 0) this.open.delete(key);
+    else this.open.set(key, { item: closing, count });
+  }
+}

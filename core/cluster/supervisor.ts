@@ -14,6 +14,7 @@ import { startStatsServer, type StatsServer } from '../telemetry/stats.ts';
 import { VERSION } from '../telemetry/telemetry.ts';
 import { handoffDir } from './handoff.ts';
 import { ClusterMetrics, SCRAPE_TIMEOUT_MS, type ScrapeTarget } from './metrics.ts';
+import { WorkerLedger } from './observed.ts';
 import { isWorkerMessage, WORKER_INDEX_ENV, type SupervisorMessage, type WorkerMessage } from './protocol.ts';
 
 export interface SupervisorOptions {
@@ -52,6 +53,8 @@ interface Slot {
   ready: boolean;
   files: readonly string[];
   handoff?: string;
+  /** What this worker's admin lines left open (processes, sessions), closed in the admin view if it dies. */
+  ledger: WorkerLedger;
   /** Waiters for the next message of this worker that matches. */
   waiters: Array<(m: WorkerMessage | undefined) => boolean>;
 }
@@ -104,7 +107,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
   let startupFailure: ((err: Error) => void) | undefined;
   const fork = (index: number): Slot => {
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
-    const slot: Slot = { index, worker, ready: false, files: [], waiters: [] };
+    const slot: Slot = { index, worker, ready: false, files: [], ledger: new WorkerLedger(), waiters: [] };
     slots[index] = slot;
     // A worker that died mid-send: its 'exit' handles it; the channel error must not stop the supervisor.
     worker.on('error', (err) => logger.debug({ err: err.message, worker: index }, 'worker channel error'));
@@ -112,6 +115,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
       if (!isWorkerMessage(m)) return;
       if (m.pcl === 'observed') {
         observer?.ingest(m.items);
+        slot.ledger.record(m.items);
         metrics.dropped(m.dropped);
         return;
       }
@@ -126,6 +130,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
     });
     worker.on('exit', (code, signal) => {
       slot.ready = false;
+      observer?.ingest(slot.ledger.closeAll());
       for (const w of slot.waiters.splice(0)) w(undefined);
       if (draining || slots[index] !== slot) return;
       if (starting) {

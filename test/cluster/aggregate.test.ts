@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import type { ObservedItem } from '../../core/admin/index.ts';
 import { AdminObserver } from '../../core/admin/index.ts';
 import { ClusterMetrics } from '../../core/cluster/metrics.ts';
-import { ObservedForwarder } from '../../core/cluster/observed.ts';
+import { ObservedForwarder, WorkerLedger } from '../../core/cluster/observed.ts';
 import type { MetricJson, WorkerMessage } from '../../core/cluster/protocol.ts';
 import { publish, reloadChannel, sessionChannel } from '../../core/telemetry/events.ts';
 import { createLogger } from '../../core/telemetry/logger.ts';
@@ -125,6 +125,31 @@ describe('a worker forwards its admin lines in bounded batches', () => {
       assert.deepEqual(items, [{ t: 'session', e: { event: 'open', protocol: 'mcp', route: 'r' } }]);
     } finally {
       worker.close();
+      supervisor.close();
+    }
+  });
+
+  it('closes, in the supervisor\'s view, the processes and sessions of a worker that died', () => {
+    const supervisor = new AdminObserver(undefined);
+    const ledger = new WorkerLedger();
+    try {
+      const items: ObservedItem[] = [
+        { t: 'process', e: { event: 'start', route: 'r', target: 't', pooled: true } },
+        { t: 'process', e: { event: 'start', route: 'r', target: 't', pooled: true } },
+        { t: 'process', e: { event: 'exit', route: 'r', target: 't', pooled: true, code: 0 } },
+        { t: 'session', e: { event: 'open', protocol: 'mcp', route: 'r' } },
+      ];
+      supervisor.ingest(items);
+      ledger.record(items);
+      assert.equal(supervisor.health.of('r', 't', true).running, 1);
+      assert.equal(supervisor.metrics.snapshot().totals.sessionsOpen, 1);
+      supervisor.ingest(ledger.closeAll());
+      const health = supervisor.health.of('r', 't', true);
+      assert.equal(health.running, 0);
+      assert.equal(health.status, 'failed', 'its processes went with it');
+      assert.equal(supervisor.metrics.snapshot().totals.sessionsOpen, 0);
+      assert.deepEqual(ledger.closeAll(), []);
+    } finally {
       supervisor.close();
     }
   });

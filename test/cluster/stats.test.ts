@@ -85,6 +85,7 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
   logging: { level: 'info', accessLog: false },
   shutdown: { drainTimeoutMs: 5000 },
   binds: [{ port: ${port}, address: '127.0.0.1', listeners: [{ routes: [
+    { name: 'secure', matches: [{ path: { pathPrefix: '/secure' } }], policies: { apiKey: { header: 'x-api-key', keys: [{ name: 'agent-1', sha256: '${'0'.repeat(64)}' }] }, directResponse: { status: 200 } } },
     { policies: { directResponse: { status: 200, body: '${version} ' + process.pid } } },
   ] }] }],
 };
@@ -215,6 +216,25 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
     const res = await scrape();
     assert.equal(total(res.text, 'portcullis_workers_scraped'), 2);
     assert.equal(total(res.text, 'portcullis_requests_total'), answeredBy.size);
+  });
+
+  it('the admin API shows the decisions taken in the workers', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      ids.push(`denied-${i}`);
+      assert.equal((await get(port, '/secure', { 'x-request-id': ids[i] })).status, 401);
+    }
+    let decisions: Array<{ requestId: string; outcome: string; route: string }> = [];
+    for (let i = 0; i < 100; i++) {
+      decisions = (JSON.parse((await get(adminPort, '/api/decisions')).text) as { decisions: typeof decisions }).decisions.filter((d) => d.requestId.startsWith('denied-'));
+      if (decisions.length >= ids.length) break;
+      await sleep(50);
+    }
+    // Two workers, two channels: their batches may arrive in either order.
+    assert.deepEqual(decisions.map((d) => [d.requestId, d.route, d.outcome]).sort(), ids.map((id) => [id, 'secure', 'deny']).sort());
+    const line = JSON.parse((await get(adminPort, `/api/traffic/${ids[0]}`)).text) as { status: number; decisions: unknown[] };
+    assert.equal(line.status, 401);
+    assert.equal(line.decisions.length, 1);
   });
 
   it('keeps --stats across a reload; reloads are counted once for the gateway', async () => {
