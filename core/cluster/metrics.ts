@@ -7,10 +7,10 @@ import type { MetricJson } from './protocol.ts';
 /** How long a scrape waits for a worker's registry before leaving that worker out. */
 export const SCRAPE_TIMEOUT_MS = 2_000;
 
-/** A worker the supervisor can ask for its registry: undefined when it did not answer in time (or exited). */
+/** A worker the supervisor can ask for its registry: its metrics, or why it gave none. */
 export interface ScrapeTarget {
   index: number;
-  ask(timeoutMs: number): Promise<MetricJson[] | undefined>;
+  ask(timeoutMs: number): Promise<MetricJson[] | 'timeout' | 'exited'>;
 }
 
 /**
@@ -61,8 +61,9 @@ export class ClusterMetrics {
     const answers = await Promise.all(targets.map((t) => t.ask(timeoutMs)));
     const workers: MetricJson[][] = [];
     answers.forEach((metrics, i) => {
-      if (metrics) workers.push(metrics.filter((m) => !GATEWAY_WIDE_METRICS.has(m.name)));
-      else {
+      if (Array.isArray(metrics)) workers.push(metrics.filter((m) => !GATEWAY_WIDE_METRICS.has(m.name)));
+      // A worker that exited meanwhile is being restarted: `portcullis_worker_restarts_total` says so.
+      else if (metrics === 'timeout') {
         this.scrapeFailures.inc({ worker: String(targets[i].index) });
         this.logger.warn({ worker: targets[i].index, timeoutMs }, 'stats: a worker did not answer the scrape in time; its metrics are left out of this one');
       }

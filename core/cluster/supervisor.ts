@@ -184,7 +184,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
         ask: async (timeoutMs) => {
           const answer = awaitMessage(s, (m): m is Extract<WorkerMessage, { pcl: 'metrics' }> => m.pcl === 'metrics' && m.id === id, timeoutMs);
           s.worker.send({ pcl: 'metrics', id } satisfies SupervisorMessage);
-          return (await answer)?.metrics;
+          const got = await answer;
+          if (got) return got.metrics;
+          return s.ready ? 'timeout' : 'exited';
         },
       }));
   };

@@ -24,7 +24,8 @@ describe('the supervisor sums its workers\' registries', () => {
   const b = createMetrics({ gateway: 'b', version: '1.2.3' });
   const cluster = new ClusterMetrics(3, '1.2.3', logger);
   const answering = (index: number, m: typeof a) => ({ index, ask: async () => (await m.registry.getMetricsAsJSON()) as MetricJson[] });
-  const silent = (index: number) => ({ index, ask: (timeoutMs: number) => sleep(timeoutMs).then(() => undefined) });
+  const silent = (index: number) => ({ index, ask: (timeoutMs: number) => sleep(timeoutMs).then(() => 'timeout' as const) });
+  const exited = (index: number) => ({ index, ask: async () => 'exited' as const });
 
   after(() => {
     a.close();
@@ -57,8 +58,10 @@ describe('the supervisor sums its workers\' registries', () => {
     assert.equal(await value(cluster, targets, 'portcullis_build_info', { version: '1.2.3' }), 1);
   });
 
-  it('counts restarts by worker', async () => {
+  it('counts restarts by worker; a worker that exited during a scrape is left out, not counted as a failure', async () => {
     cluster.restarted(1);
+    assert.equal(await value(cluster, [answering(0, a), exited(1)], 'portcullis_workers_scraped'), 1);
+    assert.equal(await value(cluster, [], 'portcullis_worker_scrape_failures_total', { worker: '1' }), 0);
     assert.equal(await value(cluster, [], 'portcullis_worker_restarts_total', { worker: '1' }), 1);
     assert.equal(await value(cluster, [], 'portcullis_workers_scraped'), 0);
   });
