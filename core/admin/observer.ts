@@ -301,7 +301,9 @@ export class AdminObserver {
     };
     if (traceId) for (const d of line.decisions) d.traceId ??= traceId;
     this.addTraffic(line);
-    this.forward?.({ t: 'access', line });
+    // The line as it is now: a message or decision that comes later travels as its own item, and must not also
+    // reach the batch (sent a few ms later) through these arrays.
+    this.forward?.({ t: 'access', line: { ...line, messages: line.messages.slice(), decisions: line.decisions.slice() } });
   }
 
   private addTraffic(line: TrafficLine): void {

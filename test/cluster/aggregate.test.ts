@@ -132,6 +132,26 @@ describe('a worker forwards its admin lines in bounded batches', () => {
     }
   });
 
+  it('a decision taken after its request ended reaches the supervisor once', async () => {
+    const { policyChannel, requestChannel } = await import('../../core/telemetry/events.ts');
+    const items: ObservedItem[] = [];
+    const worker = new AdminObserver('gw', { forward: (item) => items.push(item) });
+    const supervisor = new AdminObserver(undefined);
+    try {
+      const e = { id: 'late-1', gateway: 'gw', method: 'GET', path: '/', host: 'h', route: 'r', status: 200, durationMs: 1, clientAddress: '127.0.0.1' } as never;
+      requestChannel.start.publish(e);
+      requestChannel.end.publish(e);
+      policyChannel.publish({ requestId: 'late-1', route: 'r', policy: 'p', level: 'http', outcome: 'allow' } as never);
+      // What the channel carries: the batch serialized after both were recorded.
+      supervisor.ingest(JSON.parse(JSON.stringify(items)) as ObservedItem[]);
+      assert.equal(supervisor.decisionsOf('late-1').length, 1);
+      assert.equal(worker.decisionsOf('late-1').length, 1);
+    } finally {
+      worker.close();
+      supervisor.close();
+    }
+  });
+
   it('closes, in the supervisor\'s view, the processes and sessions of a worker that died', () => {
     const supervisor = new AdminObserver(undefined);
     const ledger = new WorkerLedger();
