@@ -14,7 +14,6 @@ export interface A2aResult {
   decisions: DecisionLine[];
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
 
 function decisions(observer: AdminObserver, client: DataPlaneClient): DecisionLine[] {
   return client.requestIds.flatMap((id) => observer.decisionsOf(id));
@@ -28,7 +27,7 @@ export async function a2aCard(target: RouteTarget, credential: Credential, obser
     last = await client.send('GET', { path, headers: { accept: 'application/json' } });
     if (last.response && last.response.status !== 404) break;
   }
-  await settle();
+  await observer.settle();
   return { status: last?.response?.status, body: last?.response?.body ?? last?.error, exchange: client.exchange, decisions: decisions(observer, client) };
 }
 
@@ -59,7 +58,7 @@ const versionHeader = (version: A2aVersion): Record<string, string> => ({ 'a2a-v
 export async function a2aSend(target: RouteTarget, credential: Credential, version: A2aVersion, text: string, observer: AdminObserver, contextId?: string): Promise<A2aResult> {
   const client = new DataPlaneClient(target, credential);
   const entry = await client.send('POST', { headers: { accept: 'application/json', ...versionHeader(version) }, body: a2aMessage(version, false, text, contextId) });
-  await settle();
+  await observer.settle();
   return { status: entry.response?.status, body: entry.response?.body ?? entry.response?.events ?? entry.error, exchange: client.exchange, decisions: decisions(observer, client) };
 }
 

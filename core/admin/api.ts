@@ -75,7 +75,7 @@ const GETS: Record<string, Handler> = {
   '/api/decisions/stream': (ctx, req, res, url) => stream(ctx, req, res, 'decision', url),
   '/api/reloads': (ctx, _req, res) => json(res, 200, { reloads: ctx.observer.reloads.all() }),
   '/api/reloads/stream': (ctx, req, res, url) => stream(ctx, req, res, 'reload', url),
-  '/api/metrics': async (ctx, _req, res) => json(res, 200, { window: ctx.observer.metrics.snapshot(), prometheus: await promSummary() }),
+  '/api/metrics': async (ctx, _req, res) => json(res, 200, { window: ctx.observer.metrics.snapshot(), prometheus: await promSummary(ctx.prometheus) }),
   '/api/policies': async (ctx, _req, res) => json(res, 200, { policies: await listPolicies(ctx.config()) }),
 };
 
@@ -118,7 +118,7 @@ const POSTS: Record<string, (ctx: AdminContext, body: Record<string, unknown>, r
     const send = openSse(req, res, () => controller.abort());
     try {
       const requestId = await a2aStream(target, credential, version, text, send, controller.signal, stringField(body, 'contextId', true));
-      await new Promise((r) => setTimeout(r, 20));
+      await ctx.observer.settle();
       send('decisions', ctx.observer.decisionsOf(requestId));
     } catch (err) {
       send('error', { message: (err as Error).message });

@@ -64,7 +64,7 @@ export class HealthBook {
     else if (line.outcome === 'error') h.lastError = { at: Date.now(), message: line.errorMessage ?? 'error' };
   }
 
-  upstream(e: UpstreamAttemptEvent): void {
+  upstream(e: Pick<UpstreamAttemptEvent, 'route' | 'backend' | 'errorCode' | 'error'>): void {
     const h = this.entry(e.route, e.backend);
     if (e.error !== undefined || e.errorCode !== undefined) h.lastError = { at: Date.now(), message: e.errorCode ?? String((e.error as Error)?.message ?? e.error) };
     else h.lastOk = Date.now();

@@ -6,12 +6,13 @@ import type { Logger } from '../telemetry/logger.ts';
 import { handleApi } from './api.ts';
 import { errorJson, json } from './http.ts';
 import { AdminObserver } from './observer.ts';
+import type { PromSource } from './prom.ts';
 import { redactSecrets } from './redact.ts';
 import { createAdminGuard, type AdminGuard } from './security.ts';
 import { serveUi } from './static.ts';
 
 export { redactSecrets } from './redact.ts';
-export { AdminObserver } from './observer.ts';
+export { AdminObserver, type ObservedItem } from './observer.ts';
 
 export interface AdminSource {
   /** The resolved config now being served. */
@@ -31,6 +32,8 @@ export interface AdminServer {
 export interface AdminOptions {
   /** The event subscriber, created before the gateway started; one is created (and closed) here otherwise. */
   observer?: AdminObserver;
+  /** The gateway's metrics registry for the Metrics page (the supervisor's gathers every worker's). */
+  prometheus?: () => PromSource | undefined | Promise<PromSource | undefined>;
 }
 
 /** What the API handlers need: the running gateway, its events, and the access rules. */
@@ -41,6 +44,7 @@ export interface AdminContext {
   observer: AdminObserver;
   guard: AdminGuard;
   logger: Logger;
+  prometheus?: AdminOptions['prometheus'];
 }
 
 function splitAddress(address: string): { host: string; port: number } {
@@ -81,7 +85,7 @@ export async function startAdminServer(address: string, source: AdminSource, log
   const guard = createAdminGuard({ host: splitAddress(address).host, token: resolved.admin?.token, baseDir: resolved.baseDir });
   const ownObserver = options.observer === undefined;
   const observer = options.observer ?? new AdminObserver();
-  const ctx: AdminContext = { source, config, ports: () => source.ports?.() ?? config().binds.map((b) => b.port), observer, guard, logger };
+  const ctx: AdminContext = { source, config, ports: () => source.ports?.() ?? config().binds.map((b) => b.port), observer, guard, logger, prometheus: options.prometheus };
   let admin: AdminServer;
   try {
     admin = await serve(address, 'admin', logger, (req, res) => {

@@ -84,7 +84,6 @@ function decisionsOf(observer: AdminObserver, client: DataPlaneClient): Decision
 }
 
 /** Request ends (and their last decisions) are published right after the response: let them land. */
-const settle = () => new Promise((r) => setTimeout(r, 20));
 
 /** Lists tools, prompts and resources as the caller sees them. */
 export async function mcpList(target: RouteTarget, credential: Credential, observer: AdminObserver): Promise<McpListResult> {
@@ -103,7 +102,7 @@ export async function mcpList(target: RouteTarget, credential: Credential, obser
   } finally {
     await session.close();
   }
-  await settle();
+  await observer.settle();
   out.decisions = decisionsOf(observer, client);
   return out;
 }
@@ -119,7 +118,7 @@ export async function mcpCall(target: RouteTarget, credential: Credential, tool:
   } finally {
     await session.close();
   }
-  await settle();
+  await observer.settle();
   const decisions = decisionsOf(observer, client);
   const denied = decisions.some((d) => d.outcome === 'deny') || reply.httpStatus === 401 || reply.httpStatus === 403;
   return { ok: reply.result !== undefined && !(reply.result as { isError?: boolean }).isError, denied, reply, exchange: client.exchange, decisions };

@@ -114,13 +114,13 @@ export class MetricsWindow {
     this.totals.denials++;
   }
 
-  rateLimit(e: RateLimitEvent): void {
+  rateLimit(e: Pick<RateLimitEvent, 'kind' | 'outcome'>): void {
     if (e.kind !== 'decision' || e.outcome !== 'limited') return;
     this.bucket().rateLimited++;
     this.totals.rateLimited++;
   }
 
-  session(e: SessionEvent): void {
+  session(e: Pick<SessionEvent, 'event'>): void {
     if (e.event === 'open') {
       this.totals.sessionsOpen++;
       this.totals.sessionsOpened++;

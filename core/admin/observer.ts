@@ -29,6 +29,31 @@ export type { DecisionLine, ErrorLocation, MessageLine, ReloadLine, TrafficLine 
 export type Topic = 'access' | 'reload' | 'decision';
 type Listener = (topic: Topic, data: unknown) => void;
 
+/**
+ * What a worker's observer passes to the supervisor's (core/cluster) so that the admin server shows the whole
+ * gateway: the finished lines, plus the few event fields its health and metric windows count. Reloads are not
+ * among them: the supervisor runs the reloads and records each once itself.
+ */
+export type ObservedItem =
+  | { t: 'access'; line: TrafficLine }
+  | { t: 'decision'; line: DecisionLine }
+  /** A message that ended after its request's line was written. */
+  | { t: 'message'; requestId: string; route: string; line: MessageLine }
+  | { t: 'upstream'; e: Pick<UpstreamAttemptEvent, 'route' | 'backend' | 'errorCode' | 'error'> }
+  | { t: 'process'; e: ProcessEvent }
+  | { t: 'session'; e: Pick<SessionEvent, 'event' | 'protocol' | 'route'> }
+  | { t: 'rateLimit'; e: Pick<RateLimitEvent, 'kind' | 'outcome'> };
+
+export interface ObserverOptions {
+  /** Receives every item this observer records (a worker forwards them to its supervisor). */
+  forward?: (item: ObservedItem) => void;
+  /**
+   * How long a playground waits after its call for the decisions to arrive: longer in the supervisor, which
+   * receives them from the workers in batches. @default 20
+   */
+  settleMs?: number;
+}
+
 const TRAFFIC_KEPT = 1000;
 const DECISIONS_KEPT = 2000;
 const RELOADS_KEPT = 200;
@@ -99,10 +124,14 @@ export class AdminObserver {
   private readonly messageStarts = new WeakMap<MessageEvent, number>();
   private reloadCount = 0;
   private readonly unsubscribers: Array<() => void> = [];
+  private readonly forward: ((item: ObservedItem) => void) | undefined;
+  private readonly settleMs: number;
 
   /** `gateway` limits the request events to those of one gateway (several may share a process in tests). */
-  constructor(gateway?: string) {
+  constructor(gateway?: string, options: ObserverOptions = {}) {
     this.gateway = gateway;
+    this.forward = options.forward;
+    this.settleMs = options.settleMs ?? 20;
     const request = {
       start: (m: unknown) => this.onRequestStart(m as RequestEvent),
       end: (m: unknown) => this.onRequestEnd(m as RequestEvent),
@@ -116,16 +145,80 @@ export class AdminObserver {
     messageChannel.subscribe(message as never);
     this.unsubscribers.push(() => messageChannel.unsubscribe(message as never));
     const upstream = {
-      asyncEnd: (m: unknown) => this.health.upstream(m as UpstreamAttemptEvent),
-      error: (m: unknown) => this.health.upstream(m as UpstreamAttemptEvent),
+      asyncEnd: (m: unknown) => this.onUpstream(m as UpstreamAttemptEvent),
+      error: (m: unknown) => this.onUpstream(m as UpstreamAttemptEvent),
     };
     upstreamChannel.subscribe(upstream as never);
     this.unsubscribers.push(() => upstreamChannel.unsubscribe(upstream as never));
     this.on(policyChannel, (e: PolicyDecisionEvent) => this.onDecision(e));
     this.on(reloadChannel, (e: ReloadEvent) => this.onReload(e));
-    this.on(sessionChannel, (e: SessionEvent) => this.metrics.session(e));
-    this.on(processChannel, (e: ProcessEvent) => this.health.process(e));
-    this.on(rateLimitChannel, (e: RateLimitEvent) => this.metrics.rateLimit(e));
+    this.on(sessionChannel, (e: SessionEvent) => {
+      this.metrics.session(e);
+      this.forward?.({ t: 'session', e: { event: e.event, protocol: e.protocol, route: e.route } });
+    });
+    this.on(processChannel, (e: ProcessEvent) => {
+      this.health.process(e);
+      this.forward?.({ t: 'process', e: { event: e.event, route: e.route, target: e.target, pooled: e.pooled, code: e.code, signal: e.signal } });
+    });
+    this.on(rateLimitChannel, (e: RateLimitEvent) => {
+      this.metrics.rateLimit(e);
+      // Only what the metric window counts crosses to the supervisor.
+      if (this.forward && e.kind === 'decision' && e.outcome === 'limited') this.forward({ t: 'rateLimit', e: { kind: e.kind, outcome: e.outcome } });
+    });
+  }
+
+  /** Waits long enough for the decisions of a request just answered to be recorded (the playgrounds). */
+  settle(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.settleMs));
+  }
+
+  /**
+   * Records what a worker's observer saw (core/cluster): the supervisor's admin server then shows the traffic,
+   * decisions, health and metric windows of every worker. Items come in the order the worker recorded them.
+   */
+  ingest(items: readonly ObservedItem[]): void {
+    for (const item of items) {
+      switch (item.t) {
+        case 'access':
+          for (const m of item.line.messages) {
+            this.metrics.message(m);
+            if (item.line.route !== undefined) this.health.message(item.line.route, m);
+          }
+          this.addTraffic(item.line);
+          break;
+        case 'decision': {
+          // A decision taken after its request's line came attaches to it; earlier ones are in the line already.
+          this.byId.get(item.line.requestId)?.decisions.push(item.line);
+          this.addDecision(item.line);
+          break;
+        }
+        case 'message':
+          this.byId.get(item.requestId)?.messages.push(item.line);
+          this.metrics.message(item.line);
+          this.health.message(item.route, item.line);
+          break;
+        case 'upstream':
+          this.health.upstream(item.e);
+          break;
+        case 'process':
+          this.health.process(item.e);
+          break;
+        case 'session':
+          this.metrics.session(item.e);
+          break;
+        case 'rateLimit':
+          this.metrics.rateLimit(item.e);
+          break;
+      }
+    }
+  }
+
+  private onUpstream(e: UpstreamAttemptEvent): void {
+    this.health.upstream(e);
+    if (this.forward) {
+      const error = e.error === undefined ? undefined : { message: String((e.error as Error)?.message ?? e.error) };
+      this.forward({ t: 'upstream', e: { route: e.route, backend: e.backend, errorCode: e.errorCode, error } });
+    }
   }
 
   private on<T>(ch: Channel<T, T>, fn: (m: T) => void): void {
@@ -206,6 +299,13 @@ export class AdminObserver {
       decisions: extra.decisions,
     };
     if (traceId) for (const d of line.decisions) d.traceId ??= traceId;
+    this.addTraffic(line);
+    // The line as it is now: a message or decision that comes later travels as its own item, and must not also
+    // reach the batch (sent a few ms later) through these arrays.
+    this.forward?.({ t: 'access', line: { ...line, messages: line.messages.slice(), decisions: line.decisions.slice() } });
+  }
+
+  private addTraffic(line: TrafficLine): void {
     const dropped = this.traffic.push(line);
     if (dropped) this.byId.delete(dropped.id);
     this.byId.set(line.id, line);
@@ -221,11 +321,14 @@ export class AdminObserver {
     for (const k of ['target', 'tool', 'prompt', 'resourceUri', 'skill', 'taskId', 'rpcErrorCode', 'errorMessage'] as const) {
       if (e[k] !== undefined) (line as unknown as Record<string, unknown>)[k] = e[k];
     }
-    const owner = this.pending.get(e.requestId) ?? this.byId.get(e.requestId);
+    const pending = this.pending.get(e.requestId);
+    const owner = pending ?? this.byId.get(e.requestId);
     if (!owner) return;
     owner.messages.push(line);
     this.metrics.message(line);
     this.health.message(e.route, line);
+    // A message in a pending request travels with its line.
+    if (!pending) this.forward?.({ t: 'message', requestId: e.requestId, route: e.route, line });
   }
 
   private onDecision(e: PolicyDecisionEvent): void {
@@ -245,6 +348,11 @@ export class AdminObserver {
     const traceId = traceIdOf(e);
     if (traceId) d.traceId = traceId;
     owner.decisions.push(d);
+    this.addDecision(d);
+    this.forward?.({ t: 'decision', line: d });
+  }
+
+  private addDecision(d: DecisionLine): void {
     this.decisions.push(d);
     this.metrics.decision(d);
     this.emit('decision', d);

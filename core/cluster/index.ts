@@ -38,7 +38,7 @@ export async function startGateway(options: StartOptions): Promise<RunningEntry>
   const logger =
     options.logger ??
     createLogger({ level: options.logLevel ?? loaded.config.logging.level, format: options.logFormat ?? loaded.config.logging.format });
-  const supervisor = await startSupervisor({ configFile: options.configFile, policies: options.policies, loaded, logger, watch: options.watch });
+  const supervisor = await startSupervisor({ configFile: options.configFile, policies: options.policies, loaded, logger, watch: options.watch, transform: options.transform });
   return entryOf(logger, () => supervisor.drainTimeoutMs, () => supervisor.close());
 }
 

@@ -2,6 +2,11 @@
  * The messages between the supervisor and its workers, over the cluster IPC channel. Every message has a `pcl`
  * field so that the channel can carry other traffic (node's own cluster messages) beside it.
  */
+import type { Registry } from 'prom-client';
+import type { ObservedItem } from '../admin/observer.ts';
+
+/** One metric of a worker's registry, as prom-client's `getMetricsAsJSON` gives it. */
+export type MetricJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>[number];
 
 /** Worker → supervisor. */
 export type WorkerMessage =
@@ -12,7 +17,11 @@ export type WorkerMessage =
   /** Reload `id` failed in this worker before it could be prepared. */
   | { pcl: 'failed'; id: number; message: string; code?: string }
   /** Reload `id` is over in this worker: swapped (`ok`) or rolled back. */
-  | { pcl: 'reloaded'; id: number; ok: boolean; files: readonly string[] };
+  | { pcl: 'reloaded'; id: number; ok: boolean; files: readonly string[] }
+  /** The answer to scrape `id`: this worker's metrics registry (empty when the stats address is off). */
+  | { pcl: 'metrics'; id: number; metrics: MetricJson[] }
+  /** What the worker's admin observer recorded since the last batch; `dropped` counts items it had to drop. */
+  | { pcl: 'observed'; items: ObservedItem[]; dropped: number };
 
 /** Supervisor → worker. */
 export type SupervisorMessage =
@@ -23,6 +32,8 @@ export type SupervisorMessage =
   | { pcl: 'abort'; id: number; reason: string }
   /** Where every worker's session handoff channel listens, by worker index (see handoff.ts). */
   | { pcl: 'peers'; handoff: Record<number, string> }
+  /** Scrape `id`: send your metrics registry as JSON. */
+  | { pcl: 'metrics'; id: number }
   /** Drain and exit. */
   | { pcl: 'shutdown' };
 

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { rmSync } from 'node:fs';
-import { startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
+import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
@@ -8,7 +8,13 @@ import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { publish, reloadChannel } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { ReloadResult } from '../server/gateway.ts';
+import { checkAddressesFree } from '../server/port-check.ts';
+import { plannedAddresses } from '../server/start.ts';
+import { startStatsServer, type StatsServer } from '../telemetry/stats.ts';
+import { VERSION } from '../telemetry/telemetry.ts';
 import { handoffDir } from './handoff.ts';
+import { ClusterMetrics, SCRAPE_TIMEOUT_MS, type ScrapeTarget } from './metrics.ts';
+import { WorkerLedger } from './observed.ts';
 import { isWorkerMessage, WORKER_INDEX_ENV, type SupervisorMessage, type WorkerMessage } from './protocol.ts';
 
 export interface SupervisorOptions {
@@ -20,6 +26,10 @@ export interface SupervisorOptions {
   watch?: boolean;
   /** How long a worker may take to build a reloaded runtime before the reload is abandoned. @default 120000 */
   reloadTimeoutMs?: number;
+  /** How long a scrape waits for a worker's metrics before leaving that worker out. @default 2000 */
+  scrapeTimeoutMs?: number;
+  /** Applied to every config loaded, the first and each reload's (the CLI's address flags). */
+  transform?: (loaded: LoadedConfig) => LoadedConfig;
 }
 
 export interface RunningSupervisor {
@@ -27,6 +37,8 @@ export interface RunningSupervisor {
   readonly drainTimeoutMs: number;
   readonly admin?: AdminServer;
   readonly readiness?: AdminServer;
+  /** The stats server's port, when it runs (useful with port 0). */
+  readonly statsPort?: number;
   /** The process id of each worker serving now, by worker index. */
   pids(): number[];
   /** Reloads every worker: all swap to the new config, or none does and the error is reported once. */
@@ -41,15 +53,18 @@ interface Slot {
   ready: boolean;
   files: readonly string[];
   handoff?: string;
+  /** What this worker's admin lines left open (processes, sessions), closed in the admin view if it dies. */
+  ledger: WorkerLedger;
   /** Waiters for the next message of this worker that matches. */
   waiters: Array<(m: WorkerMessage | undefined) => boolean>;
 }
 
 /**
  * The supervisor of `workers: n` (n > 1): forks n worker processes that serve every bind on the same ports, each
- * with its own runtime; runs the admin and readiness servers and the file watcher for all of them; restarts a
- * worker that dies; reloads all workers in two phases (each builds and reports, then all swap or all roll back);
- * drains them all on shutdown. It serves no traffic itself.
+ * with its own runtime; runs the admin, readiness and stats servers and the file watcher for all of them (the
+ * stats address sums the workers' metrics on each scrape, metrics.ts; the admin server shows what the workers'
+ * observers forward, observed.ts); restarts a worker that dies; reloads all workers in two phases (each builds and
+ * reports, then all swap or all roll back); drains them all on shutdown. It serves no traffic itself.
  */
 export async function startSupervisor(options: SupervisorOptions): Promise<RunningSupervisor> {
   const { logger } = options;
@@ -59,6 +74,11 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
   let draining = false;
   let starting = true;
   const reloadTimeoutMs = options.reloadTimeoutMs ?? 120_000;
+  const scrapeTimeoutMs = options.scrapeTimeoutMs ?? SCRAPE_TIMEOUT_MS;
+  // Like one process, a busy admin, readiness or stats address stops the start before any worker opens a port.
+  await checkAddressesFree(plannedAddresses(loaded));
+  const metrics = new ClusterMetrics(count, VERSION, logger);
+  const observer = loaded.config.admin.address === false ? undefined : new AdminObserver(undefined, { settleMs: 100 });
 
   const broadcast = (m: SupervisorMessage, to: readonly Slot[] = slots) => {
     for (const s of to) if (s.worker.isConnected()) s.worker.send(m);
@@ -87,12 +107,18 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
   let startupFailure: ((err: Error) => void) | undefined;
   const fork = (index: number): Slot => {
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
-    const slot: Slot = { index, worker, ready: false, files: [], waiters: [] };
+    const slot: Slot = { index, worker, ready: false, files: [], ledger: new WorkerLedger(), waiters: [] };
     slots[index] = slot;
     // A worker that died mid-send: its 'exit' handles it; the channel error must not stop the supervisor.
     worker.on('error', (err) => logger.debug({ err: err.message, worker: index }, 'worker channel error'));
     worker.on('message', (m: unknown) => {
       if (!isWorkerMessage(m)) return;
+      if (m.pcl === 'observed') {
+        observer?.ingest(m.items);
+        slot.ledger.record(m.items);
+        metrics.dropped(m.dropped);
+        return;
+      }
       if (m.pcl === 'ready') {
         slot.ready = true;
         slot.files = m.files;
@@ -104,6 +130,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
     });
     worker.on('exit', (code, signal) => {
       slot.ready = false;
+      observer?.ingest(slot.ledger.closeAll());
       for (const w of slot.waiters.splice(0)) w(undefined);
       if (draining || slots[index] !== slot) return;
       if (starting) {
@@ -111,6 +138,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
         return;
       }
       logger.error({ worker: index, pid: worker.process.pid, code, signal }, 'worker exited: starting another');
+      metrics.restarted(index);
       setTimeout(() => {
         if (!draining) fork(index);
       }, 200).unref();
@@ -138,22 +166,64 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
   } catch (err) {
     draining = true;
     await stopAll(slots, 5_000);
+    observer?.close();
+    metrics.close();
     throw err;
   }
   starting = false;
   sendPeers();
 
-  const source = { config: () => loaded.config, isReady: () => !draining && slots.every((s) => s.ready) };
+  let scrapeId = 0;
+  /** Every worker serving now, asked for its registry (one scrape). */
+  const scrapeTargets = (): ScrapeTarget[] => {
+    const id = ++scrapeId;
+    return slots
+      .filter((s) => s.ready && s.worker.isConnected())
+      .map((s) => ({
+        index: s.index,
+        ask: async (timeoutMs) => {
+          const answer = awaitMessage(s, (m): m is Extract<WorkerMessage, { pcl: 'metrics' }> => m.pcl === 'metrics' && m.id === id, timeoutMs);
+          s.worker.send({ pcl: 'metrics', id } satisfies SupervisorMessage);
+          const got = await answer;
+          if (got) return got.metrics;
+          return s.ready ? 'timeout' : 'exited';
+        },
+      }));
+  };
+  const collect = () => metrics.collect(scrapeTargets(), scrapeTimeoutMs);
+
+  let stats: StatsServer | undefined;
+  let statsAddress: string | false = false;
+  /** Opens, moves or closes the stats server as the config says (at start, and after each reload). */
+  const applyStats = async () => {
+    const address = loaded.config.telemetry.stats.address;
+    if (address === statsAddress) return;
+    await stats?.close();
+    stats = undefined;
+    statsAddress = address;
+    if (address === false) return;
+    try {
+      stats = await startStatsServer(address, collect, logger);
+    } catch (err) {
+      statsAddress = false;
+      throw new GatewayError(ErrorCodes.BIND_FAILED, `stats.address: cannot listen on ${address}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+  };
+
+  const source = { config: () => loaded.config, isReady: () => !draining && slots.every((s) => s.ready), configFile: options.configFile };
   const servers: AdminServer[] = [];
   let admin: AdminServer | undefined;
   let readiness: AdminServer | undefined;
   try {
-    if (loaded.config.admin.address !== false) servers.push((admin = await startAdminServer(loaded.config.admin.address, source, logger)));
+    if (loaded.config.admin.address !== false) servers.push((admin = await startAdminServer(loaded.config.admin.address, source, logger, { observer, prometheus: collect })));
     if (loaded.config.readiness.address !== false) servers.push((readiness = await startReadinessServer(loaded.config.readiness.address, source, logger)));
+    await applyStats();
   } catch (err) {
     draining = true;
     await Promise.all(servers.map((s) => s.close()));
     await stopAll(slots, loaded.config.shutdown.drainTimeoutMs);
+    observer?.close();
+    metrics.close();
     throw err;
   }
   logger.info({ workers: count, pids: slots.map((s) => s.worker.process.pid) }, 'workers serving');
@@ -175,6 +245,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
     let next: LoadedConfig;
     try {
       next = await loadConfig(options.configFile, options.policies);
+      if (options.transform) next = options.transform(next);
     } catch (err) {
       return fail(err as Error);
     }
@@ -204,6 +275,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
     await Promise.all(done);
     loaded = next;
     watcher?.setFiles(watched());
+    await applyStats().catch((err: GatewayError) => logger.error({ err: err.message, code: err.code }, 'reload: telemetry settings not applied'));
     publish(reloadChannel, () => ({ ok: true, durationMs: performance.now() - startedAt, files: changed }));
     logger.info({ workers: taking.length }, 'reloaded every worker');
     return { ok: true };
@@ -221,6 +293,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
     logger,
     admin,
     readiness,
+    get statsPort() {
+      return stats?.port;
+    },
     get drainTimeoutMs() {
       return loaded.config.shutdown.drainTimeoutMs;
     },
@@ -232,7 +307,10 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
       await watcher?.close();
       await reloading.catch(() => {});
       await stopAll(slots, loaded.config.shutdown.drainTimeoutMs);
+      await stats?.close();
       await Promise.all(servers.map((s) => s.close()));
+      observer?.close();
+      metrics.close();
       rmSync(handoffDir(process.pid), { recursive: true, force: true });
     },
   };

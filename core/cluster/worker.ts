@@ -1,6 +1,9 @@
+import { AdminObserver } from '../admin/index.ts';
+import { loadConfig } from '../config/load.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { startPortcullis, type RunningGateway, type StartOptions } from '../server/start.ts';
 import { SessionHandoff } from './handoff.ts';
+import { ObservedForwarder } from './observed.ts';
 import { isSupervisorMessage, type WorkerMessage } from './protocol.ts';
 
 /**
@@ -21,21 +24,41 @@ export interface RunningWorker {
 
 /**
  * One worker process: the gateway as `start` runs it, minus what the supervisor does for every worker (admin,
- * readiness, file watching); reloads arrive from the supervisor in two phases, and a shutdown message drains it.
+ * readiness, file watching, the stats address); reloads arrive from the supervisor in two phases, scrapes ask for
+ * its metrics, and a shutdown message drains it. With the admin server on, what its admin observer records goes
+ * to the supervisor's (observed.ts).
  */
 export async function startWorker(options: StartOptions, index: number): Promise<RunningWorker> {
-  const handoff = new SessionHandoff(index);
-  const handoffPath = await handoff.listen();
-  let running: RunningGateway;
-  try {
-    running = await startPortcullis({ ...options, watch: false, worker: { listen: workerListenOptions(), quietReloadFailures: true, handoff } });
-  } catch (err) {
-    await handoff.close();
-    throw err;
+  let loaded = options.loaded;
+  if (!loaded) {
+    loaded = await loadConfig(options.configFile, options.policies);
+    if (options.transform) loaded = options.transform(loaded);
   }
   const send = (m: WorkerMessage) => {
     if (process.connected) process.send!(m);
   };
+  // Created before the gateway starts, like the admin server's own observer, so that the warm pool's first
+  // processes are seen. The admin address is read at start (a reload does not move the supervisor's server).
+  const forwarder =
+    loaded.config.admin.address === false
+      ? undefined
+      : new ObservedForwarder((m, done) => {
+          if (process.connected) process.send!(m, undefined, undefined, done);
+          else done(new Error('the channel to the supervisor is closed'));
+        });
+  const observer = forwarder && new AdminObserver(undefined, { forward: forwarder.push });
+  const handoff = new SessionHandoff(index);
+  let running: RunningGateway;
+  let handoffPath: string;
+  try {
+    handoffPath = await handoff.listen();
+    running = await startPortcullis({ ...options, loaded, watch: false, worker: { listen: workerListenOptions(), quietReloadFailures: true, handoff } });
+  } catch (err) {
+    forwarder?.close();
+    observer?.close();
+    await handoff.close();
+    throw err;
+  }
   const decisions = new Map<number, { commit: () => void; abort: (err: Error) => void }>();
   let stopping = false;
   process.on('message', (m: unknown) => {
@@ -65,10 +88,21 @@ export async function startWorker(options: StartOptions, index: number): Promise
       case 'peers':
         handoff.setPeers(m.handoff);
         return;
+      case 'metrics': {
+        // No answer on failure: the supervisor leaves this worker out of the scrape after its timeout.
+        const registry = running.telemetry.registry;
+        void (registry ? registry.getMetricsAsJSON() : Promise.resolve([])).then(
+          (metrics) => send({ pcl: 'metrics', id: m.id, metrics }),
+          (err) => running.logger.error({ err: (err as Error).message }, 'stats: could not read this worker\'s metrics'),
+        );
+        return;
+      }
       case 'shutdown':
         if (stopping) return;
         stopping = true;
         void running.close().then(async () => {
+          forwarder?.close();
+          observer?.close();
           await handoff.close();
           running.logger.flush();
           process.exit(0);

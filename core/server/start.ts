@@ -8,7 +8,7 @@ import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
 import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
 
 /** The admin and readiness addresses a config opens, checked before any data port opens. */
-function plannedAddresses(loaded: LoadedConfig): PlannedAddress[] {
+export function plannedAddresses(loaded: LoadedConfig): PlannedAddress[] {
   const out: PlannedAddress[] = [];
   if (loaded.config.admin.address !== false) out.push({ address: loaded.config.admin.address, setting: 'admin.address', flag: '--admin' });
   if (loaded.config.readiness.address !== false) out.push({ address: loaded.config.readiness.address, setting: 'readiness.address', flag: '--readiness' });
@@ -84,7 +84,7 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
   let admin: AdminServer | undefined;
   let readiness: AdminServer | undefined;
   try {
-    if (gateway.config.admin.address !== false && observer) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger, { observer })));
+    if (gateway.config.admin.address !== false && observer) servers.push((admin = await startAdminServer(gateway.config.admin.address, source, logger, { observer, prometheus: () => telemetry.registry })));
     else observer?.close();
     if (gateway.config.readiness.address !== false && !options.worker) servers.push((readiness = await startReadinessServer(gateway.config.readiness.address, source, logger)));
   } catch (err) {

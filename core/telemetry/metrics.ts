@@ -54,6 +54,28 @@ export interface GatewayMetrics {
   close(): void;
 }
 
+/**
+ * The metrics of the gateway as a whole rather than of one process: with `workers: n` the supervisor keeps them
+ * (it runs the reloads) and the workers' own copies are left out of the sum (see core/cluster/metrics.ts).
+ */
+export const GATEWAY_WIDE_METRICS: ReadonlySet<string> = new Set(['portcullis_reloads_total', 'portcullis_config_generation', 'portcullis_build_info']);
+
+/** Registers the gateway-wide metrics in `registry`; returns the reload subscriber that counts into them. */
+export function gatewayMetrics(registry: Registry, version: string): (m: unknown) => void {
+  const registers = [registry];
+  const reloads = new Counter({ name: 'portcullis_reloads_total', help: 'Config reloads, by outcome.', labelNames: ['outcome'] as const, registers });
+  const generation = new Gauge({ name: 'portcullis_config_generation', help: 'Configs served since start: 1, plus one per successful reload.', registers });
+  const buildInfo = new Gauge({ name: 'portcullis_build_info', help: 'Build of this gateway (always 1).', labelNames: ['version', 'nodejs_version'] as const, registers });
+  for (const outcome of ['ok', 'failed']) reloads.inc({ outcome }, 0);
+  generation.set(1);
+  buildInfo.set({ version, nodejs_version: process.version }, 1);
+  return (m: unknown) => {
+    const e = m as ReloadEvent;
+    reloads.inc({ outcome: e.ok ? 'ok' : 'failed' });
+    if (e.ok) generation.inc();
+  };
+}
+
 export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const registry = new Registry();
   const registers = [registry];
@@ -108,16 +130,12 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const authFailures = new Counter({ name: 'portcullis_authentication_failures_total', help: 'Requests refused by an authentication policy, by error code.', labelNames: ['route', 'policy', 'reason'] as const, registers });
   const sandbox = new Counter({ name: 'portcullis_filter_sandbox_events_total', help: 'Filter failures (timeouts included, see error_code), isolate replacements and sandbox process exits/restarts.', labelNames: ['filter', 'kind', 'error_code'] as const, registers });
   const rateLimits = new Counter({ name: 'portcullis_rate_limit_decisions_total', help: 'Rate-limit decisions.', labelNames: ['route', 'limit', 'level', 'outcome', 'store'] as const, registers });
-  const rateLimitStoreUp = new Gauge({ name: 'portcullis_rate_limit_store_up', help: '1 while the shared rate-limit store answers, 0 while it is down.', labelNames: ['store'] as const, registers });
+  // Across workers (core/cluster) the store is up only while every worker reaches it.
+  const rateLimitStoreUp = new Gauge({ name: 'portcullis_rate_limit_store_up', help: '1 while the shared rate-limit store answers, 0 while it is down.', labelNames: ['store'] as const, registers, aggregator: 'min' });
 
-  const reloads = new Counter({ name: 'portcullis_reloads_total', help: 'Config reloads, by outcome.', labelNames: ['outcome'] as const, registers });
-  const generation = new Gauge({ name: 'portcullis_config_generation', help: 'Configs served since start: 1, plus one per successful reload.', registers });
-  const buildInfo = new Gauge({ name: 'portcullis_build_info', help: 'Build of this gateway (always 1).', labelNames: ['version', 'nodejs_version'] as const, registers });
+  const onReload = gatewayMetrics(registry, options.version);
   const spanCounter = new Counter({ name: 'portcullis_telemetry_spans_total', help: 'Spans handed to an exporter, by outcome: exported, or dropped (queue_full, export_failed).', labelNames: ['exporter', 'outcome'] as const, registers });
   for (const exporter of ['otlp', 'langfuse']) for (const outcome of ['exported', 'queue_full', 'export_failed']) spanCounter.inc({ exporter, outcome }, 0);
-  for (const outcome of ['ok', 'failed']) reloads.inc({ outcome }, 0);
-  generation.set(1);
-  buildInfo.set({ version: options.version, nodejs_version: process.version }, 1);
 
   let kinds = new Map<string, string>();
   let phases: ReadonlyMap<string, Phase> = new Map();
@@ -229,11 +247,6 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     if (e.kind === 'decision') {
       rateLimits.inc({ route: fold.route.value(e.route), limit: fold.limit.value(e.limit), level: e.level ?? '', outcome: e.outcome ?? '', store: e.store });
     } else rateLimitStoreUp.set({ store: e.store }, e.kind === 'storeUp' ? 1 : 0);
-  };
-  const onReload = (m: unknown) => {
-    const e = m as ReloadEvent;
-    reloads.inc({ outcome: e.ok ? 'ok' : 'failed' });
-    if (e.ok) generation.inc();
   };
   const onSession = (m: unknown) => {
     const e = m as SessionEvent;

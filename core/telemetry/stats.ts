@@ -25,7 +25,11 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
   return false;
 }
 
-export async function startStatsServer(address: string, registry: () => Registry, logger: Logger): Promise<StatsServer> {
+/**
+ * `registry` is asked on every scrape: one process returns its own; the supervisor of `workers: n` gathers its
+ * workers' registries into one (core/cluster/metrics.ts).
+ */
+export async function startStatsServer(address: string, registry: () => Registry | Promise<Registry>, logger: Logger): Promise<StatsServer> {
   const colon = address.lastIndexOf(':');
   const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
   const wantedPort = Number(address.slice(colon + 1));
@@ -33,7 +37,7 @@ export async function startStatsServer(address: string, registry: () => Registry
   // `_total` is dropped from the Prometheus text afterwards): the registry stays in the Prometheus format, and
   // OpenMetrics is written here from the same values.
   const render = async (openMetrics: boolean) => {
-    const reg = registry();
+    const reg = await registry();
     if (!openMetrics) return { type: Registry.PROMETHEUS_CONTENT_TYPE as string, body: await reg.metrics() };
     return { type: Registry.OPENMETRICS_CONTENT_TYPE as string, body: formatOpenMetrics(await reg.getMetricsAsJSON()) };
   };

@@ -35,7 +35,7 @@ export interface TelemetryOptions {
   ports?: () => readonly number[];
   /**
    * Whether this process serves the stats address. A worker of `workers: n` does not (n processes cannot all
-   * listen on it); its metrics are still kept.
+   * listen on it); its metrics are still kept, and its supervisor serves them summed (core/cluster/metrics.ts).
    */
   serveStats?: boolean;
 }
