@@ -1,4 +1,4 @@
-import { isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
@@ -11,13 +11,7 @@ import {
   type RequestEvent,
   type UpstreamAttemptEvent,
 } from './events.ts';
-import { installActiveTraceLookup } from './active-trace.ts';
 import { captureContent } from './redact-content.ts';
-
-installActiveTraceLookup(() => {
-  const span = trace.getActiveSpan()?.spanContext();
-  return span && isSpanContextValid(span) ? span.traceId : undefined;
-});
 
 /**
  * Traces: a subscriber that turns the request, message, policy and upstream events into OpenTelemetry spans.

@@ -110,13 +110,13 @@ describe('the gateway runs from its JavaScript build', () => {
     try {
       let denied: Response | undefined;
       for (let i = 0; i < 150 && !denied; i++) {
-        denied = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+        denied = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
         if (!denied) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(denied, `the gateway did not answer: ${stderr}`);
-      assert.equal(denied.status, 403);
+      assert.equal(denied.status, 403, stderr);
       assert.deepEqual(await denied.json(), { denied: true });
-      const allowed = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'x-ok': '1' } });
+      const allowed = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'x-ok': '1' }, signal: AbortSignal.timeout(15_000) });
       assert.equal(allowed.status, 200);
       assert.equal(await allowed.text(), 'ok');
     } finally {
