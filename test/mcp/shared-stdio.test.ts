@@ -257,3 +257,61 @@ describe('stdio.shared: many sessions, one process, isolated', () => {
     assert.notEqual(pidA, pid);
   });
 });
+
+describe('stdio.shared: reloads and stateless routes', () => {
+  const tag = randomUUID();
+  let gw: TestGateway;
+  const sessions: RawSession[] = [];
+
+  before(async () => {
+    gw = await startTestGateway(
+      simpleConfig(
+        [
+          { ...mcpRoute([fixtureStdio('kept', tag, { shared: true })], {}, 'kept'), matches: [{ path: { pathPrefix: '/kept' } }] },
+          { ...mcpRoute([fixtureStdio('nostate', tag, { shared: true })], { statefulMode: 'stateless' }, 'nostate'), matches: [{ path: { pathPrefix: '/nostate' } }] },
+        ],
+        MCP_TEST_EXTRA,
+      ),
+    );
+  });
+  after(async () => {
+    for (const s of sessions) await s.close().catch(() => {});
+    await gw?.close();
+    await waitUntil(() => countTagged(tag) === 0, 10_000, 'the shared processes to stop with the gateway');
+  });
+
+  it('stateless requests, each its own session, all use one process', async () => {
+    const pids = new Set<number>();
+    for (let i = 0; i < 5; i++) {
+      const s = new RawSession(`${gw.url()}/nostate/mcp`);
+      pids.add(JSON.parse(resultText(answerOf(await s.call(i, 'whoami'), i))).pid);
+    }
+    assert.equal(pids.size, 1);
+  });
+
+  it('after a reload open sessions keep their process, which stops with the last of them', async () => {
+    const old = new RawSession(`${gw.url()}/kept/mcp`);
+    sessions.push(old);
+    await old.open();
+    const pid = JSON.parse(resultText(answerOf(await old.call(1, 'whoami'), 1))).pid;
+    const result = await gw.running.reload();
+    assert.equal(result.ok, true, String(result.error));
+    assert.equal(JSON.parse(resultText(answerOf(await old.call(2, 'whoami'), 2))).pid, pid);
+    // New sessions get the new runtime's process.
+    const fresh = new RawSession(`${gw.url()}/kept/mcp`);
+    sessions.push(fresh);
+    await fresh.open();
+    assert.notEqual(JSON.parse(resultText(answerOf(await fresh.call(1, 'whoami'), 1))).pid, pid);
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(alive());
+    await old.close();
+    await waitUntil(() => !alive(), 10_000, "the old runtime's shared process to stop with its last session");
+  });
+});

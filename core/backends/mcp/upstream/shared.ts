@@ -157,7 +157,7 @@ class SharedProcess {
   }
 
   lease(): SharedLease {
-    const lease = new SharedLease(this, new Map(this.lists));
+    const lease = new SharedLease(this, new CachedLists(this.lists));
     this.leases.add(lease);
     return lease;
   }
@@ -194,7 +194,8 @@ class SharedProcess {
       handle.result.then(
         (value) => {
           settle();
-          if (cacheable && generation === this.listGeneration) this.lists.set(method, value);
+          // A copy: the session's pipeline may change what it is given.
+          if (cacheable && generation === this.listGeneration) this.lists.set(method, structuredClone(value));
           resolve(value);
         },
         (err: Error) => {
@@ -315,6 +316,17 @@ class SharedProcess {
       this.onEnd();
     }
     await this.conn.close();
+  }
+}
+
+/**
+ * A session's view of its process's cached lists: each read is the session's own copy (the message pipeline may
+ * change a result it is given), taken only when the session asks.
+ */
+class CachedLists extends Map<string, unknown> {
+  override get(key: string): unknown {
+    const value = super.get(key);
+    return value === undefined ? undefined : structuredClone(value);
   }
 }
 
