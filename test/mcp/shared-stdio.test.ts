@@ -315,3 +315,38 @@ describe('stdio.shared: reloads and stateless routes', () => {
     await waitUntil(() => !alive(), 10_000, "the old runtime's shared process to stop with its last session");
   });
 });
+
+describe('stdio.shared: the process limit', () => {
+  const tag = randomUUID();
+  let gw: TestGateway;
+  const sessions: RawSession[] = [];
+
+  before(async () => {
+    gw = await startTestGateway(simpleConfig([mcpRoute([fixtureStdio('one', tag, { shared: true, maxProcesses: 1 })])], MCP_TEST_EXTRA));
+  });
+  after(async () => {
+    for (const s of sessions) await s.close().catch(() => {});
+    await gw?.close();
+    await waitUntil(() => countTagged(tag) === 0, 10_000, 'the shared process to stop with the gateway');
+  });
+
+  it('an unused process of another kind of client gives its place up; one in use does not', async () => {
+    // The process started at load (newest protocol version) is unused: it makes room for this kind of client.
+    await waitUntil(() => countTagged(tag) === 1, 10_000, 'the process started at load');
+    const a = new RawSession(`${gw.url()}/mcp`);
+    sessions.push(a);
+    await a.open();
+    assert.equal(resultText(answerOf(await a.call(1, 'echo', { text: 'x' }), 1)), 'one: x');
+    assert.equal(countTagged(tag), 1);
+    // Another kind of client while the only process serves a session: refused with the process-limit error.
+    const res = await fetch(`${gw.url()}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'other', version: '1' } } }),
+    });
+    const body = (await res.json()) as { error: { code: string } };
+    assert.equal(res.status, 503);
+    assert.equal(body.error.code, 'PCL_ERR_MCP_PROCESS_LIMIT');
+    assert.equal(resultText(answerOf(await a.call(2, 'echo', { text: 'y' }), 2)), 'one: y');
+  });
+});

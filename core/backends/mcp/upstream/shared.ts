@@ -68,7 +68,9 @@ export class SharedStdio {
 
   private async start(init: ClientInit): Promise<SharedProcess> {
     if (this.launcher.full) {
-      // At the process limit, a process no session uses (of another kind of client) gives its place up.
+      // At the process limit, a process no session uses (of another kind of client) gives its place up; one still
+      // starting (the one started at load) is waited for first.
+      await Promise.allSettled(this.starting.filter((s) => !sameClient(s.init, init)).map((s) => s.ready));
       const idle = this.processes.find((p) => !p.closed && p.leases.size === 0);
       if (idle) await idle.stop();
     }
