@@ -1,5 +1,5 @@
 // Performance (issue 13), one run: HTTP through 1 vs 2 workers, a burst of new stdio MCP sessions with the adaptive
-// warm pool vs a fixed one, what handing a session's request to its owning worker costs, and memory of the
+// warm pool vs a fixed one vs one shared process, what handing a session's request to its owning worker costs, and memory of the
 // default config. Every figure is a ratio or a difference against its baseline measured in this same run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -103,19 +103,23 @@ export async function bench(): Promise<BenchSection> {
     rows.push({ figure: 'RSS, default config, idle', value: Math.round(idleKb / 1024), unit: 'MiB', goal: '<= 100' });
     rows.push({ figure: 'RSS, default config, after 5 sessions came and went', value: Math.round(afterFewKb / 1024), unit: 'MiB', goal: '' });
 
-    // --- Warm pool: BURST new sessions one after another on a stdio target, adaptive pool vs fixed pool of 1.
+    // --- Warm pool: BURST new sessions one after another on a stdio target, adaptive pool vs fixed pool of 1, and
+    // the same burst on a target whose sessions share one process (`stdio.shared`).
     const poolPort = await freePort();
     const stdio = (warmPoolMax: number) => ({ name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'], warmPool: 1, warmPoolMax } });
+    const shared = { name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'], shared: true } };
     const route = (name: string, target: unknown) => ({ name, matches: [{ path: { pathPrefix: `/${name}` } }], backends: [{ mcp: { targets: [target] } }] });
-    startGateway(dir, 'pool', { admin: { address: false }, readiness: { address: false }, stats: { address: false }, logging: { level: 'warn' }, binds: [{ port: poolPort, address: '127.0.0.1', listeners: [{ routes: [route('adaptive', stdio(8)), route('fixed', stdio(1))] }] }] }, procs);
+    startGateway(dir, 'pool', { admin: { address: false }, readiness: { address: false }, stats: { address: false }, logging: { level: 'warn' }, binds: [{ port: poolPort, address: '127.0.0.1', listeners: [{ routes: [route('adaptive', stdio(8)), route('fixed', stdio(1)), route('shared', shared)] }] }] }, procs);
     await waitForPort(poolPort, 60_000);
     const ppool = new Pool(`http://127.0.0.1:${poolPort}`, { connections: 4 });
     // One session each first: the pool learns what clients declare (its processes are initialized for them).
-    for (const r of ['adaptive', 'fixed']) await closeSession(ppool, `/${r}/mcp`, (await openSession(ppool, `/${r}/mcp`)).id);
+    for (const r of ['adaptive', 'fixed', 'shared']) await closeSession(ppool, `/${r}/mcp`, (await openSession(ppool, `/${r}/mcp`)).id);
     await new Promise((r) => setTimeout(r, 3000));
-    const burst: Record<string, number[]> = { adaptive: [], fixed: [] };
+    const burst: Record<string, number[]> = { adaptive: [], fixed: [], shared: [] };
     const held: Array<[string, string]> = [];
-    for (const r of ['fixed', 'adaptive']) {
+    // Shared first: its burst starts no process, so it leaves the host as quiet for the pools as it found it (a
+    // pool's burst leaves processes starting for seconds after it, which would weigh on whatever runs next).
+    for (const r of ['shared', 'fixed', 'adaptive']) {
       for (let i = 0; i < BURST; i++) {
         const s = await openSession(ppool, `/${r}/mcp`);
         burst[r].push(s.ms);
@@ -128,6 +132,8 @@ export async function bench(): Promise<BenchSection> {
       rows.push({ figure: `${BURST} sequential new stdio sessions, ${r} pool, p50`, value: Math.round(percentile(burst[r], 50) * 10) / 10, unit: 'ms', goal: r === 'adaptive' ? '<= 20' : '' });
       rows.push({ figure: `${BURST} sequential new stdio sessions, ${r} pool, p99`, value: Math.round(percentile(burst[r], 99) * 10) / 10, unit: 'ms', goal: '' });
     }
+    rows.push({ figure: `${BURST} sequential new stdio sessions, one shared process (stdio.shared), p50`, value: Math.round(percentile(burst.shared, 50) * 10) / 10, unit: 'ms', goal: 'a few ms' });
+    rows.push({ figure: `${BURST} sequential new stdio sessions, one shared process (stdio.shared), p99`, value: Math.round(percentile(burst.shared, 99) * 10) / 10, unit: 'ms', goal: '' });
 
     // --- HTTP proxying through 1 and 2 workers, interleaved slices.
     const one = await freePort();

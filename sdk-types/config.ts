@@ -310,6 +310,16 @@ export interface McpStdioTarget {
    * @example 50
    */
   maxProcesses?: number;
+  /**
+   * Every session of the route uses one process of this target instead of one each, for servers that keep no
+   * per-client state (one process per kind of client: protocol version and capabilities). Session isolation is
+   * kept by the gateway (request ids and progress tokens remapped, server requests routed to the session whose
+   * call caused them, or refused when that cannot be known); `logging/setLevel` is process-wide. Not with
+   * `warmPool`/`warmPoolMax`: the shared process is started at load. See README, "Shared stdio processes".
+   * @default false
+   * @example true
+   */
+  shared?: boolean;
 }
 
 /** A remote MCP server, by URL or host/port/path. */

@@ -10,6 +10,7 @@ import type { SessionEnv } from './session.ts';
 import { SessionStore } from './store.ts';
 import { createRebindingGuard } from './serve/guard.ts';
 import { WarmPool } from './upstream/pool.ts';
+import { SharedStdio } from './upstream/shared.ts';
 import { attachRemoteUpstream } from './upstream/transport.ts';
 import type { RouteUpstream } from '../../upstream/index.ts';
 import { TargetLauncher } from './upstream/processes.ts';
@@ -93,10 +94,15 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   store.acquire(idleMs, limits);
   const launchers = new Map<string, TargetLauncher>();
   const pools = new Map<string, WarmPool>();
+  const shared = new Map<string, SharedStdio>();
   for (const t of targets) {
     const budget = t.stdio ? store.processBudget(t.name, t.stdio.maxProcesses ?? MCP_DEFAULTS.maxProcesses) : undefined;
     const launcher = new TargetLauncher({ route: route.name, target: t, env: transportEnv(t.name), timeoutMs: t.requestTimeoutMs ?? timeoutMs, budget, logger });
     launchers.set(t.name, launcher);
+    if (t.stdio?.shared) {
+      shared.set(t.name, new SharedStdio(launcher, logger));
+      continue;
+    }
     const size = t.stdio ? (t.stdio.warmPool ?? MCP_DEFAULTS.warmPool) : 0;
     // The pool grows under a burst of new sessions up to warmPoolMax (never past the process limit); without
     // one it keeps its size: growth spawns processes, which a host running many routes may not want by default.
@@ -111,6 +117,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     timeoutMs: (name) => byName.get(name)?.requestTimeoutMs ?? timeoutMs,
     launchers,
     pools,
+    shared,
     logger,
   };
   const guard = createRebindingGuard({ config: config.dnsRebindingProtection, corsOrigins: route.policies.cors?.allowOrigins, bindAddress: options.bindAddress });
@@ -130,6 +137,8 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     async close() {
       await Promise.allSettled([...pools.values()].map((p) => p.close()));
       if (await sessions.release()) options.state.delete(SESSION_STORE, options.scope);
+      // After the sessions: a shared process still used by sessions that survive a reload stops with its last one.
+      await Promise.allSettled([...shared.values()].map((s) => s.close()));
       remote?.release();
     },
   };

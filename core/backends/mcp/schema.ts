@@ -34,8 +34,17 @@ const mcpTarget = object(
   {
     name: string({ pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'letters, digits, "_" or "-"' }),
     stdio: object(
-      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), inheritEnv: inheritEnvSchema, cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }), warmPoolMax: number({ integer: true, min: 0, max: 256 }), maxProcesses: number({ integer: true, min: 1, max: 100_000 }) },
-      { required: ['cmd'] },
+      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), inheritEnv: inheritEnvSchema, cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }), warmPoolMax: number({ integer: true, min: 0, max: 256 }), maxProcesses: number({ integer: true, min: 1, max: 100_000 }), shared: boolean() },
+      {
+        required: ['cmd'],
+        refine(v, p, issues) {
+          // A shared process is the warm one: a pool of per-session processes beside it would never be used.
+          if (v.shared !== true) return;
+          for (const key of ['warmPool', 'warmPoolMax'] as const) {
+            if (v[key] !== undefined) issues.push({ path: `${p}.${key}`, message: `${key} has no effect with shared: true (sessions share one process, started at load): remove ${key}, or set shared: false` });
+          }
+        },
+      },
     ),
     sse: remoteTarget,
     mcp: remoteTarget,

@@ -7,9 +7,10 @@ import type { Logger } from '../../telemetry/logger.ts';
 import { publish, sessionChannel, type SessionEvent } from '../../telemetry/events.ts';
 import { Catalog } from './catalog.ts';
 import { RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../../protocol/jsonrpc.ts';
-import type { ClientInit, UpstreamConnection } from './upstream/connection.ts';
+import type { ClientInit, TargetConnection } from './upstream/connection.ts';
 import type { WarmPool } from './upstream/pool.ts';
 import type { TargetLauncher } from './upstream/processes.ts';
+import type { SharedStdio } from './upstream/shared.ts';
 
 /** What every session of one MCP backend shares. */
 export interface SessionEnv {
@@ -21,6 +22,8 @@ export interface SessionEnv {
   /** Opens connections to each target (stdio ones within their process limit). */
   launchers: ReadonlyMap<string, TargetLauncher>;
   pools: ReadonlyMap<string, WarmPool>;
+  /** Targets with `stdio.shared`: every session leases the target's shared process instead of starting one. */
+  shared?: ReadonlyMap<string, SharedStdio>;
   logger: Logger;
 }
 
@@ -41,7 +44,7 @@ export interface Scope {
 
 interface TargetState {
   config: McpTarget;
-  conn?: UpstreamConnection;
+  conn?: TargetConnection;
   failures: number;
   restartTimer?: NodeJS.Timeout;
   lastError?: string;
@@ -123,7 +126,8 @@ export class Session {
     try {
       const pool = this.env.pools.get(name);
       const launcher = this.env.launchers.get(name)!;
-      let conn = pool?.take(this.clientInit);
+      const shared = this.env.shared?.get(name);
+      let conn: TargetConnection | undefined = shared ? await shared.lease(this.clientInit) : pool?.take(this.clientInit);
       if (!conn) {
         // At the process limit, the pool hands over the process it is starting for such a client, or an idle
         // pooled process (initialized for other clients) gives its place up.
@@ -145,7 +149,7 @@ export class Session {
     }
   }
 
-  private lost(state: TargetState, conn: UpstreamConnection): void {
+  private lost(state: TargetState, conn: TargetConnection): void {
     if (state.conn !== conn || this.closed) return;
     state.conn = undefined;
     state.lastError = 'the target process or connection ended';
@@ -178,7 +182,7 @@ export class Session {
   }
 
   /** The connection of a target, or the JSON-RPC error a call to it gets. */
-  connection(target: string): UpstreamConnection {
+  connection(target: string): TargetConnection {
     const state = this.targets.get(target);
     if (!state) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `unknown target "${target}"`);
     if (!state.conn || state.conn.closed) {
@@ -304,7 +308,7 @@ export class Session {
     }
     this.toClient.clear();
     for (const s of [...this.streams]) s.end();
-    const conns: UpstreamConnection[] = [];
+    const conns: TargetConnection[] = [];
     for (const s of this.targets.values()) {
       clearTimeout(s.restartTimer);
       if (s.conn) conns.push(s.conn);

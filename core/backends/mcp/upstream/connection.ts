@@ -38,8 +38,27 @@ export interface RequestHandle {
   result: Promise<unknown>;
 }
 
+/**
+ * What a client session holds for one target: its own upstream connection, or its lease on a shared stdio
+ * process (see shared.ts). Sessions and dispatch use only this.
+ */
+export interface TargetConnection {
+  readonly target: string;
+  readonly init: ServerInit;
+  handlers?: ConnectionHandlers;
+  readonly closed: boolean;
+  /** List results ready before the session asks, each served once (first page, no cursor). */
+  readonly prefetched: Map<string, unknown>;
+  readonly ended: Promise<void>;
+  readonly pid: number | undefined;
+  request(method: string, params: Record<string, unknown> | undefined, timeoutMs?: number): RequestHandle;
+  notify(method: string, params?: Record<string, unknown>): void;
+  precheck(method: string, params: Record<string, unknown>): unknown;
+  close(): Promise<void>;
+}
+
 /** One MCP session with one target: request/response correlation, time limits, re-initialization after a 404. */
-export class UpstreamConnection {
+export class UpstreamConnection implements TargetConnection {
   readonly target: string;
   readonly kind: TargetKind;
   init!: ServerInit;
