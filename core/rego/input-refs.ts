@@ -107,6 +107,11 @@ export function moduleInputRefs(ast: unknown, source: string): InputRefs {
   return refs;
 }
 
+/** A stored analysis of the right shape: `true`, or an object of such. */
+function isInputRefs(v: unknown): v is InputRefs {
+  return v === true || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isInputRefs));
+}
+
 /** Runs `opa parse` on one file; undefined when it fails (the caller then assumes the whole input). */
 function parseModule(opa: string, file: string, cwd: string): Promise<unknown> {
   return new Promise((resolve) => {
@@ -143,7 +148,7 @@ export async function analyzeInputRefs(options: InputRefsOptions): Promise<Input
   const cached = join(cacheDir, `${options.hash}.input.json`);
   try {
     const stored = JSON.parse(await readFile(cached, 'utf8')) as { version?: unknown; refs?: InputRefs };
-    if (stored.version === ANALYSIS_VERSION && stored.refs === true || (typeof stored.refs === 'object' && stored.refs !== null && !Array.isArray(stored.refs))) return stored.refs;
+    if (stored.version === ANALYSIS_VERSION && isInputRefs(stored.refs)) return stored.refs;
   } catch {
     // not analyzed yet
   }
