@@ -98,12 +98,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   // policy (WebCrypto, tens of µs). A verified token is remembered by its exact text, with the key generation it was
   // checked under, until jose itself would call it expired; only tokens that verified are kept, so forged ones
   // cannot fill it, and a refusal is never remembered. A reload starts empty.
-  const verified = new Map<string, { identity: Identity; until: number; generation: number }>();
+  // `generation` is undefined for a token checked with the HMAC secret, which no key set fetch changes.
+  const verified = new Map<string, { identity: Identity; until: number; generation: number | undefined }>();
   const cached = (token: string): Identity | undefined => {
     const hit = verified.get(token);
     if (hit === undefined) return undefined;
     verified.delete(token);
-    if (Date.now() >= hit.until || (keys !== undefined && (hit.generation !== keys.generation || !keys.fresh))) return undefined;
+    if (Date.now() >= hit.until || (hit.generation !== undefined && (hit.generation !== keys?.generation || !keys.fresh))) return undefined;
     // Back to the end: the least recently used token is the first to go.
     verified.set(token, hit);
     return hit.identity;
@@ -114,18 +115,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const hit = cached(token);
       if (hit) return hit;
       // The generation before the check: keys fetched while it runs make it stale at once, never the other way.
-      const generation = keys?.generation ?? 0;
-      const identity = await verifyUncached(token);
+      const generation = keys?.generation;
+      const { identity, hmac } = await verifyUncached(token);
       const exp = identity.claims.exp;
       // jose refuses a token once floor(now / 1 s) >= exp + clockTolerance: the same instant, in milliseconds.
       const until = typeof exp === 'number' ? Math.ceil(exp + skewSeconds) * 1000 : Infinity;
       if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value!);
-      verified.set(token, { identity, until, generation });
+      verified.set(token, { identity, until, generation: hmac ? undefined : (generation ?? 0) });
       return identity;
     },
   };
 
-  async function verifyUncached(token: string): Promise<Identity> {
+  async function verifyUncached(token: string): Promise<{ identity: Identity; hmac: boolean }> {
     const { decodeProtectedHeader, errors, jwtVerify } = await loadJose();
     let alg: unknown;
     try {
@@ -157,11 +158,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // jose checks `iat` only together with maxTokenAge; a token minted in the future (a skewed or forged issuer
     // clock) is refused beyond the same tolerance as `exp` and `nbf`.
     if (payload.iat !== undefined && payload.iat * 1000 > Date.now() + skewSeconds * 1000) throw new TokenRejected(ISSUED_IN_FUTURE);
-    return Object.freeze({
+    const identity = Object.freeze({
       kind: 'jwt',
       subject: typeof payload.sub === 'string' ? payload.sub : '',
       roles: rolesOf(payload, options.rolesClaim),
       claims: payload as Record<string, unknown>,
     }) as Identity;
+    return { identity, hmac: HMAC_ALGORITHMS.includes(alg) };
   }
 }

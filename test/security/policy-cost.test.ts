@@ -277,6 +277,17 @@ describe('jwtAuth: verified tokens remembered, never past what jose would accept
     assert.ok(jwks.fetches('/aging') > fetched, 'fetched again');
   });
 
+  it('remembers an HMAC token beside a JWKS that was never fetched: no key set fetch can change a secret', async () => {
+    process.env.PCL_TEST_COST_HMAC = 'hmac-secret-for-tests-0123456789abcdef';
+    jwks.set('/unused', [one]);
+    const v = verifier({ url: jwks.url('/unused') }, { secret: { env: 'PCL_TEST_COST_HMAC' }, algorithms: ['HS256', 'RS256'] });
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT(claims(now)).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(process.env.PCL_TEST_COST_HMAC));
+    await v.verify(token);
+    assert.ok(v.cached(token));
+    assert.equal(jwks.fetches('/unused'), 0);
+  });
+
   it('remembers a bounded number of tokens, the least recently used leaving first, and per policy (audience and issuer still checked)', async () => {
     const secret = 'hmac-secret-for-tests-0123456789abcdef';
     process.env.PCL_TEST_COST_HMAC = secret;
