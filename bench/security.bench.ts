@@ -23,7 +23,7 @@ import { buildRegoPolicy } from '../policies/authorization/index.ts';
 import { createVerifier } from '../policies/jwt-auth/index.ts';
 import { percentile, type BenchSection } from './report.ts';
 
-const ROUNDS = 1500;
+const ROUNDS = 3000;
 const WARMUP = 200;
 const MICRO_ROUNDS = 5000;
 const BUDGET_MS = 40_000;
