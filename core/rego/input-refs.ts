@@ -164,6 +164,8 @@ export async function analyzeInputRefs(options: InputRefsOptions): Promise<Input
       }),
     );
     for (const m of modules) refs = mergeInputRefs(refs, m);
+    // As plain objects (JSON.parse keeps a `__proto__` key an own key), the form read back from disk next time.
+    refs = JSON.parse(JSON.stringify(refs)) as InputRefs;
   } catch {
     return WHOLE_INPUT;
   } finally {
