@@ -97,11 +97,14 @@ export function httpInput(ctx: RequestContext, refs: InputRefs = true): Authoriz
   return out as unknown as AuthorizationInput;
 }
 
-/** `httpInput` as JSON, cached for the request (rebuilt once the identity or the backend changed since). */
+/**
+ * `httpInput` as JSON, cached for the request: rebuilt once the identity changed since, or the backend (chosen
+ * after the HTTP decision) when the policy reads it.
+ */
 export function httpInputJson(ctx: RequestContext, refs: InputRefs = true): string {
   const identity = ctx.identity ?? ANONYMOUS;
   const cached = ctx.vars.get(BASE_INPUT);
-  if (cached && cached.identity === identity && cached.backend === ctx.backendName && cached.refs === refs) return cached.json;
+  if (cached && cached.identity === identity && cached.refs === refs && (cached.backend === ctx.backendName || !readsKey(refs, 'backend'))) return cached.json;
   const json = JSON.stringify(httpInput(ctx, refs));
   ctx.vars.set(BASE_INPUT, { identity, backend: ctx.backendName, refs, json });
   return json;
@@ -119,9 +122,14 @@ function withPart(ctx: RequestContext, refs: InputRefs, key: 'mcp' | 'a2a', part
   return base.length === 2 ? `{"${key}":${json}}` : `${base.slice(0, -1)},"${key}":${json}}`;
 }
 
+/** Whether the policy reads a top-level key of its input at all. */
+function readsKey(refs: InputRefs, key: string): boolean {
+  return refs === true || Object.hasOwn(refs, key);
+}
+
 /** Whether the policy's decision can depend on a message part at all (else `withPart` returns the base document). */
 export function readsPart(refs: InputRefs, key: 'mcp' | 'a2a'): boolean {
-  return refs === true || Object.hasOwn(refs, key);
+  return readsKey(refs, key);
 }
 
 export function mcpMessageInput(ctx: RequestContext, msg: McpMessage, refs: InputRefs = true): string {

@@ -134,6 +134,21 @@ describe('authorization: the input holds only what the policy reads', () => {
     assert.equal(mcpListItemInput(ctx, { kind: 'tool', name: 'echo', target: 't', item: {} }, r), base);
   });
 
+  it('rebuilds the request document for the backend chosen after the HTTP decision only when the policy reads it', () => {
+    const ctx = context(['reader']);
+    (ctx as any).backendName = undefined;
+    const withBackend = refs({ backend: true, route: true });
+    assert.equal(httpInputJson(ctx, withBackend), '{"route":"mcp"}');
+    (ctx as any).backendName = 'mcp/mcp';
+    assert.equal(httpInputJson(ctx, withBackend), '{"backend":"mcp/mcp","route":"mcp"}');
+    const other = context(['reader']);
+    (other as any).backendName = undefined;
+    const routeOnly = refs({ route: true });
+    assert.equal(httpInputJson(other, routeOnly), '{"route":"mcp"}');
+    (other as any).backendName = 'mcp/mcp';
+    assert.equal(httpInputJson(other, routeOnly), '{"route":"mcp"}');
+  });
+
   it('cuts the message part down too, also when nothing else is read', () => {
     const ctx = context(['reader']);
     assert.equal(mcpMessageInput(ctx, { method: 'tools/call', params: {}, tool: 'echo', arguments: { big: 'x'.repeat(1000) } }, refs({ mcp: { tool: true } })), '{"mcp":{"tool":"echo"}}');
