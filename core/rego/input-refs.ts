@@ -54,7 +54,7 @@ type Node = { type?: unknown; value?: unknown } & Record<string, unknown>;
  * The input paths one module reads, from its AST as `opa parse --format json` prints it. Every reference whose head
  * is the variable `input` counts with its leading constant string keys (`input.request.headers[k]` reads all of
  * `input.request.headers`); `input` anywhere else (passed whole to a function, `with input as`, `import input`)
- * reads all of it. Anything in a shape this does not know reads all of it too.
+ * reads all of it. `reads` counts the references found, for `moduleInputRefs` to cross-check.
  */
 export function collectInputRefs(ast: unknown): { refs: InputRefs; reads: number } {
   let tree: Tree = Object.create(null);
