@@ -84,3 +84,22 @@ export const HOST_BUILTINS: Record<string, (...args: any[]) => unknown> = {
 const SDK_BUILTINS = ['json.is_valid', 'regex.split', 'sprintf', 'yaml.is_valid', 'yaml.marshal', 'yaml.unmarshal'];
 
 export const SUPPORTED_BUILTINS: ReadonlySet<string> = new Set([...Object.keys(HOST_BUILTINS), ...SDK_BUILTINS]);
+
+/**
+ * Supported builtins whose result depends on their arguments alone. A policy that uses only these (and OPA's own,
+ * compiled into the module, which are all deterministic) decides the same input the same way every time; a policy
+ * that reads the clock (`time.now_ns`) does not, and is evaluated on every call.
+ */
+export const PURE_BUILTINS: ReadonlySet<string> = new Set([
+  'time.parse_rfc3339_ns',
+  'time.parse_duration_ns',
+  'time.date',
+  'time.clock',
+  'time.weekday',
+  'time.add_date',
+  'regex.replace',
+  'regex.find_n',
+  'crypto.sha256',
+  'io.jwt.decode',
+  ...SDK_BUILTINS,
+]);

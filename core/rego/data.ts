@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 
 /**
@@ -8,6 +7,9 @@ import { ErrorCodes, GatewayError } from '../errors.ts';
  */
 export async function loadRegoData(files: readonly string[], label = ''): Promise<Record<string, unknown>> {
   const data: Record<string, unknown> = {};
+  if (files.length === 0) return data;
+  // Loaded on first use: only a policy with data files needs the YAML parser.
+  const { parseDocument } = await import('yaml');
   for (const file of files) {
     let text: string;
     try {

@@ -1,8 +1,14 @@
-import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import { HOST_BUILTINS, SUPPORTED_BUILTINS } from './builtins.ts';
+import { HOST_BUILTINS, PURE_BUILTINS, SUPPORTED_BUILTINS } from './builtins.ts';
+import { WHOLE_INPUT, type InputRefs } from './input-refs.ts';
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Decisions kept per policy (by their input document), and the longest input document kept. */
+const DECISION_CACHE_MAX = 512;
+const DECISION_CACHE_MAX_INPUT = 2048;
 
 /** A decision as the gateway acts on it. */
 export interface RegoDecision {
@@ -15,6 +21,14 @@ export interface RegoPolicy {
   readonly entrypoint: string;
   /** Host builtins the policy uses. */
   readonly builtins: readonly string[];
+  /** The parts of `input` the policy reads (`true`: all of it, or not known); callers may leave out the rest. */
+  readonly inputRefs: InputRefs;
+  /**
+   * True when the decision is a function of the input document alone (the data is fixed for the policy's life, and
+   * no builtin it uses reads the clock or anything else outside): the same input gets the same decision, which is
+   * then reused instead of evaluated again.
+   */
+  readonly pure: boolean;
   /** Throws RegoEvalError when the policy fails or its decision is undefined or malformed: callers deny. */
   evaluate(input: unknown): RegoDecision;
   /** The same, for an input already serialized: callers that build many inputs from one base skip re-serializing it. */
@@ -35,6 +49,8 @@ export interface LoadOptions {
   data: Record<string, unknown>;
   /** Sources, to point at the line that uses a builtin the gateway does not provide. */
   sources?: ReadonlyArray<{ file: string; text: string }>;
+  /** What the policy reads of its input (`analyzeInputRefs`). @default true (all of it) */
+  inputRefs?: InputRefs;
   label?: string;
 }
 
@@ -68,6 +84,8 @@ export async function loadRegoPolicy(options: LoadOptions): Promise<RegoPolicy> 
   const label = options.label ? `${options.label}: ` : '';
   let policy: LoadedPolicy;
   try {
+    // Loaded on first use: a gateway without Rego policies never loads the WebAssembly SDK.
+    const { loadPolicy } = await import('@open-policy-agent/opa-wasm');
     policy = await loadPolicy(options.wasm, undefined, HOST_BUILTINS);
   } catch (err) {
     throw new GatewayError(ErrorCodes.POLICY_COMPILE, `${label}cannot load the compiled policy: ${describe(err)}`, { cause: err });
@@ -83,6 +101,7 @@ export async function loadRegoPolicy(options: LoadOptions): Promise<RegoPolicy> 
     );
   }
   try {
+    // Once, for the policy's life: new data is a new policy (a reload), never a call to setData per evaluation.
     policy.setData(options.data);
   } catch (err) {
     throw new GatewayError(ErrorCodes.POLICY_COMPILE, `${label}cannot load the policy data: ${describe(err)}`, { cause: err });
@@ -92,22 +111,92 @@ export async function loadRegoPolicy(options: LoadOptions): Promise<RegoPolicy> 
     throw new GatewayError(ErrorCodes.POLICY_COMPILE, `${label}the compiled policy has no entrypoint "${entrypoint}"`);
   }
   const id = (policy.entrypoints as Record<string, number>)[entrypoint];
-  const run = (input: unknown): RegoDecision => {
-    let rs: unknown;
-    try {
-      rs = policy.evaluate(input, id);
-    } catch (err) {
-      throw new RegoEvalError(`evaluation of ${entrypoint} failed: ${describe(err)}`, { cause: err });
-    }
+  const evalJson = jsonEvaluator(policy, id);
+  const decisionOf = (rs: unknown): RegoDecision => {
     if (!Array.isArray(rs) || rs.length === 0) throw new RegoEvalError(`${entrypoint} is undefined for this input`);
     return toDecision(entrypoint, (rs[0] as { result?: unknown }).result);
   };
+  const run = (json: string | undefined, input?: unknown): RegoDecision => {
+    let rs: unknown;
+    try {
+      rs = json === undefined ? policy.evaluate(input, id) : evalJson(json);
+    } catch (err) {
+      throw new RegoEvalError(`evaluation of ${entrypoint} failed: ${describe(err)}`, { cause: err });
+    }
+    return rs === ALLOW_RESULT ? ALLOW : rs === DENY_RESULT ? DENY : decisionOf(rs);
+  };
+  const pure = builtins.every((b) => PURE_BUILTINS.has(b));
+  // Only decisions are kept, never errors: an input that failed is evaluated again (and fails closed again).
+  const decisions = new Map<string, RegoDecision>();
+  const evaluateJson = !pure
+    ? (json: string) => run(json)
+    : (json: string): RegoDecision => {
+        const hit = decisions.get(json);
+        if (hit) {
+          // Least recently used goes first: a hit moves to the back.
+          decisions.delete(json);
+          decisions.set(json, hit);
+          return hit;
+        }
+        const decision = run(json);
+        if (json.length <= DECISION_CACHE_MAX_INPUT) {
+          if (decisions.size >= DECISION_CACHE_MAX) decisions.delete(decisions.keys().next().value!);
+          decisions.set(json, decision);
+        }
+        return decision;
+      };
   return {
     entrypoint,
     builtins,
-    evaluate: run,
-    // opa-wasm takes an ArrayBuffer as ready-made JSON; TextEncoder gives one of exactly the encoded length.
-    evaluateJson: (json) => run(encoder.encode(json).buffer),
+    inputRefs: options.inputRefs ?? WHOLE_INPUT,
+    pure,
+    // opa-wasm evaluates a falsy input (null, 0, "") as no input at all; kept as it was.
+    evaluate: (input) => (input ? evaluateJson(JSON.stringify(input)) : run(undefined, input)),
+    evaluateJson,
+  };
+}
+
+/** The result sets of a boolean rule, as OPA writes them: recognized as text, without parsing them. */
+const ALLOW_RESULT = '[{"result":true}]';
+const DENY_RESULT = '[{"result":false}]';
+const ALLOW: RegoDecision = Object.freeze({ allow: true });
+const DENY: RegoDecision = Object.freeze({ allow: false });
+
+/** What opa-wasm's LoadedPolicy keeps in plain fields (its typings leave them out). */
+interface PolicyInternals {
+  minorVersion: number;
+  mem: { buffer: ArrayBuffer; grow(pages: number): number };
+  dataAddr: number;
+  dataHeapPtr: number;
+  wasmInstance: { exports: { opa_eval(reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number): number } };
+}
+
+const WASM_PAGE = 65_536;
+
+/**
+ * Evaluates an input document given as JSON text and returns the result set: the JSON text itself when it is one of
+ * the two boolean results, else the parsed value. On ABI 1.2 (every OPA this project builds with) the text is
+ * encoded straight into the module's memory at the heap start, as opa-wasm's own fast path places it, without an
+ * intermediate buffer; older modules go through opa-wasm's `evaluate`.
+ */
+function jsonEvaluator(policy: LoadedPolicy, entrypoint: number): (json: string) => unknown {
+  const p = policy as unknown as PolicyInternals;
+  if (!(p.minorVersion >= 2) || typeof p.wasmInstance?.exports?.opa_eval !== 'function') {
+    return (json) => policy.evaluate(encoder.encode(json).buffer, entrypoint);
+  }
+  const exports = p.wasmInstance.exports;
+  return (json) => {
+    const mem = p.mem;
+    const at = p.dataHeapPtr;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const need = at + json.length * 3 - mem.buffer.byteLength;
+    if (need > 0) mem.grow(Math.ceil(need / WASM_PAGE));
+    const { written } = encoder.encodeInto(json, new Uint8Array(mem.buffer, at));
+    const resultAddr = exports.opa_eval(0, entrypoint, p.dataAddr, at, written, at + written, 0);
+    const bytes = new Uint8Array(mem.buffer);
+    const end = bytes.indexOf(0, resultAddr);
+    const text = decoder.decode(bytes.subarray(resultAddr, end === -1 ? bytes.length : end));
+    return text === ALLOW_RESULT || text === DENY_RESULT ? text : JSON.parse(text);
   };
 }
 

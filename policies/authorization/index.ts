@@ -3,7 +3,7 @@ import type { AuthorizationPolicy } from '../../sdk-types/security.ts';
 import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { McpDecision, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
-import { compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
+import { analyzeInputRefs, compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, WHOLE_INPUT, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
 import { a2aMessageInput, a2aSkillInput, httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
 import { celRulesSchema, compileRuleSet, httpActivation, ruleSetAllows } from './cel.ts';
 
@@ -28,13 +28,17 @@ export function authorizationFiles(config: AuthorizationPolicy, baseDir: string)
   return { rego: listOf(config.rego).map((f) => resolve(baseDir, f)), data: listOf(config.data).map((f) => resolve(baseDir, f)) };
 }
 
-/** Compiles (or takes from the cache) and loads the policy a config names. */
+/**
+ * Compiles (or takes from the cache) and loads the policy a config names, with what it reads of its input, so the
+ * gateway builds only that.
+ */
 export async function buildRegoPolicy(config: AuthorizationPolicy, baseDir: string, label: string): Promise<RegoPolicy> {
   const files = authorizationFiles(config, baseDir);
   const entrypoint = config.entrypoint ?? DEFAULT_ENTRYPOINT;
   const compiled = await compileRego({ files: files.rego, entrypoint, baseDir, opaPath: config.opaPath, label });
+  const inputRefs = await analyzeInputRefs({ sources: compiled.sources, baseDir, opaPath: config.opaPath, hash: compiled.hash });
   const data = await loadRegoData(files.data, `${label}: `);
-  return loadRegoPolicy({ wasm: compiled.wasm, entrypoint, data, sources: compiled.sources, label });
+  return loadRegoPolicy({ wasm: compiled.wasm, entrypoint, data, sources: compiled.sources, inputRefs, label });
 }
 
 /** What `decide` answers when the policy has no Rego (CEL `rules` only, which decide the HTTP request alone). */
@@ -73,6 +77,7 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
     const policy = config.rego === undefined ? undefined : await buildRegoPolicy(config, build.baseDir, build.path);
     const rules = config.rules === undefined ? undefined : compileRuleSet(config.rules, `${build.path}.rules`);
     const log = build.logger;
+    const refs = policy?.inputRefs ?? WHOLE_INPUT;
     /** The Rego decision on one input document (always allow without Rego); callers build the input for their message. */
     const decide = (ctx: RequestContext, input: string): RegoDecision | RegoEvalError => {
       if (!policy) return NO_REGO;
@@ -91,7 +96,7 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
           throw new GatewayError(ErrorCodes.FORBIDDEN, 'forbidden by the authorization rules');
         }
         if (!policy) return next();
-        const decision = decide(ctx, httpInputJson(ctx));
+        const decision = decide(ctx, httpInputJson(ctx, refs));
         if (decision instanceof RegoEvalError) {
           throw new GatewayError(ErrorCodes.POLICY_EVAL, 'denied: the authorization policy could not be evaluated (the gateway log has the cause)');
         }
@@ -103,7 +108,7 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
       },
       mcp: {
         onRequest(ctx, msg): McpDecision {
-          const decision = decide(ctx, mcpMessageInput(ctx, msg));
+          const decision = decide(ctx, mcpMessageInput(ctx, msg, refs));
           if (decision instanceof RegoEvalError) {
             return { action: 'deny', message: 'denied: the authorization policy could not be evaluated', code: JSONRPC_INTERNAL_ERROR };
           }
@@ -113,14 +118,14 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
           return { action: 'deny', message: decision.reason ? `forbidden: ${decision.reason}` : `forbidden: ${msg.method}` };
         },
         allowListItem(ctx, item) {
-          const decision = decide(ctx, mcpListItemInput(ctx, item));
+          const decision = decide(ctx, mcpListItemInput(ctx, item, refs));
           return !(decision instanceof RegoEvalError) && decision.allow;
         },
       },
       // A2A: every message, and every skill of an agent card (a denied skill is never shown).
       a2a: {
         onRequest(ctx, msg): McpDecision {
-          const decision = decide(ctx, a2aMessageInput(ctx, msg));
+          const decision = decide(ctx, a2aMessageInput(ctx, msg, refs));
           if (decision instanceof RegoEvalError) {
             return { action: 'deny', message: 'denied: the authorization policy could not be evaluated', code: JSONRPC_INTERNAL_ERROR };
           }
@@ -129,7 +134,7 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
           return { action: 'deny', message: decision.reason ? `forbidden: ${decision.reason}` : `forbidden: ${msg.method}${msg.skill ? ` (skill ${msg.skill})` : ''}` };
         },
         allowSkill(ctx, agent, skill) {
-          const decision = decide(ctx, a2aSkillInput(ctx, agent, skill));
+          const decision = decide(ctx, a2aSkillInput(ctx, agent, skill, refs));
           return !(decision instanceof RegoEvalError) && decision.allow;
         },
       },

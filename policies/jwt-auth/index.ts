@@ -1,13 +1,13 @@
 import type { JwtAuthPolicy } from '../../sdk-types/security.ts';
 import { headerNameSchema, s } from '../../core/config/index.ts';
-import type { PolicyDefinition } from '../../core/pipeline/index.ts';
+import type { Next, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { secretFiles, secretSchema } from '../backend-auth/secret.ts';
-import { extractCredential, rejectUnauthenticated, removeCredential } from './credential.ts';
+import { extractCredential, rejectUnauthenticated, removeCredential, type CredentialSource } from './credential.ts';
 import { jwksFiles, jwksSchema } from './keys.ts';
 import { createVerifier, TokenRejected } from './verifier.ts';
 
 export { createVerifier, TokenRejected } from './verifier.ts';
-export { jwksSchema, jwksFiles } from './keys.ts';
+export { jwksSchema, jwksFiles, createKeySet, type KeySet } from './keys.ts';
 export { extractCredential, rejectUnauthenticated, removeCredential } from './credential.ts';
 
 const stringOrList = s.oneOf('string or array of string', [
@@ -46,8 +46,20 @@ export const jwtAuth: PolicyDefinition<JwtAuthPolicy> = {
     const verifier = createVerifier({ ...config, baseDir: build.baseDir, path: build.path, state: build.state, logger: build.logger });
     const mode = config.mode ?? 'strict';
     const where = config.token ?? { header: 'authorization' };
+    const verifyThen = async (ctx: RequestContext, next: Next, token: string, source: CredentialSource): Promise<void> => {
+      try {
+        ctx.identity = await verifier.verify(token);
+      } catch (err) {
+        if (!(err instanceof TokenRejected)) throw err;
+        ctx.log.debug({ route: ctx.routeName, reason: err.message }, 'JWT refused');
+        if (mode === 'permissive') return next();
+        return rejectUnauthenticated(ctx, err.message, invalidToken(err.message));
+      }
+      if (!config.passthrough) removeCredential(ctx, source);
+      return next();
+    };
     return {
-      async step(ctx, next) {
+      step(ctx, next) {
         const found = extractCredential(ctx, where, true);
         if (found === undefined) {
           if (mode !== 'strict' || (ctx.identity && ctx.identity.kind !== 'anonymous')) return next();
@@ -57,14 +69,10 @@ export const jwtAuth: PolicyDefinition<JwtAuthPolicy> = {
           if (mode === 'permissive') return next();
           return rejectUnauthenticated(ctx, found.malformed, invalidToken(found.malformed));
         }
-        try {
-          ctx.identity = await verifier.verify(found.token);
-        } catch (err) {
-          if (!(err instanceof TokenRejected)) throw err;
-          ctx.log.debug({ route: ctx.routeName, reason: err.message }, 'JWT refused');
-          if (mode === 'permissive') return next();
-          return rejectUnauthenticated(ctx, err.message, invalidToken(err.message));
-        }
+        // A token verified before and still valid: no promise, no await.
+        const identity = verifier.cached(found.token);
+        if (identity === undefined) return verifyThen(ctx, next, found.token, found.source);
+        ctx.identity = identity;
         if (!config.passthrough) removeCredential(ctx, found.source);
         return next();
       },
