@@ -11,6 +11,24 @@ import { buildGateway, freshGatewayBuild } from '../../scripts/build.mjs';
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 /**
+ * Runs `fn` while the source `file` is replaced by one that throws, of the same size and mtime: a build made before
+ * still counts as fresh, so only a process that runs the TypeScript sources fails. The source is put back after.
+ */
+async function withFailingSource(file: string, fn: () => Promise<void> | void): Promise<void> {
+  const original = readFileSync(file, 'utf8');
+  const st = statSync(file);
+  const failing = "throw new Error('the TypeScript sources ran');\n";
+  writeFileSync(file, failing + ' '.repeat(Buffer.byteLength(original) - Buffer.byteLength(failing)));
+  utimesSync(file, st.atime, st.mtime);
+  try {
+    await fn();
+  } finally {
+    writeFileSync(file, original);
+    utimesSync(file, st.atime, st.mtime);
+  }
+}
+
+/**
  * The JavaScript build the CLI runs (scripts/build.mjs), on a copy of the checkout so that the real build is left
  * alone: made once, taken as fresh until a source changes, rebuilt on start, and PORTCULLIS_SOURCE=1 for the sources.
  */
@@ -49,25 +67,14 @@ describe('the gateway runs from its JavaScript build', () => {
 
   it('the CLI runs the build, not the sources, and PORTCULLIS_SOURCE=1 runs the sources', async () => {
     await buildGateway(root);
-    // The source of main.ts is replaced by one that fails, of the same size and mtime: the build still counts as
-    // fresh, so only a CLI that runs the sources can fail.
-    const file = join(root, 'core/cli/main.ts');
-    const original = readFileSync(file, 'utf8');
-    const st = statSync(file);
-    const failing = "throw new Error('the TypeScript sources ran');\n";
-    writeFileSync(file, failing + ' '.repeat(Buffer.byteLength(original) - Buffer.byteLength(failing)));
-    utimesSync(file, st.atime, st.mtime);
-    try {
+    await withFailingSource(join(root, 'core/cli/main.ts'), () => {
       const built = cli(['validate', '-c', 'gw.config.ts']);
       assert.equal(built.status, 0, built.stderr);
       assert.match(built.stdout, /gw\.config\.ts: valid/);
       const source = cli(['validate', '-c', 'gw.config.ts'], { PORTCULLIS_SOURCE: '1' });
       assert.notEqual(source.status, 0);
       assert.match(source.stderr, /the TypeScript sources ran/);
-    } finally {
-      writeFileSync(file, original);
-      utimesSync(file, st.atime, st.mtime);
-    }
+    });
   });
 
   it('rebuilds on start after a source change, and falls back to the sources when it cannot build', async () => {
@@ -88,16 +95,15 @@ describe('the gateway runs from its JavaScript build', () => {
     assert.match(fallback.stderr, /could not build the gateway to JavaScript .*running the TypeScript sources/);
     assert.match(fallback.stdout, /gw\.config\.ts: valid/);
   });
+
   it('a gateway started from the build serves, its filters running in the built sandbox host', async () => {
     rmSync(join(root, 'dist'), { recursive: true, force: true });
     await buildGateway(root);
-    // As above: the host's source fails if it runs, so a filter that answers proves the built host ran it.
-    const hostFile = join(root, 'core/sandbox/host.ts');
-    const original = readFileSync(hostFile, 'utf8');
-    const st = statSync(hostFile);
-    const failing = "throw new Error('the TypeScript sources ran');\n";
-    writeFileSync(hostFile, failing + ' '.repeat(Buffer.byteLength(original) - Buffer.byteLength(failing)));
-    utimesSync(hostFile, st.atime, st.mtime);
+    // The host's source fails if it runs, so a filter that answers proves the built host ran it.
+    await withFailingSource(join(root, 'core/sandbox/host.ts'), () => serveThroughFilter());
+  });
+
+  async function serveThroughFilter(): Promise<void> {
     const port = await freePort();
     writeFileSync(join(root, 'deny.ts'), "import { defineFilter } from 'portcullis';\nexport default defineFilter({ name: 'deny', onRequest(ctx) { return ctx.request.headers['x-ok'] === '1' ? { action: 'continue' } : { action: 'respond', status: 403, body: { denied: true } }; } });\n");
     writeFileSync(
@@ -122,8 +128,6 @@ describe('the gateway runs from its JavaScript build', () => {
     } finally {
       gateway.kill('SIGTERM');
       await new Promise((r) => gateway.once('exit', r));
-      writeFileSync(hostFile, original);
-      utimesSync(hostFile, st.atime, st.mtime);
     }
-  });
+  }
 });
