@@ -64,9 +64,11 @@ export async function bench(): Promise<BenchSection> {
     );
     // The ceiling: a bare node:http + undici proxy on the same Node (what the runtime allows without a gateway).
     procs.push(spawn(process.execPath, [join(ROOT, 'bench/bare-proxy.mjs'), String(barePort), String(upstreamPort)], { stdio: 'ignore' }));
+    // Metrics stay on as in the default config, on a port of their own: another gateway on this host may hold the
+    // default stats port 15020 (it would stop this one from starting).
     writeFileSync(
       join(dir, 'gateway.config.ts'),
-      `export default { admin: { address: false }, readiness: { address: false }, logging: { level: 'warn' },
+      `export default { admin: { address: false }, readiness: { address: false }, stats: { address: '127.0.0.1:0' }, logging: { level: 'warn' },
         binds: [{ port: ${gatewayPort}, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:${upstreamPort}' }] }] }] }] };\n`,
     );
     // With the runtime's flag given up front, bin.mjs runs the gateway in this very process: one pid to kill.
