@@ -56,6 +56,7 @@ export async function bench(): Promise<BenchSection> {
   try {
     const upstreamPort = await freePort();
     const gatewayPort = await freePort();
+    const plainPort = await freePort();
     const nginxPort = await freePort();
     const barePort = await freePort();
     // The upstream: a minimal node:http server with a 64-byte body, in its own process.
@@ -64,17 +65,21 @@ export async function bench(): Promise<BenchSection> {
     );
     // The ceiling: a bare node:http + undici proxy on the same Node (what the runtime allows without a gateway).
     procs.push(spawn(process.execPath, [join(ROOT, 'bench/bare-proxy.mjs'), String(barePort), String(upstreamPort)], { stdio: 'ignore' }));
-    // Metrics stay on as in the default config, on a port of their own: another gateway on this host may hold the
-    // default stats port 15020 (it would stop this one from starting).
-    writeFileSync(
-      join(dir, 'gateway.config.ts'),
-      `export default { admin: { address: false }, readiness: { address: false }, stats: { address: '127.0.0.1:0' }, logging: { level: 'warn' },
-        binds: [{ port: ${gatewayPort}, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:${upstreamPort}' }] }] }] }] };\n`,
-    );
+    // Two gateways on the same route without policies: `portcullis` as the default config runs it (Prometheus
+    // metrics on, here on a port of their own: another gateway on this host may hold the default 15020), and
+    // `portcullis, no metrics` (stats off), which does what the bare proxy and nginx do and nothing more. The
+    // difference between the two is what the metrics subscriber costs per request.
     // With the runtime's flag given up front, bin.mjs runs the gateway in this very process: one pid to kill.
-    // BENCH_CPU_PROF=<dir> writes the gateway's CPU profile there (open it in Chrome DevTools or speedscope).
+    // BENCH_CPU_PROF=<dir> writes each gateway's CPU profile there (open it in Chrome DevTools or speedscope).
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-    procs.push(spawn(process.execPath, ['--no-node-snapshot', ...prof, join(ROOT, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { stdio: 'ignore' }));
+    for (const [name, port, stats] of [['gateway', gatewayPort, "'127.0.0.1:0'"], ['gateway-no-metrics', plainPort, 'false']] as const) {
+      writeFileSync(
+        join(dir, `${name}.config.ts`),
+        `export default { admin: { address: false }, readiness: { address: false }, stats: { address: ${stats} }, logging: { level: 'warn' },
+          binds: [{ port: ${port}, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:${upstreamPort}' }] }] }] }] };\n`,
+      );
+      procs.push(spawn(process.execPath, ['--no-node-snapshot', ...prof, join(ROOT, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', join(dir, `${name}.config.ts`)], { stdio: 'ignore' }));
+    }
     // nginx as the reference: one worker (Portcullis runs one event loop), keep-alive to the upstream, no access log
     // (Portcullis runs with its access log at warn level, so neither writes a line per request).
     writeFileSync(
@@ -88,12 +93,12 @@ export async function bench(): Promise<BenchSection> {
              proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_buffering off; } } }\n`,
     );
     procs.push(spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' }));
-    await Promise.all([waitForPort(upstreamPort), waitForPort(gatewayPort), waitForPort(nginxPort), waitForPort(barePort)]);
+    await Promise.all([waitForPort(upstreamPort), waitForPort(gatewayPort), waitForPort(plainPort), waitForPort(nginxPort), waitForPort(barePort)]);
 
-    const targets = { direct: upstreamPort, 'bare node proxy': barePort, portcullis: gatewayPort, nginx: nginxPort };
+    const targets = { direct: upstreamPort, 'bare node proxy': barePort, portcullis: gatewayPort, 'portcullis, no metrics': plainPort, nginx: nginxPort };
     // Warm up every path (JIT, pools) before measuring.
     for (const port of Object.values(targets)) load(port, ['-c', '20'], 2);
-    // The machine is shared and noisy: measurements are interleaved in short slices, round-robin over the three
+    // The machine is shared and noisy: measurements are interleaved in short slices, round-robin over the
     // paths, so a burst of outside load hits all of them alike instead of skewing one.
     const names = Object.keys(targets) as Array<keyof typeof targets>;
     const sat = Object.fromEntries(names.map((n) => [n, [] as Load[]])) as Record<string, Load[]>;
@@ -119,11 +124,11 @@ export async function bench(): Promise<BenchSection> {
       title: 'HTTP proxying: direct vs Portcullis vs nginx (same upstream, one run)',
       rows,
       notes: [
-        `throughput Portcullis/bare node:http+undici proxy = ${ratio(rps.portcullis, rps['bare node proxy']).toFixed(2)} (goal >= 0.9: the runtime's ceiling)`,
-        `throughput Portcullis/nginx = ${ratio(rps.portcullis, rps.nginx).toFixed(2)} (goal >= 0.5)`,
+        `throughput Portcullis/bare node:http+undici proxy = ${ratio(rps.portcullis, rps['bare node proxy']).toFixed(2)} (goal >= 0.9: the runtime's ceiling); without metrics ${ratio(rps['portcullis, no metrics'], rps['bare node proxy']).toFixed(2)}`,
+        `throughput Portcullis/nginx = ${ratio(rps.portcullis, rps.nginx).toFixed(2)} (goal >= 0.5); without metrics ${ratio(rps['portcullis, no metrics'], rps.nginx).toFixed(2)}`,
         `throughput Portcullis/direct = ${ratio(rps.portcullis, rps.direct).toFixed(2)}, nginx/direct = ${ratio(rps.nginx, rps.direct).toFixed(2)}`,
-        `added p50 at 1000 req/s: Portcullis ${(p('portcullis', 50) - p('direct', 50)).toFixed(3)} ms, nginx ${(p('nginx', 50) - p('direct', 50)).toFixed(3)} ms`,
-        `added p99 at 1000 req/s: Portcullis ${(p('portcullis', 99) - p('direct', 99)).toFixed(3)} ms (goal <= 1 ms), nginx ${(p('nginx', 99) - p('direct', 99)).toFixed(3)} ms`,
+        `added p50 at 1000 req/s: Portcullis ${(p('portcullis', 50) - p('direct', 50)).toFixed(3)} ms (without metrics ${(p('portcullis, no metrics', 50) - p('direct', 50)).toFixed(3)}), bare proxy ${(p('bare node proxy', 50) - p('direct', 50)).toFixed(3)} ms, nginx ${(p('nginx', 50) - p('direct', 50)).toFixed(3)} ms`,
+        `added p99 at 1000 req/s: Portcullis ${(p('portcullis', 99) - p('direct', 99)).toFixed(3)} ms (goal <= 1 ms; without metrics ${(p('portcullis, no metrics', 99) - p('direct', 99)).toFixed(3)}), bare proxy ${(p('bare node proxy', 99) - p('direct', 99)).toFixed(3)} ms, nginx ${(p('nginx', 99) - p('direct', 99)).toFixed(3)} ms`,
         `${ROUNDS} interleaved rounds of ${SLICE_SECONDS} s per path and load (BENCH_ROUNDS, BENCH_SLICE_SECONDS); saturation load from autocannon (ms resolution), fixed rate from bench/fixed-rate.mjs (µs resolution), each in its own process; 2 cores shared by load generator, proxy and upstream`,
       ],
     };
