@@ -156,15 +156,15 @@ export class Exchange {
    */
   async run(body: Readable | undefined, controller?: AbortController, onBodyRead?: () => void): Promise<GatewayResponse> {
     if (this.early) return this.early;
-    const running = this.start(body, onBodyRead);
+    const hit = this.hit!;
+    const ctx = (this.ctx = this.createContext(hit, body, onBodyRead));
     // A caller's own controller (the web adapter's) aborts the request like a client that leaves.
     if (controller) {
-      const ctx = this.ctx!;
       if (controller.signal.aborted) ctx.abort(controller.signal.reason);
       else controller.signal.addEventListener('abort', () => ctx.abort(controller.signal.reason), { once: true });
     }
     try {
-      await running;
+      await hit.route.run(ctx);
     } catch (err) {
       return this.failed(err);
     }
