@@ -7,10 +7,11 @@ export interface RoutableRoute {
   readonly matches: readonly RouteMatch[];
 }
 
+/** A match: one object per route match condition, built with the router and returned as it is (never change it). */
 export interface RouteHit<R> {
-  route: R;
+  readonly route: R;
   /** The `pathPrefix` that matched, for prefix rewrites. */
-  matchedPrefix: string | undefined;
+  readonly matchedPrefix: string | undefined;
 }
 
 export interface MatchInput {
@@ -19,12 +20,15 @@ export interface MatchInput {
   path: string;
   search: string;
   headers: IncomingHttpHeaders;
+  /** The query string parsed, by the first query condition that needs it (the router's cache). */
+  query?: URLSearchParams;
 }
 
+type Test = (input: MatchInput) => boolean;
+
 interface Entry<R> {
-  route: R;
-  test: (input: MatchInput, query: () => URLSearchParams) => boolean;
-  prefix: string | undefined;
+  hit: RouteHit<R>;
+  test: Test;
   key: number[];
 }
 
@@ -56,23 +60,22 @@ export function createRouter<R extends RoutableRoute>(routes: readonly R[]): (in
   const wildcards = [...wildcard.entries()].sort((a, b) => b[0].length - a[0].length);
 
   return function match(input) {
-    let params: URLSearchParams | undefined;
-    const query = () => (params ??= new URLSearchParams(input.search));
-    const find = (list: Entry<R>[] | undefined) => {
-      if (!list) return undefined;
-      for (const e of list) if (e.test(input, query)) return { route: e.route, matchedPrefix: e.prefix };
-      return undefined;
-    };
-    const hit = find(exact.get(input.host));
+    const hit = findIn(exact.get(input.host), input);
     if (hit) return hit;
     for (const [suffix, list] of wildcards) {
       if (input.host.endsWith(suffix) && input.host.length > suffix.length) {
-        const w = find(list);
+        const w = findIn(list, input);
         if (w) return w;
       }
     }
-    return find(any);
+    return findIn(any, input);
   };
+}
+
+function findIn<R>(list: Entry<R>[] | undefined, input: MatchInput): RouteHit<R> | undefined {
+  if (!list) return undefined;
+  for (const e of list) if (e.test(input)) return e.hit;
+  return undefined;
 }
 
 function compareKeys<R>(a: Entry<R>, b: Entry<R>): number {
@@ -81,7 +84,7 @@ function compareKeys<R>(a: Entry<R>, b: Entry<R>): number {
 }
 
 function compileMatch<R>(route: R, m: RouteMatch, order: number): Entry<R> {
-  const tests: Array<(input: MatchInput, query: () => URLSearchParams) => boolean> = [];
+  const tests: Test[] = [];
   let kind = 1;
   let length = 1;
   let prefix: string | undefined;
@@ -116,19 +119,14 @@ function compileMatch<R>(route: R, m: RouteMatch, order: number): Entry<R> {
   }
   for (const q of m.query ?? []) {
     const ok = valueTest(q.value);
-    tests.push((_i, query) => {
-      const v = query().get(q.name);
+    tests.push((i) => {
+      const v = (i.query ??= new URLSearchParams(i.search)).get(q.name);
       return v !== null && ok(v);
     });
   }
   const key = [kind, length, m.method ? 1 : 0, m.headers?.length ?? 0, m.query?.length ?? 0, -order];
-  const test =
-    tests.length === 0
-      ? () => true
-      : tests.length === 1
-        ? tests[0]
-        : (input: MatchInput, query: () => URLSearchParams) => tests.every((t) => t(input, query));
-  return { route, test, prefix, key };
+  const test: Test = tests.length === 0 ? () => true : tests.length === 1 ? tests[0] : (input) => tests.every((t) => t(input));
+  return { hit: Object.freeze({ route, matchedPrefix: prefix }), test, key };
 }
 
 function valueTest(v: { exact: string } | { regex: string }): (s: string) => boolean {

@@ -73,7 +73,8 @@ export class Exchange {
   readonly runtime: Runtime;
   readonly id: string;
   readonly head: RequestHead;
-  readonly startedAt = performance.now();
+  /** performance.now() at the start, read only when someone subscribes to request events. */
+  private startedAt = 0;
   /** The answer decided from the head alone, when there is one: write it without reading the body. */
   readonly early: GatewayResponse | undefined;
   /** Present when someone subscribes to request events. */
@@ -99,6 +100,7 @@ export class Exchange {
     runtime.inflight++;
     this.id = (head.headers['x-request-id'] as string | undefined) ?? randomUUID();
     if (requestChannel.hasSubscribers) {
+      this.startedAt = performance.now();
       this.event = {
         id: this.id,
         method: head.method,
@@ -154,17 +156,40 @@ export class Exchange {
    */
   async run(body: Readable | undefined, controller?: AbortController, onBodyRead?: () => void): Promise<GatewayResponse> {
     if (this.early) return this.early;
-    const ctx = (this.ctx = this.createContext(this.hit!, body, onBodyRead));
+    const hit = this.hit!;
+    const ctx = (this.ctx = this.createContext(hit, body, onBodyRead));
     // A caller's own controller (the web adapter's) aborts the request like a client that leaves.
     if (controller) {
       if (controller.signal.aborted) ctx.abort(controller.signal.reason);
       else controller.signal.addEventListener('abort', () => ctx.abort(controller.signal.reason), { once: true });
     }
     try {
-      await this.hit!.route.run(ctx);
+      await hit.route.run(ctx);
     } catch (err) {
-      if (!ctx.response) ctx.respondError(err);
+      return this.failed(err);
     }
+    return this.settled();
+  }
+
+  /**
+   * Starts the route's policy chain and backend (when there is no `early` answer); the promise settles when the
+   * chain is done, and `settled` then gives the response. The node adapter's path: no promise of its own.
+   */
+  start(body: Readable | undefined, onBodyRead?: () => void): Promise<void> {
+    const hit = this.hit!;
+    const ctx = (this.ctx = this.createContext(hit, body, onBodyRead));
+    return hit.route.run(ctx);
+  }
+
+  /** The response once the chain is done. */
+  settled(): GatewayResponse {
+    return this.ctx!.response!;
+  }
+
+  /** The response once the chain failed with `err`: its own, when it set one before failing. */
+  failed(err: unknown): GatewayResponse {
+    const ctx = this.ctx!;
+    if (!ctx.response) ctx.respondError(err);
     return ctx.response!;
   }
 
@@ -221,7 +246,6 @@ export class Exchange {
 class ExchangeContext implements RequestContext {
   readonly id: string;
   readonly clientHeaders: Readonly<IncomingHttpHeaders>;
-  readonly vars = new RequestVars();
   readonly startedAt = Date.now();
   readonly scheme: 'http' | 'https';
   readonly clientAddress: string;
@@ -239,6 +263,7 @@ class ExchangeContext implements RequestContext {
   backendName?: string;
   response?: GatewayResponse;
   private controller: AbortController | undefined;
+  private ownVars: RequestVars | undefined;
   private abortReason: Error | undefined;
   private abortListeners: Array<(reason: Error) => void> | undefined;
 
@@ -258,6 +283,11 @@ class ExchangeContext implements RequestContext {
     this.authority = head.headers.host ?? '';
     this.body = body;
     this.requestHeaders = headers;
+  }
+
+  /** Made when a policy first uses it: a route without policies never does. */
+  get vars(): RequestVars {
+    return (this.ownVars ??= new RequestVars());
   }
 
   get signal(): AbortSignal {

@@ -14,45 +14,81 @@ const FRAMING = new Set(['connection', 'keep-alive', 'proxy-connection', 'transf
 /** A response ready for the wire: headers whose framing matches the body, and the body to send (if any). */
 export interface FramedResponse {
   status: number;
+  /** The response's own headers object when nothing had to change, else a copy: never write to it. */
   headers: HeaderMap;
   body: Readable | string | Buffer | undefined;
 }
 
 /**
+ * A body stream that can hand over its whole content at once when all of it has arrived and nothing has read it
+ * yet (the HTTP backend's). The writer then sends it in one write, with its exact length, rather than through a
+ * stream's ticks: the common case of a small response.
+ */
+export interface WholeBody {
+  /** The whole body, when it has fully arrived and nothing read it; the stream is then spent. Else undefined. */
+  takeWhole(): Buffer | undefined;
+}
+
+function isWholeBody(body: Readable): body is Readable & WholeBody {
+  return typeof (body as Partial<WholeBody>).takeWhole === 'function';
+}
+
+/**
  * Makes a response's framing valid whatever a policy returned: framing headers dropped; `content-length` equal to
  * the length of a string or buffer body, kept for a stream only when it is one well-formed number (a backend's),
- * `0` when there is no body; no body at all for 1xx, 204 and 304. The headers object is copied, not changed:
- * policies may hand out objects they keep.
+ * `0` when there is no body; no body at all for 1xx, 204 and 304. A stream that arrived whole (`WholeBody`) is
+ * sent as a buffer. The headers object is not changed: policies may hand out objects they keep; it is copied
+ * only when something in it must change, so that the common response is written as it came.
  */
 export function frameResponse(method: string, response: GatewayResponse): FramedResponse {
   const status = response.status;
   const source = response.headers;
-  const headers: HeaderMap = {};
+  let headers = source;
   for (const name in source) {
-    const value = source[name];
-    if (value === undefined || FRAMING.has(name)) continue;
-    headers[name] = value;
+    if (source[name] === undefined || FRAMING.has(name)) {
+      headers = withoutFraming(source);
+      break;
+    }
   }
   let body = response.body ?? undefined;
   const noBody = status < 200 || status === 204 || status === 304;
   if (noBody) {
     if (body instanceof Readable) body.destroy();
-    body = undefined;
     // A 304 may state the length of the representation it stands for; 1xx and 204 must not have one.
-    if (status !== 304 || !isLength(headers['content-length'])) delete headers['content-length'];
-    return { status, headers, body };
+    if (headers['content-length'] !== undefined && (status !== 304 || !isLength(headers['content-length']))) headers = withHeader(headers, source, 'content-length', undefined);
+    return { status, headers, body: undefined };
   }
   const length = headers['content-length'];
+  if (body instanceof Readable && method !== 'HEAD' && isWholeBody(body)) body = body.takeWhole() ?? body;
   if (body === undefined) {
     // HEAD: the length of what GET would send. Otherwise nothing follows, and the framing must say so.
-    if (method !== 'HEAD' || !isLength(length)) headers['content-length'] = '0';
+    if ((method !== 'HEAD' || !isLength(length)) && length !== '0') headers = withHeader(headers, source, 'content-length', '0');
   } else if (body instanceof Readable) {
-    if (Array.isArray(length) && length.length > 0 && length.every((l) => l === length[0]) && isLength(length[0])) headers['content-length'] = length[0];
-    else if (!isLength(length)) delete headers['content-length'];
+    if (Array.isArray(length) && length.length > 0 && length.every((l) => l === length[0]) && isLength(length[0])) headers = withHeader(headers, source, 'content-length', length[0]);
+    else if (length !== undefined && !isLength(length)) headers = withHeader(headers, source, 'content-length', undefined);
   } else {
-    headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+    const exact = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+    if (length !== exact) headers = withHeader(headers, source, 'content-length', exact);
   }
   return { status, headers, body };
+}
+
+function withoutFraming(source: HeaderMap): HeaderMap {
+  const out: HeaderMap = {};
+  for (const name in source) {
+    const value = source[name];
+    if (value === undefined || FRAMING.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** `headers` with one header set (or removed when `value` is undefined): copied first unless it already is a copy. */
+function withHeader(headers: HeaderMap, source: HeaderMap, name: string, value: string | undefined): HeaderMap {
+  const out = headers === source ? { ...source } : headers;
+  if (value === undefined) delete out[name];
+  else out[name] = value;
+  return out;
 }
 
 function isLength(value: string | string[] | undefined): value is string {

@@ -244,12 +244,9 @@ export class Gateway {
   }
 
   private listen(bind: ResolvedBind, runtime: Runtime): Promise<OpenBind> {
+    // handleRequest never rejects (it answers its own failures with 500).
     const handler = (scheme: 'http' | 'https', expectContinue = false) => (req: Parameters<typeof handleRequest>[3], res: Parameters<typeof handleRequest>[4]) => {
-      handleRequest(this.env, bind.key, scheme, req, res, expectContinue).catch((err) => {
-        this.options.logger.error({ err }, 'request handler failed');
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
-      });
+      void handleRequest(this.env, bind.key, scheme, req, res, expectContinue);
     };
     const server =
       bind.protocol === 'HTTPS'

@@ -18,13 +18,23 @@ const HOP_BY_HOP = new Set([
 export function stripHopByHop(headers: HeaderMap | IncomingHttpHeaders): HeaderMap {
   const out: HeaderMap = {};
   const connection = headers.connection;
-  const named = connection ? new Set(String(connection).toLowerCase().split(',').map((s) => s.trim())) : undefined;
+  const named = connection === undefined ? undefined : namedByConnection(connection);
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     const value = headers[name];
-    if (value !== undefined) out[name] = value;
+    if (value === undefined || HOP_BY_HOP.has(name) || (named !== undefined && named.includes(name))) continue;
+    out[name] = value;
   }
   return out;
+}
+
+/**
+ * The header names a `Connection` header lists, or undefined when it names none beyond the hop-by-hop ones: the
+ * usual `keep-alive` and `close` are answered without splitting a string.
+ */
+function namedByConnection(connection: string | string[]): string[] | undefined {
+  const value = (Array.isArray(connection) ? connection.join(',') : String(connection)).toLowerCase();
+  if (value === 'keep-alive' || value === 'close' || value === '') return undefined;
+  return value.split(',').map((s) => s.trim());
 }
 
 /** Appends the client to `X-Forwarded-For` and sets `X-Forwarded-Proto` and `X-Forwarded-Host`. */

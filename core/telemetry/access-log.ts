@@ -23,7 +23,8 @@ export function subscribeAccessLog(logger: Logger, gateway?: string): () => void
     const e = message as RequestEvent;
     const m = messages.get(e.id);
     if (m) messages.delete(e.id);
-    if (e.gateway !== gateway) return;
+    // The line is built only when it is written: a level raised at run time costs no object per request.
+    if (e.gateway !== gateway || !logger.isLevelEnabled('info')) return;
     logger.info(
       {
         type: 'access',

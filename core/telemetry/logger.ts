@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyOptions } from 'pino-pretty';
 
 export type { Logger };
 
@@ -19,10 +20,19 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/**
+ * pino-pretty and what it pulls in (colorette, dateformat, its own stream stack) are loaded only when the pretty
+ * format is used: a gateway logging JSON, as in production, never holds them in memory.
+ */
+function prettyDestination(options: PrettyOptions): DestinationStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (options: PrettyOptions) => DestinationStream;
+  return pretty(options);
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destination =
     options.destination ??
-    (options.format === 'pretty' ? pretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }) : pino.destination({ sync: false }));
+    (options.format === 'pretty' ? prettyDestination({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }) : pino.destination({ sync: false }));
   return pino(
     {
       level: options.level ?? 'info',

@@ -3,7 +3,7 @@ import type { RequestContext, Step } from '../../pipeline/types.ts';
 import { stripHopByHop } from '../../server/headers.ts';
 import type { RouteUpstream, UpstreamDispatchOptions } from '../../upstream/index.ts';
 import { createBalanceInterceptor, type HostTarget } from './balancer.ts';
-import { forward } from './forward.ts';
+import { UpstreamCall, type UpstreamBody } from './forward.ts';
 
 export { createBalancer, createBalanceInterceptor } from './balancer.ts';
 
@@ -20,7 +20,8 @@ export interface HttpBackendOptions {
 /**
  * The terminal step for HTTP backends: one dispatch through the route's composed dispatcher, which picks a backend
  * by weight among the healthy ones, retries what may be retried (on another backend when there is one), ejects a
- * backend that refused a connection and maps failures to the error catalogue. Bodies stream both ways.
+ * backend that refused a connection and maps failures to the error catalogue. Bodies stream both ways. The call's
+ * handler sets the response itself: one promise per request, no async layers around it.
  */
 export function createHttpBackend(options: HttpBackendOptions): Step {
   const choose = createBalanceInterceptor(options.targets, {
@@ -29,7 +30,8 @@ export function createHttpBackend(options: HttpBackendOptions): Step {
     ejectionMs: options.ejectionMs,
   });
   const dispatcher = options.upstream.compose({ shared: options.dispatcher, choose });
-  return async function httpBackend(ctx: RequestContext) {
+  return function httpBackend(ctx: RequestContext) {
+    const call = new BackendCall(ctx);
     const dispatch: UpstreamDispatchOptions = {
       path: ctx.path + ctx.search,
       method: ctx.method as Dispatcher.HttpMethod,
@@ -39,22 +41,35 @@ export function createHttpBackend(options: HttpBackendOptions): Step {
       clientHeaders: ctx.clientHeaders,
       requestId: ctx.id,
       route: ctx.routeName,
-      onBackend: (name) => {
-        ctx.backendName = name;
-      },
+      onBackend: call.onBackend,
     };
-    try {
-      const res = await forward(dispatcher, dispatch, ctx.onAbort ? (ctx as Required<Pick<RequestContext, 'onAbort'>>) : ctx.signal);
-      if (aborted(ctx)) {
-        res.body.destroy();
-        throw abortReason(ctx);
-      }
-      ctx.respond({ status: res.status, headers: stripHopByHop(res.headers), body: res.body });
-    } catch (err) {
-      if (aborted(ctx)) throw abortReason(ctx);
-      throw err;
-    }
+    return call.send(dispatcher, dispatch, ctx.onAbort ? (ctx as Required<Pick<RequestContext, 'onAbort'>>) : ctx.signal);
   };
+}
+
+/** One request's call to its backend: the response it gets becomes the request's. */
+class BackendCall extends UpstreamCall<void> {
+  private readonly ctx: RequestContext;
+
+  constructor(ctx: RequestContext) {
+    super();
+    this.ctx = ctx;
+  }
+
+  /** Told which backend each attempt goes to, so the request's log names the one that served it. */
+  readonly onBackend = (name: string): void => {
+    this.ctx.backendName = name;
+  };
+
+  protected started(status: number, headers: Record<string, string | string[]>, body: UpstreamBody): void {
+    const ctx = this.ctx;
+    if (aborted(ctx)) throw abortReason(ctx);
+    ctx.respond({ status, headers: stripHopByHop(headers), body });
+  }
+
+  protected override failure(err: Error): unknown {
+    return aborted(this.ctx) ? abortReason(this.ctx) : err;
+  }
 }
 
 /** Whether the request was aborted, without making a context create its AbortSignal for the question. */
