@@ -27,8 +27,8 @@ const ENTRIES = {
 const STALE_CHUNK_MS = 24 * 3600 * 1000;
 
 /**
- * The build's main module when it is fresh: every source file it was made from still has the size and mtime (to
- * the millisecond) it had then, and it was made for this folder. Otherwise undefined. A few hundred `stat` calls, about a millisecond.
+ * The build's main module when it is fresh: every source file it was made from still has the size and mtime (within
+ * a millisecond: a time set back through `utimes` comes back a hair off) it had then, and it was made for this folder. Otherwise undefined. A few hundred `stat` calls, about a millisecond.
  */
 export function freshGatewayBuild(root = ROOT) {
   root = resolve(root);
@@ -47,7 +47,7 @@ export function freshGatewayBuild(root = ROOT) {
     } catch {
       return undefined;
     }
-    if (st.size !== size || Math.floor(st.mtimeMs) !== mtimeMs) return undefined;
+    if (st.size !== size || Math.abs(st.mtimeMs - mtimeMs) >= 1) return undefined;
   }
   const main = join(outDir, 'main.mjs');
   return existsSync(main) ? main : undefined;
@@ -86,7 +86,7 @@ export async function buildGateway(root = ROOT) {
       .sort()
       .map((f) => {
         const st = statSync(join(root, f));
-        return [f, st.size, Math.floor(st.mtimeMs)];
+        return [f, st.size, st.mtimeMs];
       });
     const written = new Set(readdirSync(tmp));
     for (const name of written) {
