@@ -27,8 +27,9 @@ const ENTRIES = {
 const STALE_CHUNK_MS = 24 * 3600 * 1000;
 
 /**
- * The build's main module when it is fresh: every source file it was made from still has the size and mtime (within
- * a millisecond: a time set back through `utimes` comes back a hair off) it had then, and it was made for this folder. Otherwise undefined. A few hundred `stat` calls, about a millisecond.
+ * The build's main module when it is fresh: every source file it was made from still has the size and mtime it had
+ * then (the mtime within a millisecond: one set back through `utimes` comes back a hair off), and it was made for
+ * this folder. Otherwise undefined. A few hundred `stat` calls, about a millisecond.
  */
 export function freshGatewayBuild(root = ROOT) {
   root = resolve(root);
