@@ -23,6 +23,7 @@ import {
   type SessionEvent,
   type UpstreamAttemptEvent,
 } from './events.ts';
+import { CellCounter, CellHistogram } from './cells.ts';
 import { A2A_METHODS, HTTP_METHODS, LabelFold, MCP_METHODS, statusClass } from './labels.ts';
 
 /**
@@ -104,15 +105,24 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   };
 
   const http = ['bind', 'listener', 'route', 'backend_kind', 'method', 'status_class'] as const;
-  const requests = new Counter({ name: 'portcullis_requests_total', help: 'HTTP requests served, by where they went and how they ended.', labelNames: http, registers });
-  const requestDuration = new Histogram({ name: 'portcullis_request_duration_seconds', help: 'Time from the request head to the end of the response.', labelNames: http, buckets: DURATION_BUCKETS, registers });
-  const requestBytes = new Counter({ name: 'portcullis_request_bytes_total', help: 'Request body bytes read.', labelNames: ['listener', 'route'] as const, registers });
-  const responseBytes = new Counter({ name: 'portcullis_response_bytes_total', help: 'Response bytes written.', labelNames: ['listener', 'route'] as const, registers });
-  const inflight = new Gauge({ name: 'portcullis_requests_in_flight', help: 'Requests being served.', registers });
+  // The per-request series are cells (cells.ts): looked up by a key of folded values, added to as plain numbers.
+  const requests = new CellCounter({ name: 'portcullis_requests_total', help: 'HTTP requests served, by where they went and how they ended.', labelNames: http, registers });
+  const requestDuration = new CellHistogram({ name: 'portcullis_request_duration_seconds', help: 'Time from the request head to the end of the response.', labelNames: http, buckets: DURATION_BUCKETS, registers });
+  const requestBytes = new CellCounter({ name: 'portcullis_request_bytes_total', help: 'Request body bytes read.', labelNames: ['listener', 'route'] as const, registers });
+  const responseBytes = new CellCounter({ name: 'portcullis_response_bytes_total', help: 'Response bytes written.', labelNames: ['listener', 'route'] as const, registers });
+  let inflightNow = 0;
+  new Gauge({
+    name: 'portcullis_requests_in_flight',
+    help: 'Requests being served.',
+    registers,
+    collect() {
+      this.set(inflightNow);
+    },
+  });
   const connections = new Gauge({ name: 'portcullis_open_connections', help: 'Client connections open on the gateway binds.', registers });
 
-  const attempts = new Counter({ name: 'portcullis_upstream_attempts_total', help: 'Attempts to call an HTTP backend (retries included).', labelNames: ['route', 'backend', 'status_class', 'error_kind'] as const, registers });
-  const attemptDuration = new Histogram({ name: 'portcullis_upstream_response_seconds', help: 'Time from an attempt to its response headers (or failure).', labelNames: ['route', 'backend'] as const, buckets: DURATION_BUCKETS, registers });
+  const attempts = new CellCounter({ name: 'portcullis_upstream_attempts_total', help: 'Attempts to call an HTTP backend (retries included).', labelNames: ['route', 'backend', 'status_class', 'error_kind'] as const, registers });
+  const attemptDuration = new CellHistogram({ name: 'portcullis_upstream_response_seconds', help: 'Time from an attempt to its response headers (or failure).', labelNames: ['route', 'backend'] as const, buckets: DURATION_BUCKETS, registers });
   const retries = new Counter({ name: 'portcullis_upstream_retries_total', help: 'Attempts after the first.', labelNames: ['route', 'backend'] as const, registers });
   const connectTime = new Histogram({ name: 'portcullis_upstream_connect_seconds', help: 'Time to open a connection to an upstream (TCP and TLS).', labelNames: ['backend', 'outcome'] as const, buckets: DURATION_BUCKETS, registers });
 
@@ -145,28 +155,29 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const onRequestStart = (m: unknown) => {
     const e = m as RequestEvent;
     if (e.gateway !== options.gateway) return;
-    inflight.inc();
+    inflightNow++;
     if (ours.size < MAX_TRACKED) ours.set(e.id, e);
   };
   const onRequestEnd = (m: unknown) => {
     const e = m as RequestEvent;
     if (e.gateway !== options.gateway) return;
-    inflight.dec();
+    inflightNow--;
     if (ours.get(e.id) === e) ours.delete(e.id);
     const route = fold.route.value(e.route);
     const listener = fold.listener.value(e.listener);
-    const labels = {
-      bind: fold.bind.value(e.bind),
-      listener,
-      route,
-      backend_kind: fold.kind.value(e.route ? (kinds.get(`${e.listener}\0${e.route}`) ?? '') : ''),
-      method: fold.method.value(e.method),
-      status_class: statusClass(e.status),
-    };
-    requests.inc(labels);
-    requestDuration.observe(labels, (e.durationMs ?? 0) / 1000);
-    if (e.bytesIn) requestBytes.inc({ listener, route }, e.bytesIn);
-    if (e.bytesOut) responseBytes.inc({ listener, route }, e.bytesOut);
+    const bind = fold.bind.value(e.bind);
+    const kind = fold.kind.value(e.route ? (kinds.get(`${e.listener}\0${e.route}`) ?? '') : '');
+    const method = fold.method.value(e.method);
+    const status = statusClass(e.status);
+    const key = `${bind}\0${listener}\0${route}\0${kind}\0${method}\0${status}`;
+    const labels = () => ({ bind, listener, route, backend_kind: kind, method, status_class: status });
+    requests.cell(key, labels).value++;
+    requestDuration.observe(requestDuration.cell(key, labels), (e.durationMs ?? 0) / 1000);
+    if (e.bytesIn || e.bytesOut) {
+      const where = `${listener}\0${route}`;
+      if (e.bytesIn) requestBytes.cell(where, () => ({ listener, route })).value += e.bytesIn;
+      if (e.bytesOut) responseBytes.cell(where, () => ({ listener, route })).value += e.bytesOut;
+    }
   };
 
   const attemptStart = new WeakMap<UpstreamAttemptEvent, number>();
@@ -184,8 +195,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     attemptStart.delete(e);
     const route = fold.route.value(e.route);
     const backend = fold.backend.value(e.backend);
-    attempts.inc({ route, backend, status_class: statusClass(e.status), error_kind: fold.errorKind.value(e.errorCode) });
-    attemptDuration.observe({ route, backend }, (performance.now() - started) / 1000);
+    const status = statusClass(e.status);
+    const errorKind = fold.errorKind.value(e.errorCode);
+    attempts.cell(`${route}\0${backend}\0${status}\0${errorKind}`, () => ({ route, backend, status_class: status, error_kind: errorKind })).value++;
+    attemptDuration.observe(attemptDuration.cell(`${route}\0${backend}`, () => ({ route, backend })), (performance.now() - started) / 1000);
   };
 
   const messageStart = new WeakMap<MessageEvent, number>();

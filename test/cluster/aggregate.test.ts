@@ -8,6 +8,7 @@ import type { MetricJson, WorkerMessage } from '../../core/cluster/protocol.ts';
 import { publish, reloadChannel, sessionChannel } from '../../core/telemetry/events.ts';
 import { createLogger } from '../../core/telemetry/logger.ts';
 import { createMetrics } from '../../core/telemetry/metrics.ts';
+import type { CellCounter } from '../../core/telemetry/cells.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = createLogger({ level: 'silent' });
@@ -35,8 +36,8 @@ describe('the supervisor sums its workers\' registries', () => {
 
   it('sums counters, takes a shared store as up only when every worker reaches it, and leaves out a silent worker', async () => {
     const labels = { bind: '127.0.0.1:1', listener: 'l', route: 'r', backend_kind: 'direct', method: 'GET', status_class: '2xx' };
-    (a.registry.getSingleMetric('portcullis_requests_total') as { inc(l: object, n: number): void }).inc(labels, 3);
-    (b.registry.getSingleMetric('portcullis_requests_total') as { inc(l: object, n: number): void }).inc(labels, 4);
+    (a.registry.getSingleMetric('portcullis_requests_total') as unknown as CellCounter<string>).cell('r', () => labels).value += 3;
+    (b.registry.getSingleMetric('portcullis_requests_total') as unknown as CellCounter<string>).cell('r', () => labels).value += 4;
     (a.registry.getSingleMetric('portcullis_rate_limit_store_up') as { set(l: object, n: number): void }).set({ store: 'redis' }, 1);
     (b.registry.getSingleMetric('portcullis_rate_limit_store_up') as { set(l: object, n: number): void }).set({ store: 'redis' }, 0);
     const targets = [answering(0, a), answering(1, b), silent(2)];
