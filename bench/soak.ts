@@ -25,6 +25,8 @@ const file = join(dir, 'gateway.config.ts');
 const config = {
   admin: { address: false },
   readiness: { address: false },
+  // Metrics on, as by default, but on a port of their own: a gateway or test running beside the soak keeps 15020.
+  stats: { address: '127.0.0.1:0' },
   binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [
     { name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [{ name: 'remote', mcp: { url: fixture.url } }] } }] },
     { name: 'http', backends: [{ host: `127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
