@@ -311,7 +311,8 @@ describe('workers: 2, a busy stats address', () => {
 `,
     );
     const { state } = startCli(file, [], 'never');
-    const code = await new Promise<number | null>((r) => state.cli.once('exit', (c) => r(c)));
+    // 'close', not 'exit': the process's last output is read by then.
+    const code = await new Promise<number | null>((r) => state.cli.once('close', (c) => r(c)));
     assert.equal(code, 1, state.output);
     assert.ok(
       state.output.includes(
