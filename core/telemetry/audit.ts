@@ -42,7 +42,9 @@ class RotatingFile implements AuditSink {
     this.maxFiles = maxFiles;
     mkdirSync(dirname(file), { recursive: true });
     this.size = existsSync(file) ? statSync(file).size : 0;
-    this.stream = pino.destination({ dest: file, append: true, sync: false, mkdir: true });
+    // Written synchronously: an audit line is on disk before the decision's response leaves (a crash loses none),
+    // and a rotation cuts exactly between lines (buffered lines could land in the new file past its limit).
+    this.stream = pino.destination({ dest: file, append: true, sync: true, mkdir: true });
   }
 
   write(line: string): void {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { percentile } from '../../bench/report.ts';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/mcp.ts';
 import { startOtlpReceiver, type OtlpReceiver } from './otlp.ts';
 import { parseExposition, sample } from './tools.ts';
 
@@ -32,15 +32,20 @@ describe('an unreachable or slow trace backend never slows or fails traffic; wha
   let slow: OtlpReceiver;
   let plain: TestGateway;
   let traced: TestGateway;
+  let dead: NetServer;
 
   before(async () => {
     slow = await startOtlpReceiver({ auth: { publicKey: 'pk', secretKey: 'sk' }, delayMs: 5_000 });
-    const closedPort = await freePort();
+    // A port this test holds, where every connection is cut at once: a port merely found free could be taken by
+    // another test's server meanwhile, and answer the exports.
+    dead = createNetServer((socket) => socket.destroy());
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const closedPort = (dead.address() as AddressInfo).port;
     plain = await startTestGateway(simpleConfig(ROUTE));
     traced = await startTestGateway({
       ...simpleConfig(ROUTE),
       stats: { address: '127.0.0.1:0' },
-      // Nothing listens on the OTLP port; Langfuse answers after 5 s, past its 300 ms export timeout.
+      // The OTLP endpoint cuts every connection; Langfuse answers after 5 s, past its 300 ms export timeout.
       tracing: { endpoint: `http://127.0.0.1:${closedPort}/v1/traces`, maxQueueSize: 50, scheduledDelayMs: 20, exportTimeoutMs: 300 },
       langfuse: { publicKey: { secret: 'pk' }, secretKey: { secret: 'sk' }, baseUrl: slow.url, maxQueueSize: 50, flushIntervalMs: 20, exportTimeoutMs: 300 },
     });
@@ -49,6 +54,7 @@ describe('an unreachable or slow trace backend never slows or fails traffic; wha
     await plain?.close();
     await traced?.close();
     await slow?.close();
+    dead?.close();
   });
 
   it('latency with dead exporters stays within 1 ms of no tracing at all (p50), and every request succeeds', async () => {
