@@ -20,16 +20,12 @@ const MAX_SERIES = 10_000;
 
 type Labels<L extends string> = Readonly<Record<L, string>>;
 
-export interface CounterCell {
-  value: number;
-}
-
-export class CellCounter<L extends string> {
+/** What both kinds share: registration, and series kept by key, each made once with its labels. */
+abstract class CellMetric<L extends string, C extends object> {
   readonly name: string;
   readonly help: string;
-  readonly type = 'counter';
   readonly aggregator = 'sum';
-  private readonly cells = new Map<string, CounterCell & { labels: Labels<L> }>();
+  protected readonly cells = new Map<string, C & { labels: Labels<L> }>();
 
   constructor(config: CellConfig<L>) {
     this.name = config.name;
@@ -38,23 +34,37 @@ export class CellCounter<L extends string> {
   }
 
   /** The series of `key` (a string that names the label values), made with `labels()` the first time. */
-  cell(key: string, labels: () => Labels<L>): CounterCell {
+  cell(key: string, labels: () => Labels<L>): C {
     let c = this.cells.get(key);
     if (c === undefined) {
       if (this.cells.size >= MAX_SERIES) this.cells.clear();
-      c = { labels: labels(), value: 0 };
+      c = { ...this.empty(), labels: labels() };
       this.cells.set(key, c);
     }
     return c;
   }
 
-  async get() {
-    const values = [...this.cells.values()].map((c) => ({ labels: { ...c.labels }, value: c.value }));
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
+  protected abstract empty(): C;
 
   reset(): void {
     this.cells.clear();
+  }
+}
+
+export interface CounterCell {
+  value: number;
+}
+
+export class CellCounter<L extends string> extends CellMetric<L, CounterCell> {
+  readonly type = 'counter';
+
+  protected empty(): CounterCell {
+    return { value: 0 };
+  }
+
+  async get() {
+    const values = [...this.cells.values()].map((c) => ({ labels: { ...c.labels }, value: c.value }));
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 }
 
@@ -65,29 +75,17 @@ export interface HistogramCell {
   count: number;
 }
 
-export class CellHistogram<L extends string> {
-  readonly name: string;
-  readonly help: string;
+export class CellHistogram<L extends string> extends CellMetric<L, HistogramCell> {
   readonly type = 'histogram';
-  readonly aggregator = 'sum';
   private readonly bounds: readonly number[];
-  private readonly cells = new Map<string, HistogramCell & { labels: Labels<L> }>();
 
   constructor(config: CellConfig<L> & { buckets: readonly number[] }) {
-    this.name = config.name;
-    this.help = config.help;
+    super(config);
     this.bounds = [...config.buckets].sort((a, b) => a - b);
-    for (const r of config.registers) r.registerMetric(this as never);
   }
 
-  cell(key: string, labels: () => Labels<L>): HistogramCell {
-    let c = this.cells.get(key);
-    if (c === undefined) {
-      if (this.cells.size >= MAX_SERIES) this.cells.clear();
-      c = { labels: labels(), buckets: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
-      this.cells.set(key, c);
-    }
-    return c;
+  protected empty(): HistogramCell {
+    return { buckets: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
   }
 
   /** Adds one observation (in the histogram's unit) to a series. */
@@ -119,9 +117,5 @@ export class CellHistogram<L extends string> {
   async get() {
     const data = await this.getForPromString();
     return { ...data, values: data.values.map(({ labels, sharedLabels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })) };
-  }
-
-  reset(): void {
-    this.cells.clear();
   }
 }
