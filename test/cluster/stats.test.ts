@@ -310,9 +310,10 @@ describe('workers: 2, a busy stats address', () => {
 };
 `,
     );
-    const { state } = startCli(file, [], 'never');
+    const { state, started } = startCli(file, [], 'never');
     // 'close', not 'exit': the process's last output is read by then.
     const code = await new Promise<number | null>((r) => state.cli.once('close', (c) => r(c)));
+    await assert.rejects(started, /the gateway did not start/);
     assert.equal(code, 1, state.output);
     assert.ok(
       state.output.includes(
