@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { freePort } from '../helpers/mcp.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const HOOK = join(ROOT, 'test/fixtures/hooks/record-loads.mjs');
+/** Packages only some configs need: a gateway whose config does not use them must not load them (idle memory). */
+const OPTIONAL = ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', '@langfuse/otel', 'ioredis', '@marcbachmann/cel-js', '@apidevtools/swagger-parser', 'ajv', 'jose', '@open-policy-agent/opa-wasm', 'pino-pretty', 'zod', 'yaml'];
+
+/** Starts the CLI on `config` (its bind on `port`), waits for an answer on `/`, and returns the packages it loaded. */
+async function packagesLoaded(config: string, port: number): Promise<Set<string>> {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-lazy-'));
+  const file = join(dir, 'gateway.config.ts');
+  const record = join(dir, 'loads.txt');
+  writeFileSync(file, config);
+  writeFileSync(record, '');
+  const gw = spawn(process.execPath, ['--no-node-snapshot', '--import', HOOK, join(ROOT, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', file], {
+    cwd: ROOT,
+    env: { ...process.env, PCL_RECORD_LOADS: record },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  gw.stderr!.on('data', (d) => (stderr += d));
+  try {
+    let ok = false;
+    for (let i = 0; i < 300 && !ok && gw.exitCode === null; i++) {
+      ok = (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined))?.status === 200;
+      if (!ok) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(ok, `the gateway did not answer: ${stderr}`);
+  } finally {
+    gw.kill('SIGTERM');
+    await new Promise((r) => gw.once('close', r));
+  }
+  const packages = new Set<string>();
+  for (const url of readFileSync(record, 'utf8').split('\n')) {
+    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (m) packages.add(m[1]);
+  }
+  return packages;
+}
+
+const configWith = (port: number, extra: string) =>
+  `export default { admin: { address: false }, readiness: { address: false }, stats: { address: '127.0.0.1:0' }, ${extra}
+  binds: [{ port: ${port}, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200, body: 'ok' } } }] }] }] };\n`;
+
+describe('packages load when a config uses them, not at startup', () => {
+  it('a gateway with metrics and logs but no tracing, Redis, CEL, OpenAPI, JWT or Rego loads none of those packages', async () => {
+    const port = await freePort();
+    const loaded = await packagesLoaded(configWith(port, "logging: { format: 'json' },"), port);
+    assert.ok(loaded.has('prom-client') && loaded.has('pino'), `the recording works: ${[...loaded].join(', ')}`);
+    for (const name of OPTIONAL) assert.ok(!loaded.has(name), `${name} was loaded at startup`);
+  });
+
+  it('turning trace export on loads the OpenTelemetry SDK (what the first test checks is really seen)', async () => {
+    const port = await freePort();
+    const loaded = await packagesLoaded(configWith(port, "tracing: { endpoint: 'http://127.0.0.1:9/v1/traces' },"), port);
+    assert.ok(loaded.has('@opentelemetry/sdk-trace-base'), `loaded: ${[...loaded].join(', ')}`);
+  });
+});
