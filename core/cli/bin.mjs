@@ -5,10 +5,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
-  process.stderr.write(
-    `portcullis needs Node.js 24 or newer; this is ${process.version}.\n` +
-      'Run it through npm so that the pinned Node 24 is used: "npm start", "npm run dev" or "npx portcullis".\n',
-  );
+  // Said in full, with a command that works from here: a stack trace from a newer syntax would say nothing.
+  const { existsSync } = await import('node:fs');
+  const { relative } = await import('node:path');
+  const self = relative(process.cwd(), fileURLToPath(import.meta.url)) || fileURLToPath(import.meta.url);
+  const args = process.argv.slice(2).join(' ');
+  const pinned = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+  const lines = [
+    `portcullis needs Node.js 24 or newer; this is ${process.version}.`,
+    existsSync(pinned)
+      ? `In this checkout, npm runs the pinned Node 24: "npm start", "npm run dev", or "${relative(process.cwd(), pinned)} ${self}${args ? ` ${args}` : ''}".`
+      : `Run it on Node 24 without installing it: "npx -y node@24 ${self}${args ? ` ${args}` : ''}", or install Node 24 (https://nodejs.org, nvm install 24).`,
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
   process.exit(1);
 }
 

@@ -1,6 +1,5 @@
 // The composition root: the one place where the core meets the built-in policies.
 import { builtinPolicies } from '../../policies/index.ts';
-import { loadConfig } from '../config/load.ts';
 import { resolve } from 'node:path';
 import { configFileOf, DEFAULT_CONFIG_FILES, parseCommandLine } from './args.ts';
 import { policyCommand } from './policy.ts';
@@ -8,46 +7,46 @@ import { ErrorCodes, isGatewayError } from '../errors.ts';
 import { startGateway } from '../cluster/index.ts';
 import { addressOverrides } from './overrides.ts';
 import { checkLocalInputs } from '../config/checks.ts';
-import { formatIssues } from '../config/schema.ts';
+import { formatIssues, ISSUE_STAGES } from '../config/schema.ts';
+import { checkConfigFile } from '../config/load.ts';
+import { COMMAND_USAGE, USAGE, version } from './usage.ts';
 
-const USAGE = `Usage: portcullis [command] [options]
-
-Commands:
-  start       serve the config, reloading it when it or a file it uses changes (default)
-  dev         like start, with readable logs at debug level
-  validate    check the config and exit: 0 when valid, 1 with every error and its path
-  policy      test or evaluate the config's Rego authorization policies (portcullis policy --help)
-
-Options:
-  -c, --config <file>   gateway.config.ts (default), or a .yaml/.yml/.json in agentgateway's format
-  -f, --file <file>     same as --config
-      --no-watch        do not reload on file changes
-      --log-level <l>   trace, debug, info, warn, error
-      --admin <addr>    admin server address (host:port, or off), instead of the config's admin.address
-      --readiness <addr>  readiness server address (host:port, or off), instead of readiness.address
-      --stats <addr>    metrics server address (host:port, or off), instead of the config's stats address
-  -h, --help            this text
-`;
+const SERVE_OPTIONS = { 'no-watch': { type: 'boolean' }, 'log-level': { type: 'string' }, admin: { type: 'string' }, readiness: { type: 'string' }, stats: { type: 'string' } } as const;
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'policy') return policyCommand(argv.slice(1), builtinPolicies);
-  const parsed = parseCommandLine(
-    argv,
-    { 'no-watch': { type: 'boolean' }, 'log-level': { type: 'string' }, admin: { type: 'string' }, readiness: { type: 'string' }, stats: { type: 'string' } },
-    USAGE,
-  );
+  const first = argv[0];
+  if (first === '--version' || first === '-v' || first === 'version') {
+    if (argv.length > 1 && !(argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h'))) return usageError(`"${first}" takes no arguments`, USAGE);
+    if (argv.length === 2) process.stdout.write(COMMAND_USAGE.version);
+    else process.stdout.write(`portcullis ${version()}\n`);
+    return 0;
+  }
+  if (first === 'help') {
+    const topic = argv[1];
+    if (argv.length > 2) return usageError(`help takes at most one command, got "${argv.slice(1).join(' ')}"`, USAGE);
+    if (topic === undefined) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const usage = COMMAND_USAGE[topic];
+    if (!usage) return usageError(`no such command "${topic}" (commands: ${Object.keys(COMMAND_USAGE).join(', ')})`, USAGE);
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (first === 'policy') return policyCommand(argv.slice(1), builtinPolicies);
+  // The command's own usage for its --help and its mistakes: "portcullis validate --help" explains validate.
+  const named = argv.find((a) => !a.startsWith('-'));
+  const commandUsage = (named !== undefined && COMMAND_USAGE[named]) || USAGE;
+  const parsed = parseCommandLine(argv, SERVE_OPTIONS, commandUsage);
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const overrides = addressOverrides(values);
   if (typeof overrides === 'string') {
-    process.stderr.write(`${overrides}\n\n${USAGE}`);
-    return 2;
+    return usageError(overrides, commandUsage);
   }
   const command = positionals[0] ?? 'start';
-  if (!['start', 'dev', 'validate'].includes(command) || positionals.length > 1) {
-    process.stderr.write(`unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
-    return 2;
-  }
+  if (!['start', 'dev', 'validate'].includes(command)) return usageError(`unknown command "${positionals.join(' ')}"`, USAGE);
+  if (positionals.length > 1) return usageError(`${command} takes no arguments, got "${positionals.slice(1).join(' ')}"`, commandUsage);
   const configFile = configFileOf(values);
   if (!configFile) {
     process.stderr.write(`no config file: pass -c <file>, or create one of ${DEFAULT_CONFIG_FILES.join(', ')} in ${process.cwd()}\n`);
@@ -92,11 +91,14 @@ export async function main(argv: string[]): Promise<number> {
 
 async function validate(configFile: string): Promise<number> {
   try {
-    const { config, notices } = await loadConfig(resolve(configFile), builtinPolicies);
-    for (const notice of notices ?? []) process.stderr.write(`note: ${notice}\n`);
-    const problems = checkLocalInputs(config, builtinPolicies);
-    if (problems.length > 0) {
-      process.stderr.write(`${ErrorCodes.CONFIG_INVALID}: invalid configuration in ${configFile} (start would fail on it):\n${formatIssues(problems)}\n`);
+    const { issues, notices, config, localChecked } = await checkConfigFile(resolve(configFile), builtinPolicies, (c) => checkLocalInputs(c, builtinPolicies));
+    for (const notice of notices) process.stderr.write(`note: ${notice}\n`);
+    if (issues.length > 0 || !config) {
+      const groups = ISSUE_STAGES.map((stage) => [stage, issues.filter((i) => (i.stage ?? 'schema') === stage)] as const).filter(([, list]) => list.length > 0);
+      const lines = groups.map(([stage, list]) => `${stage} (${list.length}):\n${formatIssues(list).replace(/^/gm, '  ')}`);
+      if (!localChecked) lines.push('files: not checked (the config could not be resolved: fix the errors above first)');
+      const count = `${issues.length} error${issues.length === 1 ? '' : 's'}`;
+      process.stderr.write(`${ErrorCodes.CONFIG_INVALID}: invalid configuration in ${configFile} (${count}):\n${lines.join('\n')}\n`);
       return 1;
     }
     const routes = config.binds.reduce((n, b) => n + b.listeners.reduce((m, l) => m + l.routes.length, 0), 0);
@@ -106,6 +108,11 @@ async function validate(configFile: string): Promise<number> {
     process.stderr.write(`${describe(err)}\n`);
     return 1;
   }
+}
+
+function usageError(message: string, usage: string): number {
+  process.stderr.write(`${message}\n\n${usage}`);
+  return 2;
 }
 
 function describe(err: unknown): string {

@@ -55,6 +55,7 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       backends: array(backend),
     },
     {
+      refineAlways: true,
       refine(v, p, issues) {
         const backends = (v.backends as unknown[] | undefined) ?? [];
         const answers = terminal.some((name) => isPlainObject(v.policies) && v.policies[name] !== undefined);
@@ -62,14 +63,15 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
           issues.push({
             path: `${p}.backends`,
             message: `a route needs at least one backend, or a policy that answers itself (${terminal.join(', ')})`,
+            stage: 'backends',
           });
         }
         const kinds = routeBackendKinds(backends);
         for (const def of BACKENDS.filter((b) => b.exclusive)) {
           // An exclusive backend (MCP) already multiplexes what it serves: a second one would have nothing to do.
           const count = backends.filter((b) => isPlainObject(b) && b[def.kind] !== undefined).length;
-          if (count > 1) issues.push({ path: `${p}.backends`, message: `a route serves one ${def.title ?? def.kind} backend (put every server in its targets), got ${count}` });
-          if (count > 0 && kinds.length > 1) issues.push({ path: `${p}.backends`, message: `a route cannot mix ${kinds.join(' and ')} backends` });
+          if (count > 1) issues.push({ path: `${p}.backends`, message: `a route serves one ${def.title ?? def.kind} backend (put every server in its targets), got ${count}`, stage: 'backends' });
+          if (count > 0 && kinds.length > 1) issues.push({ path: `${p}.backends`, message: `a route cannot mix ${kinds.join(' and ')} backends`, stage: 'backends' });
         }
         if (isPlainObject(v.policies)) checkPolicyBackends(definitions, v.policies, `${p}.policies`, kinds, '', issues);
       },
@@ -88,6 +90,7 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
     },
     {
       required: ['routes'],
+      refineAlways: true,
       refine(v, p, issues) {
         const routes = v.routes as Array<Record<string, unknown>>;
         // Route names are the identity of a route's state (MCP sessions, counters): unique within their listener.
@@ -97,7 +100,7 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
           const first = names.get(name);
           if (first !== undefined) {
             const what = typeof r.name === 'string' ? `duplicate route name "${name}"` : `the name "${name}" this unnamed route gets`;
-            issues.push({ path: `${p}.routes[${i}].name`, message: `${what} is already used by routes[${first}] of this listener` });
+            issues.push({ path: `${p}.routes[${i}].name`, message: `${what} is already used by routes[${first}] of this listener`, stage: 'names' });
           } else names.set(name, i);
         });
         // A listener policy runs on every route that does not set its own: each must be able to act on it.
@@ -123,12 +126,13 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
     },
     {
       required: ['port', 'listeners'],
+      refineAlways: true,
       refine(v, p, issues) {
         const names = new Map<string, number>();
         (v.listeners as Array<{ name?: string }>).forEach((l, i) => {
           if (l.name === undefined) return;
           const first = names.get(l.name);
-          if (first !== undefined) issues.push({ path: `${p}.listeners[${i}].name`, message: `duplicate listener name "${l.name}" (already used by listeners[${first}])` });
+          if (first !== undefined) issues.push({ path: `${p}.listeners[${i}].name`, message: `duplicate listener name "${l.name}" (already used by listeners[${first}])`, stage: 'names' });
           else names.set(l.name, i);
         });
         const listeners = v.listeners as Array<{ protocol?: string; tls?: unknown }>;
@@ -172,12 +176,13 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
     },
     {
       required: ['binds'],
+      refineAlways: true,
       refine(v, p, issues) {
         const seen = new Map<string, number>();
         (v.binds as Array<{ port: number; address?: string }>).forEach((b, i) => {
           if (b.port === 0) return;
           const key = `${b.address ?? '0.0.0.0'}:${b.port}`;
-          if (seen.has(key)) issues.push({ path: `binds[${i}].port`, message: `port ${b.port} is already bound by binds[${seen.get(key)}]` });
+          if (seen.has(key)) issues.push({ path: `binds[${i}].port`, message: `port ${b.port} is already bound by binds[${seen.get(key)}]`, stage: 'names' });
           seen.set(key, i);
         });
       },
@@ -204,7 +209,7 @@ function checkPolicyBackends(
     if (!def?.backends) continue;
     for (const kind of kinds) {
       if (!def.backends.includes(kind)) {
-        issues.push({ path: `${path}.${name}`, message: `the ${name} policy cannot act on ${kindLabel(kind)}${where} (it acts on ${def.backends.map(kindLabel).join(', ')})` });
+        issues.push({ path: `${path}.${name}`, message: `the ${name} policy cannot act on ${kindLabel(kind)}${where} (it acts on ${def.backends.map(kindLabel).join(', ')})`, stage: 'backends' });
       }
     }
   }

@@ -38,25 +38,50 @@ export class ConfigValidationError extends GatewayError {
 /** Reads, validates and resolves a config file: TypeScript/JavaScript, or YAML/JSON in agentgateway's format. */
 export async function loadConfig(file: string, policies: readonly PolicyDefinition[]): Promise<LoadedConfig> {
   const absolute = resolvePath(file);
-  const ext = extname(absolute).toLowerCase();
-  let raw: unknown;
-  let files: string[];
-  const translation: Issue[] = [];
-  if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
-    ({ raw, files } = await importModuleConfig(absolute));
-  } else if (['.yaml', '.yml', '.json'].includes(ext)) {
-    raw = fromAgentgateway(await readDataFile(absolute), translation);
-    files = [absolute];
-  } else {
-    throw new GatewayError(
-      ErrorCodes.CONFIG_LOAD,
-      `cannot load ${file}: unknown extension "${ext}" (use .ts, .mts, .js, .mjs, .yaml, .yml or .json)`,
-    );
-  }
+  const { raw, files, translation } = await readConfigSource(absolute);
   const config = validateConfig(raw, policies, absolute, translation);
   const notices: string[] = [];
   const resolved = resolveConfig(withWorkingDirFallback(config, dirname(absolute), process.cwd(), notices), dirname(absolute));
   return { config: resolved, files: [...new Set([...files, ...policyFiles(resolved, policies)])], notices };
+}
+
+/**
+ * Everything `portcullis validate` reports, in one run: the agentgateway translation, the schema with its cross-key
+ * rules, and, when the config can be resolved at all, the files and commands it names. Throws only when the file
+ * cannot be read, parsed or evaluated (then there is nothing to check).
+ */
+export async function checkConfigFile(
+  file: string,
+  policies: readonly PolicyDefinition[],
+  checkLocal: (config: ResolvedConfig) => Issue[],
+): Promise<{ issues: Issue[]; notices: string[]; config?: ResolvedConfig; localChecked: boolean }> {
+  const absolute = resolvePath(file);
+  const { raw, translation } = await readConfigSource(absolute);
+  let issues: Issue[] = [];
+  try {
+    validateConfig(raw, policies, absolute, translation);
+  } catch (err) {
+    if (!(err instanceof ConfigValidationError)) throw err;
+    issues = err.issues;
+  }
+  const notices: string[] = [];
+  let config: ResolvedConfig | undefined;
+  try {
+    config = resolveConfig(withWorkingDirFallback(raw as GatewayConfig, dirname(absolute), process.cwd(), notices), dirname(absolute));
+  } catch (err) {
+    // A config with schema errors may not resolve; one without them must.
+    if (issues.length === 0) throw err;
+  }
+  let localChecked = false;
+  if (config) {
+    try {
+      issues.push(...checkLocal(config).map((i) => ({ ...i, stage: i.stage ?? ('files' as const) })));
+      localChecked = true;
+    } catch (err) {
+      if (issues.length === 0) throw err;
+    }
+  }
+  return { issues, notices, config: issues.length === 0 ? config : undefined, localChecked };
 }
 
 /**
@@ -72,6 +97,24 @@ export function validateConfig(raw: unknown, policies: readonly PolicyDefinition
   const all = [...earlier, ...issues.filter((i) => !consequence(i))];
   if (all.length > 0) throw new ConfigValidationError(file, all);
   return raw as GatewayConfig;
+}
+
+/** The raw config object of a file, the local files it was built from, and agentgateway features left out of it. */
+async function readConfigSource(absolute: string): Promise<{ raw: unknown; files: string[]; translation: Issue[] }> {
+  const ext = extname(absolute).toLowerCase();
+  const translation: Issue[] = [];
+  if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
+    const { raw, files } = await importModuleConfig(absolute);
+    return { raw, files, translation };
+  }
+  if (['.yaml', '.yml', '.json'].includes(ext)) {
+    const raw = fromAgentgateway(await readDataFile(absolute), translation);
+    return { raw, files: [absolute], translation: translation.map((i) => ({ ...i, stage: i.stage ?? ('agentgateway' as const) })) };
+  }
+  throw new GatewayError(
+    ErrorCodes.CONFIG_LOAD,
+    `cannot load ${absolute}: unknown extension "${ext}" (use .ts, .mts, .js, .mjs, .yaml, .yml or .json)`,
+  );
 }
 
 function policyFiles(config: ResolvedConfig, definitions: readonly PolicyDefinition[]): string[] {

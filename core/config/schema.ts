@@ -6,7 +6,17 @@
 export interface Issue {
   path: string;
   message: string;
+  /**
+   * Which check found it, for `portcullis validate` to group by: the shape and types (`schema`, the default), the
+   * route's backends and the policies that may act on them (`backends`), names and ports used twice (`names`),
+   * files and commands the config points at (`files`), agentgateway features Portcullis does not have (`agentgateway`).
+   */
+  stage?: IssueStage;
 }
+
+export type IssueStage = 'agentgateway' | 'schema' | 'backends' | 'names' | 'files';
+/** The order `validate` reports stages in. */
+export const ISSUE_STAGES: readonly IssueStage[] = ['agentgateway', 'schema', 'backends', 'names', 'files'];
 
 export interface Schema {
   /** Type name used in messages: `expected <describe>, got ...`. */
@@ -121,6 +131,12 @@ export interface ObjectOptions {
   exactlyOne?: string[];
   /** Extra checks once the shape is valid. */
   refine?: (value: Record<string, unknown>, path: string, issues: Issue[]) => void;
+  /**
+   * Run `refine` even when the shape has errors, so that one run reports the cross-key rules (backends, duplicate
+   * names) beside the type errors. The refine must then expect malformed values; if it throws on one anyway, what it
+   * found is dropped (the shape's own errors already say what is wrong there).
+   */
+  refineAlways?: boolean;
 }
 
 /** An object whose keys are all declared: unknown keys are errors. */
@@ -152,6 +168,15 @@ export function object(shape: Record<string, Schema>, opts: ObjectOptions = {}):
         if (value[key] !== undefined) schema.check(value[key], join(path, key), issues);
       }
       if (opts.refine && issues.length === before) opts.refine(value, path, issues);
+      else if (opts.refine && opts.refineAlways) {
+        const found: Issue[] = [];
+        try {
+          opts.refine(value, path, found);
+          issues.push(...found);
+        } catch {
+          // A malformed value the refine could not walk: its schema errors are already reported.
+        }
+      }
     },
   };
 }

@@ -29,10 +29,19 @@ function prettyDestination(options: PrettyOptions): DestinationStream {
   return pretty(options);
 }
 
+/**
+ * Readable logs print a multi-line error (a config with several mistakes) as lines, indented under its key, rather
+ * than as one JSON string with literal `\n`.
+ */
+const asLines = (value: unknown) => (typeof value === 'string' && value.includes('\n') ? `\n${value.split('\n').map((l) => `        ${l}`).join('\n')}` : typeof value === 'string' ? value : JSON.stringify(value));
+export const MULTILINE_PRETTIFIERS = { err: asLines, error: asLines, reason: asLines };
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destination =
     options.destination ??
-    (options.format === 'pretty' ? prettyDestination({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }) : pino.destination({ sync: false }));
+    (options.format === 'pretty'
+      ? prettyDestination({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', customPrettifiers: MULTILINE_PRETTIFIERS })
+      : pino.destination({ sync: false }));
   return pino(
     {
       level: options.level ?? 'info',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,50 @@ describe('portcullis validate', () => {
     await writeFile(join(dir, 'bad.yaml'), 'binds:\n- port: "3000"\n  listeners:\n  - routes:\n    - backends: [{ host: "127.0.0.1:1" }]\n');
     const r = cli(['validate', '-c', join(dir, 'bad.yaml')]);
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, `PCL_ERR_CONFIG_INVALID: invalid configuration in ${join(dir, 'bad.yaml')}:\nbinds[0].port: expected integer, got string\n`);
+    assert.equal(r.stderr, `PCL_ERR_CONFIG_INVALID: invalid configuration in ${join(dir, 'bad.yaml')} (1 error):\nschema (1):\n  binds[0].port: expected integer, got string\n`);
+  });
+  it('reports every error of every check in one run, grouped by check', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
+    const config = join(dir, 'bad.yaml');
+    await writeFile(
+      config,
+      [
+        'binds:',
+        '- port: "3000"',
+        '  listeners:',
+        '  - routes:',
+        '    - name: a',
+        '      backends: [{ host: "127.0.0.1:1" }]',
+        '    - name: a',
+        '      backends:',
+        '      - mcp: { targets: [{ name: t, stdio: { cmd: no-such-command-pcl } }] }',
+        '      - mcp: { targets: [{ name: u, stdio: { cmd: node } }] }',
+        '    - name: b',
+        '      policies: { authorization: { rego: missing.rego } }',
+        '      backends: [{ host: "127.0.0.1:1", bogus: 1 }]',
+        '',
+      ].join('\n'),
+    );
+    const r = cli(['validate', '-c', config], dir);
+    assert.equal(r.status, 1);
+    const route = 'binds[0].listeners[0].routes';
+    assert.equal(
+      r.stderr,
+      [
+        `PCL_ERR_CONFIG_INVALID: invalid configuration in ${config} (6 errors):`,
+        'schema (2):',
+        '  binds[0].port: expected integer, got string',
+        `  ${route}[2].backends[0].bogus: unknown key (expected one of: host, mcp, a2a, weight)`,
+        'backends (1):',
+        `  ${route}[1].backends: a route serves one MCP backend (put every server in its targets), got 2`,
+        'names (1):',
+        `  ${route}[1].name: duplicate route name "a" is already used by routes[0] of this listener`,
+        'files (2):',
+        `  ${route}[2].policies.authorization: file not found: ${join(dir, 'missing.rego')}`,
+        `  ${route}[1].backends[0].mcp.targets[0].stdio.cmd: command not found: "no-such-command-pcl" (not on PATH, nor a file from ${dir})`,
+        '',
+      ].join('\n'),
+    );
   });
   it('validates the default gateway.config.ts when no file is given', () => {
     const r = cli(['validate']);
@@ -43,6 +87,51 @@ describe('portcullis validate', () => {
     assert.match(r.stderr, /unknown command "frobnicate"/);
     assert.equal(cli(['--bogus']).status, 2);
     assert.match(cli(['--help']).stdout, /^Usage: portcullis/);
+    const extra = cli(['validate', 'extra']);
+    assert.equal(extra.status, 2);
+    assert.match(extra.stderr, /^validate takes no arguments, got "extra"\n\nUsage: portcullis validate/);
+  });
+});
+
+describe('portcullis answers: version, help, per-command help, an old Node', () => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  it('--version, -v and version print the version and exit 0', () => {
+    for (const args of [['--version'], ['-v'], ['version']]) {
+      const r = cli(args);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `portcullis ${version}\n`);
+    }
+  });
+  it('help lists the commands and the exit codes; help <command> and <command> --help print that command', () => {
+    const all = cli(['help']);
+    assert.equal(all.status, 0);
+    assert.match(all.stdout, /^Usage: portcullis \[command\]/);
+    assert.match(all.stdout, /Exit codes:\n  0 .*\n  1 .*\n  2 /);
+    for (const command of ['start', 'dev', 'validate']) {
+      const viaHelp = cli(['help', command]);
+      const viaFlag = cli([command, '--help']);
+      assert.equal(viaHelp.status, 0);
+      assert.equal(viaFlag.status, 0);
+      assert.equal(viaHelp.stdout, viaFlag.stdout);
+      assert.ok(viaHelp.stdout.startsWith(`Usage: portcullis ${command} [options]`), viaHelp.stdout);
+    }
+    assert.match(cli(['validate', '--help']).stdout, /schema .*\n.*backends .*\n.*names .*\n.*files /);
+    assert.match(cli(['help', 'policy']).stdout, /^Usage: portcullis policy/);
+    const unknown = cli(['help', 'frobnicate']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /^no such command "frobnicate" \(commands: start, dev, validate, policy, help, version\)/);
+  });
+  it('on a Node older than 24, says which version it needs and how to run the pinned one, without a stack trace', () => {
+    // The machine's own Node (Debian's) is older than 24; the test needs one to check what a user with it sees.
+    const old = ['/usr/bin/node', '/usr/local/bin/node'].find((f) => existsSync(f) && Number(spawnSync(f, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).stdout.trim()) < 24);
+    assert.ok(old, 'no Node older than 24 at /usr/bin/node or /usr/local/bin/node to run the check with');
+    const r = spawnSync(old, [BIN, 'start'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 1);
+    const ver = spawnSync(old, ['-p', 'process.version'], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(
+      r.stderr,
+      `portcullis needs Node.js 24 or newer; this is ${ver}.\nIn this checkout, npm runs the pinned Node 24: "npm start", "npm run dev", or "node_modules/.bin/node core/cli/bin.mjs start".\n`,
+    );
   });
 });
 

@@ -51,11 +51,12 @@ describe('the CLI in a newcomer\'s first hour', () => {
     assert.equal(
       r.stderr,
       [
-        `PCL_ERR_CONFIG_INVALID: invalid configuration in ${file} (start would fail on it):`,
-        `binds[0].listeners[0].tls.cert: file not found: ${join(dir, 'nope/cert.pem')}`,
-        `binds[0].listeners[0].tls.key: file not found: ${join(dir, 'nope/key.pem')}`,
-        `binds[0].listeners[0].routes[0].policies.jwtAuth: file not found: ${join(dir, 'nope/jwks.json')}`,
-        `binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].stdio.cmd: command not found: "no-such-mcp-server-xyz" (not on PATH, nor a file from ${dir})`,
+        `PCL_ERR_CONFIG_INVALID: invalid configuration in ${file} (4 errors):`,
+        'files (4):',
+        `  binds[0].listeners[0].tls.cert: file not found: ${join(dir, 'nope/cert.pem')}`,
+        `  binds[0].listeners[0].tls.key: file not found: ${join(dir, 'nope/key.pem')}`,
+        `  binds[0].listeners[0].routes[0].policies.jwtAuth: file not found: ${join(dir, 'nope/jwks.json')}`,
+        `  binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].stdio.cmd: command not found: "no-such-mcp-server-xyz" (not on PATH, nor a file from ${dir})`,
         '',
       ].join('\n'),
     );
