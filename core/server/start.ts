@@ -7,13 +7,17 @@ import { Telemetry } from '../telemetry/telemetry.ts';
 import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
 import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
 
-/** The admin and readiness addresses a config opens, checked before any data port opens. */
+/** Every address a config opens (admin, readiness, stats, then the data binds), checked before any of them opens. */
 export function plannedAddresses(loaded: LoadedConfig): PlannedAddress[] {
   const out: PlannedAddress[] = [];
   if (loaded.config.admin.address !== false) out.push({ address: loaded.config.admin.address, setting: 'admin.address', flag: '--admin' });
   if (loaded.config.readiness.address !== false) out.push({ address: loaded.config.readiness.address, setting: 'readiness.address', flag: '--readiness' });
   const stats = loaded.config.telemetry.stats.address;
   if (stats !== false) out.push({ address: stats, setting: 'stats.address', flag: '--stats' });
+  loaded.config.binds.forEach((bind, i) => {
+    const host = bind.address.includes(':') ? `[${bind.address}]` : bind.address;
+    out.push({ address: `${host}:${bind.port}`, setting: `binds[${i}].port` });
+  });
   return out;
 }
 

@@ -272,6 +272,9 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
     await writeFile(join(dir, 'clash.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: up.port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
     const r = cli(['start', '--no-watch', '-c', 'clash.config.ts'], dir);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, new RegExp(`^portcullis: PCL_ERR_BIND_FAILED: binds\\[0\\]: cannot listen on 127\\.0\\.0\\.1:${up.port}: EADDRINUSE`));
+    assert.equal(
+      r.stderr,
+      `portcullis: PCL_ERR_BIND_FAILED: binds[0].port 127.0.0.1:${up.port} is already in use (another Portcullis or agentgateway running?): set binds[0].port in the config\n`,
+    );
   });
 });

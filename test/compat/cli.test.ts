@@ -82,6 +82,48 @@ describe('the CLI in a newcomer\'s first hour', () => {
     }
   });
 
+  it('every busy port (admin, readiness, stats, data) is reported at once, in one error, before any port opens', async () => {
+    const held: Server[] = [];
+    const hold = async () => {
+      const s = createServer();
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      held.push(s);
+      return (s.address() as { port: number }).port;
+    };
+    const [admin, readiness, stats, data] = [await hold(), await hold(), await hold(), await hold()];
+    const free = await freePort();
+    const file = join(dir, 'all-busy.config.ts');
+    const route = { routes: [{ policies: { directResponse: { status: 200 } } }] };
+    await writeFile(
+      file,
+      configSource({
+        admin: { address: `127.0.0.1:${admin}` },
+        readiness: { address: `127.0.0.1:${readiness}` },
+        stats: { address: `127.0.0.1:${stats}` },
+        binds: [{ port: free, address: '127.0.0.1', listeners: [route] }, { port: data, address: '127.0.0.1', listeners: [route] }],
+      }),
+    );
+    try {
+      const r = cli(['start', '--no-watch', '-c', file]);
+      assert.equal(r.status, 1);
+      const inUse = 'is already in use (another Portcullis or agentgateway running?)';
+      assert.equal(
+        r.stderr,
+        [
+          'portcullis: PCL_ERR_BIND_FAILED: 4 addresses cannot be listened on:',
+          `  admin.address 127.0.0.1:${admin} ${inUse}: set admin.address in the config, or pass --admin <host:port> (--admin off turns it off)`,
+          `  readiness.address 127.0.0.1:${readiness} ${inUse}: set readiness.address in the config, or pass --readiness <host:port> (--readiness off turns it off)`,
+          `  stats.address 127.0.0.1:${stats} ${inUse}: set stats.address in the config, or pass --stats <host:port> (--stats off turns it off)`,
+          `  binds[1].port 127.0.0.1:${data} ${inUse}: set binds[1].port in the config`,
+          '',
+        ].join('\n'),
+      );
+      assert.ok(!r.stdout.includes('"msg":"listening"'), r.stdout);
+    } finally {
+      for (const s of held) s.close();
+    }
+  });
+
   it('--admin, --readiness and --stats move (or turn off) the servers without a config edit; bad values are usage errors', async () => {
     const file = join(dir, 'flags.config.ts');
     await writeFile(file, configSource({ binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200, body: 'ok' } } }] }] }] }));
