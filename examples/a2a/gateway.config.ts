@@ -10,6 +10,7 @@ export default defineConfig({
   binds: [
     {
       port: 3600,
+      address: '127.0.0.1',
       listeners: [
         {
           routes: [
@@ -45,4 +46,9 @@ export default defineConfig({
       ],
     },
   ],
+  // Ports of its own for the admin UI, and no readiness or stats server: every example runs beside the others
+  // and beside `npm start` (15000, 15020, 15021).
+  admin: { address: '127.0.0.1:3690' },
+  readiness: { address: false },
+  stats: { address: false },
 });

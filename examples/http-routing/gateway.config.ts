@@ -9,6 +9,7 @@ export default defineConfig({
   binds: [
     {
       port: 8080,
+      address: '127.0.0.1',
       listeners: [
         {
           policies: {
@@ -52,4 +53,9 @@ export default defineConfig({
       ],
     },
   ],
+  // Ports of its own for the admin UI, and no readiness or stats server: every example runs beside the others
+  // and beside `npm start` (15000, 15020, 15021).
+  admin: { address: '127.0.0.1:8170' },
+  readiness: { address: false },
+  stats: { address: false },
 });

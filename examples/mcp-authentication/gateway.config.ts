@@ -40,4 +40,9 @@ export default defineConfig({
       ],
     },
   ],
+  // Ports of its own for the admin UI, and no readiness or stats server: every example runs beside the others
+  // and beside `npm start` (15000, 15020, 15021).
+  admin: { address: '127.0.0.1:3290' },
+  readiness: { address: false },
+  stats: { address: false },
 });

@@ -12,6 +12,7 @@ export default defineConfig({
   binds: [
     {
       port: 3800,
+      address: '127.0.0.1',
       listeners: [
         {
           routes: [
@@ -39,4 +40,9 @@ export default defineConfig({
       ],
     },
   ],
+  // Ports of its own for the admin UI, and no readiness or stats server: every example runs beside the others
+  // and beside `npm start` (15000, 15020, 15021).
+  admin: { address: '127.0.0.1:3890' },
+  readiness: { address: false },
+  stats: { address: false },
 });

@@ -17,7 +17,11 @@ export async function runAgent(url: string, print: (line: string) => void = cons
   try {
     const { tools } = await client.listTools();
     say(`tools: ${tools.map((t) => t.name).join(', ')}`);
-    const call = async (name: string, args: Record<string, unknown>) => {
+    // Tools by operation id, as the gateway names them: `library_listBooks` under gateway.config.ts (prefixMode
+    // 'always'), `listBooks` under config.yaml (agentgateway's naming for one target).
+    const toolOf = (operation: string) => tools.find((t) => t.name === operation || t.name.endsWith(`_${operation}`))?.name ?? operation;
+    const call = async (operation: string, args: Record<string, unknown>) => {
+      const name = toolOf(operation);
       try {
         const r = (await client.callTool({ name, arguments: args })) as Result;
         const body = r.structuredContent !== undefined ? JSON.stringify(r.structuredContent) : (r.content[0]?.text ?? '');
@@ -26,12 +30,12 @@ export async function runAgent(url: string, print: (line: string) => void = cons
         say(`${name} ${JSON.stringify(args)} -> refused: ${(err as Error).message}`);
       }
     };
-    await call('library_listBooks', { genre: 'fiction' });
-    await call('library_getBook', { isbn: '978-0-13-468599-1' });
-    await call('library_addBook', { body: { isbn: '978-1-59327-584-6', title: 'The Linux Command Line', author: 'William Shotts', genre: 'science' } });
-    await call('library_addBook', { body: { isbn: '978-1-59327-584-6', title: 'The Linux Command Line', author: 'William Shotts' } });
-    await call('library_getBook', { isbn: 'not-an-isbn' });
-    await call('library_addBook', { body: { isbn: '978-0-00-000000-0', title: 'Untitled', author: 'Anonymous' } });
+    await call('listBooks', { genre: 'fiction' });
+    await call('getBook', { isbn: '978-0-13-468599-1' });
+    await call('addBook', { body: { isbn: '978-1-59327-584-6', title: 'The Linux Command Line', author: 'William Shotts', genre: 'science' } });
+    await call('addBook', { body: { isbn: '978-1-59327-584-6', title: 'The Linux Command Line', author: 'William Shotts' } });
+    await call('getBook', { isbn: 'not-an-isbn' });
+    await call('addBook', { body: { isbn: '978-0-00-000000-0', title: 'Untitled', author: 'Anonymous' } });
   } finally {
     await client.close();
   }

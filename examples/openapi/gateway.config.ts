@@ -49,4 +49,9 @@ export default defineConfig({
       ],
     },
   ],
+  // Ports of its own for the admin UI, and no readiness or stats server: every example runs beside the others
+  // and beside `npm start` (15000, 15020, 15021).
+  admin: { address: '127.0.0.1:3790' },
+  readiness: { address: false },
+  stats: { address: false },
 });

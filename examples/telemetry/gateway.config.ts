@@ -38,7 +38,9 @@ export default defineConfig(() => ({
       ],
     },
   ],
+  // Ports of its own (and no readiness server): this example runs beside the others and beside `npm start`.
   admin: { address: '127.0.0.1:3409' },
+  readiness: { address: false },
   stats: { address: '127.0.0.1:15420' },
   tracing: {
     endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? 'http://127.0.0.1:3401/v1/traces',

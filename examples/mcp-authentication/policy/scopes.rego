@@ -14,8 +14,15 @@ allow if {
 	input.identity.kind == "jwt"
 }
 
+# Listing, and the session's housekeeping that every client sends (the Inspector sets the log level right after
+# connecting): any authenticated agent. What a list shows is still filtered tool by tool by the rules below.
+session_methods := {
+	"tools/list", "prompts/list", "resources/list", "resources/templates/list",
+	"ping", "logging/setLevel", "completion/complete",
+}
+
 allow if {
-	input.mcp.method in {"tools/list", "prompts/list", "resources/list", "resources/templates/list"}
+	input.mcp.method in session_methods
 	input.identity.kind == "jwt"
 }
 
