@@ -16,12 +16,15 @@ const ROOT = resolve(fileURLToPath(new URL('../', import.meta.url)));
 /** Where the build goes in a checkout at `root`. */
 export const outDirOf = (root = ROOT) => join(root, 'dist', 'gateway');
 /** Bumped when the build's options change, so that an older build is not taken for fresh. */
-const FORMAT = 1;
+const FORMAT = 2;
 const ENTRIES = {
   main: 'core/cli/main.ts',
   host: 'core/sandbox/host.ts',
   'watchdog-worker': 'core/sandbox/watchdog-worker.ts',
   'typecheck-worker': 'core/filters/typecheck-worker.ts',
+  // What `import ... from 'portcullis'` and 'portcullis/testing' load from the installed package (see scripts/pack.mjs).
+  sdk: 'sdk-types/index.ts',
+  testing: 'core/filters/testing.ts',
 };
 /** Chunks a newer build no longer names are removed once this old: a gateway started earlier may still load them. */
 const STALE_CHUNK_MS = 24 * 3600 * 1000;

@@ -54,6 +54,9 @@ if (!NEEDED.every((f) => process.execArgv.includes(f))) {
  */
 async function mainModule() {
   const source = new URL('./main.ts', import.meta.url).href;
+  // The installed package (npm pack, scripts/pack.mjs) ships the build and not the sources: it runs as built.
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(fileURLToPath(source))) return new URL('../../dist/gateway/main.mjs', import.meta.url).href;
   if (process.env.PORTCULLIS_SOURCE === '1') return source;
   const { buildGateway, freshGatewayBuild } = await import('../../scripts/build.mjs');
   let built = freshGatewayBuild();
