@@ -193,7 +193,15 @@ export interface McpBackendConfig {
    * @example 'stateless'
    */
   statefulMode?: 'stateful' | 'stateless';
-  /** A client session with no request and no open stream for this long is closed, with its upstream sessions. @default 600000 @example 60000 */
+  /**
+   * A client session with no request in flight and no open stream for this long is closed, with its upstream
+   * sessions and the stdio processes they hold. A session with an open stream (a client listening on its GET
+   * stream) is never idle, so this only reclaims sessions whose client left without DELETE (the Inspector CLI, a
+   * script) or is between requests without listening; such a client that comes back gets 404 and initializes a new
+   * session, as the MCP spec asks.
+   * @default 60000
+   * @example 600000
+   */
   sessionIdleTimeoutMs?: number;
   /** Time a target has to answer one request before the call fails with a JSON-RPC error. @default 60000 @example 10000 */
   requestTimeoutMs?: number;

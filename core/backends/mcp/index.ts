@@ -23,7 +23,9 @@ export const MCP_DEFAULTS = {
   prefixMode: 'conditional',
   failureMode: 'failClosed',
   statefulMode: 'stateful',
-  sessionIdleTimeoutMs: 600_000,
+  // Short: a client that never sends DELETE (the Inspector CLI, scripts) would hold its stdio processes for this long;
+  // a live client keeps its GET stream open, and a session with an open stream is never idle.
+  sessionIdleTimeoutMs: 60_000,
   requestTimeoutMs: 60_000,
   warmPool: 1,
   maxBatchSize: 100,
