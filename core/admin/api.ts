@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import { a2aCard, a2aSend, a2aStream, type A2aVersion } from './a2a-playground.ts';
+import { a2aCard, a2aSend, a2aStream, type A2aSendOptions, type A2aVersion } from './a2a-playground.ts';
 import { parseCredential, routeTarget } from './dataplane.ts';
 import { json, openSse, readJson, stringField } from './http.ts';
 import type { AdminContext } from './index.ts';
@@ -54,6 +54,15 @@ function a2aVersion(body: Record<string, unknown>): A2aVersion {
   return v;
 }
 
+/** `binding` (`jsonrpc`, default, or `rest`), `skill` (sent as the message's `metadata.skill`), `contextId`. */
+function a2aOptions(body: Record<string, unknown>): A2aSendOptions {
+  const binding = body.binding ?? 'jsonrpc';
+  if (binding !== 'jsonrpc' && binding !== 'rest') throw new GatewayError(ErrorCodes.BAD_REQUEST, `binding: expected "jsonrpc" or "rest", got ${JSON.stringify(binding)}`);
+  const skill = stringField(body, 'skill', true);
+  const contextId = stringField(body, 'contextId', true);
+  return { binding, ...(skill ? { skill } : {}), ...(contextId ? { contextId } : {}) };
+}
+
 type Handler = (ctx: AdminContext, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
 const GETS: Record<string, Handler> = {
@@ -102,22 +111,23 @@ const POSTS: Record<string, (ctx: AdminContext, body: Record<string, unknown>, r
   },
   async '/api/a2a/card'(ctx, body, _req, res) {
     const target = routeTarget(ctx.config(), ctx.ports(), stringField(body, 'route')!, stringField(body, 'path', true));
-    json(res, 200, await a2aCard(target, parseCredential(body.credential), ctx.observer));
+    json(res, 200, await a2aCard(target, parseCredential(body.credential), ctx.observer, a2aVersion(body)));
   },
   async '/api/a2a/send'(ctx, body, _req, res) {
     const target = routeTarget(ctx.config(), ctx.ports(), stringField(body, 'route')!, stringField(body, 'path', true));
     const credential = parseCredential(body.credential);
-    json(res, 200, await a2aSend(target, credential, a2aVersion(body), stringField(body, 'text')!, ctx.observer, stringField(body, 'contextId', true)));
+    json(res, 200, await a2aSend(target, credential, a2aVersion(body), stringField(body, 'text')!, ctx.observer, a2aOptions(body)));
   },
   async '/api/a2a/stream'(ctx, body, req, res) {
     const target = routeTarget(ctx.config(), ctx.ports(), stringField(body, 'route')!, stringField(body, 'path', true));
     const credential = parseCredential(body.credential);
     const version = a2aVersion(body);
     const text = stringField(body, 'text')!;
+    const options = a2aOptions(body);
     const controller = new AbortController();
     const send = openSse(req, res, () => controller.abort());
     try {
-      const requestId = await a2aStream(target, credential, version, text, send, controller.signal, stringField(body, 'contextId', true));
+      const requestId = await a2aStream(target, credential, version, text, send, controller.signal, options);
       await ctx.observer.settle();
       send('decisions', ctx.observer.decisionsOf(requestId));
     } catch (err) {

@@ -29,6 +29,11 @@ export interface DecisionLine {
   method?: string;
   errorCode?: string;
   traceId?: string;
+  /**
+   * The input the policy evaluated (authorization), as the gateway built it for this decision, with values under
+   * secret-looking keys redacted: what the policy playground evaluates.
+   */
+  input?: unknown;
 }
 
 /** One access-log line, with the messages it carried and the decisions taken on it. */

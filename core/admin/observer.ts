@@ -111,6 +111,29 @@ function traceIdOf(e: object): string | undefined {
  * passing each new one to the live streams. Created before the gateway starts, so the warm pool's first
  * processes are seen.
  */
+/** Keys whose values may be credentials (an argument named `password`, a claim named `api_key`). */
+const SECRET_INPUT_KEY = /(secret|password|passwd|token|api[-_]?key|authorization|cookie|credential|private)/i;
+
+/**
+ * A decision's input for display and for the policy playground: parsed, with values under secret-looking keys
+ * redacted. Request headers stay as they are: the gateway already leaves credential headers out of the input, and
+ * a policy may read the others.
+ */
+export function decisionInput(json: string): unknown {
+  const redact = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(redact);
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_INPUT_KEY.test(k) && v !== null && typeof v !== 'object' ? '[redacted]' : redact(v)]));
+    }
+    return value;
+  };
+  try {
+    return redact(JSON.parse(json));
+  } catch {
+    return undefined;
+  }
+}
+
 export class AdminObserver {
   readonly traffic = new Ring<TrafficLine>(TRAFFIC_KEPT);
   readonly decisions = new Ring<DecisionLine>(DECISIONS_KEPT);
@@ -344,6 +367,7 @@ export class AdminObserver {
       ...(e.reason !== undefined ? { reason: e.reason } : {}),
       ...(e.method !== undefined ? { method: e.method } : {}),
       ...(e.errorCode !== undefined ? { errorCode: e.errorCode } : {}),
+      ...(e.input !== undefined ? { input: decisionInput(e.input) } : {}),
     };
     const traceId = traceIdOf(e);
     if (traceId) d.traceId = traceId;

@@ -117,13 +117,15 @@ export function buildPicture(config: ResolvedConfig, ports: readonly number[], h
             url: `${scheme}://${loopbackHost(bind.address)}:${port}${routeBasePath(route)}`,
             backends: route.backends.map((b, bk) => {
               const backendPath = `${routePath}.backends[${bk}]`;
-              const targets = ((b.config as { targets?: Array<Record<string, unknown>> })?.targets ?? []).map((t, ti) => {
+              const config = b.config as { targets?: Array<Record<string, unknown>>; agents?: Array<Record<string, unknown>> } | undefined;
+              // An A2A backend's agents are its targets: the playground offers them by name.
+              const targets = (config?.targets ?? config?.agents ?? []).map((t, ti) => {
                 const kind = TARGET_KINDS.find((k) => t[k] !== undefined) ?? Object.keys(t).find((k) => k !== 'name') ?? 'unknown';
                 const warmPool = kind === 'stdio' ? ((t.stdio as { warmPool?: number }).warmPool ?? 1) : undefined;
                 return {
                   name: String(t.name),
                   kind,
-                  path: `${backendPath}.${b.kind}.targets[${ti}]`,
+                  path: `${backendPath}.${b.kind}.${config?.targets ? 'targets' : 'agents'}[${ti}]`,
                   ...(warmPool !== undefined ? { warmPool } : {}),
                   health: health.of(route.name, String(t.name), kind === 'stdio'),
                 };

@@ -1,5 +1,6 @@
 import { RpcErrors, RpcFailure } from '../protocol/jsonrpc.ts';
 import { messageChannel, policyChannel, type MessageEvent } from '../telemetry/events.ts';
+import { takeDecisionInput } from './decision-input.ts';
 import type { A2aMessage, A2aPolicyHooks, McpListItem, McpMessage, McpPolicyHooks, Phase, RequestContext } from './types.ts';
 
 /**
@@ -164,7 +165,8 @@ function unknownFailure(m: MessageContext): RpcFailure | undefined {
 
 function decided(m: MessageContext, policy: string, outcome: 'allow' | 'deny', reason?: string): void {
   if (!policyChannel.hasSubscribers) return;
-  policyChannel.publish({ requestId: m.http.id, route: m.http.routeName, policy, level: 'message', outcome, reason, method: m.method, subject: m.http.identity?.subject, tool: m.tool ?? m.a2a?.skill, prompt: m.prompt, resourceUri: m.resourceUri, target: m.target });
+  const input = takeDecisionInput(m.http);
+  policyChannel.publish({ requestId: m.http.id, route: m.http.routeName, policy, level: 'message', outcome, reason, method: m.method, subject: m.http.identity?.subject, tool: m.tool ?? m.a2a?.skill, prompt: m.prompt, resourceUri: m.resourceUri, target: m.target, ...(input !== undefined ? { input } : {}) });
 }
 
 /** Composes the message steps of one route (already in phase order) into its pipeline. */

@@ -6,6 +6,7 @@ import type { BackendBuildContext, BackendInstance } from '../backends/types.ts'
 import type { ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { compose } from '../pipeline/compose.ts';
+import { takeDecisionInput } from '../pipeline/decision-input.ts';
 import { composeMessagePipeline, stepFromA2aHooks, stepFromHooks, type MessageStep } from '../pipeline/message.ts';
 import { PHASES, type Phase, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
@@ -203,7 +204,8 @@ function observed(def: PolicyDefinition, step: Step): Step {
   return function observedStep(ctx, next) {
     if (!policyChannel.hasSubscribers) return step(ctx, next);
     let passed = false;
-    const publish = (outcome: 'allow' | 'deny' | 'error', err?: unknown, errorCode?: string) =>
+    const publish = (outcome: 'allow' | 'deny' | 'error', err?: unknown, errorCode?: string) => {
+      const input = takeDecisionInput(ctx);
       policyChannel.publish({
         requestId: ctx.id,
         route: ctx.routeName,
@@ -211,8 +213,10 @@ function observed(def: PolicyDefinition, step: Step): Step {
         level: 'http',
         outcome,
         subject: ctx.identity?.subject,
+        ...(input !== undefined ? { input } : {}),
         ...(err instanceof GatewayError ? { errorCode: err.code, reason: err.message } : err ? { reason: (err as Error).message } : errorCode ? { errorCode } : {}),
       });
+    };
     return Promise.resolve(
       step(ctx, () => {
         passed = true;

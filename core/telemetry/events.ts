@@ -125,6 +125,11 @@ export interface PolicyDecisionEvent {
   target?: string;
   /** The rule that decided (a Rego path, a CEL rule), when the policy names it. */
   rule?: string;
+  /**
+   * The input document the policy evaluated (authorization: JSON text of the `AuthorizationInput`, exactly as the
+   * policy saw it; credential headers are never in it). Subscribers that show it redact what may be secret.
+   */
+  input?: string;
 }
 
 /** A sandboxed filter broke a limit, threw, or its host process died, and what the gateway did about it. */

@@ -37,10 +37,19 @@ function executor(name: string): AgentExecutor {
   };
 }
 
-export async function startAgents(): Promise<{ close(): Promise<void> }> {
+/** Starts the agents on their ports (tests pass `ports`, e.g. 0 for any free one); `ports` in the result are the actual ones. */
+export async function startAgents(ports: Partial<Record<string, number>> = {}): Promise<{ close(): Promise<void>; ports: Record<string, number> }> {
   const servers: Server[] = [];
+  const actual: Record<string, number> = {};
   for (const agent of AGENTS) {
-    const base = `http://127.0.0.1:${agent.port}`;
+    // Listen first: the card names the agent's own address, which port 0 only reveals once bound.
+    const app = express();
+    const server = await new Promise<Server>((resolve) => {
+      const s: Server = app.listen(ports[agent.name] ?? agent.port, '127.0.0.1', () => resolve(s));
+    });
+    servers.push(server);
+    actual[agent.name] = (server.address() as { port: number }).port;
+    const base = `http://127.0.0.1:${actual[agent.name]}`;
     const card: AgentCard = {
       name: agent.name,
       description: `the ${agent.name} agent of the Portcullis A2A example`,
@@ -60,15 +69,12 @@ export async function startAgents(): Promise<{ close(): Promise<void> }> {
       signatures: [],
     };
     const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor(agent.name));
-    const app = express();
     app.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: handler, legacyCompat: { enabled: true } }));
     app.use('/a2a/jsonrpc', jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } }));
     app.use('/a2a/rest', restHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }));
-    servers.push(await new Promise<Server>((resolve) => {
-      const s: Server = app.listen(agent.port, '127.0.0.1', () => resolve(s));
-    }));
   }
   return {
+    ports: actual,
     close: async () => {
       for (const s of servers) {
         s.closeAllConnections();

@@ -3,6 +3,7 @@ import type { AuthorizationPolicy } from '../../sdk-types/security.ts';
 import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { McpDecision, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
+import { recordDecisionInput } from '../../core/pipeline/index.ts';
 import { analyzeInputRefs, compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, WHOLE_INPUT, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
 import { a2aMessageInput, a2aSkillInput, httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
 import { celRulesSchema, compileRuleSet, httpActivation, ruleSetAllows } from './cel.ts';
@@ -79,8 +80,10 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
     const log = build.logger;
     const refs = policy?.inputRefs ?? WHOLE_INPUT;
     /** The Rego decision on one input document (always allow without Rego); callers build the input for their message. */
-    const decide = (ctx: RequestContext, input: string): RegoDecision | RegoEvalError => {
+    const decide = (ctx: RequestContext, input: string, recorded = false): RegoDecision | RegoEvalError => {
       if (!policy) return NO_REGO;
+      // A decision that is published (the request's, a message's; not a list item's) carries the input it judged.
+      if (recorded) recordDecisionInput(ctx, input);
       try {
         return policy.evaluateJson(input);
       } catch (err) {
@@ -96,7 +99,7 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
           throw new GatewayError(ErrorCodes.FORBIDDEN, 'forbidden by the authorization rules');
         }
         if (!policy) return next();
-        const decision = decide(ctx, httpInputJson(ctx, refs));
+        const decision = decide(ctx, httpInputJson(ctx, refs), true);
         if (decision instanceof RegoEvalError) {
           throw new GatewayError(ErrorCodes.POLICY_EVAL, 'denied: the authorization policy could not be evaluated (the gateway log has the cause)');
         }
@@ -108,7 +111,7 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
       },
       mcp: {
         onRequest(ctx, msg): McpDecision {
-          const decision = decide(ctx, mcpMessageInput(ctx, msg, refs));
+          const decision = decide(ctx, mcpMessageInput(ctx, msg, refs), true);
           if (decision instanceof RegoEvalError) {
             return { action: 'deny', message: 'denied: the authorization policy could not be evaluated', code: JSONRPC_INTERNAL_ERROR };
           }
@@ -125,7 +128,7 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
       // A2A: every message, and every skill of an agent card (a denied skill is never shown).
       a2a: {
         onRequest(ctx, msg): McpDecision {
-          const decision = decide(ctx, a2aMessageInput(ctx, msg, refs));
+          const decision = decide(ctx, a2aMessageInput(ctx, msg, refs), true);
           if (decision instanceof RegoEvalError) {
             return { action: 'deny', message: 'denied: the authorization policy could not be evaluated', code: JSONRPC_INTERNAL_ERROR };
           }

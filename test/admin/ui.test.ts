@@ -5,6 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startEchoAgent } from './a2a-agent.ts';
+import { startAgents } from '../../examples/a2a/agents.ts';
+import { EVERYTHING } from '../helpers/mcp.ts';
+import { readdirSync, readFileSync } from 'node:fs';
 import { adminConfig, ensureUiBuilt, INGEST_KEY, READONLY_KEY } from './setup.ts';
 
 /** Debian's chromium, as .ci/run installs it. */
@@ -18,14 +21,28 @@ describe('admin UI in a real browser', () => {
   let page: Page;
   let base: string;
   let agent: Awaited<ReturnType<typeof startEchoAgent>>;
+  /** The two agents of examples/a2a (v1.0 SDK agents serving both card versions, JSON-RPC and REST), on free ports. */
+  let agents: Awaited<ReturnType<typeof startAgents>>;
   const consoleErrors: string[] = [];
   /** The test config plus an A2A agent behind a plain HTTP route (the A2A playground speaks to it over HTTP). */
-  const config = (broken = false) => adminConfig({ broken, extraRoutes: [{ name: 'agent', matches: [{ path: { pathPrefix: '/agent' } }], backends: [{ host: agent.host }] }] });
+  const config = (broken = false) =>
+    adminConfig({
+      broken,
+      extraRoutes: [
+        { name: 'agent', matches: [{ path: { pathPrefix: '/agent' } }], backends: [{ host: agent.host }] },
+        {
+          name: 'agents',
+          matches: [{ path: { pathPrefix: '/agents' } }],
+          backends: [{ a2a: { agents: Object.entries(agents.ports).map(([name, port]) => ({ name, url: `http://127.0.0.1:${port}` })) } }],
+        },
+      ],
+    });
 
   before(async () => {
     ensureUiBuilt();
     mkdirSync(SHOTS, { recursive: true });
     agent = await startEchoAgent();
+    agents = await startAgents({ research: 0, ops: 0 });
     gw = await startTestGateway(config(), { watch: true });
     base = `http://127.0.0.1:${gw.running.admin!.port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
@@ -40,6 +57,7 @@ describe('admin UI in a real browser', () => {
     await browser?.close();
     await gw?.close();
     await agent?.close();
+    await agents?.close();
   });
 
   const open = async (id: string) => {
@@ -103,6 +121,11 @@ describe('admin UI in a real browser', () => {
     await detail.waitFor();
     assert.match(await detail.locator('table.decisions').innerText(), /apiKey[\s\S]*allow[\s\S]*authorization/);
     assert.match(await detail.locator('.trace-id').innerText(), /none \(tracing off\)|[0-9a-f]{32}/);
+    // Rows keep their own height beside a tall detail, and the decisions table stays inside the detail panel.
+    const detailBox = (await detail.boundingBox())!;
+    for (const row of await page.locator('tr.traffic-line').all()) assert.ok((await row.boundingBox())!.height < 60, 'a traffic row stretched');
+    const decisionsBox = (await detail.locator('table.decisions').boundingBox())!;
+    assert.ok(decisionsBox.x + decisionsBox.width <= detailBox.x + detailBox.width + 1, `decisions table ${decisionsBox.x + decisionsBox.width} spills past the detail ${detailBox.x + detailBox.width}`);
     await shot('traffic');
     // A live line: a request made now appears without reloading the page.
     await page.fill('input[name="filter-tool"]', '');
@@ -112,6 +135,10 @@ describe('admin UI in a real browser', () => {
     await page.locator('.stream-state', { hasText: 'live' }).waitFor();
     await fetch(`${gw.url()}/`);
     await page.locator('tr.traffic-line', { hasText: 'welcome' }).first().waitFor();
+    // An empty result says why and what to do.
+    await page.fill('input[name="filter-route"]', 'no-such-route');
+    await page.click('text=Apply');
+    await page.locator('.traffic-empty', { hasText: 'No request matches these filters yet' }).waitFor();
   });
 
   it('Policies: shows the Rego policy, evaluates an edited input, runs policy test', async () => {
@@ -135,8 +162,18 @@ describe('admin UI in a real browser', () => {
     await page.locator('.stat', { hasText: 'requests' }).first().waitFor();
     const requests = Number(await page.locator('.stat', { hasText: /^\d+requests$/ }).locator('b').innerText());
     assert.ok(requests >= 3, `requests shown: ${requests}`);
-    assert.ok(Number(await page.locator('.stat', { hasText: /^\d+denials$/ }).locator('b').innerText()) >= 1);
+    assert.ok(Number(await page.locator('.stat[data-key="denials"]').locator('b').innerText()) >= 1);
+    // Human labels, not the API's camelCase keys.
+    assert.equal(await page.locator('.stat[data-key="denials"] span').innerText(), 'denied by a policy');
+    assert.equal(await page.locator('.stat[data-key="rateLimited"] span').innerText(), 'rate-limited (429)');
+    assert.doesNotMatch(await page.locator('.stats').innerText(), /rateLimited|sessionsOpen|reloadsOk/);
     await page.locator('figure.chart svg polyline').first().waitFor();
+    // A time axis: clock times under each chart, first before last.
+    const times = await page.locator('figure.chart').first().locator('text.time').allTextContents();
+    assert.ok(times.length >= 2, `time ticks: ${times.join(', ')}`);
+    for (const t of times) assert.match(t, /^\d{2}:\d{2}:\d{2}$/);
+    assert.ok(times[0] < times[times.length - 1], times.join(' < '));
+    assert.match(await page.locator('figure.chart').first().locator('.legend').innerText(), /HTTP requests[\s\S]*MCP\/A2A messages/);
     await shot('metrics');
   });
 
@@ -144,6 +181,8 @@ describe('admin UI in a real browser', () => {
     await open('a2a');
     await page.locator('select[name="route"] option[value="agent"]').waitFor({ state: 'attached' });
     await page.selectOption('select[name="route"]', 'agent');
+    // An A2A v0.3 agent behind a plain HTTP route: its card names its own address, so the route's path is used.
+    await page.selectOption('select[name="version"]', '0.3');
     await page.click('text=Get card');
     await page.locator('.a2a-card pre', { hasText: '"name": "echo-agent"' }).waitFor();
     await page.fill('input[name="message"]', 'hi agent');
@@ -156,6 +195,105 @@ describe('admin UI in a real browser', () => {
     const stream = await page.locator('.a2a-stream').innerText();
     assert.match(stream, /"state":"working"[\s\S]*"echo: hi agent"[\s\S]*"state":"completed"[\s\S]*end/);
     await shot('a2a-playground');
+  });
+
+  it('Policies: a recent request prefills the input the gateway built (roles, arguments), and evaluating it gives the gateway\'s decision', async () => {
+    await open('policies');
+    await page.locator('details.policy', { hasText: 'authorization' }).waitFor();
+    const prefill = async (identity: string) => {
+      const option = page.locator('select[name="prefill"] option', { hasText: new RegExp(`POST /mcp ${identity} tools/call|POST /mcp ${identity} echo`) }).first();
+      await option.waitFor({ state: 'attached' });
+      await page.selectOption('select[name="prefill"]', (await option.getAttribute('value'))!);
+      await page.locator('.input-origin', { hasText: 'The input the gateway built' }).waitFor();
+      return JSON.parse(await page.locator('textarea[name="policy-input"]').inputValue());
+    };
+    // The call the gateway allowed (MCP playground, readonly-agent): its roles and arguments are there, and it evaluates to allow.
+    const allowed = await prefill('readonly-agent');
+    assert.deepEqual(allowed.identity.roles, ['readonly']);
+    assert.equal(allowed.mcp.tool, 'echo');
+    assert.deepEqual(allowed.mcp.arguments, { message: 'hello from the browser' });
+    assert.ok(!JSON.stringify(allowed).includes(READONLY_KEY), 'the API key is not in the input');
+    await page.click('button:text-is("Evaluate")');
+    await page.locator('.decision pre', { hasText: '"allow": true' }).waitFor();
+    await shot('policies-prefilled');
+    // The call it denied (data-ingest-agent): evaluates to deny.
+    const denied = await prefill('data-ingest-agent');
+    assert.deepEqual(denied.identity.roles, ['ingest']);
+    await page.click('button:text-is("Evaluate")');
+    await page.locator('.decision pre', { hasText: '"allow": false' }).waitFor();
+  });
+
+  it('A2A playground against the examples/a2a agents: both card versions, endpoints from the card, the skill in metadata.skill, JSON-RPC and REST', async () => {
+    await open('a2a');
+    await page.locator('select[name="route"] option[value="agents"]').waitFor({ state: 'attached' });
+    assert.equal(await page.locator('.a2a-empty').count(), 0);
+    await page.selectOption('select[name="route"]', 'agents');
+    assert.equal(await page.inputValue('input[name="path"]'), '/agents/research');
+    assert.deepEqual(await page.locator('select[name="agent"] option').allInnerTexts(), ['research', 'ops']);
+    // v1.0 card: supportedInterfaces, rewritten to the gateway; the endpoints come from it.
+    await page.selectOption('select[name="version"]', '1.0');
+    await page.click('text=Get card');
+    await page.locator('.a2a-card h4', { hasText: 'A2A 1.0 (HTTP 200)' }).waitFor();
+    const v10 = await page.locator('.a2a-card pre').innerText();
+    assert.match(v10, /"supportedInterfaces"/);
+    assert.doesNotMatch(v10, /^ {2}"url":/m, 'a v1.0 card has no top-level url');
+    assert.equal(await page.locator('.endpoint-jsonrpc').innerText(), '/agents/research/a2a/jsonrpc');
+    assert.equal(await page.locator('.endpoint-rest').innerText(), '/agents/research/a2a/rest');
+    // v0.3 card: the same agent in the older shape (url, no supportedInterfaces).
+    await page.selectOption('select[name="version"]', '0.3');
+    await page.click('text=Get card');
+    await page.locator('.a2a-card h4', { hasText: 'A2A 0.3 (HTTP 200)' }).waitFor();
+    const v03 = await page.locator('.a2a-card pre').innerText();
+    assert.notEqual(v03, v10);
+    // v0.3's shape: the main interface as a top-level url, rewritten to the gateway.
+    assert.match(v03, /^ {2}"url": "http:\/\/[^"]+\/agents\/research\/a2a\/jsonrpc"/m);
+    await shot('a2a-card-v03');
+    // A JSON-RPC send with the skill, in v1.0.
+    await page.selectOption('select[name="version"]', '1.0');
+    await page.fill('input[name="message"]', 'summarize the notes');
+    await page.fill('input[name="skill"]', 'summarize');
+    await page.click('button:text-is("Send")');
+    await page.locator('.a2a-send h4', { hasText: 'Answer (HTTP 200)' }).waitFor();
+    await page.locator('.a2a-send pre', { hasText: 'research: summarize the notes' }).first().waitFor();
+    await page.locator('.a2a-send .exchange summary').click();
+    const sent = await page.locator('.a2a-send .exchange').innerText();
+    assert.match(sent, /POST http:\/\/[^\s]+\/agents\/research\/a2a\/jsonrpc/);
+    assert.match(sent, /"metadata":\s*\{\s*"skill":\s*"summarize"/);
+    await shot('a2a-send-jsonrpc');
+    // The same through the REST binding.
+    await page.selectOption('select[name="binding"]', 'rest');
+    await page.fill('input[name="message"]', 'search by rest');
+    await page.click('button:text-is("Send")');
+    await page.locator('.a2a-send pre', { hasText: 'research: search by rest' }).first().waitFor();
+    assert.match(await page.locator('.a2a-send .exchange').innerText(), /POST http:\/\/[^\s]+\/agents\/research\/a2a\/rest\/message:send/);
+    // A stream from the other agent, event by event.
+    await page.selectOption('select[name="binding"]', 'jsonrpc');
+    await page.selectOption('select[name="agent"]', '/agents/ops');
+    await page.fill('input[name="skill"]', 'status');
+    await page.fill('input[name="message"]', 'stream status');
+    await page.click('button:text-is("Stream")');
+    await page.locator('.a2a-stream', { hasText: /ops step 3\/3[\s\S]*end/ }).waitFor({ timeout: 15_000 });
+    await shot('a2a-stream-examples');
+  });
+
+  it('Overview: a target\'s last exit names its code or signal, never "undefined"', async () => {
+    // Stop one of this gateway's server-everything processes from outside: its exit has a signal and no code.
+    const mine = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(EVERYTHING) && readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(process.pid);
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(mine, 'a server-everything process of this gateway');
+    process.kill(Number(mine), 'SIGKILL');
+    await open('overview');
+    // The page refreshes every 5 s; earlier sessions' processes ended by SIGTERM (the gateway closing them).
+    const target = page.locator('.target-node', { hasText: 'last exit: signal SIGKILL' });
+    await target.waitFor({ timeout: 15_000 });
+    const text = await target.innerText();
+    assert.doesNotMatch(text, /undefined|null/);
+    await shot('overview-last-exit');
   });
 
   it('Reloads: a broken config edit appears with its file and line, and the fix after it', async () => {

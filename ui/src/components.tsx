@@ -119,28 +119,36 @@ export function RoutePicker({ routes, value, onChange, prefer }: { routes: Pictu
 }
 
 /** A small line chart as inline SVG: no chart library, nothing fetched. */
-export function LineChart({ title, points, series }: { title: string; points: Array<Record<string, number>>; series: Array<{ key: string; color: string }> }) {
+export function LineChart({ title, points, series, unit }: { title: string; points: Array<Record<string, number>>; series: Array<{ key: string; color: string; label?: string }>; unit?: string }) {
   const w = 420;
-  const h = 140;
+  const h = 150;
   const pad = 28;
+  // The time axis: the first, middle and last bucket's clock time (points carry `t`, ms since the epoch).
+  const clock = (t: number | undefined) => (t === undefined ? '' : new Date(t).toTimeString().slice(0, 8));
+  const ticks = points.length === 0 ? [] : [...new Set([0, Math.floor((points.length - 1) / 2), points.length - 1])];
   const max = Math.max(1, ...points.flatMap((p) => series.map((s) => p[s.key] ?? 0)));
   const x = (i: number) => pad + (points.length <= 1 ? 0 : (i * (w - pad - 8)) / (points.length - 1));
   const y = (v: number) => h - pad + 4 - (v / max) * (h - pad - 8);
   return (
     <figure class="chart">
-      <figcaption>{title}</figcaption>
+      <figcaption>{title}{unit ? ` (${unit})` : ''}</figcaption>
       <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={title}>
         <line x1={pad} y1={h - pad + 4} x2={w - 8} y2={h - pad + 4} class="axis" />
         <line x1={pad} y1={4} x2={pad} y2={h - pad + 4} class="axis" />
         <text x={2} y={12} class="tick">{Math.round(max * 100) / 100}</text>
         <text x={2} y={h - pad + 4} class="tick">0</text>
+        {ticks.map((i, n) => (
+          <text key={i} x={x(i)} y={h - 6} class="time" text-anchor={n === 0 ? 'start' : n === ticks.length - 1 ? 'end' : 'middle'}>
+            {clock(points[i]?.t)}
+          </text>
+        ))}
         {series.map((s) => (
           <polyline key={s.key} fill="none" stroke={s.color} stroke-width="2" points={points.map((p, i) => `${x(i)},${y(p[s.key] ?? 0)}`).join(' ')} />
         ))}
       </svg>
       <div class="legend">
         {series.map((s) => (
-          <span key={s.key}><i style={{ background: s.color }} /> {s.key}</span>
+          <span key={s.key}><i style={{ background: s.color }} /> {s.label ?? s.key}</span>
         ))}
       </div>
     </figure>

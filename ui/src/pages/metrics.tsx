@@ -15,12 +15,25 @@ interface Snapshot {
   prometheus: Array<{ name: string; help: string; type: string; values: Array<{ labels: Record<string, string | number>; value: number }> }>;
 }
 
+/** What each total counts, in words (the API's keys are camelCase). */
+const TOTAL_LABELS: Record<string, string> = {
+  requests: 'requests',
+  errors: 'errors (5xx)',
+  denials: 'denied by a policy',
+  rateLimited: 'rate-limited (429)',
+  sessionsOpen: 'MCP sessions open',
+  sessionsOpened: 'MCP sessions opened',
+  reloadsOk: 'reloads applied',
+  reloadsFailed: 'reloads failed',
+};
+const human = (key: string) => TOTAL_LABELS[key] ?? key.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+
 function Counts({ title, counts }: { title: string; counts: Record<string, number | string> }) {
   const entries = Object.entries(counts);
   return (
     <div class="counts">
       <h4>{title}</h4>
-      {entries.length === 0 ? <p class="muted">none yet</p> : (
+      {entries.length === 0 ? <p class="muted">none yet: send a request through the gateway (the Traffic page shows it live)</p> : (
         <table class="grid"><tbody>{entries.map(([k, v]) => <tr key={k}><td>{k}</td><td>{v}</td></tr>)}</tbody></table>
       )}
     </div>
@@ -46,14 +59,14 @@ export function Metrics() {
         <>
           <div class="stats">
             {Object.entries(w.totals).map(([k, v]) => (
-              <div class="stat" key={k}><b>{v}</b><span>{k}</span></div>
+              <div class="stat" key={k} data-key={k}><b>{v}</b><span>{human(k)}</span></div>
             ))}
-            <div class="stat"><b>{w.latency.p50} / {w.latency.p90} / {w.latency.p99}</b><span>latency p50/p90/p99 ms</span></div>
+            <div class="stat"><b>{w.latency.p50} / {w.latency.p90} / {w.latency.p99}</b><span>latency p50 / p90 / p99 (ms)</span></div>
           </div>
           <div class="charts">
-            <LineChart title="Requests per bucket" points={w.series} series={[{ key: 'requests', color: '#2563eb' }, { key: 'messages', color: '#7c3aed' }]} />
-            <LineChart title="Latency (ms)" points={w.series} series={[{ key: 'p50', color: '#059669' }, { key: 'p90', color: '#d97706' }, { key: 'p99', color: '#dc2626' }]} />
-            <LineChart title="Errors, denials, rate-limited" points={w.series} series={[{ key: 'errors', color: '#dc2626' }, { key: 'denials', color: '#d97706' }, { key: 'rateLimited', color: '#7c3aed' }]} />
+            <LineChart title={`Requests per ${w.bucketMs / 1000} s`} points={w.series} series={[{ key: 'requests', color: '#2563eb', label: 'HTTP requests' }, { key: 'messages', color: '#7c3aed', label: 'MCP/A2A messages' }]} />
+            <LineChart title="Latency" unit="ms" points={w.series} series={[{ key: 'p50', color: '#059669', label: 'median (p50)' }, { key: 'p90', color: '#d97706', label: 'p90' }, { key: 'p99', color: '#dc2626', label: 'p99' }]} />
+            <LineChart title={`Errors, denials, rate-limited per ${w.bucketMs / 1000} s`} points={w.series} series={[{ key: 'errors', color: '#dc2626', label: 'errors (5xx)' }, { key: 'denials', color: '#d97706', label: 'denied by a policy' }, { key: 'rateLimited', color: '#7c3aed', label: 'rate-limited (429)' }]} />
           </div>
           <div class="cols">
             <Counts title="By status class" counts={w.byStatusClass} />

@@ -3,6 +3,13 @@ import { get } from '../api.ts';
 import { Badge, ErrorBox, Json } from '../components.tsx';
 import type { Health, PictureBind } from '../types.ts';
 
+/** How a process ended: its exit code, else the signal that stopped it (a process killed by a signal has no code). */
+function exitOf(exit: { code?: number | null; signal?: string | null }): string {
+  if (exit.code !== undefined && exit.code !== null) return `code ${exit.code}`;
+  if (exit.signal) return `signal ${exit.signal}`;
+  return 'ended (no code or signal reported)';
+}
+
 /** Follows `binds[0].listeners[1].routes[2]` into the config view. */
 function at(config: unknown, path: string): unknown {
   let node: unknown = config;
@@ -16,7 +23,7 @@ function HealthBadge({ health }: { health?: Health }) {
     health.running !== undefined ? `${health.running} running` : '',
     health.pooled ? `${health.pooled} warm` : '',
     health.lastError ? `last error: ${health.lastError.message}` : '',
-    health.lastExit ? `last exit: ${health.lastExit.code ?? health.lastExit.signal}` : '',
+    health.lastExit ? `last exit: ${exitOf(health.lastExit)}` : '',
   ].filter(Boolean).join(', ');
   return <Badge kind={health.status}>{health.status}{detail ? ` · ${detail}` : ''}</Badge>;
 }

@@ -14,15 +14,26 @@ interface PolicyEntry {
   files: Array<{ path: string; source?: string; error?: string }>;
 }
 
-/** An authorization input from a recent request: what the access line knows (roles are the key's, not shown). */
-export function inputFrom(line: TrafficLine): Record<string, unknown> {
+/**
+ * The authorization input of a recent request: the one the gateway built and the policy evaluated, recorded with
+ * its decision (the message's for an MCP/A2A call, else the request's), so evaluating it here gives the gateway's
+ * decision. `recorded` is false when no authorization decision carried one (a route without Rego, a line from
+ * before); the input is then rebuilt from the access line, and says so.
+ */
+export function inputFrom(line: TrafficLine): { input: Record<string, unknown>; recorded: boolean; decision?: string } {
+  const authz = line.decisions.filter((d) => d.policy === 'authorization' && d.input !== undefined);
+  const chosen = authz.find((d) => d.level === 'message') ?? authz[0];
+  if (chosen) return { input: chosen.input as Record<string, unknown>, recorded: true, decision: chosen.outcome };
   const mcp = line.messages.find((m) => m.protocol === 'mcp');
   return {
-    identity: line.identity ? { kind: 'apiKey', subject: line.identity, roles: [], claims: {} } : { kind: 'anonymous', subject: '', roles: [], claims: {} },
-    request: { method: line.method, path: line.path, query: {}, headers: {}, clientAddress: line.client },
-    listener: line.listener,
-    route: line.route,
-    ...(mcp ? { mcp: { method: mcp.method, ...(mcp.target ? { target: mcp.target } : {}), ...(mcp.tool ? { tool: mcp.tool, arguments: {} } : {}), listing: false } } : {}),
+    recorded: false,
+    input: {
+      identity: line.identity ? { kind: 'apiKey', subject: line.identity, roles: [], claims: {} } : { kind: 'anonymous', subject: '', roles: [], claims: {} },
+      request: { method: line.method, path: line.path, query: {}, headers: {}, clientAddress: line.client },
+      listener: line.listener,
+      route: line.route,
+      ...(mcp ? { mcp: { method: mcp.method, ...(mcp.target ? { target: mcp.target } : {}), ...(mcp.tool ? { tool: mcp.tool, arguments: {} } : {}), listing: false } } : {}),
+    },
   };
 }
 
@@ -41,6 +52,16 @@ export function Policies({ prefill }: { prefill?: TrafficLine }) {
   const [test, setTest] = useState<{ exitCode: number; output: string }>();
   const [busy, setBusy] = useState(false);
   const [recent, setRecent] = useState<TrafficLine[]>([]);
+  const [origin, setOrigin] = useState<string>();
+  const prefillWith = (line: TrafficLine) => {
+    const { input: doc, recorded, decision: outcome } = inputFrom(line);
+    setInput(JSON.stringify(doc, null, 2));
+    setOrigin(
+      recorded
+        ? `The input the gateway built for request ${line.id} and its policy evaluated (${outcome}); values under secret-looking keys are redacted.`
+        : `Rebuilt from the access line of request ${line.id}: no authorization decision recorded its input (roles, headers and arguments are not known).`,
+    );
+  };
 
   useEffect(() => {
     get<{ policies: PolicyEntry[] }>('/api/policies').then((p) => {
@@ -52,7 +73,7 @@ export function Policies({ prefill }: { prefill?: TrafficLine }) {
   }, []);
   useEffect(() => {
     if (!prefill) return;
-    setInput(JSON.stringify(inputFrom(prefill), null, 2));
+    prefillWith(prefill);
     if (prefill.route) setRoute(prefill.route);
   }, [prefill]);
 
@@ -74,7 +95,12 @@ export function Policies({ prefill }: { prefill?: TrafficLine }) {
       <h2>Policies</h2>
       <ErrorBox error={error} />
       <div class="policy-list">
-        {policies.length === 0 && <p class="muted">No policies in the running config.</p>}
+        {policies.length === 0 && (
+          <p class="empty">
+            No policies in the running config. Add them under <code>policies</code> on a listener or a route, e.g.{' '}
+            <code>{"policies: { authorization: { rego: './policy.rego' } }"}</code>; <code>examples/authorization</code> has Rego rules and their tests.
+          </p>
+        )}
         {policies.map((p) => (
           <details key={p.configPath} class="policy">
             <summary>
@@ -108,7 +134,7 @@ export function Policies({ prefill }: { prefill?: TrafficLine }) {
             onChange={(e) => {
               const line = recent.find((l) => l.id === (e.target as HTMLSelectElement).value);
               if (line) {
-                setInput(JSON.stringify(inputFrom(line), null, 2));
+                prefillWith(line);
                 if (line.route && authzRoutes.includes(line.route)) setRoute(line.route);
               }
             }}
@@ -122,6 +148,7 @@ export function Policies({ prefill }: { prefill?: TrafficLine }) {
           </select>
         </label>
       </div>
+      {origin && <p class="muted input-origin">{origin}</p>}
       <textarea name="policy-input" class="input" rows={14} value={input} onInput={(e) => setInput((e.target as HTMLTextAreaElement).value)} />
       <div class="toolbar">
         <button

@@ -51,6 +51,13 @@ export function Traffic({ onPrefill }: { onPrefill?: (line: TrafficLine) => void
         <span class="muted stream-state">{state}</span>
       </form>
       <ErrorBox error={state.startsWith('disconnected') ? state : undefined} />
+      {lines.length === 0 && (
+        <p class="empty traffic-empty">
+          {Object.values(applied).some(Boolean)
+            ? 'No request matches these filters yet: clear a filter, or send one that matches.'
+            : 'No requests yet: send one through the gateway (curl, an MCP client, the MCP and A2A pages here) and it appears at once.'}
+        </p>
+      )}
       <div class="split">
         <table class="grid traffic">
           <thead>

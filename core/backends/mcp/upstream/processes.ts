@@ -97,6 +97,8 @@ export class TargetLauncher {
     const pid = conn.pid;
     const base = { route: this.route, target: this.target.name, pid, pooled };
     publish(processChannel, () => ({ event: 'start' as const, ...base }));
-    void conn.ended.then(() => publish(processChannel, () => ({ event: 'exit' as const, ...base })));
+    // The exit event says how the process ended (the admin UI's "last exit", the health status): code or signal.
+    const exitOf = () => (conn.transportOf() as { exit?: { code: number | null; signal: string | null } } | undefined)?.exit;
+    void conn.ended.then(() => publish(processChannel, () => ({ event: 'exit' as const, ...base, ...exitOf() })));
   }
 }

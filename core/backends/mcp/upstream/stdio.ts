@@ -82,6 +82,8 @@ export class StdioTransport implements UpstreamTransport {
   private readonly stderrTail: string[] = [];
   /** Why the transport closed, when the process ended on its own: its exit and the last lines of its stderr. */
   closeReason?: string;
+  /** How the process ended, once it has: its exit code, or the signal that stopped it. */
+  exit?: { code: number | null; signal: string | null };
 
   constructor(options: StdioOptions) {
     this.options = options;
@@ -115,6 +117,7 @@ export class StdioTransport implements UpstreamTransport {
       });
       child.once('exit', (code, signal) => {
         live.delete(child);
+        this.exit = { code, signal };
         if (!this.closing) this.closeReason = `the process exited (${signal ? `signal ${signal}` : `code ${code}`})${this.describeStderr()}`;
         // Descendants that kept the pipes open (wrappers like npx) would otherwise keep the transport, and the
         // gateway's event loop, alive.
