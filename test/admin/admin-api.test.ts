@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
-import { AdminObserver, errorLocation, isoNow } from '../../core/admin/observer.ts';
+import { AdminObserver, decisionInput, errorLocation, isoNow } from '../../core/admin/observer.ts';
+import { a2aEndpoints } from '../../core/admin/a2a-playground.ts';
 import { policyChannel, requestChannel, type RequestEvent } from '../../core/telemetry/events.ts';
 import { Ring } from '../../core/admin/ring.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -102,6 +103,9 @@ describe('admin API on loopback (no token)', () => {
       [await post('/api/picture', {}), 405, '/api/picture answers GET only'],
       [await call(base, '/api/nothing'), 404, 'no admin endpoint /api/nothing'],
       [await call(base, '/api/traffic/unknown-id'), 404, 'no recent request unknown-id'],
+      [await post('/api/a2a/send', { route: 'welcome', text: 'x', binding: 'grpc' }), 400, 'binding: expected "jsonrpc" or "rest", got "grpc"'],
+      [await post('/api/a2a/card', { route: 'welcome', version: '2.0' }), 400, 'version: expected "0.3" or "1.0", got "2.0"'],
+      [await post('/api/a2a/send', { route: 'welcome', text: 'x', binding: 'rest' }), 400, "binding: the agent's card (HTTP 404) names no HTTP+JSON interface for A2A 0.3; use JSON-RPC"],
     ];
     for (const [reply, status, message] of cases) {
       assert.equal(reply.status, status, JSON.stringify(reply.body));
@@ -348,5 +352,41 @@ describe('trace ids', () => {
       observer.close();
       context.disable();
     }
+  });
+});
+
+describe('A2A playground: endpoints from a card', () => {
+  it('reads a v1.0 card\'s supportedInterfaces for the version, and a v0.3 card\'s url and additionalInterfaces, as paths', () => {
+    const v10 = {
+      supportedInterfaces: [
+        { url: 'http://gw:3600/agents/r/a2a/jsonrpc', protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
+        { url: 'http://gw:3600/agents/r/a2a/rest', protocolBinding: 'HTTP+JSON', protocolVersion: '1.0' },
+        { url: 'http://gw:3600/agents/r/v03', protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+        { url: 'http://gw:3600/agents/r/grpc', protocolBinding: 'GRPC', protocolVersion: '1.0' },
+      ],
+    };
+    assert.deepEqual(a2aEndpoints(v10, '1.0'), { jsonrpc: '/agents/r/a2a/jsonrpc', rest: '/agents/r/a2a/rest' });
+    assert.deepEqual(a2aEndpoints(v10, '0.3'), { jsonrpc: '/agents/r/v03', rest: '/agents/r/a2a/rest' });
+    const v03 = { url: 'http://gw/agents/r/a2a/jsonrpc/', additionalInterfaces: [{ url: 'http://gw/agents/r/a2a/rest', transport: 'HTTP+JSON' }] };
+    assert.deepEqual(a2aEndpoints(v03, '0.3'), { jsonrpc: '/agents/r/a2a/jsonrpc', rest: '/agents/r/a2a/rest' });
+    assert.deepEqual(a2aEndpoints({ url: 'http://gw/x', preferredTransport: 'HTTP+JSON' }, '0.3'), { rest: '/x' });
+    assert.deepEqual(a2aEndpoints('not a card', '1.0'), {});
+    assert.deepEqual(a2aEndpoints({ url: 'not a url' }, '0.3'), {});
+  });
+});
+
+describe('decision inputs shown by the admin UI', () => {
+  it('are the recorded JSON with values under secret-looking keys redacted, headers and other values as they were', () => {
+    const input = decisionInput(JSON.stringify({
+      identity: { kind: 'apiKey', subject: 'a', roles: ['r'], claims: { api_key: 'k-1' } },
+      request: { headers: { 'x-tenant': 'acme' } },
+      mcp: { tool: 'login', arguments: { user: 'u', password: 'p-2', nested: { token: 't-3' } } },
+    }));
+    assert.deepEqual(input, {
+      identity: { kind: 'apiKey', subject: 'a', roles: ['r'], claims: { api_key: '[redacted]' } },
+      request: { headers: { 'x-tenant': 'acme' } },
+      mcp: { tool: 'login', arguments: { user: 'u', password: '[redacted]', nested: { token: '[redacted]' } } },
+    });
+    assert.equal(decisionInput('{not json'), undefined);
   });
 });
