@@ -9,11 +9,12 @@ const READER = { 'x-api-key': 'a2a-reader-demo-key' };
 const ADMIN = { 'x-api-key': 'a2a-admin-demo-key' };
 
 describe('examples/a2a: two agents, a read-only and a privileged caller', () => {
-  let agents: { close(): Promise<void> };
+  let agents: Awaited<ReturnType<typeof startAgents>>;
   let gw: Awaited<ReturnType<typeof startExample>>;
   before(async () => {
-    agents = await startAgents();
-    gw = await startExample('a2a');
+    // Free ports: test/examples/side-by-side.test.ts may run the example on its own ports at the same time.
+    agents = await startAgents({ research: 0, ops: 0 });
+    gw = await startExample('a2a', { a2aAgents: Object.fromEntries(Object.entries(agents.ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`])) });
   });
   after(async () => {
     await gw?.running.close();

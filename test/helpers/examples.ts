@@ -10,17 +10,23 @@ export const examplePath = (name: string, file = 'gateway.config.ts') => fileURL
 
 /**
  * Starts an example's config exactly as written, except that binds move to 127.0.0.1 port 0, admin and readiness
- * are off, the stats server is off unless `stats` names an address, and (optionally) HTTP host backends point at a test upstream.
+ * are off, the stats server is off unless `stats` names an address, and (optionally) HTTP host backends point at a test upstream
+ * and A2A agents at the ones a test started.
  */
 export async function startExample(
   name: string,
-  options: { file?: string; upstreamHost?: string; policies?: readonly PolicyDefinition[]; stats?: string | false } = {},
+  options: { file?: string; upstreamHost?: string; policies?: readonly PolicyDefinition[]; stats?: string | false; a2aAgents?: Record<string, string> } = {},
 ): Promise<{ running: RunningGateway; logs: LogCapture; url(i?: number): string }> {
   const logs = new LogCapture();
   const transform = (loaded: LoadedConfig): LoadedConfig => {
     const c = loaded.config;
-    const backend = (b: ResolvedBackend): ResolvedBackend =>
-      b.kind === 'host' && options.upstreamHost ? { ...b, config: options.upstreamHost, name: options.upstreamHost } : b;
+    const backend = (b: ResolvedBackend): ResolvedBackend => {
+      if (b.kind === 'host' && options.upstreamHost) return { ...b, config: options.upstreamHost, name: options.upstreamHost };
+      // A2A agents started on free ports (`a2aAgents`: name → URL), so the test never needs the example's fixed ones.
+      const agents = (b.config as { agents?: Array<{ name: string; url: string }> }).agents;
+      if (b.kind === 'a2a' && options.a2aAgents && agents) return { ...b, config: { ...(b.config as object), agents: agents.map((a) => ({ ...a, url: options.a2aAgents![a.name] ?? a.url })) } };
+      return b;
+    };
     return {
       ...loaded,
       config: {
