@@ -341,3 +341,32 @@ describe('admin UI with a token', () => {
     }
   });
 });
+
+describe('admin UI empty states', () => {
+  it('the MCP and A2A playgrounds and the Traffic page say what is missing and how to add it', async () => {
+    ensureUiBuilt();
+    const config = {
+      admin: { address: '127.0.0.1:0' },
+      readiness: { address: false },
+      stats: { address: false },
+      binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ name: 'welcome', policies: { directResponse: { status: 200, body: 'hi' } } }] }] }],
+    };
+    const gw = await startTestGateway(`import { defineConfig } from 'portcullis';\nexport default defineConfig(${JSON.stringify(config)});\n`);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 700 } });
+      page.setDefaultTimeout(20_000);
+      const base = `http://127.0.0.1:${gw.running.admin!.port}/ui#/`;
+      await page.goto(`${base}mcp`);
+      assert.match(await page.locator('.mcp-empty').innerText(), /^No MCP route in the running config\. Add a route with an mcp backend, for example backends: \[\{ mcp: .*examples\/basic/);
+      await page.goto(`${base}a2a`);
+      assert.match(await page.locator('.a2a-empty').innerText(), /^No A2A route in the running config\. Add a route with an a2a backend, for example backends: \[\{ a2a: .*examples\/a2a/);
+      await page.screenshot({ path: `${SHOTS}a2a-empty.png`, fullPage: true });
+      await page.goto(`${base}traffic`);
+      assert.match(await page.locator('.traffic-empty').innerText(), /^No requests yet: send one through the gateway/);
+    } finally {
+      await browser.close();
+      await gw.close();
+    }
+  });
+});

@@ -146,6 +146,13 @@ export function McpPlayground() {
       <h2>MCP playground</h2>
       <p class="muted">List and call what an MCP route offers, as a chosen caller, through the gateway itself.</p>
       <ErrorBox error={routesError} />
+      {routes.length > 0 && !routes.some((r) => r.protocol === 'mcp') && (
+        <p class="empty mcp-empty">
+          No MCP route in the running config. Add a route with an <code>mcp</code> backend, for example{' '}
+          <code>{"backends: [{ mcp: { targets: [{ name: 'everything', stdio: { cmd: 'npx', args: ['@modelcontextprotocol/server-everything'] } }] } }]"}</code>, and
+          save: the gateway reloads and the route picker offers it (<code>examples/basic</code> is the smallest one).
+        </p>
+      )}
       <form
         class="toolbar"
         onSubmit={(e) => {
