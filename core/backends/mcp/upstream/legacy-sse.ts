@@ -17,6 +17,8 @@ export class LegacySseTransport implements UpstreamTransport {
   onerror?: (error: Error) => void;
   /** Why the stream ended, for the errors of the calls still waiting. */
   closeReason?: string;
+  /** The stable code of that reason, when the target sent what is not MCP. */
+  closeCode?: string;
   private endpoint?: URL;
   private protocolVersion?: string;
   private closed = false;
@@ -80,6 +82,7 @@ export class LegacySseTransport implements UpstreamTransport {
     if (this.closed) return;
     if (failure instanceof UpstreamProtocolError) this.onerror?.(new UpstreamProtocolError(`target "${this.target}" ${failure.message}`, failure.code));
     this.closeReason = reason;
+    if (failure instanceof UpstreamProtocolError) this.closeCode = failure.code;
     await this.close();
   }
 
