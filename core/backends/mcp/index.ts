@@ -27,6 +27,7 @@ export const MCP_DEFAULTS = {
   requestTimeoutMs: 60_000,
   warmPool: 1,
   maxBatchSize: 100,
+  maxUpstreamMessageBytes: 16 * 1024 * 1024,
   maxSessions: 1000,
   maxSessionsPerIdentity: 100,
   maxProcesses: 100,
@@ -85,6 +86,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     onTransportError: (err: Error) => logger.warn({ route: route.name, target, code: (err as { code?: unknown }).code, err: err.message }, 'MCP target sent what is not MCP'),
     upstream: remote?.dispatcher,
     openapi: options.openapi,
+    maxMessageBytes: config.maxUpstreamMessageBytes ?? MCP_DEFAULTS.maxUpstreamMessageBytes,
   });
   const stateless = config.statefulMode === 'stateless';
   const limits = {
