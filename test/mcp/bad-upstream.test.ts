@@ -88,6 +88,7 @@ describe('an upstream that sends what is not MCP: the call fails with a JSON-RPC
     ['endless', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent an event of more than 16777216 bytes \(no blank line ended it within the bound\)$/],
     ['huge', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent an event of more than 16777216 bytes/],
     ['close-mid-event', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32001: target "bad" ended its event stream before the answer to tools\/call \(.+\) and gave no event id to resume from$/],
+    ['resume-refused', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32001: target "bad" ended its event stream before the answer to tools\/call and refused to resume after event "gone-\d+" \(HTTP 405\)$/],
     ['no-id-break', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32001: target "bad" ended its event stream before the answer to tools\/call/],
     ['garbage-json', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent a message that is not JSON \(.+\): \{"jsonrpc":"2\.0","id":$/],
     ['not-jsonrpc', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent JSON that is not a JSON-RPC message: \{"hello":"world"\}$/],
