@@ -125,8 +125,18 @@ export class StreamableHttpTransport implements UpstreamTransport {
       const body = await readBounded(res.body, this.maxBytes).catch((err: Error) => {
         throw err instanceof UpstreamProtocolError ? err : new UpstreamProtocolError(`answer broke off: ${err.message}`, ErrorCodes.MCP_UPSTREAM_STREAM_ENDED);
       });
-      // An empty 2xx is an acknowledgement, whatever it says its type is (the Python SDK: 202 application/json).
-      if (body.length > 0) {
+      // An empty 2xx is an acknowledgement, whatever it says its type is (the Python SDK: 202 application/json);
+      // so is any 2xx to a notification or a response (some servers say "Accepted" in text): only a request's
+      // answer is read, and a garbled one fails that request.
+      if (body.length > 0 && id === undefined) {
+        if (isJson(type)) {
+          try {
+            for (const m of parseUpstreamMessages(body)) this.onmessage?.(m);
+          } catch (err) {
+            this.report(new UpstreamProtocolError(`target "${this.target}" ${(err as Error).message}`, (err as UpstreamProtocolError).code));
+          }
+        }
+      } else if (body.length > 0) {
         if (!isJson(type)) {
           throw new UpstreamProtocolError(
             `answered HTTP ${res.statusCode} with content-type ${JSON.stringify(type || 'none')}, not JSON or an event stream: ${preview(new TextDecoder().decode(body.subarray(0, 512)))}`,
