@@ -123,7 +123,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       void this.answerStream(res.body, id, message);
     } else {
       const body = await readBounded(res.body, this.maxBytes).catch((err: Error) => {
-        throw err instanceof UpstreamProtocolError ? err : new UpstreamProtocolError(`answer broke off: ${err.message}`, ErrorCodes.MCP_UPSTREAM_STREAM_ENDED);
+        throw err instanceof UpstreamProtocolError ? err : new UpstreamProtocolError(`broke off its answer: ${err.message}`, ErrorCodes.MCP_UPSTREAM_STREAM_ENDED);
       });
       // An empty 2xx is an acknowledgement, whatever it says its type is (the Python SDK: 202 application/json);
       // so is any 2xx to a notification or a response (some servers say "Accepted" in text): only a request's
