@@ -105,6 +105,9 @@ describe('upstream event streams: the GET stream reconnects with Last-Event-ID; 
     const body = (await res.json()) as { error: { code: string; message: string } };
     assert.equal(res.status, 502);
     assert.equal(body.error.code, 'PCL_ERR_MCP_UPSTREAM_FAILED');
-    assert.ok(body.error.message.includes(`named an endpoint on another origin (http://other.invalid, the stream is on http://127.0.0.1:${legacyPort})`), body.error.message);
+    assert.equal(
+      body.error.message,
+      `route "foreign": the MCP session could not start: target "foreign": the target named an endpoint on another origin (http://other.invalid, the stream is on http://127.0.0.1:${legacyPort})`,
+    );
   });
 });
