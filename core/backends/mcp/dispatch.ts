@@ -35,19 +35,48 @@ export function initializeResult(session: Session): Record<string, unknown> {
   };
 }
 
+/** A caching hint (MCP 2026-07-28): how long a result stays fresh, and who may share a cached copy. */
+export interface CacheHint {
+  ttlMs: number;
+  cacheScope: 'public' | 'private';
+}
+
+/**
+ * The era of one client request, when it is not its session's: a 2026-07-28 request declares its own version and
+ * has no session of its own (it is served on an internal one). `cache` is set by list methods: the most
+ * conservative of the targets' hints.
+ */
+export interface RequestEra {
+  protocolVersion: string;
+  cache?: CacheHint;
+}
+
+/** The most conservative of two hints: the shorter freshness, and private if either is. */
+export function stricterHint(a: CacheHint | undefined, b: CacheHint): CacheHint {
+  if (!a) return b;
+  return { ttlMs: Math.min(a.ttlMs, b.ttlMs), cacheScope: a.cacheScope === 'public' && b.cacheScope === 'public' ? 'public' : 'private' };
+}
+
+/** A target result's own hint; a result without one (a 2025-era target) is fresh for no time and private. */
+export function hintOf(result: unknown): CacheHint {
+  const r = (result ?? {}) as Record<string, unknown>;
+  const ttl = typeof r.ttlMs === 'number' && Number.isFinite(r.ttlMs) && r.ttlMs > 0 ? Math.floor(r.ttlMs) : 0;
+  return { ttlMs: ttl, cacheScope: r.cacheScope === 'public' ? 'public' : 'private' };
+}
+
 /** Serves one client request within a session: answered here, fanned out, or routed to the owning target. */
-export async function dispatch(session: Session, ctx: RequestContext, pipeline: MessagePipeline, req: JsonRpcRequest, emit?: Emit): Promise<unknown> {
+export async function dispatch(session: Session, ctx: RequestContext, pipeline: MessagePipeline, req: JsonRpcRequest, emit?: Emit, era?: RequestEra): Promise<unknown> {
   switch (req.method) {
     case 'ping':
       return {};
     case 'initialize':
       return initializeResult(session);
   }
-  const m = new McpMessageContext(session, ctx, req);
+  const m = new McpMessageContext(session, ctx, req, era);
   const kind = LIST_METHODS[req.method];
   if (kind) {
     await pipeline.run(m, async (msg) => {
-      msg.items = await list(session, kind, withTraceMeta(msg.params ?? {}, msg.traceMeta));
+      msg.items = await list(session, kind, withTraceMeta(msg.params ?? {}, msg.traceMeta), era);
     });
     return { [kind]: m.items!.map((i) => i.item) };
   }
@@ -77,7 +106,8 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
 class McpMessageContext implements MessageContext {
   readonly protocol = 'mcp' as const;
   readonly http: RequestContext;
-  readonly sessionId: string;
+  readonly sessionId: string | undefined;
+  readonly protocolVersion: string;
   readonly rpcId: JsonRpcRequest['id'];
   readonly method: string;
   params: Record<string, unknown> | undefined;
@@ -92,10 +122,12 @@ class McpMessageContext implements MessageContext {
   forward: Record<string, unknown> = {};
   private readonly session: Session;
 
-  constructor(session: Session, http: RequestContext, req: JsonRpcRequest) {
+  constructor(session: Session, http: RequestContext, req: JsonRpcRequest, era?: RequestEra) {
     this.session = session;
     this.http = http;
-    this.sessionId = session.id;
+    // A 2026-07-28 request has no session: the internal one it is served on is not the client's.
+    this.sessionId = era ? undefined : session.id;
+    this.protocolVersion = era?.protocolVersion ?? session.protocolVersion;
     this.rpcId = req.id;
     this.method = req.method;
     this.params = req.params;
@@ -179,7 +211,7 @@ async function call(session: Session, target: string, req: JsonRpcRequest, param
 }
 
 /** Lists every live target (all pages) and merges; the message pipeline filters the items. */
-async function list(session: Session, kind: ListKind, params: Record<string, unknown>): Promise<McpListItem[]> {
+async function list(session: Session, kind: ListKind, params: Record<string, unknown>, era?: RequestEra): Promise<McpListItem[]> {
   const method = Object.keys(LIST_METHODS).find((m) => LIST_METHODS[m] === kind)!;
   const capability = kind === 'resourceTemplates' ? 'resources' : kind;
   const targets = session.env.failOpen ? session.liveTargets() : [...session.targets.keys()];
@@ -197,6 +229,7 @@ async function list(session: Session, kind: ListKind, params: Record<string, unk
           const r = (ready ??
             (await conn.request(method, cursor === undefined ? { ...withoutCursor(params) } : { ...withoutCursor(params), cursor }).result)) as Record<string, unknown>;
           items.push(...((r?.[kind] as Array<Record<string, unknown>>) ?? []));
+          if (era) era.cache = stricterHint(era.cache, hintOf(r));
           cursor = r?.nextCursor;
         } catch (err) {
           if (session.env.failOpen) return { target, items };
