@@ -151,6 +151,7 @@ function snapshot(m: MessageContext): McpMessage {
   if (m.arguments !== undefined) msg.arguments = m.arguments;
   if (m.prompt !== undefined) msg.prompt = m.prompt;
   if (m.resourceUri !== undefined) msg.resourceUri = m.resourceUri;
+  if (m.protocolVersion !== undefined) msg.protocolVersion = m.protocolVersion;
   return msg;
 }
 

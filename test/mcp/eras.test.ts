@@ -216,3 +216,47 @@ describe('MCP eras: 2026-07-28 and 2025 clients on 2025-era targets', () => {
     });
   });
 });
+
+// One policy surface: the era reaches authorization input and telemetry, and nothing else differs.
+describe('MCP eras: policies and telemetry see the era, not a different message', () => {
+  let gw: TestGateway;
+  let url: string;
+
+  before(async () => {
+    const rule = 'mcp.tool.name == "whoami" || (mcp.tool.name == "echo" && has(mcp.protocolVersion) && mcp.protocolVersion == "2026-07-28")';
+    gw = await startTestGateway(simpleConfig([{ ...mcpRoute([fixtureStdio('solo', 'eras-policy')], { prefixMode: 'never' }), policies: { mcpAuthorization: { rules: [rule] } } }], MCP_TEST_EXTRA));
+    url = `${gw.url()}/mcp`;
+  });
+  after(async () => {
+    await gw?.close();
+  });
+
+  it('a CEL rule on mcp.protocolVersion lets the 2026-07-28 client call echo and refuses the 2025 session the same call', async () => {
+    const [v1, v2] = await Promise.all([connectClient(url), connectV2(url, { pin: V })]);
+    try {
+      assert.equal(text(await v2.callTool({ name: 'echo', arguments: { text: 'modern' } })), 'solo: modern');
+      const refused = await v1.callTool({ name: 'echo', arguments: { text: 'legacy' } }).then((r) => JSON.stringify(r), (e: Error) => e.message);
+      assert.match(refused, /Unknown tool: echo/);
+      // Both eras are refused the same way for a tool no rule allows.
+      for (const client of [v1, v2] as Array<{ callTool(p: unknown): Promise<unknown> }>) {
+        const r = await client.callTool({ name: 'slow', arguments: {} }).then((x) => JSON.stringify(x), (e: Error) => e.message);
+        assert.match(r, /Unknown tool: slow/);
+      }
+    } finally {
+      await Promise.all([v1.close(), v2.close()]);
+    }
+  });
+
+  it('the access log names the protocol version of each era, and a 2026-07-28 line has no session id', async () => {
+    const r = await post(url, { id: 1, method: 'tools/call', params: { _meta: ENVELOPE, name: 'whoami', arguments: {} } });
+    assert.equal(r.status, 200);
+    const line = await gw.logs.waitFor((l) => l.type === 'access' && l['mcp.protocol.version'] === V);
+    assert.equal(line['mcp.method.name'], 'tools/call');
+    assert.equal(line['mcp.session.id'], undefined);
+    const v1 = await connectClient(url);
+    await v1.callTool({ name: 'whoami', arguments: {} });
+    await v1.close();
+    const legacy = await gw.logs.waitFor((l) => l.type === 'access' && l['mcp.protocol.version'] === '2025-11-25' && l['mcp.method.name'] === 'tools/call');
+    assert.ok(legacy['mcp.session.id']);
+  });
+});
