@@ -72,6 +72,11 @@ export const ErrorCodes = {
    * (`io.modelcontextprotocol/protocolVersion`, `io.modelcontextprotocol/clientCapabilities`) or holds a malformed one.
    */
   MCP_ENVELOPE_INVALID: 'PCL_ERR_MCP_ENVELOPE_INVALID',
+  /**
+   * 400 with JSON-RPC error -32602: a 2026-07-28 retry carried a `requestState` this gateway did not issue, that was
+   * changed, issued to another caller or for another request, or that expired. Retry the original request afresh.
+   */
+  MCP_REQUEST_STATE_INVALID: 'PCL_ERR_MCP_REQUEST_STATE_INVALID',
   /** 405: the HTTP method is not one an MCP endpoint serves (POST, GET, DELETE). */
   MCP_METHOD_NOT_ALLOWED: 'PCL_ERR_MCP_METHOD_NOT_ALLOWED',
   /** 502: an MCP session could not start because a target failed to start or initialize (`failureMode: failClosed`). */

@@ -49,6 +49,8 @@ export interface CacheHint {
 export interface RequestEra {
   protocolVersion: string;
   cache?: CacheHint;
+  /** The client's own envelope keys (`_meta`: client info, capabilities, log level), for 2026-07-28 targets. */
+  envelope?: Record<string, unknown>;
 }
 
 /** The most conservative of two hints: the shorter freshness, and private if either is. */
@@ -93,7 +95,7 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
   if (early !== undefined) return early;
   await pipeline.run(m, async (msg) => {
     const target = msg.target!;
-    const result = await call(session, target, req, withTraceMeta((msg as McpMessageContext).forward, msg.traceMeta), emit);
+    const result = await call(session, target, req, withTraceMeta((msg as McpMessageContext).forward, msg.traceMeta), emit, era);
     msg.result = session.catalog.rewriteContent(target, result);
   });
   return m.result;
@@ -197,14 +199,37 @@ class McpMessageContext implements MessageContext {
   }
 }
 
-async function call(session: Session, target: string, req: JsonRpcRequest, params: Record<string, unknown>, emit?: Emit): Promise<unknown> {
+/** Rounds of input a 2026-07-28 target may ask a 2025 client for within one call. */
+const MAX_INPUT_ROUNDS = 8;
+
+function isInputRequired(result: unknown): result is { resultType: 'input_required'; inputRequests?: Record<string, { method: string; params?: Record<string, unknown> }>; requestState?: string } {
+  return typeof result === 'object' && result !== null && (result as { resultType?: unknown }).resultType === 'input_required';
+}
+
+async function call(session: Session, target: string, req: JsonRpcRequest, params: Record<string, unknown>, emit?: Emit, era?: RequestEra): Promise<unknown> {
   const conn = session.connection(target);
   const meta = params._meta as Record<string, unknown> | undefined;
+  // A 2026-07-28 target decides on the capabilities the client declared for this request; 2025 targets never
+  // see envelope keys.
+  if (era?.envelope && conn.init.discover) params = { ...params, _meta: { ...meta, ...era.envelope } };
   const handle = conn.request(req.method, params);
   const scope: Scope = { clientId: req.id, target, upstreamId: handle.upstreamId, progressToken: meta?.progressToken, emit };
   session.scopes.add(scope);
   try {
-    return await handle.result;
+    let result = await handle.result;
+    // A 2026-07-28 client gets an input-required result as is (its edge seals the state); a 2025 client is
+    // asked each input as the server-to-client request it was, and the call retried with the answers.
+    for (let round = 0; !era && isInputRequired(result); round++) {
+      if (round >= MAX_INPUT_ROUNDS) throw new RpcFailure(RpcErrors.INTERNAL_ERROR, `target "${target}" still asked for input after ${MAX_INPUT_ROUNDS} rounds`, { target });
+      const asked = Object.entries(result.inputRequests ?? {});
+      const answers = await Promise.all(asked.map(([, r]) => session.askClient(target, String(r?.method), r?.params)));
+      const retry = { ...params, inputResponses: Object.fromEntries(asked.map(([key], i) => [key, answers[i]])) } as Record<string, unknown>;
+      if (result.requestState !== undefined) retry.requestState = result.requestState;
+      const again = conn.request(req.method, retry);
+      scope.upstreamId = again.upstreamId;
+      result = await again.result;
+    }
+    return result;
   } finally {
     session.scopes.delete(scope);
   }

@@ -173,3 +173,22 @@ export function withoutEnvelope(params: Record<string, unknown> | undefined): Re
   const { _meta: _dropped, ...rest } = params;
   return Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest;
 }
+
+/** A value as an HTTP header carries it: as is when it is plain visible ASCII, else in the Base64 sentinel. */
+export function encodeHeaderValue(value: string): string {
+  const plain = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value) && !(value.startsWith('=?base64?') && value.endsWith('?='));
+  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}
+
+/**
+ * The headers a 2026-07-28 request mirrors from its body (`Mcp-Method`, and `Mcp-Name` for the methods that name
+ * something); none for other versions or for messages that are not requests.
+ */
+export function mirroredHeaders(message: JsonRpcMessage, version: string | undefined): Record<string, string> | undefined {
+  if (version === undefined || !isModernVersion(version) || !('method' in message)) return undefined;
+  const out: Record<string, string> = { 'mcp-method': message.method };
+  const field = Object.hasOwn(NAME_SOURCE, message.method) ? NAME_SOURCE[message.method] : undefined;
+  const value = field ? (message as { params?: Record<string, unknown> }).params?.[field] : undefined;
+  if (typeof value === 'string') out['mcp-name'] = encodeHeaderValue(value);
+  return out;
+}

@@ -2,7 +2,9 @@ import { ErrorCodes } from '../../../errors.ts';
 import type { RequestContext } from '../../../pipeline/types.ts';
 import { rpcError, RpcErrors, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
 import { hintOf, stricterHint, type CacheHint, type RequestEra } from '../dispatch.ts';
-import { ALL_VERSIONS, META_SERVER_INFO, readEnvelope, withoutEnvelope, type EdgeRefusal, type Envelope } from '../era.ts';
+import { ALL_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_SERVER_INFO, readEnvelope, withoutEnvelope, type EdgeRefusal, type Envelope } from '../era.ts';
+import { openState, sealState, type StateBinding } from '../request-state.ts';
+import { ownerOf } from './guard.ts';
 import type { Session } from '../session.ts';
 import { answer, json, type ServeEnv } from './common.ts';
 import { SseStream } from './sse-stream.ts';
@@ -64,7 +66,27 @@ export async function serveModern(env: ServeEnv, ctx: RequestContext, message: J
 }
 
 async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session, req: JsonRpcRequest, envelope: Envelope): Promise<void> {
-  const era: RequestEra = { protocolVersion: envelope.protocolVersion };
+  const era: RequestEra = {
+    protocolVersion: envelope.protocolVersion,
+    envelope: {
+      [META_CLIENT_CAPABILITIES]: envelope.clientCapabilities,
+      ...(envelope.clientInfo ? { [META_CLIENT_INFO]: envelope.clientInfo } : {}),
+      ...(envelope.logLevel !== undefined ? { [META_LOG_LEVEL]: envelope.logLevel } : {}),
+    },
+  };
+  const params = req.params ?? {};
+  const binding: StateBinding = { owner: ownerOf(ctx.identity), method: req.method, name: String(params.name ?? params.uri ?? '') };
+  if (params.requestState !== undefined) {
+    // The retry of an input-required result: the state must be the one this gateway issued to this caller for
+    // this request; the target gets its own state back.
+    const opened = openState(params.requestState, binding);
+    if ('refused' in opened) {
+      ctx.log.warn({ route: ctx.routeName, code: ErrorCodes.MCP_REQUEST_STATE_INVALID, method: req.method, reason: opened.refused }, 'MCP request state refused');
+      return ctx.respond(json(400, rpcError(req.id, RpcErrors.INVALID_PARAMS, `Invalid params: requestState refused: ${opened.refused}`)));
+    }
+    const { requestState: _sealed, ...rest } = params;
+    req = { ...req, params: opened.inner === undefined ? rest : { ...rest, requestState: opened.inner } };
+  }
   const wantsStream = String(ctx.clientHeaders.accept ?? '').includes('text/event-stream');
   let stream: SseStream | undefined;
   let upgraded!: () => void;
@@ -82,7 +104,7 @@ async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session
     }
     return stream.send(m);
   };
-  const done = answer(session, ctx, env, req, emit, era).then((r) => modernResponse(req.method, r, era.cache));
+  const done = answer(session, ctx, env, req, emit, era).then((r) => modernResponse(req.method, r, era.cache, binding));
   const first = await Promise.race([done.then(() => 'done' as const), upgrade.then(() => 'stream' as const)]);
   if (first === 'done' && !stream) {
     const response = await done;
@@ -98,10 +120,11 @@ async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session
 }
 
 /** A 2025-shaped response made a 2026-07-28 one. */
-function modernResponse(method: string, response: JsonRpcResponse, listHint: CacheHint | undefined): JsonRpcResponse {
+function modernResponse(method: string, response: JsonRpcResponse, listHint: CacheHint | undefined, binding: StateBinding): JsonRpcResponse {
   if (response.error || typeof response.result !== 'object' || response.result === null) return response;
   const result = { ...(response.result as Record<string, unknown>) };
   result.resultType ??= 'complete';
+  if (result.resultType === 'input_required') result.requestState = sealState(binding, typeof result.requestState === 'string' ? result.requestState : undefined);
   result._meta = { ...(result._meta as Record<string, unknown> | undefined), [META_SERVER_INFO]: SERVER_INFO };
   if (CACHEABLE.has(method) && result.resultType === 'complete') {
     const hint = method === 'resources/read' ? hintOf(result) : (listHint ?? hintOf(undefined));

@@ -2,6 +2,7 @@ import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { isJsonRpcMessage, isNotification, isRequest, isResponse, RpcErrors, RpcFailure, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import { createTransport, targetKind, type TargetKind, type TransportEnv, type UpstreamTransport } from './transport.ts';
 import { failedAnswer, UpstreamProtocolError } from './upstream-answer.ts';
+import { ModernEraTransport, refusedAsModern } from './modern.ts';
 
 /** What the gateway says about itself and its client when it initializes a target. */
 export interface ClientInit {
@@ -16,6 +17,8 @@ export interface ServerInit {
   capabilities: Record<string, any>;
   serverInfo?: { name?: string; version?: string };
   instructions?: string;
+  /** A 2026-07-28-only target: its `server/discover` result (capabilities, versions, caching hints). */
+  discover?: Record<string, unknown>;
 }
 
 /** Where a connection delivers what its target sends on its own. Set when a session takes the connection. */
@@ -123,7 +126,17 @@ export class UpstreamConnection implements TargetConnection {
   }
 
   private async handshake(): Promise<void> {
-    const result = (await this.request('initialize', { ...this.clientInit }, Math.max(this.timeoutMs, MIN_STARTUP_MS)).result) as ServerInit;
+    const timeoutMs = Math.max(this.timeoutMs, MIN_STARTUP_MS);
+    let result: ServerInit;
+    try {
+      result = (await this.request('initialize', { ...this.clientInit }, timeoutMs).result) as ServerInit;
+    } catch (err) {
+      // A 2026-07-28-only target refuses the handshake naming its versions: speak per-request envelopes to it.
+      const modern = refusedAsModern(err);
+      if (!modern) throw err;
+      this.transport = this.attach(new ModernEraTransport(this.transport, this.clientInit, modern));
+      result = (await this.request('initialize', { ...this.clientInit }, timeoutMs).result) as ServerInit;
+    }
     if (!result || typeof result.protocolVersion !== 'string') throw new Error('the target answered initialize without a protocolVersion');
     this.init = { ...result, capabilities: result.capabilities ?? {} };
     this.transport.setProtocolVersion?.(result.protocolVersion);

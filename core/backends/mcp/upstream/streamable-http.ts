@@ -3,6 +3,7 @@ import { ErrorCodes } from '../../../errors.ts';
 import { isResponse, type JsonRpcId, type JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { createSseDecoder, DEFAULT_MAX_SSE_EVENT_BYTES, SseDecodeError, type SseEvent } from '../../../protocol/sse.ts';
 import type { UpstreamTransport } from './transport.ts';
+import { mirroredHeaders } from '../era.ts';
 import { failedAnswer, parseUpstreamMessages, preview, requestIdOf, UpstreamProtocolError } from './upstream-answer.ts';
 
 /**
@@ -104,7 +105,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     const res = await request(this.url, {
       method: 'POST',
       dispatcher: this.dispatcher,
-      headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), 'content-type': 'application/json' },
+      headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), ...mirroredHeaders(message, this.protocolVersion), 'content-type': 'application/json' },
       body: JSON.stringify(message),
       signal: this.streams.signal,
     });
