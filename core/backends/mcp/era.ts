@@ -86,10 +86,9 @@ const mismatch = (message: string, header: string, body: string): EdgeRefusal =>
 });
 
 /**
- * Checks a modern message's envelope and its mirrored headers, in the order the spec's server validation
- * gives: a missing or malformed envelope is `-32602`, a version the gateway does not serve `-32022` with the
- * supported list, a header that is missing or contradicts the body `-32020`; all are HTTP 400. Returns the
- * envelope, or the refusal.
+ * Checks a modern message's envelope and its mirrored headers, in the SDK's order: a missing or malformed
+ * envelope is `-32602`, a header that is missing or contradicts the body `-32020`, then a version the gateway
+ * does not serve `-32022` with the supported list; all are HTTP 400. Returns the envelope, or the refusal.
  */
 export function readEnvelope(message: JsonRpcMessage & { method: string }, headers: Readonly<IncomingHttpHeaders>): Envelope | EdgeRefusal {
   const meta = metaOf(message) ?? {};
@@ -106,12 +105,6 @@ export function readEnvelope(message: JsonRpcMessage & { method: string }, heade
   }
   const level = meta[META_LOG_LEVEL];
   if (level !== undefined && typeof level !== 'string') return invalidKey(META_LOG_LEVEL, 'expected a string');
-  if (!(MODERN_VERSIONS as readonly string[]).includes(version)) {
-    return {
-      status: 400,
-      rpc: { code: RpcErrors.UNSUPPORTED_PROTOCOL_VERSION, message: 'Unsupported protocol version', data: { supported: [...ALL_VERSIONS], requested: version.slice(0, 64) } },
-    };
-  }
   const isRequest = 'id' in message && message.id !== undefined && message.id !== null;
   const versionHeader = header(headers, 'mcp-protocol-version');
   const methodHeader = header(headers, 'mcp-method');
@@ -135,6 +128,13 @@ export function readEnvelope(message: JsonRpcMessage & { method: string }, heade
         return mismatch(`Mcp-Name header names "${decoded.slice(0, 100)}" but the body carries params.${field}="${value.slice(0, 100)}"`, nameHeader.slice(0, 100), value);
       }
     }
+  }
+  // Judged after the headers, as the SDK's ladder does (test/mcp/era-codec.test.ts holds the two to one order).
+  if (!(MODERN_VERSIONS as readonly string[]).includes(version)) {
+    return {
+      status: 400,
+      rpc: { code: RpcErrors.UNSUPPORTED_PROTOCOL_VERSION, message: 'Unsupported protocol version', data: { supported: [...ALL_VERSIONS], requested: version.slice(0, 64) } },
+    };
   }
   return {
     protocolVersion: version,

@@ -123,20 +123,33 @@ export class ModernEraTransport implements UpstreamTransport {
       this.discoverId = undefined;
       const r = m as JsonRpcResponse;
       if (r.error) return this.onmessage?.(r);
-      const d = (r.result ?? {}) as Record<string, unknown>;
-      this.discover = d;
-      const serverInfo = (d._meta as Record<string, unknown> | undefined)?.[META_SERVER_INFO];
-      // What the session reads of an initialize result; `discover` keeps the rest (caching hints, versions).
-      const init = {
-        protocolVersion: this.clientInit.protocolVersion,
-        capabilities: d.capabilities ?? {},
-        ...(serverInfo ? { serverInfo } : {}),
-        ...(typeof d.instructions === 'string' ? { instructions: d.instructions } : {}),
-        discover: d,
-      };
-      return this.onmessage?.({ jsonrpc: '2.0', id: r.id, result: init });
+      void this.discovered(r);
+      return;
     }
     this.onmessage?.(m);
+  }
+
+  /** The target's DiscoverResult, checked against the SDK core's schema, answered as an initialize result. */
+  private async discovered(r: JsonRpcResponse): Promise<void> {
+    // Loaded only when a route has a 2026-07-28-only target: the schemas (and zod) cost nothing otherwise.
+    const { DiscoverResultSchema } = await import('@modelcontextprotocol/core');
+    const parsed = DiscoverResultSchema.safeParse(r.result);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'result'}: ${i.message}`).join('; ');
+      return this.onmessage?.({ jsonrpc: '2.0', id: r.id, error: { code: RpcErrors.INTERNAL_ERROR, message: `the target answered server/discover with an invalid result: ${why.slice(0, 300)}` } });
+    }
+    const d = r.result as Record<string, unknown>;
+    this.discover = d;
+    const serverInfo = (d._meta as Record<string, unknown> | undefined)?.[META_SERVER_INFO];
+    // What the session reads of an initialize result; `discover` keeps the rest (caching hints, versions).
+    const init = {
+      protocolVersion: this.clientInit.protocolVersion,
+      capabilities: d.capabilities ?? {},
+      ...(serverInfo ? { serverInfo } : {}),
+      ...(typeof d.instructions === 'string' ? { instructions: d.instructions } : {}),
+      discover: d,
+    };
+    this.onmessage?.({ jsonrpc: '2.0', id: r.id, result: init });
   }
 
   close(): Promise<void> {
