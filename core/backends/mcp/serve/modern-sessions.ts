@@ -79,7 +79,7 @@ export class ModernSessions {
     session.protocolVersion = LATEST_PROTOCOL_VERSION;
     // No client capabilities upstream: a 2025-era target's sampling, elicitation or roots request is refused
     // (a 2026-07-28 client is never asked anything outside the result of its own request).
-    await session.start({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: INTERNAL_CLIENT });
+    await session.start({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: INTERNAL_CLIENT, era: 'modern' });
     if (this.closed) {
       await session.close('shutdown');
       throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'the MCP route is shutting down');

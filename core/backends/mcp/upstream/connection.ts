@@ -3,12 +3,24 @@ import { isJsonRpcMessage, isNotification, isRequest, isResponse, RpcErrors, Rpc
 import { createTransport, targetKind, type TargetKind, type TransportEnv, type UpstreamTransport } from './transport.ts';
 import { failedAnswer, UpstreamProtocolError } from './upstream-answer.ts';
 import { ModernEraTransport, refusedAsModern } from './modern.ts';
+import { MODERN_VERSIONS } from '../era.ts';
 
 /** What the gateway says about itself and its client when it initializes a target. */
 export interface ClientInit {
   protocolVersion: string;
   capabilities: Record<string, unknown>;
   clientInfo: { name: string; version: string };
+  /**
+   * `modern`: the session serves 2026-07-28 clients, so a streamable HTTP target that also speaks 2026-07-28 is
+   * spoken to in that era (probed with `server/discover` first). Not sent upstream.
+   */
+  era?: 'modern';
+}
+
+/** The params of the gateway's `initialize`: the client init without what is the gateway's own. */
+function initializeParams(init: ClientInit): Record<string, unknown> {
+  const { era: _own, ...params } = init;
+  return params;
 }
 
 /** What a target answered to `initialize`. */
@@ -127,15 +139,28 @@ export class UpstreamConnection implements TargetConnection {
 
   private async handshake(): Promise<void> {
     const timeoutMs = Math.max(this.timeoutMs, MIN_STARTUP_MS);
-    let result: ServerInit;
+    let result: ServerInit | undefined;
+    if (this.clientInit.era === 'modern' && this.kind === 'mcp') {
+      // Probe: a target that answers server/discover with a modern version is spoken to in that era.
+      const probed = this.transport;
+      this.transport = this.attach(new ModernEraTransport(probed, this.clientInit, MODERN_VERSIONS[0]));
+      try {
+        result = (await this.request('initialize', initializeParams(this.clientInit), timeoutMs).result) as ServerInit;
+      } catch {
+        const wrapper = this.transport;
+        this.transport = this.attach(createTransport(this.config, this.env));
+        await wrapper.close().catch(() => {});
+        await this.transport.start();
+      }
+    }
     try {
-      result = (await this.request('initialize', { ...this.clientInit }, timeoutMs).result) as ServerInit;
+      result ??= (await this.request('initialize', initializeParams(this.clientInit), timeoutMs).result) as ServerInit;
     } catch (err) {
       // A 2026-07-28-only target refuses the handshake naming its versions: speak per-request envelopes to it.
       const modern = refusedAsModern(err);
       if (!modern) throw err;
       this.transport = this.attach(new ModernEraTransport(this.transport, this.clientInit, modern));
-      result = (await this.request('initialize', { ...this.clientInit }, timeoutMs).result) as ServerInit;
+      result = (await this.request('initialize', initializeParams(this.clientInit), timeoutMs).result) as ServerInit;
     }
     if (!result || typeof result.protocolVersion !== 'string') throw new Error('the target answered initialize without a protocolVersion');
     this.init = { ...result, capabilities: result.capabilities ?? {} };
@@ -194,7 +219,7 @@ export class UpstreamConnection implements TargetConnection {
       const timer = setTimeout(() => reject(new Error('re-initialize timed out')), this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer, method: 'initialize' });
     });
-    await this.transport.send({ jsonrpc: '2.0', id, method: 'initialize', params: { ...this.clientInit } });
+    await this.transport.send({ jsonrpc: '2.0', id, method: 'initialize', params: initializeParams(this.clientInit) });
     const result = (await answer) as ServerInit;
     this.transport.setProtocolVersion?.(result.protocolVersion);
     await this.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });

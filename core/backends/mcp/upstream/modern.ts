@@ -134,6 +134,9 @@ export class ModernEraTransport implements UpstreamTransport {
     // Loaded only when a route has a 2026-07-28-only target: the schemas (and zod) cost nothing otherwise.
     const { DiscoverResultSchema } = await import('@modelcontextprotocol/core');
     const parsed = DiscoverResultSchema.safeParse(r.result);
+    if (parsed.success && !parsed.data.supportedVersions.includes(this.version)) {
+      return this.onmessage?.({ jsonrpc: '2.0', id: r.id, error: { code: RpcErrors.UNSUPPORTED_PROTOCOL_VERSION, message: `the target does not speak ${this.version}` } });
+    }
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'result'}: ${i.message}`).join('; ');
       return this.onmessage?.({ jsonrpc: '2.0', id: r.id, error: { code: RpcErrors.INTERNAL_ERROR, message: `the target answered server/discover with an invalid result: ${why.slice(0, 300)}` } });
