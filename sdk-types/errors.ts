@@ -77,6 +77,11 @@ export const ErrorCodes = {
    * changed, issued to another caller or for another request, or that expired. Retry the original request afresh.
    */
   MCP_REQUEST_STATE_INVALID: 'PCL_ERR_MCP_REQUEST_STATE_INVALID',
+  /**
+   * JSON-RPC error -32603 (in-band, HTTP 200, as the SDK answers it): a caller already holds the most
+   * `subscriptions/listen` streams allowed on the route (16); close one before opening another.
+   */
+  MCP_LISTEN_LIMIT: 'PCL_ERR_MCP_LISTEN_LIMIT',
   /** 405: the HTTP method is not one an MCP endpoint serves (POST, GET, DELETE). */
   MCP_METHOD_NOT_ALLOWED: 'PCL_ERR_MCP_METHOD_NOT_ALLOWED',
   /** 502: an MCP session could not start because a target failed to start or initialize (`failureMode: failClosed`). */

@@ -236,7 +236,7 @@ async function call(session: Session, target: string, req: JsonRpcRequest, param
 }
 
 /** Lists every live target (all pages) and merges; the message pipeline filters the items. */
-async function list(session: Session, kind: ListKind, params: Record<string, unknown>, era?: RequestEra): Promise<McpListItem[]> {
+export async function list(session: Session, kind: ListKind, params: Record<string, unknown>, era?: RequestEra): Promise<McpListItem[]> {
   const method = Object.keys(LIST_METHODS).find((m) => LIST_METHODS[m] === kind)!;
   const capability = kind === 'resourceTemplates' ? 'resources' : kind;
   const targets = session.env.failOpen ? session.liveTargets() : [...session.targets.keys()];

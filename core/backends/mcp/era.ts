@@ -192,3 +192,66 @@ export function mirroredHeaders(message: JsonRpcMessage, version: string | undef
   if (typeof value === 'string') out['mcp-name'] = encodeHeaderValue(value);
   return out;
 }
+
+/** A tool argument mirrored into an `Mcp-Param-{header}` HTTP header (SEP-2243 `x-mcp-header`). */
+export interface ParamHeader {
+  header: string;
+  path: string[];
+  numeric: boolean;
+}
+
+/** The `x-mcp-header` declarations of a tool's input schema (properties at any depth of nested objects). */
+export function paramHeadersOf(inputSchema: unknown, path: string[] = [], depth = 0): ParamHeader[] {
+  const props = (inputSchema as { properties?: unknown } | undefined)?.properties;
+  if (depth > 8 || typeof props !== 'object' || props === null) return [];
+  const out: ParamHeader[] = [];
+  for (const [key, schema] of Object.entries(props as Record<string, Record<string, unknown>>)) {
+    if (typeof schema !== 'object' || schema === null) continue;
+    const header = schema['x-mcp-header'];
+    if (typeof header === 'string' && /^[A-Za-z0-9-]+$/.test(header)) out.push({ header, path: [...path, key], numeric: schema.type === 'integer' || schema.type === 'number' });
+    out.push(...paramHeadersOf(schema, [...path, key], depth + 1));
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let node = root;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+function headerForm(value: unknown): string | undefined {
+  if (typeof value === 'string') return encodeHeaderValue(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** The `Mcp-Param-*` headers a tool call's arguments give (a client of a 2026-07-28 target sends them). */
+export function paramHeaders(decls: readonly ParamHeader[], args: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of decls) {
+    const v = headerForm(valueAt(args, d.path));
+    if (v !== undefined) out[`mcp-param-${d.header.toLowerCase()}`] = v;
+  }
+  return out;
+}
+
+/** Checks a tool call's `Mcp-Param-*` headers against its arguments: the HeaderMismatch refusal, or undefined. */
+export function checkParamHeaders(decls: readonly ParamHeader[], args: unknown, headers: Readonly<IncomingHttpHeaders>): EdgeRefusal | undefined {
+  for (const d of decls) {
+    const body = valueAt(args, d.path);
+    const name = `Mcp-Param-${d.header}`;
+    const given = header(headers, name.toLowerCase());
+    if (body === undefined || body === null) continue;
+    if (given === undefined) return mismatch(`the body carries ${d.path.join('.')} but the ${name} header is missing`, '(missing)', String(body).slice(0, 100));
+    const decoded = decodeHeaderValue(given);
+    if (decoded === undefined || /[^\t\x20-\x7e]/.test(given)) return mismatch(`the ${name} header carries invalid characters or an invalid Base64 sentinel value`, given.slice(0, 100), String(body).slice(0, 100));
+    const same = d.numeric && typeof body === 'number' ? decoded.trim() !== '' && Number(decoded) === body : decoded === (typeof body === 'string' ? body : String(body));
+    if (!same) return mismatch(`the ${name} header names "${decoded.slice(0, 100)}" but the body carries ${d.path.join('.')}=${JSON.stringify(body).slice(0, 100)}`, given.slice(0, 100), String(body).slice(0, 100));
+  }
+  return undefined;
+}

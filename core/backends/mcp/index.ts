@@ -136,6 +136,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     },
     drain() {
       for (const s of sessions.all()) for (const stream of [...s.streams]) stream.end();
+      modern.drain();
     },
     async close() {
       await Promise.allSettled([...pools.values()].map((p) => p.close()));

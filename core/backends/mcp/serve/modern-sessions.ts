@@ -1,7 +1,15 @@
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { RequestContext } from '../../../pipeline/types.ts';
 import { LATEST_PROTOCOL_VERSION } from '../versions.ts';
+import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { Session, type SessionEnv } from '../session.ts';
+
+/** An open `subscriptions/listen` stream: what its caller's targets announce goes to `deliver`. */
+export interface Listener {
+  deliver(message: JsonRpcMessage): void;
+  /** Ends the stream gracefully (the gateway drains). */
+  close(): void;
+}
 import { ownerOf } from './guard.ts';
 
 /** The client the gateway is to its 2025-era targets on behalf of 2026-07-28 clients. */
@@ -18,6 +26,7 @@ const INTERNAL_CLIENT = { name: 'portcullis', version: '0.1.0' };
 export class ModernSessions {
   private readonly byOwner = new Map<string, { session?: Session; opening?: Promise<Session>; last: number; active: number }>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly listeners = new Map<string, Set<Listener>>();
   private closed = false;
   private readonly env: SessionEnv;
   private readonly idleMs: number;
@@ -73,7 +82,13 @@ export class ModernSessions {
 
   private async open(ctx: RequestContext): Promise<Session> {
     const session = new Session(this.env);
-    session.owner = ownerOf(ctx.identity);
+    const owner = ownerOf(ctx.identity);
+    session.owner = owner;
+    // What the targets announce on their own (list changes) goes to the caller's listen streams.
+    session.attachGeneral((m) => {
+      for (const l of this.listeners.get(owner) ?? []) l.deliver(m);
+      return true;
+    });
     session.subject = ctx.identity?.subject;
     session.clientHeaders = ctx.clientHeaders;
     session.protocolVersion = LATEST_PROTOCOL_VERSION;
@@ -87,9 +102,36 @@ export class ModernSessions {
     return session;
   }
 
+  /** Open listen streams of one caller. */
+  listenCount(owner: string): number {
+    return this.listeners.get(owner)?.size ?? 0;
+  }
+
+  /** Registers a listen stream on the caller's internal session (opened if need be); returns its removal. */
+  async listen(ctx: RequestContext, listener: Listener): Promise<() => void> {
+    const owner = ownerOf(ctx.identity);
+    await this.with(ctx, async () => undefined);
+    let set = this.listeners.get(owner);
+    if (!set) this.listeners.set(owner, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(owner) === set) this.listeners.delete(owner);
+    };
+  }
+
+  /** Ends every listen stream gracefully (shutdown, reload). */
+  drain(): void {
+    for (const set of [...this.listeners.values()]) for (const l of [...set]) l.close();
+  }
+
+  private idle(owner: string, e: { session?: Session; active: number }): boolean {
+    return e.session !== undefined && e.active === 0 && !this.listeners.has(owner);
+  }
+
   private evictIdle(): boolean {
     let oldest: [string, { session?: Session; last: number; active: number }] | undefined;
-    for (const e of this.byOwner) if (e[1].session && e[1].active === 0 && (!oldest || e[1].last < oldest[1].last)) oldest = e;
+    for (const e of this.byOwner) if (this.idle(e[0], e[1]) && (!oldest || e[1].last < oldest[1].last)) oldest = e;
     if (!oldest) return false;
     this.byOwner.delete(oldest[0]);
     void oldest[1].session!.close('idle');
@@ -98,9 +140,9 @@ export class ModernSessions {
 
   private sweep(now = Date.now()): void {
     for (const [owner, e] of this.byOwner) {
-      if (e.session && e.active === 0 && now - e.last > this.idleMs) {
+      if (this.idle(owner, e) && now - e.last > this.idleMs) {
         this.byOwner.delete(owner);
-        void e.session.close('idle');
+        void e.session?.close('idle');
       }
     }
   }
@@ -111,6 +153,7 @@ export class ModernSessions {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.drain();
     clearInterval(this.sweeper);
     const all = [...this.byOwner.values()];
     this.byOwner.clear();

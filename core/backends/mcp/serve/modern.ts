@@ -1,13 +1,14 @@
 import { ErrorCodes } from '../../../errors.ts';
 import type { RequestContext } from '../../../pipeline/types.ts';
 import { rpcError, RpcErrors, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
-import { hintOf, stricterHint, type CacheHint, type RequestEra } from '../dispatch.ts';
-import { ALL_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_SERVER_INFO, readEnvelope, withoutEnvelope, type EdgeRefusal, type Envelope } from '../era.ts';
+import { hintOf, list, stricterHint, type CacheHint, type RequestEra } from '../dispatch.ts';
+import { checkParamHeaders, paramHeadersOf, ALL_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_SERVER_INFO, readEnvelope, withoutEnvelope, type EdgeRefusal, type Envelope } from '../era.ts';
 import { openState, sealState, type StateBinding } from '../request-state.ts';
 import { ownerOf } from './guard.ts';
 import type { Session } from '../session.ts';
 import { answer, json, type ServeEnv } from './common.ts';
 import { SseStream } from './sse-stream.ts';
+import { serveListen } from './listen.ts';
 
 const SERVER_INFO = { name: 'portcullis', version: '0.1.0' };
 
@@ -58,6 +59,7 @@ export async function serveModern(env: ServeEnv, ctx: RequestContext, message: J
     return ctx.respond(json(404, rpcError(id, RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method} is not part of protocol version ${envelope.protocolVersion}`)));
   }
   const modern = env.modern!;
+  if (req.method === 'subscriptions/listen') return serveListen(modern, ctx, req);
   if (req.method === 'server/discover') {
     const result = await modern.with(ctx, async (session) => discoverResult(session));
     return ctx.respond(json(200, { jsonrpc: '2.0', id, result }));
@@ -86,6 +88,16 @@ async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session
     }
     const { requestState: _sealed, ...rest } = params;
     req = { ...req, params: opened.inner === undefined ? rest : { ...rest, requestState: opened.inner } };
+  }
+  if (req.method === 'tools/call' && typeof params.name === 'string') {
+    // The tool's `x-mcp-header` arguments must match their Mcp-Param-* headers (SEP-2243): the gateway reads
+    // the body, so it checks them, against the tool as the client listed it.
+    if (!session.catalog.toolSchemas.has(params.name)) await list(session, 'tools', {}).catch(() => undefined);
+    const refusal = checkParamHeaders(paramHeadersOf(session.catalog.toolSchemas.get(params.name)), params.arguments, ctx.clientHeaders);
+    if (refusal) {
+      ctx.log.warn({ route: ctx.routeName, code: ErrorCodes.MCP_HEADER_MISMATCH, rpcCode: refusal.rpc.code, method: req.method, reason: refusal.rpc.message }, 'MCP 2026-07-28 request refused');
+      return ctx.respond(json(refusal.status, rpcError(req.id, refusal.rpc.code, refusal.rpc.message, refusal.rpc.data)));
+    }
   }
   const wantsStream = String(ctx.clientHeaders.accept ?? '').includes('text/event-stream');
   let stream: SseStream | undefined;

@@ -200,7 +200,8 @@ export class UpstreamConnection implements TargetConnection {
     try {
       await this.transport.send(message);
     } catch (err) {
-      if (this.kind !== 'mcp' || (err as { code?: number }).code !== 404 || (message as JsonRpcRequest).method === 'initialize') throw err;
+      // A 2026-07-28 target has no session to forget (its 404 is an unknown method, answered as such).
+      if (this.kind !== 'mcp' || this.transport instanceof ModernEraTransport || (err as { code?: number }).code !== 404 || (message as JsonRpcRequest).method === 'initialize') throw err;
       this.reinit ??= this.reopen().finally(() => {
         this.reinit = undefined;
       });

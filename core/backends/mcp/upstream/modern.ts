@@ -2,7 +2,7 @@
 // always speaks the 2025 session shape to its session (initialize, then requests); in front of a target that
 // refuses `initialize` as a modern server does, this wrapper turns that shape into per-request envelopes.
 import { RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
-import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_VERSIONS } from '../era.ts';
+import { paramHeaders, paramHeadersOf, type ParamHeader, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO, MODERN_VERSIONS } from '../era.ts';
 import type { ClientInit } from './connection.ts';
 import type { UpstreamTransport } from './transport.ts';
 
@@ -46,6 +46,10 @@ export class ModernEraTransport implements UpstreamTransport {
   private readonly version: string;
   private logLevel?: string;
   private discoverId?: JsonRpcRequest['id'];
+  private listenId?: string;
+  /** The target's tools' `x-mcp-header` declarations, from its tools/list answers. */
+  private readonly paramDecls = new Map<string, ParamHeader[]>();
+  private readonly toolLists = new Set<JsonRpcRequest['id']>();
   /** The target's last `server/discover` result. */
   discover?: DiscoverResult;
 
@@ -103,7 +107,7 @@ export class ModernEraTransport implements UpstreamTransport {
     switch (req.method) {
       case 'initialize':
         this.discoverId = req.id;
-        return this.inner.send({ jsonrpc: '2.0', id: req.id, method: 'server/discover', params: { _meta: this.envelope() } });
+        return this.sendRequest({ jsonrpc: '2.0', id: req.id, method: 'server/discover', params: { _meta: this.envelope() } });
       case 'ping':
         return this.answerHere(req.id, {});
       case 'logging/setLevel':
@@ -115,10 +119,55 @@ export class ModernEraTransport implements UpstreamTransport {
     }
     const params = req.params ?? {};
     // The envelope of a 2026-07-28 client's own request (its capabilities) wins over the session's.
-    await this.inner.send({ ...req, params: { ...params, _meta: { ...this.envelope(), ...(params._meta as Record<string, unknown> | undefined), [META_PROTOCOL_VERSION]: this.version } } });
+    await this.sendRequest({ ...req, params: { ...params, _meta: { ...this.envelope(), ...(params._meta as Record<string, unknown> | undefined), [META_PROTOCOL_VERSION]: this.version } } });
+  }
+
+  /**
+   * Opens the target's `subscriptions/listen` stream for the list changes it announces, so that they reach the
+   * session as a 2025 target's would (on its GET stream, or a 2026-07-28 client's listen streams).
+   */
+  private listenUpstream(capabilities: Record<string, { listChanged?: boolean } | undefined>): void {
+    const notifications: Record<string, boolean> = {};
+    if (capabilities.tools?.listChanged) notifications.toolsListChanged = true;
+    if (capabilities.prompts?.listChanged) notifications.promptsListChanged = true;
+    if (capabilities.resources?.listChanged) notifications.resourcesListChanged = true;
+    if (Object.keys(notifications).length === 0) return;
+    this.listenId = `portcullis-listen-${Date.now().toString(36)}`;
+    this.inner.send({ jsonrpc: '2.0', id: this.listenId, method: 'subscriptions/listen', params: { notifications, _meta: this.envelope() } }).catch(() => {});
+  }
+
+  /**
+   * Sends a request; an HTTP error whose body is a JSON-RPC error (a modern server's 400 or 404: bad params,
+   * unknown method) is that request's answer, not a broken connection.
+   */
+  private async sendRequest(req: JsonRpcRequest): Promise<void> {
+    if (req.method === 'tools/list') this.toolLists.add(req.id);
+    const decls = req.method === 'tools/call' ? this.paramDecls.get(String(req.params?.name)) : undefined;
+    try {
+      await this.inner.send(req, decls ? paramHeaders(decls, req.params?.arguments) : undefined);
+    } catch (err) {
+      const body = /\{.*\}/s.exec((err as Error).message)?.[0];
+      let error: JsonRpcResponse['error'];
+      try {
+        error = body ? (JSON.parse(body) as JsonRpcResponse).error : undefined;
+      } catch {
+        error = undefined;
+      }
+      if (typeof error?.code !== 'number' || typeof error.message !== 'string') throw err;
+      this.onmessage?.({ jsonrpc: '2.0', id: req.id, error });
+    }
   }
 
   private receive(m: JsonRpcMessage): void {
+    if ('id' in m && !('method' in m) && this.toolLists.delete(m.id as JsonRpcRequest['id'])) {
+      for (const tool of ((m as JsonRpcResponse).result as { tools?: Array<{ name?: unknown; inputSchema?: unknown }> } | undefined)?.tools ?? []) {
+        const decls = paramHeadersOf(tool.inputSchema);
+        if (decls.length > 0) this.paramDecls.set(String(tool.name), decls);
+      }
+    }
+    // The upstream listen stream's own messages (its acknowledgement, its end) are the gateway's business.
+    if ('id' in m && m.id === this.listenId && !('method' in m)) return;
+    if ('method' in m && m.method === 'notifications/subscriptions/acknowledged') return;
     if ('id' in m && m.id === this.discoverId && !('method' in m) && this.discoverId !== undefined) {
       this.discoverId = undefined;
       const r = m as JsonRpcResponse;
@@ -153,6 +202,7 @@ export class ModernEraTransport implements UpstreamTransport {
       discover: d,
     };
     this.onmessage?.({ jsonrpc: '2.0', id: r.id, result: init });
+    this.listenUpstream((d.capabilities ?? {}) as Record<string, { listChanged?: boolean }>);
   }
 
   close(): Promise<void> {

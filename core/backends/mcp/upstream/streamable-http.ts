@@ -100,12 +100,12 @@ export class StreamableHttpTransport implements UpstreamTransport {
     return h;
   }
 
-  async send(message: JsonRpcMessage): Promise<void> {
+  async send(message: JsonRpcMessage, extraHeaders?: Record<string, string>): Promise<void> {
     if (this.closed) throw new Error('the transport is closed');
     const res = await request(this.url, {
       method: 'POST',
       dispatcher: this.dispatcher,
-      headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), ...mirroredHeaders(message, this.protocolVersion), 'content-type': 'application/json' },
+      headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), ...mirroredHeaders(message, this.protocolVersion), ...extraHeaders, 'content-type': 'application/json' },
       body: JSON.stringify(message),
       signal: this.streams.signal,
     });
