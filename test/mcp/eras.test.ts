@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, startHttpFixture, text, type RunningServer } from '../helpers/mcp.ts';
+import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, startHttpFixture, text, waitUntil, type RunningServer } from '../helpers/mcp.ts';
 
 const V = '2026-07-28';
 const ENVELOPE = {
@@ -124,6 +124,44 @@ describe('MCP eras: 2026-07-28 and 2025 clients on 2025-era targets', () => {
     assert.equal(events.at(-1).result.content[0].text, 'done 2');
   });
 
+  /** Opens a subscriptions/listen stream; `next()` resolves with each SSE message in turn. */
+  async function listen(id: number, notifications: Record<string, unknown>) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'subscriptions/listen' },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { _meta: ENVELOPE, notifications } }),
+    });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffered = '';
+    const next = async (): Promise<any> => {
+      for (;;) {
+        const m = /^data: (.*)$/m.exec(buffered);
+        if (m) {
+          buffered = buffered.slice(buffered.indexOf(m[0]) + m[0].length);
+          return JSON.parse(m[1]);
+        }
+        const { value, done } = await reader.read();
+        if (done) return undefined;
+        buffered += decoder.decode(value, { stream: true });
+      }
+    };
+    return { res, next, close: () => reader.cancel() };
+  }
+
+  it('subscriptions/listen: acknowledged first, then the targets\' list changes it asked for, tagged with its id', async () => {
+    const l = await listen(41, { toolsListChanged: true, resourceSubscriptions: ['x://y'] });
+    assert.equal(l.res.headers.get('content-type'), 'text/event-stream');
+    const ack = await l.next();
+    assert.deepEqual(ack, { jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 41 }, notifications: { toolsListChanged: true } } });
+    const call = await post(url, { id: 42, method: 'tools/call', params: { _meta: ENVELOPE, name: 'alpha_add-tool', arguments: {} } });
+    assert.equal(call.body.result.content[0].text, 'added');
+    const changed = await l.next();
+    assert.equal(changed.method, 'notifications/tools/list_changed');
+    assert.equal(changed.params._meta['io.modelcontextprotocol/subscriptionId'], 41);
+    await l.close();
+  });
+
   describe('bad input: refused as the spec says, logged, nothing else disturbed', () => {
     it('Mcp-Name contradicting the body: 400, -32020, logged with its code', async () => {
       const r = await post(url, { id: 10, method: 'tools/call', params: { _meta: ENVELOPE, name: 'alpha_echo', arguments: { text: 'x' } } }, { 'mcp-name': 'beta_echo' });
@@ -202,6 +240,30 @@ describe('MCP eras: 2026-07-28 and 2025 clients on 2025-era targets', () => {
         assert.equal(r.status, 405, method);
         await r.arrayBuffer();
       }
+    });
+
+    it('a subscriptions/listen flood: past 16 open streams per caller refused in-band (-32603), logged; other requests served', async () => {
+      const open = [];
+      for (let i = 0; i < 16; i++) {
+        const l = await listen(100 + i, { toolsListChanged: true });
+        await l.next();
+        open.push(l);
+      }
+      const refused = await post(url, { id: 200, method: 'subscriptions/listen', params: { _meta: ENVELOPE, notifications: { toolsListChanged: true } } });
+      assert.equal(refused.status, 200);
+      assert.equal(refused.body.error.code, -32603);
+      assert.equal(refused.body.error.data.code, 'PCL_ERR_MCP_LISTEN_LIMIT');
+      await gw.logs.waitFor((l) => l.code === 'PCL_ERR_MCP_LISTEN_LIMIT');
+      const call = await post(url, { id: 201, method: 'tools/call', params: { _meta: ENVELOPE, name: 'beta_echo', arguments: { text: 'still' } } });
+      assert.equal(call.body.result.content[0].text, 'beta: still');
+      for (const l of open) await l.close();
+      // Closed streams free their places.
+      await waitUntil(async () => {
+        const again = await listen(300, { toolsListChanged: true });
+        const first = await again.next();
+        await again.close();
+        return first?.method === 'notifications/subscriptions/acknowledged';
+      }, 10_000, 'a listen place to free');
     });
 
     it('after all of it, a 2025 session and a 2026-07-28 client on the route work as before', async () => {
