@@ -129,7 +129,8 @@ export class UpstreamConnection implements TargetConnection {
     transport.onmessage = (m) => this.receive(m);
     transport.onclose = () => {
       // A stale transport replaced after a 404 closes without ending the connection.
-      if (transport === this.transport) this.fail((transport as { closeReason?: string }).closeReason ?? 'the target closed the connection');
+      const closed = transport as { closeReason?: string; closeCode?: string };
+      if (transport === this.transport) this.fail(closed.closeReason ?? 'the target closed the connection', closed.closeCode);
     };
     // What a target sent that is not MCP: logged with the target's name; the call it garbled (if one) is answered
     // with a JSON-RPC error by the transport, and the connection goes on.
@@ -283,12 +284,12 @@ export class UpstreamConnection implements TargetConnection {
     p.reject(new RpcFailure(error!.code, error!.message, error!.data));
   }
 
-  private fail(reason: string): void {
+  private fail(reason: string, code?: string): void {
     if (this.closed) return;
     this.closed = true;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(unavailable(this.target, reason));
+      p.reject(unavailable(this.target, reason, code));
       this.pending.delete(id);
     }
     this.handlers?.onClose();
@@ -309,8 +310,9 @@ export class UpstreamConnection implements TargetConnection {
   }
 }
 
-export function unavailable(target: string, why: string): RpcFailure {
-  return new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, `target "${target}" is unavailable: ${why}`, { target });
+/** `code`: the stable code of why, when the transport knows it (a target that sent what is not MCP). */
+export function unavailable(target: string, why: string, code?: string): RpcFailure {
+  return new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, `target "${target}" is unavailable: ${why}`, code ? { target, code } : { target });
 }
 
 /** Starting a process (a runtime loading its modules) is slower than answering a call: never allow it less. */

@@ -17,6 +17,8 @@ export class LegacySseTransport implements UpstreamTransport {
   onerror?: (error: Error) => void;
   /** Why the stream ended, for the errors of the calls still waiting. */
   closeReason?: string;
+  /** The stable code of that reason, when the target sent what is not MCP. */
+  closeCode?: string;
   private endpoint?: URL;
   private protocolVersion?: string;
   private closed = false;
@@ -76,10 +78,17 @@ export class LegacySseTransport implements UpstreamTransport {
       failure ??= err as Error;
     }
     const reason = failure ? `${failure instanceof UpstreamProtocolError ? '' : 'its event stream broke: '}${failure.message}` : 'it ended its event stream';
-    if (!this.endpoint) refused(new Error(`the SSE stream ${this.closed ? 'closed' : 'named no endpoint'}: ${reason}`));
+    if (!this.endpoint) {
+      refused(
+        failure instanceof UpstreamProtocolError
+          ? new UpstreamProtocolError(`the target ${failure.message}`, failure.code)
+          : new Error(`the SSE stream ${this.closed ? 'was closed' : 'ended'} before it named its endpoint${failure ? `: ${failure.message}` : ''}`),
+      );
+    }
     if (this.closed) return;
     if (failure instanceof UpstreamProtocolError) this.onerror?.(new UpstreamProtocolError(`target "${this.target}" ${failure.message}`, failure.code));
     this.closeReason = reason;
+    if (failure instanceof UpstreamProtocolError) this.closeCode = failure.code;
     await this.close();
   }
 
