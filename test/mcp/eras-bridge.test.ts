@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, spawnListening, text } from '../helpers/mcp.ts';
 import type { ChildProcess } from 'node:child_process';
 
@@ -163,5 +163,46 @@ describe('MCP eras: 2025 clients on 2026-07-28-only targets, mixed targets on on
       const ok = await post(url, 'key-a', { id: 6, method: 'tools/call', params: { name: 'web_confirm', arguments: { what: 'y' }, inputResponses: answers, requestState: state } });
       assert.equal(ok.body.result.content[0].text, 'web accept {"yes":true} state=state-of-web-y');
     });
+  });
+});
+
+// A target that refuses initialize as a 2026-07-28-only server does, then answers server/discover with something
+// that is not a DiscoverResult: no session starts on it, and the client is told why.
+describe('MCP eras: a 2026-07-28 target with an invalid server/discover answer', () => {
+  let up: Upstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    up = await startUpstream((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const m = JSON.parse(body || '{}');
+        res.writeHead(m.method === 'initialize' ? 400 : 200, { 'content-type': 'application/json' });
+        if (m.method === 'initialize') {
+          res.end(JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32022, message: 'Unsupported protocol version', data: { supported: ['2026-07-28'], requested: m.params?.protocolVersion } } }));
+        } else res.end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { capabilities: 'none' } }));
+      });
+    });
+    gw = await startTestGateway(simpleConfig([mcpRoute([{ name: 'odd', mcp: { url: `http://${up.host}/mcp` } }])], MCP_TEST_EXTRA));
+  });
+  after(async () => {
+    await gw?.close();
+    await up?.close();
+  });
+
+  it('initialize fails with 502 naming the target and the schema violation; the gateway keeps serving', async () => {
+    const init = await fetch(`${gw.url()}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+    assert.equal(init.status, 502);
+    const body = (await init.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'PCL_ERR_MCP_UPSTREAM_FAILED');
+    assert.match(body.error.message, /target "odd": .*the target answered server\/discover with an invalid result: /);
+    const again = await fetch(`${gw.url()}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    assert.equal(again.status, 400);
+    await again.arrayBuffer();
   });
 });
