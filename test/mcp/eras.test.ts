@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, startHttpFixture, text, waitUntil, type RunningServer } from '../helpers/mcp.ts';
+import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, startEverything, startHttpFixture, text, waitUntil, type RunningServer } from '../helpers/mcp.ts';
+import { startStylesServer, type StylesServer } from '../fixtures/openapi/styles-server.ts';
+
+const STYLES = fileURLToPath(new URL('../fixtures/openapi/styles.yaml', import.meta.url));
 
 const V = '2026-07-28';
 const ENVELOPE = {
@@ -321,4 +325,47 @@ describe('MCP eras: policies and telemetry see the era, not a different message'
     const legacy = await gw.logs.waitFor((l) => l.type === 'access' && l['mcp.protocol.version'] === '2025-11-25' && l['mcp.method.name'] === 'tools/call');
     assert.ok(legacy['mcp.session.id']);
   });
+});
+
+// The other target kinds behind a 2026-07-28 client: legacy SSE (server-everything) and OpenAPI. A call gets the
+// same answer in both eras.
+describe('MCP eras: 2026-07-28 clients on legacy SSE and OpenAPI targets', () => {
+  let sse: RunningServer;
+  let styles: StylesServer;
+  let gw: TestGateway;
+
+  before(async () => {
+    [sse, styles] = await Promise.all([startEverything('sse'), startStylesServer()]);
+    gw = await startTestGateway(
+      simpleConfig(
+        [
+          { ...mcpRoute([{ name: 'everything', sse: { url: sse.url } }], {}, 'sse'), matches: [{ path: { pathPrefix: '/over-sse' } }] },
+          { ...mcpRoute([{ name: 'styles', openapi: { schema: { file: STYLES }, url: `http://127.0.0.1:${styles.port}/api` } }], {}, 'openapi'), matches: [{ path: { pathPrefix: '/openapi' } }] },
+        ],
+        MCP_TEST_EXTRA,
+      ),
+    );
+  });
+  after(async () => {
+    await gw?.close();
+    await Promise.all([sse?.close(), styles?.close()]);
+  });
+
+  for (const [prefix, tool, args] of [
+    ['/over-sse', 'echo', { message: 'both eras' }],
+    ['/openapi', 'status', { code: 200 }],
+  ] as const) {
+    it(`${prefix}: the same tools and the same answer for an SDK v1 and an SDK v2 (2026-07-28) client`, async () => {
+      const [v1, v2] = await Promise.all([connectClient(`${gw.url()}${prefix}/mcp`), connectV2(`${gw.url()}${prefix}/mcp`, { pin: V })]);
+      try {
+        assert.equal(v2.getNegotiatedProtocolVersion(), V);
+        const [t1, t2] = await Promise.all([v1.listTools(), v2.listTools()]);
+        assert.deepEqual(t2.tools.map((t) => t.name), t1.tools.map((t) => t.name));
+        const [r1, r2] = await Promise.all([v1.callTool({ name: tool, arguments: args }), v2.callTool({ name: tool, arguments: args })]);
+        assert.deepEqual((r2 as { content: unknown }).content, (r1 as { content: unknown }).content);
+      } finally {
+        await Promise.all([v1.close(), v2.close()]);
+      }
+    });
+  }
 });
