@@ -153,11 +153,19 @@ describe('MCP eras: 2026-07-28 and 2025 clients on 2025-era targets', () => {
     return { res, next, close: () => reader.cancel() };
   }
 
-  it('subscriptions/listen: acknowledged first, then the targets\' list changes it asked for, tagged with its id', async () => {
-    const l = await listen(41, { toolsListChanged: true, resourceSubscriptions: ['x://y'] });
+  it('subscriptions/listen: acknowledged first, then the resource updates and list changes it asked for, tagged with its id', async () => {
+    const info = 'portcullis://alpha/fixture://alpha/info';
+    const l = await listen(41, { toolsListChanged: true, resourceSubscriptions: [info], promptsListChanged: false });
     assert.equal(l.res.headers.get('content-type'), 'text/event-stream');
     const ack = await l.next();
-    assert.deepEqual(ack, { jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 41 }, notifications: { toolsListChanged: true } } });
+    assert.deepEqual(ack, {
+      jsonrpc: '2.0',
+      method: 'notifications/subscriptions/acknowledged',
+      params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 41 }, notifications: { toolsListChanged: true, resourceSubscriptions: [info] } },
+    });
+    // The 2025 target was subscribed to the resource upstream; the fixture announces an update right after.
+    const updated = await l.next();
+    assert.deepEqual(updated, { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: info, _meta: { 'io.modelcontextprotocol/subscriptionId': 41 } } });
     const call = await post(url, { id: 42, method: 'tools/call', params: { _meta: ENVELOPE, name: 'alpha_add-tool', arguments: {} } });
     assert.equal(call.body.result.content[0].text, 'added');
     const changed = await l.next();

@@ -12,6 +12,7 @@ export const MAX_LISTENS_PER_IDENTITY = 16;
 
 /** The change notifications a listen filter can ask for, by the filter field that asks. */
 const KINDS: Record<string, string> = {
+  resourceSubscriptions: 'notifications/resources/updated',
   toolsListChanged: 'notifications/tools/list_changed',
   promptsListChanged: 'notifications/prompts/list_changed',
   resourcesListChanged: 'notifications/resources/list_changed',
@@ -20,8 +21,8 @@ const KINDS: Record<string, string> = {
 /**
  * `subscriptions/listen` (2026-07-28): one long-lived SSE response carrying the list changes the client asked for,
  * from every target of the route (what its targets send on their sessions, merged as for a 2025 GET stream),
- * each tagged with the listen request's id. Per-resource subscriptions are not offered (left out of the
- * acknowledgement, as the spec allows). A caller holds at most MAX_LISTENS_PER_IDENTITY streams on a route.
+ * and the updates of the resources it names (the gateway subscribes to them upstream, at most 100 per stream),
+ * each tagged with the listen request's id. A caller holds at most MAX_LISTENS_PER_IDENTITY streams on a route.
  */
 export async function serveListen(modern: ModernSessions, ctx: RequestContext, req: JsonRpcRequest): Promise<void> {
   const owner = ownerOf(ctx.identity);
@@ -33,14 +34,19 @@ export async function serveListen(modern: ModernSessions, ctx: RequestContext, r
     );
   }
   const asked = (req.params?.notifications ?? {}) as Record<string, unknown>;
-  const wanted = new Set(Object.keys(KINDS).filter((k) => asked[k] === true).map((k) => KINDS[k]));
-  const honored = Object.fromEntries(Object.keys(KINDS).filter((k) => asked[k] === true).map((k) => [k, true]));
+  const uris = Array.isArray(asked.resourceSubscriptions) ? [...new Set(asked.resourceSubscriptions.filter((u): u is string => typeof u === 'string'))].slice(0, 100) : [];
+  const flags = Object.keys(KINDS).filter((k) => k !== 'resourceSubscriptions' && asked[k] === true);
+  const wanted = new Set(flags.map((k) => KINDS[k]));
+  if (uris.length > 0) wanted.add(KINDS.resourceSubscriptions);
+  const honored: Record<string, unknown> = Object.fromEntries(flags.map((k) => [k, true]));
+  if (uris.length > 0) honored.resourceSubscriptions = uris;
   const tag = { [META_SUBSCRIPTION_ID]: req.id };
   const stream = new SseStream(ctx.signal);
   // The acknowledgement comes first, before anything a target sends.
   stream.send({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { _meta: tag, notifications: honored } });
   const deliver = (m: JsonRpcMessage): void => {
     if (!('method' in m) || !wanted.has(m.method)) return;
+    if (m.method === KINDS.resourceSubscriptions && !uris.includes(String(m.params?.uri))) return;
     stream.send({ ...m, params: { ...m.params, _meta: { ...(m.params?._meta as Record<string, unknown> | undefined), ...tag } } });
   };
   const close = (): void => {
@@ -48,7 +54,7 @@ export async function serveListen(modern: ModernSessions, ctx: RequestContext, r
     stream.send({ jsonrpc: '2.0', id: req.id, result: { resultType: 'complete', _meta: { ...tag, [META_SERVER_INFO]: { name: 'portcullis', version: '0.1.0' } } } });
     stream.end();
   };
-  const stop = await modern.listen(ctx, { deliver, close }).catch((err: unknown) => {
+  const stop = await modern.listen(ctx, { deliver, close, uris }).catch((err: unknown) => {
     stream.end();
     throw err;
   });

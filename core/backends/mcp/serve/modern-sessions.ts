@@ -9,6 +9,8 @@ export interface Listener {
   deliver(message: JsonRpcMessage): void;
   /** Ends the stream gracefully (the gateway drains). */
   close(): void;
+  /** Resources (client-visible URIs) whose updates it asked for. */
+  uris?: readonly string[];
 }
 import { ownerOf } from './guard.ts';
 
@@ -27,6 +29,8 @@ export class ModernSessions {
   private readonly byOwner = new Map<string, { session?: Session; opening?: Promise<Session>; last: number; active: number }>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Listen streams per (caller, resource URI): the upstream subscription is made by the first. */
+  private readonly subscribed = new Map<string, number>();
   private closed = false;
   private readonly env: SessionEnv;
   private readonly idleMs: number;
@@ -110,11 +114,29 @@ export class ModernSessions {
   /** Registers a listen stream on the caller's internal session (opened if need be); returns its removal. */
   async listen(ctx: RequestContext, listener: Listener): Promise<() => void> {
     const owner = ownerOf(ctx.identity);
-    await this.with(ctx, async () => undefined);
+    // 2025 targets send resource updates only for what their session subscribed to: subscribe once per URI.
+    await this.with(ctx, async (session) => {
+      for (const uri of listener.uris ?? []) {
+        const key = `${owner}\u0000${uri}`;
+        const n = this.subscribed.get(key) ?? 0;
+        this.subscribed.set(key, n + 1);
+        if (n > 0) continue;
+        const owned = session.catalog.resolveUri(uri);
+        const conn = owned ? session.targets.get(owned.target)?.conn : undefined;
+        if (!owned || !conn || conn.closed || conn.init.discover || !conn.init.capabilities.resources?.subscribe) continue;
+        await conn.request('resources/subscribe', { uri: owned.original }).result.catch(() => undefined);
+      }
+    });
     let set = this.listeners.get(owner);
     if (!set) this.listeners.set(owner, (set = new Set()));
     set.add(listener);
     return () => {
+      for (const uri of listener.uris ?? []) {
+        const key = `${owner}\u0000${uri}`;
+        const n = (this.subscribed.get(key) ?? 1) - 1;
+        if (n > 0) this.subscribed.set(key, n);
+        else this.subscribed.delete(key);
+      }
       set.delete(listener);
       if (set.size === 0 && this.listeners.get(owner) === set) this.listeners.delete(owner);
     };

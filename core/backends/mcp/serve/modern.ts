@@ -104,9 +104,13 @@ async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session
   let upgraded!: () => void;
   const upgrade = new Promise<void>((r) => (upgraded = r));
   // Only notifications of this request reach its stream (progress; log messages when it asked for a level).
+  // Anything else a target sends while the call runs (list changes, resource updates) is not this request's: it
+  // goes on to the caller's listen streams.
   const emit = (m: JsonRpcMessage): boolean => {
-    if (!wantsStream || !('method' in m) || ('id' in m && m.id !== undefined)) return false;
+    if (!('method' in m) || ('id' in m && m.id !== undefined)) return false;
+    if (m.method !== 'notifications/progress' && m.method !== 'notifications/message') return false;
     if (m.method === 'notifications/message' && envelope.logLevel === undefined) return true;
+    if (!wantsStream) return true;
     if (!stream) {
       stream = new SseStream(ctx.signal);
       session.streams.add(stream);
