@@ -46,6 +46,11 @@ export interface AuthorizationMcp {
   resourceUri?: string;
   /** True when the gateway is filtering a list result item by item rather than deciding a call. @default false */
   listing: boolean;
+  /**
+   * The MCP protocol version of the client's message: negotiated by its session's `initialize` (2025 era) or declared
+   * in the request's `_meta` (2026-07-28 era). Absent while filtering list items. @default undefined @example '2026-07-28'
+   */
+  protocolVersion?: string;
 }
 
 /**

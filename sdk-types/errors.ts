@@ -57,8 +57,31 @@ export const ErrorCodes = {
   MCP_SESSION_NOT_FOUND: 'PCL_ERR_MCP_SESSION_NOT_FOUND',
   /** 400: an MCP request other than `initialize` came without the `Mcp-Session-Id` header. */
   MCP_SESSION_REQUIRED: 'PCL_ERR_MCP_SESSION_REQUIRED',
-  /** 400: the `MCP-Protocol-Version` header names a protocol version the gateway does not speak. */
+  /**
+   * 400: the `MCP-Protocol-Version` header names a protocol version the gateway does not speak; for a 2026-07-28
+   * request (version in `_meta`), the JSON-RPC error -32022 lists the supported versions.
+   */
   MCP_PROTOCOL_VERSION: 'PCL_ERR_MCP_PROTOCOL_VERSION',
+  /**
+   * 400 with JSON-RPC error -32020 (HeaderMismatch): a 2026-07-28 MCP request's `MCP-Protocol-Version`, `Mcp-Method`
+   * or `Mcp-Name` header is missing, malformed, or names something other than its body does.
+   */
+  MCP_HEADER_MISMATCH: 'PCL_ERR_MCP_HEADER_MISMATCH',
+  /**
+   * 400 with JSON-RPC error -32602: a 2026-07-28 MCP request's `_meta` lacks a required envelope key
+   * (`io.modelcontextprotocol/protocolVersion`, `io.modelcontextprotocol/clientCapabilities`) or holds a malformed one.
+   */
+  MCP_ENVELOPE_INVALID: 'PCL_ERR_MCP_ENVELOPE_INVALID',
+  /**
+   * 400 with JSON-RPC error -32602: a 2026-07-28 retry carried a `requestState` this gateway did not issue, that was
+   * changed, issued to another caller or for another request, or that expired. Retry the original request afresh.
+   */
+  MCP_REQUEST_STATE_INVALID: 'PCL_ERR_MCP_REQUEST_STATE_INVALID',
+  /**
+   * JSON-RPC error -32603 (in-band, HTTP 200, as the SDK answers it): a caller already holds the most
+   * `subscriptions/listen` streams allowed on the route (16); close one before opening another.
+   */
+  MCP_LISTEN_LIMIT: 'PCL_ERR_MCP_LISTEN_LIMIT',
   /** 405: the HTTP method is not one an MCP endpoint serves (POST, GET, DELETE). */
   MCP_METHOD_NOT_ALLOWED: 'PCL_ERR_MCP_METHOD_NOT_ALLOWED',
   /** 502: an MCP session could not start because a target failed to start or initialize (`failureMode: failClosed`). */

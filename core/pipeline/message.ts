@@ -152,6 +152,7 @@ function snapshot(m: MessageContext): McpMessage {
   if (m.arguments !== undefined) msg.arguments = m.arguments;
   if (m.prompt !== undefined) msg.prompt = m.prompt;
   if (m.resourceUri !== undefined) msg.resourceUri = m.resourceUri;
+  if (m.protocolVersion !== undefined) msg.protocolVersion = m.protocolVersion;
   return msg;
 }
 
@@ -225,6 +226,7 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
       const event: MessageEvent = { requestId: m.http.id, protocol: m.protocol, route: m.http.routeName, method: m.method, rpcId: m.rpcId, sessionId: m.sessionId, subject: m.http.identity?.subject };
       if (m.tool !== undefined) event.tool = m.tool;
       if (m.target !== undefined) event.target = m.target;
+      if (m.protocolVersion !== undefined) event.protocolVersion = m.protocolVersion;
       return messageChannel.tracePromise(async () => {
         if (event.propagation) m.traceMeta = event.propagation;
         try {

@@ -103,6 +103,11 @@ export interface McpMessage {
   prompt?: string;
   /** Resource URI as the client sees it, for `resources/read` and subscriptions. */
   resourceUri?: string;
+  /**
+   * The MCP protocol version the client speaks: the one its session negotiated (2025 era), or the one its request
+   * declares in `_meta` (2026-07-28 era). The only trace of the era a policy sees.
+   */
+  protocolVersion?: string;
 }
 
 /** A policy's decision on an MCP message. */

@@ -44,6 +44,12 @@ export const RpcErrors = {
   DENIED: -32003,
   /** Implementation-defined: a rate limit refused the message; `data` carries `code` and `retryAfterMs`. */
   RATE_LIMITED: -32029,
+  /** MCP 2026-07-28: an HTTP header (MCP-Protocol-Version, Mcp-Method, Mcp-Name) is missing or contradicts the body. */
+  HEADER_MISMATCH: -32020,
+  /** MCP 2026-07-28: the request needs a client capability its envelope did not declare. */
+  MISSING_CLIENT_CAPABILITY: -32021,
+  /** MCP 2026-07-28: the request's protocol version is not served; `data` lists `supported` and `requested`. */
+  UNSUPPORTED_PROTOCOL_VERSION: -32022,
 } as const;
 
 export function isRequest(m: JsonRpcMessage): m is JsonRpcRequest {

@@ -46,6 +46,7 @@ export function subscribeAccessLog(logger: Logger, gateway?: string): () => void
         'mcp.method.name': m?.protocol === 'mcp' ? m.method : undefined,
         'gen_ai.tool.name': m?.tool,
         'mcp.session.id': m?.protocol === 'mcp' ? m.sessionId : undefined,
+        'mcp.protocol.version': m?.protocol === 'mcp' ? m.protocolVersion : undefined,
       },
       'request',
     );

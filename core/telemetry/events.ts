@@ -76,6 +76,8 @@ export interface MessageEvent {
   /** JSON-RPC id of the client's request (undefined for notifications). */
   rpcId?: string | number | null;
   sessionId?: string;
+  /** MCP: the client's protocol version (its session's, or its request's `_meta` in the 2026-07-28 era). */
+  protocolVersion?: string;
   target?: string;
   tool?: string;
   prompt?: string;

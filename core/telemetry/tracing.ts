@@ -148,6 +148,7 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     if (!t) return;
     const attributes: Attributes = { 'portcullis.protocol': e.protocol, 'rpc.system': 'jsonrpc' };
     if (e.protocol === 'mcp') attributes['mcp.method.name'] = e.method;
+    if (e.protocolVersion) attributes['mcp.protocol.version'] = e.protocolVersion;
     else attributes['rpc.method'] = e.method;
     if (e.rpcId !== undefined && e.rpcId !== null) attributes['jsonrpc.request.id'] = String(e.rpcId);
     if (e.sessionId) {

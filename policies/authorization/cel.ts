@@ -164,6 +164,11 @@ function unprefixedUri(uri: string, target: string): string {
  * for every other message, which agentgateway's MCP authorization does not decide.
  */
 export function mcpResourceOf(msg: McpMessage): Record<string, unknown> | undefined {
+  const resource = mcpNamedOf(msg);
+  return resource && msg.protocolVersion !== undefined ? { ...resource, protocolVersion: msg.protocolVersion } : resource;
+}
+
+function mcpNamedOf(msg: McpMessage): Record<string, unknown> | undefined {
   const target = msg.target ?? '';
   if (msg.method === 'tools/call' && msg.tool !== undefined) return { tool: { target, name: unprefixed(msg.tool, target) } };
   if (msg.method === 'prompts/get' && msg.prompt !== undefined) return { prompt: { target, name: unprefixed(msg.prompt, target) } };

@@ -140,6 +140,7 @@ export function mcpMessageInput(ctx: RequestContext, msg: McpMessage, refs: Inpu
   if (msg.arguments !== undefined) mcp.arguments = msg.arguments;
   if (msg.prompt !== undefined) mcp.prompt = msg.prompt;
   if (msg.resourceUri !== undefined) mcp.resourceUri = msg.resourceUri;
+  if (msg.protocolVersion !== undefined) mcp.protocolVersion = msg.protocolVersion;
   return withPart(ctx, refs, 'mcp', mcp);
 }
 

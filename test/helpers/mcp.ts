@@ -107,9 +107,10 @@ export async function startEverything(kind: 'sse' | 'streamableHttp'): Promise<R
 }
 
 /** An official SDK client connected through the gateway, over streamable HTTP (`/mcp`) or legacy SSE (`/sse`). */
-export async function connectClient(url: string, options: { sse?: boolean; capabilities?: Record<string, unknown> } = {}): Promise<Client> {
+export async function connectClient(url: string, options: { sse?: boolean; capabilities?: Record<string, unknown>; headers?: Record<string, string> } = {}): Promise<Client> {
   const client = new Client({ name: 'portcullis-test', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
-  const transport = options.sse ? new SSEClientTransport(new URL(url)) : new StreamableHTTPClientTransport(new URL(url));
+  const requestInit = options.headers ? { requestInit: { headers: options.headers } } : undefined;
+  const transport = options.sse ? new SSEClientTransport(new URL(url), requestInit) : new StreamableHTTPClientTransport(new URL(url), requestInit);
   await client.connect(transport);
   return client;
 }

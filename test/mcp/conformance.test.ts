@@ -14,17 +14,32 @@ const SUITE = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/in
 const UPSTREAM = join(ROOT, 'test/fixtures/mcp/conformance-upstream.ts');
 const EXPECTED = join(ROOT, 'test/mcp/conformance-expected-failures.yaml');
 
-/** Runs the official conformance suite's server scenarios against a URL; returns scenario → passed. */
+/**
+ * The suite's two server legs: the default (2025-era scenarios) and every scenario at 2026-07-28. Results are keyed
+ * `<scenario>@<leg>`, since a scenario may run in both.
+ */
+const LEGS: Array<{ name: string; args: string[] }> = [
+  { name: '2025', args: [] },
+  { name: '2026-07-28', args: ['--suite', 'all', '--spec-version', '2026-07-28'] },
+];
+
+/** Runs the official conformance suite's server scenarios against a URL, every leg; returns scenario@leg → passed. */
 async function runSuite(url: string): Promise<Map<string, boolean>> {
+  const all = new Map<string, boolean>();
+  for (const leg of LEGS) for (const [name, ok] of await runLeg(url, leg.args)) all.set(`${name}@${leg.name}`, ok);
+  return all;
+}
+
+async function runLeg(url: string, args: string[]): Promise<Map<string, boolean>> {
   const cwd = mkdtempSync(join(tmpdir(), 'pcl-conformance-'));
   try {
     // Asynchronously: the gateway under test shares this process's event loop.
-    const child = spawn(process.execPath, [SUITE, 'server', '--url', url], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [SUITE, 'server', '--url', url, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (c) => (stdout += c));
     child.stderr!.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
     await new Promise((r) => child.once('close', r));
     clearTimeout(timer);
     const summary = stdout.slice(stdout.indexOf('=== SUMMARY ==='));
@@ -51,17 +66,22 @@ describe('MCP conformance suite (server scenarios): through the gateway as direc
     upstream?.kill('SIGKILL');
   });
 
-  it('every scenario that passes against the upstream directly passes through the gateway', async () => {
+  it('every scenario that passes against the upstream directly passes through the gateway', { timeout: 900_000 }, async () => {
     const expected = parse(readFileSync(EXPECTED, 'utf8')) as { server: Array<{ scenario: string; reason: string }>; gateway: Array<{ scenario: string; reason: string }> };
     const allowed = new Set(expected.server.map((e) => e.scenario));
+    // An entry without a leg (`@…`) stands for the scenario in every leg.
+    const named = (key: string, list: Set<string>) => list.has(key) || list.has(key.split('@')[0]);
     const direct = await runSuite(`http://127.0.0.1:${port}/mcp`);
     const through = await runSuite(`${gw.url()}/mcp`);
-    const regressions = [...direct].filter(([name, ok]) => ok && through.get(name) !== true && !allowed.has(name)).map(([name]) => name);
+    const mark = (ok: boolean | undefined) => (ok === undefined ? '-' : ok ? 'pass' : 'FAIL');
+    const rows = [...new Set([...direct.keys(), ...through.keys()])].map((k) => `| ${k.replace('@', ' | ')} | ${mark(direct.get(k))} | ${mark(through.get(k))} |`);
+    process.stdout.write(`| scenario | leg | direct | gateway |\n|---|---|---|---|\n${rows.join('\n')}\n`);
+    const regressions = [...direct].filter(([name, ok]) => ok && through.get(name) !== true && !named(name, allowed)).map(([name]) => name);
     assert.deepEqual(regressions, [], `scenarios that pass directly but fail through the gateway: ${regressions.join(', ')}`);
     // An expected failure that passes again is stale: keep the file honest.
-    const stale = [...allowed].filter((name) => through.get(name) === true);
+    const stale = [...allowed].filter((name) => [...through].some(([k, ok]) => ok && (k === name || k.split('@')[0] === name)));
     assert.deepEqual(stale, [], `expected failures that now pass (remove them from ${EXPECTED}): ${stale.join(', ')}`);
-    const gatewayOwn = expected.gateway.map((e) => e.scenario).filter((name) => through.get(name) !== true);
+    const gatewayOwn = [...through.keys()].filter((k) => expected.gateway.some((e) => named(k, new Set([e.scenario]))) && through.get(k) !== true);
     assert.deepEqual(gatewayOwn, [], `scenarios the gateway must pass itself but failed through it: ${gatewayOwn.join(', ')}`);
     const passed = [...through.values()].filter(Boolean).length;
     const failed = (m: Map<string, boolean>) => [...m].filter(([, ok]) => !ok).map(([n]) => n).join(', ');

@@ -11,7 +11,7 @@ const CLIENT = fileURLToPath(new URL('../fixtures/mcp/python-client.py', import.
 const PYTHON = process.env.PORTCULLIS_PYTHON ?? fileURLToPath(new URL('../../.tools/python/bin/python3', import.meta.url));
 
 /** Runs the Python client asynchronously: the gateway under test shares this event loop. */
-async function python(url: string, transport: 'streamable' | 'sse'): Promise<Record<string, any>> {
+async function python(url: string, transport: 'streamable' | 'sse' | 'modern'): Promise<Record<string, any>> {
   assert.ok(existsSync(PYTHON), `no Python MCP client at ${PYTHON}: run "node scripts/install-python.mjs" (npm install runs it)`);
   const child = spawn(PYTHON, [CLIENT, url, transport], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -45,4 +45,13 @@ describe('independent client: the official Python MCP SDK through the gateway', 
       assert.ok(r.resources > 0);
     });
   }
+
+  it('the SDK 2.x Client in auto mode discovers the gateway and speaks 2026-07-28, without a session', async () => {
+    const r = await python(`${gw.url()}/mcp`, 'modern');
+    assert.equal(r.protocolVersion, '2026-07-28');
+    assert.equal(r.server, 'portcullis');
+    assert.ok(r.tools.includes('echo') && r.tools.includes('get-sum'), r.tools.join(','));
+    assert.equal(r.echo, 'Echo: from python');
+    assert.ok(r.resources > 0);
+  });
 });

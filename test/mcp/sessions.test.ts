@@ -50,7 +50,7 @@ describe('MCP sessions', () => {
     const cases: Array<[Promise<Response>, number, unknown]> = [
       [post('/plain/mcp', { jsonrpc: '2.0', id: 2, method: 'tools/list' }), 400, { error: { code: 'PCL_ERR_MCP_SESSION_REQUIRED', message: 'missing Mcp-Session-Id header: send initialize first and echo the session id it returns' } }],
       [post('/plain/mcp', { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': 'nope' }), 404, { error: { code: 'PCL_ERR_MCP_SESSION_NOT_FOUND', message: 'MCP session "nope" does not exist: it expired or was closed; initialize a new one' } }],
-      [post('/plain/mcp', INIT, { 'mcp-protocol-version': '2023-01-01' }), 400, { error: { code: 'PCL_ERR_MCP_PROTOCOL_VERSION', message: 'unsupported MCP-Protocol-Version "2023-01-01": this gateway speaks 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05' } }],
+      [post('/plain/mcp', INIT, { 'mcp-protocol-version': '2023-01-01' }), 400, { error: { code: 'PCL_ERR_MCP_PROTOCOL_VERSION', message: 'unsupported MCP-Protocol-Version "2023-01-01": this gateway speaks 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05' } }],
       [post('/plain/mcp', '{not json'), 400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: `Parse error: Expected property name or '}' in JSON at position 1 (line 1 column 2)` } }],
       [post('/plain/mcp', { hello: 'world' }), 400, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: expected a JSON-RPC 2.0 message or a batch of them' } }],
       [post('/plain/mcp', [INIT, { jsonrpc: '2.0', method: 'notifications/initialized' }]), 400, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: initialize must be sent alone, not in a batch' } }],

@@ -32,6 +32,8 @@ export class Catalog {
   private readonly uris = new Map<string, Owned>();
   private readonly templates = new Map<string, Array<{ target: string; pattern: RegExp }>>();
   private readonly targets: readonly string[];
+  /** Input schemas of the listed tools, by client-visible name (for 2026-07-28 `Mcp-Param-*` headers). */
+  readonly toolSchemas = new Map<string, unknown>();
 
   constructor(targets: readonly string[], prefix: boolean) {
     this.targets = targets;
@@ -90,6 +92,7 @@ export class Catalog {
       }
     }
     if (kind === 'tools' || kind === 'prompts') this.names[kind].clear();
+    if (kind === 'tools') this.toolSchemas.clear();
     if (kind === 'resources') this.uris.clear();
     if (kind === 'resourceTemplates') this.templates.clear();
     for (const r of renamed) {
@@ -100,6 +103,7 @@ export class Catalog {
       }
       out.items.push({ target: r.target, item: r.item });
       if (kind === 'tools' || kind === 'prompts') this.names[kind].set(r.clientKey, { target: r.target, original: r.original });
+      if (kind === 'tools') this.toolSchemas.set(r.clientKey, r.item.inputSchema);
       else if (kind === 'resources') this.uris.set(r.clientKey, { target: r.target, original: r.original });
       else this.templates.set(r.target, [...(this.templates.get(r.target) ?? []), { target: r.target, pattern: templatePattern(r.original) }]);
     }

@@ -35,19 +35,50 @@ export function initializeResult(session: Session): Record<string, unknown> {
   };
 }
 
+/** A caching hint (MCP 2026-07-28): how long a result stays fresh, and who may share a cached copy. */
+export interface CacheHint {
+  ttlMs: number;
+  cacheScope: 'public' | 'private';
+}
+
+/**
+ * The era of one client request, when it is not its session's: a 2026-07-28 request declares its own version and
+ * has no session of its own (it is served on an internal one). `cache` is set by list methods: the most
+ * conservative of the targets' hints.
+ */
+export interface RequestEra {
+  protocolVersion: string;
+  cache?: CacheHint;
+  /** The client's own envelope keys (`_meta`: client info, capabilities, log level), for 2026-07-28 targets. */
+  envelope?: Record<string, unknown>;
+}
+
+/** The most conservative of two hints: the shorter freshness, and private if either is. */
+export function stricterHint(a: CacheHint | undefined, b: CacheHint): CacheHint {
+  if (!a) return b;
+  return { ttlMs: Math.min(a.ttlMs, b.ttlMs), cacheScope: a.cacheScope === 'public' && b.cacheScope === 'public' ? 'public' : 'private' };
+}
+
+/** A target result's own hint; a result without one (a 2025-era target) is fresh for no time and private. */
+export function hintOf(result: unknown): CacheHint {
+  const r = (result ?? {}) as Record<string, unknown>;
+  const ttl = typeof r.ttlMs === 'number' && Number.isFinite(r.ttlMs) && r.ttlMs > 0 ? Math.floor(r.ttlMs) : 0;
+  return { ttlMs: ttl, cacheScope: r.cacheScope === 'public' ? 'public' : 'private' };
+}
+
 /** Serves one client request within a session: answered here, fanned out, or routed to the owning target. */
-export async function dispatch(session: Session, ctx: RequestContext, pipeline: MessagePipeline, req: JsonRpcRequest, emit?: Emit): Promise<unknown> {
+export async function dispatch(session: Session, ctx: RequestContext, pipeline: MessagePipeline, req: JsonRpcRequest, emit?: Emit, era?: RequestEra): Promise<unknown> {
   switch (req.method) {
     case 'ping':
       return {};
     case 'initialize':
       return initializeResult(session);
   }
-  const m = new McpMessageContext(session, ctx, req);
+  const m = new McpMessageContext(session, ctx, req, era);
   const kind = LIST_METHODS[req.method];
   if (kind) {
     await pipeline.run(m, async (msg) => {
-      msg.items = await list(session, kind, withTraceMeta(msg.params ?? {}, msg.traceMeta));
+      msg.items = await list(session, kind, withTraceMeta(msg.params ?? {}, msg.traceMeta), era);
     });
     return { [kind]: m.items!.map((i) => i.item) };
   }
@@ -64,7 +95,7 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
   if (early !== undefined) return early;
   await pipeline.run(m, async (msg) => {
     const target = msg.target!;
-    const result = await call(session, target, req, withTraceMeta((msg as McpMessageContext).forward, msg.traceMeta), emit);
+    const result = await call(session, target, req, withTraceMeta((msg as McpMessageContext).forward, msg.traceMeta), emit, era);
     msg.result = session.catalog.rewriteContent(target, result);
   });
   return m.result;
@@ -77,7 +108,8 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
 class McpMessageContext implements MessageContext {
   readonly protocol = 'mcp' as const;
   readonly http: RequestContext;
-  readonly sessionId: string;
+  readonly sessionId: string | undefined;
+  readonly protocolVersion: string;
   readonly rpcId: JsonRpcRequest['id'];
   readonly method: string;
   params: Record<string, unknown> | undefined;
@@ -92,10 +124,12 @@ class McpMessageContext implements MessageContext {
   forward: Record<string, unknown> = {};
   private readonly session: Session;
 
-  constructor(session: Session, http: RequestContext, req: JsonRpcRequest) {
+  constructor(session: Session, http: RequestContext, req: JsonRpcRequest, era?: RequestEra) {
     this.session = session;
     this.http = http;
-    this.sessionId = session.id;
+    // A 2026-07-28 request has no session: the internal one it is served on is not the client's.
+    this.sessionId = era ? undefined : session.id;
+    this.protocolVersion = era?.protocolVersion ?? session.protocolVersion;
     this.rpcId = req.id;
     this.method = req.method;
     this.params = req.params;
@@ -165,21 +199,44 @@ class McpMessageContext implements MessageContext {
   }
 }
 
-async function call(session: Session, target: string, req: JsonRpcRequest, params: Record<string, unknown>, emit?: Emit): Promise<unknown> {
+/** Rounds of input a 2026-07-28 target may ask a 2025 client for within one call. */
+const MAX_INPUT_ROUNDS = 8;
+
+function isInputRequired(result: unknown): result is { resultType: 'input_required'; inputRequests?: Record<string, { method: string; params?: Record<string, unknown> }>; requestState?: string } {
+  return typeof result === 'object' && result !== null && (result as { resultType?: unknown }).resultType === 'input_required';
+}
+
+async function call(session: Session, target: string, req: JsonRpcRequest, params: Record<string, unknown>, emit?: Emit, era?: RequestEra): Promise<unknown> {
   const conn = session.connection(target);
   const meta = params._meta as Record<string, unknown> | undefined;
+  // A 2026-07-28 target decides on the capabilities the client declared for this request; 2025 targets never
+  // see envelope keys.
+  if (era?.envelope && conn.init.discover) params = { ...params, _meta: { ...meta, ...era.envelope } };
   const handle = conn.request(req.method, params);
   const scope: Scope = { clientId: req.id, target, upstreamId: handle.upstreamId, progressToken: meta?.progressToken, emit };
   session.scopes.add(scope);
   try {
-    return await handle.result;
+    let result = await handle.result;
+    // A 2026-07-28 client gets an input-required result as is (its edge seals the state); a 2025 client is
+    // asked each input as the server-to-client request it was, and the call retried with the answers.
+    for (let round = 0; !era && isInputRequired(result); round++) {
+      if (round >= MAX_INPUT_ROUNDS) throw new RpcFailure(RpcErrors.INTERNAL_ERROR, `target "${target}" still asked for input after ${MAX_INPUT_ROUNDS} rounds`, { target });
+      const asked = Object.entries(result.inputRequests ?? {});
+      const answers = await Promise.all(asked.map(([, r]) => session.askClient(target, String(r?.method), r?.params)));
+      const retry = { ...params, inputResponses: Object.fromEntries(asked.map(([key], i) => [key, answers[i]])) } as Record<string, unknown>;
+      if (result.requestState !== undefined) retry.requestState = result.requestState;
+      const again = conn.request(req.method, retry);
+      scope.upstreamId = again.upstreamId;
+      result = await again.result;
+    }
+    return result;
   } finally {
     session.scopes.delete(scope);
   }
 }
 
 /** Lists every live target (all pages) and merges; the message pipeline filters the items. */
-async function list(session: Session, kind: ListKind, params: Record<string, unknown>): Promise<McpListItem[]> {
+export async function list(session: Session, kind: ListKind, params: Record<string, unknown>, era?: RequestEra): Promise<McpListItem[]> {
   const method = Object.keys(LIST_METHODS).find((m) => LIST_METHODS[m] === kind)!;
   const capability = kind === 'resourceTemplates' ? 'resources' : kind;
   const targets = session.env.failOpen ? session.liveTargets() : [...session.targets.keys()];
@@ -197,6 +254,7 @@ async function list(session: Session, kind: ListKind, params: Record<string, unk
           const r = (ready ??
             (await conn.request(method, cursor === undefined ? { ...withoutCursor(params) } : { ...withoutCursor(params), cursor }).result)) as Record<string, unknown>;
           items.push(...((r?.[kind] as Array<Record<string, unknown>>) ?? []));
+          if (era) era.cache = stricterHint(era.cache, hintOf(r));
           cursor = r?.nextCursor;
         } catch (err) {
           if (session.env.failOpen) return { target, items };

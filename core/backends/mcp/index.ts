@@ -9,6 +9,7 @@ import { serveStreamable } from './serve/streamable.ts';
 import type { SessionEnv } from './session.ts';
 import { SessionStore } from './store.ts';
 import { createRebindingGuard } from './serve/guard.ts';
+import { ModernSessions } from './serve/modern-sessions.ts';
 import { WarmPool } from './upstream/pool.ts';
 import { SharedStdio } from './upstream/shared.ts';
 import { attachRemoteUpstream } from './upstream/transport.ts';
@@ -131,7 +132,8 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     logger,
   };
   const guard = createRebindingGuard({ config: config.dnsRebindingProtection, corsOrigins: route.policies.cors?.allowOrigins, bindAddress: options.bindAddress });
-  const env: ServeEnv = { session: sessionEnv, store, pipeline: options.messages, stateless, maxBatchSize: config.maxBatchSize ?? MCP_DEFAULTS.maxBatchSize, guard };
+  const modern = new ModernSessions(sessionEnv, idleMs, limits.maxSessions);
+  const env: ServeEnv = { session: sessionEnv, store, pipeline: options.messages, stateless, maxBatchSize: config.maxBatchSize ?? MCP_DEFAULTS.maxBatchSize, guard, modern };
   const sessions = store;
 
   return {
@@ -143,9 +145,11 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     },
     drain() {
       for (const s of sessions.all()) for (const stream of [...s.streams]) stream.end();
+      modern.drain();
     },
     async close() {
       await Promise.allSettled([...pools.values()].map((p) => p.close()));
+      await modern.close();
       if (await sessions.release()) options.state.delete(SESSION_STORE, options.scope);
       // After the sessions: a shared process still used by sessions that survive a reload stops with its last one.
       await Promise.allSettled([...shared.values()].map((s) => s.close()));

@@ -263,6 +263,14 @@ export class Session {
     });
   }
 
+  /**
+   * Asks the client what a 2026-07-28 target's input-required result asks (elicitation, sampling, roots) as the
+   * 2025 server-to-client request it was, on the stream of the call in flight to `target`.
+   */
+  askClient(target: string, method: string, params: Record<string, unknown> | undefined): Promise<unknown> {
+    return this.serverRequest(target, { jsonrpc: '2.0', id: 0, method, ...(params === undefined ? {} : { params }) });
+  }
+
   /** The client's reply to a server-to-client request. */
   clientResponse(m: JsonRpcResponse): void {
     const pending = typeof m.id === 'string' ? this.toClient.get(m.id) : undefined;

@@ -2,11 +2,12 @@ import type { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { MessagePipeline } from '../../../pipeline/message.ts';
 import type { GatewayResponse, RequestContext } from '../../../pipeline/types.ts';
-import { dispatch, negotiateVersion } from '../dispatch.ts';
+import { dispatch, negotiateVersion, type RequestEra } from '../dispatch.ts';
 import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
 import { Session, type Emit, type SessionEnv } from '../session.ts';
 import type { SessionStore } from '../store.ts';
 import { ownerOf } from './guard.ts';
+import type { ModernSessions } from './modern-sessions.ts';
 
 /** What the HTTP side of one MCP route needs. */
 export interface ServeEnv {
@@ -18,6 +19,8 @@ export interface ServeEnv {
   maxBatchSize: number;
   /** DNS-rebinding protection; undefined when turned off. */
   guard?: (ctx: RequestContext) => void;
+  /** The internal upstream sessions 2026-07-28 requests are served on. */
+  modern?: ModernSessions;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -77,9 +80,9 @@ export async function openSession(env: ServeEnv, ctx: RequestContext, params: Re
 }
 
 /** Answers one client request, turning failures into JSON-RPC errors. */
-export async function answer(session: Session, ctx: RequestContext, env: ServeEnv, req: JsonRpcRequest, emit?: Emit): Promise<JsonRpcResponse> {
+export async function answer(session: Session, ctx: RequestContext, env: ServeEnv, req: JsonRpcRequest, emit?: Emit, era?: RequestEra): Promise<JsonRpcResponse> {
   try {
-    return { jsonrpc: '2.0', id: req.id, result: await dispatch(session, ctx, env.pipeline, req, emit) };
+    return { jsonrpc: '2.0', id: req.id, result: await dispatch(session, ctx, env.pipeline, req, emit, era) };
   } catch (err) {
     if (err instanceof RpcFailure) return { jsonrpc: '2.0', id: req.id, error: err.toError() };
     if (err instanceof GatewayError) return rpcError(req.id, RpcErrors.INTERNAL_ERROR, err.message, { code: err.code });

@@ -2,6 +2,8 @@ import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { RequestContext } from '../../../pipeline/types.ts';
 import { isRequest, rpcError, RpcErrors, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
 import { PROTOCOL_VERSIONS } from '../versions.ts';
+import { ALL_VERSIONS, isModernMessage, isModernVersion } from '../era.ts';
+import { serveModern } from './modern.ts';
 import type { Session } from '../session.ts';
 import { answer, deliverNonRequests, findSession, json, openSession, readMessages, type ServeEnv } from './common.ts';
 import { ownerOf } from './guard.ts';
@@ -12,11 +14,17 @@ const SESSION_HEADER = 'mcp-session-id';
 /** The streamable HTTP transport, server side: POST messages, GET a notification stream, DELETE the session. */
 export async function serveStreamable(env: ServeEnv, ctx: RequestContext): Promise<void> {
   const version = ctx.clientHeaders['mcp-protocol-version'];
-  if (typeof version === 'string' && !(PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
+  // A 2026-07-28-era version (known or not) is the modern codec's to judge, from the body, on POST.
+  const modernHeader = typeof version === 'string' && isModernVersion(version.trim());
+  if (typeof version === 'string' && !modernHeader && !(PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
     throw new GatewayError(
       ErrorCodes.MCP_PROTOCOL_VERSION,
-      `unsupported MCP-Protocol-Version "${version.slice(0, 40)}": this gateway speaks ${PROTOCOL_VERSIONS.join(', ')}`,
+      `unsupported MCP-Protocol-Version "${version.slice(0, 40)}": this gateway speaks ${ALL_VERSIONS.join(', ')}`,
     );
+  }
+  if (modernHeader && ctx.method !== 'POST') {
+    // 2026-07-28 has no GET stream and no session to DELETE (subscriptions/listen replaced the one).
+    throw new GatewayError(ErrorCodes.MCP_METHOD_NOT_ALLOWED, `method ${ctx.method} is not served for protocol version ${version.slice(0, 40)}: POST every request`, { status: 405 });
   }
   switch (ctx.method) {
     case 'POST':
@@ -44,6 +52,11 @@ async function post(env: ServeEnv, ctx: RequestContext): Promise<void> {
   const parsed = await readMessages(ctx, env);
   if (!('messages' in parsed)) return ctx.respond(parsed);
   const { messages, batch } = parsed;
+  // The era is decided per request, by the body: a 2026-07-28 request has no session, whatever headers say.
+  if (!batch && isModernMessage(messages[0], ctx.clientHeaders)) return serveModern(env, ctx, messages[0] as JsonRpcMessage & { method: string });
+  if (batch && messages.some((m) => isModernMessage(m, {}))) {
+    return ctx.respond(json(400, rpcError(null, RpcErrors.INVALID_REQUEST, 'Invalid Request: JSON-RPC batches may not contain requests of protocol version 2026-07-28 or later')));
+  }
   const requests = messages.filter(isRequest);
   const init = requests.find((r) => r.method === 'initialize');
   if (init && messages.length > 1) {

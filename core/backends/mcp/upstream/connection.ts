@@ -2,12 +2,25 @@ import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { isJsonRpcMessage, isNotification, isRequest, isResponse, RpcErrors, RpcFailure, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import { createTransport, targetKind, type TargetKind, type TransportEnv, type UpstreamTransport } from './transport.ts';
 import { failedAnswer, UpstreamProtocolError } from './upstream-answer.ts';
+import { ModernEraTransport, refusedAsModern } from './modern.ts';
+import { MODERN_VERSIONS } from '../era.ts';
 
 /** What the gateway says about itself and its client when it initializes a target. */
 export interface ClientInit {
   protocolVersion: string;
   capabilities: Record<string, unknown>;
   clientInfo: { name: string; version: string };
+  /**
+   * `modern`: the session serves 2026-07-28 clients, so a streamable HTTP target that also speaks 2026-07-28 is
+   * spoken to in that era (probed with `server/discover` first). Not sent upstream.
+   */
+  era?: 'modern';
+}
+
+/** The params of the gateway's `initialize`: the client init without what is the gateway's own. */
+function initializeParams(init: ClientInit): Record<string, unknown> {
+  const { era: _own, ...params } = init;
+  return params;
 }
 
 /** What a target answered to `initialize`. */
@@ -16,6 +29,8 @@ export interface ServerInit {
   capabilities: Record<string, any>;
   serverInfo?: { name?: string; version?: string };
   instructions?: string;
+  /** A 2026-07-28-only target: its `server/discover` result (capabilities, versions, caching hints). */
+  discover?: Record<string, unknown>;
 }
 
 /** Where a connection delivers what its target sends on its own. Set when a session takes the connection. */
@@ -124,7 +139,30 @@ export class UpstreamConnection implements TargetConnection {
   }
 
   private async handshake(): Promise<void> {
-    const result = (await this.request('initialize', { ...this.clientInit }, Math.max(this.timeoutMs, MIN_STARTUP_MS)).result) as ServerInit;
+    const timeoutMs = Math.max(this.timeoutMs, MIN_STARTUP_MS);
+    let result: ServerInit | undefined;
+    if (this.clientInit.era === 'modern' && this.kind === 'mcp') {
+      // Probe: a target that answers server/discover with a modern version is spoken to in that era.
+      const probed = this.transport;
+      this.transport = this.attach(new ModernEraTransport(probed, this.clientInit, MODERN_VERSIONS[0]));
+      try {
+        result = (await this.request('initialize', initializeParams(this.clientInit), timeoutMs).result) as ServerInit;
+      } catch {
+        const wrapper = this.transport;
+        this.transport = this.attach(createTransport(this.config, this.env));
+        await wrapper.close().catch(() => {});
+        await this.transport.start();
+      }
+    }
+    try {
+      result ??= (await this.request('initialize', initializeParams(this.clientInit), timeoutMs).result) as ServerInit;
+    } catch (err) {
+      // A 2026-07-28-only target refuses the handshake naming its versions: speak per-request envelopes to it.
+      const modern = refusedAsModern(err);
+      if (!modern) throw err;
+      this.transport = this.attach(new ModernEraTransport(this.transport, this.clientInit, modern));
+      result = (await this.request('initialize', initializeParams(this.clientInit), timeoutMs).result) as ServerInit;
+    }
     if (!result || typeof result.protocolVersion !== 'string') throw new Error('the target answered initialize without a protocolVersion');
     this.init = { ...result, capabilities: result.capabilities ?? {} };
     this.transport.setProtocolVersion?.(result.protocolVersion);
@@ -163,7 +201,8 @@ export class UpstreamConnection implements TargetConnection {
     try {
       await this.transport.send(message);
     } catch (err) {
-      if (this.kind !== 'mcp' || (err as { code?: number }).code !== 404 || (message as JsonRpcRequest).method === 'initialize') throw err;
+      // A 2026-07-28 target has no session to forget (its 404 is an unknown method, answered as such).
+      if (this.kind !== 'mcp' || this.transport instanceof ModernEraTransport || (err as { code?: number }).code !== 404 || (message as JsonRpcRequest).method === 'initialize') throw err;
       this.reinit ??= this.reopen().finally(() => {
         this.reinit = undefined;
       });
@@ -182,7 +221,7 @@ export class UpstreamConnection implements TargetConnection {
       const timer = setTimeout(() => reject(new Error('re-initialize timed out')), this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer, method: 'initialize' });
     });
-    await this.transport.send({ jsonrpc: '2.0', id, method: 'initialize', params: { ...this.clientInit } });
+    await this.transport.send({ jsonrpc: '2.0', id, method: 'initialize', params: initializeParams(this.clientInit) });
     const result = (await answer) as ServerInit;
     this.transport.setProtocolVersion?.(result.protocolVersion);
     await this.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });

@@ -3,6 +3,7 @@ import { ErrorCodes } from '../../../errors.ts';
 import { isResponse, type JsonRpcId, type JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { createSseDecoder, DEFAULT_MAX_SSE_EVENT_BYTES, SseDecodeError, type SseEvent } from '../../../protocol/sse.ts';
 import type { UpstreamTransport } from './transport.ts';
+import { mirroredHeaders } from '../era.ts';
 import { failedAnswer, parseUpstreamMessages, preview, requestIdOf, UpstreamProtocolError } from './upstream-answer.ts';
 
 /**
@@ -101,12 +102,12 @@ export class StreamableHttpTransport implements UpstreamTransport {
     return h;
   }
 
-  async send(message: JsonRpcMessage): Promise<void> {
+  async send(message: JsonRpcMessage, extraHeaders?: Record<string, string>): Promise<void> {
     if (this.closed) throw new Error('the transport is closed');
     const res = await request(this.url, {
       method: 'POST',
       dispatcher: this.dispatcher,
-      headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), 'content-type': 'application/json' },
+      headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), ...mirroredHeaders(message, this.protocolVersion), ...extraHeaders, 'content-type': 'application/json' },
       body: JSON.stringify(message),
       signal: this.streams.signal,
     });

@@ -13,7 +13,8 @@ import { OpenApiTransport, type OpenApiService } from './openapi/index.ts';
 /** What a target's transport does for its connection (stdio, streamable HTTP, legacy SSE and OpenAPI: all ours). */
 export interface UpstreamTransport {
   start(): Promise<void>;
-  send(message: JsonRpcMessage): Promise<void>;
+  /** `headers`: HTTP headers a remote transport sends with this message (2026-07-28 `Mcp-Param-*`). */
+  send(message: JsonRpcMessage, headers?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
   onmessage?: (message: JsonRpcMessage) => void;
   onclose?: () => void;
