@@ -38,6 +38,19 @@ export function measure(gc: () => void): { heap: number; rss: number; heapTotal:
   return { heap, rss: m.rss, heapTotal: m.heapTotal, external: m.external };
 }
 
+/**
+ * `measure` once the collected promises' destroy hooks have run. Under `node --test` every promise the test makes
+ * is an entry in the runner's async-resource map until its destroy hook runs, which is an immediate after the
+ * collection: measured straight after `gc()`, that map's table (hundreds of KiB, doubling in steps) reads as growth.
+ */
+export async function measureSettled(gc: () => void): Promise<ReturnType<typeof measure>> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  return measure(gc);
+}
+
 export async function exposeGc(): Promise<() => void> {
   const { setFlagsFromString } = await import('node:v8');
   const { runInNewContext } = await import('node:vm');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
-import { exposeGc, measure, soakCycle } from '../../bench/soak-cycle.ts';
+import { exposeGc, measureSettled, soakCycle } from '../../bench/soak-cycle.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -48,13 +48,13 @@ describe('soak: open/use/close cycles', () => {
     for (let i = 0; i < WARMUP; i++) await soakCycle(pool, '/mcp', '/plain', i);
     // The test gateway keeps its log lines (at debug level) for assertions: not the gateway's memory.
     gw.logs.lines.length = 0;
-    const start = measure(gc);
+    const start = await measureSettled(gc);
     const run = async () => {
       for (let i = 0; i < CYCLES; i++) await soakCycle(pool, '/mcp', '/plain', i);
       // Sessions end asynchronously (their upstream DELETE): give them a moment before measuring.
       await new Promise((r) => setTimeout(r, 500));
       gw.logs.lines.length = 0;
-      return measure(gc);
+      return measureSettled(gc);
     };
     // Two runs of the cycles: what fills once (caches, label sets, the JIT's feedback) shows in the first only; a
     // leak of one session's state (a few KiB at least) grows both alike, by >= 2 KiB per cycle.
