@@ -46,10 +46,12 @@ export class SseStream {
     else this.onEnd.push(fn);
   }
 
-  end(): void {
+  /** Ends the stream; with `retryMs` (a drain), its last event tells the client when to reconnect. */
+  end(retryMs?: number): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.keepalive);
+    if (retryMs !== undefined) this.body.write(`retry: ${retryMs}\n\n`);
     this.body.end();
     for (const fn of this.onEnd.splice(0)) fn();
   }

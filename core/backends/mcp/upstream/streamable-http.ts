@@ -48,6 +48,16 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.protocolVersion = version;
   }
 
+  get upstreamSessionId(): string | undefined {
+    return this.sessionId;
+  }
+
+  resume(sessionId: string | undefined, version: string): void {
+    this.sessionId = sessionId;
+    this.protocolVersion = version;
+    void this.openGetStream(0);
+  }
+
   private requestHeaders(accept: string): Record<string, string> {
     const h: Record<string, string> = { ...this.headers, accept };
     if (this.sessionId) h['mcp-session-id'] = this.sessionId;
@@ -130,11 +140,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
   }
 
-  async close(): Promise<void> {
+  async close(keep = false): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.streams.abort();
-    if (this.sessionId) {
+    if (this.sessionId && !keep) {
       // Tells the server to free the session; bounded, so a dead server cannot stall a close.
       await request(this.url, { method: 'DELETE', dispatcher: this.dispatcher, headers: this.requestHeaders('application/json'), signal: AbortSignal.timeout(1000) })
         .then((r) => r.body.dump())
