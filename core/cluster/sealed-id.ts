@@ -19,7 +19,7 @@ export interface ResumableTarget {
 export interface SessionClaims {
   /** Format version. */
   f: 1;
-  /** The route's name. */
+  /** The route's identity: its config path and name (see SessionIds). */
   r: string;
   /** The owner identity (see `ownerOf`). */
   o: string;

@@ -92,7 +92,7 @@ describe('MCP sessions across replicas', () => {
     const session = await openSession(`${urlA}/remote`);
     const flipped = session.slice(0, 30) + (session[30] === 'A' ? 'B' : 'A') + session.slice(31);
     const foreignKeys = readSessionKeys({ PORTCULLIS_SESSION_KEY: randomBytes(32).toString('base64') });
-    const claims: SessionClaims = { f: 1, r: 'remote', o: 'anonymous', v: '2025-06-18', c: { capabilities: {}, clientInfo: { name: 'x', version: '1' } }, u: { r: { v: '2025-06-18', k: ['tools'] } }, t: Date.now(), n: 'x' };
+    const claims: SessionClaims = { f: 1, r: 'binds[0].listeners[0].routes[0] remote', o: 'anonymous', v: '2025-06-18', c: { capabilities: {}, clientInfo: { name: 'x', version: '1' } }, u: { r: { v: '2025-06-18', k: ['tools'] } }, t: Date.now(), n: 'x' };
     const foreign = sealSessionId(claims, foreignKeys);
     const cases = { flipped, truncated: session.slice(0, -5), foreign, garbage: 'not-a-session' };
     for (const [what, id] of Object.entries(cases)) {
@@ -137,7 +137,7 @@ describe('MCP sessions across replicas', () => {
     const silent: Server = createServer((s) => void hung.push(s));
     const silentPort = await new Promise<number>((r) => silent.listen(0, '127.0.0.1', () => r((silent.address() as { port: number }).port)));
     const keys = readSessionKeys({ PORTCULLIS_SESSION_KEY: KEY });
-    const bound = (peer: string) => sealSessionId({ f: 1, r: 'stdio', o: 'anonymous', v: '2025-06-18', p: peer, t: Date.now(), n: 'y' }, keys);
+    const bound = (peer: string) => sealSessionId({ f: 1, r: 'binds[0].listeners[0].routes[1] stdio', o: 'anonymous', v: '2025-06-18', p: peer, t: Date.now(), n: 'y' }, keys);
     const started = Date.now();
     const r = await rpc(`${urlB}/stdio`, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, bound(`127.0.0.1:${silentPort}`));
     assert.equal(r.status, 502);

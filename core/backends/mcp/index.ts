@@ -123,7 +123,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     logger,
   };
   // Sealed session ids (any replica can serve a session) are for stateful routes only: stateless ones pay nothing.
-  store.acquire(idleMs, limits, stateless ? undefined : new SessionIds(sessionEnv));
+  store.acquire(idleMs, limits, stateless ? undefined : new SessionIds(sessionEnv, `${route.path} ${route.name}`));
   const guard = createRebindingGuard({ config: config.dnsRebindingProtection, corsOrigins: route.policies.cors?.allowOrigins, bindAddress: options.bindAddress });
   const env: ServeEnv = { session: sessionEnv, store, pipeline: options.messages, stateless, maxBatchSize: config.maxBatchSize ?? MCP_DEFAULTS.maxBatchSize, guard };
   const sessions = store;
@@ -136,10 +136,10 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
       return serveStreamable(env, ctx);
     },
     drain() {
-      // New sessions go to another replica; open streams end with a hint to reconnect soon (there, or here until
-      // the listener closes), so clients resume rather than give up.
+      // New sessions go to another replica; open notification streams end with a hint to reconnect soon (another
+      // replica resumes the session), so clients resume rather than give up. Answers in progress finish.
       sessions.refusing = true;
-      for (const s of sessions.all()) for (const stream of [...s.streams]) stream.end(DRAIN_RETRY_MS);
+      for (const s of sessions.all()) for (const stream of [...s.streams]) if (stream.drainable) stream.end(DRAIN_RETRY_MS);
     },
     async close() {
       await Promise.allSettled([...pools.values()].map((p) => p.close()));

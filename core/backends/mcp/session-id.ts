@@ -22,8 +22,12 @@ export class SessionIds {
   private readonly worker = workerIndex();
   private readonly prefix = ownedSessionId('');
 
-  constructor(env: SessionEnv, keys: SessionKeys = sessionKeys(), peer: string = selfPeerAddress()) {
+  /** The route's identity in ids: its place in the config and its name (display names alone repeat). */
+  private readonly route: string;
+
+  constructor(env: SessionEnv, route: string, keys: SessionKeys = sessionKeys(), peer: string = selfPeerAddress()) {
     this.env = env;
+    this.route = route;
     this.keys = keys;
     this.peer = peer;
   }
@@ -45,7 +49,7 @@ export class SessionIds {
   issue(session: Session): string {
     const claims: SessionClaims = {
       f: 1,
-      r: this.env.routeName,
+      r: this.route,
       o: session.owner,
       v: session.protocolVersion,
       t: Date.now(),
@@ -71,7 +75,7 @@ export class SessionIds {
     const opened = openSessionId(id, this.keys);
     if ('failure' in opened) return { reason: opened.failure };
     const claims = opened.claims;
-    if (claims.r !== this.env.routeName) return { reason: 'other-route' };
+    if (claims.r !== this.route) return { reason: 'other-route' };
     if (claims.o !== owner) return { reason: 'other-owner' };
     if (!claims.u || !claims.c) return { reason: claims.p && claims.p !== this.peer ? 'bound-elsewhere' : 'owner-gone' };
     const session = new Session(this.env);

@@ -93,7 +93,7 @@ export class Session {
   protocolVersion = '';
   readonly scopes = new Set<Scope>();
   /** Open SSE responses of this session, ended when it closes or the gateway shuts down. */
-  readonly streams = new Set<{ end(retryMs?: number): void }>();
+  readonly streams = new Set<{ end(retryMs?: number): void; readonly drainable?: boolean }>();
   private general?: Emit;
   private readonly buffered: JsonRpcMessage[] = [];
   private nextClientRequest = 1;

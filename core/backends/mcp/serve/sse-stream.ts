@@ -11,6 +11,11 @@ const KEEPALIVE_MS = 15_000;
 export class SseStream {
   readonly body = new PassThrough();
   closed = false;
+  /**
+   * A stream that carries no answer in progress (a GET notification stream, a legacy SSE session's stream): a
+   * drain ends it at once, with a `retry` hint. A POST's answer stream finishes its requests first.
+   */
+  drainable = false;
   private readonly keepalive: NodeJS.Timeout;
   private readonly onEnd: Array<() => void> = [];
 
