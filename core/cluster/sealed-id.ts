@@ -68,7 +68,9 @@ export function openSessionId(id: string, keys: SessionKeys): { claims: SessionC
   // Bounded: an id is far below this; a larger header is not worth decoding.
   if (text.length < 40 || text.length > 16_384 || !/^[A-Za-z0-9_-]+$/.test(text)) return { failure: 'malformed' };
   const raw = Buffer.from(text, 'base64url');
-  if (raw.length < 1 + IV + TAG + 2 || raw[0] !== VERSION) return { failure: 'malformed' };
+  // Only the canonical encoding: a last character that differs in its unused bits would decode to the same bytes,
+  // and so be a second spelling of one session's id.
+  if (raw.length < 1 + IV + TAG + 2 || raw[0] !== VERSION || raw.toString('base64url') !== text) return { failure: 'malformed' };
   const iv = raw.subarray(1, 1 + IV);
   const body = raw.subarray(1 + IV, raw.length - TAG);
   const tag = raw.subarray(raw.length - TAG);
