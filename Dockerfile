@@ -45,7 +45,7 @@ COPY policies ./policies
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund \
  && test -f dist/gateway/main.mjs \
- && rm -rf /root/.npm node_modules/.cache
+ && rm -rf node_modules/.cache
 COPY --from=ui /app/ui/dist ./ui/dist
 COPY README.md ./
 

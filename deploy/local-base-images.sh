@@ -90,7 +90,7 @@ import() {
 main() {
   [[ $(id -u) == 0 ]] || { say "run as root (debootstrap and podman import need it)"; exit 1; }
   need
-  local work
+  # global: the EXIT trap runs after main returns
   work=$(mktemp -d /var/tmp/portcullis-base.XXXXXX)
   trap 'rm -rf "$work"' EXIT
   local base="$work/debian"

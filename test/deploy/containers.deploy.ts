@@ -112,7 +112,10 @@ binds:
 - port: ${ports.http}
   address: 127.0.0.1
   listeners:
-  - routes:
+  # Named: the rate-limit key names the listener, which is otherwise named after the port (replicas here listen on
+  # different ports; in Kubernetes every pod has the same one).
+  - name: main
+    routes:
     - name: remote
       matches: [{ path: { pathPrefix: /remote } }]
       backends: [{ mcp: { targets: [{ name: r, mcp: { host: ${upstream} } }] } }]
@@ -225,7 +228,7 @@ describe('container image and replicas', { timeout: 1_800_000 }, () => {
     say(`image size ${(inspect.Size / 1e6).toFixed(0)} MB`);
     assert.equal(inspect.Config.User, 'node');
     assert.deepEqual(inspect.Config.Entrypoint, ['tini', '--', 'node', '--no-node-snapshot', '/app/core/cli/bin.mjs']);
-    assert.match(JSON.stringify(inspect.Config.Healthcheck ?? inspect.HealthCheck ?? {}), /healthz\/ready/);
+    assert.match(JSON.stringify(inspect.Healthcheck ?? inspect.Config.Healthcheck ?? {}), /healthz\/ready/);
     const id = podman(['run', '--rm', '--entrypoint', 'id', IMAGE, '-u']);
     assert.equal(id.stdout.trim(), '1000');
     const valid = podman(['run', '--rm', '--read-only', '-v', `${dir}/a.yaml:/etc/portcullis/config.yaml:ro`, IMAGE, 'validate', '-f', '/etc/portcullis/config.yaml']);
