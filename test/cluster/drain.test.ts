@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Client, request } from 'undici';
+import { SessionStore } from '../../core/backends/mcp/store.ts';
+import type { GatewayError } from '../../core/errors.ts';
+import { createLogger } from '../../core/telemetry/logger.ts';
 import { fixtureStdio, freePort } from '../helpers/mcp.ts';
 import { INIT, openSession, rpc, startReplica, type Replica } from '../helpers/replica.ts';
 
@@ -27,6 +30,21 @@ function config(port: number, readyPort: number, drainTimeoutMs: number) {
     binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [fixtureStdio('d', 'drain-test', { warmPool: 0 })] } }] }] }] }],
   };
 }
+
+describe('an MCP session store while draining', () => {
+  it('refuses new sessions with 503 PCL_ERR_SHUTTING_DOWN, and still takes sessions resumed from their ids', () => {
+    const store = new SessionStore(60_000, { maxSessions: 10, maxSessionsPerIdentity: 10 });
+    const logger = createLogger({ level: 'silent' });
+    store.reserve('anonymous', 'mcp', logger).cancel();
+    store.refusing = true;
+    assert.throws(
+      () => store.reserve('anonymous', 'mcp', logger),
+      (err: GatewayError) => err.code === 'PCL_ERR_SHUTTING_DOWN' && err.status === 503 && /route "mcp": this gateway is shutting down and opens no new MCP session/.test(err.message),
+    );
+    store.reserve('anonymous', 'mcp', logger, true).cancel();
+    assert.equal(store.countOf('anonymous'), 0, 'nothing leaked');
+  });
+});
 
 describe('graceful drain on SIGTERM', () => {
   const started: Replica[] = [];

@@ -164,6 +164,41 @@ describe('MCP sessions across replicas', () => {
   });
 });
 
+describe('a replica with workers behind the peer channel', () => {
+  let upstream: RunningServer;
+  let a: Replica;
+  let b: Replica;
+  let urlA: string;
+  let urlB: string;
+
+  before(async () => {
+    upstream = await startHttpFixture('up2');
+    const [portA, portB, peerA, peerB] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    urlA = `http://127.0.0.1:${portA}`;
+    urlB = `http://127.0.0.1:${portB}`;
+    const env = (peer: number) => ({ PORTCULLIS_SESSION_KEY: KEY, PORTCULLIS_PEER_ADDRESS: `127.0.0.1:${peer}` });
+    // A runs two workers: a forward reaches either one on the shared peer port, which hands it to the owner worker.
+    [a, b] = await Promise.all([
+      startReplica({ ...config(portA, upstream.url), workers: 2 }, env(peerA), (l) => l.msg === 'workers serving'),
+      startReplica(config(portB, upstream.url), env(peerB), (l) => l.msg === 'listening for peer replicas'),
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all([a?.cleanup(), b?.cleanup()]);
+    await upstream?.close();
+  });
+
+  it('serves a stdio session of a worker of A through B, and a remote session of A on B', async () => {
+    const stdio = await openSession(`${urlA}/stdio`);
+    assert.match(stdio, /^w[01]\./, 'the id names its worker');
+    const pid = JSON.parse(await callText(`${urlA}/stdio`, stdio, 'whoami')).pid;
+    for (let i = 0; i < 6; i++) assert.equal(JSON.parse(await callText(`${urlB}/stdio`, stdio, 'whoami', {}, 10 + i)).pid, pid, `forward ${i}`);
+    const remote = await openSession(`${urlA}/remote`);
+    assert.equal(await callText(`${urlB}/remote`, remote, 'echo', { text: 'w' }), 'up2: w');
+  });
+});
+
 describe('session key and peer settings', () => {
   const bad: Array<[string, Record<string, string>, RegExp]> = [
     ['a short key', { PORTCULLIS_SESSION_KEY: Buffer.alloc(16).toString('base64') }, /^portcullis: PCL_ERR_SESSION_KEY_INVALID: PORTCULLIS_SESSION_KEY: expected base64 of 32 bytes, got 16 bytes/m],
