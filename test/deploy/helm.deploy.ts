@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
@@ -108,6 +110,27 @@ describe('Helm chart deploy/helm/portcullis', () => {
     const b = render([`config=${config.replace(/,/g, '\\,')}`, 'redis.url=redis://other:6379']);
     const sum = (o: any[]) => find(o, 'Deployment').spec.template.metadata.annotations['checksum/config'];
     assert.notEqual(sum(a.objects), sum(b.objects));
+  });
+
+  it('renders gateway configs that `portcullis validate` accepts: the default, and the README\'s values example', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const example = /# values.yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(example, 'the README has a values example');
+    const dir = await mkdtemp(join(tmpdir(), 'pcl-helm-'));
+    try {
+      await writeFile(join(dir, 'values.yaml'), example);
+      for (const [what, args] of [['default', []], ['README example', ['-f', join(dir, 'values.yaml')]]] as const) {
+        const r = helm(['template', 'gw', CHART, ...args, '--show-only', 'templates/configmap.yaml']);
+        assert.equal(r.status, 0, r.stderr);
+        const file = join(dir, `${what.replace(' ', '-')}.yaml`);
+        await writeFile(file, parseAllDocuments(r.stdout)[0].toJS().data['config.yaml']);
+        const v = spawnSync(process.execPath, ['--no-node-snapshot', join(ROOT, 'core/cli/bin.mjs'), 'validate', '-c', file], { encoding: 'utf8', timeout: 60_000 });
+        assert.equal(v.status, 0, `${what}: ${v.stderr}`);
+        assert.match(v.stdout, /valid \(1 bind\(s\), 1 route\(s\)\)/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses values the schema does not allow, naming the value', () => {
