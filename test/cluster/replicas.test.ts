@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { sealSessionId, type SessionClaims } from '../../core/cluster/sealed-id.ts';
 import { readSessionKeys } from '../../core/cluster/session-key.ts';
 import { fixtureStdio, freePort, startHttpFixture, type RunningServer } from '../helpers/mcp.ts';
-import { callText, openSession, rpc, startReplica, type Replica } from '../helpers/replica.ts';
+import { callText, INIT, openSession, rpc, startReplica, type Replica } from '../helpers/replica.ts';
 
 // Two replicas of one deployment: separate gateway processes on loopback, one session key, no shared store. A
 // session of remote targets opened on one is served by the other from its id alone; a session holding a stdio
@@ -86,6 +86,33 @@ describe('MCP sessions across replicas', () => {
     assert.equal(del.statusCode, 200);
     const gone = await rpc(`${urlA}/stdio`, { jsonrpc: '2.0', id: 3, method: 'tools/list' }, session);
     assert.equal(gone.status, 404);
+  });
+
+  it('a legacy SSE session opened on A takes its message POSTs through B (forwarded), answering on its stream', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${urlA}/remote/sse`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const next = async (pred: (t: string) => boolean) => {
+      while (!pred(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended:\n${text}`);
+        text += decoder.decode(value);
+      }
+    };
+    await next((t) => /data: (\S+)\n\n/.test(t));
+    const endpoint = /data: (\S+)\n\n/.exec(text)![1];
+    const post = (body: unknown) => request(`${urlB}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const init = await post(INIT);
+    assert.equal(init.statusCode, 202);
+    await init.body.dump();
+    await next((t) => t.includes('"id":1'));
+    const call = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'legacy' } } });
+    assert.equal(call.statusCode, 202);
+    await call.body.dump();
+    await next((t) => t.includes('up: legacy'));
+    controller.abort();
   });
 
   it('answers a tampered, truncated, foreign-key or other-route id as an unknown session, logs why, and disturbs nothing', async () => {
