@@ -59,6 +59,10 @@ const STATUS: Record<ErrorCode, number> = {
   // Admin UI and API
   PCL_ERR_ADMIN_UNAUTHORIZED: 401,
   PCL_ERR_ADMIN_CSRF: 403,
+  // Replicas
+  PCL_ERR_SESSION_KEY_INVALID: 500,
+  PCL_ERR_PEER_ADDRESS_INVALID: 500,
+  PCL_ERR_PEER_FORWARD_FAILED: 502,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -36,7 +36,7 @@ export interface GatewayConfig {
   limits?: LimitsConfig;
   /** Connection settings used for every HTTP backend. @default see {@link UpstreamConfig} @example upstream: { connectTimeoutMs: 2000 } */
   upstream?: UpstreamConfig;
-  /** Graceful shutdown. @default { drainTimeoutMs: 30000 } @example shutdown: { drainTimeoutMs: 10000 } */
+  /** Graceful shutdown. @default { drainTimeoutMs: 25000 } @example shutdown: { drainTimeoutMs: 10000 } */
   shutdown?: ShutdownConfig;
   /** Prometheus `/metrics` server. @default { address: '127.0.0.1:15020' } @example stats: { address: '0.0.0.0:15020' } */
   stats?: StatsConfig;
@@ -548,6 +548,6 @@ export interface UpstreamConfig {
 
 /** Shutdown settings. */
 export interface ShutdownConfig {
-  /** On SIGTERM/SIGINT, how long in-flight requests may finish before the gateway exits. @default 30000 @example 10000 */
+  /** On SIGTERM/SIGINT, how long in-flight requests may finish before the gateway exits (under the 30 s Kubernetes gives a pod by default). @default 25000 @example 10000 */
   drainTimeoutMs?: Milliseconds;
 }

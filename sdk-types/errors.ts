@@ -142,6 +142,16 @@ export const ErrorCodes = {
   ADMIN_UNAUTHORIZED: 'PCL_ERR_ADMIN_UNAUTHORIZED',
   /** 403: a state-changing admin call (POST) came without the CSRF token of `GET /api/session`, or from another origin. */
   ADMIN_CSRF: 'PCL_ERR_ADMIN_CSRF',
+  // Replicas (deploy): sessions any replica can serve
+  /**
+   * The session key is unusable: `PORTCULLIS_SESSION_KEY` (or `_PREVIOUS`) is not base64 of exactly 32 bytes, or a
+   * `PORTCULLIS_SESSION_KEY_FILE` (or `_PREVIOUS_FILE`) cannot be read or holds no such key. The gateway does not start.
+   */
+  SESSION_KEY_INVALID: 'PCL_ERR_SESSION_KEY_INVALID',
+  /** `PORTCULLIS_PEER_ADDRESS` (or `PORTCULLIS_PEER_LISTEN`) is not `host:port`, or the peer port cannot be opened. The gateway does not start. */
+  PEER_ADDRESS_INVALID: 'PCL_ERR_PEER_ADDRESS_INVALID',
+  /** 502: the replica that owns an MCP session (it holds a stdio target) accepted the forwarded request but did not answer in time, or broke off. */
+  PEER_FORWARD_FAILED: 'PCL_ERR_PEER_FORWARD_FAILED',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

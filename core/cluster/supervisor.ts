@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { GENERATED_KEY_ENV, readSessionKeys, SESSION_KEY_ENV } from './session-key.ts';
+import { readPeerSettings } from './peer-address.ts';
 import cluster, { type Worker } from 'node:cluster';
 import { rmSync } from 'node:fs';
 import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
@@ -77,6 +80,8 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
   const scrapeTimeoutMs = options.scrapeTimeoutMs ?? SCRAPE_TIMEOUT_MS;
   // Like one process, a busy admin, readiness or stats address stops the start before any worker opens a port.
   await checkAddressesFree(plannedAddresses(loaded));
+  // Every worker opens every other's session ids: one key for all of them (the operator's, or one made here).
+  const keyEnv = workerKeyEnv();
   const metrics = new ClusterMetrics(count, VERSION, logger);
   const observer = loaded.config.admin.address === false ? undefined : new AdminObserver(undefined, { settleMs: 100 });
 
@@ -106,7 +111,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
 
   let startupFailure: ((err: Error) => void) | undefined;
   const fork = (index: number): Slot => {
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index), ...keyEnv });
     const slot: Slot = { index, worker, ready: false, files: [], ledger: new WorkerLedger(), waiters: [] };
     slots[index] = slot;
     // A worker that died mid-send: its 'exit' handles it; the channel error must not stop the supervisor.
@@ -314,6 +319,18 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
       rmSync(handoffDir(process.pid), { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The session-key variables the workers get: none when the operator set a key (they read it themselves), else a
+ * key made for this start, marked as not shared beyond this supervisor. Checks the operator's settings first, so a
+ * bad key fails the start here, once.
+ */
+function workerKeyEnv(): Record<string, string> {
+  readSessionKeys();
+  readPeerSettings();
+  if (process.env[SESSION_KEY_ENV.key] || process.env[SESSION_KEY_ENV.keyFile]) return {};
+  return { [SESSION_KEY_ENV.key]: randomBytes(32).toString('base64'), [GENERATED_KEY_ENV]: '1' };
 }
 
 /** Tells every worker to drain and waits for all to exit; a worker still running after the deadline is killed. */

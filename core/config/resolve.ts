@@ -79,7 +79,7 @@ export const DEFAULTS = {
   bodyIdleTimeoutMs: 300_000,
   keepAliveTimeoutMs: 60_000,
   ejectionMs: 5_000,
-  drainTimeoutMs: 30_000,
+  drainTimeoutMs: 25_000,
 } as const;
 
 const MATCH_ALL: readonly RouteMatch[] = Object.freeze([{ path: { pathPrefix: '/' } as PathMatch }]);

@@ -44,6 +44,16 @@ export interface ServeEnv {
   gateway?: string;
   /** With workers: hands requests for a session another worker owns to that worker (core/cluster/handoff.ts). */
   handoff?: HandoffChannel;
+  /** With replicas: forwards requests for a session bound to another replica to it (core/cluster/peer.ts). */
+  peers?: PeerForwarder;
+}
+
+/** How a replica passes a request for a session only another replica can serve (a stdio target) to it. */
+export interface PeerForwarder {
+  /** The owning replica's peer address when it is another one, else undefined (serve it here). */
+  ownerOf(req: import('node:http').IncomingMessage): string | undefined;
+  forward(peer: string, req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, bindIndex: number, scheme: 'http' | 'https', expectContinue: boolean): Promise<void>;
+  attach(env: ServeEnv): void;
 }
 
 /** How a worker passes a request for a stateful session to the worker that owns it. */

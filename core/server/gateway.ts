@@ -9,7 +9,7 @@ import type { PolicyDefinition } from '../pipeline/types.ts';
 import { subscribeAccessLog } from '../telemetry/access-log.ts';
 import { publish, reloadChannel } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import type { HandoffChannel, ServeEnv } from './exchange.ts';
+import type { HandoffChannel, PeerForwarder, ServeEnv } from './exchange.ts';
 import { handleRequest } from './handler.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 
@@ -25,6 +25,8 @@ export interface GatewayOptions {
    * port), and reload failures left to the supervisor to report, once for all workers.
    */
   worker?: { listen: { reusePort?: boolean; exclusive?: boolean }; quietReloadFailures: boolean; handoff?: HandoffChannel };
+  /** Replicas: the channel that forwards requests for sessions bound to another replica (core/cluster/peer.ts). */
+  peers?: PeerForwarder;
 }
 
 /**
@@ -77,8 +79,10 @@ export class Gateway {
       draining: () => this.draining,
       gateway: `gateway-${++nextGatewayId}`,
       handoff: options.worker?.handoff,
+      peers: options.peers,
     };
     options.worker?.handoff?.attach(this.env);
+    options.peers?.attach(this.env);
   }
 
   get config() {

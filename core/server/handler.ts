@@ -24,6 +24,14 @@ export async function handleRequest(
   clientAddress?: string,
 ): Promise<void> {
   try {
+    // A request another replica forwarded (`clientAddress` set) is this replica's to serve: never sent on again.
+    if (env.peers && clientAddress === undefined) {
+      const peer = env.peers.ownerOf(req);
+      if (peer !== undefined) {
+        const index = env.current().config.binds.findIndex((b) => b.key === bindKey);
+        return await env.peers.forward(peer, req, res, index, scheme, expectContinue);
+      }
+    }
     if (env.handoff) {
       const owner = env.handoff.ownerOf(req);
       if (owner !== undefined) return await env.handoff.forward(owner, req, res, bindKey, scheme, expectContinue);

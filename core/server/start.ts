@@ -5,6 +5,7 @@ import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { Telemetry } from '../telemetry/telemetry.ts';
 import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
+import { createPeerChannel, type PeerChannel } from '../cluster/peer-setup.ts';
 import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
 
 /** Every address a config opens (admin, readiness, stats, then the data binds), checked before any of them opens. */
@@ -59,6 +60,8 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
   }
   // A worker's admin and readiness are its supervisor's, which checked them.
   if (!options.worker) await checkAddressesFree(plannedAddresses(initial));
+  // Session keys and the peer address are read (and checked) before anything opens: a bad one fails the start.
+  const peers = createPeerChannel();
   let logger = options.logger;
   if (!logger) {
     logger = createLogger({
@@ -66,13 +69,21 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
       format: options.logFormat ?? initial.config.logging.format,
     });
   }
-  const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform, worker: options.worker });
+  const gateway = new Gateway({ configFile: options.configFile, policies: options.policies, logger, transform: options.transform, worker: options.worker, peers });
   // The admin UI's event subscriber starts before the gateway, so it sees the warm pool's first processes.
   const observer = options.worker || initial.config.admin.address === false ? undefined : new AdminObserver(gateway.id);
   try {
     await gateway.start(initial);
   } catch (err) {
     observer?.close();
+    throw err;
+  }
+  try {
+    const peerPort = await peers?.listen();
+    if (peerPort !== undefined) logger.info({ peerAddress: peers!.settings.address, port: peerPort }, 'listening for peer replicas');
+  } catch (err) {
+    observer?.close();
+    await gateway.close();
     throw err;
   }
   let telemetry: Telemetry;
@@ -123,6 +134,7 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     async close() {
       await watcher?.close();
       await gateway.close();
+      await peers?.close();
       await telemetry.close();
       await Promise.all(servers.map((s) => s.close()));
       observer?.close();

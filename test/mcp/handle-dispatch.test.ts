@@ -41,7 +41,7 @@ describe('MCP dispatch through runtime.handle', () => {
     assert.equal(init.status, 200);
     assert.equal(init.json.result.serverInfo.name, 'portcullis');
     session = init.headers.get('mcp-session-id')!;
-    assert.match(session, /^[0-9a-f-]{36}$/);
+    assert.match(session, /^[A-Za-z0-9_-]{60,}$/, 'a sealed session id (base64url)');
     assert.equal((await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).status, 202);
     const list = await rpc('tools/list');
     assert.ok(list.json.result.tools.some((t: { name: string }) => t.name === 'echo'));

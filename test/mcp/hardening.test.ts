@@ -16,7 +16,7 @@ const ALICE = 'alice-key-0123456789';
 const BOB = 'bob-key-0123456789';
 const ISS = 'https://idp.hardening.test';
 const AUD = 'portcullis-hardening';
-const notFoundBody = (id: string) => ({ error: { code: 'PCL_ERR_MCP_SESSION_NOT_FOUND', message: `MCP session "${id}" does not exist: it expired or was closed; initialize a new one` } });
+const notFoundBody = (id: string) => ({ error: { code: 'PCL_ERR_MCP_SESSION_NOT_FOUND', message: `MCP session "${id.slice(0, 64)}" does not exist: it expired or was closed; initialize a new one` } });
 const echo = (id: number | string, text: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text } } });
 const apiKeys = (extra: Record<string, unknown> = {}) => ({
   apiKey: { header: 'x-api-key', keys: [{ name: 'alice', sha256: sha256Hex(ALICE) }, { name: 'bob', sha256: sha256Hex(BOB) }], ...extra },
@@ -88,7 +88,7 @@ describe('MCP hardening: sessions bound to identities, caps, DNS-rebinding prote
     const alice = { 'x-api-key': ALICE };
     const bob = { 'x-api-key': BOB };
     const id = await open('/owned/mcp', alice);
-    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a random (v4) UUID');
+    assert.match(id, /^[A-Za-z0-9_-]{60,}$/, 'a sealed id: AES-256-GCM with a random IV, so it cannot be guessed');
     const unknown = randomUUID();
     for (const sid of [id, unknown]) {
       await refused(post('/owned/mcp', echo(2, 'steal'), { ...bob, 'mcp-session-id': sid }), 404, notFoundBody(sid));
@@ -104,7 +104,7 @@ describe('MCP hardening: sessions bound to identities, caps, DNS-rebinding prote
     const controller = new AbortController();
     const res = await fetch(`${gw.url()}/owned/sse`, { headers: { accept: 'text/event-stream', 'x-api-key': ALICE }, signal: controller.signal });
     const reader = res.body!.getReader();
-    const m = /data: (\/owned\/sse\?sessionId=([0-9a-f-]+))/.exec(new TextDecoder().decode((await reader.read()).value))!;
+    const m = /data: (\/owned\/sse\?sessionId=([A-Za-z0-9_-]+))/.exec(new TextDecoder().decode((await reader.read()).value))!;
     assert.ok(m);
     await refused(post(m[1], INIT, { 'x-api-key': BOB }), 404, notFoundBody(m[2]));
     const ok = await post(m[1], INIT, { 'x-api-key': ALICE });

@@ -152,7 +152,7 @@ describe('MCP sessions', () => {
     assert.equal(res.headers.get('content-type'), 'text/event-stream');
     const reader = res.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
-    const m = /^event: endpoint\ndata: (\/plain\/sse\?sessionId=[0-9a-f-]+)\n\n$/.exec(first);
+    const m = /^event: endpoint\ndata: (\/plain\/sse\?sessionId=[A-Za-z0-9_-]+)\n\n$/.exec(first);
     assert.ok(m, first);
     const ok = await post(m[1], INIT);
     assert.equal(ok.status, 202);

@@ -8,6 +8,7 @@ import { isLegacySse, serveLegacySse } from './serve/legacy-sse.ts';
 import { serveStreamable } from './serve/streamable.ts';
 import type { SessionEnv } from './session.ts';
 import { SessionStore } from './store.ts';
+import { SessionIds } from './session-id.ts';
 import { createRebindingGuard } from './serve/guard.ts';
 import { ModernSessions } from './serve/modern-sessions.ts';
 import { WarmPool } from './upstream/pool.ts';
@@ -19,6 +20,8 @@ import type { OpenApiService } from './upstream/openapi/index.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
+/** The SSE `retry:` hint streams end with on drain: reconnect after this long (to a replica still serving). */
+const DRAIN_RETRY_MS = 1000;
 
 export const MCP_DEFAULTS = {
   prefixMode: 'conditional',
@@ -102,7 +105,6 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     maxSessionsPerIdentity: config.maxSessionsPerIdentity ?? MCP_DEFAULTS.maxSessionsPerIdentity,
   };
   const store = options.state.getOrCreate(SESSION_STORE, options.scope, () => new SessionStore(idleMs, limits));
-  store.acquire(idleMs, limits);
   const launchers = new Map<string, TargetLauncher>();
   const pools = new Map<string, WarmPool>();
   const shared = new Map<string, SharedStdio>();
@@ -131,6 +133,8 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     shared,
     logger,
   };
+  // Sealed session ids (any replica can serve a session) are for stateful routes only: stateless ones pay nothing.
+  store.acquire(idleMs, limits, stateless ? undefined : new SessionIds(sessionEnv, `${route.path} ${route.name}`));
   const guard = createRebindingGuard({ config: config.dnsRebindingProtection, corsOrigins: route.policies.cors?.allowOrigins, bindAddress: options.bindAddress });
   const modern = new ModernSessions(sessionEnv, idleMs, limits.maxSessions);
   const env: ServeEnv = { session: sessionEnv, store, pipeline: options.messages, stateless, maxBatchSize: config.maxBatchSize ?? MCP_DEFAULTS.maxBatchSize, guard, modern };
@@ -144,7 +148,10 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
       return serveStreamable(env, ctx);
     },
     drain() {
-      for (const s of sessions.all()) for (const stream of [...s.streams]) stream.end();
+      // New sessions go to another replica; open notification streams end with a hint to reconnect soon (another
+      // replica resumes the session), so clients resume rather than give up. Answers in progress finish.
+      sessions.refusing = true;
+      for (const s of sessions.all()) for (const stream of [...s.streams]) if (stream.drainable) stream.end(DRAIN_RETRY_MS);
       modern.drain();
     },
     async close() {

@@ -7,6 +7,7 @@ import type { Logger } from '../../telemetry/logger.ts';
 import { publish, sessionChannel, type SessionEvent } from '../../telemetry/events.ts';
 import { Catalog } from './catalog.ts';
 import { RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../../protocol/jsonrpc.ts';
+import type { ResumableTarget } from '../../cluster/sealed-id.ts';
 import type { ClientInit, TargetConnection } from './upstream/connection.ts';
 import type { WarmPool } from './upstream/pool.ts';
 import type { TargetLauncher } from './upstream/processes.ts';
@@ -62,10 +63,16 @@ const CLIENT_CAPABILITY: Record<string, string> = { 'sampling/createMessage': 's
  */
 export class Session {
   /**
-   * A CSPRNG UUID (v4): 122 random bits, so ids cannot be guessed; they are also bound to `owner`. With workers it
-   * starts with the owning worker (`w1.`), so that another worker hands its requests over (core/cluster/handoff.ts).
+   * Until the session is committed to its store, a CSPRNG UUID (for logs); then the sealed id the store issues
+   * (session-id.ts): authenticated encryption of what any replica needs to serve it. With workers it starts with
+   * the owning worker (`w1.`), so that another worker hands its requests over (core/cluster/handoff.ts).
    */
-  readonly id = ownedSessionId(randomUUID());
+  id = ownedSessionId(randomUUID());
+  /**
+   * Whether closing the session for idleness or shutdown leaves its remote targets' upstream sessions open: set
+   * when the session id is portable across replicas (a shared key), since another replica may be serving it.
+   */
+  keepUpstream = false;
   /** The identity that opened the session (see `ownerOf`): to anyone else the session does not exist. */
   owner = 'anonymous';
   /** The opener's identity subject, for telemetry. */
@@ -86,7 +93,7 @@ export class Session {
   protocolVersion = '';
   readonly scopes = new Set<Scope>();
   /** Open SSE responses of this session, ended when it closes or the gateway shuts down. */
-  readonly streams = new Set<{ end(): void }>();
+  readonly streams = new Set<{ end(retryMs?: number): void; readonly drainable?: boolean }>();
   private general?: Emit;
   private readonly buffered: JsonRpcMessage[] = [];
   private nextClientRequest = 1;
@@ -135,18 +142,52 @@ export class Session {
         conn ??= await launcher.open(this.clientInit, false, () => this.clientHeaders);
       }
       if (this.closed) return void (await conn.close());
-      conn.handlers = {
-        onNotification: (m) => this.fromTarget(name, m),
-        onRequest: (m) => this.serverRequest(name, m),
-        onClose: () => this.lost(state, conn),
-      };
-      state.conn = conn;
-      if (conn.closed) this.lost(state, conn);
+      this.adopt(state, conn);
     } catch (err) {
       state.lastError = (err as Error).message;
       this.env.logger.warn({ route: this.env.routeName, session: this.id, target: name, err: state.lastError }, 'MCP target failed to start');
       throw err;
     }
+  }
+
+  private adopt(state: TargetState, conn: TargetConnection): void {
+    conn.handlers = {
+      onNotification: (m) => this.fromTarget(state.config.name, m),
+      onRequest: (m) => this.serverRequest(state.config.name, m),
+      onClose: () => this.lost(state, conn),
+    };
+    state.conn = conn;
+    if (conn.closed) this.lost(state, conn);
+  }
+
+  /**
+   * Rebuilds a session another replica opened, from its sealed id: each remote target's upstream session is
+   * resumed as it is (no new `initialize` upstream); a target the id does not name (added to the config since) is
+   * connected anew in the background.
+   */
+  resume(clientInit: ClientInit, protocolVersion: string, upstream: Readonly<Record<string, ResumableTarget>>): void {
+    this.clientInit = clientInit;
+    this.protocolVersion = protocolVersion;
+    for (const state of this.targets.values()) {
+      const known = Object.hasOwn(upstream, state.config.name) ? upstream[state.config.name] : undefined;
+      const launcher = this.env.launchers.get(state.config.name)!;
+      if (known) this.adopt(state, launcher.resume(clientInit, known, () => this.clientHeaders));
+      else this.connect(state).catch(() => this.scheduleRestart(state));
+    }
+  }
+
+  /**
+   * Each target's resumable upstream session, or undefined when a target can only be served by this process
+   * (stdio, legacy SSE, a shared process) or is not connected.
+   */
+  portableTargets(): Record<string, ResumableTarget> | undefined {
+    const out: Record<string, ResumableTarget> = {};
+    for (const [name, state] of this.targets) {
+      const p = state.conn && !state.conn.closed ? state.conn.portable?.() : undefined;
+      if (!p) return undefined;
+      out[name] = p;
+    }
+    return out;
   }
 
   private lost(state: TargetState, conn: TargetConnection): void {
@@ -322,7 +363,8 @@ export class Session {
       if (s.conn) conns.push(s.conn);
       s.conn = undefined;
     }
-    await Promise.allSettled(conns.map((c) => c.close()));
+    const keep = this.keepUpstream && (reason === 'idle' || reason === 'shutdown');
+    await Promise.allSettled(conns.map((c) => c.close(keep)));
     this.onClose?.();
   }
 }

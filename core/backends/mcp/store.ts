@@ -1,6 +1,7 @@
 import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { CloseReason, Session } from './session.ts';
+import type { SessionIds } from './session-id.ts';
 import { ProcessBudget } from './upstream/processes.ts';
 
 /** How many client sessions a route holds open. */
@@ -33,6 +34,10 @@ export class SessionStore {
   private sweeper?: NodeJS.Timeout;
   idleTimeoutMs: number;
   limits: SessionLimits;
+  /** Issues sealed ids and rebuilds sessions other replicas opened (the current runtime's; see `acquire`). */
+  private ids?: SessionIds;
+  /** Set when the gateway drains (SIGTERM): new sessions are refused so that clients open them elsewhere. */
+  refusing = false;
 
   constructor(idleTimeoutMs: number, limits: SessionLimits) {
     this.idleTimeoutMs = idleTimeoutMs;
@@ -43,10 +48,28 @@ export class SessionStore {
     return this.sessions.size;
   }
 
-  /** The session `id`, only for its owner: for anyone else it does not exist. */
+  /**
+   * The session `id`, only for its owner: for anyone else it does not exist. An id this process does not hold is
+   * opened: a valid one for a session of remote targets (opened by another replica, or by this one before a
+   * restart) is rebuilt here and kept; anything else (forged, truncated, another key's, another route's or
+   * identity's, a session bound to a replica that is gone) is logged and does not exist.
+   */
   get(id: string, owner: string): Session | undefined {
     const session = this.sessions.get(id);
-    return session && session.owner === owner ? session : undefined;
+    if (session) return session.owner === owner ? session : undefined;
+    const ids = this.ids;
+    if (!ids || this.released) return undefined;
+    const rebuilt = ids.rebuild(id, owner);
+    const logger = ids.logger;
+    if ('reason' in rebuilt) {
+      logger.warn({ route: ids.routeName, reason: rebuilt.reason, code: ErrorCodes.MCP_SESSION_NOT_FOUND }, 'MCP session id names no session here');
+      return undefined;
+    }
+    // A rebuilt session counts like an opened one; over a limit, the limit's error is the answer.
+    const place = this.reserve(owner, ids.routeName, logger, true);
+    place.commit(rebuilt.session);
+    logger.info({ route: ids.routeName, session: id.slice(0, 16) }, 'MCP session resumed from its id');
+    return rebuilt.session;
   }
 
   /** Open and opening sessions of one owner. */
@@ -58,11 +81,13 @@ export class SessionStore {
    * Takes a place for a session `owner` is opening, or throws PCL_ERR_MCP_SESSION_LIMIT (429 for the identity's
    * limit, 503 for the route's) without touching any open session.
    */
-  reserve(owner: string, route: string, logger: Logger): Reservation {
+  reserve(owner: string, route: string, logger: Logger, resuming = false): Reservation {
     const { maxSessions, maxSessionsPerIdentity } = this.limits;
     const mine = this.countOf(owner);
     let refusal: GatewayError | undefined;
-    if (this.sessions.size + this.opening >= maxSessions) {
+    if (this.refusing && !resuming) {
+      refusal = new GatewayError(ErrorCodes.SHUTTING_DOWN, `route "${route}": this gateway is shutting down and opens no new MCP session: initialize again (another replica will take it)`);
+    } else if (this.sessions.size + this.opening >= maxSessions) {
       refusal = new GatewayError(
         ErrorCodes.MCP_SESSION_LIMIT,
         `route "${route}" already has ${maxSessions} open MCP sessions (maxSessions): try again when one ends`,
@@ -103,6 +128,11 @@ export class SessionStore {
           void session.close('shutdown');
           throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'the MCP route is shutting down: the new session was closed');
         }
+        // The id is sealed once the session started: it carries the upstream sessions of its targets.
+        if (!resuming && this.ids) {
+          session.id = this.ids.issue(session);
+          session.keepUpstream = this.ids.shared;
+        }
         this.sessions.set(session.id, session);
         session.onClose = () => {
           if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
@@ -124,8 +154,9 @@ export class SessionStore {
     return budget;
   }
 
-  acquire(idleTimeoutMs: number, limits: SessionLimits): void {
+  acquire(idleTimeoutMs: number, limits: SessionLimits, ids?: SessionIds): void {
     this.refs++;
+    this.ids = ids;
     this.released = false;
     this.idleTimeoutMs = idleTimeoutMs;
     this.limits = limits;

@@ -67,6 +67,7 @@ function open(env: ServeEnv, ctx: RequestContext): void {
   const session = newSession(env, ctx);
   place.commit(session);
   const stream = new SseStream(ctx.signal);
+  stream.drainable = true;
   session.legacy = stream;
   session.streams.add(stream);
   session.active++;

@@ -13,6 +13,11 @@ const KEEPALIVE = encodeSseComment('keepalive');
 export class SseStream {
   readonly body = new PassThrough();
   closed = false;
+  /**
+   * A stream that carries no answer in progress (a GET notification stream, a legacy SSE session's stream): a
+   * drain ends it at once, with a `retry` hint. A POST's answer stream finishes its requests first.
+   */
+  drainable = false;
   private readonly keepalive: NodeJS.Timeout;
   private readonly onEnd: Array<() => void> = [];
 
@@ -48,10 +53,12 @@ export class SseStream {
     else this.onEnd.push(fn);
   }
 
-  end(): void {
+  /** Ends the stream; with `retryMs` (a drain), its last event tells the client when to reconnect. */
+  end(retryMs?: number): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.keepalive);
+    if (retryMs !== undefined) this.body.write(`retry: ${retryMs}\n\n`);
     this.body.end();
     for (const fn of this.onEnd.splice(0)) fn();
   }

@@ -141,6 +141,7 @@ function get(env: ServeEnv, ctx: RequestContext): void {
   }
   const session = sessionOf(env, ctx);
   const stream = new SseStream(ctx.signal);
+  stream.drainable = true;
   session.active++;
   session.touch();
   const emit = (m: JsonRpcMessage) => stream.send(m);

@@ -1,5 +1,6 @@
 import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { isJsonRpcMessage, isNotification, isRequest, isResponse, RpcErrors, RpcFailure, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
+import type { ResumableTarget } from '../../../cluster/sealed-id.ts';
 import { createTransport, targetKind, type TargetKind, type TransportEnv, type UpstreamTransport } from './transport.ts';
 import { failedAnswer, UpstreamProtocolError } from './upstream-answer.ts';
 import { ModernEraTransport, refusedAsModern } from './modern.ts';
@@ -70,7 +71,10 @@ export interface TargetConnection {
   request(method: string, params: Record<string, unknown> | undefined, timeoutMs?: number): RequestHandle;
   notify(method: string, params?: Record<string, unknown>): void;
   precheck(method: string, params: Record<string, unknown>): unknown;
-  close(): Promise<void>;
+  /** What another replica needs to resume this connection, or undefined when only this process can serve it. */
+  portable?(): ResumableTarget | undefined;
+  /** `keep`: leave the upstream session open (another replica may be serving it). */
+  close(keep?: boolean): Promise<void>;
 }
 
 /** One MCP session with one target: request/response correlation, time limits, re-initialization after a 404. */
@@ -123,6 +127,27 @@ export class UpstreamConnection implements TargetConnection {
       await this.close();
       throw err;
     }
+  }
+
+  /**
+   * Takes over an upstream session another replica opened, with no `initialize`: `init` is what the target
+   * answered then (carried in the session id). Streamable HTTP and OpenAPI targets only.
+   */
+  resume(init: ServerInit, sessionId: string | undefined): void {
+    this.transport = this.attach(createTransport(this.config, this.env));
+    this.init = init;
+    this.transport.start().catch((err) => this.fail((err as Error).message));
+    this.transport.resume?.(sessionId, init.protocolVersion);
+  }
+
+  portable(): ResumableTarget | undefined {
+    if ((this.kind !== 'mcp' && this.kind !== 'openapi') || !this.init) return undefined;
+    // A 2026-07-28-only target is spoken to through the era wrapper, which another replica would have to rebuild from
+    // a discovery of its own: such a session stays with its owner (forwarded), like a stdio one.
+    if (this.transport instanceof ModernEraTransport) return undefined;
+    const k = Object.keys(this.init.capabilities).filter((c) => this.init.capabilities[c]);
+    const s = this.transport?.upstreamSessionId;
+    return s === undefined ? { v: this.init.protocolVersion, k } : { s, v: this.init.protocolVersion, k };
   }
 
   private attach(transport: UpstreamTransport): UpstreamTransport {
@@ -296,7 +321,7 @@ export class UpstreamConnection implements TargetConnection {
     this.markEnded();
   }
 
-  async close(): Promise<void> {
+  async close(keep = false): Promise<void> {
     const wasClosed = this.closed;
     this.closed = true;
     for (const [id, p] of this.pending) {
@@ -304,7 +329,7 @@ export class UpstreamConnection implements TargetConnection {
       p.reject(unavailable(this.target, 'the session closed'));
       this.pending.delete(id);
     }
-    if (this.transport) await this.transport.close().catch(() => {});
+    if (this.transport) await this.transport.close(keep).catch(() => {});
     if (!wasClosed) this.handlers = undefined;
     this.markEnded();
   }

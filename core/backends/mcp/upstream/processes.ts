@@ -3,7 +3,8 @@ import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { Logger } from '../../../telemetry/logger.ts';
 import { processChannel, publish } from '../../../telemetry/events.ts';
-import { connectTarget, type ClientInit, type UpstreamConnection } from './connection.ts';
+import type { ResumableTarget } from '../../../cluster/sealed-id.ts';
+import { connectTarget, UpstreamConnection, type ClientInit } from './connection.ts';
 import type { TransportEnv } from './transport.ts';
 
 /**
@@ -91,6 +92,17 @@ export class TargetLauncher {
       budget.settle(conn);
       if (conn) this.published(conn, pooled);
     }
+  }
+
+  /**
+   * A connection to a remote target that resumes the upstream session `target` names (opened by another replica):
+   * no network round trip here; the first call finds out whether the upstream still knows the session.
+   */
+  resume(init: ClientInit, target: ResumableTarget, clientHeaders?: () => Readonly<IncomingHttpHeaders> | undefined): UpstreamConnection {
+    const bound = clientHeaders && this.env.upstream?.forClient?.(clientHeaders);
+    const conn = new UpstreamConnection(this.target, bound ? { ...this.env, upstream: bound } : this.env, init, this.timeoutMs);
+    conn.resume({ protocolVersion: target.v, capabilities: Object.fromEntries(target.k.map((k) => [k, {}])) }, target.s);
+    return conn;
   }
 
   private published(conn: UpstreamConnection, pooled: boolean): void {

@@ -94,6 +94,20 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.protocolVersion = version;
   }
 
+  get upstreamSessionId(): string | undefined {
+    return this.sessionId;
+  }
+
+  /** Takes over an upstream session another replica initialized (see core/cluster/sealed-id.ts), and opens its GET stream. */
+  resume(sessionId: string | undefined, version: string): void {
+    this.sessionId = sessionId;
+    this.protocolVersion = version;
+    if (!this.getStreamOpen) {
+      this.getStreamOpen = true;
+      void this.standaloneStream();
+    }
+  }
+
   private requestHeaders(accept: string, lastEventId?: string): Record<string, string> {
     const h: Record<string, string> = { ...this.headers, accept };
     if (this.sessionId) h['mcp-session-id'] = this.sessionId;
@@ -293,11 +307,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
     });
   }
 
-  async close(): Promise<void> {
+  async close(keep = false): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.streams.abort();
-    if (this.sessionId) {
+    if (this.sessionId && !keep) {
       // Tells the server to free the session; bounded, so a dead server cannot stall a close.
       await request(this.url, { method: 'DELETE', dispatcher: this.dispatcher, headers: this.requestHeaders('application/json'), signal: AbortSignal.timeout(1000) })
         .then((r) => r.body.dump())

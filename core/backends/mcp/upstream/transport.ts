@@ -15,7 +15,6 @@ export interface UpstreamTransport {
   start(): Promise<void>;
   /** `headers`: HTTP headers a remote transport sends with this message (2026-07-28 `Mcp-Param-*`). */
   send(message: JsonRpcMessage, headers?: Record<string, string>): Promise<void>;
-  close(): Promise<void>;
   onmessage?: (message: JsonRpcMessage) => void;
   onclose?: () => void;
   onerror?: (error: Error) => void;
@@ -23,6 +22,12 @@ export interface UpstreamTransport {
   setProtocolVersion?(version: string): void;
   /** In-process targets (OpenAPI): a result that answers a request before it enters the message pipeline. */
   precheck?(method: string, params: Record<string, unknown>): unknown;
+  /** Streamable HTTP: the upstream session id the server gave (another replica resumes it; see core/cluster/sealed-id.ts). */
+  readonly upstreamSessionId?: string;
+  /** Streamable HTTP: takes over an upstream session another replica initialized, and opens its GET stream. */
+  resume?(sessionId: string | undefined, version: string): void;
+  /** Closes without ending the upstream session (`keep`): another replica may still be serving it. */
+  close(keep?: boolean): Promise<void>;
 }
 
 export type TargetKind = 'stdio' | 'sse' | 'mcp' | 'openapi';
