@@ -1,0 +1,96 @@
+// The interop matrix as one table: a pair is one row. Rows are generated from the peers' transports; the limits
+// below are what an SDK lacks or gets wrong on its own (each one seen failing in the direct baseline, without the
+// gateway), with the reason. Everything else must pass, through the gateway and directly.
+import { PEERS, peer, type ClientTransport, type Feature, type ServerTransport } from './peers.ts';
+
+export interface Row {
+  server: string;
+  serverTransport: ServerTransport;
+  client: string;
+  /** How the client reaches the server, or the gateway (`streamable` is `/mcp`, `sse` is `/sse`). */
+  clientTransport: ClientTransport;
+  via: 'gateway' | 'direct';
+  group: 'a: servers behind the gateway' | 'b: clients in front of the gateway' | 'c: cross pairs';
+}
+
+export const rowName = (r: Row) =>
+  r.via === 'gateway'
+    ? `${r.client} ─${r.clientTransport === 'sse' ? '/sse' : '/mcp'}▶ gateway ─${r.serverTransport}▶ ${r.server}`
+    : `${r.client} ─${r.serverTransport}▶ ${r.server} (direct)`;
+
+/** The client transport that reaches a server transport directly. */
+const direct = (t: ServerTransport): ClientTransport => (t === 'stdio' ? 'stdio' : t === 'sse' ? 'sse' : 'streamable');
+
+/** The upstreams every client meets in front of the gateway: TypeScript v1 and one Python server. */
+export const CLIENT_UPSTREAMS: ReadonlyArray<{ server: string; transport: ServerTransport }> = [
+  { server: 'ts-v1', transport: 'stdio' },
+  { server: 'python-mcp1', transport: 'http-sse' },
+];
+
+/** A few pairs where neither side is TypeScript. */
+const CROSS: ReadonlyArray<Pick<Row, 'client' | 'server' | 'serverTransport'>> = [
+  { client: 'go', server: 'python-mcp2', serverTransport: 'stdio' },
+  { client: 'python-mcp2', server: 'go', serverTransport: 'http-json' },
+  { client: 'rust', server: 'java', serverTransport: 'http-sse' },
+  { client: 'java', server: 'rust', serverTransport: 'http-sse' },
+  { client: 'ts-v2', server: 'python-mcp2', serverTransport: 'sse' },
+  { client: 'python-mcp1', server: 'ts-v2', serverTransport: 'http-json' },
+];
+
+function generate(): Row[] {
+  const rows: Row[] = [];
+  const add = (r: Row) => {
+    if (!rows.some((x) => rowName(x) === rowName(r))) rows.push(r);
+  };
+  for (const s of PEERS) {
+    for (const t of s.serves) {
+      add({ server: s.id, serverTransport: t, client: 'ts-v1', clientTransport: direct(t), via: 'direct', group: 'a: servers behind the gateway' });
+      add({ server: s.id, serverTransport: t, client: 'ts-v1', clientTransport: 'streamable', via: 'gateway', group: 'a: servers behind the gateway' });
+    }
+  }
+  for (const c of PEERS) {
+    for (const u of CLIENT_UPSTREAMS) {
+      if (c.speaks.includes(direct(u.transport))) add({ server: u.server, serverTransport: u.transport, client: c.id, clientTransport: direct(u.transport), via: 'direct', group: 'b: clients in front of the gateway' });
+      for (const t of ['streamable', 'sse'] as const) {
+        if (c.speaks.includes(t)) add({ server: u.server, serverTransport: u.transport, client: c.id, clientTransport: t, via: 'gateway', group: 'b: clients in front of the gateway' });
+      }
+    }
+  }
+  for (const x of CROSS) {
+    add({ ...x, clientTransport: direct(x.serverTransport), via: 'direct', group: 'c: cross pairs' });
+    add({ ...x, clientTransport: 'streamable', via: 'gateway', group: 'c: cross pairs' });
+  }
+  for (const r of rows) {
+    peer(r.server);
+    peer(r.client);
+  }
+  return rows;
+}
+
+export const ROWS: readonly Row[] = generate();
+
+export interface Limit {
+  /** Which rows: every given field must match. */
+  where: Partial<Pick<Row, 'server' | 'serverTransport' | 'client' | 'clientTransport' | 'via'>>;
+  feature: Feature;
+  /** Whose limit it is and why, as the README says it. */
+  reason: string;
+}
+
+/** What an SDK lacks or gets wrong by itself; each was seen in the direct baseline. */
+export const LIMITS: readonly Limit[] = [
+  {
+    where: { client: 'ts-v1', clientTransport: 'stdio' },
+    feature: 'progress',
+    reason:
+      'TypeScript SDK 1.x client over stdio: progress notifications that arrive in the same read as the result are dispatched a microtask later, after the result has removed the progress handler, so they are dropped (SDK bug)',
+  },
+  {
+    where: { client: 'python-mcp1' },
+    feature: 'cancel',
+    reason: 'Python SDK 1.x client: cancelling a call (anyio cancel scope) stops waiting but never sends notifications/cancelled, so the server never sees it (SDK limit; 2.x sends it)',
+  },
+];
+
+export const limitOf = (r: Row, f: Feature): Limit | undefined =>
+  LIMITS.find((l) => l.feature === f && Object.entries(l.where).every(([k, v]) => (r as unknown as Record<string, unknown>)[k] === v));
