@@ -74,6 +74,18 @@ export const ErrorCodes = {
   /** 403: the request's `Host` is not allowed on this MCP endpoint (DNS-rebinding protection: a loopback listener answers loopback names only): add it to `dnsRebindingProtection.allowedHosts`. */
   MCP_HOST_FORBIDDEN: 'PCL_ERR_MCP_HOST_FORBIDDEN',
   /**
+   * A JSON-RPC error (`-32001`, `data.code`) for the call whose answer a remote MCP target garbled: its body or event
+   * is not UTF-8, not JSON or not JSON-RPC, an event is larger than the bound (16 MiB), or a 2xx answer is neither
+   * JSON nor an event stream (an HTML page). The message names the target; the session and other targets go on.
+   */
+  MCP_UPSTREAM_INVALID: 'PCL_ERR_MCP_UPSTREAM_INVALID',
+  /**
+   * A JSON-RPC error (`-32001`, `data.code`) for a call whose event-stream answer from a remote MCP target broke
+   * before the result, and could not be resumed with `Last-Event-ID` (the target gave no event ids, or resuming
+   * failed). The message names the target; the session and other targets go on.
+   */
+  MCP_UPSTREAM_STREAM_ENDED: 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED',
+  /**
    * 502 (or a JSON-RPC error for MCP): a ready-made filter could not inspect the content (a response or MCP result
    * for `piiRedaction`, tool-call arguments for `toolArgumentRules`) because it is larger than the policy's
    * `maxScanBytes`, compressed, or nested too deep; refused rather than passed unchecked (fail closed).

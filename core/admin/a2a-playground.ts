@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { credentialHeaders, DataPlaneClient, sseEvents, type Credential, type ExchangeEntry, type RouteTarget } from './dataplane.ts';
+import { readSseEvents, SseDecodeError } from '../protocol/sse.ts';
+import { credentialHeaders, DataPlaneClient, sseData, type Credential, type ExchangeEntry, type RouteTarget } from './dataplane.ts';
 import type { AdminObserver, DecisionLine } from './observer.ts';
 
 const CARD_PATHS = ['/.well-known/agent-card.json', '/.well-known/agent.json'];
@@ -98,14 +99,13 @@ export async function a2aStream(
     onEvent('end', { requestId });
     return requestId;
   }
-  let buffer = '';
-  for await (const chunk of res.body) {
-    buffer += (chunk as Buffer).toString('utf8');
-    const parts = buffer.split(/\r?\n\r?\n/);
-    buffer = parts.pop() ?? '';
-    for (const part of parts) for (const e of sseEvents(`${part}\n\n`)) onEvent('event', e);
+  try {
+    for await (const e of readSseEvents(res.body)) if (e.data !== '') onEvent('event', sseData(e.data));
+  } catch (err) {
+    // A stream the codec refuses is shown for what it is; a broken connection ends the call as before.
+    if (!(err instanceof SseDecodeError)) throw err;
+    onEvent('event', { error: { code: err.code, message: err.message } });
   }
-  for (const e of sseEvents(buffer)) onEvent('event', e);
   onEvent('end', { requestId });
   return requestId;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { ResolvedConfig } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
+import { createSseDecoder } from '../protocol/sse.ts';
 import { loopbackHost, routeBasePath } from './picture.ts';
 
 /** How the playgrounds present themselves: an API key (in `Authorization: Bearer` or a named header) or a bearer token. */
@@ -78,22 +79,29 @@ function flat(headers: Record<string, string | string[] | undefined>): Record<st
   return out;
 }
 
-/** Splits an SSE body into the `data` of each event, parsed as JSON where it is JSON. */
-export function sseEvents(text: string): unknown[] {
-  const events: unknown[] = [];
-  for (const block of text.split(/\r?\n\r?\n/)) {
-    const data = block
-      .split(/\r?\n/)
-      .filter((l) => l.startsWith('data:'))
-      .map((l) => l.slice(5).replace(/^ /, ''))
-      .join('\n');
-    if (!data) continue;
-    try {
-      events.push(JSON.parse(data));
-    } catch {
-      events.push(data);
-    }
+/** An event's data, parsed as JSON where it is JSON. */
+export function sseData(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
   }
+}
+
+/**
+ * The `data` of each event of a whole SSE body, parsed as JSON where it is JSON. A body the codec refuses (not
+ * UTF-8, an event over the bound) keeps the events before the fault and ends with a line saying why.
+ */
+export function sseEvents(body: string | Uint8Array): unknown[] {
+  const events: unknown[] = [];
+  const decoder = createSseDecoder({
+    onEvent: (e) => {
+      if (e.data !== '') events.push(sseData(e.data));
+    },
+    onError: (err) => events.push({ error: { code: err.code, message: err.message } }),
+  });
+  decoder.push(body);
+  decoder.end();
   return events;
 }
 
@@ -133,10 +141,11 @@ export class DataPlaneClient {
         dispatcher: insecureLoopback,
         signal: options.signal ?? AbortSignal.timeout(TIMEOUT_MS),
       });
-      const text = await res.body.text();
       const type = String(res.headers['content-type'] ?? '');
       const response: ExchangeEntry['response'] = { status: res.statusCode, headers: flat(res.headers) };
-      if (type.includes('text/event-stream')) response.events = sseEvents(text);
+      const bytes = new Uint8Array(await res.body.arrayBuffer());
+      const text = type.includes('text/event-stream') ? '' : new TextDecoder().decode(bytes);
+      if (type.includes('text/event-stream')) response.events = sseEvents(bytes);
       else if (text) {
         try {
           response.body = JSON.parse(text);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, GatewayError } from '../errors.ts';
+import { encodeSseComment, encodeSseEvent } from '../protocol/sse.ts';
 
 /** Admin request bodies are small JSON documents (a tool's arguments, a policy input). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -52,8 +53,8 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** An SSE response: `send(event, data)` writes one event; a comment every 15 s keeps proxies from cutting it. */
 export function openSse(req: IncomingMessage, res: ServerResponse, onClose: () => void): (event: string, data: unknown) => void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  res.write(': connected\n\n');
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  res.write(encodeSseComment('connected'));
+  const keepAlive = setInterval(() => res.write(encodeSseComment('keep-alive')), 15_000);
   keepAlive.unref();
   const close = () => {
     clearInterval(keepAlive);
@@ -66,7 +67,7 @@ export function openSse(req: IncomingMessage, res: ServerResponse, onClose: () =
   let dropped = 0;
   res.on('drain', () => {
     if (dropped === 0 || res.writableEnded) return;
-    res.write(`event: dropped\ndata: ${JSON.stringify({ count: dropped })}\n\n`);
+    res.write(encodeSseEvent({ event: 'dropped', data: JSON.stringify({ count: dropped }) }));
     dropped = 0;
   });
   return (event, data) => {
@@ -75,6 +76,6 @@ export function openSse(req: IncomingMessage, res: ServerResponse, onClose: () =
       dropped++;
       return;
     }
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    res.write(encodeSseEvent({ event, data: JSON.stringify(data) ?? 'null' }));
   };
 }

@@ -58,15 +58,22 @@ export function isResponse(m: JsonRpcMessage): m is JsonRpcResponse {
   return !('method' in m) && ('result' in m || 'error' in m);
 }
 
-/** Checks the envelope only: params are the business of whoever handles the method. */
+/**
+ * Checks the envelope only: params are the business of whoever handles the method. A request or notification has
+ * a string `method`; a response has an `id` and exactly one of `result` and an `error` object with a numeric code
+ * and a string message (JSON-RPC 2.0, section 5).
+ */
 export function isJsonRpcMessage(v: unknown): v is JsonRpcMessage {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const m = v as Record<string, unknown>;
   if (m.jsonrpc !== '2.0') return false;
   if (m.id !== undefined && m.id !== null && typeof m.id !== 'string' && typeof m.id !== 'number') return false;
   if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null)) return false;
-  if (typeof m.method === 'string') return true;
-  return m.id !== undefined && ('result' in m || (typeof m.error === 'object' && m.error !== null));
+  if ('method' in m) return typeof m.method === 'string';
+  if (m.id === undefined || 'result' in m === 'error' in m) return false;
+  if (!('error' in m)) return true;
+  const error = m.error as Record<string, unknown> | null;
+  return typeof error === 'object' && error !== null && !Array.isArray(error) && typeof error.code === 'number' && typeof error.message === 'string';
 }
 
 export function rpcError(id: JsonRpcId | null, code: number, message: string, data?: unknown): JsonRpcResponse {

@@ -1,6 +1,8 @@
 // The admin API as the UI uses it: the token (when the server wants one) kept for this tab only, the CSRF token
 // sent on every POST, and live streams read from fetch (EventSource cannot send the Authorization header).
 
+import { createSseDecoder } from '../../core/protocol/sse.ts';
+
 const TOKEN_KEY = 'portcullis-admin-token';
 
 export class ApiError extends Error {
@@ -88,30 +90,24 @@ export async function post<T>(path: string, body: unknown): Promise<T> {
 
 /** Reads an SSE response event by event until it ends or `signal` aborts. */
 async function readSse(res: Response, onEvent: (event: string, data: unknown) => void): Promise<void> {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    const blocks = buffer.split('\n\n');
-    buffer = blocks.pop() ?? '';
-    for (const block of blocks) {
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (data.length === 0) continue;
-      let parsed: unknown = data.join('\n');
+  // The gateway's own SSE codec (core/protocol/sse.ts): UTF-8 across chunks, every line ending, bounded events.
+  const decoder = createSseDecoder({
+    onEvent: (e) => {
+      if (e.data === '') return;
+      let parsed: unknown = e.data;
       try {
-        parsed = JSON.parse(parsed as string);
+        parsed = JSON.parse(e.data);
       } catch {
         // text event
       }
-      onEvent(event, parsed);
-    }
+      onEvent(e.event, parsed);
+    },
+  });
+  const reader = res.body!.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return decoder.end();
+    decoder.push(value);
   }
 }
 

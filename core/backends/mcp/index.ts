@@ -82,6 +82,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const transportEnv = (target: string) => ({
     baseDir: options.baseDir ?? process.cwd(),
     onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),
+    onTransportError: (err: Error) => logger.warn({ route: route.name, target, code: (err as { code?: unknown }).code, err: err.message }, 'MCP target sent what is not MCP'),
     upstream: remote?.dispatcher,
     openapi: options.openapi,
   });

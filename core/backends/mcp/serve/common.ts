@@ -20,6 +20,8 @@ export interface ServeEnv {
   guard?: (ctx: RequestContext) => void;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): GatewayResponse {
   const text = JSON.stringify(body);
   return { status, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }, body: text };
@@ -34,7 +36,8 @@ export async function readMessages(ctx: RequestContext, env: ServeEnv): Promise<
   for await (const chunk of (ctx.body ?? []) as Readable) chunks.push(chunk as Buffer);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    // Fatal: a body that is not UTF-8 is a parse error, never forwarded with replacement characters.
+    parsed = JSON.parse(strictUtf8.decode(Buffer.concat(chunks)));
   } catch (err) {
     return json(400, rpcError(null, RpcErrors.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
   }

@@ -1,8 +1,10 @@
 import { PassThrough } from 'node:stream';
 import type { GatewayResponse } from '../../../pipeline/types.ts';
 import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
+import { encodeSseComment, encodeSseEvent } from '../../../protocol/sse.ts';
 
 const KEEPALIVE_MS = 15_000;
+const KEEPALIVE = encodeSseComment('keepalive');
 
 /**
  * A server-sent-events response body. Comments keep idle proxies from cutting it; it ends when the client
@@ -15,7 +17,7 @@ export class SseStream {
   private readonly onEnd: Array<() => void> = [];
 
   constructor(signal: AbortSignal) {
-    this.keepalive = setInterval(() => this.body.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
+    this.keepalive = setInterval(() => this.body.write(KEEPALIVE), KEEPALIVE_MS).unref();
     const end = () => this.end();
     if (signal.aborted) queueMicrotask(end);
     else signal.addEventListener('abort', end, { once: true });
@@ -37,7 +39,7 @@ export class SseStream {
 
   event(name: string, data: string): boolean {
     if (this.closed) return false;
-    this.body.write(`event: ${name}\ndata: ${data}\n\n`);
+    this.body.write(encodeSseEvent({ event: name, data }));
     return true;
   }
 

@@ -1,6 +1,7 @@
 import type { McpTarget } from '../../../../sdk-types/config.ts';
-import { isNotification, isRequest, isResponse, RpcErrors, RpcFailure, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
+import { isJsonRpcMessage, isNotification, isRequest, isResponse, RpcErrors, RpcFailure, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import { createTransport, targetKind, type TargetKind, type TransportEnv, type UpstreamTransport } from './transport.ts';
+import { failedAnswer, UpstreamProtocolError } from './upstream-answer.ts';
 
 /** What the gateway says about itself and its client when it initializes a target. */
 export interface ClientInit {
@@ -113,9 +114,12 @@ export class UpstreamConnection implements TargetConnection {
     transport.onmessage = (m) => this.receive(m);
     transport.onclose = () => {
       // A stale transport replaced after a 404 closes without ending the connection.
-      if (transport === this.transport) this.fail((transport as { closeReason?: string }).closeReason ?? 'the target closed the connection');
+      const closed = transport as { closeReason?: string; closeCode?: string };
+      if (transport === this.transport) this.fail(closed.closeReason ?? 'the target closed the connection', closed.closeCode);
     };
-    transport.onerror = () => {};
+    // What a target sent that is not MCP: logged with the target's name; the call it garbled (if one) is answered
+    // with a JSON-RPC error by the transport, and the connection goes on.
+    transport.onerror = (err) => this.env.onTransportError?.(err);
     return transport;
   }
 
@@ -143,7 +147,11 @@ export class UpstreamConnection implements TargetConnection {
         if (!p) return;
         this.pending.delete(id);
         clearTimeout(p.timer);
-        reject(unavailable(this.target, (err as Error).message));
+        if (err instanceof UpstreamProtocolError) {
+          this.env.onTransportError?.(new UpstreamProtocolError(`target "${this.target}" ${err.message}`, err.code));
+          const { error } = failedAnswer(id, this.target, err.message, err.code);
+          reject(new RpcFailure(error!.code, error!.message, error!.data));
+        } else reject(unavailable(this.target, (err as Error).message));
       });
     });
     return { upstreamId: id, result };
@@ -191,9 +199,11 @@ export class UpstreamConnection implements TargetConnection {
   }
 
   private receive(m: JsonRpcMessage): void {
+    if (!isJsonRpcMessage(m)) return this.garbled(m, 'sent JSON that is not a JSON-RPC message');
     if (isResponse(m)) {
       const p = m.id === null ? undefined : this.pending.get(m.id);
       if (!p) return;
+      if (m.error && (typeof m.error.code !== 'number' || typeof m.error.message !== 'string')) return this.garbled(m, 'answered with a JSON-RPC error without a numeric code and a message');
       this.pending.delete(m.id!);
       clearTimeout(p.timer);
       if (m.error) p.reject(new RpcFailure(m.error.code, m.error.message, m.error.data));
@@ -223,12 +233,24 @@ export class UpstreamConnection implements TargetConnection {
     }
   }
 
-  private fail(reason: string): void {
+  /** A message that is not JSON-RPC: logged; the call it names, if any, fails with a JSON-RPC error naming the target. */
+  private garbled(m: unknown, why: string): void {
+    this.env.onTransportError?.(new UpstreamProtocolError(`target "${this.target}" ${why}`));
+    const id = (m as { id?: unknown } | null)?.id;
+    const p = typeof id === 'string' || typeof id === 'number' ? this.pending.get(id) : undefined;
+    if (!p) return;
+    this.pending.delete(id as JsonRpcId);
+    clearTimeout(p.timer);
+    const { error } = failedAnswer(id as JsonRpcId, this.target, why);
+    p.reject(new RpcFailure(error!.code, error!.message, error!.data));
+  }
+
+  private fail(reason: string, code?: string): void {
     if (this.closed) return;
     this.closed = true;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(unavailable(this.target, reason));
+      p.reject(unavailable(this.target, reason, code));
       this.pending.delete(id);
     }
     this.handlers?.onClose();
@@ -249,8 +271,9 @@ export class UpstreamConnection implements TargetConnection {
   }
 }
 
-export function unavailable(target: string, why: string): RpcFailure {
-  return new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, `target "${target}" is unavailable: ${why}`, { target });
+/** `code`: the stable code of why, when the transport knows it (a target that sent what is not MCP). */
+export function unavailable(target: string, why: string, code?: string): RpcFailure {
+  return new RpcFailure(RpcErrors.TARGET_UNAVAILABLE, `target "${target}" is unavailable: ${why}`, code ? { target, code } : { target });
 }
 
 /** Starting a process (a runtime loading its modules) is slower than answering a call: never allow it less. */

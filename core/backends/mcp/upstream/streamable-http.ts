@@ -1,6 +1,9 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
+import { ErrorCodes } from '../../../errors.ts';
+import { isResponse, type JsonRpcId, type JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
+import { createSseDecoder, DEFAULT_MAX_SSE_EVENT_BYTES, SseDecodeError, type SseEvent } from '../../../protocol/sse.ts';
 import type { UpstreamTransport } from './transport.ts';
+import { failedAnswer, parseUpstreamMessages, preview, requestIdOf, UpstreamProtocolError } from './upstream-answer.ts';
 
 /**
  * One keep-alive pool for every upstream session of routes without backend TLS: thousands of idle sessions share
@@ -19,10 +22,45 @@ export class UpstreamHttpError extends Error {
   }
 }
 
+export interface RemoteTransportOptions {
+  /** The target's name, for the errors a client gets and the log. */
+  target: string;
+  headers?: Record<string, string>;
+  dispatcher?: Dispatcher;
+  /** Bytes one SSE event or JSON body may have. @default 16 MiB */
+  maxMessageBytes?: number;
+}
+
+/** Resuming a broken answer stream, and reconnecting the GET stream: consecutive failures allowed, first delay. */
+const MAX_RECONNECTS = 5;
+const FIRST_DELAY_MS = 250;
+const MAX_DELAY_MS = 30_000;
+
+/** The delay before reconnect `attempt` (0-based): the server's `retry` when it gave one, else exponential backoff. */
+function reconnectDelay(attempt: number, retryMs: number | undefined): number {
+  return retryMs ?? Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** attempt);
+}
+
+const isEventStream = (type: string) => /^\s*text\/event-stream\b/i.test(type);
+const isJson = (type: string) => /^\s*application\/(?:[\w.+-]+\+)?json\b/i.test(type);
+
+/** What one read of an event stream ended with. */
+interface StreamEnd {
+  /** The answer the call waited for arrived (or the call was answered with an error). */
+  answered: boolean;
+  /** The stream delivered at least one event. */
+  progressed: boolean;
+  /** Why it broke, if it did not end cleanly. */
+  error?: Error;
+}
+
 /**
- * The streamable HTTP transport, client side, on undici: POST each message, read a JSON or SSE answer, keep a GET
- * stream for what the server sends on its own, DELETE the session on close. It replaces the SDK's fetch-based
- * transport on the hot path: a tools/call costs one pooled request and no web-stream machinery.
+ * The streamable HTTP transport, client side, on undici and the gateway's SSE codec, written to the MCP spec
+ * (2025-06-18, 2025-11-25) rather than to one SDK: POST each message and take any 2xx with an empty body as an
+ * acknowledgement, whatever its content type; read a JSON or SSE answer by content type; resume an answer stream
+ * that breaks mid-call with GET + `Last-Event-ID` where the server gave event ids; keep a GET stream for what the
+ * server sends on its own, reconnecting with `Last-Event-ID` after the server's `retry`; DELETE the session on close.
+ * Whatever the target sends that is not JSON-RPC reaches the waiting call as a JSON-RPC error naming the target.
  */
 export class StreamableHttpTransport implements UpstreamTransport {
   onmessage?: (message: JsonRpcMessage) => void;
@@ -31,15 +69,20 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private sessionId?: string;
   private protocolVersion?: string;
   private closed = false;
+  private getStreamOpen = false;
   private readonly url: URL;
+  private readonly target: string;
   private readonly headers: Record<string, string>;
   private readonly streams = new AbortController();
   private readonly dispatcher: Dispatcher;
+  private readonly maxBytes: number;
 
-  constructor(url: URL, headers: Record<string, string> = {}, dispatcher: Dispatcher = sharedRemoteAgent) {
+  constructor(url: URL, options: RemoteTransportOptions) {
     this.url = url;
-    this.headers = headers;
-    this.dispatcher = dispatcher;
+    this.target = options.target;
+    this.headers = options.headers ?? {};
+    this.dispatcher = options.dispatcher ?? sharedRemoteAgent;
+    this.maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_SSE_EVENT_BYTES;
   }
 
   async start(): Promise<void> {}
@@ -48,10 +91,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.protocolVersion = version;
   }
 
-  private requestHeaders(accept: string): Record<string, string> {
+  private requestHeaders(accept: string, lastEventId?: string): Record<string, string> {
     const h: Record<string, string> = { ...this.headers, accept };
     if (this.sessionId) h['mcp-session-id'] = this.sessionId;
     if (this.protocolVersion) h['mcp-protocol-version'] = this.protocolVersion;
+    if (lastEventId !== undefined) h['last-event-id'] = lastEventId;
     return h;
   }
 
@@ -66,68 +110,157 @@ export class StreamableHttpTransport implements UpstreamTransport {
     });
     const sid = res.headers['mcp-session-id'];
     if (typeof sid === 'string') this.sessionId = sid;
-    if (res.statusCode >= 400) {
-      const text = (await res.body.text()).slice(0, 500);
-      throw new UpstreamHttpError(res.statusCode, `upstream answered HTTP ${res.statusCode}: ${text}`);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await readBounded(res.body, 4096).then((b) => new TextDecoder().decode(b), () => '');
+      throw new UpstreamHttpError(res.statusCode, `upstream answered HTTP ${res.statusCode}: ${text.slice(0, 500)}`);
     }
     const type = String(res.headers['content-type'] ?? '');
-    if (type.includes('text/event-stream')) {
+    const id = requestIdOf(message);
+    if (isEventStream(type)) {
       // Read in the background: a long call streams progress before its result.
-      void this.readSse(res.body);
-    } else if (type.includes('application/json')) {
-      const parsed = (await res.body.json()) as JsonRpcMessage | JsonRpcMessage[];
-      for (const m of Array.isArray(parsed) ? parsed : [parsed]) this.onmessage?.(m);
+      void this.answerStream(res.body, id, message);
     } else {
-      await res.body.dump();
+      const body = await readBounded(res.body, this.maxBytes).catch((err: Error) => {
+        throw err instanceof UpstreamProtocolError ? err : new UpstreamProtocolError(`answer broke off: ${err.message}`, ErrorCodes.MCP_UPSTREAM_STREAM_ENDED);
+      });
+      // An empty 2xx is an acknowledgement, whatever it says its type is (the Python SDK: 202 application/json).
+      if (body.length > 0) {
+        if (!isJson(type)) {
+          throw new UpstreamProtocolError(
+            `answered HTTP ${res.statusCode} with content-type ${JSON.stringify(type || 'none')}, not JSON or an event stream: ${preview(new TextDecoder().decode(body.subarray(0, 512)))}`,
+          );
+        }
+        for (const m of parseUpstreamMessages(body)) this.onmessage?.(m);
+      }
     }
-    if ('method' in message && message.method === 'notifications/initialized') void this.openGetStream(0);
+    if ('method' in message && message.method === 'notifications/initialized' && !this.getStreamOpen) {
+      this.getStreamOpen = true;
+      void this.standaloneStream();
+    }
   }
 
-  /** The server's own messages (notifications, requests) outside any POST; absent (405) on some servers. */
-  private async openGetStream(attempt: number): Promise<void> {
-    if (this.closed || attempt > 3) return;
-    try {
-      const res = await request(this.url, { method: 'GET', dispatcher: this.dispatcher, headers: this.requestHeaders('text/event-stream'), signal: this.streams.signal });
-      if (res.statusCode !== 200) return void (await res.body.dump());
-      await this.readSse(res.body);
-    } catch {
-      // aborted on close, or the connection broke
+  /**
+   * The SSE answer to one POST. When it breaks before the answer to `id`, it is resumed with GET + `Last-Event-ID`
+   * if the server gave event ids; else, or when resuming fails, the call gets a JSON-RPC error naming the target.
+   */
+  private async answerStream(body: AsyncIterable<Uint8Array>, id: JsonRpcId | undefined, message: JsonRpcMessage): Promise<void> {
+    const cursor: { lastEventId?: string; retryMs?: number } = {};
+    let end = await this.readStream(body, id, cursor);
+    let failures = 0;
+    while (id !== undefined && !end.answered && !this.closed) {
+      const garbled = end.error instanceof UpstreamProtocolError;
+      if (garbled || cursor.lastEventId === undefined || failures >= MAX_RECONNECTS) {
+        const method = (message as { method?: string }).method ?? 'the call';
+        const why = garbled
+          ? end.error!.message
+          : `ended its event stream before the answer to ${method}${end.error ? ` (${end.error.message})` : ''}${cursor.lastEventId !== undefined ? `; resuming after event ${JSON.stringify(cursor.lastEventId)} failed ${failures} times` : ' and gave no event id to resume from'}`;
+        this.report(new UpstreamProtocolError(`target "${this.target}" ${why}`, garbled ? (end.error as UpstreamProtocolError).code : ErrorCodes.MCP_UPSTREAM_STREAM_ENDED));
+        this.onmessage?.(failedAnswer(id, this.target, why, garbled ? (end.error as UpstreamProtocolError).code : ErrorCodes.MCP_UPSTREAM_STREAM_ENDED));
+        return;
+      }
+      if (end.progressed) failures = 0;
+      await this.pause(reconnectDelay(failures, cursor.retryMs));
+      failures++;
+      if (this.closed) return;
+      const res = await this.get(cursor.lastEventId).catch((err: Error) => err);
+      if (res instanceof Error) {
+        end = { answered: false, progressed: false, error: res };
+        continue;
+      }
+      end = await this.readStream(res, id, cursor);
     }
-    if (!this.closed) setTimeout(() => void this.openGetStream(attempt + 1), 500 * (attempt + 1)).unref();
   }
 
-  private async readSse(body: AsyncIterable<Buffer | string>): Promise<void> {
-    let buf = '';
+  /**
+   * The server's own messages (notifications, requests) outside any POST; absent (405) on some servers. Reconnects
+   * with `Last-Event-ID` after the server's `retry` (else with backoff), up to MAX_RECONNECTS failures in a row.
+   */
+  private async standaloneStream(): Promise<void> {
+    const cursor: { lastEventId?: string; retryMs?: number } = {};
+    let failures = 0;
+    while (!this.closed && failures < MAX_RECONNECTS) {
+      const res = await this.get(cursor.lastEventId).catch((err: Error) => err);
+      if (this.closed) return;
+      if (res instanceof UpstreamHttpError && (res.code === 405 || res.code === 404)) return;
+      const end: StreamEnd = res instanceof Error ? { answered: false, progressed: false, error: res } : await this.readStream(res, undefined, cursor);
+      if (this.closed) return;
+      // A broken connection is why one reconnects; garbage is worth a line in the log.
+      if (end.error instanceof UpstreamProtocolError) this.report(new UpstreamProtocolError(`target "${this.target}" ${end.error.message}`, end.error.code));
+      failures = end.progressed ? 0 : failures + 1;
+      await this.pause(reconnectDelay(failures, cursor.retryMs));
+    }
+  }
+
+  /** A GET of the event stream; an error when the server answers anything but 200 with an event stream. */
+  private async get(lastEventId: string | undefined): Promise<AsyncIterable<Uint8Array>> {
+    const res = await request(this.url, { method: 'GET', dispatcher: this.dispatcher, headers: this.requestHeaders('text/event-stream', lastEventId), signal: this.streams.signal });
+    if (res.statusCode !== 200 || !isEventStream(String(res.headers['content-type'] ?? ''))) {
+      await res.body.dump().catch(() => {});
+      throw new UpstreamHttpError(res.statusCode, `GET answered HTTP ${res.statusCode} ${String(res.headers['content-type'] ?? '')}`.trim());
+    }
+    return res.body;
+  }
+
+  /**
+   * Reads one event stream to its end, delivering each JSON-RPC message. With `id`, a message that is not JSON-RPC
+   * ends it as garbled (the answer cannot be trusted); without, it is reported and skipped.
+   */
+  private async readStream(body: AsyncIterable<Uint8Array>, id: JsonRpcId | undefined, cursor: { lastEventId?: string; retryMs?: number }): Promise<StreamEnd> {
+    const end: StreamEnd = { answered: false, progressed: false };
+    const decoder = createSseDecoder({
+      maxEventBytes: this.maxBytes,
+      onRetry: (ms) => (cursor.retryMs = ms),
+      onEvent: (e) => this.event(e, id, end),
+      onError: (err) => (end.error ??= new UpstreamProtocolError(sseWhy(err))),
+    });
     try {
       for await (const chunk of body) {
-        buf += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-        let end: number;
-        while ((end = buf.search(/\r?\n\r?\n/)) !== -1) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + (buf[end] === '\r' ? 4 : 2));
-          this.event(block);
-        }
+        decoder.push(chunk);
+        if (decoder.lastEventId !== undefined) cursor.lastEventId = decoder.lastEventId;
+        if (end.error) break;
       }
+      if (!end.error) decoder.end();
     } catch (err) {
-      if (!this.closed) this.onerror?.(err as Error);
+      end.error ??= err as Error;
+    }
+    if (decoder.lastEventId !== undefined) cursor.lastEventId = decoder.lastEventId;
+    if (end.error instanceof UpstreamProtocolError) (body as { destroy?: () => void }).destroy?.();
+    return end;
+  }
+
+  private event(e: SseEvent, id: JsonRpcId | undefined, end: StreamEnd): void {
+    end.progressed = true;
+    // Only `message` events carry JSON-RPC; an empty one primes the client with an event id (2025-11-25).
+    if (e.event !== 'message' || e.data === '' || end.error) return;
+    let messages: JsonRpcMessage[];
+    try {
+      messages = parseUpstreamMessages(e.data);
+    } catch (err) {
+      if (id !== undefined) end.error = err as Error;
+      else this.report(new UpstreamProtocolError(`target "${this.target}" ${(err as Error).message}`));
+      return;
+    }
+    for (const m of messages) {
+      if (id !== undefined && isResponse(m) && m.id === id) end.answered = true;
+      this.onmessage?.(m);
     }
   }
 
-  private event(block: string): void {
-    let name = 'message';
-    const data: string[] = [];
-    for (const line of block.split(/\r?\n/)) {
-      if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
-      else if (line.startsWith('event:')) name = line.slice(6).trim();
-    }
-    if (name !== 'message' || data.length === 0) return;
-    const text = data.join('\n');
-    if (!text.trim()) return;
-    try {
-      this.onmessage?.(JSON.parse(text));
-    } catch (err) {
-      this.onerror?.(err as Error);
-    }
+  private report(err: Error): void {
+    if (!this.closed) this.onerror?.(err);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve();
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.streams.signal.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -142,6 +275,26 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
     this.onclose?.();
   }
+}
+
+/** The SSE decoder's refusal as the client reads it. */
+export function sseWhy(err: SseDecodeError): string {
+  return err.code === 'SSE_EVENT_TOO_LARGE' ? `sent ${err.message}` : 'sent an event stream that is not valid UTF-8';
+}
+
+/** A response body up to `max` bytes; past it, the body is destroyed and an UpstreamProtocolError thrown. */
+export async function readBounded(body: AsyncIterable<Uint8Array> & { destroy?: () => void }, max: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy?.();
+      throw new UpstreamProtocolError(`answered with a body over ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /** The W3C trace context a traced message carries in `params._meta`, sent as headers too (for HTTP-level tracing). */

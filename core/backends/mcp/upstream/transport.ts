@@ -1,21 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { resolve as resolvePath } from 'node:path';
-import type { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { Dispatcher, fetch as undiciFetch } from 'undici';
+import { Dispatcher } from 'undici';
 import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
-import { lazy } from '../../../lazy.ts';
 import { stateKey, type StateStore } from '../../../state/index.ts';
 import type { RouteUpstream } from '../../../upstream/index.ts';
 import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
 import { sharedRemoteAgent, StreamableHttpTransport } from './streamable-http.ts';
+import { LegacySseTransport } from './legacy-sse.ts';
 import { OpenApiTransport, type OpenApiService } from './openapi/index.ts';
 
-// The MCP SDK's SSE client (with zod, ~15 MiB loaded) serves legacy SSE targets only: loaded for the first one.
-const sseClient = lazy<typeof import('@modelcontextprotocol/sdk/client/sse.js')>('@modelcontextprotocol/sdk/client/sse.js');
-
-/** The part of the MCP SDK's Transport the gateway uses; stdio is our own, HTTP ones are the SDK's. */
+/** What a target's transport does for its connection (stdio, streamable HTTP, legacy SSE and OpenAPI: all ours). */
 export interface UpstreamTransport {
   start(): Promise<void>;
   send(message: JsonRpcMessage): Promise<void>;
@@ -46,6 +41,8 @@ export function remoteUrl(remote: McpRemoteTarget, kind: 'sse' | 'mcp', tls = fa
 export interface TransportEnv {
   baseDir: string;
   onStderr?: (line: string) => void;
+  /** What a transport reports without failing a call by it: a target that sent something that is not MCP. */
+  onTransportError?: (error: Error) => void;
   /**
    * Remote targets: the route's composed upstream dispatcher (backend TLS, credentials, time limits, retries,
    * error mapping). Without one, a plain shared pool.
@@ -188,23 +185,6 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
   const kind = target.sse ? 'sse' : 'mcp';
   const remote = (target.sse ?? target.mcp)!;
   const url = remoteUrl(remote, kind, env.upstream?.tls);
-  const dispatcher = env.upstream;
-  if (kind === 'mcp') return new StreamableHttpTransport(url, { ...remote.headers }, dispatcher);
-  // Legacy SSE targets go through the SDK's transport (a cold path, kept for compatibility), its requests through
-  // the route's dispatcher like every other upstream call.
-  const viaRoute = dispatcher && ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher }) as unknown as Promise<Response>);
-  return adaptSdk(new (sseClient().SSEClientTransport)(url, { requestInit: { headers: { ...remote.headers } }, ...(viaRoute ? { fetch: viaRoute } : {}) }));
-}
-
-function adaptSdk(sdk: SSEClientTransport): UpstreamTransport {
-  const t: UpstreamTransport = {
-    start: () => sdk.start(),
-    send: (m) => sdk.send(m as JSONRPCMessage),
-    close: () => sdk.close(),
-    setProtocolVersion: (v) => sdk.setProtocolVersion(v),
-  };
-  sdk.onmessage = (m) => t.onmessage?.(m as JsonRpcMessage);
-  sdk.onclose = () => t.onclose?.();
-  sdk.onerror = (e) => t.onerror?.(e);
-  return t;
+  const options = { target: target.name, headers: { ...remote.headers }, dispatcher: env.upstream };
+  return kind === 'mcp' ? new StreamableHttpTransport(url, options) : new LegacySseTransport(url, options);
 }
