@@ -78,17 +78,58 @@ export interface Limit {
 }
 
 /** What an SDK lacks or gets wrong by itself; each was seen in the direct baseline. */
+const TS_DROPS_PROGRESS =
+  'drops progress notifications that arrive in the same read as the call\'s result: it dispatches notifications a microtask later, after the result has removed the call\'s progress handler (SDK bug; over streamable HTTP each event is its own read, so it does not show)';
+const JSON_NO_STREAM = 'answering JSON, the server has no stream for what a call sends before its result, and drops it';
+
 export const LIMITS: readonly Limit[] = [
-  {
-    where: { client: 'ts-v1', clientTransport: 'stdio' },
-    feature: 'progress',
-    reason:
-      'TypeScript SDK 1.x client over stdio: progress notifications that arrive in the same read as the result are dispatched a microtask later, after the result has removed the progress handler, so they are dropped (SDK bug)',
-  },
+  { where: { client: 'ts-v1', clientTransport: 'stdio' }, feature: 'progress', reason: `TypeScript SDK 1.x client over stdio ${TS_DROPS_PROGRESS}` },
+  { where: { client: 'ts-v1', clientTransport: 'sse' }, feature: 'progress', reason: `TypeScript SDK 1.x client over legacy SSE ${TS_DROPS_PROGRESS}` },
+  { where: { client: 'ts-v2', clientTransport: 'stdio' }, feature: 'progress', reason: `TypeScript SDK 2.x client over stdio ${TS_DROPS_PROGRESS}` },
+  { where: { client: 'ts-v2', clientTransport: 'sse' }, feature: 'progress', reason: `TypeScript SDK 2.x client over legacy SSE ${TS_DROPS_PROGRESS}` },
   {
     where: { client: 'python-mcp1' },
     feature: 'cancel',
-    reason: 'Python SDK 1.x client: cancelling a call (anyio cancel scope) stops waiting but never sends notifications/cancelled, so the server never sees it (SDK limit; 2.x sends it)',
+    reason: 'Python SDK 1.x client: cancelling a call (anyio cancel scope) stops waiting but never sends notifications/cancelled, so the server never sees it (2.x sends it)',
+  },
+  { where: { client: 'java' }, feature: 'cancel', reason: 'Java SDK client: McpSyncClient and McpAsyncClient have no way to cancel a call' },
+  { where: { server: 'java' }, feature: 'cancel', reason: 'Java SDK server: the sync tool API hands a tool no cancellation signal, so a cancelled call runs on' },
+  ...(['ts-v1', 'ts-v2', 'python-mcp1', 'python-mcp2'] as const).map((server) => ({
+    where: { server, serverTransport: 'http-json' as const },
+    feature: 'progress' as const,
+    reason: `${server} server over streamable HTTP with JSON answers: ${JSON_NO_STREAM}`,
+  })),
+  ...(['sampling', 'elicitation'] as const).map((feature) => ({
+    where: { server: 'ts-v1', serverTransport: 'http-json' as const },
+    feature,
+    reason: `ts-v1 server over streamable HTTP with JSON answers: ${JSON_NO_STREAM} (the ${feature} request never reaches the client)`,
+  })),
+  {
+    where: { server: 'python-mcp1', serverTransport: 'http-json' },
+    feature: 'elicitation',
+    reason: `python-mcp1 server over streamable HTTP with JSON answers: ${JSON_NO_STREAM} (the elicitation request never reaches the client; sampling does)`,
+  },
+  {
+    where: { server: 'python-mcp2', serverTransport: 'http-json' },
+    feature: 'elicitation',
+    reason: 'python-mcp2 server over streamable HTTP with JSON answers refuses: "Cannot send \'elicitation/create\': this transport context has no back-channel for server-initiated requests"',
+  },
+  ...(['direct', 'gateway'] as const).map((via) => ({
+    where: via === 'direct' ? { client: 'python-mcp2', server: 'python-mcp1', via } : { client: 'python-mcp2', server: 'python-mcp1', clientTransport: 'sse' as const },
+    feature: 'big' as const,
+    reason:
+      'Python SDK 2.x client refuses an SSE event over 1 MiB ("Server-sent event exceeded the 1048576 byte limit"); the Python 1.x server escapes every non-ASCII character (\\uXXXX), so the 315,000-character result is a 1.8 MB event (the gateway passes the upstream\'s JSON on unchanged)',
+  })),
+  ...(['sampling', 'elicitation'] as const).map((feature) => ({
+    where: { client: 'go', server: 'python-mcp2', via: 'direct' as const },
+    feature,
+    reason:
+      'Go client and Python 2.x server negotiate protocol 2026-07-28, where a server may not send requests during a call (multi-round-trip input requests replace them) and the SDK refuses the push-style one; through the gateway the upstream session is 2025-era and it works',
+  })),
+  {
+    where: { client: 'python-mcp2', server: 'go', serverTransport: 'http-json', via: 'direct' },
+    feature: 'progress',
+    reason: 'Go server answering JSON sends a call\'s progress out of band on the session\'s GET stream; the Python 2.x client sees only some of it (through the gateway all arrive)',
   },
 ];
 

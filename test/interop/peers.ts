@@ -81,7 +81,7 @@ export const PEERS: readonly Peer[] = [
   {
     id: 'java',
     sdk: 'io.modelcontextprotocol.sdk:mcp (Maven)',
-    serves: ['stdio', 'http-json', 'http-sse', 'sse'],
+    serves: ['stdio', 'http-sse', 'sse'],
     speaks: ['stdio', 'streamable', 'sse'],
     server: (t) => ['/usr/bin/java', '-cp', `${TOOLS}/java/interop.jar`, 'interop.Server', t],
     client: (t, target) => ['/usr/bin/java', '-cp', `${TOOLS}/java/interop.jar`, 'interop.Client', t, ...target],
