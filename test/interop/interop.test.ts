@@ -84,33 +84,32 @@ describe('interop peers', () => {
   });
 });
 
-for (const group of [...new Set(ROWS.map((r) => r.group))]) {
-  describe(`interop ${group}`, { concurrency: 3 }, () => {
-    for (const row of ROWS.filter((r) => r.group === group && built(r.server) && built(r.client))) {
-      const name = rowName(row);
-      it(name, async (t) => {
-        let targetArgs: string[];
-        if (row.via === 'gateway') {
-          const gw = await gateway(row.server, row.serverTransport);
-          targetArgs = [`${gw.url()}/${row.clientTransport === 'sse' ? 'sse' : 'mcp'}`];
-        } else if (row.serverTransport === 'stdio') {
-          targetArgs = peer(row.server).server('stdio');
-        } else {
-          targetArgs = [(await httpServer(row.server, row.serverTransport)).url!];
-        }
-        const { report, stderr } = await runClient(peer(row.client), row.clientTransport, targetArgs);
-        const features = {} as Record<Feature, string>;
-        const failures: Record<string, string> = {};
-        for (const f of FEATURES) {
-          const wrong = verdict(f, report, row);
-          const limit = limitOf(row, f);
-          features[f] = wrong === undefined ? 'pass' : limit ? `SDK limit: ${limit.reason}` : `FAIL: ${wrong}`;
-          if (wrong !== undefined && !limit) failures[f] = wrong;
-        }
-        results.push({ row, name, features });
-        t.diagnostic(Object.entries(features).map(([f, v]) => `${f}: ${v.slice(0, 160)}`).join('\n'));
-        assert.deepEqual(failures, {}, `client stderr:\n${stderr.slice(-1500)}`);
-      });
-    }
-  });
-}
+// One describe, so rows of every group share the concurrency (each row waits mostly on its peer processes).
+describe('interop matrix', { concurrency: 4 }, () => {
+  for (const row of ROWS.filter((r) => built(r.server) && built(r.client))) {
+    const name = `${row.group[0]}: ${rowName(row)}`;
+    it(name, async (t) => {
+      let targetArgs: string[];
+      if (row.via === 'gateway') {
+        const gw = await gateway(row.server, row.serverTransport);
+        targetArgs = [`${gw.url()}/${row.clientTransport === 'sse' ? 'sse' : 'mcp'}`];
+      } else if (row.serverTransport === 'stdio') {
+        targetArgs = peer(row.server).server('stdio');
+      } else {
+        targetArgs = [(await httpServer(row.server, row.serverTransport)).url!];
+      }
+      const { report, stderr } = await runClient(peer(row.client), row.clientTransport, targetArgs);
+      const features = {} as Record<Feature, string>;
+      const failures: Record<string, string> = {};
+      for (const f of FEATURES) {
+        const wrong = verdict(f, report, row);
+        const limit = limitOf(row, f);
+        features[f] = wrong === undefined ? 'pass' : limit ? `SDK limit: ${limit.reason}` : `FAIL: ${wrong}`;
+        if (wrong !== undefined && !limit) failures[f] = wrong;
+      }
+      results.push({ row, name, features });
+      t.diagnostic(Object.entries(features).map(([f, v]) => `${f}: ${v.slice(0, 160)}`).join('\n'));
+      assert.deepEqual(failures, {}, `client stderr:\n${stderr.slice(-1500)}`);
+    });
+  }
+});

@@ -80,6 +80,8 @@ export interface Limit {
 /** What an SDK lacks or gets wrong by itself; each was seen in the direct baseline. */
 const TS_DROPS_PROGRESS =
   'drops progress notifications that arrive in the same read as the call\'s result: it dispatches notifications a microtask later, after the result has removed the call\'s progress handler (SDK bug; over streamable HTTP each event is its own read, so it does not show)';
+const PY2_EVENT_LIMIT =
+  'refuses an SSE event over 1 MiB ("Server-sent event exceeded the 1048576 byte limit"), and the Python 1.x server escapes every non-ASCII character (\\uXXXX), so the 315,000-character result is a 1.8 MB event';
 const JSON_NO_STREAM = 'answering JSON, the server has no stream for what a call sends before its result, and drops it';
 
 export const LIMITS: readonly Limit[] = [
@@ -114,17 +116,28 @@ export const LIMITS: readonly Limit[] = [
     feature: 'elicitation',
     reason: 'python-mcp2 server over streamable HTTP with JSON answers refuses: "Cannot send \'elicitation/create\': this transport context has no back-channel for server-initiated requests"',
   },
-  ...(['direct', 'gateway'] as const).map((via) => ({
-    where: via === 'direct' ? { client: 'python-mcp2', server: 'python-mcp1', via } : { client: 'python-mcp2', server: 'python-mcp1', clientTransport: 'sse' as const },
-    feature: 'big' as const,
-    reason:
-      'Python SDK 2.x client refuses an SSE event over 1 MiB ("Server-sent event exceeded the 1048576 byte limit"); the Python 1.x server escapes every non-ASCII character (\\uXXXX), so the 315,000-character result is a 1.8 MB event (the gateway passes the upstream\'s JSON on unchanged)',
+  {
+    where: { client: 'python-mcp2', server: 'python-mcp1', via: 'direct' },
+    feature: 'big',
+    reason: `Python SDK 2.x client: ${PY2_EVENT_LIMIT}`,
+  },
+  // On legacy SSE every answer shares one stream: the refused event ends the session, and the steps after it fail.
+  ...(['big', 'progress', 'cancel', 'sampling', 'elicitation'] as const).map((feature) => ({
+    where: { client: 'python-mcp2', server: 'python-mcp1', clientTransport: 'sse' as const },
+    feature,
+    reason: `Python SDK 2.x client over legacy SSE: ${PY2_EVENT_LIMIT}; the gateway passes the upstream's JSON on unchanged, and the refused event ends the SSE session`,
   })),
   ...(['sampling', 'elicitation'] as const).map((feature) => ({
     where: { client: 'go', server: 'python-mcp2', via: 'direct' as const },
     feature,
     reason:
       'Go client and Python 2.x server negotiate protocol 2026-07-28, where a server may not send requests during a call (multi-round-trip input requests replace them) and the SDK refuses the push-style one; through the gateway the upstream session is 2025-era and it works',
+  })),
+  ...(['cancel', 'sampling', 'elicitation'] as const).map((feature) => ({
+    where: { server: 'rust', serverTransport: 'http-json' as const },
+    feature,
+    reason:
+      'rmcp answers JSON only in its stateless mode (no session): a notifications/cancelled POST cannot reach the call it names, and the server has no channel for requests to the client',
   })),
   {
     where: { client: 'python-mcp2', server: 'go', serverTransport: 'http-json', via: 'direct' },
