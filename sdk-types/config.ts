@@ -205,6 +205,15 @@ export interface McpBackendConfig {
    */
   maxBatchSize?: number;
   /**
+   * Most bytes one message from a remote target (`mcp` or `sse`) may have: one server-sent event, or one JSON body.
+   * A larger one (or an event that never ends) is cut off at this size and the call it answers fails with a JSON-RPC
+   * error naming the target (`data.code` `PCL_ERR_MCP_UPSTREAM_INVALID`); the session and the other targets go on.
+   * Bounds the gateway's memory per upstream stream.
+   * @default 16777216 (16 MiB)
+   * @example 67108864
+   */
+  maxUpstreamMessageBytes?: number;
+  /**
    * Most client sessions open at once on this route, all identities together; one more `initialize` is refused
    * (503 `PCL_ERR_MCP_SESSION_LIMIT`). Open sessions are not disturbed.
    * @default 1000

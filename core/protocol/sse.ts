@@ -58,7 +58,11 @@ export interface SseDecoder {
 export function createSseDecoder(o: SseDecoderOptions): SseDecoder {
   const max = o.maxEventBytes ?? DEFAULT_MAX_SSE_EVENT_BYTES;
   if (!(max > 0)) throw new RangeError(`maxEventBytes: expected a positive number, got ${max}`);
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  // Whole characters only are decoded; an incomplete one at the end of a slice waits in `carry` for the rest.
+  // (A streaming TextDecoder would do that too, but after an error it cannot say which bytes before it were valid.)
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let carry: Uint8Array | undefined;
+  let atStart = true;
   let lastEventId: string | undefined;
   let sinceEvent = 0;
   let dispatched = false;
@@ -93,6 +97,13 @@ export function createSseDecoder(o: SseDecoderOptions): SseDecoder {
     else if (sinceEvent > max) fail(new SseDecodeError('SSE_EVENT_TOO_LARGE', `an event of more than ${max} bytes (no blank line ended it within the bound)`));
   };
 
+  /** The spec's one BOM, at the very start of the stream, is not part of it. */
+  const bom = (text: string): string => {
+    if (!atStart || text === '') return text;
+    atStart = false;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  };
+
   return {
     push(chunk) {
       if (finished) {
@@ -108,24 +119,24 @@ export function createSseDecoder(o: SseDecoderOptions): SseDecoder {
       }
       for (let i = 0; i < chunk.length && !finished; i += SLICE_BYTES) {
         const slice = chunk.subarray(i, i + SLICE_BYTES);
+        const bytes = carry ? concat(carry, slice) : slice;
+        const whole = wholeCharacters(bytes);
+        carry = whole < bytes.length ? bytes.slice(whole) : undefined;
         let text: string;
         try {
-          text = utf8.decode(slice, { stream: true });
+          text = utf8.decode(bytes.subarray(0, whole));
         } catch {
-          return fail(new SseDecodeError('SSE_INVALID_UTF8', 'the SSE stream is not valid UTF-8'));
+          // The events before the fault are still delivered; then the stream is refused.
+          feed(bom(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(0, validPrefix(bytes.subarray(0, whole))), { stream: true })), slice.length);
+          if (!finished) fail(new SseDecodeError('SSE_INVALID_UTF8', 'the SSE stream is not valid UTF-8'));
+          return;
         }
-        feed(text, slice.length);
+        feed(bom(text), slice.length);
       }
     },
     end() {
       if (finished) return;
-      let rest: string;
-      try {
-        rest = utf8.decode();
-      } catch {
-        return fail(new SseDecodeError('SSE_INVALID_UTF8', 'the SSE stream ended inside a UTF-8 character'));
-      }
-      feed(rest, 0);
+      if (carry) return fail(new SseDecodeError('SSE_INVALID_UTF8', 'the SSE stream ended inside a UTF-8 character'));
       // eventsource-parser holds a final CR back in case an LF follows; at the end, CR alone ends the line.
       if (!finished && lastChar === '\r') parser.feed('\n');
       finished = true;
@@ -135,6 +146,39 @@ export function createSseDecoder(o: SseDecoderOptions): SseDecoder {
       return lastEventId;
     },
   };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** How many leading bytes hold whole characters: all, unless the last (up to 4) bytes start a longer one. */
+function wholeCharacters(bytes: Uint8Array): number {
+  let i = bytes.length - 1;
+  while (i >= 0 && bytes.length - i <= 3 && (bytes[i]! & 0xc0) === 0x80) i--;
+  if (i < 0) return bytes.length;
+  const lead = bytes[i]!;
+  const need = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xc2 && lead < 0xe0 ? 2 : 1;
+  return bytes.length - i < need ? i : bytes.length;
+}
+
+/** The longest prefix with no invalid sequence (a streaming decode of it succeeds): only on the error path. */
+function validPrefix(bytes: Uint8Array): number {
+  let lo = 0;
+  let hi = bytes.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  return lo;
 }
 
 /**

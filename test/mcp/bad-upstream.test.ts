@@ -5,6 +5,8 @@ import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ConfigValidationError, validateConfig } from '../../core/config/index.ts';
+import { builtinPolicies } from '../../policies/index.ts';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { connectClient, MCP_TEST_EXTRA, mcpRoute, spawnListening, text } from '../helpers/mcp.ts';
 import type { ChildProcess } from 'node:child_process';
@@ -18,6 +20,7 @@ const gc = runInNewContext('gc') as () => void;
 describe('an upstream that sends what is not MCP: the call fails with a JSON-RPC error naming the target, nothing else does', () => {
   let gw: TestGateway;
   let client: Client;
+  let small: Client;
   const children: ChildProcess[] = [];
   let badPort = 0;
 
@@ -36,14 +39,20 @@ describe('an upstream that sends what is not MCP: the call fails with a JSON-RPC
             ],
             { requestTimeoutMs: TIMEOUT_MS },
           ),
+          {
+            ...mcpRoute([{ name: 'small', mcp: { url: `http://127.0.0.1:${bad.port}/mcp` } }], { requestTimeoutMs: TIMEOUT_MS, maxUpstreamMessageBytes: 4096 }, 'small'),
+            matches: [{ path: { pathPrefix: '/small' } }],
+          },
         ],
         MCP_TEST_EXTRA,
       ),
     );
     client = await connectClient(`${gw.url()}/mcp`);
+    small = await connectClient(`${gw.url()}/small/mcp`);
   });
   after(async () => {
     await client?.close().catch(() => {});
+    await small?.close().catch(() => {});
     await gw?.close();
     for (const c of children) c.kill('SIGKILL');
   });
@@ -79,6 +88,7 @@ describe('an upstream that sends what is not MCP: the call fails with a JSON-RPC
     ['endless', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent an event of more than 16777216 bytes \(no blank line ended it within the bound\)$/],
     ['huge', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent an event of more than 16777216 bytes/],
     ['close-mid-event', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32001: target "bad" ended its event stream before the answer to tools\/call \(.+\) and gave no event id to resume from$/],
+    ['resume-refused', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32001: target "bad" ended its event stream before the answer to tools\/call and refused to resume after event "gone-\d+" \(HTTP 405\)$/],
     ['no-id-break', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32001: target "bad" ended its event stream before the answer to tools\/call/],
     ['garbage-json', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent a message that is not JSON \(.+\): \{"jsonrpc":"2\.0","id":$/],
     ['not-jsonrpc', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent JSON that is not a JSON-RPC message: \{"hello":"world"\}$/],
@@ -103,6 +113,30 @@ describe('an upstream that sends what is not MCP: the call fails with a JSON-RPC
     const stats = (await (await fetch(`http://127.0.0.1:${badPort}/stats`)).json()) as { resumed: number };
     assert.equal(stats.resumed, 1);
     await stillWorks();
+  });
+
+  it('maxUpstreamMessageBytes sets the bound, for events and JSON bodies alike; under it, answers pass', async () => {
+    const fails = (name: string) => small.callTool({ name }).then(() => assert.fail('should fail'), (e: unknown) => e as McpError);
+    const event = await fails('endless');
+    assert.equal(event.message, 'MCP error -32001: target "small" sent an event of more than 4096 bytes (no blank line ended it within the bound)');
+    assert.deepEqual(event.data, { target: 'small', code: 'PCL_ERR_MCP_UPSTREAM_INVALID' });
+    const body = await fails('big-json');
+    assert.equal(body.message, 'MCP error -32001: target "small" answered with a body over 4096 bytes');
+    assert.deepEqual(body.data, { target: 'small', code: 'PCL_ERR_MCP_UPSTREAM_INVALID' });
+    assert.equal(text(await small.callTool({ name: 'ok-json' })), 'ok-json');
+    // The route without the setting takes the 16 KiB answer.
+    assert.equal(text(await client.callTool({ name: 'bad_big-json' })), 'é'.repeat(8192));
+    const schema = (value: unknown) => {
+      try {
+        validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'a', mcp: { url: 'http://h/mcp' } }], maxUpstreamMessageBytes: value } }] }] }] }] }, builtinPolicies);
+        return [];
+      } catch (err) {
+        assert.ok(err instanceof ConfigValidationError);
+        return err.issues.map((i) => `${i.path}: ${i.message}`);
+      }
+    };
+    assert.deepEqual(schema(64 * 1024 * 1024), []);
+    assert.deepEqual(schema(10), ['binds[0].listeners[0].routes[0].backends[0].mcp.maxUpstreamMessageBytes: must be >= 1024, got 10']);
   });
 
   it('memory stays bounded: 50 MB and endless events, repeated, grow neither the heap nor the process', async (t) => {

@@ -18,8 +18,12 @@ describe('upstream event streams: the GET stream reconnects with Last-Event-ID; 
   let legacyPort = 0;
 
   before(async () => {
-    const [standalone, legacy] = await Promise.all([spawnListening([BAD_UPSTREAM, 'standalone'], 'standalone upstream'), spawnListening([BAD_UPSTREAM], 'legacy upstream')]);
-    children.push(standalone.child, legacy.child);
+    const [standalone, legacy, textAck] = await Promise.all([
+      spawnListening([BAD_UPSTREAM, 'standalone'], 'standalone upstream'),
+      spawnListening([BAD_UPSTREAM], 'legacy upstream'),
+      spawnListening([BAD_UPSTREAM, 'text-ack'], 'text-ack upstream'),
+    ]);
+    children.push(standalone.child, legacy.child, textAck.child);
     standalonePort = standalone.port;
     legacyPort = legacy.port;
     const route = (name: string, targets: unknown[]) => ({ ...mcpRoute(targets, { requestTimeoutMs: TIMEOUT_MS }, name), matches: [{ path: { pathPrefix: `/${name}` } }] });
@@ -31,6 +35,7 @@ describe('upstream event streams: the GET stream reconnects with Last-Event-ID; 
             { name: 'legacy', sse: { url: `http://127.0.0.1:${legacy.port}/sse` } },
             { name: 'good', mcp: { url: `http://127.0.0.1:${legacy.port}/mcp` } },
           ]),
+          route('textack', [{ name: 'textack', mcp: { url: `http://127.0.0.1:${textAck.port}/mcp` } }]),
           route('foreign', [{ name: 'foreign', sse: { url: `http://127.0.0.1:${legacy.port}/sse?endpoint=foreign` } }]),
         ],
         MCP_TEST_EXTRA,
@@ -54,6 +59,11 @@ describe('upstream event streams: the GET stream reconnects with Last-Event-ID; 
     const stats = async () => (await (await fetch(`http://127.0.0.1:${standalonePort}/stats`)).json()) as { getLastEventIds: Array<string | null> };
     await waitUntil(async () => (await stats()).getLastEventIds.length >= 4, 10_000, 'four GETs');
     assert.deepEqual((await stats()).getLastEventIds, [null, 'g1', 'g2', 'g3']);
+  });
+
+  it('a notification acknowledged with 200, text/plain and a body is accepted: only a request\'s answer is read', async () => {
+    const client = await connect('/textack/mcp');
+    assert.equal(text(await client.callTool({ name: 'ok' })), 'ok');
   });
 
   it('legacy SSE: the endpoint is resolved against the stream URL, and calls are answered on the stream', async () => {
@@ -95,6 +105,9 @@ describe('upstream event streams: the GET stream reconnects with Last-Event-ID; 
     const body = (await res.json()) as { error: { code: string; message: string } };
     assert.equal(res.status, 502);
     assert.equal(body.error.code, 'PCL_ERR_MCP_UPSTREAM_FAILED');
-    assert.ok(body.error.message.includes(`named an endpoint on another origin (http://other.invalid, the stream is on http://127.0.0.1:${legacyPort})`), body.error.message);
+    assert.equal(
+      body.error.message,
+      `route "foreign": the MCP session could not start: target "foreign": the target named an endpoint on another origin (http://other.invalid, the stream is on http://127.0.0.1:${legacyPort})`,
+    );
   });
 });

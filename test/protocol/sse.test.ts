@@ -220,6 +220,22 @@ describe('SSE codec (core/protocol/sse.ts)', () => {
     );
   });
 
+  it('property: events before an invalid byte are delivered whatever the chunking, then SSE_INVALID_UTF8', () => {
+    fc.assert(
+      fc.property(stream, fc.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98]), fc.array(fc.nat(), { maxLength: 12 }), (text, bad, cuts) => {
+        const bytes = new Uint8Array([...new TextEncoder().encode(text), ...bad, ...new TextEncoder().encode('\n\ndata: after\n\n')]);
+        const got = decodeChunked(bytes, cuts);
+        // What the stream holds before the fault (a final CR is still waiting for a possible LF there).
+        const before: SseEvent[] = [];
+        const parser = createParser({ onEvent: (m) => before.push(m.id === undefined ? { event: m.event ?? 'message', data: m.data } : { event: m.event ?? 'message', data: m.data, id: m.id }) });
+        parser.feed(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+        assert.deepEqual(got.events, before);
+        assert.deepEqual(got.errors.map((e) => e.code), ['SSE_INVALID_UTF8']);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('property: one byte per push decodes like one push of everything', () => {
     fc.assert(
       fc.property(stream, (text) => {

@@ -27,6 +27,7 @@ export const MCP_DEFAULTS = {
   requestTimeoutMs: 60_000,
   warmPool: 1,
   maxBatchSize: 100,
+  maxUpstreamMessageBytes: 16 * 1024 * 1024,
   maxSessions: 1000,
   maxSessionsPerIdentity: 100,
   maxProcesses: 100,
@@ -82,9 +83,15 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const transportEnv = (target: string) => ({
     baseDir: options.baseDir ?? process.cwd(),
     onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),
-    onTransportError: (err: Error) => logger.warn({ route: route.name, target, code: (err as { code?: unknown }).code, err: err.message }, 'MCP target sent what is not MCP'),
+    onTransportError: (err: Error) => {
+      const code = (err as { code?: unknown }).code;
+      // Garbage from a remote target carries a stable code; anything else is the transport's own trouble.
+      if (typeof code === 'string' && code.startsWith('PCL_ERR_')) logger.warn({ route: route.name, target, code, err: err.message }, 'MCP target sent what is not MCP');
+      else logger.warn({ route: route.name, target, err: err.message }, 'MCP target transport error');
+    },
     upstream: remote?.dispatcher,
     openapi: options.openapi,
+    maxMessageBytes: config.maxUpstreamMessageBytes ?? MCP_DEFAULTS.maxUpstreamMessageBytes,
   });
   const stateless = config.statefulMode === 'stateless';
   const limits = {

@@ -64,6 +64,7 @@ export const mcpBackendSchema = object(
     sessionIdleTimeoutMs: number({ integer: true, min: 1 }),
     requestTimeoutMs: number({ integer: true, min: 1 }),
     maxBatchSize: number({ integer: true, min: 1, max: 100_000 }),
+    maxUpstreamMessageBytes: number({ integer: true, min: 1024, max: 1024 * 1024 * 1024 }),
     maxSessions: number({ integer: true, min: 1, max: 1_000_000 }),
     maxSessionsPerIdentity: number({ integer: true, min: 1, max: 1_000_000 }),
     dnsRebindingProtection: object({

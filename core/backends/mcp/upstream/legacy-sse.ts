@@ -78,7 +78,13 @@ export class LegacySseTransport implements UpstreamTransport {
       failure ??= err as Error;
     }
     const reason = failure ? `${failure instanceof UpstreamProtocolError ? '' : 'its event stream broke: '}${failure.message}` : 'it ended its event stream';
-    if (!this.endpoint) refused(new Error(`the SSE stream ${this.closed ? 'closed' : 'named no endpoint'}: ${reason}`));
+    if (!this.endpoint) {
+      refused(
+        failure instanceof UpstreamProtocolError
+          ? new UpstreamProtocolError(`the target ${failure.message}`, failure.code)
+          : new Error(`the SSE stream ${this.closed ? 'was closed' : 'ended'} before it named its endpoint${failure ? `: ${failure.message}` : ''}`),
+      );
+    }
     if (this.closed) return;
     if (failure instanceof UpstreamProtocolError) this.onerror?.(new UpstreamProtocolError(`target "${this.target}" ${failure.message}`, failure.code));
     this.closeReason = reason;

@@ -33,6 +33,8 @@ export interface RemoteTransportOptions {
 
 /** Resuming a broken answer stream, and reconnecting the GET stream: consecutive failures allowed, first delay. */
 const MAX_RECONNECTS = 5;
+/** Resumptions of one answer in all, progress or not: a server that polls forever without answering is let go. */
+const MAX_RESUMES = 100;
 const FIRST_DELAY_MS = 250;
 const MAX_DELAY_MS = 30_000;
 
@@ -121,10 +123,20 @@ export class StreamableHttpTransport implements UpstreamTransport {
       void this.answerStream(res.body, id, message);
     } else {
       const body = await readBounded(res.body, this.maxBytes).catch((err: Error) => {
-        throw err instanceof UpstreamProtocolError ? err : new UpstreamProtocolError(`answer broke off: ${err.message}`, ErrorCodes.MCP_UPSTREAM_STREAM_ENDED);
+        throw err instanceof UpstreamProtocolError ? err : new UpstreamProtocolError(`broke off its answer: ${err.message}`, ErrorCodes.MCP_UPSTREAM_STREAM_ENDED);
       });
-      // An empty 2xx is an acknowledgement, whatever it says its type is (the Python SDK: 202 application/json).
-      if (body.length > 0) {
+      // An empty 2xx is an acknowledgement, whatever it says its type is (the Python SDK: 202 application/json);
+      // so is any 2xx to a notification or a response (some servers say "Accepted" in text): only a request's
+      // answer is read, and a garbled one fails that request.
+      if (body.length > 0 && id === undefined) {
+        if (isJson(type)) {
+          try {
+            for (const m of parseUpstreamMessages(body)) this.onmessage?.(m);
+          } catch (err) {
+            this.report(new UpstreamProtocolError(`target "${this.target}" ${(err as Error).message}`, (err as UpstreamProtocolError).code));
+          }
+        }
+      } else if (body.length > 0) {
         if (!isJson(type)) {
           throw new UpstreamProtocolError(
             `answered HTTP ${res.statusCode} with content-type ${JSON.stringify(type || 'none')}, not JSON or an event stream: ${preview(new TextDecoder().decode(body.subarray(0, 512)))}`,
@@ -147,13 +159,20 @@ export class StreamableHttpTransport implements UpstreamTransport {
     const cursor: { lastEventId?: string; retryMs?: number } = {};
     let end = await this.readStream(body, id, cursor);
     let failures = 0;
+    let resumes = 0;
     while (id !== undefined && !end.answered && !this.closed) {
       const garbled = end.error instanceof UpstreamProtocolError;
-      if (garbled || cursor.lastEventId === undefined || failures >= MAX_RECONNECTS) {
+      if (garbled || cursor.lastEventId === undefined || failures >= MAX_RECONNECTS || resumes++ >= MAX_RESUMES) {
         const method = (message as { method?: string }).method ?? 'the call';
         const why = garbled
           ? end.error!.message
-          : `ended its event stream before the answer to ${method}${end.error ? ` (${end.error.message})` : ''}${cursor.lastEventId !== undefined ? `; resuming after event ${JSON.stringify(cursor.lastEventId)} failed ${failures} times` : ' and gave no event id to resume from'}`;
+          : `ended its event stream before the answer to ${method}${end.error ? ` (${end.error.message})` : ''}${
+              cursor.lastEventId === undefined
+                ? ' and gave no event id to resume from'
+                : failures >= MAX_RECONNECTS
+                  ? `; resuming after event ${JSON.stringify(cursor.lastEventId)} failed ${failures} times in a row`
+                  : `; gave up after ${MAX_RESUMES} resumptions without the answer`
+            }`;
         this.report(new UpstreamProtocolError(`target "${this.target}" ${why}`, garbled ? (end.error as UpstreamProtocolError).code : ErrorCodes.MCP_UPSTREAM_STREAM_ENDED));
         this.onmessage?.(failedAnswer(id, this.target, why, garbled ? (end.error as UpstreamProtocolError).code : ErrorCodes.MCP_UPSTREAM_STREAM_ENDED));
         return;
@@ -163,6 +182,13 @@ export class StreamableHttpTransport implements UpstreamTransport {
       failures++;
       if (this.closed) return;
       const res = await this.get(cursor.lastEventId).catch((err: Error) => err);
+      if (res instanceof UpstreamHttpError && (res.code === 404 || res.code === 405)) {
+        // The server keeps no events to replay (or forgot them): trying again cannot help.
+        const why = `ended its event stream before the answer to ${(message as { method?: string }).method ?? 'the call'} and refused to resume after event ${JSON.stringify(cursor.lastEventId)} (HTTP ${res.code})`;
+        this.report(new UpstreamProtocolError(`target "${this.target}" ${why}`, ErrorCodes.MCP_UPSTREAM_STREAM_ENDED));
+        this.onmessage?.(failedAnswer(id, this.target, why, ErrorCodes.MCP_UPSTREAM_STREAM_ENDED));
+        return;
+      }
       if (res instanceof Error) {
         end = { answered: false, progressed: false, error: res };
         continue;
@@ -253,11 +279,14 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed) return resolve();
+      const signal = this.streams.signal;
       const timer = setTimeout(done, ms);
       timer.unref();
-      this.streams.signal.addEventListener('abort', done, { once: true });
+      signal.addEventListener('abort', done, { once: true });
+      // A long session reconnects its GET stream many times: never leave a listener behind.
       function done() {
         clearTimeout(timer);
+        signal.removeEventListener('abort', done);
         resolve();
       }
     });

@@ -48,6 +48,8 @@ export interface TransportEnv {
    * error mapping). Without one, a plain shared pool.
    */
   upstream?: UpstreamDispatcher;
+  /** Remote targets: most bytes of one SSE event or JSON body (the backend's `maxUpstreamMessageBytes`). */
+  maxMessageBytes?: number;
   /** OpenAPI targets: each one's loaded API, by target name. */
   openapi?: ReadonlyMap<string, OpenApiService>;
 }
@@ -185,6 +187,6 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
   const kind = target.sse ? 'sse' : 'mcp';
   const remote = (target.sse ?? target.mcp)!;
   const url = remoteUrl(remote, kind, env.upstream?.tls);
-  const options = { target: target.name, headers: { ...remote.headers }, dispatcher: env.upstream };
+  const options = { target: target.name, headers: { ...remote.headers }, dispatcher: env.upstream, maxMessageBytes: env.maxMessageBytes };
   return kind === 'mcp' ? new StreamableHttpTransport(url, options) : new LegacySseTransport(url, options);
 }
