@@ -85,7 +85,7 @@ describe('interop peers', () => {
 });
 
 // One describe, so rows of every group share the concurrency (each row waits mostly on its peer processes).
-describe('interop matrix', { concurrency: 4 }, () => {
+describe('interop matrix', { concurrency: 6 }, () => {
   for (const row of ROWS.filter((r) => built(r.server) && built(r.client))) {
     const name = `${row.group[0]}: ${rowName(row)}`;
     it(name, async (t) => {
