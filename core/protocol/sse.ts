@@ -32,6 +32,8 @@ export class SseDecodeError extends Error {
   }
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** What one event may weigh unless told otherwise: 16 MiB, well above any tool result a client would want. */
 export const DEFAULT_MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024;
 
@@ -58,9 +60,9 @@ export interface SseDecoder {
 export function createSseDecoder(o: SseDecoderOptions): SseDecoder {
   const max = o.maxEventBytes ?? DEFAULT_MAX_SSE_EVENT_BYTES;
   if (!(max > 0)) throw new RangeError(`maxEventBytes: expected a positive number, got ${max}`);
-  // Whole characters only are decoded; an incomplete one at the end of a slice waits in `carry` for the rest.
-  // (A streaming TextDecoder would do that too, but after an error it cannot say which bytes before it were valid.)
-  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  // Whole characters only are decoded (by one shared, stateless decoder); an incomplete one at the end of a slice
+  // waits in `carry` for the rest. A streaming TextDecoder per stream would do that too, but it cannot say after an
+  // error which bytes before it were valid, and each one holds a native converter until the GC finalizes it.
   let carry: Uint8Array | undefined;
   let atStart = true;
   let lastEventId: string | undefined;
