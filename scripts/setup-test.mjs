@@ -7,7 +7,7 @@
 // the tests then leave its rows out and say so.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -200,4 +200,4 @@ await Promise.all(
 );
 writeFileSync(join(tools, 'status.json'), `${JSON.stringify(status, null, 2)}\n`);
 say(`done in ${Math.round((Date.now() - started) / 1000)} s; status in ${relative(root, join(tools, 'status.json'))}`);
-if (statSync(tools).isDirectory()) process.exitCode = 0;
+process.exitCode = 0;

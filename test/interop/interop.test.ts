@@ -75,11 +75,14 @@ after(async () => {
 });
 
 describe('interop peers', () => {
-  it('every peer was built by `npm run setup:test`, or its failure names the reason', () => {
+  it('every peer was built by `npm run setup:test`, or its failure names the reason', (t) => {
     assert.ok(Object.keys(status).length > 0, `no ${TOOLS}/status.json: run "npm run setup:test" first`);
     for (const p of PEERS) {
       assert.ok(status[p.id], `${p.id} is missing from ${TOOLS}/status.json: run "npm run setup:test"`);
-      if (!built(p.id)) assert.ok(status[p.id]!.reason, `${p.id} failed to build without a reason`);
+      if (built(p.id)) continue;
+      assert.ok(status[p.id]!.reason, `${p.id} failed to build without a reason`);
+      // Its rows are left out of the matrix below; say which and why.
+      t.diagnostic(`${p.id} did not build here, its pairs are left out: ${status[p.id]!.reason}`);
     }
   });
 });
