@@ -68,6 +68,22 @@ describe('MCP failure isolation', () => {
     await client.close();
   });
 
+  it('failClosed over legacy SSE: initialize is answered on the stream with a JSON-RPC error naming the target', async () => {
+    // The session used to end its stream before the answer was written: the client waited until its own timeout.
+    const started = Date.now();
+    await assert.rejects(
+      connectClient(`${gw.url()}/closed-missing/sse`, { sse: true }),
+      (err: Error) => {
+        assert.equal(err.message, 'MCP error -32603: route "closed-missing": the MCP session could not start: target "ghost": spawn /nonexistent/mcp-server-binary ENOENT');
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started < 10_000, `answered after ${Date.now() - started} ms`);
+    const client = await connectClient(`${gw.url()}/open-missing/sse`, { sse: true });
+    assert.equal(text(await client.callTool({ name: 'a_echo', arguments: { text: 'still' } })), 'a: still');
+    await client.close();
+  });
+
   it('failOpen: a crash fails the call in flight, leaves other calls alone, drops the target from lists and restarts it', async () => {
     const client = await connectClient(`${gw.url()}/crash/mcp`);
     try {

@@ -38,6 +38,9 @@ async function handle(env: ServeEnv, ctx: RequestContext, session: Session, stre
     if (req.method === 'initialize' && !session.started) {
       session.started = true;
       session.protocolVersion = negotiateVersion(req.params?.protocolVersion);
+      // A session that fails to start ends its streams; this one must first carry the answer to initialize, or
+      // the client waits for it until its own timeout.
+      session.streams.delete(stream);
       try {
         await session.start({
           protocolVersion: session.protocolVersion,
@@ -51,6 +54,7 @@ async function handle(env: ServeEnv, ctx: RequestContext, session: Session, stre
         stream.end();
         return;
       }
+      session.streams.add(stream);
     }
     stream.send(await answer(session, ctx, env, req, (m) => stream.send(m)));
   } finally {
