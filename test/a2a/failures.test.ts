@@ -116,7 +116,7 @@ describe('A2A: denials, bad input and failures', () => {
     const hits = agent.hits.length;
     const evil = 'http://169.254.169.254/latest/meta-data';
     const onSend = (await post(rpc('SendMessage', { ...textMessage('hi'), configuration: { taskPushNotificationConfig: { url: evil } } }))).json();
-    assert.deepEqual(onSend.error, { code: -32003, message: `push notification URL "${evil}" is not allowed on this route (a2a.pushNotifications.allowedUrls)`, data: { code: 'PCL_ERR_A2A_PUSH_URL_DENIED' } });
+    assert.deepEqual(onSend.error, { code: -32003, message: `push notification URL "${evil}" is not allowed on this route (a2a.pushNotifications.allowedUrls): it is not in the allowlist`, data: { code: 'PCL_ERR_A2A_PUSH_URL_DENIED' } });
     const legacy = (await post(rpc('tasks/pushNotificationConfig/set', { taskId: 't', pushNotificationConfig: { url: 'https://hooks.example.com@evil.test/a2a/' } }))).json();
     assert.equal(legacy.error.data.code, 'PCL_ERR_A2A_PUSH_URL_DENIED');
     const v1 = (await post(rpc('CreateTaskPushNotificationConfig', { taskId: 't', url: 'https://hooks.example.com/other' }))).json();

@@ -8,7 +8,7 @@ import type { RouteUpstream } from '../../upstream/index.ts';
 import { AgentCaller, type AgentEndpoint } from './agent-call.ts';
 import { CARD_PATHS, CardCache, gatewayBaseOf, rewriteCard, routeSecurity, type CardView } from './card.ts';
 import { restCallOf } from './methods.ts';
-import { createPushAllowlist } from './push.ts';
+import { createOutboundGuard } from '../../upstream/outbound-guard.ts';
 import { json, serveJsonRpc, serveRest, type ServeEnv } from './serve.ts';
 
 export const A2A_DEFAULTS = { cardTtlMs: 60_000, maxResponseBytes: 16 * 1024 * 1024 } as const;
@@ -43,7 +43,7 @@ export function createA2aBackend(options: A2aBackendOptions): { step: Step; drai
   const env: ServeEnv = {
     caller,
     messages: options.messages,
-    pushAllowed: createPushAllowlist(config.pushNotifications?.allowedUrls ?? []),
+    pushGuard: createOutboundGuard({ allowedUrls: config.pushNotifications?.allowedUrls ?? [], allowPrivateAddresses: config.pushNotifications?.allowPrivateAddresses }),
     maxResponseBytes: A2A_DEFAULTS.maxResponseBytes,
     view: (ctx, agent) => ({ gatewayBase: gatewayBaseOf(ctx, prefixOf(ctx) + agent.mount), agent, security, messages: options.messages }),
     streams: new Set(),

@@ -7,12 +7,14 @@ import type { AgentCaller, AgentEndpoint, AgentResponse } from './agent-call.ts'
 import { rewriteCard, type CardView } from './card.ts';
 import { CARD_METHODS, describeMessage, KNOWN_METHODS, STREAMING_METHODS, type RestCall } from './methods.ts';
 import { pushUrlsOf } from './push.ts';
+import type { OutboundGuard } from '../../upstream/outbound-guard.ts';
 
 /** What serving one agent's traffic needs, built once per route. */
 export interface ServeEnv {
   caller: AgentCaller;
   messages: MessagePipeline;
-  pushAllowed: (url: unknown) => boolean;
+  /** The route's push-URL rule (`a2a.pushNotifications`), through the gateway's one outbound-URL guard. */
+  pushGuard: OutboundGuard;
   /** Largest non-streaming answer read from an agent. */
   maxResponseBytes: number;
   view(ctx: RequestContext, agent: AgentEndpoint): CardView;
@@ -55,10 +57,12 @@ function messageContext(ctx: RequestContext, agent: AgentEndpoint, method: strin
 }
 
 /** Refuses a message that would have the agent call a URL outside the allowlist. */
-function checkPush(env: ServeEnv, m: MessageContext): void {
+async function checkPush(env: ServeEnv, m: MessageContext): Promise<void> {
   for (const url of pushUrlsOf(m.method, m.params)) {
-    if (!env.pushAllowed(url)) {
-      throw new RpcFailure(RpcErrors.DENIED, `push notification URL ${JSON.stringify(String(url).slice(0, 200))} is not allowed on this route (a2a.pushNotifications.allowedUrls)`, {
+    const verdict = await env.pushGuard.check(url);
+    if (!verdict.ok) {
+      const shown = typeof url === 'string' ? url : JSON.stringify(url) ?? String(url);
+      throw new RpcFailure(RpcErrors.DENIED, `push notification URL ${JSON.stringify(shown.slice(0, 200))} is not allowed on this route (a2a.pushNotifications.allowedUrls): it ${verdict.reason}`, {
         code: ErrorCodes.A2A_PUSH_URL_DENIED,
       });
     }
@@ -79,7 +83,7 @@ async function runMessage(
   let streamReady!: (res: AgentResponse) => void;
   const stream = new Promise<AgentResponse>((resolve) => (streamReady = resolve));
   const done = env.messages.run(m, async (msg) => {
-    checkPush(env, msg);
+    await checkPush(env, msg);
     const res = await send(msg);
     if (!msg.streaming || !isSse(res)) return readResult(msg, res);
     streamReady(res);
