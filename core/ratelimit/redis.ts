@@ -58,10 +58,11 @@ export function redisUrlProblem(url: string): string | undefined {
   try {
     u = new URL(url);
   } catch {
-    return `expected a URL like "redis://127.0.0.1:6379", got ${JSON.stringify(url)}`;
+    // Never echoed: a malformed URL may still hold a password.
+    return `expected a URL like "redis://127.0.0.1:6379", got a value that is not a URL (${url.length} characters, not shown: it may hold a password)`;
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return `expected a redis:// or rediss:// URL, got ${JSON.stringify(u.protocol)}`;
-  if (u.hostname === '') return `the URL names no host: ${JSON.stringify(url)}`;
+  if (u.hostname === '') return `the URL names no host: ${JSON.stringify(redisLabel(url))}`;
   if (u.pathname !== '' && u.pathname !== '/' && !/^\/\d+$/.test(u.pathname)) return `the path of a Redis URL is a database number, got ${JSON.stringify(u.pathname)}`;
   return undefined;
 }

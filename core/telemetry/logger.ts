@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
+import { redactSecrets, redactString } from './redact.ts';
 
 export type { Logger };
 
@@ -29,6 +30,11 @@ function prettyDestination(options: PrettyOptions): DestinationStream {
   return pretty(options);
 }
 
+function redactErr(err: unknown): unknown {
+  const s = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  return redactSecrets({ ...s });
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destination =
     options.destination ??
@@ -38,8 +44,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       base: { pid: process.pid },
       redact: { paths: REDACT, censor: '[redacted]' },
+      // Every line goes through the gateway's one redaction: fields by name and by value, the message, errors.
+      hooks: {
+        logMethod(args, method) {
+          for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = redactString(args[i] as string);
+          method.apply(this, args as Parameters<typeof method>);
+        },
+      },
+      serializers: { err: redactErr },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: (object) => redactSecrets(object) },
     },
     destination,
   );
