@@ -3,6 +3,7 @@ import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { MessagePipeline } from '../../pipeline/message.ts';
 import type { McpListItem, RequestContext } from '../../pipeline/types.ts';
 import type { AgentCaller, AgentEndpoint } from './agent-call.ts';
+import { BoundedMap } from '../../state/bounded-map.ts';
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
@@ -11,12 +12,26 @@ const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Ar
 export const CARD_PATHS: ReadonlySet<string> = new Set(['/.well-known/agent-card.json', '/.well-known/agent.json']);
 
 /**
+ * The `A2A-Version` a client asked for, as `major.minor` (A2A versions are `0.3`, `1.0`; a patch is ignored), or
+ * '' when absent or not a version: the card cache is keyed by it, so a client cannot make it hold one card per
+ * distinct header value.
+ */
+export function normalA2aVersion(raw: string | undefined): string {
+  const m = raw === undefined ? null : /^\s*v?(\d{1,3})\.(\d{1,3})(?:\.\d{1,6})?\s*$/.exec(raw);
+  return m ? `${Number(m[1])}.${Number(m[2])}` : '';
+}
+
+/** Most cards kept per backend (agents times versions asked for); the least recently used goes first. */
+export const CARD_CACHE_MAX_ENTRIES = 64;
+
+/**
  * Agent cards as the agent serves them, fetched on first use and reused for `ttlMs`. One cache per runtime: a
- * reload builds a new backend, so a reload always fetches anew. The card is cached per `A2A-Version` the client
- * asked for, since an agent may answer v0.3 and v1.0 clients with different card shapes.
+ * reload builds a new backend, so a reload always fetches anew. The card is cached per normalised `A2A-Version`
+ * the client asked for (an agent may answer v0.3 and v1.0 clients with different card shapes), at most
+ * `CARD_CACHE_MAX_ENTRIES` of them.
  */
 export class CardCache {
-  private readonly entries = new Map<string, { card: Promise<Json>; expires: number }>();
+  readonly entries = new BoundedMap<string, { card: Promise<Json>; expires: number }>(CARD_CACHE_MAX_ENTRIES);
   private readonly ttlMs: number;
   private readonly caller: AgentCaller;
 
@@ -26,7 +41,7 @@ export class CardCache {
   }
 
   get(ctx: RequestContext, agent: AgentEndpoint): Promise<Json> {
-    const version = headerOf(ctx, 'a2a-version') ?? '';
+    const version = normalA2aVersion(headerOf(ctx, 'a2a-version'));
     const key = `${agent.name}\n${version}`;
     const now = Date.now();
     const hit = this.entries.get(key);
@@ -35,7 +50,7 @@ export class CardCache {
     this.entries.set(key, { card, expires: now + this.ttlMs });
     // A failure is not cached: the next request asks the agent again.
     card.catch(() => {
-      if (this.entries.get(key)?.card === card) this.entries.delete(key);
+      if (this.entries.peek(key)?.card === card) this.entries.delete(key);
     });
     return card;
   }
