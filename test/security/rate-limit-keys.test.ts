@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { echoUpstream, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 import { heapAfterGc, MiB } from '../helpers/memory.ts';
-import { createGcraLimiter, createQuotaLimiter, DEFAULT_MAX_KEYS } from '../../core/ratelimit/index.ts';
+import { createGcraLimiter, createQuotaLimiter, DEFAULT_MAX_KEYS, type Decision } from '../../core/ratelimit/index.ts';
 
 /** Sends `n` requests, `parallel` at a time, each with its own header value; counts the statuses. */
 async function flood(url: string, n: number, header: (i: number) => Record<string, string>, parallel = 32): Promise<Map<number, number>> {
@@ -64,8 +64,8 @@ describe('rate-limit keys are bounded in number (issue 25, finding 5)', () => {
     const rate = createGcraLimiter({ limit: 1, windowMs: 60_000, burst: 1 }, () => now);
     for (let i = 0; i < DEFAULT_MAX_KEYS * 2; i++) rate.take(`k${i}`);
     assert.equal(rate.size(), DEFAULT_MAX_KEYS + 1);
-    assert.equal(rate.take(`k${DEFAULT_MAX_KEYS * 3}`).allowed, false, 'newcomers share the overflow bucket');
+    assert.equal((rate.take(`k${DEFAULT_MAX_KEYS * 3}`) as Decision).allowed, false, 'newcomers share the overflow bucket');
     const quota = createQuotaLimiter({ limit: 1, period: 'month', maxKeys: 3 }, () => now);
-    assert.deepEqual(['a', 'b', 'c', 'd', 'e', 'a'].map((k) => quota.take(k).allowed), [true, true, true, true, false, false]);
+    assert.deepEqual(['a', 'b', 'c', 'd', 'e', 'a'].map((k) => (quota.take(k) as Decision).allowed), [true, true, true, true, false, false]);
   });
 });
