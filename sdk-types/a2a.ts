@@ -29,6 +29,15 @@ export interface A2aBackendConfig {
   cardTtlMs?: number;
   /** Push-notification URLs clients may give the agent. @default { allowedUrls: [] } (every push URL refused) */
   pushNotifications?: A2aPushNotifications;
+  /**
+   * Who may read the agent card at `/.well-known/agent-card.json`: `public` serves it without the route's
+   * authentication and authorization (every other policy still applies), so a client can discover the security
+   * schemes it must use; `authenticated` serves it only to callers the route lets through. The card lists the
+   * skills the caller may use either way, and the extended card always needs authentication.
+   * @default 'public'
+   * @example 'authenticated'
+   */
+  cardVisibility?: 'public' | 'authenticated';
 }
 
 /**

@@ -86,12 +86,12 @@ export const ErrorCodes = {
   OPENAPI_SPEC_INVALID: 'PCL_ERR_OPENAPI_SPEC_INVALID',
   // Rate limits (the rateLimit policy)
   /**
-   * 429 (or JSON-RPC error -32029 for an MCP or A2A message, with `data.retryAfterMs`): a rate limit, quota or
+   * 429 (or JSON-RPC error -32083 for an MCP or A2A message, with `data.retryAfterMs`): a rate limit, quota or
    * concurrency limit of the route is reached for this caller. Wait for `Retry-After` seconds; the message names
    * the limit.
    */
   RATE_LIMITED: 'PCL_ERR_RATE_LIMITED',
-  /** 503 (or JSON-RPC error -32029): the shared rate-limit store (Redis) cannot be reached and the policy's `failureMode` is `failClosed`. */
+  /** 503 (or JSON-RPC error -32083): the shared rate-limit store (Redis) cannot be reached and the policy's `failureMode` is `failClosed`. */
   RATE_LIMIT_UNAVAILABLE: 'PCL_ERR_RATE_LIMIT_UNAVAILABLE',
   // A2A backend
   /** 502: the agent's card could not be fetched, is not JSON, or names no interface on the agent's own origin the gateway could serve. */

@@ -118,7 +118,7 @@ export interface RateLimitRedisStore {
 /**
  * The `rateLimit` policy: limits on a listener or a route, checked in the `rateLimit` phase of the HTTP request and
  * of every protocol message. A limited request gets 429 with `Retry-After` and the IETF `RateLimit` /
- * `RateLimit-Policy` headers; a limited message gets a JSON-RPC error (code -32029) with `data.retryAfterMs`,
+ * `RateLimit-Policy` headers; a limited message gets a JSON-RPC error (code -32083) with `data.retryAfterMs`,
  * and its session goes on.
  * @example
  * rateLimit: {

@@ -154,6 +154,8 @@ export interface CardView {
   agent: AgentEndpoint;
   security: CardSecurity;
   messages: MessagePipeline;
+  /** Whether the route lets clients register push-notification URLs at all. */
+  pushNotifications: boolean;
 }
 
 /** The gateway's own base URL for an agent mounted at `mount`, as the client reached it. */
@@ -166,7 +168,8 @@ export function gatewayBaseOf(ctx: RequestContext, mount: string): string {
  * The card as the caller may see it: every interface URL on the agent's own origin and path moved to the gateway's
  * listener, scheme and path (v0.3 `url` and `additionalInterfaces[].url`; v1.0 `supportedInterfaces[].url`);
  * interfaces elsewhere or over gRPC left out (the gateway could not serve them); the security schemes replaced by
- * the route's; the signatures dropped (they no longer match); and only the skills the route's policies allow.
+ * the route's; the signatures dropped (they no longer match); `capabilities.pushNotifications` false when the route
+ * refuses every push URL; and only the skills the route's policies allow.
  */
 export async function rewriteCard(ctx: RequestContext, source: Json, view: CardView): Promise<Json> {
   const card: Json = { ...source };
@@ -209,6 +212,8 @@ export async function rewriteCard(ctx: RequestContext, source: Json, view: CardV
     else card.security = view.security.v03.security;
     if ('supportedInterfaces' in card && !v10) card.securityRequirements = view.security.v10.requirements;
   }
+  const capabilities = obj(card.capabilities);
+  if (capabilities && capabilities.pushNotifications === true && !view.pushNotifications) card.capabilities = { ...capabilities, pushNotifications: false };
   if (Array.isArray(card.skills)) card.skills = await allowedSkills(ctx, card.skills, view);
   return card;
 }

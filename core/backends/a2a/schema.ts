@@ -1,4 +1,4 @@
-import { array, boolean, number, object, string } from '../../config/schema.ts';
+import { array, boolean, literal, number, object, string } from '../../config/schema.ts';
 
 const httpUrl = string({ pattern: /^https?:\/\/[^/?#]+/, patternHint: 'an http(s) URL' });
 
@@ -14,6 +14,7 @@ export const a2aBackendSchema = object(
     agents: array(agent, { minItems: 1 }),
     cardTtlMs: number({ integer: true, min: 0 }),
     pushNotifications: object({ allowedUrls: array(httpUrl), allowPrivateAddresses: boolean() }, { required: ['allowedUrls'] }),
+    cardVisibility: literal('public', 'authenticated'),
   },
   {
     exactlyOne: ['url', 'agents'],

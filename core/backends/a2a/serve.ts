@@ -123,6 +123,11 @@ function a2aHeaders(res: AgentResponse | undefined): Record<string, string> {
 
 const sseHeaders = (res: AgentResponse) => ({ 'content-type': String(res.headers['content-type']), 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...a2aHeaders(res) });
 
+function readableId(req: unknown): JsonRpcId | null {
+  const id = req && typeof req === 'object' && !Array.isArray(req) ? (req as Json).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
 /** JSON-RPC binding: one request (A2A has no batches) per POST, answered with a JSON-RPC response or an SSE stream. */
 export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: AgentEndpoint, path: string): Promise<void> {
   const raw = await readBody(ctx);
@@ -133,7 +138,8 @@ export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: Ag
     return ctx.respond(json(200, rpcError(null, RpcErrors.PARSE_ERROR, `Parse error: ${(err as Error).message}`)));
   }
   if (!isJsonRpcMessage(req) || !('method' in req) || !('id' in req) || req.id === undefined) {
-    return ctx.respond(json(200, rpcError(null, RpcErrors.INVALID_REQUEST, 'Invalid Request: expected one JSON-RPC 2.0 request with an id (A2A has no batches or notifications)')));
+    // The id is answered whenever it can be read, even from an invalid request (JSON-RPC 2.0, section 5).
+    return ctx.respond(json(200, rpcError(readableId(req), RpcErrors.INVALID_REQUEST, 'Invalid Request: expected one JSON-RPC 2.0 request with an id (A2A has no batches or notifications)')));
   }
   const id = req.id as JsonRpcId | null;
   if (!KNOWN_METHODS.has(req.method)) return ctx.respond(json(200, rpcError(id, RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method.slice(0, 100)}`)));
