@@ -7,6 +7,7 @@ import type { AgentCaller, AgentEndpoint, AgentResponse } from './agent-call.ts'
 import { rewriteCard, type CardView } from './card.ts';
 import { CARD_METHODS, describeMessage, KNOWN_METHODS, STREAMING_METHODS, type RestCall } from './methods.ts';
 import { pushUrlsOf } from './push.ts';
+import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '../../protocol/message-check.ts';
 import type { OutboundGuard } from '../../upstream/outbound-guard.ts';
 
 /** What serving one agent's traffic needs, built once per route. */
@@ -142,6 +143,7 @@ export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: Ag
     return ctx.respond(json(200, rpcError(readableId(req), RpcErrors.INVALID_REQUEST, 'Invalid Request: expected one JSON-RPC 2.0 request with an id (A2A has no batches or notifications)')));
   }
   const id = req.id as JsonRpcId | null;
+  if (nestsDeeperThan(req, MAX_MESSAGE_DEPTH)) return ctx.respond(json(200, rpcError(id, RpcErrors.INVALID_PARAMS, `Invalid params: the message nests deeper than ${MAX_MESSAGE_DEPTH} levels`)));
   if (!KNOWN_METHODS.has(req.method)) return ctx.respond(json(200, rpcError(id, RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method.slice(0, 100)}`)));
   const m = messageContext(ctx, agent, req.method, req.params, id);
   const view = env.view(ctx, agent);
@@ -198,6 +200,7 @@ export async function serveRest(env: ServeEnv, ctx: RequestContext, agent: Agent
       throw new GatewayError(ErrorCodes.BAD_REQUEST, `the request body is not JSON: ${(err as Error).message}`);
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError(ErrorCodes.BAD_REQUEST, 'the request body must be a JSON object');
+    if (nestsDeeperThan(body, MAX_MESSAGE_DEPTH)) throw new GatewayError(ErrorCodes.BAD_REQUEST, `the request body nests deeper than ${MAX_MESSAGE_DEPTH} levels`);
   }
   const rest = call(body);
   if (!rest) throw new GatewayError(ErrorCodes.A2A_UNKNOWN_ENDPOINT, `no A2A endpoint ${ctx.method} ${ctx.path}`);
