@@ -511,10 +511,27 @@ export interface LoggingConfig {
   accessLog?: boolean;
 }
 
-/** Request limits. */
+/**
+ * Request and connection limits: what one client, or all of them, can make the gateway hold. Each is per bind and
+ * per worker process; a refused connection gets a 503 `PCL_ERR_CONNECTION_LIMIT` (plain HTTP; an HTTPS one is
+ * closed before its handshake) and counts in `portcullis_connections_refused_total`.
+ * @example limits: { maxConnections: 20000, maxConnectionsPerClient: 512, headersTimeoutMs: 5000 }
+ */
 export interface LimitsConfig {
   /** Largest request body; 413 beyond it. @default 10485760 (10 MiB) @example 1048576 */
   maxRequestBodyBytes?: number;
+  /** Most open connections on one bind. @default 4096 @example 20000 */
+  maxConnections?: number;
+  /**
+   * Most open connections from one client address on one bind (the peer address: behind a proxy, the proxy's).
+   * @default 256
+   * @example 1024
+   */
+  maxConnectionsPerClient?: number;
+  /** Time a client has to send a request's headers, from the connection or the previous request; 408 after it. @default 10000 @example 5000 */
+  headersTimeoutMs?: number;
+  /** How long a keep-alive connection with no request in progress is kept open. @default 65000 @example 30000 */
+  idleTimeoutMs?: number;
 }
 
 /** Upstream connection settings. */
