@@ -135,13 +135,10 @@ export class SessionHandoff implements HandoffChannel {
         if (res.headersSent || abort.signal.aborted) return void res.destroy();
         // The owner is gone (it died, its socket with it): its sessions went with it, so the session does not exist.
         // Internal details (the socket's path) stay in the log.
-        logger?.warn({ owner, err: err.message }, 'the worker that owns a session did not answer');
-        const gone = err.code === 'ECONNREFUSED' || err.code === 'ENOENT' || err.code === 'UND_ERR_SOCKET' || err.code === 'ECONNRESET';
-        const e = errorResponse(
-          gone
-            ? new GatewayError(ErrorCodes.MCP_SESSION_NOT_FOUND, 'MCP session does not exist: the worker that held it ended; initialize a new one')
-            : new GatewayError(ErrorCodes.INTERNAL, 'the worker that owns this session did not answer'),
-        );
+        logger?.warn({ owner, err: err.message, code: err.code }, 'the worker that owns a session did not answer');
+        // Refused, reset, closed, gone: whichever way the hand-off failed before an answer, the session cannot be
+        // served any more (its worker holds it, and that worker is dead or dying): the client must initialize again.
+        const e = errorResponse(new GatewayError(ErrorCodes.MCP_SESSION_NOT_FOUND, 'MCP session does not exist: the worker that held it ended; initialize a new one'));
         res.writeHead(e.status, e.headers as Record<string, string>);
         res.end(e.body as string);
       });

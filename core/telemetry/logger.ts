@@ -31,7 +31,9 @@ function prettyDestination(options: PrettyOptions): DestinationStream {
 }
 
 function redactErr(err: unknown): unknown {
-  const s = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  // Lines often log `err: error.message`: a string (or anything else) is redacted as it is.
+  if (!(err instanceof Error)) return redactSecrets(err);
+  const s = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
   return redactSecrets({ ...s });
 }
 
