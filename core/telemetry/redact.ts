@@ -75,6 +75,7 @@ function walk(value: unknown, key: string, depth: number, headerMap = SECRET_MAP
   for (const [k, v] of Object.entries(value)) {
     if (v === undefined) continue;
     if ((map && typeof v === 'string') || (jwk && JWK_PRIVATE.has(k))) out[k] = REDACTED;
+    else if (map && Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'string' ? REDACTED : walk(x, '', depth + 1)));
     else if (SECRET_KEY.test(k) && v !== null && typeof v !== 'object' && typeof v !== 'boolean') out[k] = REDACTED;
     else if (key === 'jwks' && k === 'inline') out[k] = REDACTED;
     else out[k] = walk(v, k, depth + 1, SECRET_MAPS.test(k) || (headerPolicy && k !== 'remove'));

@@ -107,6 +107,7 @@ describe('secrets are redacted by value as well as by name, everywhere the gatew
   it('the one function redacts by value: userinfo, secret query parameters, token shapes; header lists by value', () => {
     assert.equal(redactString('GET https://a:b@h.example/x?token=abc&q=1 Bearer abcdefghijkl'), 'GET https://[redacted]@h.example/x?token=[redacted]&q=1 Bearer [redacted]');
     assert.equal(redactString('key AKIAABCDEFGHIJKLMNOP and ghp_0123456789abcdefABCDEF'), 'key [redacted] and [redacted]');
+    assert.deepEqual(redactSecrets({ tracing: { headers: { 'x-multi': ['k1', 'k2'] } } }), { tracing: { headers: { 'x-multi': ['[redacted]', '[redacted]'] } } });
     assert.deepEqual(redactSecrets({ headers: [{ name: 'x-any', value: 'v' }], env: { HOME: '/root' }, password: 'p', enabled: true, matches: [{ headers: [{ name: 'x', value: { exact: 'y' } }] }] }), {
       headers: [{ name: 'x-any', value: '[redacted]' }],
       env: { HOME: '[redacted]' },
