@@ -219,6 +219,20 @@ export interface McpBackendConfig {
    */
   maxSessionsPerIdentity?: number;
   /**
+   * Most requests in flight at once in one session: each holds a pending answer or an SSE stream. Past it, 429
+   * `PCL_ERR_MCP_STREAM_LIMIT` until an answer comes. Stateless mode counts each POST's own session.
+   * @default 100
+   * @example 20
+   */
+  maxRequestsPerSession?: number;
+  /**
+   * Most requests in flight at once across all the sessions of one identity (callers without a credential are one
+   * identity, `anonymous`). Past it, 429 `PCL_ERR_MCP_STREAM_LIMIT`.
+   * @default 1000
+   * @example 200
+   */
+  maxRequestsPerIdentity?: number;
+  /**
    * Protection of the MCP endpoint against DNS rebinding: which `Origin` and `Host` headers it accepts.
    * @default { enabled: true } (Origins from the route's CORS `allowOrigins` or the endpoint's own; on a loopback bind, loopback Host names only)
    * @example { allowedOrigins: ['https://app.example.com'], allowedHosts: ['mcp.internal'] }

@@ -69,6 +69,8 @@ export const ErrorCodes = {
   MCP_SESSION_LIMIT: 'PCL_ERR_MCP_SESSION_LIMIT',
   /** 503: a bind already holds `limits.maxConnections` connections, or the client's address `limits.maxConnectionsPerClient`: the connection is answered and closed. */
   CONNECTION_LIMIT: 'PCL_ERR_CONNECTION_LIMIT',
+  /** 429: an MCP session already has `maxRequestsPerSession` requests (pending answers, SSE streams) in flight, or its identity `maxRequestsPerIdentity`: wait for an answer before sending more. */
+  MCP_STREAM_LIMIT: 'PCL_ERR_MCP_STREAM_LIMIT',
   /** 503: a stdio target already runs `stdio.maxProcesses` processes (pooled and in sessions), so a new session cannot start one. */
   MCP_PROCESS_LIMIT: 'PCL_ERR_MCP_PROCESS_LIMIT',
   /** 403: the request's `Origin` is not allowed to use this MCP endpoint (DNS-rebinding protection): add it to the route's CORS `allowOrigins` or the MCP backend's `dnsRebindingProtection.allowedOrigins`. */

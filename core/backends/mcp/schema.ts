@@ -66,6 +66,8 @@ export const mcpBackendSchema = object(
     maxBatchSize: number({ integer: true, min: 1, max: 100_000 }),
     maxSessions: number({ integer: true, min: 1, max: 1_000_000 }),
     maxSessionsPerIdentity: number({ integer: true, min: 1, max: 1_000_000 }),
+    maxRequestsPerSession: number({ integer: true, min: 1, max: 1_000_000 }),
+    maxRequestsPerIdentity: number({ integer: true, min: 1, max: 1_000_000 }),
     dnsRebindingProtection: object({
       enabled: boolean(),
       allowedOrigins: array(string({ nonEmpty: true })),
