@@ -6,6 +6,10 @@ import { StateStore } from '../../core/state/index.ts';
 import { BoundedMap } from '../../core/state/bounded-map.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { heapAfterGc, MiB } from '../helpers/memory.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileRego, loadRegoPolicy } from '../../core/rego/index.ts';
 
 /**
  * Every cache keyed by client input has a bound: floods of distinct keys leave memory where it was. (The A2A card
@@ -30,6 +34,25 @@ describe('caches keyed by client input stay bounded under floods of distinct key
     assert.equal(verifier.cached(first), undefined, 'the first token was evicted');
     assert.equal(verifier.cached(last)?.subject, 'user-12000');
     assert.ok(VERIFIED_CACHE_MAX < 12_000);
+  });
+
+  it('Rego decision cache: 20,000 distinct inputs (a header the caller chooses) leave the heap where it was', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pcl-flood-rego-'));
+    try {
+      const file = join(dir, 'p.rego');
+      await writeFile(file, 'package f\n\nimport rego.v1\n\nallow if startswith(input.request.headers["x-client"], "ok-")\n');
+      const compiled = await compileRego({ files: [file], entrypoint: 'f/allow', baseDir: dir, cacheDir: join(dir, 'cache') });
+      const policy = await loadRegoPolicy({ wasm: compiled.wasm, entrypoint: 'f/allow', data: {}, sources: compiled.sources });
+      assert.equal(policy.pure, true, 'a pure policy: its decisions are cached');
+      const input = (i: number) => ({ request: { headers: { 'x-client': `ok-${i}-${'v'.repeat(1500)}` } } });
+      policy.evaluate(input(0));
+      const heap0 = heapAfterGc();
+      for (let i = 1; i <= 20_000; i++) assert.deepEqual(policy.evaluate(input(i)), { allow: true });
+      const grown = heapAfterGc() - heap0;
+      assert.ok(grown < 8 * MiB, `the heap grew by ${(grown / MiB).toFixed(1)} MiB`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('BoundedMap, the map every client-keyed cache uses: a flood keeps its size, evicting the least recently used', () => {
