@@ -34,8 +34,12 @@ const TOKEN_SHAPES: RegExp[] = [
   /\bAIza[0-9A-Za-z_-]{35}\b/g,
 ];
 
+/** What any of the patterns below needs in a string: one test, so most strings (ids, paths, names) cost one scan. */
+const SUSPECT = /[@=]|eyJ|Bearer|Basic|[spr]k-|gh[pousr]_|github_pat|glpat|xox|npm_|hf_|AKIA|ASIA|AIza/;
+
 /** A string with every credential it carries replaced by `[redacted]`. */
 export function redactString(text: string): string {
+  if (text.length < 8 || !SUSPECT.test(text)) return text;
   let out = text;
   if (out.includes('@')) out = out.replace(USERINFO, (_m, scheme: string) => `${scheme}${REDACTED}@`);
   if (out.includes('=')) out = out.replace(QUERY_PAIR, (m, sep: string, name: string) => (SECRET_QUERY.test(name) ? `${sep}${name}=${REDACTED}` : m));
@@ -63,24 +67,43 @@ function walk(value: unknown, key: string, depth: number, headerMap = SECRET_MAP
   if (depth > MAX_DEPTH) return REDACTED;
   if (Array.isArray(value)) {
     if (headerMap) return value.map((v) => headerEntry(v, depth));
-    return value.map((v) => walk(v, '', depth + 1));
+    let changed = false;
+    const mapped = value.map((v) => {
+      const r = walk(v, '', depth + 1);
+      if (r !== v) changed = true;
+      return r;
+    });
+    return changed ? mapped : value;
   }
   if (value instanceof Error) return value;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
-  const out: Record<string, unknown> = {};
+  // Copy on write: an object with nothing to redact is returned as it is (log lines, the common case, allocate nothing).
+  let out: Record<string, unknown> | undefined;
   const map = headerMap;
   const headerPolicy = HEADER_POLICIES.test(key);
   const jwk = typeof (value as Record<string, unknown>).kty === 'string';
-  for (const [k, v] of Object.entries(value)) {
-    if (v === undefined) continue;
-    if ((map && typeof v === 'string') || (jwk && JWK_PRIVATE.has(k))) out[k] = REDACTED;
-    else if (map && Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'string' ? REDACTED : walk(x, '', depth + 1)));
-    else if (SECRET_KEY.test(k) && v !== null && typeof v !== 'object' && typeof v !== 'boolean') out[k] = REDACTED;
-    else if (key === 'jwks' && k === 'inline') out[k] = REDACTED;
-    else out[k] = walk(v, k, depth + 1, SECRET_MAPS.test(k) || (headerPolicy && k !== 'remove'));
+  const source = value as Record<string, unknown>;
+  for (const k in source) {
+    if (!Object.hasOwn(source, k)) continue;
+    const v = source[k];
+    let r: unknown;
+    if (v === undefined) r = v;
+    else if ((map && typeof v === 'string') || (jwk && JWK_PRIVATE.has(k))) r = REDACTED;
+    else if (map && Array.isArray(v)) r = v.map((x) => (typeof x === 'string' ? REDACTED : walk(x, '', depth + 1)));
+    else if (SECRET_KEY.test(k) && v !== null && typeof v !== 'object' && typeof v !== 'boolean') r = REDACTED;
+    else if (key === 'jwks' && k === 'inline') r = REDACTED;
+    else r = walk(v, k, depth + 1, SECRET_MAPS.test(k) || (headerPolicy && k !== 'remove'));
+    if (r !== v && out === undefined) {
+      out = {};
+      for (const prior in source) {
+        if (prior === k) break;
+        if (Object.hasOwn(source, prior) && source[prior] !== undefined) out[prior] = source[prior];
+      }
+    }
+    if (out !== undefined && r !== undefined) out[k] = r;
   }
-  return out;
+  return out ?? value;
 }
 
 /** A header list entry `{ name, value }`: the value may be a credential whatever the name. */
