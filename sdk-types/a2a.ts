@@ -29,6 +29,15 @@ export interface A2aBackendConfig {
   cardTtlMs?: number;
   /** Push-notification URLs clients may give the agent. @default { allowedUrls: [] } (every push URL refused) */
   pushNotifications?: A2aPushNotifications;
+  /**
+   * Who may read the agent card at `/.well-known/agent-card.json`: `public` serves it without the route's
+   * authentication and authorization (every other policy still applies), so a client can discover the security
+   * schemes it must use; `authenticated` serves it only to callers the route lets through. The card lists the
+   * skills the caller may use either way, and the extended card always needs authentication.
+   * @default 'public'
+   * @example 'authenticated'
+   */
+  cardVisibility?: 'public' | 'authenticated';
 }
 
 /**
@@ -43,12 +52,22 @@ export interface A2aAgent {
 }
 
 /**
- * Where an agent may send push notifications: a client-given webhook URL must start with one of these (same
- * scheme, host and port; path prefix), or the request is refused (`PCL_ERR_A2A_PUSH_URL_DENIED`), so that an agent
- * cannot be turned into a request forger.
+ * Where an agent may send push notifications: a client-given webhook URL, in whatever spelling the client uses
+ * (camelCase or snake_case, in a send's `configuration` or in a push-config method), must start with one of these
+ * (same scheme, host and port; path prefix), carry no credentials, and name or resolve to a public address (unless
+ * the entry names that address itself, or `allowPrivateAddresses`), or the request is refused
+ * (`PCL_ERR_A2A_PUSH_URL_DENIED`), so that an agent cannot be turned into a request forger. With no allowed URL the
+ * rewritten agent card says `capabilities.pushNotifications: false`.
  * @example { allowedUrls: ['https://hooks.example.com/a2a/'] }
  */
 export interface A2aPushNotifications {
   /** Allowed URL prefixes. @default [] @example ['https://hooks.example.com/a2a/'] */
   allowedUrls: string[];
+  /**
+   * Allow push URLs whose host names or resolves to a loopback, private, link-local (cloud metadata) or reserved
+   * address although the allowlist entry names a host, not that address.
+   * @default false
+   * @example true
+   */
+  allowPrivateAddresses?: boolean;
 }

@@ -236,6 +236,20 @@ export interface McpBackendConfig {
    */
   maxSessionsPerIdentity?: number;
   /**
+   * Most requests in flight at once in one session: each holds a pending answer or an SSE stream. Past it, 429
+   * `PCL_ERR_MCP_STREAM_LIMIT` until an answer comes. Stateless mode counts each POST's own session.
+   * @default 100
+   * @example 20
+   */
+  maxRequestsPerSession?: number;
+  /**
+   * Most requests in flight at once across all the sessions of one identity (callers without a credential are one
+   * identity, `anonymous`). Past it, 429 `PCL_ERR_MCP_STREAM_LIMIT`.
+   * @default 1000
+   * @example 200
+   */
+  maxRequestsPerIdentity?: number;
+  /**
    * Protection of the MCP endpoint against DNS rebinding: which `Origin` and `Host` headers it accepts.
    * @default { enabled: true } (Origins from the route's CORS `allowOrigins` or the endpoint's own; on a loopback bind, loopback Host names only)
    * @example { allowedOrigins: ['https://app.example.com'], allowedHosts: ['mcp.internal'] }
@@ -528,10 +542,27 @@ export interface LoggingConfig {
   accessLog?: boolean;
 }
 
-/** Request limits. */
+/**
+ * Request and connection limits: what one client, or all of them, can make the gateway hold. Each is per bind and
+ * per worker process; a refused connection gets a 503 `PCL_ERR_CONNECTION_LIMIT` (plain HTTP; an HTTPS one is
+ * closed before its handshake) and counts in `portcullis_connections_refused_total`.
+ * @example limits: { maxConnections: 20000, maxConnectionsPerClient: 512, headersTimeoutMs: 5000 }
+ */
 export interface LimitsConfig {
   /** Largest request body; 413 beyond it. @default 10485760 (10 MiB) @example 1048576 */
   maxRequestBodyBytes?: number;
+  /** Most open connections on one bind. @default 4096 @example 20000 */
+  maxConnections?: number;
+  /**
+   * Most open connections from one client address on one bind (the peer address: behind a proxy, the proxy's).
+   * @default 256
+   * @example 1024
+   */
+  maxConnectionsPerClient?: number;
+  /** Time a client has to send a request's headers, from the connection or the previous request; 408 after it. @default 10000 @example 5000 */
+  headersTimeoutMs?: number;
+  /** How long a keep-alive connection with no request in progress is kept open. @default 65000 @example 30000 */
+  idleTimeoutMs?: number;
 }
 
 /** Upstream connection settings. */

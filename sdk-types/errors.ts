@@ -90,6 +90,10 @@ export const ErrorCodes = {
   MCP_BATCH_TOO_LARGE: 'PCL_ERR_MCP_BATCH_TOO_LARGE',
   /** 429 (this identity's sessions) or 503 (the route's sessions): the MCP backend's `maxSessionsPerIdentity` or `maxSessions` is reached. Close (DELETE) sessions no longer used, or raise the limit. */
   MCP_SESSION_LIMIT: 'PCL_ERR_MCP_SESSION_LIMIT',
+  /** 503: a bind already holds `limits.maxConnections` connections, or the client's address `limits.maxConnectionsPerClient`: the connection is answered and closed. */
+  CONNECTION_LIMIT: 'PCL_ERR_CONNECTION_LIMIT',
+  /** 429: an MCP session already has `maxRequestsPerSession` requests (pending answers, SSE streams) in flight, or its identity `maxRequestsPerIdentity`: wait for an answer before sending more. */
+  MCP_STREAM_LIMIT: 'PCL_ERR_MCP_STREAM_LIMIT',
   /** 503: a stdio target already runs `stdio.maxProcesses` processes (pooled and in sessions), so a new session cannot start one. */
   MCP_PROCESS_LIMIT: 'PCL_ERR_MCP_PROCESS_LIMIT',
   /** 403: the request's `Origin` is not allowed to use this MCP endpoint (DNS-rebinding protection): add it to the route's CORS `allowOrigins` or the MCP backend's `dnsRebindingProtection.allowedOrigins`. */
@@ -97,13 +101,13 @@ export const ErrorCodes = {
   /** 403: the request's `Host` is not allowed on this MCP endpoint (DNS-rebinding protection: a loopback listener answers loopback names only): add it to `dnsRebindingProtection.allowedHosts`. */
   MCP_HOST_FORBIDDEN: 'PCL_ERR_MCP_HOST_FORBIDDEN',
   /**
-   * A JSON-RPC error (`-32001`, `data.code`) for the call whose answer a remote MCP target garbled: its body or event
+   * A JSON-RPC error (`-32080`, `data.code`) for the call whose answer a remote MCP target garbled: its body or event
    * is not UTF-8, not JSON or not JSON-RPC, an event is larger than the bound (16 MiB), or a 2xx answer is neither
    * JSON nor an event stream (an HTML page). The message names the target; the session and other targets go on.
    */
   MCP_UPSTREAM_INVALID: 'PCL_ERR_MCP_UPSTREAM_INVALID',
   /**
-   * A JSON-RPC error (`-32001`, `data.code`) for a call whose event-stream answer from a remote MCP target broke
+   * A JSON-RPC error (`-32080`, `data.code`) for a call whose event-stream answer from a remote MCP target broke
    * before the result, and could not be resumed with `Last-Event-ID` (the target gave no event ids, or resuming
    * failed). The message names the target; the session and other targets go on.
    */
@@ -121,12 +125,12 @@ export const ErrorCodes = {
   OPENAPI_SPEC_INVALID: 'PCL_ERR_OPENAPI_SPEC_INVALID',
   // Rate limits (the rateLimit policy)
   /**
-   * 429 (or JSON-RPC error -32029 for an MCP or A2A message, with `data.retryAfterMs`): a rate limit, quota or
+   * 429 (or JSON-RPC error -32083 for an MCP or A2A message, with `data.retryAfterMs`): a rate limit, quota or
    * concurrency limit of the route is reached for this caller. Wait for `Retry-After` seconds; the message names
    * the limit.
    */
   RATE_LIMITED: 'PCL_ERR_RATE_LIMITED',
-  /** 503 (or JSON-RPC error -32029): the shared rate-limit store (Redis) cannot be reached and the policy's `failureMode` is `failClosed`. */
+  /** 503 (or JSON-RPC error -32083): the shared rate-limit store (Redis) cannot be reached and the policy's `failureMode` is `failClosed`. */
   RATE_LIMIT_UNAVAILABLE: 'PCL_ERR_RATE_LIMIT_UNAVAILABLE',
   // A2A backend
   /** 502: the agent's card could not be fetched, is not JSON, or names no interface on the agent's own origin the gateway could serve. */

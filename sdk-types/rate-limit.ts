@@ -118,7 +118,7 @@ export interface RateLimitRedisStore {
 /**
  * The `rateLimit` policy: limits on a listener or a route, checked in the `rateLimit` phase of the HTTP request and
  * of every protocol message. A limited request gets 429 with `Retry-After` and the IETF `RateLimit` /
- * `RateLimit-Policy` headers; a limited message gets a JSON-RPC error (code -32029) with `data.retryAfterMs`,
+ * `RateLimit-Policy` headers; a limited message gets a JSON-RPC error (code -32083) with `data.retryAfterMs`,
  * and its session goes on.
  * @example
  * rateLimit: {
@@ -150,4 +150,13 @@ export interface RateLimitPolicy {
   trustedProxies?: string[];
   /** Whether responses carry `RateLimit` and `RateLimit-Policy` headers (`Retry-After` is always sent on 429). @default true @example false */
   headers?: boolean;
+  /**
+   * Most distinct keys each limit counts apart in this process (keys made of a header or claim the caller
+   * chooses could otherwise grow the gateway without bound). Past it, keys whose rate bucket is full again are
+   * dropped; if none is, every new key shares one bucket, so a flood of distinct keys is limited as one caller.
+   * Keys counted in Redis are bounded by their expiry instead.
+   * @default 10000
+   * @example 100000
+   */
+  maxKeys?: number;
 }

@@ -47,6 +47,12 @@ export function routeTarget(config: ResolvedConfig, ports: readonly number[], na
   throw new GatewayError(ErrorCodes.BAD_REQUEST, `route: no route named ${JSON.stringify(name)} in the running config`);
 }
 
+/**
+ * Headers a playground caller may not set through `credential.header`: the ones that say who and where the client
+ * is (so a caller could dodge per-client limits), how the request is framed, or that the playground sets itself.
+ */
+const RESERVED_HEADER = /^(host|forwarded|x-forwarded-.*|x-real-ip|x-client-ip|true-client-ip|cf-connecting-ip|via|connection|keep-alive|te|trailer|transfer-encoding|upgrade|content-length|content-type|content-encoding|expect|proxy-.*|x-request-id|traceparent|tracestate|baggage|mcp-session-id|mcp-protocol-version|a2a-version|x-portcullis-.*|cookie)$/i;
+
 export function parseCredential(value: unknown): Credential {
   if (value === undefined || value === null) return { kind: 'none' };
   const c = value as Partial<Credential>;
@@ -55,6 +61,9 @@ export function parseCredential(value: unknown): Credential {
   }
   if (c.kind !== 'none' && (typeof c.value !== 'string' || c.value === '')) throw new GatewayError(ErrorCodes.BAD_REQUEST, `credential.value: expected the ${c.kind === 'apiKey' ? 'API key' : 'token'}`);
   if (c.header !== undefined && (typeof c.header !== 'string' || !/^[A-Za-z0-9-]+$/.test(c.header))) throw new GatewayError(ErrorCodes.BAD_REQUEST, 'credential.header: expected a header name');
+  if (c.header !== undefined && RESERVED_HEADER.test(c.header)) {
+    throw new GatewayError(ErrorCodes.BAD_REQUEST, `credential.header: ${JSON.stringify(c.header)} is not a credential header (the playground sets it itself, or the gateway reads it as the client's address or framing)`);
+  }
   return c as Credential;
 }
 

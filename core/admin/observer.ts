@@ -1,3 +1,4 @@
+import { redactString } from '../telemetry/redact.ts';
 import type { Channel } from 'node:diagnostics_channel';
 import { activeTraceId } from '../telemetry/active-trace.ts';
 import {
@@ -389,7 +390,7 @@ export class AdminObserver {
       ok: e.ok,
       durationMs: Math.round(e.durationMs * 100) / 100,
       ...(e.errorCode !== undefined ? { errorCode: e.errorCode } : {}),
-      ...(e.message !== undefined ? { message: e.message } : {}),
+      ...(e.message !== undefined ? { message: redactString(e.message) } : {}),
       ...(e.files !== undefined ? { files: e.files } : {}),
     };
     const location = e.ok ? undefined : errorLocation(e.message);

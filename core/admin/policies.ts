@@ -77,7 +77,7 @@ export async function listPolicies(config: ResolvedConfig): Promise<PolicyEntry[
           name,
           kind: kindOf(name, value),
           configPath: `binds[${bi}].listeners[${li}].policies.${name}`,
-          config: redactSecrets(value),
+          config: redactSecrets(value, name),
           files: await Promise.all(namedFiles(value).map((f) => fileEntry(resolve(config.baseDir, f)))),
         });
       }
@@ -90,7 +90,7 @@ export async function listPolicies(config: ResolvedConfig): Promise<PolicyEntry[
             name,
             kind: kindOf(name, value),
             configPath: `binds[${bi}].listeners[${li}].routes[${ri}].policies.${name}`,
-            config: redactSecrets(value),
+            config: redactSecrets(value, name),
             files: await Promise.all(namedFiles(value).map((f) => fileEntry(resolve(config.baseDir, f)))),
           });
         }

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
 import type { Schema } from '../config/schema.ts';
 import type { MessagePipeline } from '../pipeline/message.ts';
-import type { Step } from '../pipeline/types.ts';
+import type { RequestContext, Step } from '../pipeline/types.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { RouteUpstream } from '../upstream/index.ts';
@@ -59,6 +59,12 @@ export interface BackendBuildContext {
 export interface BackendInstance {
   /** The terminal step of the route's chain. */
   step: Step;
+  /**
+   * Requests the backend serves to anyone: the route's authentication and authorization policies do not run for
+   * them (every other policy does). An A2A agent's public card is one (`a2a.cardVisibility: 'public'`), so that a
+   * client can read the security schemes it must use.
+   */
+  publicRequest?(ctx: RequestContext): boolean;
   /** Ends long-lived responses (streams) so a shutdown need not wait for clients to hang up. */
   drain?(): void;
   /** Files the backend was built from (an OpenAPI spec): hot reload watches them. */

@@ -86,7 +86,11 @@ export class SessionHandoff implements HandoffChannel {
       const at = url.indexOf('sessionId=');
       if (at === -1 || url.indexOf('?') === -1) return undefined;
       const end = url.indexOf('&', at);
-      id = decodeURIComponent(url.slice(at + 10, end === -1 ? undefined : end));
+      try {
+        id = decodeURIComponent(url.slice(at + 10, end === -1 ? undefined : end));
+      } catch {
+        return undefined; // a malformed escape names no session: the request is served here, and refused there
+      }
     }
     const owner = ownerOfSessionId(id);
     return owner !== undefined && owner !== this.index && this.peers.has(owner) ? owner : undefined;
@@ -127,9 +131,14 @@ export class SessionHandoff implements HandoffChannel {
             });
           }),
       )
-      .catch((err: Error) => {
+      .catch((err: Error & { code?: string }) => {
         if (res.headersSent || abort.signal.aborted) return void res.destroy();
-        const e = errorResponse(new GatewayError(ErrorCodes.INTERNAL, `the worker that owns this session did not answer: ${err.message}`));
+        // The owner is gone (it died, its socket with it): its sessions went with it, so the session does not exist.
+        // Internal details (the socket's path) stay in the log.
+        logger?.warn({ owner, err: err.message, code: err.code }, 'the worker that owns a session did not answer');
+        // Refused, reset, closed, gone: whichever way the hand-off failed before an answer, the session cannot be
+        // served any more (its worker holds it, and that worker is dead or dying): the client must initialize again.
+        const e = errorResponse(new GatewayError(ErrorCodes.MCP_SESSION_NOT_FOUND, 'MCP session does not exist: the worker that held it ended; initialize a new one'));
         res.writeHead(e.status, e.headers as Record<string, string>);
         res.end(e.body as string);
       });

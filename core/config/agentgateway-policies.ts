@@ -70,19 +70,23 @@ function fromLocalRateLimit(entry: unknown): unknown {
   return limit;
 }
 
+/** Settings of our `a2a` backend that the agentgateway spelling `policies.a2a` may carry (beside `{}`). */
+const A2A_POLICY_SETTINGS = new Set(['pushNotifications', 'cardVisibility', 'cardTtlMs']);
+
 /**
  * agentgateway marks an A2A route with `policies: { a2a: {} }` on a route whose backend is a `host`: that is our
- * `a2a` backend at `http(s)://host` (https when the route has backend TLS). Anything else is left for validation
- * to report with its path.
+ * `a2a` backend at `http(s)://host` (https when the route has backend TLS). The policy may carry the backend's
+ * own settings (`pushNotifications: { allowedUrls }`, `cardVisibility`, `cardTtlMs`), validated with the backend.
+ * Anything else is left for validation to report with its path.
  */
 export function mapA2aRoute(route: Record<string, unknown>): Record<string, unknown> {
   if (!isPlainObject(route.policies)) return route;
   const { a2a, ...policies } = route.policies;
-  if (!isPlainObject(a2a) || Object.keys(a2a).length > 0) return route;
+  if (!isPlainObject(a2a) || Object.keys(a2a).some((k) => !A2A_POLICY_SETTINGS.has(k))) return route;
   const backends = route.backends;
   if (!Array.isArray(backends) || backends.length !== 1 || !isPlainObject(backends[0]) || typeof backends[0].host !== 'string') return route;
   const scheme = policies.backendTLS !== undefined ? 'https' : 'http';
-  return { ...route, policies, backends: [{ a2a: { url: `${scheme}://${backends[0].host}` } }] };
+  return { ...route, policies, backends: [{ a2a: { url: `${scheme}://${backends[0].host}`, ...a2a } }] };
 }
 
 /** Renames `key` (a duration string or ms number) to `keyMs`; leaves an unparsable one for validation to report. */

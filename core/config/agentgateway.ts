@@ -107,14 +107,19 @@ function mapBackendSettings(backend: Record<string, unknown>, path: string, issu
   return out;
 }
 
-/** `frontendPolicies.http.maxBufferSize` is our request body limit; the rest of the block has no counterpart. */
+/** `frontendPolicies.http.maxBufferSize` is our request body limit, `http1IdleTimeout` our idle timeout; the rest has no counterpart. */
 function mapFrontendPolicies(block: Record<string, unknown>, out: Record<string, unknown>, issues: Issue[]): void {
   for (const [key, value] of Object.entries(block)) {
     const path = `frontendPolicies.${key}`;
     if (key === 'http' && isPlainObject(value)) {
       for (const [k, v] of Object.entries(value)) {
         if (k === 'maxBufferSize') out.limits = { ...(isPlainObject(out.limits) ? out.limits : {}), maxRequestBodyBytes: v };
-        else issues.push(unsupported(`frontendPolicies.http.${k}`, join(path, k)));
+        else if (k === 'http1IdleTimeout') {
+          // An idle keep-alive connection's lifetime: our limits.idleTimeoutMs.
+          const ms = parseDuration(v);
+          if (ms === undefined) issues.push(durationIssue(join(join(path, 'http'), k), v));
+          else out.limits = { ...(isPlainObject(out.limits) ? out.limits : {}), idleTimeoutMs: ms };
+        } else issues.push(unsupported(`frontendPolicies.http.${k}`, join(path, k)));
       }
     } else issues.push(unsupported(path, path));
   }

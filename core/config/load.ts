@@ -1,3 +1,4 @@
+import { redactString } from '../telemetry/redact.ts';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve as resolvePath } from 'node:path';
@@ -30,8 +31,10 @@ export interface LoadedConfig {
 export class ConfigValidationError extends GatewayError {
   readonly issues: Issue[];
   constructor(file: string, issues: Issue[]) {
-    super(ErrorCodes.CONFIG_INVALID, `invalid configuration in ${file}:\n${formatIssues(issues)}`);
-    this.issues = issues;
+    // A message may quote what was written (a malformed Redis URL with its password): redacted before anyone sees it.
+    const shown = issues.map((i) => ({ ...i, message: redactString(i.message) }));
+    super(ErrorCodes.CONFIG_INVALID, `invalid configuration in ${file}:\n${formatIssues(shown)}`);
+    this.issues = shown;
   }
 }
 

@@ -18,7 +18,7 @@ export interface ResolvedConfig {
   readonly admin: { readonly address: string | false; readonly token?: SecretSource };
   readonly readiness: { readonly address: string | false };
   readonly logging: { readonly level: string; readonly format: 'json' | 'pretty'; readonly accessLog: boolean };
-  readonly limits: { readonly maxRequestBodyBytes: number };
+  readonly limits: { readonly maxRequestBodyBytes: number; readonly maxConnections: number; readonly maxConnectionsPerClient: number; readonly headersTimeoutMs: number; readonly idleTimeoutMs: number };
   readonly upstream: {
     readonly connectTimeoutMs: number;
     readonly bodyIdleTimeoutMs: number;
@@ -75,6 +75,10 @@ export const DEFAULTS = {
   adminAddress: '127.0.0.1:15000',
   readinessAddress: '127.0.0.1:15021',
   maxRequestBodyBytes: 10 * 1024 * 1024,
+  maxConnections: 4096,
+  maxConnectionsPerClient: 256,
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 65_000,
   connectTimeoutMs: 5_000,
   bodyIdleTimeoutMs: 300_000,
   keepAliveTimeoutMs: 60_000,
@@ -130,7 +134,13 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
       format: config.logging?.format ?? 'json',
       accessLog: config.logging?.accessLog ?? true,
     },
-    limits: { maxRequestBodyBytes: config.limits?.maxRequestBodyBytes ?? DEFAULTS.maxRequestBodyBytes },
+    limits: {
+      maxRequestBodyBytes: config.limits?.maxRequestBodyBytes ?? DEFAULTS.maxRequestBodyBytes,
+      maxConnections: config.limits?.maxConnections ?? DEFAULTS.maxConnections,
+      maxConnectionsPerClient: config.limits?.maxConnectionsPerClient ?? DEFAULTS.maxConnectionsPerClient,
+      headersTimeoutMs: config.limits?.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs,
+      idleTimeoutMs: config.limits?.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+    },
     upstream: {
       connectTimeoutMs: config.upstream?.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       bodyIdleTimeoutMs: config.upstream?.bodyIdleTimeoutMs ?? DEFAULTS.bodyIdleTimeoutMs,

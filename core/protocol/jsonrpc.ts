@@ -30,20 +30,29 @@ export interface JsonRpcResponse {
 
 export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse;
 
+/**
+ * The first of the gateway's own JSON-RPC error codes, `-32080` to `-32089`: inside JSON-RPC's implementation-defined
+ * server-error range (-32000 to -32099) but clear of the codes the protocols behind it define (A2A `-32001` to
+ * `-32009`: TaskNotFound, TaskNotCancelable, PushNotificationNotSupported...; MCP `-32000` to `-32002` and
+ * `-32042`), so a client never mistakes the gateway's error for its agent's or server's. `data.code` carries the
+ * gateway's `PCL_ERR_...` code when there is one.
+ */
+export const GATEWAY_RPC_CODE_RANGE = { first: -32089, last: -32080 } as const;
+
 export const RpcErrors = {
   PARSE_ERROR: -32700,
   INVALID_REQUEST: -32600,
   METHOD_NOT_FOUND: -32601,
   INVALID_PARAMS: -32602,
   INTERNAL_ERROR: -32603,
-  /** Implementation-defined: the owning target is down, timed out or closed. */
-  TARGET_UNAVAILABLE: -32001,
-  /** Implementation-defined: the request did not complete within the target's `requestTimeoutMs`. */
-  REQUEST_TIMEOUT: -32002,
-  /** Implementation-defined: a policy denied the message. */
-  DENIED: -32003,
-  /** Implementation-defined: a rate limit refused the message; `data` carries `code` and `retryAfterMs`. */
-  RATE_LIMITED: -32029,
+  /** The gateway's own: the owning target is down, timed out or closed. */
+  TARGET_UNAVAILABLE: -32080,
+  /** The gateway's own: the request did not complete within the target's `requestTimeoutMs`. */
+  REQUEST_TIMEOUT: -32081,
+  /** The gateway's own: a policy denied the message. */
+  DENIED: -32082,
+  /** The gateway's own: a rate limit refused the message; `data` carries `code` and `retryAfterMs`. */
+  RATE_LIMITED: -32083,
   /** MCP 2026-07-28: an HTTP header (MCP-Protocol-Version, Mcp-Method, Mcp-Name) is missing or contradicts the body. */
   HEADER_MISMATCH: -32020,
   /** MCP 2026-07-28: the request needs a client capability its envelope did not declare. */

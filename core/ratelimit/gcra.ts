@@ -1,10 +1,12 @@
-import type { Clock, Decision, Limiter } from './types.ts';
+import { DEFAULT_MAX_KEYS, OVERFLOW_KEY, type Clock, type Decision, type Limiter } from './types.ts';
 
 /** A token bucket as GCRA: one number per key (the theoretical arrival time of the next request). */
 export interface RateParams {
   limit: number;
   windowMs: number;
   burst: number;
+  /** Most distinct keys counted apart; past it, new keys share one bucket (`OVERFLOW_KEY`). @default DEFAULT_MAX_KEYS */
+  maxKeys?: number;
 }
 
 /** Every this many decisions, keys whose bucket is full again are dropped: memory stays bounded by active keys. */
@@ -20,8 +22,11 @@ export function createGcraLimiter(params: RateParams, now: Clock = Date.now): Li
   const interval = params.windowMs / params.limit;
   const tolerance = interval * params.burst;
   const tats = new Map<string, number>();
+  const maxKeys = params.maxKeys ?? DEFAULT_MAX_KEYS;
   let ops = 0;
+  let lastSweep = 0;
   const sweep = (t: number) => {
+    lastSweep = t;
     for (const [k, tat] of tats) if (tat <= t) tats.delete(k);
   };
   return {
@@ -29,6 +34,12 @@ export function createGcraLimiter(params: RateParams, now: Clock = Date.now): Li
     take(key: string): Decision {
       const t = now();
       if (++ops % SWEEP_EVERY === 0) sweep(t);
+      if (tats.size >= maxKeys && !tats.has(key)) {
+        // Full: a sweep (at most once a second, so a flood cannot make every decision pay for one) frees the
+        // keys whose bucket is full again; if none is, the new key is counted with every other newcomer.
+        if (t - lastSweep >= 1000) sweep(t);
+        if (tats.size >= maxKeys) key = OVERFLOW_KEY;
+      }
       const tat = Math.max(tats.get(key) ?? t, t);
       const next = tat + interval;
       const allowAt = next - tolerance;

@@ -4,4 +4,4 @@ export { createConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency
 export { createGcraLimiter, type RateParams } from './gcra.ts';
 export { createQuotaLimiter, type QuotaParams } from './quota.ts';
 export { acquireRedis, RedisGcraLimiter, RedisQuotaLimiter, redisLabel, redisUrlProblem, type FailurePolicy, type SharedRedis } from './redis.ts';
-export { RATE_LIMIT_CLOCK, type Clock, type Decision, type Limiter } from './types.ts';
+export { DEFAULT_MAX_KEYS, OVERFLOW_KEY, RATE_LIMIT_CLOCK, type Clock, type Decision, type Limiter } from './types.ts';

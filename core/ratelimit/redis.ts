@@ -20,15 +20,23 @@ const ioredis = lazy<typeof import('ioredis')>('ioredis');
 type ScriptReply = [number, number, number, number];
 
 interface ScriptedRedis extends Redis {
-  pclGcra(key: string, interval: string, tolerance: string): Promise<ScriptReply>;
-  pclQuota(prev: string, cur: string, next: string, start: number, end: number, limit: number, ttlMs: number): Promise<ScriptReply>;
+  pclGcra(key: string, interval: string, tolerance: string, deadline: number): Promise<ScriptReply>;
+  pclQuota(prev: string, cur: string, next: string, start: number, end: number, limit: number, ttlMs: number, deadline: number): Promise<ScriptReply>;
 }
 
 /** A shared connection and whether it is usable now. */
 export interface SharedRedis {
   readonly client: ScriptedRedis;
-  /** True while connected; decisions are not even tried otherwise (the failure mode decides at once). */
+  /** True while connected and answering; decisions are not even tried otherwise (the failure mode decides at once). */
   readonly up: boolean;
+  /**
+   * The time in Redis' clock (ms) past which a decision sent now must not count: a command that waited in a
+   * stalled server's socket (SIGSTOP, a long pause) and runs after its sender gave up is then a no-op, so a
+   * resumed server does not charge again what the failure mode already decided.
+   */
+  deadline(): number;
+  /** A command timed out: Redis is connected but not answering; decide without it until a ping answers. */
+  stalled(): void;
   /** Resolves once connected, or after `timeoutMs`, whichever comes first. */
   ready(timeoutMs: number): Promise<void>;
   /** One fewer user: the last one closes the connection. */
@@ -58,10 +66,11 @@ export function redisUrlProblem(url: string): string | undefined {
   try {
     u = new URL(url);
   } catch {
-    return `expected a URL like "redis://127.0.0.1:6379", got ${JSON.stringify(url)}`;
+    // Never echoed: a malformed URL may still hold a password.
+    return `expected a URL like "redis://127.0.0.1:6379", got a value that is not a URL (${url.length} characters, not shown: it may hold a password)`;
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return `expected a redis:// or rediss:// URL, got ${JSON.stringify(u.protocol)}`;
-  if (u.hostname === '') return `the URL names no host: ${JSON.stringify(url)}`;
+  if (u.hostname === '') return `the URL names no host: ${JSON.stringify(redisLabel(url))}`;
   if (u.pathname !== '' && u.pathname !== '/' && !/^\/\d+$/.test(u.pathname)) return `the path of a Redis URL is a database number, got ${JSON.stringify(u.pathname)}`;
   return undefined;
 }
@@ -103,6 +112,24 @@ function connect(url: string, options: { timeoutMs: number; logger: Logger }, la
   let up = false;
   let down = false;
   let closing = false;
+  let probing = false;
+  /** Redis' clock minus this process' (ms), measured when the connection becomes usable. */
+  let offsetMs = 0;
+  const measureOffset = async () => {
+    const before = Date.now();
+    const [sec, usec] = await client.time();
+    const after = Date.now();
+    offsetMs = Number(sec) * 1000 + Number(usec) / 1000 - (before + after) / 2;
+  };
+  const markUp = () => {
+    up = true;
+    for (const w of waiting) w();
+    waiting.clear();
+    if (!down) return;
+    down = false;
+    options.logger.info({ store: label }, 'rate-limit store (Redis) is back: shared limits apply again');
+    publish(rateLimitChannel, (): RateLimitEvent => ({ kind: 'storeUp', store: 'redis' }));
+  };
   const waiting = new Set<() => void>();
   const markDown = (reason: string) => {
     up = false;
@@ -113,20 +140,39 @@ function connect(url: string, options: { timeoutMs: number; logger: Logger }, la
     publish(rateLimitChannel, (): RateLimitEvent => ({ kind: 'storeDown', store: 'redis', message: reason }));
   };
   client.on('ready', () => {
-    up = true;
-    for (const w of waiting) w();
-    waiting.clear();
-    if (!down) return;
-    down = false;
-    options.logger.info({ store: label }, 'rate-limit store (Redis) is back: shared limits apply again');
-    publish(rateLimitChannel, (): RateLimitEvent => ({ kind: 'storeUp', store: 'redis' }));
+    measureOffset().then(markUp, (err: Error) => markDown(err.message));
   });
+  /** Pings a stalled server until it answers (each ping bounded by the command timeout), then uses it again. */
+  const probe = async () => {
+    if (probing) return;
+    probing = true;
+    try {
+      while (!closing && !up) {
+        try {
+          await client.ping();
+          await measureOffset();
+          if (!closing) markUp();
+        } catch {
+          await new Promise((r) => setTimeout(r, 250).unref());
+        }
+        if (client.status !== 'ready') break; // reconnection takes over ('ready' marks it up)
+      }
+    } finally {
+      probing = false;
+    }
+  };
   client.on('error', (err: Error) => markDown(err.message));
   client.on('close', () => markDown('connection closed'));
   return {
     client,
     get up() {
       return up;
+    },
+    deadline: () => Date.now() + offsetMs + options.timeoutMs,
+    stalled() {
+      if (!up || closing) return;
+      markDown(`commands time out after ${options.timeoutMs} ms: Redis is connected but not answering`);
+      void probe();
     },
     ready(timeoutMs) {
       // Known to be down (a reload while Redis is away): do not hold the build up, the failure mode answers.
@@ -168,14 +214,21 @@ abstract class RedisLimiter implements Limiter {
     this.redis = redis;
     this.failure = failure;
   }
-  protected abstract run(key: string): Promise<ScriptReply>;
+  protected abstract run(key: string, deadline: number): Promise<ScriptReply>;
   protected abstract capacity(): number;
 
   take(key: string): Decision | Promise<Decision> {
     if (!this.redis.up) return this.failed(key, new Error('not connected'));
-    return this.run(key).then(
-      ([allowed, remaining, resetMs, retryAfterMs]) => ({ allowed: allowed === 1, limit: this.capacity(), remaining, resetMs, retryAfterMs }),
-      (err) => this.failed(key, err),
+    return this.run(key, this.redis.deadline()).then(
+      ([allowed, remaining, resetMs, retryAfterMs]) => {
+        // -1: Redis ran the command after its deadline (it was stalled); it charged nothing.
+        if (allowed === -1) return this.failed(key, new Error('Redis answered after the command timeout'));
+        return { allowed: allowed === 1, limit: this.capacity(), remaining, resetMs, retryAfterMs };
+      },
+      (err) => {
+        if (/timed out/i.test((err as Error)?.message ?? '')) this.redis.stalled();
+        return this.failed(key, err);
+      },
     );
   }
 
@@ -199,8 +252,8 @@ export class RedisGcraLimiter extends RedisLimiter {
     this.interval = String(interval);
     this.tolerance = String(interval * params.burst);
   }
-  protected run(key: string) {
-    return this.redis.client.pclGcra(this.prefix + key, this.interval, this.tolerance);
+  protected run(key: string, deadline: number) {
+    return this.redis.client.pclGcra(this.prefix + key, this.interval, this.tolerance, Math.ceil(deadline));
   }
   protected capacity() {
     return this.params.burst;
@@ -221,7 +274,7 @@ export class RedisQuotaLimiter extends RedisLimiter {
     this.calendar = createCalendar(params.period, params.timeZone);
   }
   private periods?: { previous: string; current: PeriodWindow; next: string };
-  protected run(key: string) {
+  protected run(key: string, deadline: number) {
     const t = this.now();
     let p = this.periods;
     if (!p || t < p.current.start || t >= p.current.end) {
@@ -231,7 +284,7 @@ export class RedisQuotaLimiter extends RedisLimiter {
     const base = `${this.prefix}{${key}}:`;
     const { current } = p;
     const ttlMs = (current.end - current.start) * 2 + 60_000;
-    return this.redis.client.pclQuota(base + p.previous, base + current.id, base + p.next, current.start, current.end, this.params.limit, ttlMs);
+    return this.redis.client.pclQuota(base + p.previous, base + current.id, base + p.next, current.start, current.end, this.params.limit, ttlMs, Math.ceil(deadline));
   }
   protected capacity() {
     return this.params.limit;

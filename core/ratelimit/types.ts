@@ -28,3 +28,12 @@ export type Clock = () => number;
  * fake one there to cross a quota boundary without waiting for it.
  */
 export const RATE_LIMIT_CLOCK = stateKey<Clock>('rateLimit.clock');
+
+/**
+ * Most distinct keys one local limit counts apart, unless the policy sets `maxKeys`: bounds what a flood of
+ * distinct key values (a header the caller chooses) can make the gateway hold.
+ */
+export const DEFAULT_MAX_KEYS = 10_000;
+
+/** The bucket every key past `maxKeys` shares (a control character: no key part can produce it). */
+export const OVERFLOW_KEY = '\u0000overflow';

@@ -12,6 +12,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import type { HandoffChannel, PeerForwarder, ServeEnv } from './exchange.ts';
 import { handleRequest } from './handler.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
+import { applyTimeouts, checkingIntervalMs, limitConnections } from './connection-limits.ts';
 
 export interface GatewayOptions {
   /** The config file: loaded at start and on every reload. */
@@ -197,6 +198,7 @@ export class Gateway {
     this.syncAccessLog();
     for (const o of opened) this.open.set(o.bind.key, o);
     for (const update of tlsUpdates) update();
+    for (const o of this.open.values()) applyTimeouts(o.server as Server, next.config.limits);
     const removed = [...this.open.values()].filter((o) => !next.binds.has(o.bind.key));
     for (const o of removed) this.open.delete(o.bind.key);
     void this.closeServers(removed);
@@ -252,10 +254,12 @@ export class Gateway {
     const handler = (scheme: 'http' | 'https', expectContinue = false) => (req: Parameters<typeof handleRequest>[3], res: Parameters<typeof handleRequest>[4]) => {
       void handleRequest(this.env, bind.key, scheme, req, res, expectContinue);
     };
+    const limits = runtime.config.limits;
     const server =
       bind.protocol === 'HTTPS'
         ? createHttpsServer(
             {
+              connectionsCheckingInterval: checkingIntervalMs(limits),
               SNICallback: (servername, cb) => {
                 const ctx = this.runtime.binds.get(bind.key)?.secureContextFor(servername);
                 cb(ctx ? null : new Error(`no certificate for ${servername}`), ctx);
@@ -265,12 +269,12 @@ export class Gateway {
             },
             handler('https'),
           )
-        : createHttpServer(handler('http'));
+        : createHttpServer({ connectionsCheckingInterval: checkingIntervalMs(limits) }, handler('http'));
+    limitConnections(server as Server, bind.key, bind.protocol === 'HTTPS', () => this.runtime.config.limits);
     // `Expect: 100-continue`: node emits 'checkContinue' instead of 'request'; the handler sends 100 only once
     // something reads the body, so a refused request is answered before the client uploads it.
     server.on('checkContinue', handler(bind.protocol === 'HTTPS' ? 'https' : 'http', true));
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 60_000;
+    applyTimeouts(server as Server, limits);
     const open = new Set<Socket>();
     sockets.set(server, open);
     // For HTTPS the HTTP state lives on the TLS socket, not on the TCP one under it.
@@ -278,11 +282,15 @@ export class Gateway {
       open.add(socket);
       socket.once('close', () => open.delete(socket));
     });
-    server.requestTimeout = 0; // long-lived streams (SSE) are normal here; idle sockets are cut by keepAliveTimeout
     server.on('clientError', (err, socket) => {
       if (!socket.writable) return socket.destroy();
-      const body = JSON.stringify({ error: { code: ErrorCodes.BAD_REQUEST, message: `malformed request: ${(err as Error & { code?: string }).code ?? err.message}` } });
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const code = (err as Error & { code?: string }).code;
+      // A client too slow to send its headers (slowloris) is told so, and its connection freed.
+      const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const message = timeout ? `the request headers did not arrive within limits.headersTimeoutMs (${this.runtime.config.limits.headersTimeoutMs} ms)` : `malformed request: ${code ?? err.message}`;
+      const body = JSON.stringify({ error: { code: ErrorCodes.BAD_REQUEST, message } });
+      const status = timeout ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     });
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {

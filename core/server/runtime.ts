@@ -89,6 +89,11 @@ export async function buildRuntime(
           const scope = routeScopeId(bind.key, listener.name, route.name);
           const protocol = backendDefinition(route.backends[0]?.kind ?? DIRECT_KIND)?.protocol;
           const steps: Step[] = [];
+          /**
+           * The same chain for what the backend serves publicly: authentication identifies the caller when it can
+           * (the card then lists what that caller may use) but refuses no one, and authorization does not run.
+           */
+          const publicSteps: Step[] = [];
           const messageSteps: MessageStep[] = [];
           const contributions: UpstreamContribution[] = [];
           for (const def of ordered) {
@@ -102,6 +107,8 @@ export async function buildRuntime(
               instance = await pending;
             } else continue;
             steps.push(observed(def, instance.step));
+            if (def.phase === 'authentication') publicSteps.push(identifyOnly(steps[steps.length - 1]));
+            else if (def.phase !== 'authorization') publicSteps.push(steps[steps.length - 1]);
             const messageStep = protocol && messageStepOf(def, instance, protocol);
             if (messageStep) messageSteps.push(messageStep);
             if (instance.upstream) contributions.push(instance.upstream);
@@ -125,7 +132,14 @@ export async function buildRuntime(
           if (backend.drain) drainers.push(() => backend.drain!());
           if (backend.files) files.push(...backend.files);
           steps.push(backend.step);
-          routes.push({ route, run: compose(steps) });
+          publicSteps.push(backend.step);
+          const run = compose(steps);
+          const isPublic = backend.publicRequest;
+          if (!isPublic) routes.push({ route, run });
+          else {
+            const runPublic = compose(publicSteps);
+            routes.push({ route, run: (ctx) => (isPublic(ctx) ? runPublic(ctx) : run(ctx)) });
+          }
         }
         const tls = listener.tls && loadTls(listener);
         listeners.push({
@@ -199,6 +213,21 @@ class PolicyBuilder {
 const DECIDING: ReadonlySet<Phase> = new Set(['authentication', 'rateLimit', 'requestFilter', 'authorization']);
 
 /** Wraps a deciding step so that its decision is published, at no cost while nobody subscribes. */
+/** An authentication step that identifies a caller it can and lets every other one through as anonymous. */
+function identifyOnly(step: Step): Step {
+  return async function identifyOnlyStep(ctx, next) {
+    let passed = false;
+    await step(ctx, () => {
+      passed = true;
+      return next();
+    });
+    if (passed || ctx.response?.status !== 401) return;
+    ctx.response = undefined;
+    ctx.identity = undefined;
+    return next();
+  };
+}
+
 function observed(def: PolicyDefinition, step: Step): Step {
   if (!DECIDING.has(def.phase)) return step;
   return function observedStep(ctx, next) {

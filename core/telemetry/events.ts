@@ -194,6 +194,13 @@ export interface RateLimitEvent {
   message?: string;
 }
 
+/** A connection the gateway refused: its bind, or its client address, already held as many as allowed. */
+export interface ConnectionEvent {
+  kind: 'refused';
+  bind: string;
+  reason: 'maxConnections' | 'maxConnectionsPerClient';
+}
+
 export const CHANNELS = {
   request: 'portcullis:request',
   upstream: 'portcullis:upstream',
@@ -204,6 +211,7 @@ export const CHANNELS = {
   session: 'portcullis:session',
   process: 'portcullis:process',
   rateLimit: 'portcullis:ratelimit',
+  connection: 'portcullis:connection',
 } as const;
 
 export const requestChannel: TracingChannel<RequestEvent, RequestEvent> = tracingChannel(CHANNELS.request);
@@ -216,6 +224,8 @@ export const sessionChannel: Channel<SessionEvent, SessionEvent> = channel(CHANN
 export const processChannel: Channel<ProcessEvent, ProcessEvent> = channel(CHANNELS.process) as Channel<ProcessEvent, ProcessEvent>;
 
 export const rateLimitChannel: Channel<RateLimitEvent, RateLimitEvent> = channel(CHANNELS.rateLimit) as Channel<RateLimitEvent, RateLimitEvent>;
+
+export const connectionChannel: Channel<ConnectionEvent, ConnectionEvent> = channel(CHANNELS.connection) as Channel<ConnectionEvent, ConnectionEvent>;
 
 /** Publishes on a plain channel when someone listens; the payload is built only then. */
 export function publish<T extends object>(ch: Channel<T, T>, build: () => T): void {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
+import { redactSecrets, redactString } from './redact.ts';
 
 export type { Logger };
 
@@ -36,6 +37,13 @@ function prettyDestination(options: PrettyOptions): DestinationStream {
 const asLines = (value: unknown) => (typeof value === 'string' && value.includes('\n') ? `\n${value.split('\n').map((l) => `        ${l}`).join('\n')}` : typeof value === 'string' ? value : JSON.stringify(value));
 export const MULTILINE_PRETTIFIERS = { err: asLines, error: asLines, reason: asLines };
 
+function redactErr(err: unknown): unknown {
+  // Lines often log `err: error.message`: a string (or anything else) is redacted as it is.
+  if (!(err instanceof Error)) return redactSecrets(err);
+  const s = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  return redactSecrets({ ...s });
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destination =
     options.destination ??
@@ -47,8 +55,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       base: { pid: process.pid },
       redact: { paths: REDACT, censor: '[redacted]' },
+      // Every line goes through the gateway's one redaction: fields by name and by value, the message, errors.
+      hooks: {
+        logMethod(args, method) {
+          for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = redactString(args[i] as string);
+          method.apply(this, args as Parameters<typeof method>);
+        },
+      },
+      serializers: { err: redactErr },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: (object) => redactSecrets(object) },
     },
     destination,
   );

@@ -8,6 +8,8 @@ import {
   policyChannel,
   processChannel,
   rateLimitChannel,
+  connectionChannel,
+  type ConnectionEvent,
   reloadChannel,
   requestChannel,
   sandboxChannel,
@@ -142,6 +144,12 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const rateLimits = new Counter({ name: 'portcullis_rate_limit_decisions_total', help: 'Rate-limit decisions.', labelNames: ['route', 'limit', 'level', 'outcome', 'store'] as const, registers });
   // Across workers (core/cluster) the store is up only while every worker reaches it.
   const rateLimitStoreUp = new Gauge({ name: 'portcullis_rate_limit_store_up', help: '1 while the shared rate-limit store answers, 0 while it is down.', labelNames: ['store'] as const, registers, aggregator: 'min' });
+
+  const connectionsRefused = new Counter({ name: 'portcullis_connections_refused_total', help: 'Connections refused by limits.maxConnections or limits.maxConnectionsPerClient.', labelNames: ['bind', 'reason'] as const, registers });
+  const onConnection = (m: unknown) => {
+    const e = m as ConnectionEvent;
+    connectionsRefused.inc({ bind: e.bind, reason: e.reason });
+  };
 
   const onReload = gatewayMetrics(registry, options.version);
   const spanCounter = new Counter({ name: 'portcullis_telemetry_spans_total', help: 'Spans handed to an exporter, by outcome: exported, or dropped (queue_full, export_failed).', labelNames: ['exporter', 'outcome'] as const, registers });
@@ -316,6 +324,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   policyChannel.subscribe(onPolicy);
   sandboxChannel.subscribe(onSandbox);
   rateLimitChannel.subscribe(onRateLimit);
+  connectionChannel.subscribe(onConnection);
   reloadChannel.subscribe(onReload);
   sessionChannel.subscribe(onSession);
   processChannel.subscribe(onProcess);
@@ -347,6 +356,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       policyChannel.unsubscribe(onPolicy);
       sandboxChannel.unsubscribe(onSandbox);
       rateLimitChannel.unsubscribe(onRateLimit);
+      connectionChannel.unsubscribe(onConnection);
       reloadChannel.unsubscribe(onReload);
       sessionChannel.unsubscribe(onSession);
       processChannel.unsubscribe(onProcess);

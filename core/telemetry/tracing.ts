@@ -1,3 +1,4 @@
+import { redactString } from './redact.ts';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -256,7 +257,7 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     const t = requests.get(e.requestId);
     if (!t) return;
     const parent = t.message ?? t;
-    const attributes: Attributes = { 'http.request.method': e.method, 'url.full': `${e.origin}${e.path}`, 'portcullis.backend': e.backend };
+    const attributes: Attributes = { 'http.request.method': e.method, 'url.full': redactString(`${e.origin}${e.path}`), 'portcullis.backend': e.backend };
     const server = serverOf(e.origin);
     if (server) {
       attributes['server.address'] = server.address;
@@ -273,7 +274,7 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     const span = attempts.get(e);
     if (!span) return;
     span.setAttribute('error.type', e.errorCode ?? 'error');
-    span.setStatus({ code: SpanStatusCode.ERROR, message: e.error instanceof Error ? e.error.message : (e.errorCode ?? 'error') });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: e.error instanceof Error ? redactString(e.error.message) : (e.errorCode ?? 'error') });
   };
 
   const onUpstreamEnd = (m: unknown) => {

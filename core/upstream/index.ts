@@ -12,4 +12,5 @@ export { createErrorMapInterceptor } from './interceptors/error-map.ts';
 export { createTraceInterceptor } from './interceptors/trace.ts';
 export { isConnectFailure, mapUpstreamError, UpstreamAttemptError } from './errors.ts';
 export { backendOf, failBeforeDispatch, ForwardingHandler, withHeader } from './handler.ts';
+export { createOutboundGuard, isNonPublicAddress, type OutboundGuard, type OutboundRule, type OutboundVerdict } from './outbound-guard.ts';
 export type { UpstreamContribution, UpstreamDispatch, UpstreamDispatchOptions, UpstreamInterceptor, UpstreamTls } from './types.ts';

@@ -59,8 +59,9 @@ export interface CompileOptions {
 }
 
 /** A stable hash of what a limit counts and how. */
-function definitionHash(rule: RateLimitRule): string {
+function definitionHash(rule: RateLimitRule, maxKeys: number | undefined): string {
   const def = {
+    maxKeys,
     key: rule.key ?? [],
     scope: rule.scope ?? 'request',
     methods: rule.methods,
@@ -104,15 +105,15 @@ export function compileLimits(config: RateLimitPolicy, options: CompileOptions):
   const failureMode = config.failureMode ?? 'failOpen';
   const compiled = config.limits.map((rule, i): CompiledLimit => {
     const name = rule.name ?? `limit${i}`;
-    const id = `${name}:${definitionHash(rule)}`;
+    const id = `${name}:${definitionHash(rule, config.maxKeys)}`;
     const level = rule.scope === 'message' ? 'message' : 'http';
     const base = { name, level, key: compileKey(rule.key ?? [], options.clientAddress), matches: level === 'message' ? messageFilter(rule) : undefined } as const;
     if (rule.concurrency) {
       const limit = rule.concurrency.limit;
       return { ...base, store: 'local', concurrency: localFor(id, () => createConcurrencyLimiter(limit)) };
     }
-    const rate = rule.rate && { limit: rule.rate.limit, windowMs: rule.rate.windowMs, burst: rule.rate.burst ?? rule.rate.limit };
-    const quota = rule.quota && { limit: rule.quota.limit, period: rule.quota.period, timeZone: rule.quota.timeZone };
+    const rate = rule.rate && { limit: rule.rate.limit, windowMs: rule.rate.windowMs, burst: rule.rate.burst ?? rule.rate.limit, maxKeys: config.maxKeys };
+    const quota = rule.quota && { limit: rule.quota.limit, period: rule.quota.period, timeZone: rule.quota.timeZone, maxKeys: config.maxKeys };
     const inProcess = localFor(id, () => (rate ? createGcraLimiter(rate, options.clock) : createQuotaLimiter(quota!, options.clock)));
     const member = policyMember(name, rule);
     if (!options.redis) return { ...base, store: 'local', limiter: inProcess, policyMember: member };

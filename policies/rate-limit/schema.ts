@@ -124,6 +124,7 @@ export const rateLimitSchema: Schema = s.object(
     failureMode: s.literal('failOpen', 'failClosed'),
     trustedProxies: s.array(proxyEntry),
     headers: s.boolean(),
+    maxKeys: s.number({ integer: true, min: 1 }),
   },
   {
     required: ['limits'],

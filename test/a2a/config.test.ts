@@ -28,7 +28,7 @@ describe('a2a backend config', () => {
     assert.deepEqual(issues({ agents: [{ name: 'a b', url: 'http://a:1' }] }), [`${at}.agents[0].name: expected letters, digits, "_" or "-", got "a b"`]);
     assert.deepEqual(issues({ agents: [{ name: 'a', url: 'http://a:1' }, { name: 'a', url: 'http://b:1' }] }), [`${at}.agents[1].name: duplicate agent name "a"`]);
     assert.deepEqual(issues({ url: 'http://a:1', pushNotifications: { allowedUrls: ['*'] } }), [`${at}.pushNotifications.allowedUrls[0]: expected an http(s) URL, got "*"`]);
-    assert.deepEqual(issues({ url: 'http://a:1', cardTtl: 5 }), [`${at}.cardTtl: unknown key (expected one of: url, agents, cardTtlMs, pushNotifications)`]);
+    assert.deepEqual(issues({ url: 'http://a:1', cardTtl: 5 }), [`${at}.cardTtl: unknown key (expected one of: url, agents, cardTtlMs, pushNotifications, cardVisibility)`]);
   });
 
   it('allows no other backend beside it', () => {

@@ -59,9 +59,9 @@ describe('A2A: denials, bad input and failures', () => {
     const hits = agent.hits.length;
     const res = await post(rpc('SendMessage', textMessage('wipe it', 'delete')));
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json(), { jsonrpc: '2.0', id: 1, error: { code: -32003, message: 'forbidden: SendMessage (skill delete)' } });
+    assert.deepEqual(res.json(), { jsonrpc: '2.0', id: 1, error: { code: -32082, message: 'forbidden: SendMessage (skill delete)' } });
     const legacy = await post(rpc('message/send', { message: { kind: 'message', messageId: 'm', role: 'user', parts: [{ kind: 'text', text: 'x' }], metadata: { skill: 'delete' } } }, 'a'));
-    assert.deepEqual(legacy.json().error, { code: -32003, message: 'forbidden: message/send (skill delete)' });
+    assert.deepEqual(legacy.json().error, { code: -32082, message: 'forbidden: message/send (skill delete)' });
     assert.equal(agent.hits.length, hits);
     const client = await sdkClient(`${gw.url()}/agents/research`, { 'x-api-key': READER_KEY });
     await assert.rejects(client.sendMessage(userMessage('wipe', 'delete')), /forbidden: SendMessage \(skill delete\)/);
@@ -73,10 +73,14 @@ describe('A2A: denials, bad input and failures', () => {
     assert.equal(ok.json().result.message.parts[0].text, 'research echo: wipe it');
   });
 
-  it('never lets an unauthenticated caller reach the agent: card, JSON-RPC, REST and stream', async () => {
-    const hits = agent.hits.length;
+  it('never lets an unauthenticated caller reach the agent: JSON-RPC, REST and stream; the public card names the scheme and no skill', async () => {
+    // The card is public (cardVisibility defaults to 'public'): it tells the client which scheme to use, and lists
+    // only the skills an anonymous caller may use (none here).
     const card = await send(`${gw.url()}/agents/research/.well-known/agent-card.json`);
-    assert.equal(card.status, 401, card.text);
+    assert.equal(card.status, 200, card.text);
+    assert.deepEqual(card.json().securitySchemes, { gatewayApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'an API key the gateway validates' } });
+    assert.deepEqual(card.json().skills, []);
+    const hits = agent.hits.length;
     assert.equal((await post(rpc('SendMessage', textMessage('hi')), null)).status, 401);
     assert.equal((await post(rpc('SendStreamingMessage', textMessage('stream 2')), null)).status, 401);
     assert.equal((await send(`${gw.url()}/agents/research/a2a/rest/tasks/abc`)).status, 401);
@@ -116,7 +120,7 @@ describe('A2A: denials, bad input and failures', () => {
     const hits = agent.hits.length;
     const evil = 'http://169.254.169.254/latest/meta-data';
     const onSend = (await post(rpc('SendMessage', { ...textMessage('hi'), configuration: { taskPushNotificationConfig: { url: evil } } }))).json();
-    assert.deepEqual(onSend.error, { code: -32003, message: `push notification URL "${evil}" is not allowed on this route (a2a.pushNotifications.allowedUrls)`, data: { code: 'PCL_ERR_A2A_PUSH_URL_DENIED' } });
+    assert.deepEqual(onSend.error, { code: -32082, message: `push notification URL "${evil}" is not allowed on this route (a2a.pushNotifications.allowedUrls): it is not in the allowlist`, data: { code: 'PCL_ERR_A2A_PUSH_URL_DENIED' } });
     const legacy = (await post(rpc('tasks/pushNotificationConfig/set', { taskId: 't', pushNotificationConfig: { url: 'https://hooks.example.com@evil.test/a2a/' } }))).json();
     assert.equal(legacy.error.data.code, 'PCL_ERR_A2A_PUSH_URL_DENIED');
     const v1 = (await post(rpc('CreateTaskPushNotificationConfig', { taskId: 't', url: 'https://hooks.example.com/other' }))).json();
@@ -134,7 +138,7 @@ describe('A2A: denials, bad input and failures', () => {
   it('answers an agent that is down with a JSON-RPC error and a 502 card', async () => {
     const res = await send(`${gw.url()}/agents/down/rpc`, { method: 'POST', body: rpc('SendMessage', textMessage('hi')), headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 200);
-    assert.equal(res.json().error.code, -32001);
+    assert.equal(res.json().error.code, -32080);
     assert.equal(res.json().error.data.code, 'PCL_ERR_BACKEND_UNREACHABLE');
     const card = await send(`${gw.url()}/agents/down/.well-known/agent-card.json`);
     assert.equal(card.status, 502);
@@ -192,7 +196,7 @@ describe('A2A: denials, bad input and failures', () => {
     }
     const [ok, denied, stream] = events;
     assert.deepEqual([ok.protocol, ok.method, ok.skill, ok.outcome, ok.streaming], ['a2a', 'SendMessage', 'summarize', 'ok', undefined]);
-    assert.deepEqual([denied.method, denied.skill, denied.outcome, denied.rpcErrorCode], ['SendMessage', 'delete', 'error', -32003]);
+    assert.deepEqual([denied.method, denied.skill, denied.outcome, denied.rpcErrorCode], ['SendMessage', 'delete', 'error', -32082]);
     assert.deepEqual([stream.method, stream.outcome, stream.streaming], ['SendStreamingMessage', 'ok', true]);
   });
 });

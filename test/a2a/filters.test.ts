@@ -52,7 +52,7 @@ describe('A2A filters: onA2aRequest / onA2aResponse', () => {
     it('denies with a JSON-RPC error before the agent sees the message', async () => {
       const hits = agent.hits.length;
       const res = (await post(rpc('SendMessage', { message: { messageId: 'm2', role: 'ROLE_USER', parts: [{ raw: 'aGVsbG8=', mediaType: 'text/plain' }] } }))).json();
-      assert.deepEqual(res.error, { code: -32003, message: 'files are not accepted here' });
+      assert.deepEqual(res.error, { code: -32082, message: 'files are not accepted here' });
       assert.equal(agent.hits.length, hits);
     });
   });

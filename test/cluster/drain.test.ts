@@ -33,7 +33,7 @@ function config(port: number, readyPort: number, drainTimeoutMs: number) {
 
 describe('an MCP session store while draining', () => {
   it('refuses new sessions with 503 PCL_ERR_SHUTTING_DOWN, and still takes sessions resumed from their ids', () => {
-    const store = new SessionStore(60_000, { maxSessions: 10, maxSessionsPerIdentity: 10 });
+    const store = new SessionStore(60_000, { maxSessions: 10, maxSessionsPerIdentity: 10, maxRequestsPerSession: 100, maxRequestsPerIdentity: 1000 });
     const logger = createLogger({ level: 'silent' });
     store.reserve('anonymous', 'mcp', logger).cancel();
     store.refusing = true;

@@ -63,6 +63,7 @@ describe('agentgateway configs: our fixtures in its format validate unchanged', 
     assert.equal(config.upstream.keepAliveTimeoutMs, 90_000);
     assert.equal(config.shutdown.drainTimeoutMs, 5000);
     assert.equal(config.limits.maxRequestBodyBytes, 2_097_152);
+    assert.equal(config.limits.idleTimeoutMs, 90_000);
     assert.equal(config.admin.address, '127.0.0.1:15000');
   });
 

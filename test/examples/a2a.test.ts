@@ -31,7 +31,10 @@ describe('examples/a2a: two agents, a read-only and a privileged caller', () => 
     assert.deepEqual(await skills('ops', ADMIN), ['status', 'deploy']);
     const listing = (await send(`${gw.url()}/agents`, { headers: { ...READER, 'a2a-version': '1.0' } })).json();
     assert.deepEqual(listing.agents.map((a: any) => a.name), ['research', 'ops']);
-    assert.equal((await send(`${gw.url()}/agents/research/.well-known/agent-card.json`)).status, 401);
+    // The card is public: it names the scheme to use, and an anonymous caller may use no skill.
+    const anonymous = await send(`${gw.url()}/agents/research/.well-known/agent-card.json`, { headers: { 'a2a-version': '1.0' } });
+    assert.equal(anonymous.status, 200);
+    assert.deepEqual(anonymous.json().skills, []);
   });
 
   it('sends, streams and denies as the README shows', async () => {

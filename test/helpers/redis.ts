@@ -13,6 +13,8 @@ export interface TestRedis {
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
   readonly running: boolean;
+  /** The server's process id (tests pause it with SIGSTOP). */
+  readonly pid: number | undefined;
 }
 
 /**
@@ -49,6 +51,9 @@ export async function startRedis(): Promise<TestRedis> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid;
+    },
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },

@@ -83,21 +83,21 @@ describe('an upstream that sends what is not MCP: the call fails with a JSON-RPC
   });
 
   const cases: Array<[tool: string, code: string, message: RegExp]> = [
-    ['html', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" answered HTTP 200 with content-type "text\/html; charset=utf-8", not JSON or an event stream: <!doctype html><html><head><title>502 Bad Gateway/],
-    ['invalid-utf8', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent an event stream that is not valid UTF-8$/],
-    ['endless', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent an event of more than 16777216 bytes \(no blank line ended it within the bound\)$/],
-    ['huge', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent an event of more than 16777216 bytes/],
-    ['close-mid-event', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32001: target "bad" ended its event stream before the answer to tools\/call \(.+\) and gave no event id to resume from$/],
-    ['resume-refused', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32001: target "bad" ended its event stream before the answer to tools\/call and refused to resume after event "gone-\d+" \(HTTP 405\)$/],
-    ['no-id-break', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32001: target "bad" ended its event stream before the answer to tools\/call/],
-    ['garbage-json', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent a message that is not JSON \(.+\): \{"jsonrpc":"2\.0","id":$/],
-    ['not-jsonrpc', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32001: target "bad" sent JSON that is not a JSON-RPC message: \{"hello":"world"\}$/],
+    ['html', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32080: target "bad" answered HTTP 200 with content-type "text\/html; charset=utf-8", not JSON or an event stream: <!doctype html><html><head><title>502 Bad Gateway/],
+    ['invalid-utf8', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32080: target "bad" sent an event stream that is not valid UTF-8$/],
+    ['endless', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32080: target "bad" sent an event of more than 16777216 bytes \(no blank line ended it within the bound\)$/],
+    ['huge', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32080: target "bad" sent an event of more than 16777216 bytes/],
+    ['close-mid-event', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32080: target "bad" ended its event stream before the answer to tools\/call \(.+\) and gave no event id to resume from$/],
+    ['resume-refused', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32080: target "bad" ended its event stream before the answer to tools\/call and refused to resume after event "gone-\d+" \(HTTP 405\)$/],
+    ['no-id-break', 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED', /^MCP error -32080: target "bad" ended its event stream before the answer to tools\/call/],
+    ['garbage-json', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32080: target "bad" sent a message that is not JSON \(.+\): \{"jsonrpc":"2\.0","id":$/],
+    ['not-jsonrpc', 'PCL_ERR_MCP_UPSTREAM_INVALID', /^MCP error -32080: target "bad" sent JSON that is not a JSON-RPC message: \{"hello":"world"\}$/],
   ];
 
   for (const [tool, code, message] of cases) {
     it(`${tool}: the client gets a JSON-RPC error naming the target within the route timeout; the session and the other target go on`, async () => {
       const { err, ms } = await failure(`bad_${tool}`);
-      assert.equal(err.code, -32001);
+      assert.equal(err.code, -32080);
       assert.match(err.message, message);
       assert.deepEqual(err.data, { target: 'bad', code });
       assert.ok(ms < TIMEOUT_MS, `answered in ${ms} ms`);
@@ -118,10 +118,10 @@ describe('an upstream that sends what is not MCP: the call fails with a JSON-RPC
   it('maxUpstreamMessageBytes sets the bound, for events and JSON bodies alike; under it, answers pass', async () => {
     const fails = (name: string) => small.callTool({ name }).then(() => assert.fail('should fail'), (e: unknown) => e as McpError);
     const event = await fails('endless');
-    assert.equal(event.message, 'MCP error -32001: target "small" sent an event of more than 4096 bytes (no blank line ended it within the bound)');
+    assert.equal(event.message, 'MCP error -32080: target "small" sent an event of more than 4096 bytes (no blank line ended it within the bound)');
     assert.deepEqual(event.data, { target: 'small', code: 'PCL_ERR_MCP_UPSTREAM_INVALID' });
     const body = await fails('big-json');
-    assert.equal(body.message, 'MCP error -32001: target "small" answered with a body over 4096 bytes');
+    assert.equal(body.message, 'MCP error -32080: target "small" answered with a body over 4096 bytes');
     assert.deepEqual(body.data, { target: 'small', code: 'PCL_ERR_MCP_UPSTREAM_INVALID' });
     assert.equal(text(await small.callTool({ name: 'ok-json' })), 'ok-json');
     // The route without the setting takes the 16 KiB answer.

@@ -51,7 +51,7 @@ describe('MCP dispatch through runtime.handle', () => {
     const ok = await rpc('tools/call', { name: 'echo', arguments: { text: 'hi' } });
     assert.match(ok.json.result.content[0].text, /hi/);
     const denied = await rpc('tools/call', { name: 'echo', arguments: { text: 'my secret' } });
-    assert.equal(denied.json.error.code, -32003);
+    assert.equal(denied.json.error.code, -32082);
     assert.match(denied.json.error.message, /secret/);
     const unknown = await rpc('tools/call', { name: 'nope', arguments: {} });
     // One target, no prefix: the name is the target's business, and its own answer comes back.

@@ -146,7 +146,7 @@ describe('remote MCP targets go through the route upstream: backend TLS, backend
     const client = await connect('/slow/mcp');
     const started = Date.now();
     await assert.rejects(client.callTool({ name: 'slow', arguments: {} }), (err: any) => {
-      assert.equal(err.message, `MCP error -32001: target "plain" is unavailable: backend 127.0.0.1:${plain.port} did not answer within 500 ms`);
+      assert.equal(err.message, `MCP error -32080: target "plain" is unavailable: backend 127.0.0.1:${plain.port} did not answer within 500 ms`);
       return true;
     });
     assert.ok(Date.now() - started < 3500, `failed after ${Date.now() - started} ms, before the target's 4 s answer`);

@@ -239,7 +239,7 @@ describe('stdio.shared: many sessions, one process, isolated', () => {
     const crash = answerOf(await b.call(2, 'crash'), 2);
     const lost = answerOf(await slow, 2);
     for (const m of [crash, lost]) {
-      assert.equal(m.error?.code, -32001);
+      assert.equal(m.error?.code, -32080);
       assert.equal(m.error?.message, 'target "solo" is unavailable: its shared process ended (it is started again for the next request)');
     }
     let next = 0;

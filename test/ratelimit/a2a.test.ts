@@ -51,7 +51,7 @@ describe('rateLimit on A2A messages', () => {
     for (let i = 0; i < 2; i++) assert.ok((await sendMessage(KEYS.alice, 'summarize')).result, 'within the limit');
     const hits = agent.hits.length;
     const limited = await sendMessage(KEYS.alice, 'summarize');
-    assert.equal(limited.error?.code, -32029, JSON.stringify(limited));
+    assert.equal(limited.error?.code, -32083, JSON.stringify(limited));
     assert.equal(limited.error.data.code, 'PCL_ERR_RATE_LIMITED');
     assert.ok(limited.error.data.retryAfterMs > 0);
     assert.equal(agent.hits.length, hits, 'a limited message never reaches the agent');

@@ -86,7 +86,7 @@ describe('rateLimit config', () => {
       `${P}.store.redis.url: expected a redis:// or rediss:// URL, got "localhost:"`,
     ]);
     assert.deepEqual(issues({ limits: [{ rate }], store: { redis: { url: 'not a url' } } }), [
-      `${P}.store.redis.url: expected a URL like "redis://127.0.0.1:6379", got "not a url"`,
+      `${P}.store.redis.url: expected a URL like "redis://127.0.0.1:6379", got a value that is not a URL (9 characters, not shown: it may hold a password)`,
     ]);
     assert.deepEqual(issues({ limits: [{ rate }], store: { redis: { url: 'redis://h:1/x' } } }), [
       `${P}.store.redis.url: the path of a Redis URL is a database number, got "/x"`,

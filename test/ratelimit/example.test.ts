@@ -77,7 +77,7 @@ describe('examples/ratelimiting', () => {
     }
     const limited = await rpc(url, BETA, { jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'echo', arguments: { message: 'one too many' } } }, session);
     assert.equal(limited.status, 200, 'a limited message is a JSON-RPC error, not an HTTP error');
-    assert.equal(limited.json.error.code, -32029);
+    assert.equal(limited.json.error.code, -32083);
     assert.match(limited.json.error.message, /^rate limit "echo-calls" reached: retry in \d+ s$/);
     assert.equal(limited.json.error.data.code, 'PCL_ERR_RATE_LIMITED');
     assert.equal(limited.json.error.data.limit, 'echo-calls');

@@ -63,7 +63,7 @@ describe('rateLimit on MCP messages', () => {
       clients.push(a);
       for (let i = 0; i < 3; i++) assert.equal(text(await a.callTool({ name: 'echo', arguments: { text: `hi ${i}` } })), `a: hi ${i}`);
       const err = await rpcError(a.callTool({ name: 'echo', arguments: { text: 'one too many' } }));
-      assert.equal(err.code, -32029);
+      assert.equal(err.code, -32083);
       assert.match(err.message, /rate limit "echo-calls" reached: retry in \d+ s/);
       const data = err.data as { code: string; limit: string; retryAfterMs: number };
       assert.equal(data.code, 'PCL_ERR_RATE_LIMITED');
@@ -76,13 +76,13 @@ describe('rateLimit on MCP messages', () => {
       const b = await agent(`${gw.url()}/mcp`, 'key-b');
       clients.push(b);
       for (let i = 0; i < 3; i++) await b.callTool({ name: 'echo', arguments: { text: 'b' } });
-      assert.equal((await rpcError(b.callTool({ name: 'echo', arguments: { text: 'b' } }))).code, -32029);
+      assert.equal((await rpcError(b.callTool({ name: 'echo', arguments: { text: 'b' } }))).code, -32083);
 
       // One slow call in flight per agent: a second at the same time is refused, then the slot is free again.
       const first = b.callTool({ name: 'slow', arguments: { ms: 400 } });
       await new Promise((r) => setTimeout(r, 100));
       const second = await rpcError(b.callTool({ name: 'slow', arguments: { ms: 1 } }));
-      assert.equal(second.code, -32029);
+      assert.equal(second.code, -32083);
       assert.match(second.message, /concurrency limit "slow-in-flight" reached/);
       await first;
       await b.callTool({ name: 'slow', arguments: { ms: 1 } });

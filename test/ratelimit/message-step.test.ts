@@ -83,7 +83,7 @@ describe('rateLimit message step', () => {
     assert.equal(await run(instance, a2a('alice', 'SendMessage', 'translate')), 'passed', 'v1.0 method name, same bucket');
     const refused = await run(instance, a2a('alice', 'message/send', 'translate'));
     assert.ok(refused instanceof RpcFailure);
-    assert.equal(refused.code, -32029);
+    assert.equal(refused.code, -32083);
     assert.equal(refused.message, 'rate limit "translate" reached: retry in 1800 s');
     assert.deepEqual(refused.data, { code: 'PCL_ERR_RATE_LIMITED', limit: 'translate', retryAfterMs: 1_800_000 });
     assert.equal(await run(instance, a2a('alice', 'message/send', 'summarize')), 'passed', 'another skill is not counted');
@@ -100,13 +100,13 @@ describe('rateLimit message step', () => {
     assert.ok(Date.now() - started < 1500, 'the build does not wait long for a Redis that refuses connections');
     const refused = await run(closed, a2a('alice', 'message/send'));
     assert.ok(refused instanceof RpcFailure);
-    assert.equal(refused.code, -32029);
+    assert.equal(refused.code, -32083);
     assert.deepEqual(refused.data, { code: 'PCL_ERR_RATE_LIMIT_UNAVAILABLE', limit: 'calls', retryAfterMs: 1000 });
     assert.ok(logs.find((l) => l.msg === 'rate-limit store (Redis) is unreachable: the failure mode decides until it is back' && l.store === url));
 
     const open = await build({ limits, store: { redis: { url } }, failureMode: 'failOpen' });
     instances.push(open);
     assert.equal(await run(open, a2a('alice', 'message/send')), 'passed');
-    assert.equal(((await run(open, a2a('alice', 'message/send'))) as RpcFailure).code, -32029, 'the local fallback limit applies');
+    assert.equal(((await run(open, a2a('alice', 'message/send'))) as RpcFailure).code, -32083, 'the local fallback limit applies');
   });
 });

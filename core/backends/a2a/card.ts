@@ -3,6 +3,7 @@ import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { MessagePipeline } from '../../pipeline/message.ts';
 import type { McpListItem, RequestContext } from '../../pipeline/types.ts';
 import type { AgentCaller, AgentEndpoint } from './agent-call.ts';
+import { BoundedMap } from '../../state/bounded-map.ts';
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
@@ -11,12 +12,26 @@ const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Ar
 export const CARD_PATHS: ReadonlySet<string> = new Set(['/.well-known/agent-card.json', '/.well-known/agent.json']);
 
 /**
+ * The `A2A-Version` a client asked for, as `major.minor` (A2A versions are `0.3`, `1.0`; a patch is ignored), or
+ * '' when absent or not a version: the card cache is keyed by it, so a client cannot make it hold one card per
+ * distinct header value.
+ */
+export function normalA2aVersion(raw: string | undefined): string {
+  const m = raw === undefined ? null : /^\s*v?(\d{1,3})\.(\d{1,3})(?:\.\d{1,6})?\s*$/.exec(raw);
+  return m ? `${Number(m[1])}.${Number(m[2])}` : '';
+}
+
+/** Most cards kept per backend (agents times versions asked for); the least recently used goes first. */
+export const CARD_CACHE_MAX_ENTRIES = 64;
+
+/**
  * Agent cards as the agent serves them, fetched on first use and reused for `ttlMs`. One cache per runtime: a
- * reload builds a new backend, so a reload always fetches anew. The card is cached per `A2A-Version` the client
- * asked for, since an agent may answer v0.3 and v1.0 clients with different card shapes.
+ * reload builds a new backend, so a reload always fetches anew. The card is cached per normalised `A2A-Version`
+ * the client asked for (an agent may answer v0.3 and v1.0 clients with different card shapes), at most
+ * `CARD_CACHE_MAX_ENTRIES` of them.
  */
 export class CardCache {
-  private readonly entries = new Map<string, { card: Promise<Json>; expires: number }>();
+  readonly entries = new BoundedMap<string, { card: Promise<Json>; expires: number }>(CARD_CACHE_MAX_ENTRIES);
   private readonly ttlMs: number;
   private readonly caller: AgentCaller;
 
@@ -26,7 +41,7 @@ export class CardCache {
   }
 
   get(ctx: RequestContext, agent: AgentEndpoint): Promise<Json> {
-    const version = headerOf(ctx, 'a2a-version') ?? '';
+    const version = normalA2aVersion(headerOf(ctx, 'a2a-version'));
     const key = `${agent.name}\n${version}`;
     const now = Date.now();
     const hit = this.entries.get(key);
@@ -35,7 +50,7 @@ export class CardCache {
     this.entries.set(key, { card, expires: now + this.ttlMs });
     // A failure is not cached: the next request asks the agent again.
     card.catch(() => {
-      if (this.entries.get(key)?.card === card) this.entries.delete(key);
+      if (this.entries.peek(key)?.card === card) this.entries.delete(key);
     });
     return card;
   }
@@ -139,6 +154,8 @@ export interface CardView {
   agent: AgentEndpoint;
   security: CardSecurity;
   messages: MessagePipeline;
+  /** Whether the route lets clients register push-notification URLs at all. */
+  pushNotifications: boolean;
 }
 
 /** The gateway's own base URL for an agent mounted at `mount`, as the client reached it. */
@@ -151,7 +168,8 @@ export function gatewayBaseOf(ctx: RequestContext, mount: string): string {
  * The card as the caller may see it: every interface URL on the agent's own origin and path moved to the gateway's
  * listener, scheme and path (v0.3 `url` and `additionalInterfaces[].url`; v1.0 `supportedInterfaces[].url`);
  * interfaces elsewhere or over gRPC left out (the gateway could not serve them); the security schemes replaced by
- * the route's; the signatures dropped (they no longer match); and only the skills the route's policies allow.
+ * the route's; the signatures dropped (they no longer match); `capabilities.pushNotifications` false when the route
+ * refuses every push URL; and only the skills the route's policies allow.
  */
 export async function rewriteCard(ctx: RequestContext, source: Json, view: CardView): Promise<Json> {
   const card: Json = { ...source };
@@ -194,6 +212,8 @@ export async function rewriteCard(ctx: RequestContext, source: Json, view: CardV
     else card.security = view.security.v03.security;
     if ('supportedInterfaces' in card && !v10) card.securityRequirements = view.security.v10.requirements;
   }
+  const capabilities = obj(card.capabilities);
+  if (capabilities && capabilities.pushNotifications === true && !view.pushNotifications) card.capabilities = { ...capabilities, pushNotifications: false };
   if (Array.isArray(card.skills)) card.skills = await allowedSkills(ctx, card.skills, view);
   return card;
 }

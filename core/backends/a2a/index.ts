@@ -8,7 +8,7 @@ import type { RouteUpstream } from '../../upstream/index.ts';
 import { AgentCaller, type AgentEndpoint } from './agent-call.ts';
 import { CARD_PATHS, CardCache, gatewayBaseOf, rewriteCard, routeSecurity, type CardView } from './card.ts';
 import { restCallOf } from './methods.ts';
-import { createPushAllowlist } from './push.ts';
+import { createOutboundGuard } from '../../upstream/outbound-guard.ts';
 import { json, serveJsonRpc, serveRest, type ServeEnv } from './serve.ts';
 
 export const A2A_DEFAULTS = { cardTtlMs: 60_000, maxResponseBytes: 16 * 1024 * 1024 } as const;
@@ -32,7 +32,7 @@ function endpointOf(name: string, url: string, mount: string): AgentEndpoint {
  * HTTP+JSON bindings (every message through the route's message pipeline, streams passed through as they come),
  * and, for a route with several agents, a listing of the cards the caller may see at the route's path.
  */
-export function createA2aBackend(options: A2aBackendOptions): { step: Step; drain(): void } {
+export function createA2aBackend(options: A2aBackendOptions): { step: Step; drain(): void; publicRequest?(ctx: RequestContext): boolean } {
   const { route, config } = options;
   const single = config.url !== undefined;
   const agents: AgentEndpoint[] = single ? [endpointOf(route.name, config.url!, '')] : config.agents!.map((a) => endpointOf(a.name, a.url, `/${a.name}`));
@@ -40,12 +40,14 @@ export function createA2aBackend(options: A2aBackendOptions): { step: Step; drai
   const caller = new AgentCaller(options.upstream.compose({ shared: options.dispatcher }));
   const cards = new CardCache(caller, config.cardTtlMs ?? A2A_DEFAULTS.cardTtlMs);
   const security = routeSecurity(route, options.listener);
+  // The card says what the route really offers: no push notifications when every push URL is refused.
+  const pushNotifications = (config.pushNotifications?.allowedUrls.length ?? 0) > 0;
   const env: ServeEnv = {
     caller,
     messages: options.messages,
-    pushAllowed: createPushAllowlist(config.pushNotifications?.allowedUrls ?? []),
+    pushGuard: createOutboundGuard({ allowedUrls: config.pushNotifications?.allowedUrls ?? [], allowPrivateAddresses: config.pushNotifications?.allowPrivateAddresses }),
     maxResponseBytes: A2A_DEFAULTS.maxResponseBytes,
-    view: (ctx, agent) => ({ gatewayBase: gatewayBaseOf(ctx, prefixOf(ctx) + agent.mount), agent, security, messages: options.messages }),
+    view: (ctx, agent) => ({ gatewayBase: gatewayBaseOf(ctx, prefixOf(ctx) + agent.mount), agent, security, messages: options.messages, pushNotifications }),
     streams: new Set(),
   };
 
@@ -54,8 +56,20 @@ export function createA2aBackend(options: A2aBackendOptions): { step: Step; drai
     return rewriteCard(ctx, await cards.get(ctx, agent), view);
   }
 
+  /** The sub-path of an agent a request is for, or undefined when it names no agent. */
+  function subPathOf(ctx: RequestContext): string | undefined {
+    const rel = ctx.path.slice(prefixOf(ctx).length);
+    if (single) return rel;
+    const m = /^\/([^/]+)(\/.*)?$/.exec(rel);
+    return m && byName.has(m[1]) ? (m[2] ?? '') : undefined;
+  }
+
   return {
     step: a2aBackend,
+    publicRequest:
+      (config.cardVisibility ?? 'public') === 'public'
+        ? (ctx) => (ctx.method === 'GET' || ctx.method === 'HEAD') && CARD_PATHS.has(subPathOf(ctx) ?? '')
+        : undefined,
     // A shutdown ends the streams being passed through rather than waiting for agents and clients to finish them.
     drain() {
       for (const stream of [...env.streams]) stream.destroy();

@@ -1,3 +1,4 @@
+import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { A2aMessage } from '../../pipeline/types.ts';
 
 /**
@@ -82,6 +83,15 @@ export interface RestCall {
   streaming: boolean;
 }
 
+/** A path segment, percent-decoded; a malformed escape (`%zz`, `%E0%A4`) is the client's error, a 400. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new GatewayError(ErrorCodes.BAD_REQUEST, `the task id ${JSON.stringify(segment.slice(0, 100))} in the path has a malformed percent-escape`);
+  }
+}
+
 /**
  * The REST binding's endpoints (v1.0 at the interface's root, v0.3 under `/v1`, both optionally under a
  * `/{tenant}`), as the JSON-RPC method each stands for. Undefined for a path that is not a REST endpoint.
@@ -91,7 +101,7 @@ export function restCallOf(httpMethod: string, path: string, body: Record<string
   if (!m) return undefined;
   const v03 = /(^|\/)v1\//.test(path);
   const [, what, taskId, tail, configId] = m;
-  const id = taskId === undefined ? undefined : decodeURIComponent(taskId);
+  const id = taskId === undefined ? undefined : decodeSegment(taskId);
   const call = (v1: string, legacy: string, params: Record<string, unknown> | undefined, streaming = false): RestCall => ({ method: v03 ? legacy : v1, params, streaming });
   if (what === 'message:send' && httpMethod === 'POST') return call('SendMessage', 'message/send', body);
   if (what === 'message:stream' && httpMethod === 'POST') return call('SendStreamingMessage', 'message/stream', body, true);

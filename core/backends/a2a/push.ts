@@ -1,46 +1,43 @@
 import { PUSH_CONFIG_METHODS } from './methods.ts';
 
-const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+/** Deepest nesting the walk follows; a message nested deeper is refused before it is walked (see `jsonDepth`). */
+const MAX_WALK = 10_000;
 
 /**
- * Every push-notification URL a message gives the agent: in a send's `configuration` (v0.3
- * `pushNotificationConfig`, v1.0 `taskPushNotificationConfig`) and in the params of a push-config method (v0.3
- * `pushNotificationConfig.url`, v1.0 `url`, or under `config`).
+ * A key as A2A implementations read it, whatever the spelling: `task_push_notification_config`,
+ * `taskPushNotificationConfig` and `TaskPushNotificationConfig` are one key (ts-proto's `fromJSON`, which
+ * `@a2a-js/sdk` uses, accepts both camelCase and snake_case for every field).
+ */
+const normalKey = (k: string): string => k.replace(/[_-]/g, '').toLowerCase();
+
+/**
+ * Every push-notification URL a message gives the agent, in every spelling an agent accepts: anything named `url`
+ * inside a value whose key names a push notification (`configuration.taskPushNotificationConfig`, v0.3
+ * `pushNotificationConfig`, snake_case, nested or top-level), and, for a push-config method, anything named `url`
+ * anywhere in its params (v1.0 puts it at the top). A non-string `url` is returned as is, for the caller to refuse:
+ * agents coerce it to a string. The walk is iterative and bounded, so no nesting can overflow the stack.
  */
 export function pushUrlsOf(method: string, params: Record<string, unknown> | undefined): unknown[] {
-  if (!params) return [];
+  if (!params || typeof params !== 'object') return [];
   const urls: unknown[] = [];
-  const add = (holder: unknown) => {
-    const o = obj(holder);
-    if (o && 'url' in o) urls.push(o.url);
-  };
-  const configuration = obj(params.configuration);
-  add(configuration?.pushNotificationConfig);
-  add(configuration?.taskPushNotificationConfig);
-  if (PUSH_CONFIG_METHODS.has(method)) {
-    add(params);
-    add(params.pushNotificationConfig);
-    add(params.config);
-    add(obj(params.config)?.pushNotificationConfig);
+  const stack: Array<{ value: unknown; underPush: boolean }> = [{ value: params, underPush: PUSH_CONFIG_METHODS.has(method) }];
+  let visited = 0;
+  while (stack.length > 0) {
+    const { value, underPush } = stack.pop()!;
+    if (++visited > MAX_WALK) {
+      urls.push(undefined); // too large to check: refused like a URL that is not allowed
+      break;
+    }
+    if (Array.isArray(value)) {
+      for (const v of value) if (v && typeof v === 'object') stack.push({ value: v, underPush });
+      continue;
+    }
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+      const k = normalKey(key);
+      const push = underPush || k.includes('push');
+      if (push && k === 'url' && v !== undefined && v !== null) urls.push(v);
+      else if (v && typeof v === 'object') stack.push({ value: v, underPush: push });
+    }
   }
   return urls;
-}
-
-/**
- * The allowlist of push URLs, built once: a URL is allowed when its scheme, host and port are those of an entry
- * and its path starts with the entry's. A URL with credentials in it is never allowed.
- */
-export function createPushAllowlist(allowed: readonly string[]): (url: unknown) => boolean {
-  const entries = allowed.map((a) => new URL(a));
-  return (url) => {
-    if (typeof url !== 'string') return false;
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      return false;
-    }
-    if (u.username || u.password) return false;
-    return entries.some((e) => e.protocol === u.protocol && e.host === u.host && u.pathname.startsWith(e.pathname));
-  };
 }

@@ -1,4 +1,4 @@
-import { array, number, object, string } from '../../config/schema.ts';
+import { array, boolean, literal, number, object, string } from '../../config/schema.ts';
 
 const httpUrl = string({ pattern: /^https?:\/\/[^/?#]+/, patternHint: 'an http(s) URL' });
 
@@ -13,7 +13,8 @@ export const a2aBackendSchema = object(
     url: httpUrl,
     agents: array(agent, { minItems: 1 }),
     cardTtlMs: number({ integer: true, min: 0 }),
-    pushNotifications: object({ allowedUrls: array(httpUrl) }, { required: ['allowedUrls'] }),
+    pushNotifications: object({ allowedUrls: array(httpUrl), allowPrivateAddresses: boolean() }, { required: ['allowedUrls'] }),
+    cardVisibility: literal('public', 'authenticated'),
   },
   {
     exactlyOne: ['url', 'agents'],

@@ -7,12 +7,15 @@ import type { AgentCaller, AgentEndpoint, AgentResponse } from './agent-call.ts'
 import { rewriteCard, type CardView } from './card.ts';
 import { CARD_METHODS, describeMessage, KNOWN_METHODS, STREAMING_METHODS, type RestCall } from './methods.ts';
 import { pushUrlsOf } from './push.ts';
+import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '../../protocol/message-check.ts';
+import type { OutboundGuard } from '../../upstream/outbound-guard.ts';
 
 /** What serving one agent's traffic needs, built once per route. */
 export interface ServeEnv {
   caller: AgentCaller;
   messages: MessagePipeline;
-  pushAllowed: (url: unknown) => boolean;
+  /** The route's push-URL rule (`a2a.pushNotifications`), through the gateway's one outbound-URL guard. */
+  pushGuard: OutboundGuard;
   /** Largest non-streaming answer read from an agent. */
   maxResponseBytes: number;
   view(ctx: RequestContext, agent: AgentEndpoint): CardView;
@@ -55,10 +58,12 @@ function messageContext(ctx: RequestContext, agent: AgentEndpoint, method: strin
 }
 
 /** Refuses a message that would have the agent call a URL outside the allowlist. */
-function checkPush(env: ServeEnv, m: MessageContext): void {
+async function checkPush(env: ServeEnv, m: MessageContext): Promise<void> {
   for (const url of pushUrlsOf(m.method, m.params)) {
-    if (!env.pushAllowed(url)) {
-      throw new RpcFailure(RpcErrors.DENIED, `push notification URL ${JSON.stringify(String(url).slice(0, 200))} is not allowed on this route (a2a.pushNotifications.allowedUrls)`, {
+    const verdict = await env.pushGuard.check(url);
+    if (!verdict.ok) {
+      const shown = typeof url === 'string' ? url : JSON.stringify(url) ?? String(url);
+      throw new RpcFailure(RpcErrors.DENIED, `push notification URL ${JSON.stringify(shown.slice(0, 200))} is not allowed on this route (a2a.pushNotifications.allowedUrls): it ${verdict.reason}`, {
         code: ErrorCodes.A2A_PUSH_URL_DENIED,
       });
     }
@@ -79,7 +84,7 @@ async function runMessage(
   let streamReady!: (res: AgentResponse) => void;
   const stream = new Promise<AgentResponse>((resolve) => (streamReady = resolve));
   const done = env.messages.run(m, async (msg) => {
-    checkPush(env, msg);
+    await checkPush(env, msg);
     const res = await send(msg);
     if (!msg.streaming || !isSse(res)) return readResult(msg, res);
     streamReady(res);
@@ -119,6 +124,11 @@ function a2aHeaders(res: AgentResponse | undefined): Record<string, string> {
 
 const sseHeaders = (res: AgentResponse) => ({ 'content-type': String(res.headers['content-type']), 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...a2aHeaders(res) });
 
+function readableId(req: unknown): JsonRpcId | null {
+  const id = req && typeof req === 'object' && !Array.isArray(req) ? (req as Json).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
 /** JSON-RPC binding: one request (A2A has no batches) per POST, answered with a JSON-RPC response or an SSE stream. */
 export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: AgentEndpoint, path: string): Promise<void> {
   const raw = await readBody(ctx);
@@ -129,9 +139,11 @@ export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: Ag
     return ctx.respond(json(200, rpcError(null, RpcErrors.PARSE_ERROR, `Parse error: ${(err as Error).message}`)));
   }
   if (!isJsonRpcMessage(req) || !('method' in req) || !('id' in req) || req.id === undefined) {
-    return ctx.respond(json(200, rpcError(null, RpcErrors.INVALID_REQUEST, 'Invalid Request: expected one JSON-RPC 2.0 request with an id (A2A has no batches or notifications)')));
+    // The id is answered whenever it can be read, even from an invalid request (JSON-RPC 2.0, section 5).
+    return ctx.respond(json(200, rpcError(readableId(req), RpcErrors.INVALID_REQUEST, 'Invalid Request: expected one JSON-RPC 2.0 request with an id (A2A has no batches or notifications)')));
   }
   const id = req.id as JsonRpcId | null;
+  if (nestsDeeperThan(req, MAX_MESSAGE_DEPTH)) return ctx.respond(json(200, rpcError(id, RpcErrors.INVALID_PARAMS, `Invalid params: the message nests deeper than ${MAX_MESSAGE_DEPTH} levels`)));
   if (!KNOWN_METHODS.has(req.method)) return ctx.respond(json(200, rpcError(id, RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method.slice(0, 100)}`)));
   const m = messageContext(ctx, agent, req.method, req.params, id);
   const view = env.view(ctx, agent);
@@ -188,6 +200,7 @@ export async function serveRest(env: ServeEnv, ctx: RequestContext, agent: Agent
       throw new GatewayError(ErrorCodes.BAD_REQUEST, `the request body is not JSON: ${(err as Error).message}`);
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError(ErrorCodes.BAD_REQUEST, 'the request body must be a JSON object');
+    if (nestsDeeperThan(body, MAX_MESSAGE_DEPTH)) throw new GatewayError(ErrorCodes.BAD_REQUEST, `the request body nests deeper than ${MAX_MESSAGE_DEPTH} levels`);
   }
   const rest = call(body);
   if (!rest) throw new GatewayError(ErrorCodes.A2A_UNKNOWN_ENDPOINT, `no A2A endpoint ${ctx.method} ${ctx.path}`);

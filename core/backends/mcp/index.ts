@@ -36,6 +36,8 @@ export const MCP_DEFAULTS = {
   maxUpstreamMessageBytes: 16 * 1024 * 1024,
   maxSessions: 1000,
   maxSessionsPerIdentity: 100,
+  maxRequestsPerSession: 100,
+  maxRequestsPerIdentity: 1000,
   maxProcesses: 100,
 } as const;
 
@@ -103,6 +105,8 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const limits = {
     maxSessions: config.maxSessions ?? MCP_DEFAULTS.maxSessions,
     maxSessionsPerIdentity: config.maxSessionsPerIdentity ?? MCP_DEFAULTS.maxSessionsPerIdentity,
+    maxRequestsPerSession: config.maxRequestsPerSession ?? MCP_DEFAULTS.maxRequestsPerSession,
+    maxRequestsPerIdentity: config.maxRequestsPerIdentity ?? MCP_DEFAULTS.maxRequestsPerIdentity,
   };
   const store = options.state.getOrCreate(SESSION_STORE, options.scope, () => new SessionStore(idleMs, limits));
   const launchers = new Map<string, TargetLauncher>();

@@ -67,6 +67,8 @@ export const mcpBackendSchema = object(
     maxUpstreamMessageBytes: number({ integer: true, min: 1024, max: 1024 * 1024 * 1024 }),
     maxSessions: number({ integer: true, min: 1, max: 1_000_000 }),
     maxSessionsPerIdentity: number({ integer: true, min: 1, max: 1_000_000 }),
+    maxRequestsPerSession: number({ integer: true, min: 1, max: 1_000_000 }),
+    maxRequestsPerIdentity: number({ integer: true, min: 1, max: 1_000_000 }),
     dnsRebindingProtection: object({
       enabled: boolean(),
       allowedOrigins: array(string({ nonEmpty: true })),

@@ -8,6 +8,10 @@ import { ProcessBudget } from './upstream/processes.ts';
 export interface SessionLimits {
   maxSessions: number;
   maxSessionsPerIdentity: number;
+  /** Requests (each a pending answer or SSE stream) in flight at once in one session. */
+  maxRequestsPerSession: number;
+  /** Requests in flight at once across all the sessions of one identity. */
+  maxRequestsPerIdentity: number;
 }
 
 /** A place taken for a session being opened: `commit` it once the session started, else `cancel` it. */
@@ -27,6 +31,8 @@ export class SessionStore {
   private readonly perOwner = new Map<string, number>();
   private opening = 0;
   private readonly budgets = new Map<string, ProcessBudget>();
+  /** Requests in flight per owner; an owner with none has no entry (bounded by the open sessions' owners). */
+  private readonly activePerOwner = new Map<string, number>();
   /** Legacy SSE sessions end with their stream; everything else with DELETE or idle expiry. */
   private refs = 0;
   /** Set when the last runtime let go: sessions still being opened then must not outlive the store. */
@@ -152,6 +158,30 @@ export class SessionStore {
     if (!budget) this.budgets.set(target, (budget = new ProcessBudget(limit)));
     budget.limit = limit;
     return budget;
+  }
+
+  /**
+   * Admits one more request (a pending answer, maybe an SSE stream) in `session`, or throws 429
+   * PCL_ERR_MCP_STREAM_LIMIT when the session or its identity already has as many in flight as allowed: pending
+   * streams cannot pile up without bound and slow every other request. Returns the release, to call once.
+   */
+  admitRequest(session: Session, route: string): () => void {
+    const { maxRequestsPerSession, maxRequestsPerIdentity } = this.limits;
+    const owner = session.owner;
+    const mine = this.activePerOwner.get(owner) ?? 0;
+    if (session.active >= maxRequestsPerSession || mine >= maxRequestsPerIdentity) {
+      const which = session.active >= maxRequestsPerSession ? `this session already has ${maxRequestsPerSession} requests in flight (maxRequestsPerSession)` : `this identity already has ${maxRequestsPerIdentity} requests in flight across its sessions (maxRequestsPerIdentity)`;
+      throw new GatewayError(ErrorCodes.MCP_STREAM_LIMIT, `route "${route}": ${which}; wait for an answer before sending more`);
+    }
+    this.activePerOwner.set(owner, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.activePerOwner.get(owner) ?? 1) - 1;
+      if (left <= 0) this.activePerOwner.delete(owner);
+      else this.activePerOwner.set(owner, left);
+    };
   }
 
   acquire(idleTimeoutMs: number, limits: SessionLimits, ids?: SessionIds): void {

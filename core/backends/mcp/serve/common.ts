@@ -3,6 +3,7 @@ import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { MessagePipeline } from '../../../pipeline/message.ts';
 import type { GatewayResponse, RequestContext } from '../../../pipeline/types.ts';
 import { dispatch, negotiateVersion, type RequestEra } from '../dispatch.ts';
+import { malformedMcpMessage } from '../../../protocol/message-check.ts';
 import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
 import { Session, type Emit, type SessionEnv } from '../session.ts';
 import type { SessionStore } from '../store.ts';
@@ -55,6 +56,8 @@ export async function readMessages(ctx: RequestContext, env: ServeEnv): Promise<
   if (list.length === 0 || !list.every(isJsonRpcMessage)) {
     return json(400, rpcError(null, RpcErrors.INVALID_REQUEST, 'Invalid Request: expected a JSON-RPC 2.0 message or a batch of them'));
   }
+  const malformed = malformedMcpMessage(list as JsonRpcMessage[]);
+  if (malformed) return json(400, malformed);
   return { messages: list as JsonRpcMessage[], batch: Array.isArray(parsed) };
 }
 

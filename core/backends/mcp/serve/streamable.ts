@@ -90,6 +90,13 @@ async function post(env: ServeEnv, ctx: RequestContext): Promise<void> {
     return ctx.respond({ status: 202, headers, body: null });
   }
 
+  let release: () => void;
+  try {
+    release = env.store.admitRequest(session, env.session.routeName);
+  } catch (err) {
+    if (temporary) await session.close('delete');
+    throw err;
+  }
   session.active++;
   const wantsStream = String(ctx.clientHeaders.accept ?? '').includes('text/event-stream');
   let stream: SseStream | undefined;
@@ -109,6 +116,7 @@ async function post(env: ServeEnv, ctx: RequestContext): Promise<void> {
   };
   const done = Promise.all(requests.map((r) => answer(session, ctx, env, r as JsonRpcRequest, emit)));
   const finish = () => {
+    release();
     session.active--;
     session.touch();
     if (temporary) void session.close('delete');

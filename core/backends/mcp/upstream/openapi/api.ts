@@ -1,3 +1,5 @@
+import { redactString } from '../../../../telemetry/redact.ts';
+import { createOutboundGuard } from '../../../../upstream/outbound-guard.ts';
 import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js';
 import type { McpOpenApiTarget } from '../../../../../sdk-types/openapi.ts';
 import { lazy } from '../../../../lazy.ts';
@@ -60,7 +62,8 @@ export class OpenApiApi {
         try {
           // Relative to the document's URL, else to the spec's own server.
           const absolute = new URL(url, spec.url ?? (this.base.fixed ? `${this.base.fixed}/` : undefined));
-          if (absolute.protocol === 'http:' || absolute.protocol === 'https:') this.own.set(t.name, trimSlash(absolute.href));
+          // A server a fetched spec names elsewhere goes through the outbound-URL guard; refused, the spec's server applies.
+          if ((absolute.protocol === 'http:' || absolute.protocol === 'https:') && serverRefusal(spec, absolute) === undefined) this.own.set(t.name, trimSlash(absolute.href));
         } catch {
           // A relative server with nothing to resolve it against: the spec's server applies.
         }
@@ -147,7 +150,24 @@ function baseUrlRule(spec: LoadedSpec, config: McpOpenApiTarget, where: string):
     throw specError(where, `#/servers/0/url: "${server}" is relative; set the target's url or host`);
   }
   if (absolute.protocol !== 'http:' && absolute.protocol !== 'https:') throw specError(where, `#/servers/0/url: "${server}" is not an http(s) URL`);
+  const refused = serverRefusal(spec, absolute);
+  if (refused) throw specError(where, `#/servers/0/url: "${redactString(absolute.href)}" in a spec fetched from ${spec.url} ${refused}; set the target's url or host to call it`);
   return { fixed: trimSlash(absolute.href), path: '' };
+}
+
+const SERVER_GUARD = createOutboundGuard();
+
+/**
+ * Why the gateway will not call a server URL a spec names, or undefined. A spec the operator wrote (a file, inline)
+ * names the operator's servers; a spec fetched from a URL is someone else's document, so a server it names on
+ * another origin than its own goes through the outbound-URL guard (scheme, credentials, the class of a literal
+ * address or `localhost`): a published spec cannot point the gateway at its metadata service or its loopback.
+ */
+function serverRefusal(spec: LoadedSpec, server: URL): string | undefined {
+  if (spec.url === undefined) return undefined;
+  if (new URL(spec.url).origin === server.origin) return undefined;
+  const verdict = SERVER_GUARD.checkSync(server.href);
+  return verdict.ok ? undefined : verdict.reason;
 }
 
 function serverPath(server: string | undefined): string {

@@ -2,7 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import { GatewayError } from '../../../../errors.ts';
 import type { OpenApiApi } from './api.ts';
 import { isJsonType, type OperationTool } from './operations.ts';
-import { serializeBody, serializeCookie, serializeHeader, serializePath, serializeQuery } from './serialize.ts';
+import { ArgumentError, hasDotSegment, serializeBody, serializeCookie, serializeHeader, serializePath, serializeQuery } from './serialize.ts';
 
 /** How much of an error answer's body an error result quotes. */
 export const ERROR_EXCERPT_CHARS = 1024;
@@ -21,11 +21,8 @@ export function errorResult(text: string): ToolResult {
   return { content: [{ type: 'text', text }], isError: true };
 }
 
-/**
- * Calls the operation behind a tool with validated arguments, through the route's dispatcher (its TLS, time
- * limits, retries and credentials), and turns the answer into a tool result.
- */
-export async function callOperation(api: OpenApiApi, op: OperationTool, args: Record<string, unknown>, options: CallOptions): Promise<ToolResult> {
+/** The operation's path, query, headers and cookies from the arguments; an argument it must not send throws. */
+function serializeParams(op: OperationTool, args: Record<string, unknown>): { path: string; query: string[]; headers: Record<string, string>; cookies: string[] } {
   let path = op.path;
   const query: string[] = [];
   const headers: Record<string, string> = { accept: op.accept };
@@ -48,6 +45,25 @@ export async function callOperation(api: OpenApiApi, op: OperationTool, args: Re
         break;
     }
   }
+  // A value of `.` or `..` passes percent-encoding and the URL parser then resolves it: a caller allowed one
+  // operation would reach other paths of the upstream.
+  if (hasDotSegment(path) && !hasDotSegment(op.path)) throw new ArgumentError('a path parameter makes a "." or ".." path segment');
+  return { path, query, headers, cookies };
+}
+
+/**
+ * Calls the operation behind a tool with validated arguments, through the route's dispatcher (its TLS, time
+ * limits, retries and credentials), and turns the answer into a tool result.
+ */
+export async function callOperation(api: OpenApiApi, op: OperationTool, args: Record<string, unknown>, options: CallOptions): Promise<ToolResult> {
+  let parts: ReturnType<typeof serializeParams>;
+  try {
+    parts = serializeParams(op, args);
+  } catch (err) {
+    if (err instanceof ArgumentError) return errorResult(`invalid arguments for ${op.name}: ${err.message}`);
+    throw err;
+  }
+  const { path, query, headers, cookies } = parts;
   if (cookies.length > 0) headers.cookie = cookies.join('; ');
   for (const [k, v] of Object.entries(api.headers)) headers[k.toLowerCase()] = v;
   let body: ReturnType<typeof serializeBody>['body'] | undefined;

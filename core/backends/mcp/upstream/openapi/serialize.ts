@@ -25,6 +25,20 @@ function entries(v: unknown): Array<[string, unknown]> {
   return v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v as Json).filter(([, x]) => x !== undefined) : [];
 }
 
+/** An argument the gateway refuses to send, whatever the schema allowed: the message names the parameter. */
+export class ArgumentError extends Error {}
+
+/**
+ * Whether a path has a `.` or `..` segment (also percent-encoded: WHATWG URL, which undici uses, resolves `%2e`
+ * like `.`), which would climb out of the operation's path to another of the upstream's.
+ */
+export function hasDotSegment(path: string): boolean {
+  return path.split('/').some((seg) => {
+    const s = seg.replace(/%2e/gi, '.');
+    return s === '.' || s === '..';
+  });
+}
+
 /** A path parameter's value, ready to put in place of `{name}` (simple, label, matrix). */
 export function serializePath(p: ParamSpec, raw: unknown): string {
   const value = p.json ? JSON.stringify(raw) : raw;
@@ -81,14 +95,25 @@ export function serializeHeader(p: ParamSpec, raw: unknown): string {
   return text(value);
 }
 
-/** A cookie parameter as `name=value` pairs (style form). */
+/** RFC 6265 cookie-name (an RFC 7230 token): what an exploded object's keys must be to stay one cookie each. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * A cookie parameter as `name=value` pairs (style form). An exploded object's keys become cookie names: a key that
+ * is not a cookie-name token (`a=b; admin`) is refused, never sent, since it would set cookies of its own choosing.
+ */
 export function serializeCookie(p: ParamSpec, raw: unknown): string[] {
   const value = p.json ? JSON.stringify(raw) : raw;
   const enc = (s: unknown) => encodeURIComponent(text(s));
   if (Array.isArray(value)) return p.explode ? value.map((v) => `${p.name}=${enc(v)}`) : [`${p.name}=${value.map(enc).join(',')}`];
   if (value && typeof value === 'object') {
     const obj = entries(value);
-    return p.explode ? obj.map(([k, v]) => `${k}=${enc(v)}`) : [`${p.name}=${obj.flatMap(([k, v]) => [enc(k), enc(v)]).join(',')}`];
+    if (p.explode) {
+      const bad = obj.find(([k]) => !COOKIE_NAME.test(k));
+      if (bad) throw new ArgumentError(`cookie parameter "${p.name}" has a key ${JSON.stringify(bad[0].slice(0, 100))} that is not a cookie name`);
+      return obj.map(([k, v]) => `${k}=${enc(v)}`);
+    }
+    return [`${p.name}=${obj.flatMap(([k, v]) => [enc(k), enc(v)]).join(',')}`];
   }
   return [`${p.name}=${enc(value)}`];
 }
