@@ -98,7 +98,7 @@ export class Session {
   private readonly buffered: JsonRpcMessage[] = [];
   private nextClientRequest = 1;
   private readonly toClient = new Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout; target: string; upstreamId: unknown }>();
-  onClose?: () => void;
+  onClose?: (reason: CloseReason) => void;
   /** Legacy HTTP+SSE sessions: the one stream everything is sent on. */
   legacy?: { send(m: JsonRpcMessage): boolean; end(): void; event(name: string, data: string): boolean };
   /** Whether `start` was called (legacy sessions exist before their initialize). */
@@ -365,6 +365,6 @@ export class Session {
     }
     const keep = this.keepUpstream && (reason === 'idle' || reason === 'shutdown');
     await Promise.allSettled(conns.map((c) => c.close(keep)));
-    this.onClose?.();
+    this.onClose?.(reason);
   }
 }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
+import { BoundedMap } from '../../state/bounded-map.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { CloseReason, Session } from './session.ts';
 import type { SessionIds } from './session-id.ts';
@@ -42,6 +44,12 @@ export class SessionStore {
   limits: SessionLimits;
   /** Issues sealed ids and rebuilds sessions other replicas opened (the current runtime's; see `acquire`). */
   private ids?: SessionIds;
+  /**
+   * Sessions their clients ended (DELETE), by a digest of the id: a sealed id stays valid after its session ends,
+   * and without this a DELETE'd session would be rebuilt from its id on the next request. Bounded (oldest forgotten
+   * first); per replica: another replica learns of a DELETE only when its own copy idles out (see README, Deploy).
+   */
+  private readonly ended = new BoundedMap<string, true>(20_000);
   /** Set when the gateway drains (SIGTERM): new sessions are refused so that clients open them elsewhere. */
   refusing = false;
 
@@ -65,6 +73,10 @@ export class SessionStore {
     if (session) return session.owner === owner ? session : undefined;
     const ids = this.ids;
     if (!ids || this.released) return undefined;
+    if (this.ended.has(digest(id))) {
+      ids.logger.info({ route: ids.routeName, reason: 'terminated', code: ErrorCodes.MCP_SESSION_NOT_FOUND }, 'MCP session id names a session its client ended');
+      return undefined;
+    }
     const rebuilt = ids.rebuild(id, owner);
     const logger = ids.logger;
     if ('reason' in rebuilt) {
@@ -140,8 +152,9 @@ export class SessionStore {
           session.keepUpstream = this.ids.shared;
         }
         this.sessions.set(session.id, session);
-        session.onClose = () => {
+        session.onClose = (reason) => {
           if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+          if (reason === 'delete') this.ended.set(digest(session.id), true);
           forget();
         };
         session.opened();
@@ -214,4 +227,9 @@ export class SessionStore {
     await Promise.allSettled([...this.sessions.values()].map((s) => s.close('shutdown')));
     return true;
   }
+}
+
+/** A fixed-size key for a session id (sealed ids run to hundreds of characters). */
+function digest(id: string): string {
+  return createHash('sha256').update(id).digest('base64url').slice(0, 22);
 }
