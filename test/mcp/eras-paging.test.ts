@@ -222,3 +222,64 @@ describe('MCP lists paged with one gateway cursor across targets, tasks routed b
     assert.equal(unknown.body.error.data.code, 'PCL_ERR_MCP_TASK_UNKNOWN');
   });
 });
+
+// The 2026-07-28 Tasks extension end to end: two 2026-only targets that both number their first task "task-1".
+describe('MCP tasks extension (2026-07-28) on several 2026-only targets', () => {
+  const MODERN_TASKS = fileURLToPath(new URL('../fixtures/mcp/modern-tasks-server.ts', import.meta.url));
+  let gw: TestGateway;
+  let url: string;
+  const withTasks = { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } } };
+
+  /** A raw 2026-07-28 POST whose client declares the Tasks extension. */
+  async function postTasks(body: Record<string, any>) {
+    const name = body.params?.name ?? body.params?.taskId;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'mcp-protocol-version': V, 'mcp-method': String(body.method), ...(typeof name === 'string' ? { 'mcp-name': name } : {}) },
+      body: JSON.stringify({ jsonrpc: '2.0', ...body, params: { ...body.params, _meta: withTasks } }),
+    });
+    return (await res.json()) as any;
+  }
+
+  before(async () => {
+    const target = (name: string) => ({ name, stdio: { cmd: process.execPath, args: [MODERN_TASKS, name] } });
+    gw = await startTestGateway(simpleConfig([mcpRoute([target('m1'), target('m2')])], MCP_TEST_EXTRA));
+    url = `${gw.url()}/mcp`;
+  });
+  after(async () => {
+    await gw?.close();
+  });
+
+  it('server/discover names the extension; a CreateTaskResult\'s id names its target; get, update, cancel reach the owner', async () => {
+    const discover = await postTasks({ id: 1, method: 'server/discover', params: {} });
+    assert.ok('io.modelcontextprotocol/tasks' in discover.result.capabilities.extensions);
+    const a = await postTasks({ id: 2, method: 'tools/call', params: { name: 'm1_work', arguments: {} } });
+    const b = await postTasks({ id: 3, method: 'tools/call', params: { name: 'm2_work', arguments: {} } });
+    assert.equal(a.result.resultType, 'task');
+    assert.equal(a.result.taskId, 'm1_task-1');
+    assert.equal(b.result.taskId, 'm2_task-1');
+    const working = await postTasks({ id: 4, method: 'tasks/get', params: { taskId: 'm2_task-1' } });
+    assert.deepEqual([working.result.taskId, working.result.status, working.result.resultType], ['m2_task-1', 'working', 'complete']);
+    const ack = await postTasks({ id: 5, method: 'tasks/update', params: { taskId: 'm2_task-1', inputResponses: { q: { action: 'accept' } } } });
+    assert.equal(ack.result.resultType, 'complete');
+    const done = await postTasks({ id: 6, method: 'tasks/get', params: { taskId: 'm2_task-1' } });
+    assert.equal(done.result.status, 'completed');
+    assert.equal(done.result.result.content[0].text, 'm2 worked');
+    await postTasks({ id: 7, method: 'tasks/cancel', params: { taskId: 'm1_task-1' } });
+    const cancelled = await postTasks({ id: 8, method: 'tasks/get', params: { taskId: 'm1_task-1' } });
+    assert.deepEqual([cancelled.result.taskId, cancelled.result.status], ['m1_task-1', 'cancelled']);
+    // m2's own task-1 was untouched by m1's cancellation.
+    assert.equal((await postTasks({ id: 9, method: 'tasks/get', params: { taskId: 'm2_task-1' } })).result.status, 'completed');
+  });
+
+  it('an unknown target\'s task id is -32602; a client without the extension gets the plain result', async () => {
+    for (const method of ['tasks/get', 'tasks/update', 'tasks/cancel']) {
+      const r = await postTasks({ id: 10, method, params: { taskId: 'm3_task-1', inputResponses: {} } });
+      assert.equal(r.error.code, -32602, method);
+      assert.equal(r.error.data.code, 'PCL_ERR_MCP_TASK_UNKNOWN', method);
+    }
+    const plain = await post(url, { id: 11, method: 'tools/call', params: { name: 'm1_work', arguments: {} } });
+    assert.equal(plain.body.result.resultType, 'complete');
+    assert.equal(plain.body.result.content[0].text, 'm1 worked');
+  });
+});
