@@ -51,6 +51,11 @@ describe('MCP lists paged with one gateway cursor across targets, tasks routed b
           mcpRoute([paged('p1', 5, 2), fixtureStdio('alpha'), paged('p2', 3, 2)]),
           { ...mcpRoute([paged('p3', 3, 2)], {}, 'other'), matches: [{ path: { pathPrefix: '/other' } }] },
           { ...mcpRoute([paged('q1', 3, 2), paged('q2', 2, 1)], { prefixMode: 'never' }, 'flat'), matches: [{ path: { pathPrefix: '/flat' } }] },
+          {
+            ...mcpRoute([paged('f1', 5, 2)], {}, 'filtered'),
+            matches: [{ path: { pathPrefix: '/filtered' } }],
+            policies: { mcpAuthorization: { rules: ['mcp.tool.name == "t4"'] } },
+          },
         ],
         MCP_TEST_EXTRA,
       ),
@@ -111,6 +116,25 @@ describe('MCP lists paged with one gateway cursor across targets, tasks routed b
     assert.equal(r.body.result.nextCursor, undefined);
     // q1 and q2 both have t0 and t1: the collision leaves them out, as on one page before.
     assert.deepEqual(r.body.result.tools.map((t: { name: string }) => t.name), ['t2']);
+  });
+
+  it('policies filter each page per caller: pages come out short, even empty, and the cursor still leads on', async () => {
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < 10; i++) {
+      const r = await post(`${gw.url()}/filtered/mcp`, { id: i, method: 'tools/list', params: cursor === undefined ? {} : { cursor } });
+      pages.push(r.body.result.tools.map((t: { name: string }) => t.name));
+      cursor = r.body.result.nextCursor;
+      if (cursor === undefined) break;
+    }
+    assert.deepEqual(pages, [[], [], ['t4']]);
+    const client = new ClientV2({ name: 'v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: V } } });
+    await client.connect(new HttpV2(new URL(`${gw.url()}/filtered/mcp`)));
+    try {
+      assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['t4']);
+    } finally {
+      await client.close();
+    }
   });
 
   describe('bad cursors: -32602 with PCL_ERR_MCP_CURSOR_INVALID, logged, nothing else disturbed', () => {
