@@ -116,6 +116,10 @@ describe('MCP lists paged with one gateway cursor across targets, tasks routed b
     assert.equal(r.body.result.nextCursor, undefined);
     // q1 and q2 both have t0 and t1: the collision leaves them out, as on one page before.
     assert.deepEqual(r.body.result.tools.map((t: { name: string }) => t.name), ['t2']);
+    // It never issues a cursor there, so one sent is not the gateway's.
+    const forged = await post(flat, { id: 2, method: 'tools/list', params: { cursor: 'at:2' } });
+    assert.equal(forged.body.error.code, -32602);
+    assert.equal(forged.body.error.message, 'Invalid params: cursor refused: it was not issued by this gateway');
   });
 
   it('policies filter each page per caller: pages come out short, even empty, and the cursor still leads on', async () => {

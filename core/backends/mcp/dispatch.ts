@@ -4,7 +4,7 @@ import { normalizeResourceUri } from '../../protocol/uri.ts';
 import { LIST_METHODS, type ListKind, type Owned } from './catalog.ts';
 import { RpcErrors, RpcFailure, type JsonRpcRequest } from '../../protocol/jsonrpc.ts';
 import { PROTOCOL_VERSIONS } from './versions.ts';
-import { openCursor, sealCursor, type OpenedCursor } from './list-cursor.ts';
+import { openCursor, sealCursor, type CursorBinding, type OpenedCursor } from './list-cursor.ts';
 import { ErrorCodes } from '../../errors.ts';
 import { resolveTaskId, taskIdsOut } from './tasks.ts';
 import type { Emit, Scope, Session } from './session.ts';
@@ -333,20 +333,13 @@ function merged(session: Session, kind: ListKind, perTarget: Array<{ target: str
  * which only the whole list can tell: such a route answers every client with the whole list.
  */
 async function listPage(session: Session, kind: ListKind, params: Record<string, unknown>, era?: RequestEra): Promise<{ items: McpListItem[]; nextCursor?: string }> {
+  if (!era) return { items: await list(session, kind, params, era) };
   const names = [...session.targets.keys()];
-  if (!era || (!session.catalog.prefix && names.length > 1)) return { items: await list(session, kind, params, era) };
   const binding = { route: session.env.routeName, method: methodOf(kind) };
-  let start = 0;
-  let startCursor: unknown;
-  if (params.cursor !== undefined) {
-    const opened = openCursor(params.cursor, binding);
-    const refused = 'refused' in opened ? opened.refused : names[opened.index] !== opened.target ? `it names target "${opened.target.slice(0, 64)}", which this route no longer has at that place` : undefined;
-    if (refused !== undefined) {
-      session.env.logger.warn({ route: session.env.routeName, code: ErrorCodes.MCP_CURSOR_INVALID, method: binding.method, reason: refused }, 'MCP list cursor refused');
-      throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Invalid params: cursor refused: ${refused}`, { code: ErrorCodes.MCP_CURSOR_INVALID });
-    }
-    ({ index: start, cursor: startCursor } = opened as OpenedCursor);
-  }
+  const at = params.cursor === undefined ? undefined : openedCursor(session, params.cursor, binding);
+  if (!session.catalog.prefix && names.length > 1) return { items: await list(session, kind, params, era) };
+  const start = at?.index ?? 0;
+  const startCursor = at?.cursor;
   const live = new Set(session.env.failOpen ? session.liveTargets() : names);
   const order = names.map((target, index) => ({ target, index })).filter((t) => t.index >= start && live.has(t.target));
   const pages = await Promise.all(
@@ -370,6 +363,18 @@ async function listPage(session: Session, kind: ListKind, params: Record<string,
   return { items: merged(session, kind, perTarget, !whole), nextCursor };
 }
 
+/** Where a client's gateway cursor points on this route, or the `-32602` refusal (logged). */
+function openedCursor(session: Session, token: unknown, binding: CursorBinding): OpenedCursor {
+  const names = [...session.targets.keys()];
+  const opened = openCursor(token, binding);
+  const refused = 'refused' in opened ? opened.refused : names[opened.index] !== opened.target ? `it names target "${opened.target.slice(0, 64)}", which this route no longer has at that place` : undefined;
+  if (refused !== undefined) {
+    session.env.logger.warn({ route: session.env.routeName, code: ErrorCodes.MCP_CURSOR_INVALID, method: binding.method, reason: refused }, 'MCP list cursor refused');
+    throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Invalid params: cursor refused: ${refused}`, { code: ErrorCodes.MCP_CURSOR_INVALID });
+  }
+  return opened as OpenedCursor;
+}
+
 /**
  * `tasks/list` (2025-11-25) on several targets: each target that lists tasks, one page at a time, under a gateway
  * cursor as for the other lists (for clients of both eras: the method is new, no client relies on one page).
@@ -377,16 +382,7 @@ async function listPage(session: Session, kind: ListKind, params: Record<string,
 async function listTasks(session: Session, params: Record<string, unknown>): Promise<Record<string, unknown>> {
   const names = [...session.targets.keys()];
   const binding = { route: session.env.routeName, method: 'tasks/list' };
-  let at = { index: 0, cursor: undefined as unknown };
-  if (params.cursor !== undefined) {
-    const opened = openCursor(params.cursor, binding);
-    const refused = 'refused' in opened ? opened.refused : names[opened.index] !== opened.target ? `it names target "${opened.target.slice(0, 64)}", which this route no longer has at that place` : undefined;
-    if (refused !== undefined) {
-      session.env.logger.warn({ route: session.env.routeName, code: ErrorCodes.MCP_CURSOR_INVALID, method: binding.method, reason: refused }, 'MCP list cursor refused');
-      throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Invalid params: cursor refused: ${refused}`, { code: ErrorCodes.MCP_CURSOR_INVALID });
-    }
-    at = opened as OpenedCursor;
-  }
+  const at = params.cursor === undefined ? { index: 0, cursor: undefined } : openedCursor(session, params.cursor, binding);
   const tasks: unknown[] = [];
   for (let index = at.index; index < names.length; index++) {
     const state = session.targets.get(names[index])!;
