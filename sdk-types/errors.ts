@@ -78,6 +78,16 @@ export const ErrorCodes = {
    */
   MCP_REQUEST_STATE_INVALID: 'PCL_ERR_MCP_REQUEST_STATE_INVALID',
   /**
+   * JSON-RPC error -32602 (in-band): a 2026-07-28 list request carried a `cursor` this gateway did not issue, that
+   * was changed, issued for another route or list, or names a target the route no longer has. List from the start.
+   */
+  MCP_CURSOR_INVALID: 'PCL_ERR_MCP_CURSOR_INVALID',
+  /**
+   * JSON-RPC error -32602 (in-band): a `tasks/*` request on a route of several targets named a task id without the
+   * `<target>_` prefix of one of the route's targets. Use the task id exactly as the gateway returned it.
+   */
+  MCP_TASK_UNKNOWN: 'PCL_ERR_MCP_TASK_UNKNOWN',
+  /**
    * JSON-RPC error -32603 (in-band, HTTP 200, as the SDK answers it): a caller already holds the most
    * `subscriptions/listen` streams allowed on the route (16); close one before opening another.
    */

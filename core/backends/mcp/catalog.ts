@@ -77,8 +77,11 @@ export class Catalog {
     return undefined;
   }
 
-  /** Merges per-target list results, renaming items and remembering their owners. */
-  merge(kind: ListKind, perTarget: ReadonlyArray<{ target: string; items: Array<Record<string, unknown>> }>): MergeResult {
+  /**
+   * Merges per-target list results, renaming items and remembering their owners. A `partial` merge (one page of a
+   * paged list) adds to what is remembered instead of replacing it.
+   */
+  merge(kind: ListKind, perTarget: ReadonlyArray<{ target: string; items: Array<Record<string, unknown>> }>, partial = false): MergeResult {
     const out: MergeResult = { items: [], collisions: [] };
     const key = kind === 'resources' ? 'uri' : kind === 'resourceTemplates' ? 'uriTemplate' : 'name';
     const owners = new Map<string, string[]>();
@@ -91,10 +94,12 @@ export class Catalog {
         renamed.push({ target, clientKey, original, item: clientKey === original ? item : { ...item, [key]: clientKey } });
       }
     }
-    if (kind === 'tools' || kind === 'prompts') this.names[kind].clear();
-    if (kind === 'tools') this.toolSchemas.clear();
-    if (kind === 'resources') this.uris.clear();
-    if (kind === 'resourceTemplates') this.templates.clear();
+    if (!partial) {
+      if (kind === 'tools' || kind === 'prompts') this.names[kind].clear();
+      if (kind === 'tools') this.toolSchemas.clear();
+      if (kind === 'resources') this.uris.clear();
+      if (kind === 'resourceTemplates') this.templates.clear();
+    }
     for (const r of renamed) {
       const who = owners.get(r.clientKey)!;
       if (new Set(who).size > 1) {

@@ -4,6 +4,9 @@ import { normalizeResourceUri } from '../../protocol/uri.ts';
 import { LIST_METHODS, type ListKind, type Owned } from './catalog.ts';
 import { RpcErrors, RpcFailure, type JsonRpcRequest } from '../../protocol/jsonrpc.ts';
 import { PROTOCOL_VERSIONS } from './versions.ts';
+import { openCursor, sealCursor, type CursorBinding, type OpenedCursor } from './list-cursor.ts';
+import { ErrorCodes } from '../../errors.ts';
+import { resolveTaskId, taskIdsOut } from './tasks.ts';
 import type { Emit, Scope, Session } from './session.ts';
 
 const ITEM_KIND: Record<ListKind, McpListItem['kind']> = { tools: 'tool', prompts: 'prompt', resources: 'resource', resourceTemplates: 'resourceTemplate' };
@@ -27,9 +30,11 @@ export function initializeResult(session: Session): Record<string, unknown> {
     .map((s) => s.conn?.init.instructions && (session.catalog.prefix ? `[${s.config.name}] ${s.conn.init.instructions}` : s.conn.init.instructions))
     .filter(Boolean)
     .join('\n\n');
+  // Tasks are served when a target serves them (routed by task id on several targets, tasks.ts).
+  const tasks = [...session.targets.values()].map((s) => (s.conn?.init.capabilities as { tasks?: Record<string, unknown> } | undefined)?.tasks).filter((t) => t !== undefined);
   return {
     protocolVersion: session.protocolVersion,
-    capabilities: GATEWAY_CAPABILITIES,
+    capabilities: tasks.length > 0 ? { ...GATEWAY_CAPABILITIES, tasks: Object.assign({}, ...tasks) } : GATEWAY_CAPABILITIES,
     serverInfo: { name: 'portcullis', version: '0.1.0' },
     ...(instructions ? { instructions } : {}),
   };
@@ -77,10 +82,20 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
   const m = new McpMessageContext(session, ctx, req, era);
   const kind = LIST_METHODS[req.method];
   if (kind) {
+    let nextCursor: string | undefined;
     await pipeline.run(m, async (msg) => {
-      msg.items = await list(session, kind, withTraceMeta(msg.params ?? {}, msg.traceMeta), era);
+      const page = await listPage(session, kind, withTraceMeta(msg.params ?? {}, msg.traceMeta), era);
+      msg.items = page.items;
+      nextCursor = page.nextCursor;
     });
-    return { [kind]: m.items!.map((i) => i.item) };
+    // Policies remove items per caller, so a page may come out short (even empty) with more to follow.
+    return { [kind]: m.items!.map((i) => i.item), ...(nextCursor !== undefined ? { nextCursor } : {}) };
+  }
+  if (req.method === 'tasks/list' && session.targets.size > 1) {
+    await pipeline.run(m, async (msg) => {
+      msg.result = await listTasks(session, withTraceMeta(msg.params ?? {}, msg.traceMeta));
+    });
+    return m.result;
   }
   if (req.method === 'logging/setLevel') {
     await pipeline.run(m, async (msg) => {
@@ -96,7 +111,8 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
   await pipeline.run(m, async (msg) => {
     const target = msg.target!;
     const result = await call(session, target, req, withTraceMeta((msg as McpMessageContext).forward, msg.traceMeta), emit, era);
-    msg.result = session.catalog.rewriteContent(target, result);
+    // On several targets, task ids name their target (tasks.ts); on one, they pass as they are.
+    msg.result = session.catalog.rewriteContent(target, session.targets.size > 1 ? taskIdsOut(target, req.method, result) : result);
   });
   return m.result;
 }
@@ -139,7 +155,7 @@ class McpMessageContext implements MessageContext {
     const session = this.session;
     this.params = params;
     this.tool = this.arguments = this.prompt = this.resourceUri = undefined;
-    if (LIST_METHODS[this.method] || this.method === 'logging/setLevel') return; // fanned out to every target
+    if (LIST_METHODS[this.method] || this.method === 'logging/setLevel' || (this.method === 'tasks/list' && session.targets.size > 1)) return; // fanned out to every target
     let owner: Owned | undefined;
     switch (this.method) {
       case 'tools/call':
@@ -186,6 +202,24 @@ class McpMessageContext implements MessageContext {
         }
         if (!owner) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Unknown reference: ${String(ref.name ?? ref.uri ?? '')}`);
         this.forward = { ...params, ref: { ...ref, ...(ref.type === 'ref/prompt' ? { name: owner.original } : { uri: owner.original }) } };
+        break;
+      }
+      case 'tasks/get':
+      case 'tasks/result':
+      case 'tasks/update':
+      case 'tasks/cancel': {
+        if (session.targets.size === 1) {
+          owner = { target: [...session.targets.keys()][0], original: '' };
+          this.forward = params;
+          break;
+        }
+        try {
+          owner = resolveTaskId([...session.targets.keys()], params.taskId);
+        } catch (err) {
+          session.env.logger.warn({ route: session.env.routeName, code: ErrorCodes.MCP_TASK_UNKNOWN, method: this.method }, 'MCP task id refused');
+          throw err;
+        }
+        this.forward = { ...params, taskId: owner.original };
         break;
       }
       default: {
@@ -235,45 +269,139 @@ async function call(session: Session, target: string, req: JsonRpcRequest, param
   }
 }
 
+/** One page of one target's list: its items and its own next cursor (undefined at the end). */
+async function targetPage(session: Session, target: string, kind: ListKind, params: Record<string, unknown>, cursor: unknown, era?: RequestEra) {
+  const method = methodOf(kind);
+  const conn = session.connection(target);
+  // A target that does not offer this kind would answer "method not found"; it simply has none.
+  if (!conn.init.capabilities[kind === 'resourceTemplates' ? 'resources' : kind]) return { items: [], next: undefined };
+  const ready = cursor === undefined ? conn.prefetched.get(method) : undefined;
+  if (ready !== undefined) conn.prefetched.delete(method);
+  const r = (ready ?? (await conn.request(method, cursor === undefined ? withoutCursor(params) : { ...withoutCursor(params), cursor }).result)) as Record<string, unknown>;
+  if (era) era.cache = stricterHint(era.cache, hintOf(r));
+  const next = r?.nextCursor;
+  return { items: (r?.[kind] as Array<Record<string, unknown>>) ?? [], next: next === undefined || next === null ? undefined : next };
+}
+
+function methodOf(kind: ListKind): string {
+  return Object.keys(LIST_METHODS).find((m) => LIST_METHODS[m] === kind)!;
+}
+
 /** Lists every live target (all pages) and merges; the message pipeline filters the items. */
 export async function list(session: Session, kind: ListKind, params: Record<string, unknown>, era?: RequestEra): Promise<McpListItem[]> {
-  const method = Object.keys(LIST_METHODS).find((m) => LIST_METHODS[m] === kind)!;
-  const capability = kind === 'resourceTemplates' ? 'resources' : kind;
   const targets = session.env.failOpen ? session.liveTargets() : [...session.targets.keys()];
   const perTarget = await Promise.all(
     targets.map(async (target) => {
-      const conn = session.connection(target);
-      // A target that does not offer this kind would answer "method not found"; it simply has none.
-      if (!conn.init.capabilities[capability]) return { target, items: [] };
       const items: Array<Record<string, unknown>> = [];
       let cursor: unknown;
       for (let page = 0; page < MAX_PAGES; page++) {
         try {
-          const ready = page === 0 ? conn.prefetched.get(method) : undefined;
-          if (ready !== undefined) conn.prefetched.delete(method);
-          const r = (ready ??
-            (await conn.request(method, cursor === undefined ? { ...withoutCursor(params) } : { ...withoutCursor(params), cursor }).result)) as Record<string, unknown>;
-          items.push(...((r?.[kind] as Array<Record<string, unknown>>) ?? []));
-          if (era) era.cache = stricterHint(era.cache, hintOf(r));
-          cursor = r?.nextCursor;
+          const p = await targetPage(session, target, kind, params, cursor, era);
+          items.push(...p.items);
+          cursor = p.next;
         } catch (err) {
           if (session.env.failOpen) return { target, items };
           throw err;
         }
-        if (cursor === undefined || cursor === null) break;
+        if (cursor === undefined) break;
       }
       return { target, items };
     }),
   );
-  const merged = session.catalog.merge(kind, perTarget);
-  for (const c of merged.collisions) {
+  return merged(session, kind, perTarget);
+}
+
+function merged(session: Session, kind: ListKind, perTarget: Array<{ target: string; items: Array<Record<string, unknown>> }>, partial = false): McpListItem[] {
+  const out = session.catalog.merge(kind, perTarget, partial);
+  for (const c of out.collisions) {
     session.env.logger.warn({ route: session.env.routeName, kind, name: c.name, targets: c.targets }, 'MCP name collision: items left out (use prefixMode "always" or "conditional")');
   }
-  return merged.items.map(({ target, item }) =>
+  return out.items.map(({ target, item }) =>
     kind === 'resources' || kind === 'resourceTemplates'
       ? { kind: ITEM_KIND[kind], target, item, uri: String(item.uri ?? item.uriTemplate) }
       : { kind: ITEM_KIND[kind], target, item, name: String(item.name) },
   );
+}
+
+/**
+ * The page of a list a client asked for. A 2025 client gets every target's whole list on one page, as it always
+ * has (it never had a cursor to follow; one it sends is ignored). A 2026-07-28 client pages with one gateway cursor
+ * (list-cursor.ts): a page holds, in target order from where the cursor points, each target's next page up to and
+ * including the first target that has more, and `nextCursor` points at that target's own next page. Targets'
+ * pages are fetched together; those past a target with more are fetched again on the next page (a warm pool's
+ * prefetched first pages make that cheap). Without prefixes on several targets, names can collide across pages,
+ * which only the whole list can tell: such a route answers every client with the whole list.
+ */
+async function listPage(session: Session, kind: ListKind, params: Record<string, unknown>, era?: RequestEra): Promise<{ items: McpListItem[]; nextCursor?: string }> {
+  if (!era) return { items: await list(session, kind, params, era) };
+  const names = [...session.targets.keys()];
+  const binding = { route: session.env.routeName, method: methodOf(kind) };
+  const at = params.cursor === undefined ? undefined : openedCursor(session, params.cursor, binding);
+  if (!session.catalog.prefix && names.length > 1) return { items: await list(session, kind, params, era) };
+  const start = at?.index ?? 0;
+  const startCursor = at?.cursor;
+  const live = new Set(session.env.failOpen ? session.liveTargets() : names);
+  const order = names.map((target, index) => ({ target, index })).filter((t) => t.index >= start && live.has(t.target));
+  const pages = await Promise.all(
+    order.map(({ target, index }) =>
+      targetPage(session, target, kind, params, index === start ? startCursor : undefined, era).catch((err) => {
+        if (session.env.failOpen) return { items: [], next: undefined };
+        throw err;
+      }),
+    ),
+  );
+  const perTarget: Array<{ target: string; items: Array<Record<string, unknown>> }> = [];
+  let nextCursor: string | undefined;
+  for (let i = 0; i < order.length; i++) {
+    perTarget.push({ target: order[i].target, items: pages[i].items });
+    if (pages[i].next !== undefined) {
+      nextCursor = sealCursor(binding, { index: order[i].index, target: order[i].target, cursor: pages[i].next });
+      break;
+    }
+  }
+  const whole = start === 0 && startCursor === undefined && nextCursor === undefined;
+  return { items: merged(session, kind, perTarget, !whole), nextCursor };
+}
+
+/** Where a client's gateway cursor points on this route, or the `-32602` refusal (logged). */
+function openedCursor(session: Session, token: unknown, binding: CursorBinding): OpenedCursor {
+  const names = [...session.targets.keys()];
+  const opened = openCursor(token, binding);
+  const refused = 'refused' in opened ? opened.refused : names[opened.index] !== opened.target ? `it names target "${opened.target.slice(0, 64)}", which this route no longer has at that place` : undefined;
+  if (refused !== undefined) {
+    session.env.logger.warn({ route: session.env.routeName, code: ErrorCodes.MCP_CURSOR_INVALID, method: binding.method, reason: refused }, 'MCP list cursor refused');
+    throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Invalid params: cursor refused: ${refused}`, { code: ErrorCodes.MCP_CURSOR_INVALID });
+  }
+  return opened as OpenedCursor;
+}
+
+/**
+ * `tasks/list` (2025-11-25) on several targets: each target that lists tasks, one page at a time, under a gateway
+ * cursor as for the other lists (for clients of both eras: the method is new, no client relies on one page).
+ */
+async function listTasks(session: Session, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const names = [...session.targets.keys()];
+  const binding = { route: session.env.routeName, method: 'tasks/list' };
+  const at = params.cursor === undefined ? { index: 0, cursor: undefined } : openedCursor(session, params.cursor, binding);
+  const tasks: unknown[] = [];
+  for (let index = at.index; index < names.length; index++) {
+    const state = session.targets.get(names[index])!;
+    const conn = state.conn;
+    if (!conn || conn.closed || !(conn.init.capabilities as { tasks?: { list?: unknown } }).tasks?.list) continue;
+    const cursor = index === at.index ? at.cursor : undefined;
+    let r: Record<string, unknown>;
+    try {
+      r = (await conn.request('tasks/list', cursor === undefined ? withoutCursor(params) : { ...withoutCursor(params), cursor }).result) as Record<string, unknown>;
+    } catch (err) {
+      if (session.env.failOpen) continue;
+      throw err;
+    }
+    tasks.push(...((taskIdsOut(names[index], 'tasks/list', r) as { tasks?: unknown[] }).tasks ?? []));
+    if (r?.nextCursor !== undefined && r.nextCursor !== null) {
+      return { tasks, nextCursor: sealCursor(binding, { index, target: names[index], cursor: r.nextCursor }) };
+    }
+  }
+  return { tasks };
 }
 
 /** The params with the trace context of the message added to `_meta` (W3C keys, as MCP servers read them). */

@@ -39,6 +39,14 @@ function mac(body: string): Buffer {
   return createHmac('sha256', stateKey()).update(body).digest();
 }
 
+/**
+ * An HMAC-SHA256 under the same key, for other tokens the gateway hands out (list cursors). `domain` keeps one kind
+ * of token from ever verifying as another.
+ */
+export function gatewayMac(domain: string, body: string): Buffer {
+  return createHmac('sha256', stateKey()).update(`${domain}\u0000${body}`).digest();
+}
+
 /** What a request is bound to: its method and the name or URI it names. */
 export interface StateBinding {
   owner: string;

@@ -6,6 +6,7 @@ import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { publish, sessionChannel, type SessionEvent } from '../../telemetry/events.ts';
 import { Catalog } from './catalog.ts';
+import { taskNotificationOut } from './tasks.ts';
 import { RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../../protocol/jsonrpc.ts';
 import type { ResumableTarget } from '../../cluster/sealed-id.ts';
 import type { ClientInit, TargetConnection } from './upstream/connection.ts';
@@ -275,6 +276,9 @@ export class Session {
         return this.route(target, m, params.progressToken);
       case 'notifications/resources/updated':
         return this.route(target, { ...m, params: { ...params, uri: this.catalog.uri(target, String(params.uri)) } });
+      case 'notifications/tasks/status':
+      case 'notifications/tasks':
+        return this.route(target, this.targets.size > 1 ? { ...m, params: taskNotificationOut(target, params) } : m);
       case 'notifications/cancelled': {
         const entry = [...this.toClient.entries()].find(([, p]) => p.target === target && p.upstreamId === params.requestId);
         if (!entry) return;

@@ -1,0 +1,58 @@
+import { timingSafeEqual } from 'node:crypto';
+import { gatewayMac } from './request-state.ts';
+
+/**
+ * The cursor a 2026-07-28 client pages a route's merged list with: which target the next page starts at (its index
+ * and name) and that target's own cursor, for one route and one list method, base64url-encoded under an HMAC-SHA256
+ * with the request-state key (so every worker and replica sharing `PORTCULLIS_MCP_STATE_KEY` accepts it). A client
+ * cannot point it at another target, list or route, nor hand a target a cursor the target never gave.
+ */
+const PREFIX = 'pcc1.';
+const DOMAIN = 'mcp-list-cursor';
+
+interface Payload {
+  /** Route and list method. */
+  r: string;
+  m: string;
+  /** Target index and name. */
+  t: number;
+  n: string;
+  /** The target's own cursor. */
+  c: unknown;
+}
+
+export interface CursorBinding {
+  route: string;
+  method: string;
+}
+
+export interface OpenedCursor {
+  index: number;
+  target: string;
+  cursor: unknown;
+}
+
+export function sealCursor(binding: CursorBinding, at: OpenedCursor): string {
+  const payload: Payload = { r: binding.route, m: binding.method, t: at.index, n: at.target, c: at.cursor };
+  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return `${PREFIX}${body}.${gatewayMac(DOMAIN, body).toString('base64url')}`;
+}
+
+/** Where a gateway cursor points, or why it is refused. */
+export function openCursor(token: unknown, binding: CursorBinding): OpenedCursor | { refused: string } {
+  if (typeof token !== 'string' || !token.startsWith(PREFIX)) return { refused: 'it was not issued by this gateway' };
+  const dot = token.lastIndexOf('.');
+  const body = token.slice(PREFIX.length, dot);
+  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  const expected = gatewayMac(DOMAIN, body);
+  if (dot <= PREFIX.length || given.length !== expected.length || !timingSafeEqual(given, expected)) return { refused: 'its integrity check failed' };
+  let p: Payload;
+  try {
+    p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload;
+  } catch {
+    return { refused: 'it is malformed' };
+  }
+  if (p.r !== binding.route || p.m !== binding.method) return { refused: 'it was issued for another route or list' };
+  if (!Number.isInteger(p.t) || p.t < 0 || typeof p.n !== 'string') return { refused: 'it is malformed' };
+  return { index: p.t, target: p.n, cursor: p.c };
+}
