@@ -44,6 +44,10 @@ function codeOf(refusal: EdgeRefusal): string {
  */
 export async function serveModern(env: ServeEnv, ctx: RequestContext, message: JsonRpcMessage & { method: string }): Promise<void> {
   const id = 'id' in message && message.id !== undefined && message.id !== null ? message.id : null;
+  // This revision defines no client notification over HTTP (closing a response stream cancels its request), and
+  // envelopes are for requests: a notification a client still sends (the Go SDK's notifications/cancelled, with no
+  // _meta) is acknowledged, not refused, so that the client does not fail the call it is cancelling.
+  if (id === null) return ctx.respond({ status: 202, headers: {}, body: null });
   const envelope = readEnvelope(message, ctx.clientHeaders);
   if ('rpc' in envelope) {
     ctx.log.warn(
@@ -52,8 +56,6 @@ export async function serveModern(env: ServeEnv, ctx: RequestContext, message: J
     );
     return ctx.respond(json(envelope.status, rpcError(id, envelope.rpc.code, envelope.rpc.message, envelope.rpc.data)));
   }
-  // This revision defines no client notification over HTTP (closing a response stream cancels its request).
-  if (id === null) return ctx.respond({ status: 202, headers: {}, body: null });
   const req = { ...(message as JsonRpcRequest), params: withoutEnvelope((message as JsonRpcRequest).params) };
   if (NOT_IN_ERA.has(req.method)) {
     return ctx.respond(json(404, rpcError(id, RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method} is not part of protocol version ${envelope.protocolVersion}`)));
