@@ -139,8 +139,10 @@ describe('the CLI in a newcomer\'s first hour', () => {
     child.stderr.on('data', (d) => (out += d));
     try {
       const until = Date.now() + 20_000;
-      while (!out.includes('"msg":"listening"') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      assert.match(out, /"msg":"listening"/);
+      // The data bind says "listening" first; the stats and admin servers start after it and say so themselves.
+      const up = () => out.includes('"msg":"listening"') && out.includes('"msg":"stats server listening"') && out.includes('"msg":"admin server listening"');
+      while (!up() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(up(), out);
       assert.equal((await send(`http://127.0.0.1:${admin}/config_dump`)).status, 200);
       assert.ok(!out.includes('readiness server listening'), out);
       const metrics = await send(`http://127.0.0.1:${stats}/metrics`);
