@@ -41,7 +41,10 @@ describe('filter isolation: nothing a filter does stops the gateway', () => {
         // Generous time, so the memory limit is what stops the allocation bombs.
         route('bombs-slow', '/slow', [{ file: fixture('bombs.ts'), name: 'bombs-slow', timeoutMs: 3000, memoryLimitMb: 16 }], up.host),
         route('bombs-open', '/open', [{ file: fixture('bombs.ts'), name: 'bombs-open', failureMode: 'failOpen' }], up.host),
-        route('bystander', '/bystander', [{ file: fixture('bystander.ts') }], up.host),
+        // The bystander shares the sandbox process with the bombs: what is judged is that it keeps answering (within
+        // 5 s, below), not the 50 ms default budget, which a loaded 2-core host can exceed while a bomb's isolate is
+        // being torn down beside it.
+        route('bystander', '/bystander', [{ file: fixture('bystander.ts'), timeoutMs: 1000 }], up.host),
         route('plain', '/', undefined, up.host),
       ]),
     );
