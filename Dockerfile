@@ -29,6 +29,8 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm install --no-save --ignore-scripts --no-audit --no-fund "vite@$(node -p "require('./package-lock.json').packages['node_modules/vite'].version")"
 COPY ui ./ui
+# The UI bundles the gateway's SSE codec (no Node-only imports there).
+COPY core/protocol ./core/protocol
 COPY scripts/build-ui.mjs ./scripts/
 RUN node scripts/build-ui.mjs
 
