@@ -138,7 +138,8 @@ function rustPeer() {
     missing: lock ? 'cargo is not installed (https://rustup.rs)' : `no ${relative(root, dir)}/Cargo.lock`,
     async build() {
       // The target dir lives outside out/ so a source change rebuilds incrementally.
-      const target = join(tools, 'rust-target');
+      // CARGO_TARGET_DIR, when set, keeps the compiled dependencies across clones (CI points it at a cache).
+      const target = process.env.CARGO_TARGET_DIR || join(tools, 'rust-target');
       const r = await run('cargo', ['build', '--locked', '--bins'], { cwd: dir, env: { ...process.env, CARGO_TARGET_DIR: target } });
       if (!r.ok) return r;
       for (const bin of ['server', 'client']) copyFileSync(join(target, 'debug', `interop-${bin}`), join(out, bin));
