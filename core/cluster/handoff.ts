@@ -7,6 +7,7 @@ import { ErrorCodes, GatewayError } from '../errors.ts';
 import { announcesBody, errorResponse, type HandoffChannel, type ServeEnv } from '../server/exchange.ts';
 import { handleRequest } from '../server/handler.ts';
 import { stripHopByHop } from '../server/headers.ts';
+import { relayAnswer } from './relay.ts';
 import { ownerOfSessionId } from './identity.ts';
 
 /** Carries, from the worker that received a request to the owner, what the owner cannot see itself. */
@@ -112,25 +113,7 @@ export class SessionHandoff implements HandoffChannel {
     });
     return peer.client
       .request({ path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body: hasBody ? req : undefined, signal: abort.signal })
-      .then(
-        (answer) =>
-          new Promise<void>((resolve) => {
-            res.writeHead(answer.statusCode, stripHopByHop(answer.headers as Record<string, string | string[]>) as Record<string, string | string[]>);
-            // SSE streams pass through as they come: flush each chunk.
-            answer.body.on('data', (chunk: Buffer) => {
-              if (!res.write(chunk)) answer.body.pause();
-            });
-            res.on('drain', () => answer.body.resume());
-            answer.body.once('end', () => {
-              res.end();
-              resolve();
-            });
-            answer.body.once('error', () => {
-              res.destroy();
-              resolve();
-            });
-          }),
-      )
+      .then((answer) => relayAnswer(answer, res))
       .catch((err: Error & { code?: string }) => {
         if (res.headersSent || abort.signal.aborted) return void res.destroy();
         // The owner is gone (it died, its socket with it): its sessions went with it, so the session does not exist.

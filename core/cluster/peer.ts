@@ -6,6 +6,7 @@ import { ErrorCodes, GatewayError } from '../errors.ts';
 import { announcesBody, errorResponse, type ServeEnv } from '../server/exchange.ts';
 import { handleRequest } from '../server/handler.ts';
 import { stripHopByHop } from '../server/headers.ts';
+import { relayAnswer } from './relay.ts';
 import type { PeerSettings } from './peer-address.ts';
 import { openSessionId } from './sealed-id.ts';
 import { peerMac, type SessionKeys } from './session-key.ts';
@@ -126,24 +127,7 @@ export class PeerChannel {
     });
     return this.pool(peer)
       .request({ path, method: method as 'GET', headers, body: hasBody ? req : undefined, signal: abort.signal })
-      .then(
-        (answer) =>
-          new Promise<void>((resolve) => {
-            res.writeHead(answer.statusCode, stripHopByHop(answer.headers as Record<string, string | string[]>) as Record<string, string | string[]>);
-            answer.body.on('data', (chunk: Buffer) => {
-              if (!res.write(chunk)) answer.body.pause();
-            });
-            res.on('drain', () => answer.body.resume());
-            answer.body.once('end', () => {
-              res.end();
-              resolve();
-            });
-            answer.body.once('error', () => {
-              res.destroy();
-              resolve();
-            });
-          }),
-      )
+      .then((answer) => relayAnswer(answer, res))
       .catch((err: Error & { code?: string }) => {
         if (res.headersSent || abort.signal.aborted) return void res.destroy();
         const gone = err.code === 'ECONNREFUSED' || err.code === 'UND_ERR_CONNECT_TIMEOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'ENETUNREACH';
