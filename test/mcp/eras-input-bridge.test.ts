@@ -10,10 +10,11 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const SHORT_TIMEOUT_MS = 1500;
 
 /** One 2026-07-28 request by hand, as `key`, declaring `capabilities`. */
-async function post(url: string, key: string, body: Record<string, any>, capabilities: Record<string, unknown> = { sampling: {} }) {
+async function post(url: string, key: string, body: Record<string, any>, capabilities: Record<string, unknown> = { sampling: {} }, signal?: AbortSignal) {
   const name = body.params?.name;
   const res = await fetch(url, {
     method: 'POST',
+    signal,
     headers: {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
@@ -169,5 +170,22 @@ describe('MCP eras: a 2025 target\'s requests to a 2026-07-28 client become inpu
     // The route serves the caller as before.
     const echo = await post(shortUrl, 'key-a', { id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'still' } } });
     assert.equal(echo.body.result.content[0].text, 'beta: still');
+  });
+
+  it('a client that closes its request cancels the call on the 2025 target (this era\'s cancellation)', async () => {
+    const count = async () => Number((await post(url, 'key-b', { id: 9, method: 'tools/call', params: { name: 'cancelled', arguments: {} } })).body.result.content[0].text);
+    const before = await count();
+    const aborter = new AbortController();
+    const call = post(url, 'key-b', { id: 1, method: 'tools/call', params: { name: 'slow', arguments: { ms: 60_000 } } }, { sampling: {} }, aborter.signal);
+    // The caller's upstream session is open (count() above), so the call is at the target well within a second;
+    // a cancellation the gateway did not pass on leaves the count as it was.
+    setTimeout(() => aborter.abort(), 1000);
+    await assert.rejects(call);
+    let seen = before;
+    for (let i = 0; i < 100 && seen === before; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = await count();
+    }
+    assert.equal(seen, before + 1);
   });
 });

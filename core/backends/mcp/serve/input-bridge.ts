@@ -104,6 +104,16 @@ export class BridgedCall {
     this.finish();
   }
 
+  /**
+   * Cancels the call upstream: in this era a client cancels a request by closing its response (the Go SDK client
+   * does, then sends a `notifications/cancelled` without envelope, which is acknowledged and dropped).
+   */
+  cancel(reason: string): void {
+    const scope = [...this.session.scopes].find((s) => s.emit === this.emit);
+    if (scope?.target && scope.upstreamId !== undefined) this.session.targets.get(scope.target)?.conn?.notify('notifications/cancelled', { requestId: scope.upstreamId, reason });
+    this.abandon('the client cancelled the request');
+  }
+
   /** The call needs nothing more from this process: its upstream session may idle again. */
   finish(): void {
     clearTimeout(this.timer);
@@ -178,6 +188,14 @@ export async function runExchange(call: BridgedCall, env: ExchangeEnv): Promise<
   const { ctx } = env;
   let stream: SseStream | undefined;
   let opened = false;
+  let ended = false;
+  // The client closing the exchange before it ended cancels the call.
+  ctx.onAbort?.(() => {
+    if (ended || call.response !== undefined) return;
+    ended = true;
+    call.sink = undefined;
+    call.cancel('the client closed the request');
+  });
   call.sink = (m) => {
     if ('method' in m && m.method === 'notifications/message' && !env.logs) return true;
     if (!env.wantsStream) return true;
@@ -190,6 +208,8 @@ export async function runExchange(call: BridgedCall, env: ExchangeEnv): Promise<
     return stream.send(m);
   };
   const send = (response: JsonRpcResponse) => {
+    if (ended) return;
+    ended = true;
     call.sink = undefined;
     if (!stream) return ctx.respond(json(response.error ? env.statusOf(response.error.code) : 200, response));
     if (!opened) ctx.respond(stream.response());
