@@ -26,12 +26,12 @@ async function post(url: string, key: string, body: Record<string, any>, capabil
     body: JSON.stringify({
       jsonrpc: '2.0',
       ...body,
-      params: { ...body.params, _meta: { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': capabilities } },
+      params: { ...body.params, _meta: { ...body.params?._meta, 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': capabilities } },
     }),
   });
   const raw = await res.text();
-  const data = raw.startsWith('{') ? JSON.parse(raw) : JSON.parse(raw.split('\n').filter((l) => l.startsWith('data: ')).at(-1)!.slice(6));
-  return { status: res.status, body: data };
+  const events = raw.startsWith('{') ? [JSON.parse(raw)] : raw.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+  return { status: res.status, body: events.at(-1), events };
 }
 
 const sampled = (answer: string) => ({ role: 'assistant', content: { type: 'text', text: answer }, model: 'm' });
@@ -187,5 +187,22 @@ describe('MCP eras: a 2025 target\'s requests to a 2026-07-28 client become inpu
       seen = await count();
     }
     assert.equal(seen, before + 1);
+  });
+
+  it('the call\'s progress goes to whichever of its exchanges is open: the retry streams it before the next round', async () => {
+    const params = { name: 'ask', arguments: { rounds: 2 }, _meta: { progressToken: 'tok' } };
+    const first = await post(url, 'key-a', { id: 1, method: 'tools/call', params });
+    assert.deepEqual(first.events.length, 1);
+    const r1 = first.body.result;
+    const second = await post(url, 'key-a', { id: 2, method: 'tools/call', params: { ...params, inputResponses: { [Object.keys(r1.inputRequests)[0]]: sampled('a') }, requestState: r1.requestState } });
+    assert.deepEqual(second.events.map((e) => e.method ?? e.result?.resultType), ['notifications/progress', 'input_required']);
+    assert.equal(second.events[0].params.progressToken, 'tok');
+    assert.equal(second.events[0].params.progress, 1);
+    const r2 = second.body.result;
+    const third = await post(url, 'key-a', { id: 3, method: 'tools/call', params: { ...params, inputResponses: { [Object.keys(r2.inputRequests)[0]]: sampled('b') }, requestState: r2.requestState } });
+    assert.deepEqual(third.events.map((e) => e.method ?? e.result?.resultType), ['notifications/progress', 'complete']);
+    assert.equal(third.events[0].params.progress, 2);
+    assert.equal(third.body.id, 3);
+    assert.equal(third.body.result.content[0].text, 'sampled: a | b');
   });
 });
