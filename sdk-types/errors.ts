@@ -78,6 +78,13 @@ export const ErrorCodes = {
    */
   MCP_REQUEST_STATE_INVALID: 'PCL_ERR_MCP_REQUEST_STATE_INVALID',
   /**
+   * 400 with JSON-RPC error -32602: a 2026-07-28 retry carried a valid `requestState` for a call the gateway kept
+   * open while its 2025-era target waited for the client's input (sampling, elicitation, roots), but that call is
+   * gone: the client answered later than the route's request timeout, or the retry reached another gateway
+   * process. Send the original request again.
+   */
+  MCP_REQUEST_STATE_EXPIRED: 'PCL_ERR_MCP_REQUEST_STATE_EXPIRED',
+  /**
    * JSON-RPC error -32602 (in-band): a 2026-07-28 list request carried a `cursor` this gateway did not issue, that
    * was changed, issued for another route or list, or names a target the route no longer has. List from the start.
    */

@@ -33,6 +33,8 @@ interface Payload {
   s?: string;
   /** Expiry, ms since the epoch. */
   e: number;
+  /** The handle of a call this process keeps open for the retry (serve/input-bridge.ts). */
+  h?: string;
 }
 
 function mac(body: string): Buffer {
@@ -54,14 +56,21 @@ export interface StateBinding {
   name: string;
 }
 
-export function sealState(binding: StateBinding, inner: string | undefined, now = Date.now()): string {
-  const payload: Payload = { o: binding.owner, m: binding.method, n: binding.name, e: now + STATE_TTL_MS, ...(inner !== undefined ? { s: inner } : {}) };
+export function sealState(binding: StateBinding, inner: string | undefined, now = Date.now(), handle?: string): string {
+  const payload: Payload = {
+    o: binding.owner,
+    m: binding.method,
+    n: binding.name,
+    e: now + STATE_TTL_MS,
+    ...(inner !== undefined ? { s: inner } : {}),
+    ...(handle !== undefined ? { h: handle } : {}),
+  };
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   return `${PREFIX}${body}.${mac(body).toString('base64url')}`;
 }
 
-/** The target's state inside a sealed one, or why it is refused. */
-export function openState(token: unknown, binding: StateBinding, now = Date.now()): { inner: string | undefined } | { refused: string } {
+/** The target's state (or the gateway's call handle) inside a sealed one, or why it is refused. */
+export function openState(token: unknown, binding: StateBinding, now = Date.now()): { inner: string | undefined; handle?: string } | { refused: string } {
   if (typeof token !== 'string' || !token.startsWith(PREFIX)) return { refused: 'it was not issued by this gateway' };
   const dot = token.lastIndexOf('.');
   const body = token.slice(PREFIX.length, dot);
@@ -77,5 +86,5 @@ export function openState(token: unknown, binding: StateBinding, now = Date.now(
   if (p.o !== binding.owner) return { refused: 'it was issued to another caller' };
   if (p.m !== binding.method || p.n !== binding.name) return { refused: 'it was issued for another request' };
   if (now > p.e) return { refused: 'it expired' };
-  return { inner: p.s };
+  return { inner: p.s, ...(typeof p.h === 'string' ? { handle: p.h } : {}) };
 }

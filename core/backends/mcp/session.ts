@@ -55,7 +55,7 @@ interface TargetState {
 const MAX_BUFFERED = 256;
 
 /** The client capability each server-to-client request needs. */
-const CLIENT_CAPABILITY: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
+export const CLIENT_CAPABILITY: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
 
 /**
  * One client session: an upstream session per target, the merged catalog, and the routing of messages both ways.
@@ -292,8 +292,11 @@ export class Session {
   /** A target asks the client something: forward it under a session-unique id and wait for the reply. */
   private serverRequest(target: string, m: JsonRpcRequest): Promise<unknown> {
     // A target that asks for a capability the client never declared is answered here, not passed on.
+    // An internal session of 2026-07-28 clients declares these upstream for all its callers: whether this caller
+    // declared the capability is decided per request, by the call's own stream (serve/input-bridge.ts).
+    const modern = this.clientInit?.era === 'modern';
     const needs = CLIENT_CAPABILITY[m.method];
-    if (needs && this.clientInit && !(needs in (this.clientInit.capabilities ?? {}))) {
+    if (!modern && needs && this.clientInit && !(needs in (this.clientInit.capabilities ?? {}))) {
       return Promise.reject(new RpcFailure(RpcErrors.METHOD_NOT_FOUND, `the client does not support ${m.method}`));
     }
     const id = `${target}-${this.nextClientRequest++}`;
@@ -304,7 +307,14 @@ export class Session {
         reject(new RpcFailure(RpcErrors.REQUEST_TIMEOUT, `the client did not answer ${m.method} in time`));
       }, this.env.timeoutMs(target));
       this.toClient.set(id, { resolve, reject, timer, target, upstreamId: m.id });
-      this.route(target, { ...m, id });
+      if (!modern) return this.route(target, { ...m, id });
+      // A 2026-07-28 client is asked only within the result of one of its calls: the call in flight to the target
+      // takes the request, or it is refused (never put on a listen stream).
+      const scope = [...this.scopes].reverse().find((s) => s.target === target && s.emit);
+      if (scope?.emit?.({ ...m, id })) return;
+      clearTimeout(timer);
+      this.toClient.delete(id);
+      reject(new RpcFailure(RpcErrors.METHOD_NOT_FOUND, `the client does not support ${m.method}`));
     });
   }
 
@@ -314,6 +324,11 @@ export class Session {
    */
   askClient(target: string, method: string, params: Record<string, unknown> | undefined): Promise<unknown> {
     return this.serverRequest(target, { jsonrpc: '2.0', id: 0, method, ...(params === undefined ? {} : { params }) });
+  }
+
+  /** The target a pending server-to-client request (by the id it was forwarded under) came from. */
+  pendingTarget(id: string): string | undefined {
+    return this.toClient.get(id)?.target;
   }
 
   /** The client's reply to a server-to-client request. */

@@ -24,7 +24,7 @@ const KINDS: Record<string, string> = {
  * and the updates of the resources it names (the gateway subscribes to them upstream, at most 100 per stream),
  * each tagged with the listen request's id. A caller holds at most MAX_LISTENS_PER_IDENTITY streams on a route.
  */
-export async function serveListen(modern: ModernSessions, ctx: RequestContext, req: JsonRpcRequest): Promise<void> {
+export async function serveListen(modern: ModernSessions, ctx: RequestContext, req: JsonRpcRequest, declared?: Readonly<Record<string, unknown>>): Promise<void> {
   const owner = ownerOf(ctx.identity);
   const open = modern.listenCount(owner);
   if (open >= MAX_LISTENS_PER_IDENTITY) {
@@ -54,7 +54,7 @@ export async function serveListen(modern: ModernSessions, ctx: RequestContext, r
     stream.send({ jsonrpc: '2.0', id: req.id, result: { resultType: 'complete', _meta: { ...tag, [META_SERVER_INFO]: { name: 'portcullis', version: '0.1.0' } } } });
     stream.end();
   };
-  const stop = await modern.listen(ctx, { deliver, close, uris }).catch((err: unknown) => {
+  const stop = await modern.listen(ctx, { deliver, close, uris }, declared).catch((err: unknown) => {
     stream.end();
     throw err;
   });

@@ -13,9 +13,20 @@ export interface Listener {
   uris?: readonly string[];
 }
 import { ownerOf } from './guard.ts';
+import { InputBridge } from './input-bridge.ts';
 
 /** The client the gateway is to its 2025-era targets on behalf of 2026-07-28 clients. */
 const INTERNAL_CLIENT = { name: 'portcullis', version: '0.1.0' };
+/** The client capabilities a 2025-era target may ask a 2026-07-28 client for (through the input bridge). */
+const ASKABLE = ['sampling', 'elicitation', 'roots'] as const;
+
+/**
+ * What an internal session declares upstream for a caller's declared capabilities: those of them a target may ask
+ * for, each as its base form (targets decide what they offer from them, e.g. tools that need sampling).
+ */
+function upstreamCapabilities(declared: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  return Object.fromEntries(ASKABLE.filter((k) => declared !== undefined && Object.hasOwn(declared, k)).map((k) => [k, {}]));
+}
 
 /**
  * The upstream sessions 2026-07-28 requests are served on. Such a request has no session of its own, but a
@@ -25,13 +36,24 @@ const INTERNAL_CLIENT = { name: 'portcullis', version: '0.1.0' };
  * after `idleMs` without requests. They are not client sessions: no id is handed out, the session store and its
  * limits do not count them, and `maxSessions` bounds how many identities hold one at a time.
  */
+interface Entry {
+  owner: string;
+  session?: Session;
+  opening?: Promise<Session>;
+  last: number;
+  active: number;
+}
+
 export class ModernSessions {
-  private readonly byOwner = new Map<string, { session?: Session; opening?: Promise<Session>; last: number; active: number }>();
+  /** By caller identity and the askable capabilities it declares (at most 8 per caller). */
+  private readonly byOwner = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly listeners = new Map<string, Set<Listener>>();
   /** Listen streams per (caller, resource URI): the upstream subscription is made by the first. */
   private readonly subscribed = new Map<string, number>();
   private closed = false;
+  /** Calls of 2026-07-28 clients kept open for their input-required retries. */
+  readonly bridge = new InputBridge();
   private readonly env: SessionEnv;
   private readonly idleMs: number;
   private readonly max: number;
@@ -43,12 +65,17 @@ export class ModernSessions {
     this.sweeper = setInterval(() => this.sweep(), Math.max(25, Math.min(30_000, Math.floor(idleMs / 4)))).unref();
   }
 
-  /** Runs `fn` on the caller's internal session, opening it first when needed. */
-  async with<T>(ctx: RequestContext, fn: (session: Session) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on the caller's internal session for the capabilities it declared (`clientCapabilities` of its
+   * envelope), opening it first when needed.
+   */
+  async with<T>(ctx: RequestContext, fn: (session: Session) => Promise<T>, declared?: Readonly<Record<string, unknown>>): Promise<T> {
     const owner = ownerOf(ctx.identity);
-    let entry = this.byOwner.get(owner);
+    const capabilities = upstreamCapabilities(declared);
+    const key = `${owner}\u0000${Object.keys(capabilities).join(',')}`;
+    let entry = this.byOwner.get(key);
     if (entry?.session?.closed) {
-      this.byOwner.delete(owner);
+      this.byOwner.delete(key);
       entry = undefined;
     }
     if (!entry) {
@@ -57,19 +84,19 @@ export class ModernSessions {
         ctx.log.warn({ route: this.env.routeName, code: ErrorCodes.MCP_SESSION_LIMIT, open: this.byOwner.size }, 'MCP upstream session limit reached for 2026-07-28 requests');
         throw new GatewayError(ErrorCodes.MCP_SESSION_LIMIT, `route "${this.env.routeName}" already serves ${this.max} callers' upstream sessions (maxSessions): try again shortly`, { status: 503 });
       }
-      const created: { session?: Session; opening?: Promise<Session>; last: number; active: number } = { last: Date.now(), active: 0 };
-      created.opening = this.open(ctx).then(
+      const created: Entry = { owner, last: Date.now(), active: 0 };
+      created.opening = this.open(ctx, capabilities).then(
         (s) => {
           created.session = s;
           created.opening = undefined;
           return s;
         },
         (err) => {
-          if (this.byOwner.get(owner) === created) this.byOwner.delete(owner);
+          if (this.byOwner.get(key) === created) this.byOwner.delete(key);
           throw err;
         },
       );
-      this.byOwner.set(owner, created);
+      this.byOwner.set(key, created);
       entry = created;
     }
     const session = entry.session ?? (await entry.opening!);
@@ -84,7 +111,24 @@ export class ModernSessions {
     }
   }
 
-  private async open(ctx: RequestContext): Promise<Session> {
+  /**
+   * Keeps `session` from closing for idleness (one of its calls waits for its caller's input-required retry)
+   * until the returned release is called.
+   */
+  pin(session: Session): () => void {
+    const e = [...this.byOwner.values()].find((x) => x.session === session);
+    if (!e) return () => {};
+    e.active++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      e.active--;
+      e.last = Date.now();
+    };
+  }
+
+  private async open(ctx: RequestContext, capabilities: Record<string, unknown>): Promise<Session> {
     const session = new Session(this.env);
     const owner = ownerOf(ctx.identity);
     session.owner = owner;
@@ -96,9 +140,11 @@ export class ModernSessions {
     session.subject = ctx.identity?.subject;
     session.clientHeaders = ctx.clientHeaders;
     session.protocolVersion = LATEST_PROTOCOL_VERSION;
-    // No client capabilities upstream: a 2025-era target's sampling, elicitation or roots request is refused
-    // (a 2026-07-28 client is never asked anything outside the result of its own request).
-    await session.start({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: INTERNAL_CLIENT, era: 'modern' });
+    // Upstream, the session declares what its 2026-07-28 caller may be asked: a 2025-era target's sampling,
+    // elicitation or roots request during a call becomes an input-required result of that call when the caller
+    // declared the capability in the call's envelope, and is refused otherwise (serve/input-bridge.ts); outside
+    // a call it is refused.
+    await session.start({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities, clientInfo: INTERNAL_CLIENT, era: 'modern' });
     if (this.closed) {
       await session.close('shutdown');
       throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'the MCP route is shutting down');
@@ -112,7 +158,7 @@ export class ModernSessions {
   }
 
   /** Registers a listen stream on the caller's internal session (opened if need be); returns its removal. */
-  async listen(ctx: RequestContext, listener: Listener): Promise<() => void> {
+  async listen(ctx: RequestContext, listener: Listener, declared?: Readonly<Record<string, unknown>>): Promise<() => void> {
     const owner = ownerOf(ctx.identity);
     // 2025 targets send resource updates only for what their session subscribed to: subscribe once per URI.
     await this.with(ctx, async (session) => {
@@ -126,7 +172,7 @@ export class ModernSessions {
         if (!owned || !conn || conn.closed || conn.init.discover || !conn.init.capabilities.resources?.subscribe) continue;
         await conn.request('resources/subscribe', { uri: owned.original }).result.catch(() => undefined);
       }
-    });
+    }, declared);
     let set = this.listeners.get(owner);
     if (!set) this.listeners.set(owner, (set = new Set()));
     set.add(listener);
@@ -147,13 +193,13 @@ export class ModernSessions {
     for (const set of [...this.listeners.values()]) for (const l of [...set]) l.close();
   }
 
-  private idle(owner: string, e: { session?: Session; active: number }): boolean {
-    return e.session !== undefined && e.active === 0 && !this.listeners.has(owner);
+  private idle(e: Entry): boolean {
+    return e.session !== undefined && e.active === 0 && !this.listeners.has(e.owner);
   }
 
   private evictIdle(): boolean {
-    let oldest: [string, { session?: Session; last: number; active: number }] | undefined;
-    for (const e of this.byOwner) if (this.idle(e[0], e[1]) && (!oldest || e[1].last < oldest[1].last)) oldest = e;
+    let oldest: [string, Entry] | undefined;
+    for (const e of this.byOwner) if (this.idle(e[1]) && (!oldest || e[1].last < oldest[1].last)) oldest = e;
     if (!oldest) return false;
     this.byOwner.delete(oldest[0]);
     void oldest[1].session!.close('idle');
@@ -161,9 +207,9 @@ export class ModernSessions {
   }
 
   private sweep(now = Date.now()): void {
-    for (const [owner, e] of this.byOwner) {
-      if (this.idle(owner, e) && now - e.last > this.idleMs) {
-        this.byOwner.delete(owner);
+    for (const [key, e] of this.byOwner) {
+      if (this.idle(e) && now - e.last > this.idleMs) {
+        this.byOwner.delete(key);
         void e.session?.close('idle');
       }
     }
@@ -176,6 +222,7 @@ export class ModernSessions {
   async close(): Promise<void> {
     this.closed = true;
     this.drain();
+    this.bridge.close();
     clearInterval(this.sweeper);
     const all = [...this.byOwner.values()];
     this.byOwner.clear();

@@ -7,7 +7,7 @@ import { openState, sealState, type StateBinding } from '../request-state.ts';
 import { ownerOf } from './guard.ts';
 import type { Session } from '../session.ts';
 import { answer, json, type ServeEnv } from './common.ts';
-import { SseStream } from './sse-stream.ts';
+import { BridgedCall, runExchange } from './input-bridge.ts';
 import { serveListen } from './listen.ts';
 
 const SERVER_INFO = { name: 'portcullis', version: '0.1.0' };
@@ -61,12 +61,12 @@ export async function serveModern(env: ServeEnv, ctx: RequestContext, message: J
     return ctx.respond(json(404, rpcError(id, RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method} is not part of protocol version ${envelope.protocolVersion}`)));
   }
   const modern = env.modern!;
-  if (req.method === 'subscriptions/listen') return serveListen(modern, ctx, req);
+  if (req.method === 'subscriptions/listen') return serveListen(modern, ctx, req, envelope.clientCapabilities);
   if (req.method === 'server/discover') {
-    const result = await modern.with(ctx, async (session) => discoverResult(session));
+    const result = await modern.with(ctx, async (session) => discoverResult(session), envelope.clientCapabilities);
     return ctx.respond(json(200, { jsonrpc: '2.0', id, result }));
   }
-  await modern.with(ctx, (session) => serveRequest(env, ctx, session, req, envelope));
+  await modern.with(ctx, (session) => serveRequest(env, ctx, session, req, envelope), envelope.clientCapabilities);
 }
 
 async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session, req: JsonRpcRequest, envelope: Envelope): Promise<void> {
@@ -80,6 +80,7 @@ async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session
   };
   const params = req.params ?? {};
   const binding: StateBinding = { owner: ownerOf(ctx.identity), method: req.method, name: String(params.name ?? params.uri ?? '') };
+  let handle: string | undefined;
   if (params.requestState !== undefined) {
     // The retry of an input-required result: the state must be the one this gateway issued to this caller for
     // this request; the target gets its own state back.
@@ -88,6 +89,7 @@ async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session
       ctx.log.warn({ route: ctx.routeName, code: ErrorCodes.MCP_REQUEST_STATE_INVALID, method: req.method, reason: opened.refused }, 'MCP request state refused');
       return ctx.respond(json(400, rpcError(req.id, RpcErrors.INVALID_PARAMS, `Invalid params: requestState refused: ${opened.refused}`)));
     }
+    handle = opened.handle;
     const { requestState: _sealed, ...rest } = params;
     req = { ...req, params: opened.inner === undefined ? rest : { ...rest, requestState: opened.inner } };
   }
@@ -101,40 +103,39 @@ async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session
       return ctx.respond(json(refusal.status, rpcError(req.id, refusal.rpc.code, refusal.rpc.message, refusal.rpc.data)));
     }
   }
-  const wantsStream = String(ctx.clientHeaders.accept ?? '').includes('text/event-stream');
-  let stream: SseStream | undefined;
-  let upgraded!: () => void;
-  const upgrade = new Promise<void>((r) => (upgraded = r));
-  // Only notifications of this request reach its stream (progress; log messages when it asked for a level).
-  // Anything else a target sends while the call runs (list changes, resource updates) is not this request's: it
-  // goes on to the caller's listen streams.
-  const emit = (m: JsonRpcMessage): boolean => {
-    if (!('method' in m) || ('id' in m && m.id !== undefined)) return false;
-    if (m.method !== 'notifications/progress' && m.method !== 'notifications/message') return false;
-    if (m.method === 'notifications/message' && envelope.logLevel === undefined) return true;
-    if (!wantsStream) return true;
-    if (!stream) {
-      stream = new SseStream(ctx.signal);
-      session.streams.add(stream);
-      const s = stream;
-      s.whenEnded(() => session.streams.delete(s));
-      upgraded();
+  const modern = env.modern!;
+  const exchange = (call: BridgedCall): Promise<void> =>
+    runExchange(call, {
+      ctx,
+      wantsStream: String(ctx.clientHeaders.accept ?? '').includes('text/event-stream'),
+      logs: envelope.logLevel !== undefined,
+      // The call's result answers the exchange that receives it (a retry has its own id).
+      complete: (r) => ({ ...modernResponse(req.method, r, era.cache, binding), id: req.id }),
+      inputRequired: (inputRequests, handle) => ({
+        jsonrpc: '2.0',
+        id: req.id,
+        result: { resultType: 'input_required', inputRequests, requestState: sealState(binding, undefined, Date.now(), handle), _meta: { [META_SERVER_INFO]: SERVER_INFO } },
+      }),
+      statusOf,
+      bridge: modern.bridge,
+      timeoutMs: () => Math.max(0, ...[...call.asked.keys()].map((k) => session.env.timeoutMs(session.pendingTarget(k) ?? ''))),
+    });
+  if (handle !== undefined) {
+    // The retry of an input-required result the gateway made of a 2025-era target's request: the call is still
+    // open in this process, its target waiting for the answers.
+    const call = modern.bridge.take(handle, binding.owner);
+    if (!call || call.session !== session) {
+      ctx.log.warn({ route: ctx.routeName, code: ErrorCodes.MCP_REQUEST_STATE_EXPIRED, method: req.method }, 'MCP request state refused: its call is gone');
+      return ctx.respond(
+        json(400, rpcError(req.id, RpcErrors.INVALID_PARAMS, 'Invalid params: requestState refused: the call it continues is gone (it timed out, or was served by another gateway process): send the request again', { code: ErrorCodes.MCP_REQUEST_STATE_EXPIRED })),
+      );
     }
-    return stream.send(m);
-  };
-  const done = answer(session, ctx, env, req, emit, era).then((r) => modernResponse(req.method, r, era.cache, binding));
-  const first = await Promise.race([done.then(() => 'done' as const), upgrade.then(() => 'stream' as const)]);
-  if (first === 'done' && !stream) {
-    const response = await done;
-    return ctx.respond(json(response.error ? statusOf(response.error.code) : 200, response));
+    call.answer(params.inputResponses);
+    return exchange(call);
   }
-  const s = stream!;
-  ctx.respond(s.response());
-  try {
-    s.send(await done);
-  } finally {
-    s.end();
-  }
+  const call = new BridgedCall(session, binding.owner, envelope.clientCapabilities, modern.pin(session));
+  call.follow(answer(session, ctx, env, req, call.emit, era));
+  return exchange(call);
 }
 
 /** A 2025-shaped response made a 2026-07-28 one. */
