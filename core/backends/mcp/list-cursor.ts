@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { gatewayMac } from './request-state.ts';
+import { openToken, sealToken } from './request-state.ts';
 
 /**
  * The cursor a 2026-07-28 client pages a route's merged list with: which target the next page starts at (its index
@@ -34,24 +33,13 @@ export interface OpenedCursor {
 
 export function sealCursor(binding: CursorBinding, at: OpenedCursor): string {
   const payload: Payload = { r: binding.route, m: binding.method, t: at.index, n: at.target, c: at.cursor };
-  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  return `${PREFIX}${body}.${gatewayMac(DOMAIN, body).toString('base64url')}`;
+  return sealToken(PREFIX, DOMAIN, payload);
 }
 
 /** Where a gateway cursor points, or why it is refused. */
 export function openCursor(token: unknown, binding: CursorBinding): OpenedCursor | { refused: string } {
-  if (typeof token !== 'string' || !token.startsWith(PREFIX)) return { refused: 'it was not issued by this gateway' };
-  const dot = token.lastIndexOf('.');
-  const body = token.slice(PREFIX.length, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = gatewayMac(DOMAIN, body);
-  if (dot <= PREFIX.length || given.length !== expected.length || !timingSafeEqual(given, expected)) return { refused: 'its integrity check failed' };
-  let p: Payload;
-  try {
-    p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload;
-  } catch {
-    return { refused: 'it is malformed' };
-  }
+  const p = openToken<Payload>(PREFIX, DOMAIN, token);
+  if ('refused' in p) return p;
   if (p.r !== binding.route || p.m !== binding.method) return { refused: 'it was issued for another route or list' };
   if (!Number.isInteger(p.t) || p.t < 0 || typeof p.n !== 'string') return { refused: 'it is malformed' };
   return { index: p.t, target: p.n, cursor: p.c };

@@ -41,12 +41,31 @@ function mac(body: string): Buffer {
   return createHmac('sha256', stateKey()).update(body).digest();
 }
 
-/**
- * An HMAC-SHA256 under the same key, for other tokens the gateway hands out (list cursors). `domain` keeps one kind
- * of token from ever verifying as another.
- */
-export function gatewayMac(domain: string, body: string): Buffer {
-  return createHmac('sha256', stateKey()).update(`${domain}\u0000${body}`).digest();
+/** An HMAC-SHA256 under the same key; `domain` keeps one kind of token (list cursors) from verifying as another. */
+function gatewayMac(domain: string | undefined, body: string): Buffer {
+  return domain === undefined ? mac(body) : createHmac('sha256', stateKey()).update(`${domain}\u0000${body}`).digest();
+}
+
+/** A token the gateway hands a client and takes back: `prefix`, the payload as base64url JSON, and its HMAC. */
+export function sealToken(prefix: string, domain: string | undefined, payload: object): string {
+  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return `${prefix}${body}.${gatewayMac(domain, body).toString('base64url')}`;
+}
+
+/** The payload of a token `sealToken` made with the same prefix and domain, or why it is refused. */
+export function openToken<T>(prefix: string, domain: string | undefined, token: unknown): T | { refused: string } {
+  if (typeof token !== 'string' || !token.startsWith(prefix)) return { refused: 'it was not issued by this gateway' };
+  const dot = token.lastIndexOf('.');
+  const body = token.slice(prefix.length, dot);
+  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  const expected = gatewayMac(domain, body);
+  if (dot <= prefix.length || given.length !== expected.length || !timingSafeEqual(given, expected)) return { refused: 'its integrity check failed' };
+  try {
+    const p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
+    return p !== null && typeof p === 'object' && !Array.isArray(p) ? (p as T) : { refused: 'it is malformed' };
+  } catch {
+    return { refused: 'it is malformed' };
+  }
 }
 
 /** What a request is bound to: its method and the name or URI it names. */
@@ -65,24 +84,13 @@ export function sealState(binding: StateBinding, inner: string | undefined, now 
     ...(inner !== undefined ? { s: inner } : {}),
     ...(handle !== undefined ? { h: handle } : {}),
   };
-  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  return `${PREFIX}${body}.${mac(body).toString('base64url')}`;
+  return sealToken(PREFIX, undefined, payload);
 }
 
 /** The target's state (or the gateway's call handle) inside a sealed one, or why it is refused. */
 export function openState(token: unknown, binding: StateBinding, now = Date.now()): { inner: string | undefined; handle?: string } | { refused: string } {
-  if (typeof token !== 'string' || !token.startsWith(PREFIX)) return { refused: 'it was not issued by this gateway' };
-  const dot = token.lastIndexOf('.');
-  const body = token.slice(PREFIX.length, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = mac(body);
-  if (dot <= PREFIX.length || given.length !== expected.length || !timingSafeEqual(given, expected)) return { refused: 'its integrity check failed' };
-  let p: Payload;
-  try {
-    p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Payload;
-  } catch {
-    return { refused: 'it is malformed' };
-  }
+  const p = openToken<Payload>(PREFIX, undefined, token);
+  if ('refused' in p) return p;
   if (p.o !== binding.owner) return { refused: 'it was issued to another caller' };
   if (p.m !== binding.method || p.n !== binding.name) return { refused: 'it was issued for another request' };
   if (now > p.e) return { refused: 'it expired' };
