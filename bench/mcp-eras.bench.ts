@@ -24,9 +24,9 @@ interface Load {
 }
 
 function load(url: string, era: '2025' | '2026', seconds: number): Load {
-  const args = [join(ROOT, 'bench/mcp-eras-load.mjs'), url, era, String(CONCURRENCY), String(seconds), 'echo', 'bench: bench'];
+  const args = [join(ROOT, 'bench/mcp-load.mjs'), url, String(CONCURRENCY), String(seconds), era, 'echo', 'bench: bench', '{"text":"bench"}'];
   const run = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (run.status !== 0) throw new Error(`mcp-eras-load failed (${run.status}): ${run.stderr}`);
+  if (run.status !== 0) throw new Error(`mcp-load failed (${run.status}): ${run.stderr}`);
   const r = JSON.parse(run.stdout) as { count: number; errors: number; seconds: number; latencies: number[] };
   return { rps: r.count / r.seconds, p50: percentile(r.latencies, 50) / 1000, p99: percentile(r.latencies, 99) / 1000, errors: r.errors };
 }
