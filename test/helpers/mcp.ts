@@ -129,3 +129,45 @@ export function mcpRoute(targets: unknown[], extra: Record<string, unknown> = {}
  * server counts it as busy, so closing waits for the drain deadline: keep that short in tests.
  */
 export const MCP_TEST_EXTRA = { shutdown: { drainTimeoutMs: 500 } };
+
+/**
+ * One 2026-07-28 request by hand, as a client of that era sends it: the `_meta` envelope (protocol version and
+ * `capabilities`) and the mirrored `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers (the name from
+ * `params.name`, `uri` or `taskId`). Answers as JSON or as SSE: `body` is the last message, `events` all of them.
+ */
+export async function postModern(
+  url: string,
+  body: Record<string, any>,
+  options: { key?: string; capabilities?: Record<string, unknown>; signal?: AbortSignal } = {},
+): Promise<{ status: number; body: any; events: any[] }> {
+  const version = '2026-07-28';
+  const name = body.params?.name ?? body.params?.uri ?? body.params?.taskId;
+  const res = await fetch(url, {
+    method: 'POST',
+    signal: options.signal,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
+      'mcp-protocol-version': version,
+      'mcp-method': String(body.method),
+      ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      ...body,
+      params: {
+        ...body.params,
+        _meta: {
+          ...body.params?._meta,
+          'io.modelcontextprotocol/protocolVersion': version,
+          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+          'io.modelcontextprotocol/clientCapabilities': options.capabilities ?? {},
+        },
+      },
+    }),
+  });
+  const raw = await res.text();
+  const events = raw.startsWith('{') ? [JSON.parse(raw)] : raw.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+  return { status: res.status, body: events.at(-1), events };
+}

@@ -5,35 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
-import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, spawnListening, text } from '../helpers/mcp.ts';
+import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, postModern, spawnListening, text } from '../helpers/mcp.ts';
 import type { ChildProcess } from 'node:child_process';
 
 const MODERN = fileURLToPath(new URL('../fixtures/mcp/modern-server.ts', import.meta.url));
 const V = '2026-07-28';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-async function post(url: string, key: string, body: Record<string, any>) {
-  const name = body.params?.name ?? body.params?.uri;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${key}`,
-      'mcp-protocol-version': V,
-      'mcp-method': String(body.method),
-      ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      ...body,
-      params: { ...body.params, _meta: { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } } },
-    }),
-  });
-  const raw = await res.text();
-  const data = raw.startsWith('{') ? JSON.parse(raw) : JSON.parse(raw.split('\n').filter((l) => l.startsWith('data: ')).at(-1)!.slice(6));
-  return { status: res.status, body: data };
-}
+const post = (url: string, key: string, body: Record<string, any>) => postModern(url, body, { key, capabilities: { elicitation: {} } });
 
 // Any client era in front of any server era: one route mixes a 2025 stdio target with 2026-07-28-only targets
 // (the SDK v2 server with `legacy: 'reject'`) over streamable HTTP and stdio.

@@ -3,36 +3,15 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { fixtureStdio, MCP_TEST_EXTRA, mcpRoute, text } from '../helpers/mcp.ts';
+import { fixtureStdio, MCP_TEST_EXTRA, mcpRoute, postModern, text } from '../helpers/mcp.ts';
 
 const V = '2026-07-28';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const SHORT_TIMEOUT_MS = 1500;
 
 /** One 2026-07-28 request by hand, as `key`, declaring `capabilities`. */
-async function post(url: string, key: string, body: Record<string, any>, capabilities: Record<string, unknown> = { sampling: {} }, signal?: AbortSignal) {
-  const name = body.params?.name;
-  const res = await fetch(url, {
-    method: 'POST',
-    signal,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${key}`,
-      'mcp-protocol-version': V,
-      'mcp-method': String(body.method),
-      ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      ...body,
-      params: { ...body.params, _meta: { ...body.params?._meta, 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': capabilities } },
-    }),
-  });
-  const raw = await res.text();
-  const events = raw.startsWith('{') ? [JSON.parse(raw)] : raw.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
-  return { status: res.status, body: events.at(-1), events };
-}
+const post = (url: string, key: string, body: Record<string, any>, capabilities: Record<string, unknown> = { sampling: {} }, signal?: AbortSignal) =>
+  postModern(url, body, { key, capabilities, signal });
 
 const sampled = (answer: string) => ({ role: 'assistant', content: { type: 'text', text: answer }, model: 'm' });
 

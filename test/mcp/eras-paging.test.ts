@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { CallToolResultSchema, CancelTaskResultSchema, CreateTaskResultSchema, GetTaskPayloadResultSchema, GetTaskResultSchema, ListTasksResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, text } from '../helpers/mcp.ts';
+import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, postModern, text } from '../helpers/mcp.ts';
 
 const PAGED = fileURLToPath(new URL('../fixtures/mcp/paged-server.ts', import.meta.url));
 const V = '2026-07-28';
@@ -19,21 +19,7 @@ function paged(name: string, count: number, size: number) {
 }
 
 /** One raw 2026-07-28 POST, headers mirroring the body. */
-async function post(url: string, body: Record<string, any>) {
-  const name = body.params?.name ?? body.params?.uri ?? body.params?.taskId;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': V,
-      'mcp-method': String(body.method),
-      ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', ...body, params: { ...body.params, _meta: ENVELOPE } }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const post = (url: string, body: Record<string, any>) => postModern(url, body);
 
 // Three targets on one prefixed route: "p1" lists 5 tools in pages of 2, "alpha" lists its tools on one page, "p2"
 // lists 3 tools in pages of 2; p1 and p2 run tool calls as tasks (2025-11-25), with ids that clash (task-1 each).
