@@ -30,7 +30,7 @@ export class Catalog {
   readonly prefix: boolean;
   private readonly names: Record<'tools' | 'prompts', Map<string, Owned>> = { tools: new Map(), prompts: new Map() };
   private readonly uris = new Map<string, Owned>();
-  private readonly templates = new Map<string, Array<{ target: string; pattern: RegExp }>>();
+  private readonly templates = new Map<string, Array<{ target: string; template: string; pattern: RegExp }>>();
   private readonly targets: readonly string[];
   /** Input schemas of the listed tools, by client-visible name (for 2026-07-28 `Mcp-Param-*` headers). */
   readonly toolSchemas = new Map<string, unknown>();
@@ -110,7 +110,11 @@ export class Catalog {
       if (kind === 'tools' || kind === 'prompts') this.names[kind].set(r.clientKey, { target: r.target, original: r.original });
       if (kind === 'tools') this.toolSchemas.set(r.clientKey, r.item.inputSchema);
       else if (kind === 'resources') this.uris.set(r.clientKey, { target: r.target, original: r.original });
-      else this.templates.set(r.target, [...(this.templates.get(r.target) ?? []), { target: r.target, pattern: templatePattern(r.original) }]);
+      else {
+        // A paged list (partial) merges the same page again on every request for it: a template is kept once.
+        const list = this.templates.get(r.target) ?? [];
+        if (!list.some((t) => t.template === r.original)) this.templates.set(r.target, [...list, { target: r.target, template: r.original, pattern: templatePattern(r.original) }]);
+      }
     }
     return out;
   }
