@@ -140,7 +140,12 @@ function connect(url: string, options: { timeoutMs: number; logger: Logger }, la
     publish(rateLimitChannel, (): RateLimitEvent => ({ kind: 'storeDown', store: 'redis', message: reason }));
   };
   client.on('ready', () => {
-    measureOffset().then(markUp, (err: Error) => markDown(err.message));
+    // A server that connects but fails TIME is down until a probe gets an answer: nothing else would retry it (the
+    // socket is healthy, so ioredis does not reconnect, and no command is sent while down).
+    measureOffset().then(markUp, (err: Error) => {
+      markDown(err.message);
+      void probe();
+    });
   });
   /** Pings a stalled server until it answers (each ping bounded by the command timeout), then uses it again. */
   const probe = async () => {
