@@ -74,7 +74,9 @@ export class SessionHandoff implements HandoffChannel {
       const known = this.peers.get(index);
       if (known?.path === path) continue;
       void known?.client.close();
-      this.peers.set(index, { path, client: new Client('http://portcullis-worker', { socketPath: path, keepAliveTimeout: 60_000, pipelining: 1 }) });
+      // No time limits of undici's own (300 s): the owner enforces the route's timeouts, and a long tool call must not
+      // read as a dead owner (every failure below means the session is gone). A dead worker closes its socket.
+      this.peers.set(index, { path, client: new Client('http://portcullis-worker', { socketPath: path, keepAliveTimeout: 60_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 }) });
     }
   }
 
