@@ -5,6 +5,7 @@ import { Pool } from 'undici';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { announcesBody, errorResponse, type ServeEnv } from '../server/exchange.ts';
 import { handleRequest } from '../server/handler.ts';
+import { BoundedMap } from '../state/bounded-map.ts';
 import { stripHopByHop } from '../server/headers.ts';
 import { relayAnswer } from './relay.ts';
 import type { PeerSettings } from './peer-address.ts';
@@ -20,6 +21,7 @@ const SKEW_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 3_000;
 /** Most ids remembered as "not bound elsewhere", so a session's requests open its id once per replica. */
 const CACHE_MAX = 10_000;
+const POOLS_MAX = 256;
 
 /** The session id a request names: the `Mcp-Session-Id` header, or the legacy SSE transport's `sessionId` query. */
 export function sessionIdOf(req: IncomingMessage): string | undefined {
@@ -44,9 +46,10 @@ export class PeerChannel {
   private readonly keys: SessionKeys;
   private env: ServeEnv | undefined;
   private server: Server | undefined;
-  private readonly pools = new Map<string, Pool>();
+  /** One pool per peer address; pod addresses change with every rollout, so the least recently used go. */
+  private readonly pools = new BoundedMap<string, Pool>(POOLS_MAX, (_peer, pool) => void pool.destroy());
   /** Ids known not to be bound to another replica (their session is here, or resumable anywhere). */
-  private readonly local = new Set<string>();
+  private readonly local = new BoundedMap<string, true>(CACHE_MAX);
   /** Requests forwarded to other replicas, and served for them. */
   forwarded = 0;
   servedFor = 0;
@@ -88,8 +91,7 @@ export class PeerChannel {
     if (peer && peer !== this.settings.address) return peer;
     // Forged ids are not remembered (the cache would fill with them); they fail again, cheaply, in the store.
     if ('claims' in opened) {
-      if (this.local.size >= CACHE_MAX) this.local.clear();
-      this.local.add(id);
+      this.local.set(id, true);
     }
     return undefined;
   }
@@ -135,6 +137,11 @@ export class PeerChannel {
           ? new GatewayError(ErrorCodes.MCP_SESSION_NOT_FOUND, 'this MCP session lived on a replica that is gone: initialize a new session')
           : new GatewayError(ErrorCodes.PEER_FORWARD_FAILED, `the replica that owns this MCP session did not answer: ${err.code ?? err.message}`);
         logger?.warn({ peer, code: e.code, err: err.code ?? err.message }, gone ? 'session owner is gone' : 'peer forward failed');
+        if (gone) {
+          // A replica that is gone does not come back at that address: its pool would only hold dead sockets.
+          void this.pools.peek(peer)?.destroy();
+          this.pools.delete(peer);
+        }
         const answer = errorResponse(e);
         res.writeHead(answer.status, answer.headers as Record<string, string>);
         res.end(answer.body as string);
