@@ -19,6 +19,8 @@ export interface SessionKey {
   readonly seal: Buffer;
   /** HMAC-SHA256 key that authenticates requests between replicas (peer.ts). */
   readonly peer: Buffer;
+  /** HMAC-SHA256 key of the tokens MCP hands clients: request state and list cursors (backends/mcp/request-state.ts). */
+  readonly state: Buffer;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface SessionKeys {
 
 function derive(raw: Buffer): SessionKey {
   const one = (label: string) => Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), `portcullis ${label} v1`, 32));
-  return { seal: one('session-id'), peer: one('peer') };
+  return { seal: one('session-id'), peer: one('peer'), state: one('mcp-state') };
 }
 
 /** Decodes base64 (or base64url) of exactly 32 bytes; `what` names the setting in the error. */

@@ -3,7 +3,7 @@ import { openToken, sealToken } from './request-state.ts';
 /**
  * The cursor a 2026-07-28 client pages a route's merged list with: which target the next page starts at (its index
  * and name) and that target's own cursor, for one route and one list method, base64url-encoded under an HMAC-SHA256
- * with the request-state key (so every worker and replica sharing `PORTCULLIS_MCP_STATE_KEY` accepts it). A client
+ * with the request-state key (derived from the session key, so every worker and replica accepts it). A client
  * cannot point it at another target, list or route, nor hand a target a cursor the target never gave.
  */
 const PREFIX = 'pcc1.';

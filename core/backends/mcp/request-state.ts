@@ -1,4 +1,5 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { sessionKeys } from '../../cluster/session-key.ts';
 
 /**
  * The request state the gateway hands a 2026-07-28 client with an input-required result, and takes back on the
@@ -6,22 +7,13 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
  * what for (method and the name or URI it names) and until when, under an HMAC-SHA256. A client cannot change it,
  * another caller cannot use it, and it cannot be replayed on another request or after it lapses.
  *
- * The key is `PORTCULLIS_MCP_STATE_KEY` when set (any string; hashed to 32 bytes), so every worker and replica of
- * a gateway accepts what another issued; otherwise a random key of this process.
+ * The key is derived from the session key (core/cluster/session-key.ts): the operator's `PORTCULLIS_SESSION_KEY`,
+ * which every replica shares, or the one a supervisor makes for its workers; so a retry or a cursor is accepted by
+ * whichever worker or replica it lands on. During a key rotation, tokens made under the previous key still open.
  */
-export const STATE_KEY_ENV = 'PORTCULLIS_MCP_STATE_KEY';
 /** How long an issued request state is accepted. */
 export const STATE_TTL_MS = 10 * 60_000;
 const PREFIX = 'pcl1.';
-
-let key: Buffer | undefined;
-function stateKey(): Buffer {
-  if (!key) {
-    const configured = process.env[STATE_KEY_ENV];
-    key = configured ? createHash('sha256').update(configured).digest() : randomBytes(32);
-  }
-  return key;
-}
 
 interface Payload {
   /** Owner (caller identity). */
@@ -37,19 +29,16 @@ interface Payload {
   h?: string;
 }
 
-function mac(body: string): Buffer {
-  return createHmac('sha256', stateKey()).update(body).digest();
-}
-
-/** An HMAC-SHA256 under the same key; `domain` keeps one kind of token (list cursors) from verifying as another. */
-function gatewayMac(domain: string | undefined, body: string): Buffer {
-  return domain === undefined ? mac(body) : createHmac('sha256', stateKey()).update(`${domain}\u0000${body}`).digest();
+/** The HMAC of `body` under each key (the current first); `domain` keeps one kind of token from verifying as another. */
+function macs(domain: string | undefined, body: string): Buffer[] {
+  const data = domain === undefined ? body : `${domain}\u0000${body}`;
+  return sessionKeys().keys.map((k) => createHmac('sha256', k.state).update(data).digest());
 }
 
 /** A token the gateway hands a client and takes back: `prefix`, the payload as base64url JSON, and its HMAC. */
 export function sealToken(prefix: string, domain: string | undefined, payload: object): string {
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  return `${prefix}${body}.${gatewayMac(domain, body).toString('base64url')}`;
+  return `${prefix}${body}.${macs(domain, body)[0]!.toString('base64url')}`;
 }
 
 /** The payload of a token `sealToken` made with the same prefix and domain, or why it is refused. */
@@ -58,8 +47,8 @@ export function openToken<T>(prefix: string, domain: string | undefined, token: 
   const dot = token.lastIndexOf('.');
   const body = token.slice(prefix.length, dot);
   const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = gatewayMac(domain, body);
-  if (dot <= prefix.length || given.length !== expected.length || !timingSafeEqual(given, expected)) return { refused: 'its integrity check failed' };
+  const valid = dot > prefix.length && macs(domain, body).some((expected) => given.length === expected.length && timingSafeEqual(given, expected));
+  if (!valid) return { refused: 'its integrity check failed' };
   try {
     const p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
     return p !== null && typeof p === 'object' && !Array.isArray(p) ? (p as T) : { refused: 'it is malformed' };
