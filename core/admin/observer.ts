@@ -1,4 +1,4 @@
-import { redactString } from '../telemetry/redact.ts';
+import { REDACTED, redactString, SECRET_KEY } from '../telemetry/redact.ts';
 import type { Channel } from 'node:diagnostics_channel';
 import { activeTraceId } from '../telemetry/active-trace.ts';
 import {
@@ -112,21 +112,19 @@ function traceIdOf(e: object): string | undefined {
  * passing each new one to the live streams. Created before the gateway starts, so the warm pool's first
  * processes are seen.
  */
-/** Keys whose values may be credentials (an argument named `password`, a claim named `api_key`). */
-const SECRET_INPUT_KEY = /(secret|password|passwd|token|api[-_]?key|authorization|cookie|credential|private)/i;
-
 /**
  * A decision's input for display and for the policy playground: parsed, with values under secret-looking keys
- * redacted. Request headers stay as they are: the gateway already leaves credential headers out of the input, and
- * a policy may read the others.
+ * redacted, and secrets found by value (tokens, URL credentials) redacted wherever they are: the gateway's one
+ * redaction's rules (core/telemetry/redact.ts). Request headers are not blanked as a whole map, as logs do: the
+ * gateway already leaves credential headers out of the input, and a policy may read the others.
  */
 export function decisionInput(json: string): unknown {
   const redact = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(redact);
     if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_INPUT_KEY.test(k) && v !== null && typeof v !== 'object' ? '[redacted]' : redact(v)]));
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== null && typeof v !== 'object' ? REDACTED : redact(v)]));
     }
-    return value;
+    return typeof value === 'string' ? redactString(value) : value;
   };
   try {
     return redact(JSON.parse(json));

@@ -11,7 +11,8 @@
 
 export const REDACTED = '[redacted]';
 
-const SECRET_KEY = /(secret|password|passwd|pwd|token|api[-_]?key|authorization|cookie|credential|private|signature)/i;
+/** Keys whose values may be credentials (an argument named `password`, a claim named `api_key`). */
+export const SECRET_KEY = /(secret|password|passwd|pwd|token|api[-_]?key|authorization|cookie|credential|private|signature)/i;
 /** Objects whose every string value may be a credential: process environments and header maps. */
 const SECRET_MAPS = /^(env|headers)$/i;
 /** Policies that set headers: every header they set may carry a credential, whatever its name. */
