@@ -13,6 +13,17 @@ function refusal(message: string): string {
 }
 
 /**
+ * Sockets answered 503 by the cap. Node's HTTP server still parses what such a client already sent (its listener
+ * runs after ours), so the request handler checks here and runs nothing for them.
+ */
+const refusedSockets = new WeakSet<Socket>();
+
+/** Whether the connection cap refused this socket: its requests must not reach the gateway. */
+export function wasRefused(socket: Socket): boolean {
+  return refusedSockets.has(socket);
+}
+
+/**
  * Caps the connections of one bind, in total and per client address, read from the running config at each
  * connection (a reload changes them for new connections). A connection over a cap is answered 503 and closed
  * (plain HTTP) or closed (HTTPS, before its handshake costs anything), and counted on the connection channel.
@@ -31,6 +42,7 @@ export function limitConnections(server: Server, bindKey: string, tls: boolean, 
       if (tls) socket.destroy();
       else {
         const why = reason === 'maxConnections' ? `this bind already holds ${maxConnections} connections (limits.maxConnections)` : `this client address already holds ${maxConnectionsPerClient} connections (limits.maxConnectionsPerClient)`;
+        refusedSockets.add(socket);
         socket.end(refusal(`connection refused: ${why}; retry later`));
         socket.once('error', () => undefined);
         setTimeout(() => socket.destroy(), 1000).unref();

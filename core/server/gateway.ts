@@ -12,7 +12,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import type { HandoffChannel, PeerForwarder, ServeEnv } from './exchange.ts';
 import { handleRequest } from './handler.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
-import { applyTimeouts, checkingIntervalMs, limitConnections } from './connection-limits.ts';
+import { applyTimeouts, checkingIntervalMs, limitConnections, wasRefused } from './connection-limits.ts';
 
 export interface GatewayOptions {
   /** The config file: loaded at start and on every reload. */
@@ -252,6 +252,7 @@ export class Gateway {
   private listen(bind: ResolvedBind, runtime: Runtime): Promise<OpenBind> {
     // handleRequest never rejects (it answers its own failures with 500).
     const handler = (scheme: 'http' | 'https', expectContinue = false) => (req: Parameters<typeof handleRequest>[3], res: Parameters<typeof handleRequest>[4]) => {
+      if (wasRefused(req.socket)) return void req.socket.destroy();
       void handleRequest(this.env, bind.key, scheme, req, res, expectContinue);
     };
     const limits = runtime.config.limits;

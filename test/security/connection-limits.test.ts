@@ -47,7 +47,19 @@ describe('request-path caps: connections per bind and per client address, header
     assert.match(over.received(), /this client address already holds 3 connections \(limits\.maxConnectionsPerClient\)/);
     // Another client is served as usual.
     assert.equal((await send(`${gw.url()}/x`)).status, 200);
-    assert.deepEqual(events.at(-1), { kind: 'refused', bind: events.at(-1)!.bind, reason: 'maxConnectionsPerClient' });
+    assert.deepEqual(events.at(-1), { kind: 'refused', bind: '127.0.0.1:0#0', reason: 'maxConnectionsPerClient' });
+  });
+
+  it('runs nothing for a refused connection, even a request it sent at once', async () => {
+    for (let i = 0; i < 3; i++) held.push((await hold(gw.port(), '127.0.0.5')).socket);
+    const over = await hold(gw.port(), '127.0.0.5', 'GET /sent-by-refused HTTP/1.1\r\nhost: x\r\n\r\n');
+    await over.closed;
+    assert.match(over.received(), /^HTTP\/1\.1 503 /);
+    // A request from a served client goes through after it: had the refused one run, the upstream would have it first.
+    assert.equal((await send(`${gw.url()}/after-refusal`)).status, 200);
+    assert.deepEqual(upstream.seen.filter((r) => r.url === '/sent-by-refused').length, 0);
+    assert.ok(upstream.seen.some((r) => r.url === '/after-refusal'));
+    for (const s of held.splice(-3)) s.destroy();
   });
 
   it('refuses any client past the bind cap', async () => {
