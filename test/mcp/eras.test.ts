@@ -278,6 +278,18 @@ describe('MCP eras: 2026-07-28 and 2025 clients on 2025-era targets', () => {
       }, 10_000, 'a listen place to free');
     });
 
+    it('a concurrent subscriptions/listen flood is held to the same 16 (places are counted before the first await)', async () => {
+      const all = await Promise.all(Array.from({ length: 40 }, (_, i) => listen(400 + i, { toolsListChanged: true })));
+      const streams = all.filter((l) => String(l.res.headers.get('content-type')).includes('text/event-stream'));
+      const refused = all.filter((l) => !streams.includes(l));
+      assert.equal(streams.length, 16);
+      assert.equal(refused.length, 24);
+      for (const l of refused) assert.equal(l.res.status, 200); // refused in-band, as the sequential flood above checks
+      await gw.logs.waitFor((l) => l.code === 'PCL_ERR_MCP_LISTEN_LIMIT');
+      for (const l of refused) await l.close();
+      for (const l of streams) await l.close();
+    });
+
     it('after all of it, a 2025 session and a 2026-07-28 client on the route work as before', async () => {
       const [v1, v2] = await Promise.all([connectClient(url), connectV2(url, { pin: V })]);
       try {

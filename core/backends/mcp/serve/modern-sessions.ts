@@ -160,32 +160,42 @@ export class ModernSessions {
   /** Registers a listen stream on the caller's internal session (opened if need be); returns its removal. */
   async listen(ctx: RequestContext, listener: Listener, declared?: Readonly<Record<string, unknown>>): Promise<() => void> {
     const owner = ownerOf(ctx.identity);
-    // 2025 targets send resource updates only for what their session subscribed to: subscribe once per URI.
-    await this.with(ctx, async (session) => {
-      for (const uri of listener.uris ?? []) {
-        const key = `${owner}\u0000${uri}`;
-        const n = this.subscribed.get(key) ?? 0;
-        this.subscribed.set(key, n + 1);
-        if (n > 0) continue;
-        const owned = session.catalog.resolveUri(uri);
-        const conn = owned ? session.targets.get(owned.target)?.conn : undefined;
-        if (!owned || !conn || conn.closed || conn.init.discover || !conn.init.capabilities.resources?.subscribe) continue;
-        await conn.request('resources/subscribe', { uri: owned.original }).result.catch(() => undefined);
-      }
-    }, declared);
+    // Counted from here, before the first await: concurrent listens of one caller all see each other against the
+    // per-caller limit (serve/listen.ts checks `listenCount` just before calling this).
     let set = this.listeners.get(owner);
     if (!set) this.listeners.set(owner, (set = new Set()));
     set.add(listener);
-    return () => {
-      for (const uri of listener.uris ?? []) {
-        const key = `${owner}\u0000${uri}`;
+    const counted: string[] = [];
+    const stop = (): void => {
+      for (const key of counted) {
         const n = (this.subscribed.get(key) ?? 1) - 1;
         if (n > 0) this.subscribed.set(key, n);
         else this.subscribed.delete(key);
       }
+      counted.length = 0;
       set.delete(listener);
       if (set.size === 0 && this.listeners.get(owner) === set) this.listeners.delete(owner);
     };
+    try {
+      // 2025 targets send resource updates only for what their session subscribed to: subscribe once per URI.
+      await this.with(ctx, async (session) => {
+        for (const uri of listener.uris ?? []) {
+          const key = `${owner}\u0000${uri}`;
+          const n = this.subscribed.get(key) ?? 0;
+          this.subscribed.set(key, n + 1);
+          counted.push(key);
+          if (n > 0) continue;
+          const owned = session.catalog.resolveUri(uri);
+          const conn = owned ? session.targets.get(owned.target)?.conn : undefined;
+          if (!owned || !conn || conn.closed || conn.init.discover || !conn.init.capabilities.resources?.subscribe) continue;
+          await conn.request('resources/subscribe', { uri: owned.original }).result.catch(() => undefined);
+        }
+      }, declared);
+    } catch (err) {
+      stop();
+      throw err;
+    }
+    return stop;
   }
 
   /** Ends every listen stream gracefully (shutdown, reload). */
