@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { fixtureStdio, MCP_TEST_EXTRA, mcpRoute, postModern, text } from '../helpers/mcp.ts';
+import { fixtureStdio, MCP_TEST_EXTRA, mcpRoute, postModern, text, waitUntil } from '../helpers/mcp.ts';
 
 const V = '2026-07-28';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -152,20 +152,17 @@ describe('MCP eras: a 2025 target\'s requests to a 2026-07-28 client become inpu
   });
 
   it('a client that closes its request cancels the call on the 2025 target (this era\'s cancellation)', async () => {
-    const count = async () => Number((await post(url, 'key-b', { id: 9, method: 'tools/call', params: { name: 'cancelled', arguments: {} } })).body.result.content[0].text);
+    const count = async (which?: 'started') =>
+      Number((await post(url, 'key-b', { id: 9, method: 'tools/call', params: { name: 'cancelled', arguments: which ? { which } : {} } })).body.result.content[0].text);
     const before = await count();
+    const startedBefore = await count('started');
     const aborter = new AbortController();
     const call = post(url, 'key-b', { id: 1, method: 'tools/call', params: { name: 'slow', arguments: { ms: 60_000 } } }, { sampling: {} }, aborter.signal);
-    // The caller's upstream session is open (count() above), so the call is at the target well within a second;
-    // a cancellation the gateway did not pass on leaves the count as it was.
-    setTimeout(() => aborter.abort(), 1000);
+    // Closed once the call is at the target; a cancellation the gateway did not pass on leaves the count as it was.
+    await waitUntil(async () => (await count('started')) > startedBefore, 10_000, 'the slow call to reach the target');
+    aborter.abort();
     await assert.rejects(call);
-    let seen = before;
-    for (let i = 0; i < 100 && seen === before; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      seen = await count();
-    }
-    assert.equal(seen, before + 1);
+    await waitUntil(async () => (await count()) === before + 1, 10_000, 'the target to see the cancellation');
   });
 
   it('the call\'s progress goes to whichever of its exchanges is open: the retry streams it before the next round', async () => {
