@@ -3,8 +3,9 @@ import { BlockList, isIP } from 'node:net';
 
 /**
  * The one check for every URL the gateway, or an agent on a client's behalf, is asked to call when the URL did
- * not come from the operator's own config: A2A push-notification URLs, OpenAPI server URLs read from a spec, OAuth
- * and JWKS endpoints read from discovery documents. It checks, in order: that the URL parses (WHATWG URL), its
+ * not come from the operator's own config: today A2A push-notification URLs and OpenAPI server URLs read from a
+ * spec (OAuth and JWKS endpoints come from the operator's config, so they are not guarded; a future caller of a URL
+ * taken from client input or a discovery document must come through here). It checks, in order: that the URL parses (WHATWG URL), its
  * scheme, that it carries no credentials, the allowlist (scheme, host and port equal, path under the entry's), and
  * the class of the address it names or resolves to (loopback, private, link-local and cloud metadata, unspecified,
  * multicast, reserved are refused unless the allowlist entry that matched names that address itself, or the rule
