@@ -4,7 +4,7 @@ import { Client, request } from 'undici';
 import { SessionStore } from '../../core/backends/mcp/store.ts';
 import type { GatewayError } from '../../core/errors.ts';
 import { createLogger } from '../../core/telemetry/logger.ts';
-import { fixtureStdio, freePort } from '../helpers/mcp.ts';
+import { fixtureStdio } from '../helpers/mcp.ts';
 import { INIT, openSession, rpc, startReplica, type Replica } from '../helpers/replica.ts';
 
 // Graceful drain on SIGTERM, on a real gateway process: readiness fails at once, new sessions go elsewhere,
@@ -18,6 +18,13 @@ async function readiness(port: number): Promise<number | 'refused'> {
   } catch {
     return 'refused';
   }
+}
+
+/** Starts a gateway on port 0 for data and readiness; the ports are read back from its log lines. */
+async function startDraining(drainTimeoutMs: number): Promise<{ gw: Replica; port: number; readyPort: number }> {
+  const gw = await startReplica(config(0, 0, drainTimeoutMs), {}, (l) => l.msg === 'readiness server listening');
+  const lines = gw.lines();
+  return { gw, port: lines.find((l) => l.msg === 'listening')!.port, readyPort: lines.find((l) => l.msg === 'readiness server listening')!.port };
 }
 
 function config(port: number, readyPort: number, drainTimeoutMs: number) {
@@ -53,8 +60,7 @@ describe('graceful drain on SIGTERM', () => {
   });
 
   it('fails readiness at once, finishes requests in flight, ends SSE streams with a retry hint, refuses new sessions, exits 0', async () => {
-    const [port, readyPort] = [await freePort(), await freePort()];
-    const gw = await startReplica(config(port, readyPort, 10_000), {}, (l) => l.msg === 'readiness server listening');
+    const { gw, port, readyPort } = await startDraining(10_000);
     started.push(gw);
     const url = `http://127.0.0.1:${port}/mcp`;
     assert.equal(await readiness(readyPort), 200);
@@ -90,8 +96,7 @@ describe('graceful drain on SIGTERM', () => {
   });
 
   it('cuts what is still running when the grace period ends, and still exits 0', async () => {
-    const [port, readyPort] = [await freePort(), await freePort()];
-    const gw = await startReplica(config(port, readyPort, 800), {}, (l) => l.msg === 'readiness server listening');
+    const { gw, port, readyPort } = await startDraining(800);
     started.push(gw);
     const url = `http://127.0.0.1:${port}/mcp`;
     const session = await openSession(url);
