@@ -195,6 +195,9 @@ export async function runExchange(call: BridgedCall, env: ExchangeEnv): Promise<
     ended = true;
     call.sink = undefined;
     call.cancel('the client closed the request');
+    // A cancelled call gets no answer from its target: wake the loop below so this exchange (and the caller's
+    // upstream session it holds) ends now, not at the request timeout.
+    call.signal();
   });
   call.sink = (m) => {
     if ('method' in m && m.method === 'notifications/message' && !env.logs) return true;
@@ -218,7 +221,8 @@ export async function runExchange(call: BridgedCall, env: ExchangeEnv): Promise<
   };
   // Each turn opens the stream, or ends the exchange.
   for (let turn = 0; turn < 3; turn++) {
-    await call.until(() => call.response !== undefined || call.asked.size > 0 || (stream !== undefined && !opened));
+    await call.until(() => ended || call.response !== undefined || call.asked.size > 0 || (stream !== undefined && !opened));
+    if (ended) return;
     if (call.response) {
       call.finish();
       return send(env.complete(call.response));
