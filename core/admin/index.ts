@@ -124,7 +124,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
     return json(res, 200, redactSecrets(ctx.source.config()));
   }
   if (path === '/') {
-    return json(res, 200, { ui: '/ui', endpoints: ['/config_dump', '/healthz/ready', '/api (see the README, "Admin UI")'] });
+    return json(res, 200, { ui: '/ui', endpoints: ['/config_dump', '/healthz/ready', '/api (see docs/operations.md, "Admin UI")'] });
   }
   if (path.startsWith('/api/')) return handleApi(ctx, req, res, url);
   json(res, 404, { error: { code: ErrorCodes.NO_ROUTE, message: `no admin endpoint ${path}` } });

@@ -3,7 +3,7 @@
 // `npx portcullis -c examples/a2a/gateway.config.ts` serves them at http://localhost:3600/agents/<name>.
 //   reader  a2a-reader-demo-key   sees and uses summarize, search (research) and status (ops)
 //   admin   a2a-admin-demo-key    sees and uses every skill
-// (demo keys: only their SHA-256 is in this file; real keys come from `env` or `file`, see README "Security").
+// (demo keys: only their SHA-256 is in this file; real keys come from `env` or `file`, see docs/policies.md, "Authentication").
 import { defineConfig } from 'portcullis';
 
 export default defineConfig({

@@ -2,7 +2,7 @@
 // then connect an MCP client to http://localhost:3100/mcp with `Authorization: Bearer <key>`:
 //   readonly-agent     ro-demo-6f1c2a9e4b7d        sees and calls only the tools that read
 //   data-ingest-agent  ingest-demo-3b8e5d1f0a2c    sees and calls only the tool that writes
-// (demo keys: only their SHA-256 is in this file; real keys come from `env` or `file`, see README "Security").
+// (demo keys: only their SHA-256 is in this file; real keys come from `env` or `file`, see docs/policies.md, "Authentication").
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'portcullis';
 

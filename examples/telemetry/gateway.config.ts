@@ -2,7 +2,7 @@
 // (OTLP on 127.0.0.1:3401, see jaeger.yaml), Langfuse when its keys are in the environment, and an audit line per
 // authorization decision. The gateway serves server-everything over MCP at http://127.0.0.1:3400/mcp, behind an
 // API key (`x-api-key: demo-key`, caller "demo-agent").
-// Run from the repository root: `npx portcullis -c examples/telemetry/gateway.config.ts` (see README.md).
+// Run from the repository root: `npx portcullis -c examples/telemetry/gateway.config.ts` (see docs/observability.md).
 import { createHash } from 'node:crypto';
 import { defineConfig } from 'portcullis';
 

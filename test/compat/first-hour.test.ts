@@ -45,7 +45,7 @@ describe('a newcomer\'s first hour', () => {
   });
 
   it('a .ts file is never run with the machine\'s plain node in the docs (it may be Node 20): node_modules/.bin/node or npx portcullis', () => {
-    const docs = [join(ROOT, 'README.md'), ...examples.flatMap((n) => readdirSync(join(EXAMPLES, n)).map((f) => join(EXAMPLES, n, f)).filter((f) => /\.(md|ts)$/.test(f)))];
+    const docs = [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f)), ...examples.flatMap((n) => readdirSync(join(EXAMPLES, n)).map((f) => join(EXAMPLES, n, f)).filter((f) => /\.(md|ts)$/.test(f)))];
     for (const file of docs) {
       const text = readFileSync(file, 'utf8');
       const bad = text.match(/(?<![\w/.-])node (?:--\S+ )*examples\/\S+\.ts/);

@@ -112,14 +112,14 @@ describe('Helm chart deploy/helm/portcullis', () => {
     assert.notEqual(sum(a.objects), sum(b.objects));
   });
 
-  it('renders gateway configs that `portcullis validate` accepts: the default, and the README\'s values example', async () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const example = /# values.yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-    assert.ok(example, 'the README has a values example');
+  it('renders gateway configs that `portcullis validate` accepts: the default, and docs/deploy.md\'s values example', async () => {
+    const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+    const example = /# values.yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(example, 'docs/deploy.md has a values example');
     const dir = await mkdtemp(join(tmpdir(), 'pcl-helm-'));
     try {
       await writeFile(join(dir, 'values.yaml'), example);
-      for (const [what, args] of [['default', []], ['README example', ['-f', join(dir, 'values.yaml')]]] as const) {
+      for (const [what, args] of [['default', []], ['docs example', ['-f', join(dir, 'values.yaml')]]] as const) {
         const r = helm(['template', 'gw', CHART, ...args, '--show-only', 'templates/configmap.yaml']);
         assert.equal(r.status, 0, r.stderr);
         const file = join(dir, `${what.replace(' ', '-')}.yaml`);
