@@ -12,8 +12,10 @@ import { adminConfig, ensureUiBuilt, INGEST_KEY, READONLY_KEY } from './setup.ts
 
 /** Debian's chromium, as .ci/run installs it. */
 const CHROMIUM = process.env.PORTCULLIS_CHROMIUM ?? '/usr/bin/chromium';
-/** Each run's screenshots (gitignored); the README shows copies under docs/ui/. */
+/** Each run's screenshots (gitignored); docs/ shows copies under docs/ui/. */
 const SHOTS = fileURLToPath(new URL('./.screenshots/', import.meta.url));
+/** The checkout, without its trailing slash. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
 describe('admin UI in a real browser', () => {
   let gw: TestGateway;
@@ -65,7 +67,22 @@ describe('admin UI in a real browser', () => {
     await page.locator(`nav a[data-page="${id}"].active`).waitFor();
     await page.locator('main h2').waitFor();
   };
-  const shot = (name: string) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+  /**
+   * Screenshots are copied into docs/ui/, so they show paths as a user reads them in their own project: the test's
+   * checkout and temporary config folder are written relative (`node_modules/...`, `gateway.config.ts`). The
+   * assertions above each shot read the page as the gateway rendered it.
+   */
+  const shot = async (name: string) => {
+    await page.evaluate((prefixes) => {
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        let text = node.nodeValue ?? '';
+        for (const prefix of prefixes) text = text.split(prefix).join('');
+        if (text !== node.nodeValue) node.nodeValue = text;
+      }
+    }, [`${gw.dir}/`, `${ROOT}/`]);
+    await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+  };
 
   it('Overview: binds, listeners, routes, the MCP target with its warm pool, and a node\'s redacted config', async () => {
     await open('overview');
