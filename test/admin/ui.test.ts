@@ -74,7 +74,8 @@ describe('admin UI in a real browser', () => {
    */
   const shot = async (name: string) => {
     await page.evaluate((prefixes) => {
-      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      const doc = (globalThis as any).document; // the page's, in the browser (this project's types have no DOM)
+      const walker = doc.createTreeWalker(doc.body, 4 /* NodeFilter.SHOW_TEXT */);
       for (let node = walker.nextNode(); node; node = walker.nextNode()) {
         let text = node.nodeValue ?? '';
         for (const prefix of prefixes) text = text.split(prefix).join('');
