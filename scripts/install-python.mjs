@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Provides the Python MCP client the tests use as an independent client: a project-local virtual environment in
-// .tools/python with the official `mcp` package, so `npm test` passes right after `npm install` without touching
-// the system's Python. Runs from install-tools.mjs (npm's postinstall) and never fails the install: without it only
-// the Python-client test cannot run, and it then says how to get it.
+// .tools/python with the official `mcp` package, without touching the system's Python. Runs from `npm run
+// setup:test` (scripts/setup-test.mjs), not from `npm install`: only tests need it. Never fails: without it the
+// Python-client tests fail and say to run `npm run setup:test`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ const MCP_REQUIREMENT = 'mcp>=1.20';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const venv = join(root, '.tools', 'python');
 const python = join(venv, 'bin', 'python3');
-const say = (text) => process.stdout.write(`[portcullis install-python] ${text}\n`);
+const say = (text) => process.stdout.write(`[setup:test] ${text}\n`);
 const run = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** The venv's interpreter, for tests: null when the install step could not provide it. */
@@ -27,12 +27,12 @@ function main() {
   if (!existsSync(python)) {
     const made = run('python3', ['-m', 'venv', venv]);
     if (made.status !== 0) {
-      return say(`could not create ${venv} (${(made.stderr || made.stdout).trim().split('\n').pop()}); on Debian/Ubuntu: apt-get install python3-venv, then run "node scripts/install-python.mjs"`);
+      return say(`could not create ${venv} (${(made.stderr || made.stdout).trim().split('\n').pop()}); on Debian/Ubuntu: apt-get install python3-venv, then run "npm run setup:test"`);
     }
   }
   say(`installing ${MCP_REQUIREMENT} into ${venv}`);
   const pip = run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', MCP_REQUIREMENT]);
-  if (pip.status !== 0) return say(`pip install failed: ${(pip.stderr || pip.stdout).trim().split('\n').slice(-3).join(' / ')}; run "node scripts/install-python.mjs" again once the network allows`);
+  if (pip.status !== 0) return say(`pip install failed: ${(pip.stderr || pip.stdout).trim().split('\n').slice(-3).join(' / ')}; run "npm run setup:test" again once the network allows`);
   say('installed');
 }
 

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-// Installs the tools the gateway runs beside Node: the OPA compiler that turns Rego into WebAssembly (and, for the
-// telemetry tests, Jaeger and promtool). Runs as
-// npm's postinstall and never fails the install: without OPA everything works except Rego policies, and the
-// gateway then says how to get it.
+// Installs the one tool the gateway runs beside Node: the OPA compiler that turns Rego into WebAssembly. Runs as npm's
+// postinstall and never fails the install: without OPA everything works except Rego policies, and the gateway then
+// says how to get it. Tools only the tests need (Jaeger, promtool, the Python MCP SDK, the interop peers) are not
+// installed here but by `npm run setup:test` (scripts/setup-test.mjs), so a user's install stays short.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,43 +47,3 @@ try {
 } catch (err) {
   say(`could not install opa: ${err?.message ?? err}`);
 }
-
-// Observability test tools: Jaeger v2 (the trace backend the telemetry tests and examples/telemetry query) and
-// promtool (`promtool check metrics` on /metrics). `go install` refuses their modules' replace directives, so each
-// is built from a small tool module: `go get -tool <pkg>@<version>`, then `go build`. Only the tests and the
-// example need them; the gateway runs without.
-const GO_TOOLS = [
-  { name: 'jaeger', pkg: 'github.com/jaegertracing/jaeger/cmd/jaeger', version: 'v1.76.0' },
-  { name: 'promtool', pkg: 'github.com/prometheus/prometheus/cmd/promtool', version: 'v0.307.3' },
-];
-
-function installGoTools() {
-  for (const tool of GO_TOOLS) {
-    const file = join(bin, process.platform === 'win32' ? `${tool.name}.exe` : tool.name);
-    if (executable(file)) {
-      say(`${tool.name} found at ${file}: nothing to install`);
-      continue;
-    }
-    const manual = `build it with Go: in an empty folder run "go mod init tool && go get -tool ${tool.pkg}@${tool.version} && go build -o ${file} ${tool.pkg}". Only the telemetry tests and examples/telemetry need it.`;
-    const go = spawnSync('go', ['version'], { encoding: 'utf8' });
-    if (go.error || go.status !== 0) {
-      say(`${tool.name} is not installed and Go is not available: ${manual}`);
-      continue;
-    }
-    const dir = mkdtempSync(join(tmpdir(), `portcullis-${tool.name}-`));
-    say(`building ${tool.name} ${tool.version} with ${go.stdout.trim()} into ${bin} (several minutes the first time)`);
-    const run = (args) => spawnSync('go', args, { cwd: dir, stdio: 'inherit', env: { ...process.env, GOFLAGS: '-mod=mod' } }).status === 0;
-    const ok = run(['mod', 'init', `portcullis-${tool.name}-tool`]) && run(['get', '-tool', `${tool.pkg}@${tool.version}`]) && run(['build', '-o', file, tool.pkg]);
-    rmSync(dir, { recursive: true, force: true });
-    say(ok ? `installed ${file}` : `could not build ${tool.name}: ${manual}`);
-  }
-}
-
-try {
-  mkdirSync(bin, { recursive: true });
-  installGoTools();
-} catch (err) {
-  say(`could not install the observability test tools: ${err?.message ?? err}`);
-}
-process.exitCode = 0;
-await import('./install-python.mjs').then((m) => m.installPython(), () => {});

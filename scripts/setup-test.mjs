@@ -1,4 +1,10 @@
 #!/usr/bin/env node
+// Everything the tests need that `npm install` does not bring (it installs only what the gateway needs: OPA, the UI,
+// the build): Jaeger and promtool for the telemetry tests (scripts/install-go-tools.mjs, into .tools/bin), the
+// Python MCP SDK for the independent-client tests (scripts/install-python.mjs, .tools/python), and, below, the
+// interop peers. Everything is cached in .tools/, so a second run takes seconds. A test that needs one of these and
+// finds it missing fails and says to run `npm run setup:test`.
+//
 // Builds the interop peers (test/fixtures/interop/<sdk>/: a server and a client on each official MCP SDK) into
 // .tools/interop/, for `npm run test:interop`. Each peer is cached by a hash of its sources, its SDK version and its
 // toolchain, so a second run is instant. Only registry packages are downloaded (npm is already done by `npm ci`;
@@ -10,6 +16,8 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installGoTools } from './install-go-tools.mjs';
+import { installPython } from './install-python.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = join(root, 'test', 'fixtures', 'interop');
@@ -184,8 +192,11 @@ const peers = [
   javaPeer(),
 ];
 
-mkdirSync(tools, { recursive: true });
 const started = Date.now();
+// The telemetry tools and the Python venv first: each is a blocking build, and the peers below run in parallel.
+installGoTools();
+installPython();
+mkdirSync(tools, { recursive: true });
 const status = {};
 await Promise.all(
   peers.map(async (p) => {

@@ -71,11 +71,20 @@ describe('a newcomer\'s first hour', () => {
     }
   });
 
-  it('the install step provides the Python MCP client in a project-local venv, called last from install-tools', () => {
-    const tools = readFileSync(join(ROOT, 'scripts/install-tools.mjs'), 'utf8').trimEnd().split('\n');
-    assert.equal(tools.at(-1), "await import('./install-python.mjs').then((m) => m.installPython(), () => {});");
-    const script = readFileSync(join(ROOT, 'scripts/install-python.mjs'), 'utf8');
-    assert.match(script, /'-m', 'venv', venv/);
+  it('npm install provides what the gateway needs and nothing else: the test tools come from npm run setup:test', () => {
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    assert.equal(scripts.postinstall, 'node scripts/install-tools.mjs && node scripts/build-ui.mjs && node scripts/build.mjs');
+    assert.equal(scripts['setup:test'], 'node scripts/setup-test.mjs');
+    // The postinstall's tool step, run as npm runs it: OPA (found here) and nothing about test tools.
+    const r = spawnSync(NODE, [join(ROOT, 'scripts/install-tools.mjs')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\[portcullis install-tools\] opa found (on PATH|at \S+): nothing to install\n$/);
+    // setup:test provides Jaeger, promtool and the Python venv the tests look for.
+    const setup = readFileSync(join(ROOT, 'scripts/setup-test.mjs'), 'utf8');
+    assert.match(setup, /^installGoTools\(\);$/m);
+    assert.match(setup, /^installPython\(\);$/m);
+    assert.match(readFileSync(join(ROOT, 'scripts/install-go-tools.mjs'), 'utf8'), /name: 'jaeger'[\s\S]*name: 'promtool'/);
+    assert.match(readFileSync(join(ROOT, 'scripts/install-python.mjs'), 'utf8'), /'-m', 'venv', venv/);
     assert.match(readFileSync(join(ROOT, 'test/mcp/python-client.test.ts'), 'utf8'), /\.tools\/python\/bin\/python3/);
   });
 });

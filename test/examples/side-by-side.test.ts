@@ -16,7 +16,7 @@ const EXAMPLES = readdirSync(join(ROOT, 'examples'), { withFileTypes: true }).fi
 /** How long one process may take to say it is up (a gateway builds and loads its config; Jaeger starts). */
 const UP_MS = 60_000;
 /** Lines of a "Run it" block that are not part of running the example: one-time setup and one-shot checks. */
-const NOT_RUN = [/install-tools/, /portcullis policy (test|eval)/];
+const NOT_RUN = [/install-(go-)?tools|setup:test/, /portcullis policy (test|eval)/];
 
 /** The first shell block under "## Run it": its commands, comments and a trailing `&` removed. */
 export function runItCommands(name: string): string[] {

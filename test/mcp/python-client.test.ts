@@ -7,12 +7,12 @@ import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gat
 import { EVERYTHING, MCP_TEST_EXTRA, mcpRoute } from '../helpers/mcp.ts';
 
 const CLIENT = fileURLToPath(new URL('../fixtures/mcp/python-client.py', import.meta.url));
-/** The project-local venv that `npm install` provides (scripts/install-python.mjs); PORTCULLIS_PYTHON overrides it. */
+/** The project-local venv that `npm run setup:test` provides (scripts/install-python.mjs); PORTCULLIS_PYTHON overrides it. */
 const PYTHON = process.env.PORTCULLIS_PYTHON ?? fileURLToPath(new URL('../../.tools/python/bin/python3', import.meta.url));
 
 /** Runs the Python client asynchronously: the gateway under test shares this event loop. */
 async function python(url: string, transport: 'streamable' | 'sse' | 'modern'): Promise<Record<string, any>> {
-  assert.ok(existsSync(PYTHON), `no Python MCP client at ${PYTHON}: run "node scripts/install-python.mjs" (npm install runs it)`);
+  assert.ok(existsSync(PYTHON), `no Python MCP client at ${PYTHON}: run "npm run setup:test"`);
   const child = spawn(PYTHON, [CLIENT, url, transport], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -21,8 +21,8 @@ async function python(url: string, transport: 'streamable' | 'sse' | 'modern'): 
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const code = await new Promise((r) => child.once('close', r));
   clearTimeout(timer);
-  // The Python SDK is installed by the install step into the venv; say how when it is missing.
-  assert.ok(!/No module named 'mcp'/.test(err), `the Python MCP SDK is missing from ${PYTHON}: run "node scripts/install-python.mjs"`);
+  // The Python SDK is installed by `npm run setup:test` into the venv; say so when it is missing.
+  assert.ok(!/No module named 'mcp'/.test(err), `the Python MCP SDK is missing from ${PYTHON}: run "npm run setup:test"`);
   assert.equal(code, 0, err.slice(-3000));
   return JSON.parse(out.trim().split('\n').pop()!);
 }

@@ -9,7 +9,7 @@ import { connectClient, MCP_TEST_EXTRA, mcpRoute, spawnListening, text } from '.
 
 const UNICODE_SERVER = fileURLToPath(new URL('../fixtures/mcp/unicode-server.ts', import.meta.url));
 const PYTHON_SERVER = fileURLToPath(new URL('../fixtures/mcp/python-upstream.py', import.meta.url));
-/** The project-local venv that `npm install` provides (scripts/install-python.mjs); PORTCULLIS_PYTHON overrides it. */
+/** The project-local venv that `npm run setup:test` provides (scripts/install-python.mjs); PORTCULLIS_PYTHON overrides it. */
 const PYTHON = process.env.PORTCULLIS_PYTHON ?? fileURLToPath(new URL('../../.tools/python/bin/python3', import.meta.url));
 
 /** 2-, 3- and 4-byte UTF-8 characters, a combining mark and ASCII: 30 code points, repeated 10,000 times. */
@@ -18,7 +18,7 @@ const TIMES = 10_000;
 
 /** A Python MCP server, started like the Python client test starts its client; waits for its port. */
 async function startPython(mode: 'sse' | 'json'): Promise<{ child: ChildProcess; port: number }> {
-  assert.ok(existsSync(PYTHON), `no Python MCP SDK at ${PYTHON}: run "node scripts/install-python.mjs" (npm install runs it)`);
+  assert.ok(existsSync(PYTHON), `no Python MCP SDK at ${PYTHON}: run "npm run setup:test"`);
   const child = spawn(PYTHON, [PYTHON_SERVER, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c) => (err = (err + c).slice(-4000)));

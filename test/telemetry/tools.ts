@@ -1,7 +1,7 @@
 // The real observability backends the telemetry tests run against: Jaeger v2 (started on loopback ports, queried
 // through its own query API), Prometheus' scrape parser (a small Go program on prometheus/model/textparse) and
-// promtool. Jaeger and promtool are built by `node scripts/install-tools.mjs` into .tools/bin; when one is missing
-// the test fails and says how to get it.
+// promtool. Jaeger and promtool are built by `npm run setup:test` into .tools/bin (`npm install` does not: only tests
+// need them); when one is missing the test fails and says to run it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/mcp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const INSTALL = 'run "node scripts/install-tools.mjs" (it builds Jaeger and promtool into .tools/bin with Go)';
+const INSTALL = 'run "npm run setup:test" (it builds Jaeger and promtool into .tools/bin with Go)';
 
 function findTool(name: string, envVar: string): string {
   const candidates = [process.env[envVar], join(ROOT, '.tools', 'bin', name), ...(process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, name))];
