@@ -258,13 +258,21 @@ export class Parser {
 // ---------------------------------------------------------------------------------------------------------------
 // Compiler: the tree becomes a program for the Pike VM.
 
-export const Op = { Char: 0, Split: 1, Jmp: 2, Assert: 3, Look: 4, Match: 5 } as const;
+/**
+ * `Enter` and `Progress` (x: the iteration's nesting depth, from 1) frame an optional iteration whose body can match
+ * the empty string: JavaScript fails such an iteration when it consumed nothing (ECMA-262 RepeatMatcher: "if min is
+ * zero and y's endIndex = x's endIndex, return failure"), so `(?:\d?|a)?` on "a" takes the `a`. A thread notes the
+ * outermost depth it entered since it last consumed a code unit; `Progress` at a depth at or below that note ends it.
+ */
+export const Op = { Char: 0, Split: 1, Jmp: 2, Assert: 3, Look: 4, Match: 5, Enter: 6, Progress: 7 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
 export interface Program {
   op: Uint8Array;
-  x: Int32Array; // Char, Look: set index; Split, Jmp: first target; Assert: kind
+  x: Int32Array; // Char, Look: set index; Split, Jmp: first target; Assert: kind; Enter, Progress: depth
   y: Int32Array; // Split: second target; Look: ahead (1) / behind (0) and negate (2)
+  /** The deepest nesting of Enter/Progress frames (0 when the program has none). */
+  maxDepth: number;
   sets: CharSet[];
   /** The ranges each set was built from (for the first-character prefilter). */
   setRanges: Ranges[];
@@ -272,7 +280,25 @@ export interface Program {
 
 export const ASSERT_KINDS = { start: 0, end: 1, word: 2, notWord: 3 } as const;
 
+/** Whether a node can match the empty string (then its optional iterations need the progress check). */
+function nullable(n: Node): boolean {
+  switch (n.t) {
+    case 'set':
+      return false;
+    case 'cat':
+      return n.items.every(nullable);
+    case 'alt':
+      return n.items.some(nullable);
+    case 'rep':
+      return n.min === 0 || nullable(n.node);
+    default:
+      return true;
+  }
+}
+
 export function compile(root: Node): Program {
+  let depth = 0;
+  let maxDepth = 0;
   const op: number[] = [];
   const x: number[] = [];
   const y: number[] = [];
@@ -321,9 +347,19 @@ export function compile(root: Node): Program {
         return;
       case 'rep': {
         for (let k = 0; k < n.min; k++) walk(n.node);
+        // An optional iteration; framed by the progress check when its body can match the empty string.
+        const check = nullable(n.node);
+        const iteration = () => {
+          if (!check) return walk(n.node);
+          maxDepth = Math.max(maxDepth, ++depth);
+          emit(Op.Enter, depth);
+          walk(n.node);
+          emit(Op.Progress, depth);
+          depth--;
+        };
         if (n.max === Infinity) {
           const split = emit(Op.Split);
-          walk(n.node);
+          iteration();
           emit(Op.Jmp, split);
           const after = op.length;
           if (n.greedy) [x[split], y[split]] = [split + 1, after];
@@ -333,7 +369,7 @@ export function compile(root: Node): Program {
         const splits: number[] = [];
         for (let k = n.min; k < n.max; k++) {
           splits.push(emit(Op.Split));
-          walk(n.node);
+          iteration();
         }
         const after = op.length;
         for (const split of splits) {
@@ -346,7 +382,7 @@ export function compile(root: Node): Program {
   };
   walk(root);
   emit(Op.Match);
-  return { op: Uint8Array.from(op), x: Int32Array.from(x), y: Int32Array.from(y), sets, setRanges };
+  return { op: Uint8Array.from(op), x: Int32Array.from(x), y: Int32Array.from(y), sets, setRanges, maxDepth };
 }
 
 export function assertHolds(kind: number, text: string, pos: number): boolean {

@@ -164,6 +164,12 @@ export class MatchDfa {
         case Op.Jmp:
           stack.push(x[pc]);
           break;
+        // The progress check only ever picks between matches at the same position (an empty iteration and skipping
+        // it reach the same places): whether a match exists does not depend on it.
+        case Op.Enter:
+        case Op.Progress:
+          stack.push(pc + 1);
+          break;
         case Op.Split:
           stack.push(x[pc], y[pc]);
           break;

@@ -51,9 +51,13 @@ export class LinearRegex {
   private startsA: Int32Array;
   private pcsB: Int32Array;
   private startsB: Int32Array;
+  /** Visited marks per (pc, depth note): Char and Match pcs use note 0, a thread being one per pc. */
   private readonly mark: Int32Array;
   private generation = 0;
+  /** Depth notes a thread can carry: 0 (none) to the program's deepest Enter. */
+  private readonly notes: number;
   private readonly stack: Int32Array;
+  private readonly stackNotes: Int32Array;
   /** Code units that can begin a match, or undefined when a match can begin anywhere (it may be empty). */
   private readonly first: CharSet | undefined;
   /** Says fast whether a match exists at all: the VM only runs on texts that have one. */
@@ -73,8 +77,11 @@ export class LinearRegex {
     this.startsA = new Int32Array(size);
     this.pcsB = new Int32Array(size);
     this.startsB = new Int32Array(size);
-    this.mark = new Int32Array(size);
-    this.stack = new Int32Array(size + 1);
+    this.notes = this.prog.maxDepth + 1;
+    this.mark = new Int32Array(size * this.notes);
+    // Every (pc, note) is pushed at most once per predecessor, and a pc has at most two.
+    this.stack = new Int32Array(2 * size * this.notes + 2);
+    this.stackNotes = new Int32Array(2 * size * this.notes + 2);
     // Threads are only ever added at the start (pc 0) and after a Char: those are the closures worth keeping.
     this.closure = Array.from({ length: size }, (_, pc) => (pc === 0 || this.prog.op[pc - 1] === Op.Char ? this.staticClosure(pc) : null));
     this.first = this.firstSet();
@@ -185,8 +192,8 @@ export class LinearRegex {
     if (fixed !== null) {
       for (let k = 0; k < fixed.length; k++) {
         const pc = fixed[k];
-        if (mark[pc] === gen) continue;
-        mark[pc] = gen;
+        if (mark[pc * this.notes] === gen) continue;
+        mark[pc * this.notes] = gen;
         pcs[n] = pc;
         starts[n] = start;
         n++;
@@ -194,34 +201,54 @@ export class LinearRegex {
       return n;
     }
     const { op, x, y } = this.prog;
+    const notes = this.notes;
     const stack = this.stack;
+    const stackNotes = this.stackNotes;
     let sp = 0;
-    stack[sp++] = pc0;
+    stack[sp] = pc0;
+    stackNotes[sp++] = 0;
     while (sp > 0) {
       const pc = stack[--sp];
-      if (mark[pc] === gen) continue;
-      mark[pc] = gen;
-      switch (op[pc]) {
+      const note = stackNotes[sp];
+      const o = op[pc];
+      const at = o === Op.Char || o === Op.Match ? pc * notes : pc * notes + note;
+      if (mark[at] === gen) continue;
+      mark[at] = gen;
+      let next = -1;
+      let nextNote = note;
+      switch (o) {
         case Op.Jmp:
-          stack[sp++] = x[pc];
+          next = x[pc];
           break;
         case Op.Split:
-          stack[sp++] = y[pc];
-          stack[sp++] = x[pc];
+          stack[sp] = y[pc];
+          stackNotes[sp++] = note;
+          next = x[pc];
           break;
         case Op.Assert:
-          if (assertHolds(x[pc], text, pos)) stack[sp++] = pc + 1;
+          if (assertHolds(x[pc], text, pos)) next = pc + 1;
           break;
         case Op.Look: {
           const i = y[pc] & 1 ? pos : pos - 1;
           const hit = i >= 0 && i < text.length && this.prog.sets[x[pc]].has(text.charCodeAt(i));
-          if (hit !== ((y[pc] & 2) !== 0)) stack[sp++] = pc + 1;
+          if (hit !== ((y[pc] & 2) !== 0)) next = pc + 1;
           break;
         }
+        case Op.Enter:
+          next = pc + 1;
+          nextNote = note === 0 ? x[pc] : Math.min(note, x[pc]);
+          break;
+        case Op.Progress:
+          if (note === 0 || note > x[pc]) next = pc + 1; // else: this iteration consumed nothing, and fails
+          break;
         default:
           pcs[n] = pc;
           starts[n] = start;
           n++;
+      }
+      if (next >= 0) {
+        stack[sp] = next;
+        stackNotes[sp++] = nextNote;
       }
     }
     return n;
@@ -229,19 +256,27 @@ export class LinearRegex {
 
   private staticClosure(pc0: number): Int32Array | null {
     const { op, x, y } = this.prog;
-    const seen = new Uint8Array(this.size);
+    const notes = this.notes;
+    const seen = new Uint8Array(this.size * notes);
     const out: number[] = [];
-    const stack = [pc0];
+    const stack: Array<[number, number]> = [[pc0, 0]];
     while (stack.length > 0) {
-      const pc = stack.pop()!;
-      if (seen[pc]) continue;
-      seen[pc] = 1;
+      const [pc, note] = stack.pop()!;
+      const at = op[pc] === Op.Char || op[pc] === Op.Match ? pc * notes : pc * notes + note;
+      if (seen[at]) continue;
+      seen[at] = 1;
       switch (op[pc]) {
         case Op.Jmp:
-          stack.push(x[pc]);
+          stack.push([x[pc], note]);
           break;
         case Op.Split:
-          stack.push(y[pc], x[pc]);
+          stack.push([y[pc], note], [x[pc], note]);
+          break;
+        case Op.Enter:
+          stack.push([pc + 1, note === 0 ? x[pc] : Math.min(note, x[pc])]);
+          break;
+        case Op.Progress:
+          if (note === 0 || note > x[pc]) stack.push([pc + 1, note]);
           break;
         case Op.Assert:
         case Op.Look:
