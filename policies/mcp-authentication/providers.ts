@@ -53,8 +53,9 @@ export function entraEndpoints(issuer: string): EntraEndpoints {
   const u = new URL(issuer);
   const tenant = u.pathname.split('/').find((s) => s !== '');
   if (!tenant) throw new Error(`the Entra issuer ${JSON.stringify(issuer)} has no tenant path segment (expected https://login.microsoftonline.com/<tenant>/v2.0 or https://sts.windows.net/<tenant>/)`);
-  const host = u.host.toLowerCase() === 'sts.windows.net' ? 'login.microsoftonline.com' : u.host;
-  const authority = `https://${host}/${tenant}`;
+  const v1 = u.host.toLowerCase() === 'sts.windows.net';
+  // Entra is always https; the issuer's own scheme is kept for other hosts (sovereign clouds, a local stand-in).
+  const authority = v1 ? `https://login.microsoftonline.com/${tenant}` : `${u.protocol}//${u.host}/${tenant}`;
   return {
     openidConfiguration: `${authority}/v2.0/.well-known/openid-configuration`,
     authorizationEndpoint: `${authority}/oauth2/v2.0/authorize`,
