@@ -1,4 +1,4 @@
-// agentgateway's examples/mcp-authentication/config.yaml, unchanged but for its ports, run end to end: the SDK's
+// agentgateway's examples/mcp-authentication/config.yaml (here agentgateway/config.yaml), unchanged but for its ports, run end to end: the SDK's
 // OAuth client discovers the metadata through the gateway, registers, the user logs in at the identity provider,
 // the client gets a token and calls a tool of server-everything (a real stdio process) behind the gateway.
 // Scenario A: a spec-compliant authorization server (oidc-provider). Scenario C: Keycloak, played by a stand-in
@@ -16,7 +16,7 @@ import { EXAMPLE_CONFIG, logIn, MemoryOAuthClient, startAgentgatewayExample, typ
 
 const USER = { username: 'testuser', password: 'testpass' };
 
-describe('examples/mcp-authentication/config.yaml (agentgateway): scenarios A and C end to end with the SDK OAuth client', () => {
+describe('examples/mcp-authentication/agentgateway/config.yaml: scenarios A and C end to end with the SDK OAuth client', () => {
   let idp: Idp;
   let keycloak: Idp;
   let example: RunningExample;

@@ -11,7 +11,7 @@ import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { LogCapture } from '../helpers/gateway.ts';
 
-export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/mcp-authentication/config.yaml', import.meta.url));
+export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/mcp-authentication/agentgateway/config.yaml', import.meta.url));
 
 /** The SDK's side of the flow: what a desktop MCP client stores between the 401 and the callback. */
 export class MemoryOAuthClient implements OAuthClientProvider {
