@@ -7,7 +7,9 @@
 //   and its non-standard registration path `/realms/mcp/clients-registrations/openid-connect`; like Keycloak, it
 //   ignores RFC 8707 and puts the fixed audience `mcp_proxy` in its tokens (an audience mapper in mcp-realm.json).
 // Both show a login form; the user is `testuser`, password `testpass` (Keycloak's realm of the example).
-// Run: `node_modules/.bin/node examples/mcp-authentication/idp.ts` (ports 9000 and 7080, or IDP_PORT, KEYCLOAK_PORT).
+// Run: `node_modules/.bin/node examples/mcp-authentication/idp.ts` (the ports of agentgateway/config.yaml, or IDP_PORT,
+// KEYCLOAK_PORT).
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
@@ -195,8 +197,15 @@ export function startKeycloakStandIn(options: { port: number; host?: string; iss
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const gateway = process.env.GATEWAY ?? 'http://localhost:3000';
-  const a = await startSpecCompliantIdp({ port: Number(process.env.IDP_PORT ?? 9000), host: '127.0.0.1', issuerHost: 'localhost', resources: [`${gateway}/stdio/mcp`, `${gateway}/remote/mcp`], scopes: ['read:all'] });
-  const c = await startKeycloakStandIn({ port: Number(process.env.KEYCLOAK_PORT ?? 7080), host: '127.0.0.1', issuerHost: 'localhost' });
+  // The ports and realm are the ones agentgateway's config.yaml names (9000, 7080, realm mcp): read from it, so the
+  // two cannot drift apart. IDP_PORT and KEYCLOAK_PORT override them.
+  const yaml = readFileSync(new URL('./agentgateway/config.yaml', import.meta.url), 'utf8');
+  const spec = /issuer: http:\/\/localhost:(\d+)\s*$/m.exec(yaml);
+  const realm = /issuer: http:\/\/localhost:(\d+)\/realms\/(\w+)\s*$/m.exec(yaml);
+  const gatewayPort = /^ {2}port: (\d+)/m.exec(yaml)?.[1];
+  if (!spec || !realm || !gatewayPort) throw new Error('agentgateway/config.yaml does not name the issuers this script serves');
+  const gateway = `http://localhost:${gatewayPort}`;
+  const a = await startSpecCompliantIdp({ port: Number(process.env.IDP_PORT) || Number(spec[1]), host: '127.0.0.1', issuerHost: 'localhost', resources: [`${gateway}/stdio/mcp`, `${gateway}/remote/mcp`], scopes: ['read:all'] });
+  const c = await startKeycloakStandIn({ port: Number(process.env.KEYCLOAK_PORT) || Number(realm[1]), host: '127.0.0.1', issuerHost: 'localhost', realm: realm[2] });
   console.log(`scenario A/B authorization server ${a.issuer}; Keycloak stand-in ${c.issuer} (user testuser / testpass)`);
 }
