@@ -30,9 +30,16 @@ export function createAuthorizationServer(options: AuthorizationServerOptions) {
   const { config, adapter } = options;
   const asPath = new URL(options.gatewayAs).pathname;
   let cached: { doc: string; until: number } | undefined;
+  let pending: Promise<string> | undefined;
 
-  async function metadata(): Promise<string> {
-    if (cached && cached.until > Date.now()) return cached.doc;
+  /** One fetch at a time: clients that arrive while the cache is cold wait for the same answer. */
+  function metadata(): Promise<string> {
+    if (cached && cached.until > Date.now()) return Promise.resolve(cached.doc);
+    pending ??= fetchRewritten().finally(() => (pending = undefined));
+    return pending;
+  }
+
+  async function fetchRewritten(): Promise<string> {
     let doc: Record<string, unknown>;
     if (config.provider === undefined) {
       // A spec-compliant server publishes RFC 8414 metadata; many (oidc-provider among them) only OIDC discovery.

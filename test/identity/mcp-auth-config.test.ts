@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../core/config/index.ts';
 import { buildRuntime } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
+import { redactSecrets } from '../../core/telemetry/redact.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { configSource, simpleConfig } from '../helpers/gateway.ts';
 
@@ -66,5 +67,12 @@ describe('mcpAuthentication: settings refused at load and build', () => {
     delete process.env.PCL_TEST_ENTRA_SECRET;
     const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/t1/v2.0', clientId: 'app', clientSecret: { env: 'PCL_TEST_ENTRA_SECRET' } }), builtinPolicies);
     await assert.rejects(buildRuntime(config, builtinPolicies, createLogger({ level: 'silent' })), /clientSecret\.env: environment variable PCL_TEST_ENTRA_SECRET is not set/);
+  });
+
+  it('/config_dump shows an entra clientSecret as redacted (the dump is redactSecrets of the resolved config)', async () => {
+    const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/t1/v2.0', clientId: 'app', clientSecret: { secret: 'dump-must-not-show-this' } }), builtinPolicies);
+    const dumped = JSON.stringify(redactSecrets(config));
+    assert.ok(dumped.includes('"clientId":"app"'));
+    assert.ok(!dumped.includes('dump-must-not-show-this'));
   });
 });

@@ -54,6 +54,7 @@ describe('mcpAuthentication provider adapters against stand-ins of each provider
     gw = await startTestGateway(
       simpleConfig([
         route('keycloak', { issuer: `${O}/realms/kc`, provider: 'keycloak', audiences: ['mcp_proxy'] }),
+        route('kccold', { issuer: `${O}/realms/kc`, provider: 'keycloak', audiences: ['mcp_proxy'] }),
         route('kcpre', { issuer: `${O}/realms/kc`, provider: 'keycloak', audiences: ['mcp_proxy'], clientId: 'pre-registered' }),
         route('broken', { issuer: `${O}/realms/broken`, provider: 'keycloak' }),
         route('notjson', { issuer: `${O}/realms/notjson`, provider: 'keycloak' }),
@@ -101,6 +102,15 @@ describe('mcpAuthentication provider adapters against stand-ins of each provider
     assert.equal(relayed.method, 'POST');
     assert.equal(relayed.headers.authorization, 'Bearer initial-access-token');
     assert.deepEqual(JSON.parse(relayed.body).redirect_uris, ['http://127.0.0.1:5555/cb']);
+  });
+
+  it('clients arriving together while the metadata cache is cold share one fetch; later ones are served from the cache', async () => {
+    const fetches = () => idp.seen.filter((x) => x.path === '/realms/kc/.well-known/openid-configuration').length;
+    const before = fetches();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => send(as('kccold'))));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200]);
+    assert.equal((await send(as('kccold'))).json().issuer, `${GW}/kccold/mcp`);
+    assert.equal(fetches() - before, 1);
   });
 
   it('clientId: registration is answered by the gateway with the pre-registered public client, the provider is not called', async () => {
