@@ -55,6 +55,11 @@ export class MemoryOAuthClient implements OAuthClientProvider {
  * client's redirect URI. Returns the authorization code. Bounded: a provider that loops is a failure.
  */
 export async function logIn(authorizationUrl: URL, redirectUrl: string, user: { username: string; password: string }): Promise<string> {
+  return (await logInForCallback(authorizationUrl, redirectUrl, user)).get('code')!;
+}
+
+/** Like {@link logIn}, returning every parameter of the callback (code, state, iss). */
+export async function logInForCallback(authorizationUrl: URL, redirectUrl: string, user: { username: string; password: string }): Promise<URLSearchParams> {
   const jar = new Map<string, string>();
   let url = authorizationUrl.href;
   let method = 'GET';
@@ -64,7 +69,6 @@ export async function logIn(authorizationUrl: URL, redirectUrl: string, user: { 
     if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
     const res = await fetch(url, { method, headers, body, redirect: "manual" });
-    if (process.env.DEBUG_LOGIN) console.error(method, url, res.status, res.headers.get("location"));
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const eq = pair.indexOf('=');
@@ -74,9 +78,8 @@ export async function logIn(authorizationUrl: URL, redirectUrl: string, user: { 
       await res.body?.cancel();
       const next = new URL(res.headers.get('location')!, url);
       if (next.href.startsWith(redirectUrl)) {
-        const code = next.searchParams.get('code');
-        if (!code) throw new Error(`the provider redirected back without a code: ${next.search}`);
-        return code;
+        if (!next.searchParams.get('code')) throw new Error(`the provider redirected back without a code: ${next.search}`);
+        return next.searchParams;
       }
       url = next.href;
       method = 'GET';
