@@ -86,12 +86,13 @@ export const mcpAuthentication: PolicyDefinition<McpAuthenticationPolicy> = {
   create(config, build) {
     const adapter = config.provider ? PROVIDERS[config.provider] : SPEC_COMPLIANT;
     let jwks = config.jwks;
-    if (jwks === undefined) {
-      try {
-        jwks = { url: adapter.jwksUrl(config.issuer) };
-      } catch (err) {
-        throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${build.path}.issuer: ${(err as Error).message}`);
-      }
+    try {
+      // Every URL the adapter derives from the issuer is checked now (an Entra issuer without a tenant), not on the
+      // first client's request.
+      adapter.discoveryUrl(config.issuer);
+      jwks ??= { url: adapter.jwksUrl(config.issuer) };
+    } catch (err) {
+      throw new GatewayError(ErrorCodes.CONFIG_INVALID, `${build.path}.issuer: ${(err as Error).message}`);
     }
     const verifier = createVerifier({
       issuer: config.issuer,

@@ -54,8 +54,8 @@ describe('mcpAuthentication: settings refused at load and build', () => {
     assert.ok(!errors.join('\n').includes('do-not-print-me'));
   });
 
-  it('an entra issuer without a tenant fails the build, naming the issuer setting', async () => {
-    const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/', clientId: 'app' }), builtinPolicies);
+  it('an entra issuer without a tenant fails the build, naming the issuer setting (jwks given or derived)', async () => {
+    const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/', clientId: 'app', jwks: { url: 'https://login.microsoftonline.com/common/discovery/v2.0/keys' } }), builtinPolicies);
     await assert.rejects(buildRuntime(config, builtinPolicies, createLogger({ level: 'silent' })), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
       assert.match(err.message, /policies\.mcpAuthentication\.issuer: the Entra issuer "https:\/\/login\.microsoftonline\.com\/" has no tenant path segment/);
