@@ -163,6 +163,15 @@ export const ErrorCodes = {
   ADMIN_UNAUTHORIZED: 'PCL_ERR_ADMIN_UNAUTHORIZED',
   /** 403: a state-changing admin call (POST) came without the CSRF token of `GET /api/session`, or from another origin. */
   ADMIN_CSRF: 'PCL_ERR_ADMIN_CSRF',
+  // MCP authorization (mcpAuthentication)
+  /** 403: the token is valid but lacks a scope of `mcpAuthentication.requiredScopes` (the challenge says `error="insufficient_scope"` and which scopes). */
+  INSUFFICIENT_SCOPE: 'PCL_ERR_INSUFFICIENT_SCOPE',
+  /** 502: the identity provider behind `mcpAuthentication` (its metadata, registration or token endpoint) did not answer, answered an error, or took longer than `idpTimeoutMs`. */
+  IDP_UNREACHABLE: 'PCL_ERR_IDP_UNREACHABLE',
+  /** 502: the identity provider's metadata is not a JSON object, or lacks what the `provider` adapter rewrites (`authorization_endpoint`, `token_endpoint`, `registration_endpoint`). */
+  IDP_METADATA_INVALID: 'PCL_ERR_IDP_METADATA_INVALID',
+  /** 501: a client registration (RFC 7591) reached the gateway for a provider that has none (`entra`, `authentik`) and no `mcpAuthentication.clientId` is set. */
+  IDP_REGISTRATION_UNSUPPORTED: 'PCL_ERR_IDP_REGISTRATION_UNSUPPORTED',
   // Replicas (deploy): sessions any replica can serve
   /**
    * The session key is unusable: `PORTCULLIS_SESSION_KEY` (or `_PREVIOUS`) is not base64 of exactly 32 bytes, or a

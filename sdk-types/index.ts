@@ -93,6 +93,8 @@ export type {
   JwksSource,
   JwtAuthPolicy,
   McpAuthenticationPolicy,
+  McpAuthProvider,
+  BearerMethod,
   SecretSource,
   TokenLocation,
 } from './security.ts';

@@ -137,9 +137,34 @@ export interface ApiKeyPolicy {
 }
 
 /**
+ * An identity provider that does not follow the MCP authorization spec as written, and the adapter the gateway
+ * puts in front of it (agentgateway's `provider`). With a provider the protected-resource metadata names the gateway
+ * as the authorization server, and the gateway serves the provider's metadata, rewritten, at
+ * `/.well-known/oauth-authorization-server<resource path>`:
+ * - `keycloak`: OIDC discovery under the realm; registration relayed to `<issuer>/clients-registrations/openid-connect`.
+ * - `auth0`: RFC 8414 metadata; `?audience=<audiences[0]>` appended to the authorization endpoint (no RFC 8707).
+ * - `okta`: OIDC discovery; the audience parameter as for Auth0; registration relayed to `<origin>/oauth2/v1/clients`.
+ * - `descope`: OIDC discovery; registration relayed to Descope's management endpoint (prefer `clientId`).
+ * - `authentik`: OIDC discovery; no registration at the provider: `clientId` is required.
+ * - `entra`: the tenant's v2.0 OIDC document; authorization and token endpoints proxied by the gateway (the RFC 8707
+ *   `resource` parameter stripped), PKCE advertised, no registration at the provider: `clientId` is required.
+ * @example 'keycloak'
+ */
+export type McpAuthProvider = 'keycloak' | 'auth0' | 'okta' | 'entra' | 'descope' | 'authentik';
+
+/**
+ * How an MCP client may present its token (RFC 6750 section 2): `header` (`Authorization: Bearer`), `body` (an
+ * `access_token` field of an `application/x-www-form-urlencoded` body) or `query` (an `access_token` query parameter).
+ * @example 'header'
+ */
+export type BearerMethod = 'header' | 'body' | 'query';
+
+/**
  * MCP authorization (OAuth 2.1 resource server): serves Protected Resource Metadata (RFC 9728) at
- * `/.well-known/oauth-protected-resource` and its path-suffixed form, answers 401 with
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form, the authorization server's metadata at
+ * `/.well-known/oauth-authorization-server<resource path>` (rewritten by `provider`), answers 401 with
  * `WWW-Authenticate: Bearer resource_metadata="..."`, and accepts only JWTs whose audience is this resource.
+ * Written in agentgateway's YAML as `mcpAuthentication` with `resourceMetadata`, it is read into this shape.
  * @example { issuer: 'https://auth.example.com', resource: 'https://mcp.example.com/mcp', jwks: { url: 'https://auth.example.com/jwks' } }
  */
 export interface McpAuthenticationPolicy {
@@ -147,16 +172,55 @@ export interface McpAuthenticationPolicy {
   issuer: string;
   /** The canonical URL of the protected MCP endpoint: the required token audience. @example 'https://mcp.example.com/mcp' */
   resource: string;
-  /** Keys of the authorization server. @example { url: 'https://auth.example.com/jwks' } */
-  jwks: JwksSource;
+  /**
+   * Keys of the authorization server.
+   * @default derived from `provider` and `issuer` as agentgateway does (keycloak `<issuer>/protocol/openid-connect/certs`,
+   * authentik `<issuer>/jwks/`, entra the tenant's `discovery/v2.0/keys`, otherwise `<issuer>/.well-known/jwks.json`)
+   * @example { url: 'https://auth.example.com/jwks' }
+   */
+  jwks?: JwksSource;
+  /** The identity provider's adapter, see {@link McpAuthProvider}. @default undefined (a spec-compliant server) @example 'keycloak' */
+  provider?: McpAuthProvider;
+  /**
+   * `strict` answers 401 with the challenge when the token is missing or invalid; `optional` lets requests without a
+   * token through (anonymous) and refuses invalid ones; `permissive` refuses nothing (a valid token still sets the
+   * identity). Only `strict` makes an MCP client start its OAuth flow.
+   * @default 'strict'
+   * @example 'optional'
+   */
+  mode?: AuthMode;
+  /** Where the token may be, announced as `bearer_methods_supported`; a request using two at once gets 400. @default ['header'] @example ['header', 'query'] */
+  bearerMethodsSupported?: BearerMethod[];
   /** Token audiences accepted (agentgateway's `audiences`; some providers put their client id there). @default [resource] @example ['mcp_proxy'] */
   audiences?: string[];
-  /** Authorization servers announced in the metadata. @default [issuer] @example ['https://auth.example.com'] */
+  /** Authorization servers announced in the metadata. @default [issuer], or the resource itself with a `provider` @example ['https://auth.example.com'] */
   authorizationServers?: string[];
-  /** Scopes announced in the metadata. @default undefined @example ['mcp:tools'] */
+  /** Scopes announced in the metadata and in the 401 challenge. @default undefined @example ['mcp:tools'] */
   scopesSupported?: string[];
+  /** Scopes every token must carry (`scope` or `scp` claim); otherwise 403 `insufficient_scope`. @default [] @example ['mcp:tools'] */
+  requiredScopes?: string[];
   /** Human-readable name in the metadata. @default undefined @example 'Portcullis MCP' */
   resourceName?: string;
+  /** `resource_documentation` in the metadata. @default undefined @example 'https://mcp.example.com/docs' */
+  resourceDocumentation?: string;
+  /** `resource_policy_uri` in the metadata. @default undefined @example 'https://mcp.example.com/policy' */
+  resourcePolicyUri?: string;
+  /**
+   * A client registered beforehand at the provider: registration requests (RFC 7591) to the gateway are answered
+   * with it (a public client, `token_endpoint_auth_method: none`) instead of being relayed.
+   * @default undefined
+   * @example 'mcp-gateway-client'
+   */
+  clientId?: string;
+  /**
+   * The secret of `clientId`'s registration (only `entra`): added by the gateway to the `authorization_code` and
+   * `refresh_token` requests it proxies for that client, never shown to clients.
+   * @default undefined
+   * @example { env: 'ENTRA_CLIENT_SECRET' }
+   */
+  clientSecret?: SecretSource;
+  /** Time allowed for a call to the identity provider (metadata, registration, token), in milliseconds. @default 5000 @example 10000 */
+  idpTimeoutMs?: number;
   /** Accepted `alg` values. @default the asymmetric algorithms of {@link JwtAuthPolicy.algorithms} @example ['RS256'] */
   algorithms?: string[];
   /** Claim holding roles. @default 'roles' (falls back to the space-separated `scope`) @example 'groups' */

@@ -221,23 +221,27 @@ const MAPPERS: Record<string, Mapper> = {
       out.jwks = { url: out.jwksUrl };
       delete out.jwksUrl;
     }
-    out.jwks = mapJwks(out.jwks);
-    if (metadata.scopesSupported !== undefined) out.scopesSupported = metadata.scopesSupported;
-    if (metadata.resourceName !== undefined) out.resourceName = metadata.resourceName;
-    if (metadata.authorizationServers !== undefined) out.authorizationServers = metadata.authorizationServers;
-    // The provider adapts agentgateway's own proxy of the authorization server's metadata; Portcullis points
-    // clients at the issuer directly, so naming the provider changes nothing here.
-    delete out.provider;
-    if (out.mode === 'strict') delete out.mode;
-    else if (out.mode !== undefined) {
-      issues.push(unsupported(`mcpAuthentication.mode: ${String(out.mode)}`, join(path, 'mode'), 'only "strict" (the default)'));
-      delete out.mode;
+    if (out.jwks === undefined) delete out.jwks;
+    else out.jwks = mapJwks(out.jwks);
+    // agentgateway copies every `resourceMetadata` key into the metadata document; these are the ones RFC 9728
+    // defines that Portcullis serves. Others are reported with their path by validation.
+    for (const key of ['scopesSupported', 'resourceName', 'authorizationServers', 'bearerMethodsSupported', 'resourceDocumentation', 'resourcePolicyUri']) {
+      if (metadata[key] !== undefined) out[key] = metadata[key];
     }
-    for (const key of ['clientId', 'clientSecret', 'relaySigningKey']) {
-      if (out[key] !== undefined) {
-        issues.push(unsupported(`mcpAuthentication.${key}`, join(path, key), 'the gateway-managed authorization flow is not served'));
-        delete out[key];
+    for (const key of Object.keys(metadata)) {
+      if (!['resource', 'scopesSupported', 'resourceName', 'authorizationServers', 'bearerMethodsSupported', 'resourceDocumentation', 'resourcePolicyUri'].includes(key)) {
+        issues.push(unsupported(`mcpAuthentication.resourceMetadata.${key}`, join(join(path, 'resourceMetadata'), key), 'the metadata fields served are resource, scopesSupported, resourceName, authorizationServers, bearerMethodsSupported, resourceDocumentation, resourcePolicyUri'));
       }
+    }
+    // agentgateway writes the provider as a one-key object (`provider: { keycloak: {} }`).
+    if (isPlainObject(out.provider)) {
+      const names = Object.keys(out.provider);
+      if (names.length === 1) out.provider = names[0];
+    }
+    if (typeof out.clientSecret === 'string') out.clientSecret = { secret: out.clientSecret };
+    if (out.authorizationLocation !== undefined) {
+      issues.push(unsupported('mcpAuthentication.authorizationLocation', join(path, 'authorizationLocation'), 'the token is read as `resourceMetadata.bearerMethodsSupported` announces (header, body, query)'));
+      delete out.authorizationLocation;
     }
     return out;
   },

@@ -42,11 +42,14 @@ describe('agentgateway configs: our fixtures in its format validate unchanged', 
     const { config } = await loadConfig(fixture('mcp-authentication.yaml'), builtinPolicies);
     assert.equal(config.binds[0].port, 3000);
     assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.mcpAuthentication, {
+      mode: 'strict',
       issuer: 'http://localhost:9000',
       audiences: ['http://localhost:3000/stdio/mcp'],
       resource: 'http://localhost:3000/stdio/mcp',
       jwks: { file: './jwt/pub-key' },
+      provider: 'keycloak',
       scopesSupported: ['read:all'],
+      bearerMethodsSupported: ['header'],
     });
   });
 
@@ -213,20 +216,37 @@ describe('agentgateway configs: bad input is refused with its path', () => {
     ]);
   });
 
-  it('mcpAuthentication: modes other than strict and the gateway-managed flow are refused by name', async () => {
+  it('mcpAuthentication: mode, the gateway-managed flow (clientId, clientSecret) and the provider map; what is not served is named', async () => {
     const policies = [
       '        mcpAuthentication:',
       '          mode: optional',
-      '          issuer: http://localhost:9000',
+      '          issuer: https://login.microsoftonline.com/tenant-1/v2.0',
       '          audiences: [http://localhost:3000/mcp]',
-      '          jwks: { url: http://localhost:9000/jwks }',
+      '          provider: { entra: {} }',
       '          clientId: gateway',
+      '          clientSecret: s3cret-value',
+      '          authorizationLocation: { queryParameter: { name: token } }',
+      '          resourceMetadata:',
+      '            resource: http://localhost:3000/mcp',
+      '            mcpProtocolVersion: "2025-06-18"',
       '',
     ].join('\n');
-    assert.deepEqual(await errorsOf(await yaml(policies, '', '      backends:\n      - mcp:\n          targets:\n          - name: a\n            stdio:\n              cmd: node\n')), [
-      `${at}.policies.mcpAuthentication.mode: agentgateway feature \`mcpAuthentication.mode: optional\` is not supported by Portcullis (only "strict" (the default))`,
-      `${at}.policies.mcpAuthentication.clientId: agentgateway feature \`mcpAuthentication.clientId\` is not supported by Portcullis (the gateway-managed authorization flow is not served)`,
+    const file = await yaml(policies, '', '      backends:\n      - mcp:\n          targets:\n          - name: a\n            stdio:\n              cmd: node\n');
+    assert.deepEqual(await errorsOf(file), [
+      `${at}.policies.mcpAuthentication.resourceMetadata.mcpProtocolVersion: agentgateway feature \`mcpAuthentication.resourceMetadata.mcpProtocolVersion\` is not supported by Portcullis (the metadata fields served are resource, scopesSupported, resourceName, authorizationServers, bearerMethodsSupported, resourceDocumentation, resourcePolicyUri)`,
+      `${at}.policies.mcpAuthentication.authorizationLocation: agentgateway feature \`mcpAuthentication.authorizationLocation\` is not supported by Portcullis (the token is read as \`resourceMetadata.bearerMethodsSupported\` announces (header, body, query))`,
     ]);
+    const ok = await yaml(policies.replace('          authorizationLocation: { queryParameter: { name: token } }\n', '').replace('            mcpProtocolVersion: "2025-06-18"\n', ''), '', '      backends:\n      - mcp:\n          targets:\n          - name: a\n            stdio:\n              cmd: node\n');
+    const { config } = await loadConfig(ok, builtinPolicies);
+    assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.mcpAuthentication, {
+      mode: 'optional',
+      issuer: 'https://login.microsoftonline.com/tenant-1/v2.0',
+      audiences: ['http://localhost:3000/mcp'],
+      provider: 'entra',
+      clientId: 'gateway',
+      clientSecret: { secret: 's3cret-value' },
+      resource: 'http://localhost:3000/mcp',
+    });
   });
 
   it('a URL in host of an mcp target, written in our own config, is refused before any session fails', async () => {
