@@ -83,6 +83,12 @@ describe("agentgateway's telemetry examples validate unchanged", () => {
     ]);
   });
 
+  it('the older config.logging.filter and fields.add/remove are the same access log shape', async () => {
+    const file = await write('old-logging.yaml', `config:\n  logging:\n    format: text\n    filter: 'response.code >= 500'\n    fields:\n      add: { user.id: jwt.sub }\n      remove: [http.path, src.addr]\n${ROUTE}`);
+    const { config } = await loadConfig(file, builtinPolicies);
+    assert.deepEqual(config.logging, { level: 'info', format: 'pretty', accessLog: true, accessLogShape: { filter: 'response.code >= 500', add: { 'user.id': 'jwt.sub' }, remove: ['path', 'client'] } });
+  });
+
   it('config.tracing: path over HTTP, clientSampling, headers, resources of frontendPolicies.tracing as CEL constants', async () => {
     const http = await write('http.yaml', `config:\n  tracing:\n    otlpEndpoint: http://collector:4318\n    otlpProtocol: http\n    path: /otlp/v1/traces\n    randomSampling: "0.5"\n    clientSampling: false\n    headers: { x-team: blue }\n${ROUTE}`);
     const t = (await loadConfig(http, builtinPolicies)).config.telemetry.tracing!;

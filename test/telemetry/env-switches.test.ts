@@ -4,7 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { telemetryEnvIssues } from '../../core/telemetry/config.ts';
 import { resolveConfig } from '../../core/config/resolve.ts';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
-import { startReplica, type Replica } from '../helpers/replica.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, startReplica, type Replica } from '../helpers/replica.ts';
 import { startOtlpReceiver, type OtlpReceiver } from './otlp.ts';
 import { startJaeger, tag, type Jaeger } from './tools.ts';
 
@@ -97,6 +101,24 @@ describe('environment switches of tracing and Langfuse, on gateway processes', (
     assert.equal(spans[0].traceID, traceId);
   });
 
+  it('OTEL_EXPORTER_OTLP_HEADERS go with every export (URL-decoded), OTEL_EXPORTER_OTLP_PROTOCOL=http/json picks JSON bodies', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const { gw, url } = await start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=blue%20team,x-key=k1' });
+      assert.equal((await sink(gw, 'tracing')).endpoint, `${receiver.url}/v1/traces`);
+      const traceId = await tracedRequest(url);
+      await receiver.waitFor((spans) => spans.some((s) => s.traceId === traceId), 15_000);
+      assert.deepEqual([receiver.requests[0].headers['x-tenant'], receiver.requests[0].headers['x-key']], ['blue team', 'k1']);
+      // The receiver reads protobuf only: a JSON exporter is refused with 415, which shows the protocol switched.
+      const json = await start({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+      assert.equal((await sink(json.gw, 'tracing')).protocol, 'http/json');
+      await tracedRequest(json.url);
+      await receiver.waitFor(() => receiver.refused.some((r) => r.status === 415), 15_000);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('OTEL_SDK_DISABLED=true and OTEL_TRACES_EXPORTER=none keep the environment\'s tracing off', async () => {
     const [a, b] = await Promise.all([
       start({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_SDK_DISABLED: 'true' }),
@@ -160,6 +182,20 @@ describe('environment switches of tracing and Langfuse, on gateway processes', (
 });
 
 describe('environment switches: every bad value, and precedence, decided without a process', () => {
+  it('portcullis validate reports a malformed variable with the config errors (exit 1)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pcl-env-validate-'));
+    try {
+      const file = join(dir, 'gateway.config.ts');
+      writeFileSync(file, `export default ${JSON.stringify(config())};\n`);
+      const r = spawnSync(process.execPath, ['--no-node-snapshot', BIN, 'validate', '-c', file], { env: { ...process.env, ...CLEAN, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'localhost:4318' }, encoding: 'utf8' });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /PCL_ERR_CONFIG_INVALID/);
+      assert.match(r.stdout + r.stderr, /env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: expected an http\(s\) URL such as "http:\/\/collector:4318", got "localhost:4318"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const raw = (extra: Partial<GatewayConfig> = {}) => ({ ...config(), ...extra });
   const issues = (env: Record<string, string>, extra: Partial<GatewayConfig> = {}) => telemetryEnvIssues(raw(extra), env).map((i) => `${i.path}: ${i.message}`);
 
