@@ -73,18 +73,18 @@ export function resolveTraceSinks(
   env: Env,
 ): { tracing?: ResolvedTracing; langfuse?: LangfuseConfig; decisions: ResolvedTelemetry['decisions']; issues: Issue[] } {
   const issues: Issue[] = [];
-  // The switches that turn the environment's tracing off.
+  const envEndpoint = firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  // The switches that keep the environment's tracing off, read (and checked) only when they decide something.
+  const decides = !config.tracing && envEndpoint !== undefined;
   const disabledRaw = envValue(env, 'OTEL_SDK_DISABLED');
-  if (disabledRaw !== undefined && !/^(true|false)$/i.test(disabledRaw)) issues.push(envIssue('OTEL_SDK_DISABLED', `expected "true" or "false", got ${JSON.stringify(disabledRaw)}`));
+  if (decides && disabledRaw !== undefined && !/^(true|false)$/i.test(disabledRaw)) issues.push(envIssue('OTEL_SDK_DISABLED', `expected "true" or "false", got ${JSON.stringify(disabledRaw)}`));
   const exporterRaw = envValue(env, 'OTEL_TRACES_EXPORTER');
   const exporters = exporterRaw?.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean) ?? [];
-  const unknownExporter = exporters.find((e) => e !== 'otlp' && e !== 'none');
-  if (unknownExporter !== undefined) issues.push(envIssue('OTEL_TRACES_EXPORTER', `expected "otlp" or "none", got ${JSON.stringify(exporterRaw)} (Portcullis exports traces over OTLP only)`));
+  if (decides && exporters.some((e) => e !== 'otlp' && e !== 'none')) issues.push(envIssue('OTEL_TRACES_EXPORTER', `expected "otlp" or "none", got ${JSON.stringify(exporterRaw)} (Portcullis exports traces over OTLP only)`));
   const off = disabledRaw?.toLowerCase() === 'true' ? 'OTEL_SDK_DISABLED=true' : exporters.length > 0 && exporters.every((e) => e === 'none') ? 'OTEL_TRACES_EXPORTER=none' : undefined;
 
   let tracing: ResolvedTracing | undefined;
   let tracingDecision: SinkDecision;
-  const envEndpoint = firstSet(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT');
   if (config.tracing) {
     tracing = resolveTracing(config.tracing, env, issues);
     const ignored = off ? `; ${off} ignored: the config's tracing block wins` : '';
@@ -103,8 +103,9 @@ export function resolveTraceSinks(
   const publicKey = envValue(env, 'LANGFUSE_PUBLIC_KEY');
   const secretKey = envValue(env, 'LANGFUSE_SECRET_KEY');
   const baseUrl = langfuseBaseUrlFromEnv(env);
-  // The base URL is read from the environment by a config block without `baseUrl` too.
-  if (baseUrl && !(config.langfuse?.baseUrl) && !isHttpUrl(baseUrl.value)) issues.push(envIssue(baseUrl.name, `expected an http(s) URL such as "https://cloud.langfuse.com", got ${JSON.stringify(baseUrl.value)}`));
+  // The base URL is read when Langfuse is on and the config's block (if any) gives none.
+  const readsBaseUrl = config.langfuse ? config.langfuse.baseUrl === undefined : Boolean(publicKey && secretKey);
+  if (baseUrl && readsBaseUrl && !isHttpUrl(baseUrl.value)) issues.push(envIssue(baseUrl.name, `expected an http(s) URL such as "https://cloud.langfuse.com", got ${JSON.stringify(baseUrl.value)}`));
   if (config.langfuse) {
     langfuse = config.langfuse;
     langfuseDecision = { on: true, from: 'config', reason: "langfuse on (from the config's langfuse block)" };

@@ -208,15 +208,19 @@ describe('environment switches: every bad value, and precedence, decided without
     assert.deepEqual(issues({ ...endpoint, OTEL_TRACES_SAMPLER: 'jaeger_remote' }), [
       'env OTEL_TRACES_SAMPLER: expected one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got "jaeger_remote" (new traces are always sampled parent-based)',
     ]);
-    assert.deepEqual(issues({ OTEL_TRACES_EXPORTER: 'zipkin' }), ['env OTEL_TRACES_EXPORTER: expected "otlp" or "none", got "zipkin" (Portcullis exports traces over OTLP only)']);
-    assert.deepEqual(issues({ OTEL_SDK_DISABLED: 'yes' }), ['env OTEL_SDK_DISABLED: expected "true" or "false", got "yes"']);
-    assert.deepEqual(issues({ LANGFUSE_BASE_URL: 'cloud.langfuse.com' }), ['env LANGFUSE_BASE_URL: expected an http(s) URL such as "https://cloud.langfuse.com", got "cloud.langfuse.com"']);
+    assert.deepEqual(issues({ ...endpoint, OTEL_TRACES_EXPORTER: 'zipkin' }), ['env OTEL_TRACES_EXPORTER: expected "otlp" or "none", got "zipkin" (Portcullis exports traces over OTLP only)']);
+    assert.deepEqual(issues({ ...endpoint, OTEL_SDK_DISABLED: 'yes' }), ['env OTEL_SDK_DISABLED: expected "true" or "false", got "yes"']);
+    assert.deepEqual(issues({ LANGFUSE_PUBLIC_KEY: 'pk', LANGFUSE_SECRET_KEY: 'sk', LANGFUSE_BASE_URL: 'cloud.langfuse.com' }), ['env LANGFUSE_BASE_URL: expected an http(s) URL such as "https://cloud.langfuse.com", got "cloud.langfuse.com"']);
   });
 
   it('a variable the config overrides is not read, so it is not checked; blank is unset', () => {
     assert.deepEqual(issues({ OTEL_EXPORTER_OTLP_ENDPOINT: 'nonsense', OTEL_EXPORTER_OTLP_PROTOCOL: 'nonsense' }, { tracing: { endpoint: 'http://127.0.0.1:4318/v1/traces', protocol: 'http/json' } }), []);
     assert.deepEqual(issues({ LANGFUSE_BASE_URL: 'nonsense' }, { langfuse: { baseUrl: 'http://127.0.0.1:3000' } }), []);
     assert.deepEqual(issues({ OTEL_EXPORTER_OTLP_ENDPOINT: '  ', OTEL_EXPORTER_OTLP_PROTOCOL: '' }), []);
+    // Switches that decide nothing here (no endpoint, no key pair, a config block) are another program's business.
+    assert.deepEqual(issues({ OTEL_TRACES_EXPORTER: 'console', OTEL_SDK_DISABLED: '1', LANGFUSE_BASE_URL: 'nonsense' }), []);
+    assert.deepEqual(issues({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'zipkin' }, { tracing: {} }), []);
+    assert.deepEqual(issues({ LANGFUSE_BASE_URL: 'nonsense' }, { langfuse: {} }), ['env LANGFUSE_BASE_URL: expected an http(s) URL such as "https://cloud.langfuse.com", got "nonsense"']);
   });
 
   it('resolves gRPC defaults and the samplers', () => {
