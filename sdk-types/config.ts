@@ -550,9 +550,10 @@ export interface LoggingConfig {
 
 /**
  * The shape of the access log's lines. CEL expressions see `request` (method, path, host, scheme, headers),
- * `response` (code), `source` (address), `jwt` (claims), `apiKey`, `backend` (name), `mcp` (methodName,
- * sessionId, tool.name, prompt.name, resource.name) and `route`/`listener` names; a field whose expression fails
- * (a claim that is absent) is left out, and a filter that fails drops the line.
+ * `response` (code), `source` (address), `jwt` (claims), `apiKey`, `backend` (name) and `mcp` (methodName,
+ * sessionId, tool.name, prompt.name, resource.name); a field whose expression fails (a claim that is absent) is
+ * left out, and a filter that fails drops the line. See docs/telemetry-switches.md.
+ * @example logging: { accessLog: { filter: 'request.path.startsWith("/mcp")', add: { tool: 'mcp.tool.name' }, remove: ['client'] } }
  */
 export interface AccessLogConfig {
   /** CEL expression; the line is written only when it is `true`. @default undefined (every request) @example filter: 'request.path.startsWith("/mcp")' */
