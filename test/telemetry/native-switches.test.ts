@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
 import { send, simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { Server, ServerCredentials, type Metadata, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { decodeTraceRequest, type DecodedSpan } from './otlp.ts';
 import { startJaeger, tag, type Jaeger } from './tools.ts';
 
 /**
@@ -55,6 +57,47 @@ describe("tracing.protocol: 'grpc' and clientSamplerRatio, against Jaeger's OTLP
     // The ignored request ended first: had it been sampled it would be in the same batch or an earlier one.
     await jaeger.waitForTrace(own.trace_id, 1);
     assert.deepEqual(await jaeger.trace(ignored.traceId), []);
+  });
+
+  it("headers go as gRPC metadata (seen by a gRPC server on OTLP's Export method), lower-cased as gRPC requires", async () => {
+    // The OTLP trace service's one method, bodies kept as bytes and decoded with the tests' OTLP reader.
+    const calls: Array<{ metadata: Metadata; spans: DecodedSpan[] }> = [];
+    let onCall = () => {};
+    const server = new Server();
+    const raw = (b: Buffer) => b;
+    server.addService(
+      { Export: { path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } },
+      {
+        Export: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => {
+          calls.push({ metadata: call.metadata, spans: decodeTraceRequest(new Uint8Array(call.request)) });
+          done(null, Buffer.alloc(0));
+          onCall();
+        },
+      },
+    );
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    try {
+      const gw = await startTestGateway({ ...ROUTES, tracing: { protocol: 'grpc', endpoint: `http://127.0.0.1:${port}`, scheduledDelayMs: 50, headers: { 'X-Tenant': 'blue' } } });
+      gateways.push(gw);
+      const tp = traceparent();
+      const carried = () => calls.find((c) => c.spans.some((s) => s.traceId === tp.traceId));
+      const arrived = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no Export call carried the trace within 15 s; calls: ${calls.length}`)), 15_000);
+        onCall = () => {
+          if (carried()) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+      });
+      assert.equal((await send(`${gw.url()}/ok/meta`, { headers: { traceparent: tp.header } })).status, 200);
+      await arrived;
+      const call = carried()!;
+      assert.deepEqual(call.metadata.get('x-tenant'), ['blue']);
+      assert.equal(call.spans.find((s) => s.traceId === tp.traceId)!.attributes['url.path'], '/ok/meta');
+    } finally {
+      server.forceShutdown();
+    }
   });
 
   it('a collector that is not there fails no request', async () => {
