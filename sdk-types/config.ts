@@ -538,8 +538,35 @@ export interface LoggingConfig {
   level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** `json` (one object a line) or `pretty` (for people). @default 'json' @example 'pretty' */
   format?: 'json' | 'pretty';
-  /** One line per request. @default true @example false */
-  accessLog?: boolean;
+  /**
+   * One line per request: `true`, `false`, or the line's shape (agentgateway's `frontendPolicies.accessLog`): a CEL
+   * `filter` that keeps a line only when it is true, fields to `add` (name → CEL expression) and fields to
+   * `remove` (by name).
+   * @default true
+   * @example accessLog: { filter: 'response.code >= 400', add: { 'user.id': 'jwt.sub' }, remove: ['bytesIn'] }
+   */
+  accessLog?: boolean | AccessLogConfig;
+}
+
+/**
+ * The shape of the access log's lines. CEL expressions see `request` (method, path, host, scheme, headers),
+ * `response` (code), `source` (address), `jwt` (claims), `apiKey`, `backend` (name) and `mcp` (methodName,
+ * sessionId, tool.name, prompt.name, resource.name); a field whose expression fails (a claim that is absent) is
+ * left out, and a filter that fails drops the line. See docs/telemetry-switches.md.
+ * @example logging: { accessLog: { filter: 'request.path.startsWith("/mcp")', add: { tool: 'mcp.tool.name' }, remove: ['client'] } }
+ */
+export interface AccessLogConfig {
+  /** CEL expression; the line is written only when it is `true`. @default undefined (every request) @example filter: 'request.path.startsWith("/mcp")' */
+  filter?: string;
+  /** Fields added to each line: name → CEL expression. @default {} @example add: { backend: 'backend.name', 'user.id': 'jwt.sub' } */
+  add?: Record<string, string>;
+  /**
+   * Fields left out of each line, by name (ours: `client`, `bytesIn`, ...; agentgateway's names `http.method`,
+   * `http.path`, `http.status`, `src.addr`, `duration`, `trace.id`, `span.id` name the same fields).
+   * @default []
+   * @example remove: ['client', 'bytesIn', 'bytesOut']
+   */
+  remove?: string[];
 }
 
 /**

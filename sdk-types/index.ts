@@ -13,6 +13,7 @@ export type { A2aAgent, A2aBackend, A2aBackendConfig, A2aPushNotifications } fro
 export type { A2aRequestFilterDecision, A2aResponseFilterDecision, FilterA2aMessage, FilterA2aRequestContext, FilterA2aResponseContext } from './filter.ts';
 
 export type {
+  AccessLogConfig,
   AdminConfig,
   Backend,
   BackendTlsPolicy,

@@ -15,16 +15,26 @@ export interface StatsConfig {
   address?: string | false;
 }
 
-/** OpenTelemetry traces, exported over OTLP/HTTP. The standard `OTEL_*` environment variables fill what is absent. */
+/**
+ * OpenTelemetry traces, exported over OTLP (HTTP or gRPC). The standard `OTEL_*` environment variables fill what is
+ * absent; with no `tracing` block at all, `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) turns tracing on
+ * by itself, and `OTEL_SDK_DISABLED=true` / `OTEL_TRACES_EXPORTER=none` keep it off (docs/telemetry-switches.md).
+ * A `tracing` block always wins over the environment's switches.
+ */
 export interface TracingConfig {
   /**
-   * The OTLP/HTTP traces URL.
-   * @default `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + '/v1/traces', else 'http://localhost:4318/v1/traces'
+   * The OTLP traces URL: for HTTP the full URL of the traces path, for gRPC the collector's `http(s)://host:port`
+   * (`http:` is plaintext, `https:` TLS).
+   * @default `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` (+ '/v1/traces' over HTTP), else 'http://localhost:4318/v1/traces' (HTTP) or 'http://localhost:4317' (gRPC)
    * @example endpoint: 'http://127.0.0.1:4318/v1/traces'
    */
   endpoint?: string;
-  /** Wire format. @default 'http/protobuf' (or `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`) @example protocol: 'http/json' */
-  protocol?: 'http/protobuf' | 'http/json';
+  /**
+   * Wire format: OTLP over HTTP with protobuf or JSON bodies, or OTLP over gRPC (agentgateway's default).
+   * @default 'http/protobuf' (or `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`)
+   * @example protocol: 'grpc'
+   */
+  protocol?: 'http/protobuf' | 'http/json' | 'grpc';
   /** Extra headers on every export (credentials of the trace backend). @default {} (or `OTEL_EXPORTER_OTLP_HEADERS`) @example headers: { 'x-honeycomb-team': 'key' } */
   headers?: Record<string, string>;
   /**
@@ -34,6 +44,14 @@ export interface TracingConfig {
    * @example samplerRatio: 0.1
    */
   samplerRatio?: number;
+  /**
+   * Share of requests that arrive with a sampled W3C `traceparent` that are traced (agentgateway's
+   * `clientSampling`): 1 follows the caller's decision, 0 ignores it (only `samplerRatio` starts traces then, for
+   * requests without one).
+   * @default 1
+   * @example clientSamplerRatio: 0
+   */
+  clientSamplerRatio?: number;
   /** `service.name` of the spans. @default `OTEL_SERVICE_NAME`, else 'portcullis' @example serviceName: 'edge-gateway' */
   serviceName?: string;
   /** Resource attributes added to every span (merged over `OTEL_RESOURCE_ATTRIBUTES`). @default {} @example resourceAttributes: { 'deployment.environment.name': 'prod' } */

@@ -1,6 +1,7 @@
 import { isPlainObject, join, type Issue } from './schema.ts';
 import { durationIssue, parseDuration, unsupported } from './agentgateway-common.ts';
 import { mapA2aRoute, mapPolicyBlock } from './agentgateway-policies.ts';
+import { mapAccessLog, mapConfigTracing, mapFrontendTracing, mapLoggingFields } from './agentgateway-telemetry.ts';
 
 export { parseDuration } from './agentgateway-common.ts';
 
@@ -22,7 +23,7 @@ export function fromAgentgateway(raw: unknown, issues: Issue[] = []): unknown {
     if (readinessAddr !== undefined) out.readiness = { address: readinessAddr };
     if (statsAddr !== undefined) out.stats = { address: statsAddr };
     if (isPlainObject(tracing)) {
-      const mapped = mapTracing(tracing, 'config.tracing', issues);
+      const mapped = mapConfigTracing(tracing, 'config.tracing', issues);
       if (mapped) out.tracing = mapped;
     }
     if (isPlainObject(logging)) out.logging = mapLogging(logging, 'config.logging', issues);
@@ -58,36 +59,16 @@ export function fromAgentgateway(raw: unknown, issues: Issue[] = []): unknown {
   return msDurations(out, '', issues);
 }
 
-/**
- * agentgateway's `config.tracing` as our `tracing` block. Its exporter speaks OTLP over gRPC unless `otlpProtocol`
- * is `http`; ours speaks OTLP over HTTP only, so the gRPC form is refused by name rather than sent to a port that
- * cannot read it.
- */
-function mapTracing(tracing: Record<string, unknown>, path: string, issues: Issue[]): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
-  const protocol = tracing.otlpProtocol ?? 'grpc';
-  if (protocol !== 'http') {
-    issues.push(unsupported(`config.tracing over OTLP/gRPC`, join(path, 'otlpProtocol'), 'set otlpProtocol: http and the OTLP/HTTP endpoint (port 4318), or use the `tracing` block'));
-    return undefined;
-  }
-  for (const [key, value] of Object.entries(tracing)) {
-    if (key === 'otlpProtocol') continue;
-    else if (key === 'otlpEndpoint') out.endpoint = value;
-    else if (key === 'headers') out.headers = value;
-    else if (key === 'randomSampling' && typeof value === 'boolean') out.samplerRatio = value ? 1 : 0;
-    else issues.push(unsupported(`config.tracing.${key}`, join(path, key)));
-  }
-  return out;
-}
-
 function mapLogging(logging: Record<string, unknown>, path: string, issues: Issue[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(logging)) {
     if (key === 'level') out.level = value;
     // agentgateway's `text` is the human-readable form, our `pretty`.
     else if (key === 'format') out.format = value === 'text' ? 'pretty' : value;
-    else issues.push(unsupported(`config.logging.${key}`, join(path, key)));
+    else if (key !== 'filter' && key !== 'fields') issues.push(unsupported(`config.logging.${key}`, join(path, key)));
   }
+  const shape = mapLoggingFields(logging, path, issues);
+  if (shape) out.accessLog = shape;
   return out;
 }
 
@@ -111,7 +92,16 @@ function mapBackendSettings(backend: Record<string, unknown>, path: string, issu
 function mapFrontendPolicies(block: Record<string, unknown>, out: Record<string, unknown>, issues: Issue[]): void {
   for (const [key, value] of Object.entries(block)) {
     const path = `frontendPolicies.${key}`;
-    if (key === 'http' && isPlainObject(value)) {
+    if (key === 'tracing' && isPlainObject(value)) {
+      if (out.tracing !== undefined) issues.push({ path, message: 'config.tracing is set too: give the collector in one of them' });
+      const mapped = mapFrontendTracing(value, path, issues);
+      if (mapped) out.tracing = mapped;
+    } else if (key === 'accessLog' && isPlainObject(value)) {
+      const logging = isPlainObject(out.logging) ? out.logging : {};
+      // As agentgateway: the older config.logging.filter/fields and this policy do not go together.
+      if (logging.accessLog !== undefined) issues.push({ path, message: 'cannot use config.logging.filter/fields together with frontendPolicies.accessLog' });
+      out.logging = { ...logging, accessLog: mapAccessLog(value, path, issues) };
+    } else if (key === 'http' && isPlainObject(value)) {
       for (const [k, v] of Object.entries(value)) {
         if (k === 'maxBufferSize') out.limits = { ...(isPlainObject(out.limits) ? out.limits : {}), maxRequestBodyBytes: v };
         else if (k === 'http1IdleTimeout') {
@@ -210,7 +200,7 @@ function mapTarget(target: unknown, _path: string): unknown {
   return out;
 }
 
-const OPAQUE = new Set(['config', 'metadata', 'headers', 'env', 'claims']);
+const OPAQUE = new Set(['config', 'metadata', 'headers', 'env', 'claims', 'add']);
 
 /** Our own `...Ms` settings written as duration strings (`sessionIdleTimeoutMs: 10m`) are read too. */
 function msDurations(value: unknown, path: string, issues: Issue[]): Record<string, unknown> {

@@ -14,6 +14,7 @@ import {
 
 import { HOST_PORT, headerNameSchema, hostnameSchema } from './schema-common.ts';
 import { BACKENDS, routeBackendKinds } from '../backends/registry.ts';
+import { accessLogShapeSchema } from '../telemetry/access-log-shape.ts';
 import { telemetrySchemas } from '../telemetry/config.ts';
 
 export { headerNameSchema, hostnameSchema, hostPortSchema } from './schema-common.ts';
@@ -162,7 +163,10 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       logging: object({
         level: literal('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'),
         format: literal('json', 'pretty'),
-        accessLog: boolean(),
+        accessLog: oneOf('boolean | { filter, add, remove }', [
+          { when: (v) => typeof v === 'boolean', schema: boolean() },
+          { when: isPlainObject, schema: accessLogShapeSchema },
+        ]),
       }),
       limits: object({
         maxRequestBodyBytes: number({ integer: true, min: 0 }),

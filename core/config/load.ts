@@ -10,6 +10,7 @@ import type { PolicyDefinition } from '../pipeline/types.ts';
 import { fromAgentgateway } from './agentgateway.ts';
 import { esbuildFailure, localInputs, SDK_ENTRY } from './esbuild.ts';
 import { gatewaySchema } from './gateway-schema.ts';
+import { telemetryEnvIssues } from '../telemetry/config.ts';
 import { resolveConfig, type ResolvedConfig } from './resolve.ts';
 import { formatIssues, type Issue } from './schema.ts';
 import { withWorkingDirFallback } from './paths.ts';
@@ -95,6 +96,8 @@ export async function checkConfigFile(
 export function validateConfig(raw: unknown, policies: readonly PolicyDefinition[], file = 'config', earlier: readonly Issue[] = []): GatewayConfig {
   const issues: Issue[] = [];
   gatewaySchema(policies).check(raw, '', issues);
+  // The environment variables the config leaves tracing and Langfuse to (a malformed one refuses the start too).
+  issues.push(...telemetryEnvIssues(raw));
   const emptied = (i: Issue) => i.message.startsWith('expected exactly one of') || i.message.startsWith('a route needs at least one backend');
   const consequence = (i: Issue) => emptied(i) && earlier.some((e) => e.path.startsWith(`${i.path}.`) || e.path.startsWith(`${i.path}[`));
   const all = [...earlier, ...issues.filter((i) => !consequence(i))];

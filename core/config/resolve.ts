@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { backendDefinition, backendKindOf } from '../backends/registry.ts';
 import { routeName as nameOfRoute } from './gateway-schema.ts';
+import { resolveAccessLogShape, type ResolvedAccessLogShape } from '../telemetry/access-log-shape.ts';
 import { resolveTelemetry, type ResolvedTelemetry } from '../telemetry/config.ts';
 import type {
   GatewayConfig,
@@ -17,7 +18,13 @@ export interface ResolvedConfig {
   readonly binds: readonly ResolvedBind[];
   readonly admin: { readonly address: string | false; readonly token?: SecretSource };
   readonly readiness: { readonly address: string | false };
-  readonly logging: { readonly level: string; readonly format: 'json' | 'pretty'; readonly accessLog: boolean };
+  readonly logging: {
+    readonly level: string;
+    readonly format: 'json' | 'pretty';
+    readonly accessLog: boolean;
+    /** The lines' shape (filter, added and removed fields), when `logging.accessLog` is an object. */
+    readonly accessLogShape?: ResolvedAccessLogShape;
+  };
   readonly limits: { readonly maxRequestBodyBytes: number; readonly maxConnections: number; readonly maxConnectionsPerClient: number; readonly headersTimeoutMs: number; readonly idleTimeoutMs: number };
   readonly upstream: {
     readonly connectTimeoutMs: number;
@@ -132,7 +139,8 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
     logging: {
       level: config.logging?.level ?? 'info',
       format: config.logging?.format ?? 'json',
-      accessLog: config.logging?.accessLog ?? true,
+      accessLog: config.logging?.accessLog !== false,
+      ...(typeof config.logging?.accessLog === 'object' ? { accessLogShape: resolveAccessLogShape(config.logging.accessLog) } : {}),
     },
     limits: {
       maxRequestBodyBytes: config.limits?.maxRequestBodyBytes ?? DEFAULTS.maxRequestBodyBytes,

@@ -231,6 +231,7 @@ export class Exchange {
     if (this.ctx) {
       event.backend = this.ctx.backendName;
       event.subject = this.ctx.identity?.subject;
+      event.identity = this.ctx.identity;
     }
     requestChannel.end.publish(event);
   }

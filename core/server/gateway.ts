@@ -69,6 +69,8 @@ export class Gateway {
   private readonly env: ServeEnv;
   /** Unsubscribes the access log; set while `logging.accessLog` is on. */
   private accessLog: (() => void) | undefined;
+  /** The line shape the access log was subscribed with (a reload that changes it subscribes anew). */
+  private accessLogShape: string | undefined;
   /** Outlives every runtime: caches and sessions that a reload must not drop. */
   private readonly state = new StateStore();
 
@@ -235,8 +237,13 @@ export class Gateway {
    * logger writes info lines: at `warn` and above nothing subscribes, so requests build no event at all.
    */
   private syncAccessLog(): void {
-    if (this.runtime.config.logging.accessLog && this.options.logger.isLevelEnabled('info')) this.accessLog ??= subscribeAccessLog(this.options.logger, this.env.gateway);
-    else this.stopAccessLog();
+    const logging = this.runtime.config.logging;
+    if (logging.accessLog && this.options.logger.isLevelEnabled('info')) {
+      const shape = JSON.stringify(logging.accessLogShape ?? null);
+      if (this.accessLog && shape !== this.accessLogShape) this.stopAccessLog();
+      this.accessLogShape = shape;
+      this.accessLog ??= subscribeAccessLog(this.options.logger, this.env.gateway, logging.accessLogShape);
+    } else this.stopAccessLog();
   }
 
   private stopAccessLog(): void {

@@ -1,3 +1,4 @@
+import { compileAccessLogShape, type ResolvedAccessLogShape } from './access-log-shape.ts';
 import { messageChannel, requestChannel, type MessageEvent, type RequestEvent } from './events.ts';
 import type { Logger } from './logger.ts';
 
@@ -13,7 +14,9 @@ const MAX_PENDING = 10_000;
  * `mcp.method.name`, `gen_ai.tool.name`, `mcp.session.id`) let a line be joined with the trace and audit lines of
  * the same request. The MCP fields name the request's (last) protocol message.
  */
-export function subscribeAccessLog(logger: Logger, gateway?: string): () => void {
+export function subscribeAccessLog(logger: Logger, gateway?: string, shape?: ResolvedAccessLogShape): () => void {
+  // The line's shape (filter, added and removed fields), compiled once here; without one a line costs what it did.
+  const shaped = shape && compileAccessLogShape(shape);
   const messages = new Map<string, MessageEvent>();
   const onMessage = (message: unknown) => {
     const m = message as MessageEvent;
@@ -25,31 +28,30 @@ export function subscribeAccessLog(logger: Logger, gateway?: string): () => void
     if (m) messages.delete(e.id);
     // The line is built only when it is written: a level raised at run time costs no object per request.
     if (e.gateway !== gateway || !logger.isLevelEnabled('info')) return;
-    logger.info(
-      {
-        type: 'access',
-        listener: e.listener,
-        route: e.route,
-        backend: e.backend,
-        method: e.method,
-        path: e.path,
-        status: e.status ?? 0,
-        durationMs: Math.round((e.durationMs ?? 0) * 100) / 100,
-        bytesIn: e.bytesIn ?? 0,
-        bytesOut: e.bytesOut ?? 0,
-        client: e.clientAddress,
-        errorCode: e.errorCode,
-        request_id: e.id,
-        trace_id: e.traceId,
-        span_id: e.spanId,
-        'enduser.id': e.subject,
-        'mcp.method.name': m?.protocol === 'mcp' ? m.method : undefined,
-        'gen_ai.tool.name': m?.tool,
-        'mcp.session.id': m?.protocol === 'mcp' ? m.sessionId : undefined,
-        'mcp.protocol.version': m?.protocol === 'mcp' ? m.protocolVersion : undefined,
-      },
-      'request',
-    );
+    const line: Record<string, unknown> = {
+      type: 'access',
+      listener: e.listener,
+      route: e.route,
+      backend: e.backend,
+      method: e.method,
+      path: e.path,
+      status: e.status ?? 0,
+      durationMs: Math.round((e.durationMs ?? 0) * 100) / 100,
+      bytesIn: e.bytesIn ?? 0,
+      bytesOut: e.bytesOut ?? 0,
+      client: e.clientAddress,
+      errorCode: e.errorCode,
+      request_id: e.id,
+      trace_id: e.traceId,
+      span_id: e.spanId,
+      'enduser.id': e.subject,
+      'mcp.method.name': m?.protocol === 'mcp' ? m.method : undefined,
+      'gen_ai.tool.name': m?.tool,
+      'mcp.session.id': m?.protocol === 'mcp' ? m.sessionId : undefined,
+      'mcp.protocol.version': m?.protocol === 'mcp' ? m.protocolVersion : undefined,
+    };
+    if (shaped && !shaped.apply(line, e, m)) return;
+    logger.info(line, 'request');
   };
   messageChannel.asyncEnd.subscribe(onMessage);
   requestChannel.end.subscribe(onEnd);

@@ -2,7 +2,10 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { SecretSource } from '../../sdk-types/security.ts';
 import type { AuditConfig, LangfuseConfig, StatsConfig, TracingConfig } from '../../sdk-types/telemetry.ts';
 import { HOST_PORT } from '../config/schema-common.ts';
-import { isPlainObject, literal, number, object, oneOf, record, string, type Schema } from '../config/schema.ts';
+import { isPlainObject, literal, number, object, oneOf, record, string, type Issue, type Schema } from '../config/schema.ts';
+import { ErrorCodes, GatewayError } from '../errors.ts';
+import { TELEMETRY_DEFAULTS } from './defaults.ts';
+import { langfuseBaseUrlFromEnv, resolveTraceSinks, type Env } from './env-switches.ts';
 
 /**
  * The schema and resolution of the observability blocks (`stats`, `tracing`, `langfuse`, `audit`), kept beside
@@ -36,9 +39,10 @@ export const telemetrySchemas: Record<'stats' | 'tracing' | 'langfuse' | 'audit'
   }),
   tracing: object({
     endpoint: httpUrl,
-    protocol: literal('http/protobuf', 'http/json'),
+    protocol: literal('http/protobuf', 'http/json', 'grpc'),
     headers: record(string()),
     samplerRatio: number({ min: 0, max: 1 }),
+    clientSamplerRatio: number({ min: 0, max: 1 }),
     serviceName: string({ nonEmpty: true }),
     resourceAttributes: record(attributeValue),
     maxQueueSize: positive,
@@ -64,11 +68,15 @@ export const telemetrySchemas: Record<'stats' | 'tracing' | 'langfuse' | 'audit'
   }),
 };
 
+export type TracingProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+
 export interface ResolvedTracing {
   readonly endpoint: string;
-  readonly protocol: 'http/protobuf' | 'http/json';
+  readonly protocol: TracingProtocol;
   readonly headers: Readonly<Record<string, string>>;
   readonly samplerRatio: number;
+  /** Share of requests with a sampled incoming `traceparent` that are traced. */
+  readonly clientSamplerRatio: number;
   readonly serviceName: string;
   readonly resourceAttributes: Readonly<Record<string, string | number | boolean>>;
   readonly maxQueueSize: number;
@@ -96,41 +104,48 @@ export interface ResolvedAudit {
   readonly maxFiles: number;
 }
 
+/** Whether a trace sink is on, and why (the start-up log says it): the config, an environment variable, or neither. */
+export interface SinkDecision {
+  readonly on: boolean;
+  /** `config`, the variable that turned it on or off, or `none`. */
+  readonly from: string;
+  /** One line for people: "tracing on (from OTEL_EXPORTER_OTLP_ENDPOINT, grpc)". Never holds a secret. */
+  readonly reason: string;
+}
+
 export interface ResolvedTelemetry {
   readonly stats: { readonly address: string | false };
   readonly tracing?: ResolvedTracing;
   readonly langfuse?: ResolvedLangfuse;
   readonly audit?: ResolvedAudit;
+  /** How `tracing` and `langfuse` were decided (config block, environment switch, or off). */
+  readonly decisions: { readonly tracing: SinkDecision; readonly langfuse: SinkDecision };
 }
 
-export const TELEMETRY_DEFAULTS = {
-  statsAddress: '127.0.0.1:15020',
-  maxQueueSize: 2048,
-  exportTimeoutMs: 10_000,
-  langfuseExportTimeoutMs: 5_000,
-  scheduledDelayMs: 1_000,
-  auditMaxBytes: 10 * 1024 * 1024,
-  auditMaxFiles: 5,
-} as const;
+export { TELEMETRY_DEFAULTS } from './defaults.ts';
+export { parseHeaderList, telemetryEnvIssues } from './env-switches.ts';
 
-type Env = Readonly<Record<string, string | undefined>>;
+type TelemetryBlocks = { stats?: StatsConfig; tracing?: TracingConfig; langfuse?: LangfuseConfig; audit?: AuditConfig };
 
-/** Fills in the defaults of the observability blocks; the standard `OTEL_*` and `LANGFUSE_*` variables fill gaps. */
-export function resolveTelemetry(
-  config: { stats?: StatsConfig; tracing?: TracingConfig; langfuse?: LangfuseConfig; audit?: AuditConfig },
-  baseDir: string,
-  env: Env = process.env,
-): ResolvedTelemetry {
+/**
+ * Fills in the defaults of the observability blocks. The standard environment fills gaps and, with no block in the
+ * config, switches the trace sinks itself (resolveTraceSinks). Throws a config error naming the variable when one
+ * it reads is malformed (validation reports the same first, see telemetryEnvIssues).
+ */
+export function resolveTelemetry(config: TelemetryBlocks, baseDir: string, env: Env = process.env): ResolvedTelemetry {
+  const sinks = resolveTraceSinks(config, env);
+  if (sinks.issues.length > 0) throw new GatewayError(ErrorCodes.CONFIG_INVALID, sinks.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
   const out: { -readonly [K in keyof ResolvedTelemetry]: ResolvedTelemetry[K] } = {
     stats: { address: config.stats?.address ?? TELEMETRY_DEFAULTS.statsAddress },
+    decisions: sinks.decisions,
   };
-  if (config.tracing) out.tracing = resolveTracing(config.tracing, env);
-  if (config.langfuse) {
-    const l = config.langfuse;
+  if (sinks.tracing) out.tracing = sinks.tracing;
+  if (sinks.langfuse) {
+    const l = sinks.langfuse;
     out.langfuse = {
       publicKey: withBase(l.publicKey ?? { env: 'LANGFUSE_PUBLIC_KEY' }, baseDir),
       secretKey: withBase(l.secretKey ?? { env: 'LANGFUSE_SECRET_KEY' }, baseDir),
-      baseUrl: (l.baseUrl ?? env.LANGFUSE_BASE_URL ?? 'https://cloud.langfuse.com').replace(/\/+$/, ''),
+      baseUrl: (l.baseUrl ?? langfuseBaseUrlFromEnv(env)?.value ?? 'https://cloud.langfuse.com').replace(/\/+$/, ''),
       captureContent: l.captureContent ?? 'redacted',
       ...(l.environment !== undefined ? { environment: l.environment } : {}),
       ...(l.release !== undefined ? { release: l.release } : {}),
@@ -149,39 +164,6 @@ export function resolveTelemetry(
   return out;
 }
 
-function resolveTracing(t: TracingConfig, env: Env): ResolvedTracing {
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, '');
-  const endpoint = t.endpoint ?? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base}/v1/traces` : 'http://localhost:4318/v1/traces');
-  const envProtocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL;
-  const envRatio = env.OTEL_TRACES_SAMPLER_ARG !== undefined ? Number(env.OTEL_TRACES_SAMPLER_ARG) : undefined;
-  return {
-    endpoint,
-    protocol: t.protocol ?? (envProtocol === 'http/json' ? 'http/json' : 'http/protobuf'),
-    headers: { ...parseHeaderList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS), ...t.headers },
-    samplerRatio: t.samplerRatio ?? (envRatio !== undefined && envRatio >= 0 && envRatio <= 1 ? envRatio : 1),
-    serviceName: t.serviceName ?? env.OTEL_SERVICE_NAME ?? 'portcullis',
-    resourceAttributes: { ...t.resourceAttributes },
-    maxQueueSize: t.maxQueueSize ?? TELEMETRY_DEFAULTS.maxQueueSize,
-    exportTimeoutMs: t.exportTimeoutMs ?? TELEMETRY_DEFAULTS.exportTimeoutMs,
-    scheduledDelayMs: t.scheduledDelayMs ?? TELEMETRY_DEFAULTS.scheduledDelayMs,
-  };
-}
-
 function withBase(source: SecretSource, baseDir: string): SecretSource {
   return source.file !== undefined && !isAbsolute(source.file) ? { file: resolvePath(baseDir, source.file) } : source;
-}
-
-/** `OTEL_EXPORTER_OTLP_HEADERS`: `key=value,key2=value2`, values URL-encoded. */
-export function parseHeaderList(list: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (list ?? '').split(',')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    try {
-      out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
-    } catch {
-      out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-    }
-  }
-  return out;
 }

@@ -1,5 +1,6 @@
 import { channel, tracingChannel, type Channel, type TracingChannel } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Identity } from '../../sdk-types/identity.ts';
 
 /**
  * The gateway's telemetry events, published through `node:diagnostics_channel`. The request path publishes; the
@@ -34,6 +35,8 @@ export interface RequestEvent {
   durationMs?: number;
   /** Subject of the authenticated identity, once authentication ran. */
   subject?: string;
+  /** The authenticated identity (its claims), set with `subject` at the end (the access log's `jwt`/`apiKey`). */
+  identity?: Identity;
   /**
    * Which gateway of this process served the request (several may run in one process, e.g. in tests), so that a
    * subscriber tied to one gateway (its access log) sees only that gateway's requests. Absent for `runtime.handle`.

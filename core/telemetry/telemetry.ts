@@ -59,6 +59,8 @@ export class Telemetry {
   private stats: StatsServer | undefined;
   private statsAddress: string | false = false;
   private traces: TraceSinks | undefined;
+  /** The key of the trace settings last applied when they turned every trace sink off (logged once, not per reload). */
+  private tracesOff: string | undefined;
   private audit: AuditState | undefined;
 
   private constructor(options: TelemetryOptions) {
@@ -147,7 +149,9 @@ export class Telemetry {
     if (langfuse) keys = { publicKey: readSecretSource(langfuse.publicKey, 'langfuse.publicKey'), secretKey: readSecretSource(langfuse.secretKey, 'langfuse.secretKey') };
     // The key holds the secret only as a digest-free comparison string in memory; it is never logged.
     const key = JSON.stringify({ tracing, langfuse, keys });
-    if (this.traces?.key === key) return;
+    if (this.traces?.key === key || (!this.traces && this.tracesOff === key)) return;
+    this.logDecisions(telemetry);
+    this.tracesOff = tracing || langfuse ? undefined : key;
     const previous = this.traces;
     this.traces = undefined;
     if (tracing || langfuse) {
@@ -167,6 +171,19 @@ export class Telemetry {
       // Flushes what the old exporters hold; spans still open under them end unexported.
       void previous.provider.shutdown().catch(() => undefined);
     }
+  }
+
+  /**
+   * One line per trace sink at start (and when a reload changes them): on or off, and why — the config's block, the
+   * environment variable that switched it, or neither. Endpoints go through the logger's redaction; keys never do.
+   */
+  private logDecisions(telemetry: ResolvedTelemetry): void {
+    const { tracing, langfuse, decisions } = telemetry;
+    const log = this.options.logger;
+    log.info({ sink: 'tracing', on: decisions.tracing.on, from: decisions.tracing.from, ...(tracing ? { endpoint: tracing.endpoint, protocol: tracing.protocol } : {}) }, decisions.tracing.reason);
+    // Half a key pair is a mistake worth a warning: Langfuse stays off.
+    const half = !decisions.langfuse.on && decisions.langfuse.from !== 'none';
+    log[half ? 'warn' : 'info']({ sink: 'langfuse', on: decisions.langfuse.on, from: decisions.langfuse.from, ...(langfuse ? { baseUrl: langfuse.baseUrl } : {}) }, decisions.langfuse.reason);
   }
 
   private async applyAudit(telemetry: ResolvedTelemetry): Promise<void> {

@@ -1,7 +1,8 @@
 import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createRequire } from 'node:module';
 import type { ResolvedTelemetry } from './config.ts';
 import { ExportQueue } from './export-queue.ts';
 import { createLangfuseProcessor, LANGFUSE_MAX_QUEUE, type LangfuseKeys } from './langfuse.ts';
@@ -33,8 +34,7 @@ export function startTraceExport({ tracing, langfuse, keys, gateway, version, co
   const processors: SpanProcessor[] = [];
   if (tracing) {
     const queue = new ExportQueue(tracing.maxQueueSize, count('otlp'));
-    const Exporter = tracing.protocol === 'http/json' ? OTLPJsonExporter : OTLPProtoExporter;
-    const exporter = queue.exporter(new Exporter({ url: tracing.endpoint, headers: { ...tracing.headers }, timeoutMillis: tracing.exportTimeoutMs }));
+    const exporter = queue.exporter(createOtlpExporter(tracing));
     // The inner batch never fills before the queue in front of it refuses.
     processors.push(queue.processor(new BatchSpanProcessor(exporter, { maxQueueSize: tracing.maxQueueSize + 1, maxExportBatchSize: Math.min(512, tracing.maxQueueSize), scheduledDelayMillis: tracing.scheduledDelayMs, exportTimeoutMillis: tracing.exportTimeoutMs })));
   }
@@ -44,8 +44,30 @@ export function startTraceExport({ tracing, langfuse, keys, gateway, version, co
     .merge(resourceFromAttributes({ 'service.name': tracing?.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'portcullis', 'service.version': version }))
     .merge(resourceFromAttributes({ ...tracing?.resourceAttributes }));
   const ratio = tracing?.samplerRatio ?? 1;
-  const provider = new BasicTracerProvider({ resource, sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }), spanProcessors: processors });
+  const clientRatio = tracing?.clientSamplerRatio ?? 1;
+  // A caller's sampled traceparent is followed in the share `clientSamplerRatio` (agentgateway's clientSampling).
+  const sampler = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio), ...(clientRatio < 1 ? { remoteParentSampled: clientRatio === 0 ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(clientRatio) } : {}) });
+  const provider = new BasicTracerProvider({ resource, sampler, spanProcessors: processors });
   const tracer = provider.getTracer('portcullis', version);
   const unsubscribe = subscribeTracing({ tracer, gateway, langfuse: langfuse && { captureContent: langfuse.captureContent } });
   return { provider, unsubscribe, ratio };
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The OTLP exporter of the configured protocol. The gRPC one (with @grpc/grpc-js) is loaded only when a config
+ * asks for it; `http:` endpoints are plaintext, `https:` TLS, and headers travel as gRPC metadata.
+ */
+function createOtlpExporter(tracing: NonNullable<ResolvedTelemetry['tracing']>): SpanExporter {
+  if (tracing.protocol === 'grpc') {
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc');
+    const { Metadata, credentials } = require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
+    const metadata = new Metadata();
+    for (const [name, value] of Object.entries(tracing.headers)) metadata.set(name, value);
+    const secure = tracing.endpoint.startsWith('https:');
+    return new OTLPTraceExporter({ url: tracing.endpoint, metadata, credentials: secure ? credentials.createSsl() : credentials.createInsecure(), timeoutMillis: tracing.exportTimeoutMs });
+  }
+  const Exporter = tracing.protocol === 'http/json' ? OTLPJsonExporter : OTLPProtoExporter;
+  return new Exporter({ url: tracing.endpoint, headers: { ...tracing.headers }, timeoutMillis: tracing.exportTimeoutMs });
 }

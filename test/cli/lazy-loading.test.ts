@@ -9,7 +9,7 @@ import { freePort } from '../helpers/mcp.ts';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const HOOK = join(ROOT, 'test/fixtures/hooks/record-loads.mjs');
 /** Packages only some configs need: a gateway whose config does not use them must not load them (idle memory). */
-const OPTIONAL = ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', '@langfuse/otel', 'ioredis', '@marcbachmann/cel-js', '@apidevtools/swagger-parser', 'ajv', 'jose', '@open-policy-agent/opa-wasm', 'pino-pretty', 'zod', 'yaml'];
+const OPTIONAL = ['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/exporter-trace-otlp-grpc', '@grpc/grpc-js', '@langfuse/otel', 'ioredis', '@marcbachmann/cel-js', '@apidevtools/swagger-parser', 'ajv', 'jose', '@open-policy-agent/opa-wasm', 'pino-pretty', 'zod', 'yaml'];
 
 /** Starts the CLI on `config` (its bind on `port`), waits for an answer on `/`, and returns the packages it loaded. */
 async function packagesLoaded(config: string, port: number): Promise<Set<string>> {
@@ -60,5 +60,7 @@ describe('packages load when a config uses them, not at startup', () => {
     const port = await freePort();
     const loaded = await packagesLoaded(configWith(port, "tracing: { endpoint: 'http://127.0.0.1:9/v1/traces' },"), port);
     assert.ok(loaded.has('@opentelemetry/sdk-trace-base'), `loaded: ${[...loaded].join(', ')}`);
+    // OTLP over HTTP does not pay for the gRPC stack.
+    assert.ok(!loaded.has('@grpc/grpc-js') && !loaded.has('@opentelemetry/exporter-trace-otlp-grpc'), `loaded: ${[...loaded].join(', ')}`);
   });
 });

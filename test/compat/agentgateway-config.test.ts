@@ -174,7 +174,7 @@ describe('agentgateway configs: bad input is refused with its path', () => {
       [
         'config:',
         '  logging:',
-        '    filter: "true"',
+        '    database: { url: "postgres://db" }',
         '  backend:',
         '    poolMaxSize: 4',
         'mcp: {}',
@@ -201,7 +201,7 @@ describe('agentgateway configs: bad input is refused with its path', () => {
     );
     const r = `${at}`;
     assert.deepEqual(await errorsOf(file), [
-      'config.logging.filter: agentgateway feature `config.logging.filter` is not supported by Portcullis',
+      'config.logging.database: agentgateway feature `config.logging.database` is not supported by Portcullis',
       'config.backend.poolMaxSize: agentgateway feature `config.backend.poolMaxSize` is not supported by Portcullis',
       'llm: agentgateway feature `llm` is not supported by Portcullis',
       'mcp: agentgateway feature `mcp` is not supported by Portcullis',
@@ -320,13 +320,14 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
     });
   });
 
-  it('config.tracing over OTLP/HTTP is our tracing block; over gRPC (its default) it is refused by name', async () => {
+  it('config.tracing over OTLP/HTTP and over gRPC (its default) is our tracing block', async () => {
     const http = await write('tracing.yaml', `config:\n  tracing:\n    otlpEndpoint: http://localhost:4318/v1/traces\n    otlpProtocol: http\n    randomSampling: true\nbinds:\n- port: 3904\n  listeners:\n  - routes:\n    - policies: { directResponse: { status: 200 } }\n`);
     const { config } = await loadConfig(http, builtinPolicies);
     assert.equal(config.telemetry.tracing?.endpoint, 'http://localhost:4318/v1/traces');
+    assert.equal(config.telemetry.tracing?.protocol, 'http/protobuf');
     const grpc = await write('tracing-grpc.yaml', `config:\n  tracing:\n    otlpEndpoint: http://localhost:4317\nbinds:\n- port: 3904\n  listeners:\n  - routes:\n    - policies: { directResponse: { status: 200 } }\n`);
-    assert.deepEqual(await errorsOf(grpc), [
-      'config.tracing.otlpProtocol: agentgateway feature `config.tracing over OTLP/gRPC` is not supported by Portcullis (set otlpProtocol: http and the OTLP/HTTP endpoint (port 4318), or use the `tracing` block)',
-    ]);
+    const t = (await loadConfig(grpc, builtinPolicies)).config.telemetry.tracing;
+    // Without randomSampling agentgateway starts no trace of its own: only a caller's sampled traceparent is followed.
+    assert.deepEqual([t?.protocol, t?.endpoint, t?.samplerRatio, t?.clientSamplerRatio], ['grpc', 'http://localhost:4317', 0, 1]);
   });
 });

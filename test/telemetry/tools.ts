@@ -49,6 +49,8 @@ export interface JaegerSpan {
 export interface Jaeger {
   /** OTLP/HTTP traces endpoint. */
   otlpUrl: string;
+  /** OTLP/gRPC receiver (`http://127.0.0.1:port`), the collector port agentgateway exports to by default. */
+  otlpGrpcUrl: string;
   queryUrl: string;
   trace(traceId: string): Promise<JaegerSpan[]>;
   /** Polls the query API until the trace has `count` spans at least. */
@@ -63,7 +65,7 @@ export const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.ke
 /** Starts Jaeger v2 (all-in-one, in-memory storage) on free loopback ports. */
 export async function startJaeger(): Promise<Jaeger> {
   const bin = jaegerPath();
-  const [otlp, http, grpc] = [await freePort(), await freePort(), await freePort()];
+  const [otlp, http, grpc, otlpGrpc] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const dir = await mkdtemp(join(tmpdir(), 'pcl-jaeger-'));
   const config = join(dir, 'jaeger.yaml');
   await writeFile(
@@ -97,6 +99,8 @@ receivers:
     protocols:
       http:
         endpoint: 127.0.0.1:${otlp}
+      grpc:
+        endpoint: 127.0.0.1:${otlpGrpc}
 exporters:
   jaeger_storage_exporter:
     trace_storage: mem
@@ -130,6 +134,7 @@ exporters:
   };
   return {
     otlpUrl: `http://127.0.0.1:${otlp}/v1/traces`,
+    otlpGrpcUrl: `http://127.0.0.1:${otlpGrpc}`,
     queryUrl,
     trace,
     async waitForTrace(traceId, count, timeoutMs = 15_000) {

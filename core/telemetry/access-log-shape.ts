@@ -1,0 +1,136 @@
+import type { Environment } from '@marcbachmann/cel-js';
+import type { AccessLogConfig } from '../../sdk-types/config.ts';
+import type { Identity } from '../../sdk-types/identity.ts';
+import { CelCompileError, compileCel, createCelEnvironment, matches, toCelValue, type CelProgram } from '../cel/index.ts';
+import { compileCelValue, fromCelValue } from '../cel/value.ts';
+import { array, object, record, string, type Schema } from '../config/schema.ts';
+import type { MessageEvent, RequestEvent } from './events.ts';
+
+/**
+ * The shape of the access log's lines (`logging.accessLog: { filter, add, remove }`, agentgateway's
+ * `frontendPolicies.accessLog`): a CEL filter that keeps a line, CEL fields added to it, fields removed from it.
+ * Expressions are compiled when the config is validated (a typo is a config error with its path) and again, once,
+ * when the access log subscribes; the variables are agentgateway's names, built from the request's events only
+ * when a line is written.
+ */
+
+/** The variables an access-log expression may name. */
+export const ACCESS_LOG_VARIABLES = ['request', 'response', 'source', 'jwt', 'apiKey', 'backend', 'mcp'] as const;
+
+/** agentgateway's names of the fields every line has, and ours. */
+const FIELD_ALIASES: Readonly<Record<string, string>> = {
+  'http.method': 'method',
+  'http.path': 'path',
+  'http.status': 'status',
+  'src.addr': 'client',
+  duration: 'durationMs',
+  'trace.id': 'trace_id',
+  'span.id': 'span_id',
+  'jwt.sub': 'enduser.id',
+  'mcp.method': 'mcp.method.name',
+};
+
+/** The resolved shape: expressions as written (the config stays plain data), removals in our field names. */
+export interface ResolvedAccessLogShape {
+  readonly filter?: string;
+  readonly add: Readonly<Record<string, string>>;
+  readonly remove: readonly string[];
+}
+
+let env: Environment | undefined;
+const celEnv = () => (env ??= createCelEnvironment(ACCESS_LOG_VARIABLES));
+
+function celSchema(kind: 'bool' | 'value'): Schema {
+  return {
+    describe: 'a CEL expression',
+    check(value, path, issues) {
+      if (typeof value !== 'string' || value.trim() === '') {
+        issues.push({ path, message: `expected a CEL expression (non-empty string), got ${JSON.stringify(value)}` });
+        return;
+      }
+      try {
+        if (kind === 'bool') compileCel(celEnv(), value);
+        else compileCelValue(celEnv(), value);
+      } catch (err) {
+        if (!(err instanceof CelCompileError)) throw err;
+        issues.push({ path, message: `invalid CEL expression ${JSON.stringify(value)}: ${err.message}` });
+      }
+    },
+  };
+}
+
+export const accessLogShapeSchema: Schema = object({
+  filter: celSchema('bool'),
+  add: record(celSchema('value')),
+  remove: array(string({ nonEmpty: true })),
+});
+
+export function resolveAccessLogShape(config: AccessLogConfig): ResolvedAccessLogShape {
+  return {
+    ...(config.filter !== undefined ? { filter: config.filter } : {}),
+    add: { ...config.add },
+    remove: [...new Set((config.remove ?? []).map((name) => FIELD_ALIASES[name] ?? name))],
+  };
+}
+
+export interface CompiledAccessLogShape {
+  /** Applies the shape to a line about to be written; false when the filter drops it. */
+  apply(line: Record<string, unknown>, e: RequestEvent, m: MessageEvent | undefined): boolean;
+}
+
+/** Compiles a resolved shape (already validated) for the subscriber. */
+export function compileAccessLogShape(shape: ResolvedAccessLogShape): CompiledAccessLogShape {
+  const filter: CelProgram | undefined = shape.filter !== undefined ? compileCel(celEnv(), shape.filter) : undefined;
+  const add = Object.entries(shape.add).map(([name, source]) => [name, compileCelValue(celEnv(), source)] as const);
+  const remove = shape.remove;
+  const needsVars = filter !== undefined || add.length > 0;
+  return {
+    apply(line, e, m) {
+      const vars = needsVars ? activation(e, m) : undefined;
+      if (filter && !matches(filter, vars!)) return false;
+      for (const [name, program] of add) {
+        try {
+          const value = fromCelValue(program.evaluate(vars!));
+          if (value !== undefined) line[name] = value;
+        } catch {
+          // An expression that names what this request does not have (no JWT, no MCP message): no field.
+        }
+      }
+      for (const name of remove) delete line[name];
+      return true;
+    },
+  };
+}
+
+/** agentgateway's CEL variables for one finished request. */
+function activation(e: RequestEvent, m: MessageEvent | undefined): Record<string, unknown> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(e.headers ?? {})) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const vars: Record<string, unknown> = {
+    request: { method: e.method, path: e.path, host: e.host.replace(/:\d+$/, ''), scheme: e.scheme, headers },
+    response: { code: BigInt(e.status ?? 0) },
+    source: { address: e.clientAddress },
+  };
+  if (e.backend !== undefined) vars.backend = { name: e.backend };
+  if (e.identity) Object.assign(vars, identityVars(e.identity));
+  if (m?.protocol === 'mcp') {
+    const mcp: Record<string, unknown> = { methodName: m.method };
+    if (m.sessionId) mcp.sessionId = m.sessionId;
+    const target = m.target ?? '';
+    const bare = (name: string) => (target && name.startsWith(`${target}_`) ? name.slice(target.length + 1) : name);
+    if (m.tool) mcp.tool = { target, name: bare(m.tool) };
+    if (m.prompt) mcp.prompt = { target, name: bare(m.prompt) };
+    if (m.resourceUri) mcp.resource = { target, name: m.resourceUri };
+    vars.mcp = mcp;
+  }
+  return vars;
+}
+
+function identityVars(identity: Identity): Record<string, unknown> {
+  if (identity.kind === 'jwt') return { jwt: toCelValue(identity.claims) };
+  if (identity.kind === 'apiKey') return { apiKey: toCelValue({ ...identity.claims, key: identity.subject }) };
+  return {};
+}
+
