@@ -319,6 +319,16 @@ export interface McpStdioTarget {
   /** Working directory, relative to the config file. @default the config file's directory @example './servers' */
   cwd?: string;
   /**
+   * For `cmd: 'npx'` without `-y`/`--yes`: the gateway answers npx's "Ok to proceed?" install prompt with yes, as a
+   * terminal user would (the child gets `npm_config_yes=true`), so a package not yet installed is fetched from the
+   * npm registry instead of npx cancelling ("npx canceled due to missing packages and no YES option"). The fetch is
+   * logged once when the backend loads. `false` leaves npx as it is: it then runs only installed packages.
+   * Ignored for other commands, and when the target's `args` or `env` already answer.
+   * @default true
+   * @example false
+   */
+  autoInstall?: boolean;
+  /**
    * Processes started and initialized ahead of time, so a new session takes one instead of waiting for a spawn.
    * Refilled in the background; `0` turns the pool off.
    * @default 1
