@@ -9,6 +9,9 @@ import { mcpAuthentication } from './mcp-authentication/index.ts';
 import { backendTLS } from './backend-tls/index.ts';
 import { cors } from './cors/index.ts';
 import { directResponse } from './direct-response/index.ts';
+import { delay } from './delay/index.ts';
+import { abort } from './abort/index.ts';
+export { abort, delay };
 import { requestHeaderModifier, responseHeaderModifier } from './header-modifier/index.ts';
 import { requestRedirect } from './request-redirect/index.ts';
 import { retry } from './retry/index.ts';
@@ -36,6 +39,9 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   retry,
   backendTLS,
   requestRedirect,
+  delay,
+  // Before directResponse (same phase): a route may abort some requests and answer the rest itself.
+  abort,
   directResponse,
   filters,
   piiRedaction,

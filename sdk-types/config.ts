@@ -389,6 +389,10 @@ export interface Policies {
   requestRedirect?: RequestRedirectPolicy;
   /** Answers with a fixed response instead of forwarding. */
   directResponse?: DirectResponsePolicy;
+  /** Fault injection: latency before the backend, fixed or from a CEL expression (agentgateway's `delay`). */
+  delay?: DelayPolicy;
+  /** Fault injection: an error answer instead of the backend, for a share of requests or those a CEL condition picks. */
+  abort?: AbortPolicy;
   /** Time limits for the request. */
   timeout?: TimeoutPolicy;
   /** Retries of idempotent requests whose connection to the backend failed. */
@@ -484,6 +488,47 @@ export interface DirectResponsePolicy {
   /** Response headers. @example { 'content-type': 'text/plain' } */
   headers?: Record<string, string>;
 }
+
+/**
+ * Fault injection: latency added before the request goes on to its backend, inside the route's timeout.
+ * @example { duration: '2s', percentage: 10 }
+ * @example { duration: 'request.headers["x-chaos"] == "1" ? 500 : 0' }
+ */
+export interface DelayPolicy {
+  /**
+   * How long: milliseconds, a duration (`2s`, `250ms`), or a CEL expression over the request (`request`, `source`,
+   * `jwt`, `apiKey`; agentgateway's functions such as `random()`) giving milliseconds or a CEL `duration(...)`.
+   * A result that is not positive, or an expression that fails to evaluate, adds no delay. At most 300 s.
+   * @example 'random() < 0.1 ? 2000 : 0'
+   */
+  duration: number | string;
+  /** Share of requests delayed, 0 to 100. @default 100 @example 10 */
+  percentage?: number;
+}
+
+/**
+ * One abort: the answer, and which requests get it. Without `percentage` and `condition`, every request.
+ * @example { status: 503, body: 'injected fault', percentage: 10 }
+ */
+export interface AbortRule {
+  /** HTTP status of the answer. @example 503 */
+  status: number;
+  /** Body text. @default '' @example 'injected fault' */
+  body?: string;
+  /** Response headers. @default {} @example { 'retry-after': '1' } */
+  headers?: Record<string, string>;
+  /** Share of requests aborted, 0 to 100. @default 100 @example 10 */
+  percentage?: number;
+  /** A CEL expression over the request; the rule fires only when it is `true`. @default always @example 'random() < 0.1' */
+  condition?: string;
+}
+
+/**
+ * Fault injection: one abort rule, or several tried in order (the first that fires answers; a request none fires
+ * for goes on to the backend). agentgateway's `directResponse: { conditional: [...] }` is read as this.
+ * @example { status: 503, percentage: 10 }
+ */
+export type AbortPolicy = AbortRule | AbortRule[];
 
 /** Time limits. */
 export interface TimeoutPolicy {

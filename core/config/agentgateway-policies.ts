@@ -40,6 +40,15 @@ export function mapPolicyBlock(policies: Obj, path: string, issues: Issue[]): Ob
       delete out.localRateLimit;
       continue;
     }
+    // agentgateway injects aborts with a conditional direct response: the entries with a condition are our `abort`
+    // rules; a last entry without one (the fallback) stays the route's direct response.
+    if (name === 'directResponse' && isPlainObject(value) && value.conditional !== undefined && policies.abort === undefined) {
+      const mapped = fromConditionalDirectResponse(value, p, issues);
+      delete out.directResponse;
+      if (mapped.abort) out.abort = mapped.abort;
+      if (mapped.fallback) out.directResponse = mapped.fallback;
+      continue;
+    }
     const mapper = MAPPERS[name];
     if (mapper && isPlainObject(value)) out[name] = mapper(value, p, issues);
   }
@@ -68,6 +77,32 @@ function fromLocalRateLimit(entry: unknown): unknown {
   const limit = { ...rest, rate: { limit: tokensPerFill, windowMs, burst: maxTokens } } as Record<string, unknown>;
   if (type !== undefined) limit.type = type;
   return limit;
+}
+
+function fromConditionalDirectResponse(value: Obj, path: string, issues: Issue[]): { abort?: Obj[]; fallback?: Obj } {
+  const { conditional, ...rest } = value;
+  if (Object.keys(rest).length > 0) {
+    issues.push({ path, message: `give either conditional or a plain direct response, got conditional beside ${Object.keys(rest).join(', ')}` });
+  }
+  if (!Array.isArray(conditional) || conditional.length === 0) {
+    issues.push({ path: join(path, 'conditional'), message: 'expected a non-empty list of { condition, status, body }' });
+    return {};
+  }
+  const abort: Obj[] = [];
+  let fallback: Obj | undefined;
+  conditional.forEach((entry, i) => {
+    const p = join(join(path, 'conditional'), i);
+    if (!isPlainObject(entry)) {
+      issues.push({ path: p, message: 'expected { condition, status, body }' });
+      return;
+    }
+    if (entry.condition === undefined) {
+      if (i !== conditional.length - 1) issues.push({ path: p, message: 'an entry without condition must be the last (it is the fallback)' });
+      const { condition: _c, ...response } = entry;
+      fallback = response;
+    } else abort.push(entry);
+  });
+  return { ...(abort.length > 0 ? { abort } : {}), ...(fallback ? { fallback } : {}) };
 }
 
 /** Settings of our `a2a` backend that the agentgateway spelling `policies.a2a` may carry (beside `{}`). */
@@ -155,6 +190,22 @@ const MAPPERS: Record<string, Mapper> = {
       else if (isPlainObject(key) && typeof key.env === 'string') out.credential = { env: key.env };
       else issues.push({ path: join(path, 'key'), message: 'expected a string or { file: <path> }' });
       out.prefix ??= 'Bearer ';
+    }
+    // jwtSign: an inline PEM stays a string; `ttl` is a duration; `location: { header: { name, prefix } }` is our
+    // `header` and `prefix`.
+    if (isPlainObject(out.jwtSign)) {
+      const jwtSign: Obj = { ...out.jwtSign };
+      const p = join(path, 'jwtSign');
+      durationToMs(jwtSign, 'ttl', p, issues);
+      if (isPlainObject(jwtSign.location)) {
+        const location = jwtSign.location;
+        delete jwtSign.location;
+        if (isPlainObject(location.header) && typeof location.header.name === 'string') {
+          out.header = location.header.name;
+          if (typeof location.header.prefix === 'string') out.prefix = location.header.prefix;
+        } else issues.push(unsupported('jwtSign.location (other than header)', join(p, 'location'), 'the token is sent in a header: give location.header.name'));
+      }
+      out.jwtSign = jwtSign;
     }
     for (const cloud of ['gcp', 'aws', 'azure']) {
       if (out[cloud] !== undefined) {
