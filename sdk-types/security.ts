@@ -212,4 +212,30 @@ export interface BackendAuthPolicy {
    * @example true
    */
   passthrough?: boolean;
+  /**
+   * The gateway signs a short-lived JWT for the backend on every request (agentgateway's `jwtSign`), sent as
+   * `prefix` + token in `header` (`Authorization: Bearer <jwt>` by default).
+   * @default none
+   * @example { signingKey: { file: './signing-key.pem' }, alg: 'ES256', kid: 'k1', claims: { iss: 'gw', aud: 'https://api.example.com' } }
+   */
+  jwtSign?: BackendJwtSign;
 }
+
+/**
+ * A JWT the gateway signs per request: the configured claims plus `iat` (backdated 10 s) and `exp` (ttl after
+ * signing).
+ * @example { signingKey: { env: 'SIGNING_KEY_PEM' }, alg: 'RS256', claims: { iss: 'ACCOUNT.USER', sub: 'ACCOUNT.USER' } }
+ */
+export interface BackendJwtSign {
+  /** The private key, PEM (PKCS#8, PKCS#1 or SEC1): inline, or from a file or an environment variable. @example { file: './signing-key.pem' } */
+  signingKey: string | SecretSource;
+  /** Signing algorithm; the key must fit it (RSA for RS256-RS512 and PS256, EC P-256/P-384 for ES256/ES384). @default 'RS256' @example 'ES256' */
+  alg?: 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384';
+  /** `kid` in the token's header. @default none @example 'key-2026-01' */
+  kid?: string;
+  /** Claims of every token (`iat`, `exp`, `nbf` are the signer's). @default {} @example { iss: 'gw', sub: 'svc', aud: 'https://api.example.com' } */
+  claims?: Record<string, unknown>;
+  /** Token lifetime (agentgateway's `ttl: 300s`). @default 300000 @example 60000 */
+  ttlMs?: number;
+}
+
