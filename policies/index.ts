@@ -6,6 +6,8 @@ import { requestMirror } from './request-mirror/index.ts';
 import { backendAuth } from './backend-auth/index.ts';
 import { jwtAuth } from './jwt-auth/index.ts';
 import { mcpAuthentication } from './mcp-authentication/index.ts';
+import { oidc } from './oidc/index.ts';
+export { oidc };
 import { backendTLS } from './backend-tls/index.ts';
 import { cors } from './cors/index.ts';
 import { directResponse } from './direct-response/index.ts';
@@ -51,6 +53,7 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   authorization,
   jwtAuth,
   apiKey,
+  oidc,
   backendAuth,
   mcpAuthentication,
   rateLimit,

@@ -1,7 +1,7 @@
 import type { McpOpenApiTarget } from './openapi.ts';
 import type { A2aBackend } from './a2a.ts';
 import type { McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
-import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy, SecretSource } from './security.ts';
+import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy, OidcPolicy, SecretSource } from './security.ts';
 
 /**
  * The Portcullis configuration model: binds → listeners → routes → backends, with policies on listeners and
@@ -413,6 +413,8 @@ export interface Policies {
   jwtAuth?: JwtAuthPolicy;
   /** API-key authentication. */
   apiKey?: ApiKeyPolicy;
+  /** Browser login with an OpenID provider (agentgateway's `oidc`); the ID token's claims are the identity. */
+  oidc?: OidcPolicy;
   /** MCP authorization: OAuth 2.1 resource server with Protected Resource Metadata. */
   mcpAuthentication?: McpAuthenticationPolicy;
   /** Authorization rules in Rego (compiled to WebAssembly), for the HTTP request and every MCP message. */

@@ -94,6 +94,7 @@ export type {
   AuthorizationPolicy,
   BackendAuthPolicy,
   BackendJwtSign,
+  OidcPolicy,
   JwksSource,
   JwtAuthPolicy,
   McpAuthenticationPolicy,

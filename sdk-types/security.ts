@@ -239,3 +239,27 @@ export interface BackendJwtSign {
   ttlMs?: number;
 }
 
+
+/**
+ * Browser login with an OpenID provider (agentgateway's `oidc`): authorization code flow with PKCE; the session is
+ * a sealed cookie, and the ID token's claims are the caller's identity (as a verified JWT's: `jwt.sub` in CEL).
+ * @example { issuer: 'https://idp.example.com/realms/main', clientId: 'gateway', clientSecret: { env: 'OIDC_CLIENT_SECRET' }, redirectURI: 'https://app.example.com/oauth/callback', scopes: ['profile', 'email'] }
+ */
+export interface OidcPolicy {
+  /** The provider's issuer; its metadata is read from `<issuer>/.well-known/openid-configuration` on the first login. @example 'https://accounts.example.com' */
+  issuer: string;
+  /** The gateway's client id at the provider. @example 'agentgateway-browser' */
+  clientId: string;
+  /** The client secret (`client_secret_basic` or what the provider's metadata asks for): inline, or from the environment or a file. @example { env: 'OIDC_CLIENT_SECRET' } */
+  clientSecret: string | SecretSource;
+  /** The callback URL registered at the provider; the gateway answers its path. Cookies are `Secure` when it is https. @example 'https://app.example.com/oauth/callback' */
+  redirectURI: string;
+  /** Scopes asked for besides `openid` (always asked). @default [] @example ['profile', 'email'] */
+  scopes?: string[];
+  /** Key material for sealing the session cookie (HKDF-derived). Give it to rotate sessions independently of the client secret. @default the client secret @example { env: 'OIDC_COOKIE_SECRET' } */
+  cookieSecret?: SecretSource;
+  /** Path that ends the browser's session here (the provider's own session is not ended). @default `logout` beside the callback path (`/oauth/logout` for `/oauth/callback`) @example '/signout' */
+  logoutPath?: string;
+  /** Where the browser goes after logout. @default '/' @example '/goodbye' */
+  postLogoutRedirect?: string;
+}

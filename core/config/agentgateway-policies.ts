@@ -17,7 +17,6 @@ export const UNSUPPORTED_POLICIES: Record<string, string> = {
   ai: 'LLM traffic is not handled',
   basicAuth: 'use `apiKey` or `jwtAuth`',
   mcpGuardrails: 'use `toolArgumentRules`, `piiRedaction` or a filter',
-  oidc: 'use `jwtAuth` or `mcpAuthentication`',
   directResponseRules: '',
   promptGuard: '',
 };
