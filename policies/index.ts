@@ -7,7 +7,8 @@ import { backendAuth } from './backend-auth/index.ts';
 import { jwtAuth } from './jwt-auth/index.ts';
 import { mcpAuthentication } from './mcp-authentication/index.ts';
 import { oidc } from './oidc/index.ts';
-export { oidc };
+import { extAuthz } from './ext-authz/index.ts';
+export { extAuthz, oidc };
 import { backendTLS } from './backend-tls/index.ts';
 import { cors } from './cors/index.ts';
 import { directResponse } from './direct-response/index.ts';
@@ -51,6 +52,7 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   headerInjection,
   toolPinning,
   authorization,
+  extAuthz,
   jwtAuth,
   apiKey,
   oidc,

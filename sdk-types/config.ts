@@ -1,7 +1,7 @@
 import type { McpOpenApiTarget } from './openapi.ts';
 import type { A2aBackend } from './a2a.ts';
 import type { McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
-import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy, OidcPolicy, SecretSource } from './security.ts';
+import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, ExtAuthzPolicy, JwtAuthPolicy, McpAuthenticationPolicy, OidcPolicy, SecretSource } from './security.ts';
 
 /**
  * The Portcullis configuration model: binds → listeners → routes → backends, with policies on listeners and
@@ -415,6 +415,8 @@ export interface Policies {
   apiKey?: ApiKeyPolicy;
   /** Browser login with an OpenID provider (agentgateway's `oidc`); the ID token's claims are the identity. */
   oidc?: OidcPolicy;
+  /** An external HTTP authorizer decides each request (agentgateway's `extAuthz`, the oauth2-proxy pattern). */
+  extAuthz?: ExtAuthzPolicy;
   /** MCP authorization: OAuth 2.1 resource server with Protected Resource Metadata. */
   mcpAuthentication?: McpAuthenticationPolicy;
   /** Authorization rules in Rego (compiled to WebAssembly), for the HTTP request and every MCP message. */

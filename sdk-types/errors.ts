@@ -177,6 +177,8 @@ export const ErrorCodes = {
   OIDC_PROVIDER_FAILED: 'PCL_ERR_OIDC_PROVIDER_FAILED',
   /** 400: browser login (`oidc`): a callback that does not belong to a login this browser started (no or another transaction cookie, a wrong state), or the provider's error answer. */
   OIDC_CALLBACK_INVALID: 'PCL_ERR_OIDC_CALLBACK_INVALID',
+  /** 403: `extAuthz`: the external authorizer could not be reached within 2 s, or an expression for its request failed (`failureMode: allow` lets the request through instead). */
+  EXT_AUTHZ_FAILED: 'PCL_ERR_EXT_AUTHZ_FAILED',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

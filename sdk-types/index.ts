@@ -95,6 +95,8 @@ export type {
   BackendAuthPolicy,
   BackendJwtSign,
   OidcPolicy,
+  ExtAuthzPolicy,
+  ExtAuthzHttp,
   JwksSource,
   JwtAuthPolicy,
   McpAuthenticationPolicy,

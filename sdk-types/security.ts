@@ -263,3 +263,33 @@ export interface OidcPolicy {
   /** Where the browser goes after logout. @default '/' @example '/goodbye' */
   postLogoutRedirect?: string;
 }
+
+/**
+ * An external HTTP authorizer (agentgateway's `extAuthz` with `protocol: { http: {} }`), such as oauth2-proxy's
+ * `/oauth2/auth`. gRPC authorizers are not served.
+ * @example { host: 'localhost:4180', includeRequestHeaders: ['cookie'], protocol: { http: { path: '"/oauth2/auth"', redirect: '"/oauth2/start?rd=" + request.path' } } }
+ */
+export interface ExtAuthzPolicy {
+  /** The authorizer, `host:port` (plain HTTP). @example 'localhost:4180' */
+  host: string;
+  /** How to ask it. */
+  protocol: { http: ExtAuthzHttp };
+  /** Request headers sent to the authorizer (`:authority` for the Host). @default ['authorization'] @example ['cookie'] */
+  includeRequestHeaders?: string[];
+  /** When the authorizer cannot be reached: `deny` (403 `PCL_ERR_EXT_AUTHZ_FAILED`) or `allow`. @default 'deny' @example 'allow' */
+  failureMode?: 'allow' | 'deny';
+}
+
+/** The HTTP form of an authorization check. Every expression is CEL over the request (`request`, `source`, `jwt`, ...). */
+export interface ExtAuthzHttp {
+  /** The path (and query) asked, a CEL string expression. @default the request's own path and query @example '"/oauth2/auth"' */
+  path?: string;
+  /** Where a 401/403 answer sends the browser (302), a CEL string expression. @default the answer is passed to the client @example '"/oauth2/start?rd=" + request.path' */
+  redirect?: string;
+  /** Headers added to the check, name to CEL string expression. @default {} @example { 'x-forwarded-host': 'request.host' } */
+  addRequestHeaders?: Record<string, string>;
+  /** Headers of an allowing answer copied onto the request sent upstream. @default [] @example ['x-auth-request-user'] */
+  includeResponseHeaders?: string[];
+  /** Values kept for the access log as `extauthz.<key>`, CEL over `response.headers`, `response.status`, `response.body` and the request. @default {} @example { githubUser: 'response.headers["x-auth-request-user"]' } */
+  metadata?: Record<string, string>;
+}

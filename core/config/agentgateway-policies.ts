@@ -9,7 +9,6 @@ import { durationIssue, parseDuration, unsupported } from './agentgateway-common
 
 /** Policies of agentgateway's local config that Portcullis does not have (the reason is part of the message). */
 export const UNSUPPORTED_POLICIES: Record<string, string> = {
-  extAuthz: 'use `authorization` with Rego or CEL `rules`, or a filter',
   extProc: 'use a filter (`filters`)',
   remoteRateLimit: '',
   transformations: 'use `requestHeaderModifier`/`responseHeaderModifier` or a filter',
@@ -46,6 +45,12 @@ export function mapPolicyBlock(policies: Obj, path: string, issues: Issue[]): Ob
       delete out.directResponse;
       if (mapped.abort) out.abort = mapped.abort;
       if (mapped.fallback) out.directResponse = mapped.fallback;
+      continue;
+    }
+    // extAuthz over gRPC (its default protocol) is not served; the HTTP form is.
+    if (name === 'extAuthz' && isPlainObject(value) && !(isPlainObject(value.protocol) && value.protocol.http !== undefined)) {
+      issues.push(unsupported('extAuthz over gRPC', p, 'give protocol: { http: {} } for an HTTP authorizer, or use `authorization` with Rego or CEL `rules`'));
+      delete out[name];
       continue;
     }
     const mapper = MAPPERS[name];
@@ -163,7 +168,9 @@ const MAPPERS: Record<string, Mapper> = {
   urlRewrite(value, path) {
     const out = { ...value };
     // agentgateway writes `authority: { full: x }`, `{ host: x }` or `{ port: n }`, and also a plain `authority: x`.
-    if (typeof out.authority === 'string') out.authority = { full: out.authority };
+    // `none` leaves the authority as the client sent it: our default.
+    if (out.authority === 'none') delete out.authority;
+    else if (typeof out.authority === 'string') out.authority = { full: out.authority };
     else if (isPlainObject(out.authority) && out.authority.full === undefined && typeof out.authority.host === 'string' && out.authority.port === undefined) {
       out.authority = { full: out.authority.host };
     }

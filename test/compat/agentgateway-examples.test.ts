@@ -39,7 +39,7 @@ export const EXAMPLES: Record<string, { runs: true } | { runs: false; missing: s
   'mcp-telemetry/config.yaml': { runs: false, missing: 'frontendPolicies.tracing' },
   'traffic-a2a/config.yaml': { runs: false, missing: 'frontendPolicies.accessLog' },
   'traffic-oidc/config.yaml': { runs: false, missing: 'frontendPolicies.accessLog' },
-  'traffic-oauth2-proxy/config.yaml': { runs: false, missing: 'frontendPolicies.accessLog, extAuthz' },
+  'traffic-oauth2-proxy/config.yaml': { runs: false, missing: 'frontendPolicies.accessLog' },
   'traffic-ratelimiting-local/config.yaml': { runs: false, missing: 'config.tracing over OTLP/gRPC' },
   'traffic-ratelimiting-global/config.yaml': { runs: false, missing: 'config.tracing over OTLP/gRPC, remoteRateLimit' },
 };
