@@ -116,6 +116,20 @@ describe("agentgateway's example configs (its repository, 2026-08-21), unchanged
     }
   });
 
+  it('traffic-oidc and traffic-oauth2-proxy validate once their access log block is left out (their oidc and extAuthz run)', () => {
+    for (const name of ['traffic-oidc/config.yaml', 'traffic-oauth2-proxy/config.yaml']) {
+      const dir = mkdtempSync(join(AG_ROOT, '.run-'));
+      try {
+        const file = join(dir, 'config.yaml');
+        writeFileSync(file, readFileSync(join(AG_ROOT, 'examples', name), 'utf8').replace(/^frontendPolicies:[\s\S]*?(?=^binds:)/m, ''));
+        const r = validate(relative(AG_ROOT, file));
+        assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   // The others are started and used below. Their stdio servers and remote targets are reached lazily.
   for (const [name, status] of Object.entries(EXAMPLES)) {
     if (!status.runs || ['fault-injection/config.yaml', 'traffic-http/config.yaml', 'traffic-jwt-sign/config.yaml', 'mcp-basic/config.yaml'].includes(name)) continue;
