@@ -73,6 +73,10 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_SESSION_KEY_INVALID: 500,
   PCL_ERR_PEER_ADDRESS_INVALID: 500,
   PCL_ERR_PEER_FORWARD_FAILED: 502,
+  // Browser login (oidc)
+  PCL_ERR_OIDC_PROVIDER_FAILED: 502,
+  PCL_ERR_OIDC_CALLBACK_INVALID: 400,
+  PCL_ERR_EXT_AUTHZ_FAILED: 403,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -6,9 +6,15 @@ import { requestMirror } from './request-mirror/index.ts';
 import { backendAuth } from './backend-auth/index.ts';
 import { jwtAuth } from './jwt-auth/index.ts';
 import { mcpAuthentication } from './mcp-authentication/index.ts';
+import { oidc } from './oidc/index.ts';
+import { extAuthz } from './ext-authz/index.ts';
+export { extAuthz, oidc };
 import { backendTLS } from './backend-tls/index.ts';
 import { cors } from './cors/index.ts';
 import { directResponse } from './direct-response/index.ts';
+import { delay } from './delay/index.ts';
+import { abort } from './abort/index.ts';
+export { abort, delay };
 import { requestHeaderModifier, responseHeaderModifier } from './header-modifier/index.ts';
 import { requestRedirect } from './request-redirect/index.ts';
 import { retry } from './retry/index.ts';
@@ -36,6 +42,9 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   retry,
   backendTLS,
   requestRedirect,
+  delay,
+  // Before directResponse (same phase): a route may abort some requests and answer the rest itself.
+  abort,
   directResponse,
   filters,
   piiRedaction,
@@ -43,8 +52,10 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   headerInjection,
   toolPinning,
   authorization,
+  extAuthz,
   jwtAuth,
   apiKey,
+  oidc,
   backendAuth,
   mcpAuthentication,
   rateLimit,

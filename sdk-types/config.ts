@@ -1,7 +1,7 @@
 import type { McpOpenApiTarget } from './openapi.ts';
 import type { A2aBackend } from './a2a.ts';
 import type { McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
-import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, JwtAuthPolicy, McpAuthenticationPolicy, SecretSource } from './security.ts';
+import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, ExtAuthzPolicy, JwtAuthPolicy, McpAuthenticationPolicy, OidcPolicy, SecretSource } from './security.ts';
 
 /**
  * The Portcullis configuration model: binds → listeners → routes → backends, with policies on listeners and
@@ -319,6 +319,16 @@ export interface McpStdioTarget {
   /** Working directory, relative to the config file. @default the config file's directory @example './servers' */
   cwd?: string;
   /**
+   * For `cmd: 'npx'` without `-y`/`--yes`: the gateway answers npx's "Ok to proceed?" install prompt with yes, as a
+   * terminal user would (the child gets `npm_config_yes=true`), so a package not yet installed is fetched from the
+   * npm registry instead of npx cancelling ("npx canceled due to missing packages and no YES option"). The fetch is
+   * logged once when the backend loads. `false` leaves npx as it is: it then runs only installed packages.
+   * Ignored for other commands, and when the target's `args` or `env` already answer.
+   * @default true
+   * @example false
+   */
+  autoInstall?: boolean;
+  /**
    * Processes started and initialized ahead of time, so a new session takes one instead of waiting for a spawn.
    * Refilled in the background; `0` turns the pool off.
    * @default 1
@@ -379,6 +389,10 @@ export interface Policies {
   requestRedirect?: RequestRedirectPolicy;
   /** Answers with a fixed response instead of forwarding. */
   directResponse?: DirectResponsePolicy;
+  /** Fault injection: latency before the backend, fixed or from a CEL expression (agentgateway's `delay`). */
+  delay?: DelayPolicy;
+  /** Fault injection: an error answer instead of the backend, for a share of requests or those a CEL condition picks. */
+  abort?: AbortPolicy;
   /** Time limits for the request. */
   timeout?: TimeoutPolicy;
   /** Retries of idempotent requests whose connection to the backend failed. */
@@ -399,6 +413,10 @@ export interface Policies {
   jwtAuth?: JwtAuthPolicy;
   /** API-key authentication. */
   apiKey?: ApiKeyPolicy;
+  /** Browser login with an OpenID provider (agentgateway's `oidc`); the ID token's claims are the identity. */
+  oidc?: OidcPolicy;
+  /** An external HTTP authorizer decides each request (agentgateway's `extAuthz`, the oauth2-proxy pattern). */
+  extAuthz?: ExtAuthzPolicy;
   /** MCP authorization: OAuth 2.1 resource server with Protected Resource Metadata. */
   mcpAuthentication?: McpAuthenticationPolicy;
   /** Authorization rules in Rego (compiled to WebAssembly), for the HTTP request and every MCP message. */
@@ -474,6 +492,47 @@ export interface DirectResponsePolicy {
   /** Response headers. @example { 'content-type': 'text/plain' } */
   headers?: Record<string, string>;
 }
+
+/**
+ * Fault injection: latency added before the request goes on to its backend, inside the route's timeout.
+ * @example { duration: '2s', percentage: 10 }
+ * @example { duration: 'request.headers["x-chaos"] == "1" ? 500 : 0' }
+ */
+export interface DelayPolicy {
+  /**
+   * How long: milliseconds, a duration (`2s`, `250ms`), or a CEL expression over the request (`request`, `source`,
+   * `jwt`, `apiKey`; agentgateway's functions such as `random()`) giving milliseconds or a CEL `duration(...)`.
+   * A result that is not positive, or an expression that fails to evaluate, adds no delay. At most 300 s.
+   * @example 'random() < 0.1 ? 2000 : 0'
+   */
+  duration: number | string;
+  /** Share of requests delayed, 0 to 100. @default 100 @example 10 */
+  percentage?: number;
+}
+
+/**
+ * One abort: the answer, and which requests get it. Without `percentage` and `condition`, every request.
+ * @example { status: 503, body: 'injected fault', percentage: 10 }
+ */
+export interface AbortRule {
+  /** HTTP status of the answer. @example 503 */
+  status: number;
+  /** Body text. @default '' @example 'injected fault' */
+  body?: string;
+  /** Response headers. @default {} @example { 'retry-after': '1' } */
+  headers?: Record<string, string>;
+  /** Share of requests aborted, 0 to 100. @default 100 @example 10 */
+  percentage?: number;
+  /** A CEL expression over the request; the rule fires only when it is `true`. @default always @example 'random() < 0.1' */
+  condition?: string;
+}
+
+/**
+ * Fault injection: one abort rule, or several tried in order (the first that fires answers; a request none fires
+ * for goes on to the backend). agentgateway's `directResponse: { conditional: [...] }` is read as this.
+ * @example { status: 503, percentage: 10 }
+ */
+export type AbortPolicy = AbortRule | AbortRule[];
 
 /** Time limits. */
 export interface TimeoutPolicy {

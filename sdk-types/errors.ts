@@ -182,6 +182,12 @@ export const ErrorCodes = {
   PEER_ADDRESS_INVALID: 'PCL_ERR_PEER_ADDRESS_INVALID',
   /** 502: the replica that owns an MCP session (it holds a stdio target) accepted the forwarded request but did not answer in time, or broke off. */
   PEER_FORWARD_FAILED: 'PCL_ERR_PEER_FORWARD_FAILED',
+  /** 502: browser login (`oidc`): the OpenID provider could not be reached or refused the code exchange (its discovery document, token endpoint or ID token). */
+  OIDC_PROVIDER_FAILED: 'PCL_ERR_OIDC_PROVIDER_FAILED',
+  /** 400: browser login (`oidc`): a callback that does not belong to a login this browser started (no or another transaction cookie, a wrong state), or the provider's error answer. */
+  OIDC_CALLBACK_INVALID: 'PCL_ERR_OIDC_CALLBACK_INVALID',
+  /** 403: `extAuthz`: the external authorizer could not be reached within 2 s, or an expression for its request failed (`failureMode: allow` lets the request through instead). */
+  EXT_AUTHZ_FAILED: 'PCL_ERR_EXT_AUTHZ_FAILED',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

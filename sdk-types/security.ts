@@ -276,4 +276,84 @@ export interface BackendAuthPolicy {
    * @example true
    */
   passthrough?: boolean;
+  /**
+   * The gateway signs a short-lived JWT for the backend on every request (agentgateway's `jwtSign`), sent as
+   * `prefix` + token in `header` (`Authorization: Bearer <jwt>` by default).
+   * @default none
+   * @example { signingKey: { file: './signing-key.pem' }, alg: 'ES256', kid: 'k1', claims: { iss: 'gw', aud: 'https://api.example.com' } }
+   */
+  jwtSign?: BackendJwtSign;
+}
+
+/**
+ * A JWT the gateway signs per request: the configured claims plus `iat` (backdated 10 s) and `exp` (ttl after
+ * signing).
+ * @example { signingKey: { env: 'SIGNING_KEY_PEM' }, alg: 'RS256', claims: { iss: 'ACCOUNT.USER', sub: 'ACCOUNT.USER' } }
+ */
+export interface BackendJwtSign {
+  /** The private key, PEM (PKCS#8, PKCS#1 or SEC1): inline, or from a file or an environment variable. @example { file: './signing-key.pem' } */
+  signingKey: string | SecretSource;
+  /** Signing algorithm; the key must fit it (RSA for RS256-RS512 and PS256, EC P-256/P-384 for ES256/ES384). @default 'RS256' @example 'ES256' */
+  alg?: 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384';
+  /** `kid` in the token's header. @default none @example 'key-2026-01' */
+  kid?: string;
+  /** Claims of every token (`iat`, `exp`, `nbf` are the signer's). @default {} @example { iss: 'gw', sub: 'svc', aud: 'https://api.example.com' } */
+  claims?: Record<string, unknown>;
+  /** Token lifetime (agentgateway's `ttl: 300s`). @default 300000 @example 60000 */
+  ttlMs?: number;
+}
+
+
+/**
+ * Browser login with an OpenID provider (agentgateway's `oidc`): authorization code flow with PKCE; the session is
+ * a sealed cookie, and the ID token's claims are the caller's identity (as a verified JWT's: `jwt.sub` in CEL).
+ * @example { issuer: 'https://idp.example.com/realms/main', clientId: 'gateway', clientSecret: { env: 'OIDC_CLIENT_SECRET' }, redirectURI: 'https://app.example.com/oauth/callback', scopes: ['profile', 'email'] }
+ */
+export interface OidcPolicy {
+  /** The provider's issuer; its metadata is read from `<issuer>/.well-known/openid-configuration` on the first login. @example 'https://accounts.example.com' */
+  issuer: string;
+  /** The gateway's client id at the provider. @example 'agentgateway-browser' */
+  clientId: string;
+  /** The client secret (`client_secret_basic` or what the provider's metadata asks for): inline, or from the environment or a file. @example { env: 'OIDC_CLIENT_SECRET' } */
+  clientSecret: string | SecretSource;
+  /** The callback URL registered at the provider; the gateway answers its path. Cookies are `Secure` when it is https. @example 'https://app.example.com/oauth/callback' */
+  redirectURI: string;
+  /** Scopes asked for besides `openid` (always asked). @default [] @example ['profile', 'email'] */
+  scopes?: string[];
+  /** Key material for sealing the session cookie (HKDF-derived). Give it to rotate sessions independently of the client secret. @default the client secret @example { env: 'OIDC_COOKIE_SECRET' } */
+  cookieSecret?: SecretSource;
+  /** Path that ends the browser's session here (the provider's own session is not ended). @default `logout` beside the callback path (`/oauth/logout` for `/oauth/callback`) @example '/signout' */
+  logoutPath?: string;
+  /** Where the browser goes after logout. @default '/' @example '/goodbye' */
+  postLogoutRedirect?: string;
+}
+
+/**
+ * An external HTTP authorizer (agentgateway's `extAuthz` with `protocol: { http: {} }`), such as oauth2-proxy's
+ * `/oauth2/auth`. gRPC authorizers are not served.
+ * @example { host: 'localhost:4180', includeRequestHeaders: ['cookie'], protocol: { http: { path: '"/oauth2/auth"', redirect: '"/oauth2/start?rd=" + request.path' } } }
+ */
+export interface ExtAuthzPolicy {
+  /** The authorizer, `host:port` (plain HTTP). @example 'localhost:4180' */
+  host: string;
+  /** How to ask it. */
+  protocol: { http: ExtAuthzHttp };
+  /** Request headers sent to the authorizer (`:authority` for the Host). @default ['authorization'] @example ['cookie'] */
+  includeRequestHeaders?: string[];
+  /** When the authorizer cannot be reached: `deny` (403 `PCL_ERR_EXT_AUTHZ_FAILED`) or `allow`. @default 'deny' @example 'allow' */
+  failureMode?: 'allow' | 'deny';
+}
+
+/** The HTTP form of an authorization check. Every expression is CEL over the request (`request`, `source`, `jwt`, ...). */
+export interface ExtAuthzHttp {
+  /** The path (and query) asked, a CEL string expression. @default the request's own path and query @example '"/oauth2/auth"' */
+  path?: string;
+  /** Where a 401/403 answer sends the browser (302), a CEL string expression. @default the answer is passed to the client @example '"/oauth2/start?rd=" + request.path' */
+  redirect?: string;
+  /** Headers added to the check, name to CEL string expression. @default {} @example { 'x-forwarded-host': 'request.host' } */
+  addRequestHeaders?: Record<string, string>;
+  /** Headers of an allowing answer copied onto the request sent upstream. @default [] @example ['x-auth-request-user'] */
+  includeResponseHeaders?: string[];
+  /** Values kept for the access log as `extauthz.<key>`, CEL over `response.headers`, `response.status`, `response.body` and the request. @default {} @example { githubUser: 'response.headers["x-auth-request-user"]' } */
+  metadata?: Record<string, string>;
 }

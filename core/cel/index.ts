@@ -1,5 +1,6 @@
 import type { Environment } from '@marcbachmann/cel-js';
 import { lazy } from '../lazy.ts';
+import { registerAgentgatewayFunctions } from './agentgateway-functions.ts';
 
 /** The CEL interpreter, loaded when a config first uses CEL. */
 const cel = lazy<typeof import('@marcbachmann/cel-js')>('@marcbachmann/cel-js');
@@ -20,15 +21,21 @@ export interface CelProgram {
 /** A CEL expression that does not parse or type-check; `message` has the position marker cel-js draws. */
 export class CelCompileError extends Error {}
 
-/** An environment whose variables are all maps of dynamic values (claims, headers and the like have no schema). */
+/**
+ * An environment whose variables are all maps of dynamic values (claims, headers and the like have no schema), with
+ * agentgateway's CEL functions (agentgateway-functions.ts).
+ */
 export function createCelEnvironment(variables: readonly string[]): Environment {
-  const env = new (cel().Environment)({ homogeneousAggregateLiterals: false });
+  const env = registerAgentgatewayFunctions(new (cel().Environment)({ homogeneousAggregateLiterals: false }));
   for (const name of variables) env.registerVariable(name, 'map');
   return env;
 }
 
-/** Parses and type-checks `source`; the result must be able to be a boolean. */
-export function compileCel(env: Environment, source: string): CelProgram {
+/**
+ * Parses and type-checks `source`; the result must be able to be one of `types` (a boolean by default; `dyn`, a
+ * value only known when evaluated, is always accepted).
+ */
+export function compileCel(env: Environment, source: string, types: readonly string[] = ['bool']): CelProgram {
   let parsed;
   try {
     parsed = env.parse(source);
@@ -37,8 +44,9 @@ export function compileCel(env: Environment, source: string): CelProgram {
   }
   const checked = parsed.check();
   if (!checked.valid) throw new CelCompileError(describe(checked.error));
-  if (checked.type !== 'bool' && checked.type !== 'dyn') {
-    throw new CelCompileError(`the expression must be a boolean, it is of type ${checked.type}`);
+  if (!types.includes(checked.type ?? '') && checked.type !== 'dyn') {
+    const want = types.length === 1 && types[0] === 'bool' ? 'a boolean' : `of type ${types.join(' or ')}`;
+    throw new CelCompileError(`the expression must be ${want}, it is of type ${checked.type}`);
   }
   return { source, evaluate: (activation) => parsed(activation as Record<string, unknown>) };
 }

@@ -11,7 +11,7 @@ import { formatIssues, ISSUE_STAGES } from '../config/schema.ts';
 import { checkConfigFile } from '../config/load.ts';
 import { COMMAND_USAGE, USAGE, version } from './usage.ts';
 
-const SERVE_OPTIONS = { 'no-watch': { type: 'boolean' }, 'log-level': { type: 'string' }, admin: { type: 'string' }, readiness: { type: 'string' }, stats: { type: 'string' } } as const;
+const SERVE_OPTIONS = { strict: { type: 'boolean' }, 'no-watch': { type: 'boolean' }, 'log-level': { type: 'string' }, admin: { type: 'string' }, readiness: { type: 'string' }, stats: { type: 'string' } } as const;
 
 export async function main(argv: string[]): Promise<number> {
   const first = argv[0];
@@ -47,13 +47,14 @@ export async function main(argv: string[]): Promise<number> {
   const command = positionals[0] ?? 'start';
   if (!['start', 'dev', 'validate'].includes(command)) return usageError(`unknown command "${positionals.join(' ')}"`, USAGE);
   if (positionals.length > 1) return usageError(`${command} takes no arguments, got "${positionals.slice(1).join(' ')}"`, commandUsage);
+  if (values.strict && command !== 'validate') return usageError('--strict is an option of validate', commandUsage);
   const configFile = configFileOf(values);
   if (!configFile) {
     process.stderr.write(`no config file: pass -c <file>, or create one of ${DEFAULT_CONFIG_FILES.join(', ')} in ${process.cwd()}\n`);
     return 1;
   }
 
-  if (command === 'validate') return validate(configFile);
+  if (command === 'validate') return validate(configFile, values.strict === true);
 
   const dev = command === 'dev';
   try {
@@ -89,10 +90,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function validate(configFile: string): Promise<number> {
+async function validate(configFile: string, strict: boolean): Promise<number> {
   try {
-    const { issues, notices, config, localChecked } = await checkConfigFile(resolve(configFile), builtinPolicies, (c) => checkLocalInputs(c, builtinPolicies));
+    const checked = await checkConfigFile(resolve(configFile), builtinPolicies, (c) => checkLocalInputs(c, builtinPolicies));
+    const { notices, localChecked } = checked;
+    // A warning is true of this machine only (a stdio command it lacks); --strict makes it an error.
+    const warnings = strict ? [] : checked.issues.filter((i) => i.severity === 'warning');
+    const issues = checked.issues.filter((i) => !warnings.includes(i));
+    const config = issues.length === 0 ? checked.config : undefined;
     for (const notice of notices) process.stderr.write(`note: ${notice}\n`);
+    for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message} (the config is valid and runs where the command exists; --strict makes this an error)\n`);
     if (issues.length > 0 || !config) {
       const groups = ISSUE_STAGES.map((stage) => [stage, issues.filter((i) => (i.stage ?? 'schema') === stage)] as const).filter(([, list]) => list.length > 0);
       const lines = groups.map(([stage, list]) => `${stage} (${list.length}):\n${formatIssues(list).replace(/^/gm, '  ')}`);

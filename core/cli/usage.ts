@@ -71,8 +71,11 @@ Checks the config without serving it, and reports every error in one run, groupe
   names         route and listener names, and ports, used twice
   files         files the config names (certificates, JWKS, keys, Rego, filters) and stdio commands
 
+A stdio command missing on this machine is a warning (exit 0): the config runs where the command exists.
+
 Options:
 ${CONFIG_OPTIONS}
+      --strict          a stdio command missing on this machine is an error (exit 1)
 
 ${EXIT_CODES}`,
   policy: `${POLICY_USAGE}

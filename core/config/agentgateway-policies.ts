@@ -9,7 +9,6 @@ import { durationIssue, parseDuration, unsupported } from './agentgateway-common
 
 /** Policies of agentgateway's local config that Portcullis does not have (the reason is part of the message). */
 export const UNSUPPORTED_POLICIES: Record<string, string> = {
-  extAuthz: 'use `authorization` with Rego or CEL `rules`, or a filter',
   extProc: 'use a filter (`filters`)',
   remoteRateLimit: '',
   transformations: 'use `requestHeaderModifier`/`responseHeaderModifier` or a filter',
@@ -17,7 +16,6 @@ export const UNSUPPORTED_POLICIES: Record<string, string> = {
   ai: 'LLM traffic is not handled',
   basicAuth: 'use `apiKey` or `jwtAuth`',
   mcpGuardrails: 'use `toolArgumentRules`, `piiRedaction` or a filter',
-  oidc: 'use `jwtAuth` or `mcpAuthentication`',
   directResponseRules: '',
   promptGuard: '',
 };
@@ -38,6 +36,21 @@ export function mapPolicyBlock(policies: Obj, path: string, issues: Issue[]): Ob
     if (name === 'localRateLimit' && Array.isArray(value) && policies.rateLimit === undefined) {
       out.rateLimit = { limits: value.map(fromLocalRateLimit) };
       delete out.localRateLimit;
+      continue;
+    }
+    // agentgateway injects aborts with a conditional direct response: the entries with a condition are our `abort`
+    // rules; a last entry without one (the fallback) stays the route's direct response.
+    if (name === 'directResponse' && isPlainObject(value) && value.conditional !== undefined && policies.abort === undefined) {
+      const mapped = fromConditionalDirectResponse(value, p, issues);
+      delete out.directResponse;
+      if (mapped.abort) out.abort = mapped.abort;
+      if (mapped.fallback) out.directResponse = mapped.fallback;
+      continue;
+    }
+    // extAuthz over gRPC (its default protocol) is not served; the HTTP form is.
+    if (name === 'extAuthz' && isPlainObject(value) && !(isPlainObject(value.protocol) && value.protocol.http !== undefined)) {
+      issues.push(unsupported('extAuthz over gRPC', p, 'give protocol: { http: {} } for an HTTP authorizer, or use `authorization` with Rego or CEL `rules`'));
+      delete out[name];
       continue;
     }
     const mapper = MAPPERS[name];
@@ -68,6 +81,32 @@ function fromLocalRateLimit(entry: unknown): unknown {
   const limit = { ...rest, rate: { limit: tokensPerFill, windowMs, burst: maxTokens } } as Record<string, unknown>;
   if (type !== undefined) limit.type = type;
   return limit;
+}
+
+function fromConditionalDirectResponse(value: Obj, path: string, issues: Issue[]): { abort?: Obj[]; fallback?: Obj } {
+  const { conditional, ...rest } = value;
+  if (Object.keys(rest).length > 0) {
+    issues.push({ path, message: `give either conditional or a plain direct response, got conditional beside ${Object.keys(rest).join(', ')}` });
+  }
+  if (!Array.isArray(conditional) || conditional.length === 0) {
+    issues.push({ path: join(path, 'conditional'), message: 'expected a non-empty list of { condition, status, body }' });
+    return {};
+  }
+  const abort: Obj[] = [];
+  let fallback: Obj | undefined;
+  conditional.forEach((entry, i) => {
+    const p = join(join(path, 'conditional'), i);
+    if (!isPlainObject(entry)) {
+      issues.push({ path: p, message: 'expected { condition, status, body }' });
+      return;
+    }
+    if (entry.condition === undefined) {
+      if (i !== conditional.length - 1) issues.push({ path: p, message: 'an entry without condition must be the last (it is the fallback)' });
+      const { condition: _c, ...response } = entry;
+      fallback = response;
+    } else abort.push(entry);
+  });
+  return { ...(abort.length > 0 ? { abort } : {}), ...(fallback ? { fallback } : {}) };
 }
 
 /** Settings of our `a2a` backend that the agentgateway spelling `policies.a2a` may carry (beside `{}`). */
@@ -129,7 +168,9 @@ const MAPPERS: Record<string, Mapper> = {
   urlRewrite(value, path) {
     const out = { ...value };
     // agentgateway writes `authority: { full: x }`, `{ host: x }` or `{ port: n }`, and also a plain `authority: x`.
-    if (typeof out.authority === 'string') out.authority = { full: out.authority };
+    // `none` leaves the authority as the client sent it: our default.
+    if (out.authority === 'none') delete out.authority;
+    else if (typeof out.authority === 'string') out.authority = { full: out.authority };
     else if (isPlainObject(out.authority) && out.authority.full === undefined && typeof out.authority.host === 'string' && out.authority.port === undefined) {
       out.authority = { full: out.authority.host };
     }
@@ -155,6 +196,22 @@ const MAPPERS: Record<string, Mapper> = {
       else if (isPlainObject(key) && typeof key.env === 'string') out.credential = { env: key.env };
       else issues.push({ path: join(path, 'key'), message: 'expected a string or { file: <path> }' });
       out.prefix ??= 'Bearer ';
+    }
+    // jwtSign: an inline PEM stays a string; `ttl` is a duration; `location: { header: { name, prefix } }` is our
+    // `header` and `prefix`.
+    if (isPlainObject(out.jwtSign)) {
+      const jwtSign: Obj = { ...out.jwtSign };
+      const p = join(path, 'jwtSign');
+      durationToMs(jwtSign, 'ttl', p, issues);
+      if (isPlainObject(jwtSign.location)) {
+        const location = jwtSign.location;
+        delete jwtSign.location;
+        if (isPlainObject(location.header) && typeof location.header.name === 'string') {
+          out.header = location.header.name;
+          if (typeof location.header.prefix === 'string') out.prefix = location.header.prefix;
+        } else issues.push(unsupported('jwtSign.location (other than header)', join(p, 'location'), 'the token is sent in a header: give location.header.name'));
+      }
+      out.jwtSign = jwtSign;
     }
     for (const cloud of ['gcp', 'aws', 'azure']) {
       if (out[cloud] !== undefined) {

@@ -7,7 +7,8 @@ import type { Issue } from './schema.ts';
 /**
  * What `validate` checks beyond the schema, so that it does not say "valid" for a config that `start` then
  * rejects or cannot serve: files the config names (TLS certificates, JWKS, Rego, keys, filters) exist, and every
- * stdio command can be found. Each problem carries its config path.
+ * stdio command can be found (a missing command is a warning: it is a fact of this machine, not of the config).
+ * Each problem carries its config path.
  */
 export function checkLocalInputs(config: ResolvedConfig, definitions: readonly PolicyDefinition[]): Issue[] {
   const issues: Issue[] = [];
@@ -40,7 +41,8 @@ export function checkLocalInputs(config: ResolvedConfig, definitions: readonly P
             const cwd = t.stdio.cwd ? resolve(config.baseDir, t.stdio.cwd) : config.baseDir;
             const path = `${route.path}.backends[${b}].mcp.targets[${i}].stdio`;
             if (!existsSync(cwd)) issues.push({ path: `${path}.cwd`, message: `directory not found: ${cwd}` });
-            if (!commandExists(t.stdio.cmd, cwd)) issues.push({ path: `${path}.cmd`, message: `command not found: ${JSON.stringify(t.stdio.cmd)} (not on PATH, nor a file from ${cwd})` });
+            // A warning: the config is valid and runs where the command exists (a container, a CI runner).
+            if (!commandExists(t.stdio.cmd, cwd)) issues.push({ path: `${path}.cmd`, message: `command not found: ${JSON.stringify(t.stdio.cmd)} (not on PATH, nor a file from ${cwd})`, severity: 'warning' });
           });
         });
       }

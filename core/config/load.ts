@@ -85,7 +85,8 @@ export async function checkConfigFile(
       if (issues.length === 0) throw err;
     }
   }
-  return { issues, notices, config: issues.length === 0 ? config : undefined, localChecked };
+  // Warnings (a stdio command missing on this machine) leave the config valid.
+  return { issues, notices, config: issues.every((i) => i.severity === 'warning') ? config : undefined, localChecked };
 }
 
 /**

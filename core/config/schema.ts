@@ -12,6 +12,11 @@ export interface Issue {
    * files and commands the config points at (`files`), agentgateway features Portcullis does not have (`agentgateway`).
    */
   stage?: IssueStage;
+  /**
+   * `warning`: true of this machine but not of the config (a stdio command missing here that a container or CI
+   * runner has). `validate` prints it and still exits 0, unless `--strict`.
+   */
+  severity?: 'warning';
 }
 
 export type IssueStage = 'agentgateway' | 'schema' | 'backends' | 'names' | 'files';

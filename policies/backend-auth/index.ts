@@ -3,7 +3,9 @@ import { s } from '../../core/config/index.ts';
 import { headerNameSchema } from '../../core/config/index.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { createCredentialInterceptor } from '../../core/upstream/index.ts';
+import { resolve } from 'node:path';
 import { readSecret, secretFiles, secretSchema } from './secret.ts';
+import { createJwtSigner, createJwtSignInterceptor, jwtSignFiles, jwtSignSchema } from './jwt-sign.ts';
 
 /**
  * Sends the backend a credential on every attempt: the gateway's own (static, from the environment or a file),
@@ -16,16 +18,16 @@ export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
   phase: 'upstream',
   backends: ['host', 'mcp'],
   schema: s.object(
-    { header: headerNameSchema, credential: secretSchema, prefix: s.string(), passthrough: s.boolean() },
+    { header: headerNameSchema, credential: secretSchema, prefix: s.string(), passthrough: s.boolean(), jwtSign: jwtSignSchema },
     {
-      exactlyOne: ['credential', 'passthrough'],
+      exactlyOne: ['credential', 'passthrough', 'jwtSign'],
       refine(v, path, issues) {
         if (v.passthrough === false) issues.push({ path: `${path}.passthrough`, message: 'must be true when set (give a credential instead to send the gateway\'s own)' });
         if (v.passthrough === true && v.prefix !== undefined) issues.push({ path: `${path}.prefix`, message: 'applies to a credential, not to passthrough (the client\'s value is sent as it came)' });
       },
     },
   ),
-  files: (config, baseDir) => secretFiles(config.credential, baseDir),
+  files: (config, baseDir) => [...secretFiles(config.credential, baseDir), ...jwtSignFiles(config.jwtSign, baseDir, resolve)],
   create(config, build) {
     const header = (config.header ?? 'authorization').toLowerCase();
     if (config.passthrough) {
@@ -33,6 +35,10 @@ export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
         step: (_ctx, next) => next(),
         upstream: { attempt: createCredentialInterceptor({ header, passthrough: { from: header } }), readsClientHeaders: true },
       };
+    }
+    if (config.jwtSign) {
+      const signer = createJwtSigner(config.jwtSign, build.baseDir, `${build.path}.jwtSign`);
+      return { step: (_ctx, next) => next(), upstream: { attempt: createJwtSignInterceptor(header, config.prefix ?? 'Bearer ', signer) } };
     }
     const value = `${config.prefix ?? ''}${readSecret(config.credential!, build.baseDir, `${build.path}.credential`)}`;
     return { step: (_ctx, next) => next(), upstream: { attempt: createCredentialInterceptor({ header, value }) } };

@@ -54,7 +54,8 @@ describe('portcullis validate', () => {
     assert.equal(
       r.stderr,
       [
-        `PCL_ERR_CONFIG_INVALID: invalid configuration in ${config} (6 errors):`,
+        `warning: ${route}[1].backends[0].mcp.targets[0].stdio.cmd: command not found: "no-such-command-pcl" (not on PATH, nor a file from ${dir}) (the config is valid and runs where the command exists; --strict makes this an error)`,
+        `PCL_ERR_CONFIG_INVALID: invalid configuration in ${config} (5 errors):`,
         'schema (2):',
         '  binds[0].port: expected integer, got string',
         `  ${route}[2].backends[0].bogus: unknown key (expected one of: host, mcp, a2a, weight)`,
@@ -62,9 +63,8 @@ describe('portcullis validate', () => {
         `  ${route}[1].backends: a route serves one MCP backend (put every server in its targets), got 2`,
         'names (1):',
         `  ${route}[1].name: duplicate route name "a" is already used by routes[0] of this listener`,
-        'files (2):',
+        'files (1):',
         `  ${route}[2].policies.authorization: file not found: ${join(dir, 'missing.rego')}`,
-        `  ${route}[1].backends[0].mcp.targets[0].stdio.cmd: command not found: "no-such-command-pcl" (not on PATH, nor a file from ${dir})`,
         '',
       ].join('\n'),
     );

@@ -79,7 +79,7 @@ describe('agentgateway configs: our fixtures in its format validate unchanged', 
       'config.workerThreads: agentgateway feature `config.workerThreads` is not supported by Portcullis',
       'config.enableIpv6: agentgateway feature `config.enableIpv6` is not supported by Portcullis',
       'binds[0].listeners[0].protocol: agentgateway feature `listener protocol TCP` is not supported by Portcullis (HTTP and HTTPS listeners are served)',
-      'binds[0].listeners[0].routes[0].policies.extAuthz: agentgateway feature `extAuthz` is not supported by Portcullis (use `authorization` with Rego or CEL `rules`, or a filter)',
+      'binds[0].listeners[0].routes[0].policies.extAuthz: agentgateway feature `extAuthz over gRPC` is not supported by Portcullis (give protocol: { http: {} } for an HTTP authorizer, or use `authorization` with Rego or CEL `rules`)',
       'binds[0].listeners[0].routes[0].policies.basicAuth: agentgateway feature `basicAuth` is not supported by Portcullis (use `apiKey` or `jwtAuth`)',
       'binds[0].listeners[0].routes[0].backends[0].ai: agentgateway feature `ai backends` is not supported by Portcullis (LLM providers are not proxied)',
     ]);

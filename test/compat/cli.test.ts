@@ -46,20 +46,43 @@ describe('the CLI in a newcomer\'s first hour', () => {
         ],
       }),
     );
+    const missing = `binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].stdio.cmd: command not found: "no-such-mcp-server-xyz" (not on PATH, nor a file from ${dir})`;
     const r = cli(['validate', '-c', file]);
     assert.equal(r.status, 1, r.stdout);
     assert.equal(
       r.stderr,
       [
-        `PCL_ERR_CONFIG_INVALID: invalid configuration in ${file} (4 errors):`,
-        'files (4):',
+        `warning: ${missing} (the config is valid and runs where the command exists; --strict makes this an error)`,
+        `PCL_ERR_CONFIG_INVALID: invalid configuration in ${file} (3 errors):`,
+        'files (3):',
         `  binds[0].listeners[0].tls.cert: file not found: ${join(dir, 'nope/cert.pem')}`,
         `  binds[0].listeners[0].tls.key: file not found: ${join(dir, 'nope/key.pem')}`,
         `  binds[0].listeners[0].routes[0].policies.jwtAuth: file not found: ${join(dir, 'nope/jwks.json')}`,
-        `  binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].stdio.cmd: command not found: "no-such-mcp-server-xyz" (not on PATH, nor a file from ${dir})`,
         '',
       ].join('\n'),
     );
+    const strict = cli(['validate', '--strict', '-c', file]);
+    assert.equal(strict.status, 1, strict.stdout);
+    assert.match(strict.stderr, /^PCL_ERR_CONFIG_INVALID: invalid configuration in .* \(4 errors\):\nfiles \(4\):\n/);
+    assert.ok(strict.stderr.endsWith(`  ${missing}\n`), strict.stderr);
+  });
+
+  it('a stdio command missing on this machine (uvx in agentgateway\'s mcp-multiplex) is a warning: exit 0, and 1 with --strict', async () => {
+    const file = join(dir, 'uvx.yaml');
+    await writeFile(file, ['binds:', '- port: 3000', '  listeners:', '  - routes:', '    - backends:', '      - mcp:', '          targets:', '          - name: time', '            stdio:', '              cmd: no-such-uvx-pcl', '              args: ["mcp-server-time"]', ''].join('\n'));
+    const path = 'binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].stdio.cmd';
+    const r = cli(['validate', '-c', file], dir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${file}: valid (1 bind(s), 1 route(s))\n`);
+    assert.equal(r.stderr, `warning: ${path}: command not found: "no-such-uvx-pcl" (not on PATH, nor a file from ${dir}) (the config is valid and runs where the command exists; --strict makes this an error)\n`);
+    const strict = cli(['validate', '--strict', '-c', file], dir);
+    assert.equal(strict.status, 1);
+    assert.equal(strict.stdout, '');
+    assert.equal(strict.stderr, `PCL_ERR_CONFIG_INVALID: invalid configuration in ${file} (1 error):\nfiles (1):\n  ${path}: command not found: "no-such-uvx-pcl" (not on PATH, nor a file from ${dir})\n`);
+    // --strict belongs to validate: start refuses it as a usage error (exit 2).
+    const start = cli(['start', '--strict', '-c', file], dir);
+    assert.equal(start.status, 2);
+    assert.match(start.stderr, /^--strict is an option of validate\n/);
   });
 
   it('a busy admin port stops start before any data port opens, naming the setting and the flag', async () => {

@@ -14,6 +14,7 @@ import { ModernSessions } from './serve/modern-sessions.ts';
 import { WarmPool } from './upstream/pool.ts';
 import { SharedStdio } from './upstream/shared.ts';
 import { attachRemoteUpstream } from './upstream/transport.ts';
+import { npxAutoInstalls, npxPackage } from './upstream/npx.ts';
 import type { RouteUpstream } from '../../upstream/index.ts';
 import { TargetLauncher } from './upstream/processes.ts';
 import type { OpenApiService } from './upstream/openapi/index.ts';
@@ -113,6 +114,9 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const pools = new Map<string, WarmPool>();
   const shared = new Map<string, SharedStdio>();
   for (const t of targets) {
+    if (t.stdio && npxAutoInstalls(t.stdio)) {
+      logger.info({ route: route.name, target: t.name, package: npxPackage(t.stdio.args ?? []) }, 'npx target: the package is fetched from the npm registry when it is not installed (npm_config_yes=true, as a terminal user answers npx\'s prompt; autoInstall: false turns this off)');
+    }
     const budget = t.stdio ? store.processBudget(t.name, t.stdio.maxProcesses ?? MCP_DEFAULTS.maxProcesses) : undefined;
     const launcher = new TargetLauncher({ route: route.name, target: t, env: transportEnv(t.name), timeoutMs: t.requestTimeoutMs ?? timeoutMs, budget, logger });
     launchers.set(t.name, launcher);

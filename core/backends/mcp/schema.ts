@@ -34,7 +34,7 @@ const mcpTarget = object(
   {
     name: string({ pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'letters, digits, "_" or "-"' }),
     stdio: object(
-      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), inheritEnv: inheritEnvSchema, cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }), warmPoolMax: number({ integer: true, min: 0, max: 256 }), maxProcesses: number({ integer: true, min: 1, max: 100_000 }), shared: boolean() },
+      { cmd: string({ nonEmpty: true }), args: array(string()), env: record(string()), inheritEnv: inheritEnvSchema, cwd: string(), warmPool: number({ integer: true, min: 0, max: 64 }), warmPoolMax: number({ integer: true, min: 0, max: 256 }), maxProcesses: number({ integer: true, min: 1, max: 100_000 }), shared: boolean(), autoInstall: boolean() },
       {
         required: ['cmd'],
         refine(v, p, issues) {

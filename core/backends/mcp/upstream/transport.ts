@@ -6,6 +6,7 @@ import { stateKey, type StateStore } from '../../../state/index.ts';
 import type { RouteUpstream } from '../../../upstream/index.ts';
 import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { safeEnvironment, StdioTransport } from './stdio.ts';
+import { npxEnvironment } from './npx.ts';
 import { sharedRemoteAgent, StreamableHttpTransport } from './streamable-http.ts';
 import { LegacySseTransport } from './legacy-sse.ts';
 import { OpenApiTransport, type OpenApiService } from './openapi/index.ts';
@@ -180,7 +181,7 @@ export function createTransport(target: McpTarget, env: TransportEnv): UpstreamT
     return new StdioTransport({
       cmd: s.cmd,
       args: s.args ?? [],
-      env: safeEnvironment(s.env, s.inheritEnv),
+      env: { ...safeEnvironment(s.env, s.inheritEnv), ...npxEnvironment(s) },
       cwd: s.cwd ? resolvePath(env.baseDir, s.cwd) : env.baseDir,
       onStderr: env.onStderr,
     });

@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { jwtVerify } from 'jose';
+import { parse as parseYaml } from 'yaml';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { echoUpstream, send, type Upstream } from '../helpers/gateway.ts';
+
+/**
+ * agentgateway's own example configs (test/fixtures/agentgateway-examples, copied unchanged: see PROVENANCE.md),
+ * run as its users run them: from its repository root, `portcullis validate -c examples/<name>/config.yaml`, then
+ * `portcullis start`. Only the copy that is started differs: port 3000 becomes 0 and the backends' addresses are
+ * this test's servers.
+ */
+const ROOT = new URL('../../', import.meta.url).pathname;
+const AG_ROOT = join(ROOT, 'test/fixtures/agentgateway-examples');
+const BIN = join(ROOT, 'core/cli/bin.mjs');
+
+/**
+ * Every in-scope example (MCP and traffic; LLM and cloud-specific ones left out) and what stops the ones that do not
+ * run yet. docs/agentgateway-extensions.md has the same table.
+ */
+export const EXAMPLES: Record<string, { runs: true } | { runs: false; missing: string }> = {
+  'fault-injection/config.yaml': { runs: true },
+  'mcp-apps/config.yaml': { runs: true },
+  'mcp-apps/config-multiplex.yaml': { runs: true },
+  'mcp-authentication/config.yaml': { runs: true },
+  'mcp-authorization/config.yaml': { runs: true },
+  'mcp-basic/config.yaml': { runs: true },
+  'mcp-multiplex/config.yaml': { runs: true },
+  'mcp-openapi/config.yaml': { runs: true },
+  'mcp-tls/config.yaml': { runs: true },
+  'traffic-http/config.yaml': { runs: true },
+  'traffic-jwt-sign/config.yaml': { runs: true },
+  'mcp-telemetry/config.yaml': { runs: false, missing: 'frontendPolicies.tracing' },
+  'traffic-a2a/config.yaml': { runs: false, missing: 'frontendPolicies.accessLog' },
+  'traffic-oidc/config.yaml': { runs: false, missing: 'frontendPolicies.accessLog' },
+  'traffic-oauth2-proxy/config.yaml': { runs: false, missing: 'frontendPolicies.accessLog' },
+  'traffic-ratelimiting-local/config.yaml': { runs: false, missing: 'config.tracing over OTLP/gRPC' },
+  'traffic-ratelimiting-global/config.yaml': { runs: false, missing: 'config.tracing over OTLP/gRPC, remoteRateLimit' },
+};
+
+const validate = (file: string) => spawnSync(process.execPath, [BIN, 'validate', '-c', file], { cwd: AG_ROOT, encoding: 'utf8', timeout: 60_000 });
+
+interface Started {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a copy of the example with port 0 and `from` → `to` backend addresses; resolves once it listens. */
+async function startExample(name: string, backends: Record<string, string> = {}): Promise<Started> {
+  let text = readFileSync(join(AG_ROOT, 'examples', name), 'utf8').replaceAll('port: 3000', 'port: 0');
+  for (const [from, to] of Object.entries(backends)) text = text.replaceAll(from, to);
+  // Inside the fixture root, so that the example's relative paths and `npx` resolve as from agentgateway's root.
+  const dir = mkdtempSync(join(AG_ROOT, '.run-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, text);
+  const child = spawn(process.execPath, [BIN, 'start', '--no-watch', '-c', relative(AG_ROOT, file), '--admin', 'off', '--readiness', 'off', '--stats', 'off'], { cwd: AG_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      child.stderr!.on('data', (c) => (err += c));
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        for (const line of out.split('\n')) {
+          if (!line.startsWith('{')) continue;
+          try {
+            const entry = JSON.parse(line);
+            if (entry.msg === 'listening') resolve(entry.port);
+          } catch {
+            // a partial line: wait for the rest
+          }
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before listening:\n${err}\n${out}`)));
+    });
+    const https = parseYaml(text)?.binds?.[0]?.listeners?.[0]?.protocol === 'HTTPS';
+    return { url: `${https ? 'https' : 'http'}://127.0.0.1:${port}`, child, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+describe("agentgateway's example configs (its repository, 2026-08-21), unchanged", () => {
+  for (const [name, status] of Object.entries(EXAMPLES)) {
+    if (!status.runs) continue;
+    it(`validates examples/${name}`, () => {
+      const r = validate(`examples/${name}`);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /: valid \(/);
+    });
+  }
+
+  it('the examples that do not run yet are refused for the features the table names, and only those', () => {
+    for (const [name, status] of Object.entries(EXAMPLES)) {
+      if (status.runs) continue;
+      const r = validate(`examples/${name}`);
+      assert.equal(r.status, 1, name);
+      const named = [...r.stderr.matchAll(/agentgateway feature `([^`]+)`/g)].map((m) => m[1]);
+      assert.deepEqual(named, status.missing.split(', '), `${name}: ${r.stderr}`);
+    }
+  });
+
+  it('traffic-oidc and traffic-oauth2-proxy validate once their access log block is left out (their oidc and extAuthz run)', () => {
+    for (const name of ['traffic-oidc/config.yaml', 'traffic-oauth2-proxy/config.yaml']) {
+      const dir = mkdtempSync(join(AG_ROOT, '.run-'));
+      try {
+        const file = join(dir, 'config.yaml');
+        writeFileSync(file, readFileSync(join(AG_ROOT, 'examples', name), 'utf8').replace(/^frontendPolicies:[\s\S]*?(?=^binds:)/m, ''));
+        const r = validate(relative(AG_ROOT, file));
+        assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  // The others are started and used below. Their stdio servers and remote targets are reached lazily.
+  for (const [name, status] of Object.entries(EXAMPLES)) {
+    if (!status.runs || ['fault-injection/config.yaml', 'traffic-http/config.yaml', 'traffic-jwt-sign/config.yaml', 'mcp-basic/config.yaml'].includes(name)) continue;
+    it(`starts examples/${name}`, async () => {
+      const started = await startExample(name);
+      await started.stop();
+    });
+  }
+
+  describe('the examples, started, do what their READMEs say', () => {
+    let upstream: Upstream;
+    let mirror: Upstream;
+    before(async () => {
+      upstream = await echoUpstream('app');
+      mirror = await echoUpstream('mirror');
+    });
+    after(async () => {
+      await upstream?.close();
+      await mirror?.close();
+    });
+
+    it("traffic-http: matches on path, method, query and header; direct responses; the ip rule cidr(...).containsIP(source.address)", async () => {
+      const gw = await startExample('traffic-http/config.yaml', { '127.0.0.1:8080': upstream.host, '127.0.0.1:8081': mirror.host });
+      try {
+        const matched = await send(`${gw.url}/match?param=hello`, { headers: { 'x-header': 'test-0' } });
+        assert.equal(matched.status, 200);
+        assert.equal(matched.json().upstream, 'app');
+        assert.equal((await send(`${gw.url}/direct`)).text, 'hello!');
+        const ips = await send(`${gw.url}/ips`);
+        assert.equal(ips.status, 200);
+        assert.equal(ips.text, 'hello!');
+      } finally {
+        await gw.stop();
+      }
+    });
+
+    it('fault-injection: the opt-in header delays by 500 ms; aborted requests answer 503 "injected fault"', async () => {
+      const gw = await startExample('fault-injection/config.yaml', { '127.0.0.1:8080': upstream.host });
+      try {
+        let started = performance.now();
+        assert.equal((await send(`${gw.url}/header`, { headers: { 'x-chaos': '1' } })).status, 200);
+        assert.ok(performance.now() - started >= 490, `took ${performance.now() - started} ms`);
+        started = performance.now();
+        assert.equal((await send(`${gw.url}/header`)).status, 200);
+        assert.ok(performance.now() - started < 490);
+        const outcomes = new Set<string>();
+        for (let i = 0; i < 100; i++) {
+          const r = await send(`${gw.url}/abort`);
+          outcomes.add(r.status === 503 ? `503 ${r.text}` : String(r.status));
+        }
+        // 10 % of 100 requests: both outcomes, practically always (0.9^100 and 0.1^100 are negligible).
+        assert.deepEqual([...outcomes].sort(), ['200', '503 injected fault']);
+      } finally {
+        await gw.stop();
+      }
+    });
+
+    it('traffic-jwt-sign: the backend gets an ES256 JWT signed with the demo key, with its claims, and the companion header', async () => {
+      const gw = await startExample('traffic-jwt-sign/config.yaml', { '127.0.0.1:8080': upstream.host });
+      try {
+        const seen = (await send(`${gw.url}/`)).json().headers as Record<string, string>;
+        assert.equal(seen['x-demo-authorization-token-type'], 'KEYPAIR_JWT');
+        const config = parseYaml(readFileSync(join(AG_ROOT, 'examples/traffic-jwt-sign/config.yaml'), 'utf8'));
+        const jwtSign = config.binds[0].listeners[0].routes[0].policies.backendAuth.jwtSign;
+        const { payload, protectedHeader } = await jwtVerify(seen.authorization.replace(/^Bearer /, ''), createPublicKey(jwtSign.signingKey), { algorithms: ['ES256'] });
+        assert.equal(protectedHeader.kid, 'demo-key-1');
+        assert.equal(payload.iss, 'MYACCOUNT.MYUSER.SHA256:public-key-fingerprint');
+        assert.equal(payload.sub, 'MYACCOUNT.MYUSER');
+        // The example's aud names its backend, 127.0.0.1:8080: this test's upstream stands in for it.
+        assert.equal(payload.aud, `http://${upstream.host}`);
+        assert.equal(payload.exp! - payload.iat!, 310);
+      } finally {
+        await gw.stop();
+      }
+    });
+
+    it('mcp-basic: server-everything over stdio (npx, no -y) lists its tools and answers echo', async () => {
+      const gw = await startExample('mcp-basic/config.yaml');
+      try {
+        const client = new Client({ name: 'compat', version: '1.0.0' }, { capabilities: {} });
+        await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`)));
+        const tools = (await client.listTools()).tools.map((t) => t.name);
+        assert.ok(tools.some((t) => /echo$/.test(t)), tools.join(', '));
+        const echo = tools.find((t) => /echo$/.test(t))!;
+        const result = (await client.callTool({ name: echo, arguments: { message: 'hi' } })) as { content: Array<{ text?: string }> };
+        assert.match(result.content[0].text ?? '', /hi/);
+        await client.close();
+      } finally {
+        await gw.stop();
+      }
+    });
+  });
+});
