@@ -5,7 +5,7 @@ import { ErrorCodes, GatewayError, toGatewayError } from '../errors.ts';
 import type { GatewayResponse, HeaderMap, RequestContext } from '../pipeline/types.ts';
 import { hostOf, normalizePath, type RouteHit } from '../routing/router.ts';
 import { RequestVars } from '../state/index.ts';
-import { requestChannel, type RequestEvent } from '../telemetry/events.ts';
+import { LOG_VARIABLES, requestChannel, type RequestEvent } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { addForwardedHeaders, stripHopByHop } from './headers.ts';
 import type { ListenerRuntime, RouteRuntime, Runtime } from './runtime.ts';
@@ -232,6 +232,7 @@ export class Exchange {
       event.backend = this.ctx.backendName;
       event.subject = this.ctx.identity?.subject;
       event.identity = this.ctx.identity;
+      event.logVariables = this.ctx.vars.get(LOG_VARIABLES);
     }
     requestChannel.end.publish(event);
   }

@@ -15,7 +15,7 @@ import type { MessageEvent, RequestEvent } from './events.ts';
  */
 
 /** The variables an access-log expression may name. */
-export const ACCESS_LOG_VARIABLES = ['request', 'response', 'source', 'jwt', 'apiKey', 'backend', 'mcp'] as const;
+export const ACCESS_LOG_VARIABLES = ['request', 'response', 'source', 'jwt', 'apiKey', 'backend', 'mcp', 'extauthz'] as const;
 
 /** agentgateway's names of the fields every line has, and ours. */
 const FIELD_ALIASES: Readonly<Record<string, string>> = {
@@ -115,6 +115,7 @@ function activation(e: RequestEvent, m: MessageEvent | undefined): Record<string
   };
   if (e.backend !== undefined) vars.backend = { name: e.backend };
   if (e.identity) Object.assign(vars, identityVars(e.identity));
+  if (e.logVariables) for (const [name, value] of Object.entries(e.logVariables)) vars[name] = toCelValue(value);
   if (m?.protocol === 'mcp') {
     const mcp: Record<string, unknown> = { methodName: m.method };
     if (m.sessionId) mcp.sessionId = m.sessionId;

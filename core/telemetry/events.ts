@@ -1,6 +1,13 @@
 import { channel, tracingChannel, type Channel, type TracingChannel } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Identity } from '../../sdk-types/identity.ts';
+import { stateKey } from '../state/index.ts';
+
+/**
+ * What a policy hands the access log for one request, by CEL variable name (extAuthz sets `extauthz` from its
+ * authorizer's answer). The variable name must be one of `ACCESS_LOG_VARIABLES`.
+ */
+export const LOG_VARIABLES = stateKey<Record<string, unknown>>('telemetry.logVariables');
 
 /**
  * The gateway's telemetry events, published through `node:diagnostics_channel`. The request path publishes; the
@@ -37,6 +44,11 @@ export interface RequestEvent {
   subject?: string;
   /** The authenticated identity (its claims), set with `subject` at the end (the access log's `jwt`/`apiKey`). */
   identity?: Identity;
+  /**
+   * Variables policies contributed for the access log's expressions (extAuthz's `extauthz`), by variable name;
+   * set at the end from `LOG_VARIABLES`.
+   */
+  logVariables?: Readonly<Record<string, unknown>>;
   /**
    * Which gateway of this process served the request (several may run in one process, e.g. in tests), so that a
    * subscriber tied to one gateway (its access log) sees only that gateway's requests. Absent for `runtime.handle`.

@@ -2,6 +2,7 @@ export { subscribeAccessLog } from './access-log.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   CHANNELS,
+  LOG_VARIABLES,
   messageChannel,
   policyChannel,
   processChannel,

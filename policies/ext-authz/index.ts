@@ -6,6 +6,7 @@ import type { Issue, Schema } from '../../core/config/schema.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey } from '../../core/state/index.ts';
+import { LOG_VARIABLES } from '../../core/telemetry/index.ts';
 import { CEL_VARIABLES, httpActivation } from '../authorization/cel.ts';
 
 /**
@@ -132,6 +133,7 @@ export const extAuthz: PolicyDefinition<ExtAuthzPolicy> = {
               }
             }
             ctx.vars.set(EXT_AUTHZ_METADATA, values);
+            ctx.vars.set(LOG_VARIABLES, { ...ctx.vars.get(LOG_VARIABLES), extauthz: values });
           }
           return next();
         }
