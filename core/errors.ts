@@ -68,6 +68,11 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_SESSION_KEY_INVALID: 500,
   PCL_ERR_PEER_ADDRESS_INVALID: 500,
   PCL_ERR_PEER_FORWARD_FAILED: 502,
+  // Per-user upstream credentials
+  PCL_ERR_UPSTREAM_CREDENTIAL_MISSING: 403,
+  PCL_ERR_TOKEN_EXCHANGE_FAILED: 502,
+  PCL_ERR_UPSTREAM_LINK_REQUIRED: 401,
+  PCL_ERR_OAUTH_CALLBACK_INVALID: 400,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -90,10 +90,13 @@ export type {
   AuthMode,
   AuthorizationPolicy,
   BackendAuthPolicy,
+  CredentialRef,
+  IdentityMapCredentials,
   JwksSource,
   JwtAuthPolicy,
   McpAuthenticationPolicy,
   SecretSource,
+  TokenExchangeCredentials,
   TokenLocation,
 } from './security.ts';
 export type { CelRule, McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';

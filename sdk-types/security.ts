@@ -212,4 +212,77 @@ export interface BackendAuthPolicy {
    * @example true
    */
   passthrough?: boolean;
+  /**
+   * Per-user upstream credentials: each caller's own secret, picked by its identity. See {@link IdentityMapCredentials}.
+   * @default undefined
+   * @example { credentials: { alice: 'env://ALICE_GITHUB_TOKEN', bob: 'file://./secrets/bob' } }
+   */
+  identityMap?: IdentityMapCredentials;
+  /**
+   * Per-user upstream credentials by OAuth 2.0 Token Exchange (RFC 8693): the caller's token is exchanged for one
+   * whose audience is the upstream. See {@link TokenExchangeCredentials}.
+   * @default undefined
+   * @example { tokenEndpoint: 'https://idp.example.com/token', audience: 'https://mcp.example.com', clientId: 'gateway', clientSecret: { env: 'GW_CLIENT_SECRET' } }
+   */
+  tokenExchange?: TokenExchangeCredentials;
+}
+
+/**
+ * Where one user's upstream credential is: a {@link SecretSource}, or a reference URL: `env://NAME` (an environment
+ * variable) or `file://PATH` (a file, trimmed; a relative path is resolved against the config's folder, so
+ * `file://./secrets/alice` and `file:///run/secrets/alice` both work). Read when the config loads; files are watched.
+ * @example 'env://ALICE_GITHUB_TOKEN'
+ */
+export type CredentialRef = string | SecretSource;
+
+/**
+ * `backendAuth.identityMap`: the upstream gets the credential mapped to the caller. The caller is named by `key`
+ * (its subject: a JWT's `sub` or an API key's name; or one of its claims). A caller with no entry is refused with
+ * `PCL_ERR_UPSTREAM_CREDENTIAL_MISSING` (403) unless `fallback` says otherwise.
+ * @example { key: { claim: 'email' }, credentials: { 'alice@example.com': 'env://ALICE_TOKEN' }, fallback: 'deny' }
+ */
+export interface IdentityMapCredentials {
+  /** What names the caller in `credentials`: `subject`, or the value of a claim (a string claim). @default 'subject' @example { claim: 'email' } */
+  key?: 'subject' | { claim: string };
+  /** Caller name to its credential. @default undefined (required) @example { alice: 'env://ALICE_TOKEN', bob: { file: './secrets/bob' } } */
+  credentials: Record<string, CredentialRef>;
+  /**
+   * A caller with no entry: `deny` refuses it (403 `PCL_ERR_UPSTREAM_CREDENTIAL_MISSING`), `none` calls the
+   * upstream without a credential, `{ credential }` sends a shared one.
+   * @default 'deny'
+   * @example { credential: { env: 'READONLY_TOKEN' } }
+   */
+  fallback?: 'deny' | 'none' | { credential: CredentialRef };
+}
+
+/**
+ * `backendAuth.tokenExchange`: the caller's bearer token (the one authentication verified, from the `authorization`
+ * header) is exchanged at `tokenEndpoint` (RFC 8693, `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`)
+ * for a token for the upstream, sent as `Bearer <token>`. Results are cached per caller and audience until they
+ * expire (never past the caller's own token's `exp`), in a bounded cache. An endpoint that refuses, fails or does
+ * not answer in `timeoutMs` fails the call closed with `PCL_ERR_TOKEN_EXCHANGE_FAILED`; a caller without a
+ * bearer token is refused with `PCL_ERR_UPSTREAM_CREDENTIAL_MISSING`.
+ * @example { tokenEndpoint: 'https://idp.example.com/token', audience: 'https://mcp.example.com', clientId: 'gateway', clientSecret: { env: 'GW_SECRET' } }
+ */
+export interface TokenExchangeCredentials {
+  /** The authorization server's token endpoint (http or https URL). @default undefined (required) @example 'https://idp.example.com/oauth/token' */
+  tokenEndpoint: string;
+  /** The `audience` asked for: the upstream's name at the authorization server. One of `audience` or `resource` is required. @default undefined @example 'https://mcp.example.com' */
+  audience?: string;
+  /** The `resource` asked for (an absolute URI of the upstream). @default undefined @example 'https://mcp.example.com/mcp' */
+  resource?: string;
+  /** The `scope` asked for, space-separated. @default undefined @example 'repo:read' */
+  scope?: string;
+  /** The gateway's client id at the authorization server (sent with `clientSecret` as HTTP Basic). @default undefined (no client authentication) @example 'gateway' */
+  clientId?: string;
+  /** The gateway's client secret. @default undefined @example { env: 'GW_CLIENT_SECRET' } */
+  clientSecret?: SecretSource;
+  /** `subject_token_type` sent. @default 'urn:ietf:params:oauth:token-type:access_token' @example 'urn:ietf:params:oauth:token-type:jwt' */
+  subjectTokenType?: string;
+  /** `requested_token_type` sent, if any. @default undefined @example 'urn:ietf:params:oauth:token-type:access_token' */
+  requestedTokenType?: string;
+  /** How long one exchange may take, in milliseconds. @default 5000 @example 2000 */
+  timeoutMs?: number;
+  /** How many exchanged tokens the cache keeps (least recently used evicted). @default 10000 @example 1000 */
+  cacheEntries?: number;
 }

@@ -4,6 +4,9 @@ import { headerNameSchema } from '../../core/config/index.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { createCredentialInterceptor } from '../../core/upstream/index.ts';
 import { readSecret, secretFiles, secretSchema } from './secret.ts';
+import { createIdentityMapResolver, identityMapFiles, identityMapSchema } from './identity-map.ts';
+import { createTokenExchangeResolver, tokenExchangeSchema } from './token-exchange.ts';
+import { createPerUserInstance } from './per-user.ts';
 
 /**
  * Sends the backend a credential on every attempt: the gateway's own (static, from the environment or a file),
@@ -14,20 +17,25 @@ import { readSecret, secretFiles, secretSchema } from './secret.ts';
 export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
   name: 'backendAuth',
   phase: 'upstream',
-  backends: ['host', 'mcp'],
+  backends: ['host', 'mcp', 'a2a'],
   schema: s.object(
-    { header: headerNameSchema, credential: secretSchema, prefix: s.string(), passthrough: s.boolean() },
+    { header: headerNameSchema, credential: secretSchema, prefix: s.string(), passthrough: s.boolean(), identityMap: identityMapSchema, tokenExchange: tokenExchangeSchema },
     {
-      exactlyOne: ['credential', 'passthrough'],
+      exactlyOne: ['credential', 'passthrough', 'identityMap', 'tokenExchange'],
       refine(v, path, issues) {
         if (v.passthrough === false) issues.push({ path: `${path}.passthrough`, message: 'must be true when set (give a credential instead to send the gateway\'s own)' });
         if (v.passthrough === true && v.prefix !== undefined) issues.push({ path: `${path}.prefix`, message: 'applies to a credential, not to passthrough (the client\'s value is sent as it came)' });
+        if (v.tokenExchange !== undefined && (v.prefix !== undefined || v.header !== undefined)) issues.push({ path, message: 'tokenExchange sends `Authorization: Bearer <exchanged token>`: header and prefix do not apply' });
       },
     },
   ),
-  files: (config, baseDir) => secretFiles(config.credential, baseDir),
+  files: (config, baseDir) => [...secretFiles(config.credential, baseDir), ...(config.identityMap ? identityMapFiles(config.identityMap, baseDir) : [])],
   create(config, build) {
     const header = (config.header ?? 'authorization').toLowerCase();
+    // Per-user modes (docs/upstream-credentials.md): each caller's own credential, resolved per request.
+    const perUser = { header, prefix: config.prefix ?? '', scope: build.scope, state: build.state };
+    if (config.identityMap) return createPerUserInstance({ ...perUser, resolve: createIdentityMapResolver(config.identityMap, build.baseDir, `${build.path}.identityMap`).resolve });
+    if (config.tokenExchange) return createPerUserInstance({ ...perUser, header: 'authorization', prefix: 'Bearer ', resolve: createTokenExchangeResolver(config.tokenExchange, build.baseDir, `${build.path}.tokenExchange`).resolve });
     if (config.passthrough) {
       return {
         step: (_ctx, next) => next(),
