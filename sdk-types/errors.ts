@@ -178,7 +178,7 @@ export const ErrorCodes = {
   UPSTREAM_CREDENTIAL_MISSING: 'PCL_ERR_UPSTREAM_CREDENTIAL_MISSING',
   /** 502: the token-exchange endpoint (RFC 8693) refused the caller's token, answered something unusable, or did not answer within `timeoutMs`; nothing was sent upstream. */
   TOKEN_EXCHANGE_FAILED: 'PCL_ERR_TOKEN_EXCHANGE_FAILED',
-  /** 401: the caller has not yet linked its account at the upstream's authorization server; the error carries the login URL (`loginUrl`). */
+  /** 403: the caller has not yet linked its account at the upstream's authorization server (backendAuth `oauth`); the error body carries the login URL as `error.loginUrl`. */
   UPSTREAM_LINK_REQUIRED: 'PCL_ERR_UPSTREAM_LINK_REQUIRED',
   /** 400: an OAuth callback with an unknown, used or expired `state`, a state of another caller, or a code the authorization server refused. */
   OAUTH_CALLBACK_INVALID: 'PCL_ERR_OAUTH_CALLBACK_INVALID',

@@ -98,6 +98,8 @@ export type {
   SecretSource,
   TokenExchangeCredentials,
   TokenLocation,
+  UpstreamOAuthCallbackPolicy,
+  UpstreamOAuthCredentials,
 } from './security.ts';
 export type { CelRule, McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
 export type {

@@ -225,7 +225,62 @@ export interface BackendAuthPolicy {
    * @example { tokenEndpoint: 'https://idp.example.com/token', audience: 'https://mcp.example.com', clientId: 'gateway', clientSecret: { env: 'GW_CLIENT_SECRET' } }
    */
   tokenExchange?: TokenExchangeCredentials;
+  /**
+   * Per-user upstream credentials by OAuth on behalf of the user: the first call of a user who has not linked the
+   * upstream account is refused with `PCL_ERR_UPSTREAM_LINK_REQUIRED` and a login URL; after the user signs in at
+   * the upstream's authorization server, the gateway holds that user's tokens (encrypted) and refreshes them. See
+   * {@link UpstreamOAuthCredentials}.
+   * @default undefined
+   * @example { name: 'github', authorizationEndpoint: 'https://github.com/login/oauth/authorize', tokenEndpoint: 'https://github.com/login/oauth/access_token', clientId: 'Iv1.abc', clientSecret: { env: 'GITHUB_CLIENT_SECRET' }, redirectUri: 'https://gw.example.com/oauth/callback' }
+   */
+  oauth?: UpstreamOAuthCredentials;
 }
+
+/**
+ * `backendAuth.oauth`: the gateway runs the OAuth 2.0 authorization-code flow with PKCE (S256) against the
+ * upstream's own authorization server, once per user, and sends that user's access token upstream as
+ * `Authorization: Bearer`. Tokens are kept encrypted (AES-256-GCM, bound to the link and the user) in this
+ * gateway process's memory, refreshed with the refresh token when they near expiry, and never shown to the client.
+ * `redirectUri` must reach a route with the {@link UpstreamOAuthCallbackPolicy} policy.
+ * @example { name: 'tools', authorizationEndpoint: 'https://as.example.com/auth', tokenEndpoint: 'https://as.example.com/token', clientId: 'gateway', clientSecret: { env: 'AS_SECRET' }, scopes: ['openid', 'offline_access'], redirectUri: 'https://gw.example.com/oauth/callback', encryptionKey: { env: 'LINK_KEY' } }
+ */
+export interface UpstreamOAuthCredentials {
+  /** The link's name, shown to admins and in audit lines; one user has one link per name. @default the authorization endpoint's host @example 'github' */
+  name?: string;
+  /** The authorization server's authorization endpoint. @default undefined (required) @example 'https://as.example.com/authorize' */
+  authorizationEndpoint: string;
+  /** The authorization server's token endpoint (code redemption and refresh). @default undefined (required) @example 'https://as.example.com/token' */
+  tokenEndpoint: string;
+  /** The gateway's client id at that server. @default undefined (required) @example 'portcullis' */
+  clientId: string;
+  /** The gateway's client secret (HTTP Basic); absent: a public client (`client_id` in the form). @default undefined @example { env: 'AS_CLIENT_SECRET' } */
+  clientSecret?: SecretSource;
+  /** Scopes asked for (add `offline_access` where the server needs it for a refresh token). @default [] @example ['repo', 'offline_access'] */
+  scopes?: string[];
+  /** The `resource` (RFC 8707) asked for at authorization, redemption and refresh. @default undefined @example 'https://api.example.com' */
+  resource?: string;
+  /**
+   * The gateway's callback URL, as registered at the authorization server; or a path, then the calling request's
+   * own origin (scheme and Host) is put before it (the server still accepts only the URLs registered with it).
+   * @default undefined (required)
+   * @example 'https://gw.example.com/oauth/callback'
+   */
+  redirectUri: string;
+  /** Key that seals stored tokens: base64 of 32 bytes. @default a random key per process (links do not survive a restart anyway) @example { env: 'PORTCULLIS_LINK_KEY' } */
+  encryptionKey?: SecretSource;
+  /** How long a login URL stays valid, in milliseconds (1000 to 86400000). @default 600000 @example 300000 */
+  loginTimeoutMs?: number;
+  /** How long one token-endpoint call may take, in milliseconds. @default 5000 @example 2000 */
+  timeoutMs?: number;
+}
+
+/**
+ * The gateway's OAuth callback for `backendAuth.oauth`: put it on its own route, matching the path of
+ * `redirectUri`, with no authentication (the single-use `state` is what authenticates the callback) and no
+ * backend. Answers a small HTML page on success, `PCL_ERR_OAUTH_CALLBACK_INVALID` (400) otherwise.
+ * @example { name: 'oauth-callback', matches: [{ path: { exact: '/oauth/callback' } }], policies: { upstreamOAuthCallback: {} } }
+ */
+export type UpstreamOAuthCallbackPolicy = Record<string, never>;
 
 /**
  * Where one user's upstream credential is: a {@link SecretSource}, or a reference URL: `env://NAME` (an environment

@@ -2,6 +2,7 @@ export { subscribeAccessLog } from './access-log.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   CHANNELS,
+  credentialChannel,
   messageChannel,
   policyChannel,
   processChannel,
@@ -11,6 +12,7 @@ export {
   sandboxChannel,
   sessionChannel,
   upstreamChannel,
+  type CredentialLinkEvent,
   type MessageEvent,
   type PolicyDecisionEvent,
   type ProcessEvent,

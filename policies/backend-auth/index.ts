@@ -7,6 +7,8 @@ import { readSecret, secretFiles, secretSchema } from './secret.ts';
 import { createIdentityMapResolver, identityMapFiles, identityMapSchema } from './identity-map.ts';
 import { createTokenExchangeResolver, tokenExchangeSchema } from './token-exchange.ts';
 import { createPerUserInstance } from './per-user.ts';
+import { createOAuthResolver, oauthSchema } from './oauth.ts';
+export { upstreamOAuthCallback } from './oauth-callback.ts';
 
 /**
  * Sends the backend a credential on every attempt: the gateway's own (static, from the environment or a file),
@@ -19,13 +21,15 @@ export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
   phase: 'upstream',
   backends: ['host', 'mcp', 'a2a'],
   schema: s.object(
-    { header: headerNameSchema, credential: secretSchema, prefix: s.string(), passthrough: s.boolean(), identityMap: identityMapSchema, tokenExchange: tokenExchangeSchema },
+    { header: headerNameSchema, credential: secretSchema, prefix: s.string(), passthrough: s.boolean(), identityMap: identityMapSchema, tokenExchange: tokenExchangeSchema, oauth: oauthSchema },
     {
-      exactlyOne: ['credential', 'passthrough', 'identityMap', 'tokenExchange'],
+      exactlyOne: ['credential', 'passthrough', 'identityMap', 'tokenExchange', 'oauth'],
       refine(v, path, issues) {
         if (v.passthrough === false) issues.push({ path: `${path}.passthrough`, message: 'must be true when set (give a credential instead to send the gateway\'s own)' });
         if (v.passthrough === true && v.prefix !== undefined) issues.push({ path: `${path}.prefix`, message: 'applies to a credential, not to passthrough (the client\'s value is sent as it came)' });
-        if (v.tokenExchange !== undefined && (v.prefix !== undefined || v.header !== undefined)) issues.push({ path, message: 'tokenExchange sends `Authorization: Bearer <exchanged token>`: header and prefix do not apply' });
+        for (const mode of ['tokenExchange', 'oauth'] as const) {
+          if (v[mode] !== undefined && (v.prefix !== undefined || v.header !== undefined)) issues.push({ path, message: `${mode} sends \`Authorization: Bearer <token>\`: header and prefix do not apply` });
+        }
       },
     },
   ),
@@ -35,7 +39,9 @@ export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
     // Per-user modes (docs/upstream-credentials.md): each caller's own credential, resolved per request.
     const perUser = { header, prefix: config.prefix ?? '', scope: build.scope, state: build.state };
     if (config.identityMap) return createPerUserInstance({ ...perUser, resolve: createIdentityMapResolver(config.identityMap, build.baseDir, `${build.path}.identityMap`).resolve });
-    if (config.tokenExchange) return createPerUserInstance({ ...perUser, header: 'authorization', prefix: 'Bearer ', resolve: createTokenExchangeResolver(config.tokenExchange, build.baseDir, `${build.path}.tokenExchange`).resolve });
+    const bearer = { ...perUser, header: 'authorization', prefix: 'Bearer ' };
+    if (config.tokenExchange) return createPerUserInstance({ ...bearer, resolve: createTokenExchangeResolver(config.tokenExchange, build.baseDir, `${build.path}.tokenExchange`).resolve });
+    if (config.oauth) return createPerUserInstance({ ...bearer, resolve: createOAuthResolver(config.oauth, { baseDir: build.baseDir, path: `${build.path}.oauth`, state: build.state }) });
     if (config.passthrough) {
       return {
         step: (_ctx, next) => next(),

@@ -101,3 +101,54 @@ export function initializeBody(): string {
 }
 
 export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+const UPSTREAM_AS = fileURLToPath(new URL('../fixtures/identity/creds/upstream-as.ts', import.meta.url));
+
+/** The upstream's own authorization server (oidc-provider), JWT access tokens living `accessTokenTtl` seconds. */
+export async function startUpstreamAs(accessTokenTtl: number): Promise<Proc & { revokeAccount(id: string): Promise<number> }> {
+  const proc = await start(UPSTREAM_AS, [String(accessTokenTtl)], {}, 'upstream authorization server');
+  return {
+    ...proc,
+    revokeAccount: async (accountId) => ((await (await fetch(`${proc.url}/revoke-account`, { method: 'POST', body: JSON.stringify({ accountId }) })).json()) as { revoked: number }).revoked,
+  };
+}
+
+/**
+ * A browser at the authorization server: follows the login URL, signs in as `user` on oidc-provider's development
+ * login page, consents, and returns the URL it is sent back to (the gateway's callback, with `code` and `state`)
+ * without opening it, so that tests can open it, replay it or take its code. Cookies kept per host; bounded.
+ */
+export async function browserLogin(loginUrl: string, user: string): Promise<string> {
+  const jar = new Map<string, string>();
+  const origin = new URL(loginUrl).origin;
+  let url = loginUrl;
+  let method = 'GET';
+  let body: string | undefined;
+  for (let step = 0; step < 20; step++) {
+    const headers: Record<string, string> = { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') };
+    if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const res = await fetch(url, { method, body, headers, redirect: 'manual' });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair.indexOf('=');
+      jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      const next = new URL(res.headers.get('location')!, url);
+      if (next.origin !== origin) return next.toString();
+      url = next.toString();
+      method = 'GET';
+      body = undefined;
+      continue;
+    }
+    const html = await res.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
+    if (!action || !prompt) throw new Error(`the authorization server showed no login or consent form (${res.status}): ${html.replace(/<style[\s\S]*<\/style>/, "").slice(0, 1500)}`);
+    url = new URL(action.replace(/&amp;/g, '&'), url).toString();
+    method = 'POST';
+    body = prompt === 'login' ? new URLSearchParams({ prompt, login: user, password: 'any' }).toString() : new URLSearchParams({ prompt }).toString();
+  }
+  throw new Error('the login did not come back to the client within 20 steps');
+}

@@ -199,7 +199,7 @@ describe('backendAuth.tokenExchange: bad settings are refused with their path', 
       [{ tokenExchange: { tokenEndpoint: 'http://idp/token' } }, '.tokenExchange: needs audience or resource: the upstream the exchanged token is for'],
       [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', clientSecret: { secret: 's' } } }, '.tokenExchange.clientSecret: needs clientId (the secret authenticates that client)'],
       [{ tokenExchange: { tokenEndpoint: 'ftp://idp/token', audience: 'a' } }, '.tokenExchange.tokenEndpoint: expected an http(s) URL, got "ftp://idp/token"'],
-      [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a' }, prefix: 'Bearer ' }, ': tokenExchange sends `Authorization: Bearer <exchanged token>`: header and prefix do not apply'],
+      [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a' }, prefix: 'Bearer ' }, ': tokenExchange sends `Authorization: Bearer <token>`: header and prefix do not apply'],
     ];
     for (const [backendAuth, message] of cases) {
       await assert.rejects(startTestGateway(simpleConfig([{ name: 'r', policies: { backendAuth } as any, backends: [{ host: '127.0.0.1:9' }] }])), (err: any) => {
