@@ -1,3 +1,6 @@
+import type { RequestContext } from '../pipeline/types.ts';
+import { stateKey } from '../state/index.ts';
+
 /**
  * Per-user upstream credential links (backendAuth `oauth`) as the admin server sees them: which users linked which
  * upstream accounts, and a way to revoke one. A store of links registers itself here when it is created; the admin
@@ -55,3 +58,17 @@ export async function revokeCredentialLink(link: string, subject: string): Promi
   const results = await Promise.all([...sources].map((s) => s.revoke(link, subject)));
   return results.some(Boolean);
 }
+
+/**
+ * Whether the caller of a request has a per-user upstream credential, by name (an oauth link's name, or
+ * `identityMap` / `tokenExchange`): what authorization policies see as `input.upstreamCredentials` (Rego) and
+ * `upstreamCredentials` (CEL). The route's backendAuth registers it in gateway state under its route scope; the
+ * route's authorization policy asks it once per request, before its decision. Never carries a credential.
+ */
+export type UpstreamCredentialProbe = (ctx: RequestContext) => Record<string, boolean>;
+
+/** The probe of a route's per-user backendAuth, by the route's scope. */
+export const UPSTREAM_CREDENTIAL_PROBE = stateKey<UpstreamCredentialProbe>('backendAuth.credentialProbe');
+
+/** This request's probe answer, set by the authorization step and read by the input builders. */
+export const UPSTREAM_CREDENTIALS = stateKey<Record<string, boolean>>('authorization.upstreamCredentials');

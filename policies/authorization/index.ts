@@ -7,6 +7,7 @@ import { recordDecisionInput } from '../../core/pipeline/index.ts';
 import { analyzeInputRefs, compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, WHOLE_INPUT, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
 import { a2aMessageInput, a2aSkillInput, httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
 import { celRulesSchema, compileRuleSet, httpActivation, ruleSetAllows } from './cel.ts';
+import { UPSTREAM_CREDENTIAL_PROBE, UPSTREAM_CREDENTIALS } from '../../core/upstream/credential-links.ts';
 
 export { markSecretHeader } from './secret-headers.ts';
 
@@ -94,6 +95,9 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
     };
     return {
       step(ctx, next) {
+        // Whether the caller has a per-user upstream credential on this route (backendAuth), asked once per request.
+        const probe = build.state.get(UPSTREAM_CREDENTIAL_PROBE, build.scope);
+        if (probe) ctx.vars.set(UPSTREAM_CREDENTIALS, probe(ctx));
         if (rules && !ruleSetAllows(rules, httpActivation(ctx))) {
           ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject }, 'authorization denied by CEL rules');
           throw new GatewayError(ErrorCodes.FORBIDDEN, 'forbidden by the authorization rules');

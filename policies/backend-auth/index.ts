@@ -6,7 +6,7 @@ import { createCredentialInterceptor } from '../../core/upstream/index.ts';
 import { readSecret, secretFiles, secretSchema } from './secret.ts';
 import { createIdentityMapResolver, identityMapFiles, identityMapSchema } from './identity-map.ts';
 import { createTokenExchangeResolver, tokenExchangeSchema } from './token-exchange.ts';
-import { createPerUserInstance } from './per-user.ts';
+import { bearerOf, createPerUserInstance } from './per-user.ts';
 import { createOAuthResolver, oauthSchema } from './oauth.ts';
 export { upstreamOAuthCallback } from './oauth-callback.ts';
 
@@ -38,10 +38,19 @@ export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
     const header = (config.header ?? 'authorization').toLowerCase();
     // Per-user modes (docs/upstream-credentials.md): each caller's own credential, resolved per request.
     const perUser = { header, prefix: config.prefix ?? '', scope: build.scope, state: build.state };
-    if (config.identityMap) return createPerUserInstance({ ...perUser, resolve: createIdentityMapResolver(config.identityMap, build.baseDir, `${build.path}.identityMap`).resolve });
+    if (config.identityMap) {
+      const map = createIdentityMapResolver(config.identityMap, build.baseDir, `${build.path}.identityMap`);
+      return createPerUserInstance({ ...perUser, resolve: map.resolve, probe: (ctx) => ({ identityMap: map.has(ctx.identity) }) });
+    }
     const bearer = { ...perUser, header: 'authorization', prefix: 'Bearer ' };
-    if (config.tokenExchange) return createPerUserInstance({ ...bearer, resolve: createTokenExchangeResolver(config.tokenExchange, build.baseDir, `${build.path}.tokenExchange`).resolve });
-    if (config.oauth) return createPerUserInstance({ ...bearer, resolve: createOAuthResolver(config.oauth, { baseDir: build.baseDir, path: `${build.path}.oauth`, state: build.state }) });
+    if (config.tokenExchange) {
+      const resolve = createTokenExchangeResolver(config.tokenExchange, build.baseDir, `${build.path}.tokenExchange`).resolve;
+      return createPerUserInstance({ ...bearer, resolve, probe: (ctx) => ({ tokenExchange: bearerOf(ctx) !== undefined }) });
+    }
+    if (config.oauth) {
+      const oauth = createOAuthResolver(config.oauth, { baseDir: build.baseDir, path: `${build.path}.oauth`, state: build.state });
+      return createPerUserInstance({ ...bearer, resolve: oauth.resolve, probe: (ctx) => ({ [oauth.name]: oauth.linked(ctx.identity) }) });
+    }
     if (config.passthrough) {
       return {
         step: (_ctx, next) => next(),

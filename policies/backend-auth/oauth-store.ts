@@ -98,6 +98,11 @@ export class OAuthLinks implements CredentialLinkSource {
     });
   }
 
+  /** Whether the user holds a link (without opening it). */
+  has(link: string, subject: string): boolean {
+    return this.links.has(`${link}\n${subject}`);
+  }
+
   delete(link: string, subject: string): boolean {
     return this.links.delete(`${link}\n${subject}`);
   }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { UpstreamOAuthCredentials } from '../../sdk-types/security.ts';
+import type { Identity } from '../../sdk-types/identity.ts';
 import { s } from '../../core/config/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { RequestContext } from '../../core/pipeline/index.ts';
@@ -78,7 +79,10 @@ export function oauthLinks(state: StateStore): OAuthLinks {
  * The `oauth` mode: each user's own upstream token, got through the authorization-code flow (PKCE S256) with the
  * upstream's authorization server the first time, kept encrypted per user, refreshed with the refresh token.
  */
-export function createOAuthResolver(config: UpstreamOAuthCredentials, build: { baseDir: string; path: string; state: StateStore }): CredentialResolver {
+export function createOAuthResolver(
+  config: UpstreamOAuthCredentials,
+  build: { baseDir: string; path: string; state: StateStore },
+): { name: string; resolve: CredentialResolver; linked(identity: Identity | undefined): boolean } {
   const name = linkName(config);
   const links = oauthLinks(build.state);
   const clientSecret = config.clientSecret ? readSecret(config.clientSecret, build.baseDir, `${build.path}.clientSecret`) : undefined;
@@ -162,7 +166,7 @@ export function createOAuthResolver(config: UpstreamOAuthCredentials, build: { b
     throw new LinkRequiredError(`backendAuth.oauth: link your "${name}" account first: open ${url} and sign in, then retry`, url);
   }
 
-  return async (ctx) => {
+  const resolve: CredentialResolver = async (ctx) => {
     const subject = ctx.identity && ctx.identity.kind !== 'anonymous' ? ctx.identity.subject : undefined;
     if (subject === undefined) {
       throw new GatewayError(ErrorCodes.UPSTREAM_CREDENTIAL_MISSING, `backendAuth.oauth: the "${name}" upstream acts as the calling user, so the caller must be authenticated (add jwtAuth or apiKey to the route)`);
@@ -200,4 +204,5 @@ export function createOAuthResolver(config: UpstreamOAuthCredentials, build: { b
       throw new GatewayError(ErrorCodes.TOKEN_EXCHANGE_FAILED, `backendAuth.oauth: refreshing the "${name}" token failed: ${e.message}; nothing was sent upstream`, { cause: err });
     }
   };
+  return { name, resolve, linked: (identity) => identity !== undefined && identity.kind !== 'anonymous' && links.has(name, identity.subject) };
 }

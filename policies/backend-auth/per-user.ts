@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyInstance, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey, type StateStore } from '../../core/state/index.ts';
-import { backendOf, failBeforeDispatch, withHeader, type UpstreamInterceptor } from '../../core/upstream/index.ts';
+import { backendOf, failBeforeDispatch, UPSTREAM_CREDENTIAL_PROBE, withHeader, type UpstreamCredentialProbe, type UpstreamInterceptor } from '../../core/upstream/index.ts';
 
 /**
  * What one request's caller sends upstream: a value for the credential header, or nothing at all (a fallback of
@@ -32,8 +32,11 @@ const RESOLVED = stateKey<WeakMap<object, ResolvedCredential>>('backendAuth.perU
  * sets it on every call made for that request. A call that no request of this policy resolved (a stray
  * background call) fails closed rather than going out without the caller's credential.
  */
-export function createPerUserInstance(options: { header: string; prefix: string; scope: string; state: StateStore; resolve: CredentialResolver }): PolicyInstance {
+export function createPerUserInstance(options: { header: string; prefix: string; scope: string; state: StateStore; resolve: CredentialResolver; probe: UpstreamCredentialProbe }): PolicyInstance {
   const byRequest = options.state.getOrCreate(RESOLVED, options.scope, () => new WeakMap());
+  // The route's authorization policy asks this whether the caller has a credential (input.upstreamCredentials).
+  const probe = options.probe;
+  options.state.set(UPSTREAM_CREDENTIAL_PROBE, options.scope, probe);
   const { header, prefix } = options;
   const attempt: UpstreamInterceptor = (dispatch) =>
     function perUserCredential(opts, handler) {
@@ -56,6 +59,10 @@ export function createPerUserInstance(options: { header: string; prefix: string;
       await next();
     },
     upstream: { attempt, readsClientHeaders: true },
+    async close() {
+      // Retired after its successor registered: remove the probe only if it is still this one (the route lost it).
+      if (options.state.get(UPSTREAM_CREDENTIAL_PROBE, options.scope) === probe) options.state.delete(UPSTREAM_CREDENTIAL_PROBE, options.scope);
+    },
   };
 }
 
