@@ -9,7 +9,6 @@ import type { Topic, TrafficLine } from './observer.ts';
 import { buildPicture, configView } from './picture.ts';
 import { evaluatePolicy, listPolicies, runPolicyTest } from './policies.ts';
 import { promSummary } from './prom.ts';
-import { listCredentialLinks, revokeCredentialLink } from '../upstream/credential-links.ts';
 
 /** Filters of the Traffic page: each optional, all must hold. */
 export interface TrafficFilter {
@@ -88,14 +87,14 @@ const GETS: Record<string, Handler> = {
   '/api/metrics': async (ctx, _req, res) => json(res, 200, { window: ctx.observer.metrics.snapshot(), prometheus: await promSummary(ctx.prometheus) }),
   '/api/policies': async (ctx, _req, res) => json(res, 200, { policies: await listPolicies(ctx.config()) }),
   // Which users linked which upstream accounts (backendAuth.oauth): names and times, never a token.
-  '/api/credential-links': async (_ctx, _req, res) => json(res, 200, { links: await listCredentialLinks() }),
+  '/api/credential-links': async (ctx, _req, res) => json(res, 200, { links: (await ctx.source.credentialLinks?.()?.list()) ?? [] }),
 };
 
 const POSTS: Record<string, (ctx: AdminContext, body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => Promise<void>> = {
   async '/api/credential-links/revoke'(ctx, body, _req, res) {
     const link = stringField(body, 'link')!;
     const subject = stringField(body, 'subject')!;
-    if (!(await revokeCredentialLink(link, subject))) return json(res, 404, { error: { code: ErrorCodes.NO_ROUTE, message: `no "${link}" link for user "${subject}"` } });
+    if (!(await ctx.source.credentialLinks?.()?.revoke(link, subject))) return json(res, 404, { error: { code: ErrorCodes.NO_ROUTE, message: `no "${link}" link for user "${subject}"` } });
     ctx.logger.info({ link, subject }, 'admin revoked an upstream credential link');
     json(res, 200, { revoked: { link, subject } });
   },

@@ -3,11 +3,10 @@ import { stateKey } from '../state/index.ts';
 
 /**
  * Per-user upstream credential links (backendAuth `oauth`) as the admin server sees them: which users linked which
- * upstream accounts, and a way to revoke one. A store of links registers itself here when it is created; the admin
- * API lists and revokes through every registered store. Tokens never cross this interface.
- *
- * The registry is per process: with `workers > 1` and the memory store, each worker holds its own links and the
- * admin server (in the supervisor) sees none of them; a Redis store is shared and seen by any process that built it.
+ * upstream accounts, and a way to revoke one. The store of links puts itself in the gateway's state under
+ * `CREDENTIAL_LINK_SOURCE`; the gateway's admin server lists and revokes through it. Tokens never cross this
+ * interface. Links live in the memory of the process that serves the user: with `workers > 1` each worker holds
+ * its own, and the admin server (in the supervisor) sees none of them.
  */
 
 /** One link, as the admin sees it. */
@@ -31,33 +30,8 @@ export interface CredentialLinkSource {
   revoke(link: string, subject: string): Promise<boolean>;
 }
 
-const sources = new Set<CredentialLinkSource>();
-
-/** Registers a store of links; the returned function unregisters it. */
-export function registerCredentialLinks(source: CredentialLinkSource): () => void {
-  sources.add(source);
-  return () => void sources.delete(source);
-}
-
-/** Every link of every registered store, sorted by link then subject. */
-export async function listCredentialLinks(): Promise<CredentialLinkInfo[]> {
-  const all = (await Promise.all([...sources].map((s) => s.list()))).flat();
-  const seen = new Set<string>();
-  return all
-    .filter((l) => {
-      const k = `${l.link}\n${l.subject}`;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    })
-    .sort((a, b) => a.link.localeCompare(b.link) || a.subject.localeCompare(b.subject));
-}
-
-/** Revokes a link in every store that holds it; true when one did. */
-export async function revokeCredentialLink(link: string, subject: string): Promise<boolean> {
-  const results = await Promise.all([...sources].map((s) => s.revoke(link, subject)));
-  return results.some(Boolean);
-}
+/** The gateway's store of links, in its state (global scope): the admin server of that gateway lists and revokes through it. */
+export const CREDENTIAL_LINK_SOURCE = stateKey<CredentialLinkSource>('backendAuth.credentialLinks');
 
 /**
  * Whether the caller of a request has a per-user upstream credential, by name (an oauth link's name, or

@@ -15,9 +15,7 @@ export { backendOf, failBeforeDispatch, ForwardingHandler, withHeader } from './
 export { createOutboundGuard, isNonPublicAddress, type OutboundGuard, type OutboundRule, type OutboundVerdict } from './outbound-guard.ts';
 export type { UpstreamContribution, UpstreamDispatch, UpstreamDispatchOptions, UpstreamInterceptor, UpstreamTls } from './types.ts';
 export {
-  listCredentialLinks,
-  registerCredentialLinks,
-  revokeCredentialLink,
+  CREDENTIAL_LINK_SOURCE,
   UPSTREAM_CREDENTIAL_PROBE,
   UPSTREAM_CREDENTIALS,
   type CredentialLinkInfo,

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { BoundedMap } from '../../core/state/bounded-map.ts';
 import { stateKey } from '../../core/state/index.ts';
-import { registerCredentialLinks, type CredentialLinkInfo, type CredentialLinkSource } from '../../core/upstream/credential-links.ts';
+import type { CredentialLinkInfo, CredentialLinkSource } from '../../core/upstream/credential-links.ts';
 import { credentialChannel, publish } from '../../core/telemetry/index.ts';
 import type { OAuthLinkRuntime } from './oauth.ts';
 
@@ -51,11 +51,6 @@ export class OAuthLinks implements CredentialLinkSource {
   /** The pending `state` of each (link, user), so that repeated calls before the login reuse one login URL. */
   private readonly pendingOf = new Map<string, string>();
   readonly runtimes = new Map<string, OAuthLinkRuntime>();
-  readonly unregister: () => void;
-
-  constructor() {
-    this.unregister = registerCredentialLinks(this);
-  }
 
   private keyOf(link: string): Buffer {
     const rt = this.runtimes.get(link);
@@ -138,7 +133,7 @@ export class OAuthLinks implements CredentialLinkSource {
     return [...this.links.entries()].map(([key, l]) => {
       const [link, subject] = key.split('\n');
       return { link, subject, linkedAt: iso(l.linkedAt)!, refreshedAt: iso(l.refreshedAt), expiresAt: iso(l.expiresAt), refreshable: l.refreshable };
-    });
+    }).sort((a, b) => a.link.localeCompare(b.link) || a.subject.localeCompare(b.subject));
   }
 
   async revoke(link: string, subject: string): Promise<boolean> {

@@ -6,6 +6,7 @@ import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { RequestContext } from '../../core/pipeline/index.ts';
 import { GLOBAL_SCOPE, type StateStore } from '../../core/state/index.ts';
 import { credentialChannel, publish } from '../../core/telemetry/index.ts';
+import { CREDENTIAL_LINK_SOURCE } from '../../core/upstream/index.ts';
 import { configError, readSecret, secretSchema } from './secret.ts';
 import { OAUTH_LINKS, OAuthLinks, type LinkTokens } from './oauth-store.ts';
 import type { CredentialResolver } from './per-user.ts';
@@ -71,8 +72,13 @@ export class LinkRequiredError extends GatewayError {
   }
 }
 
+/** The gateway's link store, created with the first oauth link and shown to its admin server. */
 export function oauthLinks(state: StateStore): OAuthLinks {
-  return state.getOrCreate(OAUTH_LINKS, GLOBAL_SCOPE, () => new OAuthLinks());
+  return state.getOrCreate(OAUTH_LINKS, GLOBAL_SCOPE, () => {
+    const links = new OAuthLinks();
+    state.set(CREDENTIAL_LINK_SOURCE, GLOBAL_SCOPE, links);
+    return links;
+  });
 }
 
 /**
