@@ -272,6 +272,14 @@ export interface UpstreamOAuthCredentials {
   loginTimeoutMs?: number;
   /** How long one token-endpoint call may take, in milliseconds. @default 5000 @example 2000 */
   timeoutMs?: number;
+  /**
+   * Where the sealed tokens and logins in progress live: this process's memory, or Redis, shared by every worker
+   * and replica naming the same URL and prefix (then `encryptionKey` is required). A Redis that cannot be reached
+   * fails the call closed.
+   * @default 'memory'
+   * @example { redis: { url: 'redis://127.0.0.1:6379', prefix: 'portcullis:links:' } }
+   */
+  store?: 'memory' | { redis: { url: string; prefix?: string } };
 }
 
 /**

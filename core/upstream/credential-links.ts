@@ -5,8 +5,8 @@ import { stateKey } from '../state/index.ts';
  * Per-user upstream credential links (backendAuth `oauth`) as the admin server sees them: which users linked which
  * upstream accounts, and a way to revoke one. The store of links puts itself in the gateway's state under
  * `CREDENTIAL_LINK_SOURCE`; the gateway's admin server lists and revokes through it. Tokens never cross this
- * interface. Links live in the memory of the process that serves the user: with `workers > 1` each worker holds
- * its own, and the admin server (in the supervisor) sees none of them.
+ * interface. With the memory store, links live in the process that serves the user (with `workers > 1` the admin
+ * server, in the supervisor, sees none of them); with a Redis store every process sees them all.
  */
 
 /** One link, as the admin sees it. */
@@ -39,7 +39,7 @@ export const CREDENTIAL_LINK_SOURCE = stateKey<CredentialLinkSource>('backendAut
  * `upstreamCredentials` (CEL). The route's backendAuth registers it in gateway state under its route scope; the
  * route's authorization policy asks it once per request, before its decision. Never carries a credential.
  */
-export type UpstreamCredentialProbe = (ctx: RequestContext) => Record<string, boolean>;
+export type UpstreamCredentialProbe = (ctx: RequestContext) => Record<string, boolean> | Promise<Record<string, boolean>>;
 
 /** The probe of a route's per-user backendAuth, by the route's scope. */
 export const UPSTREAM_CREDENTIAL_PROBE = stateKey<UpstreamCredentialProbe>('backendAuth.credentialProbe');

@@ -48,8 +48,8 @@ export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
       return createPerUserInstance({ ...bearer, resolve, probe: (ctx) => ({ tokenExchange: bearerOf(ctx) !== undefined }) });
     }
     if (config.oauth) {
-      const oauth = createOAuthResolver(config.oauth, { baseDir: build.baseDir, path: `${build.path}.oauth`, state: build.state });
-      return createPerUserInstance({ ...bearer, resolve: oauth.resolve, probe: (ctx) => ({ [oauth.name]: oauth.linked(ctx.identity) }) });
+      const oauth = createOAuthResolver(config.oauth, { baseDir: build.baseDir, path: `${build.path}.oauth`, state: build.state, logger: build.logger });
+      return createPerUserInstance({ ...bearer, resolve: oauth.resolve, probe: async (ctx) => ({ [oauth.name]: await oauth.linked(ctx.identity) }), close: oauth.close });
     }
     if (config.passthrough) {
       return {

@@ -35,7 +35,7 @@ export const upstreamOAuthCallback: PolicyDefinition<UpstreamOAuthCallbackPolicy
         const q = new URLSearchParams(ctx.search);
         const state = q.get('state');
         if (!state) return refuse(ctx, 'no state parameter');
-        const login = links.takeLogin(state);
+        const login = await links.takeLogin(state);
         if (!login) return refuse(ctx, 'unknown, already used or expired state; start again from your client');
         const who = { link: login.link, subject: login.subject };
         const error = q.get('error');
@@ -50,7 +50,7 @@ export const upstreamOAuthCallback: PolicyDefinition<UpstreamOAuthCallbackPolicy
         } catch (err) {
           return refuse(ctx, `the authorization server refused the code (${(err as Error).message})`, who);
         }
-        links.set(login.link, login.subject, tokens, false);
+        await links.set(login.link, login.subject, tokens, false);
         publish(credentialChannel, () => ({ event: 'link' as const, link: login.link, subject: login.subject, by: 'user' as const, route: login.route, reason: login.session ? `login started from session ${login.session.slice(0, 8)}…` : undefined }));
         ctx.log.info({ route: ctx.routeName, link: login.link, subject: login.subject }, 'backendAuth.oauth: upstream account linked');
         const body = PAGE(login.link);

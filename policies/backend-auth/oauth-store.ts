@@ -1,9 +1,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { BoundedMap } from '../../core/state/bounded-map.ts';
 import { stateKey } from '../../core/state/index.ts';
 import type { CredentialLinkInfo, CredentialLinkSource } from '../../core/upstream/credential-links.ts';
 import { credentialChannel, publish } from '../../core/telemetry/index.ts';
+import { MemoryLinkBackend, RedisLinkBackend, type LinkBackend, type PendingLogin } from './link-backends.ts';
 import type { OAuthLinkRuntime } from './oauth.ts';
+
+export type { PendingLogin } from './link-backends.ts';
 
 /** The tokens of one link, as they are held in memory only while in use (stored encrypted). */
 export interface LinkTokens {
@@ -13,80 +15,81 @@ export interface LinkTokens {
   expiresAt?: number;
 }
 
-interface StoredLink {
-  /** AES-256-GCM of the JSON tokens: iv (12 bytes) | tag (16 bytes) | ciphertext, bound to link and subject (AAD). */
-  sealed: Buffer;
-  linkedAt: number;
-  refreshedAt?: number;
-  expiresAt?: number;
-  refreshable: boolean;
-}
-
-/** A login in progress: what the callback needs, bound to the user and session that started it. Single use. */
-export interface PendingLogin {
-  link: string;
-  subject: string;
-  /** The client session (MCP session id) the login was started from, for the audit line. */
-  session?: string;
-  verifier: string;
-  expiresAt: number;
-  route: string;
-  /** The redirect URI the authorization request named (the code is redeemed with the same). */
-  redirectUri: string;
-}
-
-const MAX_LINKS = 100_000;
-const MAX_PENDING = 10_000;
-
 const aad = (link: string, subject: string) => Buffer.from(`${link}\n${subject}`);
 
 /**
- * The per-user link store of the gateway process (kept in gateway state, so it survives reloads): encrypted tokens
- * by (link, user), logins in progress by `state`, and each link's runtime (its client settings, rebuilt by every
- * reload). Registered with the admin API, which lists and revokes links through it and never sees a token.
+ * The gateway's per-user links (kept in gateway state, so it survives reloads): tokens sealed per (link, user) in
+ * the link's backend (this process's memory, or Redis), logins in progress by `state`, and each link's runtime (its
+ * client settings and key, rebuilt by every reload). The admin API lists and revokes links through it and never
+ * sees a token.
  */
 export class OAuthLinks implements CredentialLinkSource {
-  private readonly links = new BoundedMap<string, StoredLink>(MAX_LINKS);
-  private readonly pending = new BoundedMap<string, PendingLogin>(MAX_PENDING);
-  /** The pending `state` of each (link, user), so that repeated calls before the login reuse one login URL. */
-  private readonly pendingOf = new Map<string, string>();
   readonly runtimes = new Map<string, OAuthLinkRuntime>();
+  readonly memory = new MemoryLinkBackend();
+  private readonly redis = new Map<string, { backend: RedisLinkBackend; refs: number }>();
 
-  private keyOf(link: string): Buffer {
-    const rt = this.runtimes.get(link);
-    if (!rt) throw new Error(`no oauth link named ${link}`);
-    return rt.encryptionKey;
+  /** The Redis backend for (url, prefix), shared by every link that names it; `release` when done. */
+  acquireRedis(url: string, prefix: string): { backend: LinkBackend; release: () => Promise<void> } {
+    const id = `${url}\n${prefix}`;
+    let entry = this.redis.get(id);
+    if (!entry) this.redis.set(id, (entry = { backend: new RedisLinkBackend(url, prefix), refs: 0 }));
+    entry.refs++;
+    const e = entry;
+    let released = false;
+    return {
+      backend: e.backend,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (--e.refs === 0) {
+          this.redis.delete(id);
+          await e.backend.close();
+        }
+      },
+    };
   }
 
-  get(link: string, subject: string): LinkTokens | undefined {
-    const stored = this.links.get(`${link}\n${subject}`);
+  private backends(): LinkBackend[] {
+    const all = new Map<string, LinkBackend>([[this.memory.id, this.memory]]);
+    for (const rt of this.runtimes.values()) all.set(rt.backend.id, rt.backend);
+    return [...all.values()];
+  }
+
+  private runtime(link: string): OAuthLinkRuntime {
+    const rt = this.runtimes.get(link);
+    if (!rt) throw new Error(`no oauth link named ${link}`);
+    return rt;
+  }
+
+  async get(link: string, subject: string): Promise<LinkTokens | undefined> {
+    const rt = this.runtime(link);
+    const stored = await rt.backend.get(link, subject);
     if (!stored) return undefined;
     try {
-      const key = this.keyOf(link);
-      const iv = stored.sealed.subarray(0, 12);
-      const tag = stored.sealed.subarray(12, 28);
-      const decipher = createDecipheriv('aes-256-gcm', key, iv);
+      const sealed = Buffer.from(stored.sealed, 'base64');
+      const decipher = createDecipheriv('aes-256-gcm', rt.encryptionKey, sealed.subarray(0, 12));
       decipher.setAAD(aad(link, subject));
-      decipher.setAuthTag(tag);
-      const plain = Buffer.concat([decipher.update(stored.sealed.subarray(28)), decipher.final()]);
+      decipher.setAuthTag(sealed.subarray(12, 28));
+      const plain = Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]);
       return JSON.parse(plain.toString('utf8')) as LinkTokens;
     } catch {
-      // Sealed under another key (the config's encryptionKey changed) or damaged: the user links again.
-      this.links.delete(`${link}\n${subject}`);
+      // Sealed under another key (the config's encryptionKey changed), for another user, or damaged: link again.
+      await rt.backend.delete(link, subject);
       return undefined;
     }
   }
 
-  set(link: string, subject: string, tokens: LinkTokens, refreshed: boolean): void {
+  async set(link: string, subject: string, tokens: LinkTokens, refreshed: boolean): Promise<void> {
+    const rt = this.runtime(link);
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.keyOf(link), iv);
+    const cipher = createCipheriv('aes-256-gcm', rt.encryptionKey, iv);
     cipher.setAAD(aad(link, subject));
     const ct = Buffer.concat([cipher.update(JSON.stringify(tokens), 'utf8'), cipher.final()]);
-    const previous = this.links.peek(`${link}\n${subject}`);
+    const previous = refreshed ? await rt.backend.get(link, subject) : undefined;
     const now = Date.now();
-    this.links.set(`${link}\n${subject}`, {
-      sealed: Buffer.concat([iv, cipher.getAuthTag(), ct]),
-      linkedAt: refreshed && previous ? previous.linkedAt : now,
+    await rt.backend.set(link, subject, {
+      sealed: Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64'),
+      linkedAt: previous?.linkedAt ?? now,
       refreshedAt: refreshed ? now : undefined,
       expiresAt: tokens.expiresAt,
       refreshable: tokens.refreshToken !== undefined,
@@ -94,54 +97,52 @@ export class OAuthLinks implements CredentialLinkSource {
   }
 
   /** Whether the user holds a link (without opening it). */
-  has(link: string, subject: string): boolean {
-    return this.links.has(`${link}\n${subject}`);
+  async has(link: string, subject: string): Promise<boolean> {
+    return (await this.runtime(link).backend.get(link, subject)) !== undefined;
   }
 
-  delete(link: string, subject: string): boolean {
-    return this.links.delete(`${link}\n${subject}`);
+  async delete(link: string, subject: string): Promise<boolean> {
+    return this.runtime(link).backend.delete(link, subject);
   }
 
-  /** A login for (link, user): the pending one if it has a minute left, else a new one. */
-  startLogin(login: Omit<PendingLogin, 'verifier' | 'expiresAt'>, lifetimeMs: number): { state: string; login: PendingLogin } {
-    const who = `${login.link}\n${login.subject}`;
+  /** A login for (link, user): the pending one while it has time left, else a new one. */
+  async startLogin(login: Omit<PendingLogin, 'verifier' | 'expiresAt'>, lifetimeMs: number): Promise<{ state: string; login: PendingLogin }> {
+    const backend = this.runtime(login.link).backend;
     const now = Date.now();
-    const existing = this.pendingOf.get(who);
-    const found = existing === undefined ? undefined : this.pending.peek(existing);
+    const existing = await backend.pendingOf(login.link, login.subject);
+    const found = existing === undefined ? undefined : await backend.peekLogin(existing);
     if (existing !== undefined && found && found.expiresAt - Math.min(60_000, lifetimeMs / 2) > now && found.redirectUri === login.redirectUri) return { state: existing, login: found };
-    if (existing !== undefined) this.pending.delete(existing);
     const state = randomBytes(32).toString('base64url');
     const fresh: PendingLogin = { ...login, verifier: randomBytes(32).toString('base64url'), expiresAt: now + lifetimeMs };
-    this.pending.set(state, fresh);
-    this.pendingOf.set(who, state);
-    if (this.pendingOf.size > MAX_PENDING) this.pendingOf.delete(this.pendingOf.keys().next().value!);
+    await backend.putLogin(state, fresh);
+    await backend.setPendingOf(login.link, login.subject, state, lifetimeMs);
     return { state, login: fresh };
   }
 
-  /** Takes the login `state` names, once: a second callback with it finds nothing. */
-  takeLogin(state: string): PendingLogin | undefined {
-    const login = this.pending.peek(state);
-    if (!login) return undefined;
-    this.pending.delete(state);
-    const who = `${login.link}\n${login.subject}`;
-    if (this.pendingOf.get(who) === state) this.pendingOf.delete(who);
-    return login.expiresAt > Date.now() ? login : undefined;
+  /** Takes the login `state` names, once, from whichever backend holds it: a second callback finds nothing. */
+  async takeLogin(state: string): Promise<PendingLogin | undefined> {
+    for (const backend of this.backends()) {
+      const login = await backend.takeLogin(state);
+      if (login) return login.expiresAt > Date.now() ? login : undefined;
+    }
+    return undefined;
   }
 
   async list(): Promise<CredentialLinkInfo[]> {
     const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-    return [...this.links.entries()].map(([key, l]) => {
-      const [link, subject] = key.split('\n');
-      return { link, subject, linkedAt: iso(l.linkedAt)!, refreshedAt: iso(l.refreshedAt), expiresAt: iso(l.expiresAt), refreshable: l.refreshable };
-    }).sort((a, b) => a.link.localeCompare(b.link) || a.subject.localeCompare(b.subject));
+    const all = (await Promise.all(this.backends().map((b) => b.list()))).flat();
+    return all
+      .map(({ link, subject, stored: l }) => ({ link, subject, linkedAt: iso(l.linkedAt)!, refreshedAt: iso(l.refreshedAt), expiresAt: iso(l.expiresAt), refreshable: l.refreshable }))
+      .sort((a, b) => a.link.localeCompare(b.link) || a.subject.localeCompare(b.subject));
   }
 
   async revoke(link: string, subject: string): Promise<boolean> {
-    const had = this.delete(link, subject);
+    const rt = this.runtimes.get(link);
+    const had = rt ? await rt.backend.delete(link, subject) : (await Promise.all(this.backends().map((b) => b.delete(link, subject)))).some(Boolean);
     if (had) publish(credentialChannel, () => ({ event: 'revoke' as const, link, subject, by: 'admin' as const }));
     return had;
   }
 }
 
-/** The process's link store, in gateway state (global scope: links are per user, whatever route reaches them). */
+/** The gateway's link store, in gateway state (global scope: links are per user, whatever route reaches them). */
 export const OAUTH_LINKS = stateKey<OAuthLinks>('backendAuth.oauth.links');

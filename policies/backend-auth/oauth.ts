@@ -9,6 +9,7 @@ import { credentialChannel, publish } from '../../core/telemetry/index.ts';
 import { CREDENTIAL_LINK_SOURCE } from '../../core/upstream/index.ts';
 import { configError, readSecret, secretSchema } from './secret.ts';
 import { OAUTH_LINKS, OAuthLinks, type LinkTokens } from './oauth-store.ts';
+import type { LinkBackend } from './link-backends.ts';
 import type { CredentialResolver } from './per-user.ts';
 
 export const OAUTH_DEFAULTS = { loginTimeoutMs: 600_000, timeoutMs: 5000 } as const;
@@ -31,14 +32,31 @@ export const oauthSchema = s.object(
     encryptionKey: secretSchema,
     loginTimeoutMs: s.number({ integer: true, min: 1000, max: 86_400_000 }),
     timeoutMs: s.number({ integer: true, min: 1, max: 120_000 }),
+    store: s.oneOf("'memory' or { redis: { url, prefix? } }", [
+      { when: (v) => typeof v === 'string', schema: s.literal('memory') },
+      {
+        when: (v) => s.isPlainObject(v),
+        schema: s.object(
+          { redis: s.object({ url: s.string({ pattern: /^rediss?:\/\//, patternHint: 'a redis:// or rediss:// URL' }), prefix: s.string() }, { required: ['url'] }) },
+          { required: ['redis'] },
+        ),
+      },
+    ]),
   },
-  { required: ['authorizationEndpoint', 'tokenEndpoint', 'clientId', 'redirectUri'] },
+  {
+    required: ['authorizationEndpoint', 'tokenEndpoint', 'clientId', 'redirectUri'],
+    refine(v, path, issues) {
+      if (s.isPlainObject(v.store) && v.encryptionKey === undefined) issues.push({ path: `${path}.encryptionKey`, message: 'is required with a Redis store (every replica must open the tokens the others sealed)' });
+    },
+  },
 );
 
 /** What the callback needs of one link; rebuilt by every reload (a changed secret takes effect at once). */
 export interface OAuthLinkRuntime {
   name: string;
   encryptionKey: Buffer;
+  /** Where this link's tokens and logins live. */
+  backend: LinkBackend;
   /** Exchanges an authorization code with its PKCE verifier (and the redirect URI the login used); throws the server's refusal. */
   redeemCode(code: string, verifier: string, redirectUri: string): Promise<LinkTokens>;
 }
@@ -87,8 +105,8 @@ export function oauthLinks(state: StateStore): OAuthLinks {
  */
 export function createOAuthResolver(
   config: UpstreamOAuthCredentials,
-  build: { baseDir: string; path: string; state: StateStore },
-): { name: string; resolve: CredentialResolver; linked(identity: Identity | undefined): boolean } {
+  build: { baseDir: string; path: string; state: StateStore; logger?: { warn(obj: object, msg: string): void } },
+): { name: string; resolve: CredentialResolver; linked(identity: Identity | undefined): Promise<boolean>; close(): Promise<void> } {
   const name = linkName(config);
   const links = oauthLinks(build.state);
   const clientSecret = config.clientSecret ? readSecret(config.clientSecret, build.baseDir, `${build.path}.clientSecret`) : undefined;
@@ -134,9 +152,11 @@ export function createOAuthResolver(
     return { accessToken, refreshToken, expiresAt: expiresIn === undefined ? undefined : Date.now() + expiresIn * 1000 };
   }
 
+  const store = config.store === undefined || config.store === 'memory' ? { backend: links.memory as LinkBackend, release: async () => {} } : links.acquireRedis(config.store.redis.url, config.store.redis.prefix ?? 'portcullis:links:');
   links.runtimes.set(name, {
     name,
     encryptionKey,
+    backend: store.backend,
     redeemCode: (code, verifier, redirectUri) => tokenRequest(new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier })),
   });
 
@@ -161,9 +181,9 @@ export function createOAuthResolver(
     return url.toString();
   }
 
-  function requireLogin(ctx: RequestContext, subject: string): never {
+  async function requireLogin(ctx: RequestContext, subject: string): Promise<never> {
     const session = ctx.clientHeaders['mcp-session-id'];
-    const { state, login } = links.startLogin(
+    const { state, login } = await links.startLogin(
       { link: name, subject, session: typeof session === 'string' ? session : undefined, route: ctx.routeName, redirectUri: redirectOf(ctx) },
       config.loginTimeoutMs ?? OAUTH_DEFAULTS.loginTimeoutMs,
     );
@@ -173,15 +193,24 @@ export function createOAuthResolver(
   }
 
   const resolve: CredentialResolver = async (ctx) => {
+    try {
+      return await resolveLinked(ctx);
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError(ErrorCodes.UPSTREAM_CREDENTIAL_MISSING, `backendAuth.oauth: the "${name}" link store could not be reached (${(err as Error).message}); nothing was sent upstream`, { status: 503, cause: err });
+    }
+  };
+
+  const resolveLinked: CredentialResolver = async (ctx) => {
     const subject = ctx.identity && ctx.identity.kind !== 'anonymous' ? ctx.identity.subject : undefined;
     if (subject === undefined) {
       throw new GatewayError(ErrorCodes.UPSTREAM_CREDENTIAL_MISSING, `backendAuth.oauth: the "${name}" upstream acts as the calling user, so the caller must be authenticated (add jwtAuth or apiKey to the route)`);
     }
-    const tokens = links.get(name, subject);
+    const tokens = await links.get(name, subject);
     if (!tokens) return requireLogin(ctx, subject);
     if (tokens.expiresAt === undefined || tokens.expiresAt - REFRESH_MARGIN_MS > Date.now()) return { value: tokens.accessToken };
     if (tokens.refreshToken === undefined) {
-      links.delete(name, subject);
+      await links.delete(name, subject);
       publish(credentialChannel, () => ({ event: 'revoke' as const, link: name, subject, by: 'gateway' as const, route: ctx.routeName, reason: 'the access token expired and there is no refresh token' }));
       return requireLogin(ctx, subject);
     }
@@ -196,19 +225,32 @@ export function createOAuthResolver(
       const fresh = await pending;
       // A server that does not rotate refresh tokens keeps the old one valid.
       const kept = { ...fresh, refreshToken: fresh.refreshToken ?? tokens.refreshToken };
-      if (links.get(name, subject) !== undefined) links.set(name, subject, kept, true);
+      if (await links.has(name, subject)) await links.set(name, subject, kept, true);
       publish(credentialChannel, () => ({ event: 'refresh' as const, link: name, subject, by: 'gateway' as const, route: ctx.routeName }));
       return { value: kept.accessToken };
     } catch (err) {
       const e = err as TokenEndpointError;
       if (e.error === 'invalid_grant') {
         // The authorization server revoked the grant (or the refresh token expired): the user must link again.
-        links.delete(name, subject);
+        await links.delete(name, subject);
         publish(credentialChannel, () => ({ event: 'revoke' as const, link: name, subject, by: 'gateway' as const, route: ctx.routeName, reason: 'the authorization server refused the refresh token (invalid_grant)' }));
         return requireLogin(ctx, subject);
       }
       throw new GatewayError(ErrorCodes.TOKEN_EXCHANGE_FAILED, `backendAuth.oauth: refreshing the "${name}" token failed: ${e.message}; nothing was sent upstream`, { cause: err });
     }
   };
-  return { name, resolve, linked: (identity) => identity !== undefined && identity.kind !== 'anonymous' && links.has(name, identity.subject) };
+  return {
+    name,
+    resolve,
+    linked: async (identity) => {
+      if (identity === undefined || identity.kind === 'anonymous') return false;
+      try {
+        return await links.has(name, identity.subject);
+      } catch (err) {
+        build.logger?.warn({ link: name, err: (err as Error).message }, 'backendAuth.oauth: the link store could not be read; policies see no link');
+        return false;
+      }
+    },
+    close: store.release,
+  };
 }

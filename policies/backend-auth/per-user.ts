@@ -32,7 +32,7 @@ const RESOLVED = stateKey<WeakMap<object, ResolvedCredential>>('backendAuth.perU
  * sets it on every call made for that request. A call that no request of this policy resolved (a stray
  * background call) fails closed rather than going out without the caller's credential.
  */
-export function createPerUserInstance(options: { header: string; prefix: string; scope: string; state: StateStore; resolve: CredentialResolver; probe: UpstreamCredentialProbe }): PolicyInstance {
+export function createPerUserInstance(options: { header: string; prefix: string; scope: string; state: StateStore; resolve: CredentialResolver; probe: UpstreamCredentialProbe; close?: () => Promise<void> }): PolicyInstance {
   const byRequest = options.state.getOrCreate(RESOLVED, options.scope, () => new WeakMap());
   // The route's authorization policy asks this whether the caller has a credential (input.upstreamCredentials).
   const probe = options.probe;
@@ -62,6 +62,7 @@ export function createPerUserInstance(options: { header: string; prefix: string;
     async close() {
       // Retired after its successor registered: remove the probe only if it is still this one (the route lost it).
       if (options.state.get(UPSTREAM_CREDENTIAL_PROBE, options.scope) === probe) options.state.delete(UPSTREAM_CREDENTIAL_PROBE, options.scope);
+      await options.close?.();
     },
   };
 }
