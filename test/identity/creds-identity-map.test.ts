@@ -197,3 +197,33 @@ describe('backendAuth.identityMap: bad settings are refused with their path', ()
     }
   });
 });
+
+describe('backendAuth.identityMap: a rotated secret file takes effect without a restart', () => {
+  it('rewriting bob token file reloads the config, and the upstream sees the new token', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pcl-creds-rot-'));
+    await writeFile(join(dir, 'bob'), 'bob-token-before-rotation');
+    const up = await startCredsUpstream({ tokens: { 'bob-token-before-rotation': 'bob (old token)', 'bob-token-after-rotation': 'bob (new token)' } });
+    const gw = await startTestGateway(
+      simpleConfig([
+        {
+          name: 'rest',
+          policies: { apiKey: { header: 'x-api-key', keys: [{ name: 'bob', sha256: sha256Hex('bob-rot-key') }] }, backendAuth: { prefix: 'Bearer ', identityMap: { credentials: { bob: `file://${join(dir, 'bob')}` } } } },
+          backends: [{ host: `127.0.0.1:${up.port}` }],
+        },
+      ] as any),
+      { watch: true },
+    );
+    try {
+      const call = async () => (await (await fetch(`${gw.url()}/api/whoami`, { headers: { 'x-api-key': 'bob-rot-key' } })).json()) as { user: string };
+      assert.deepEqual(await call(), { user: 'bob (old token)' });
+      await writeFile(join(dir, 'bob'), 'bob-token-after-rotation\n');
+      await gw.logs.waitFor((l) => l.msg === 'reloaded');
+      assert.deepEqual(await call(), { user: 'bob (new token)' });
+      assert.ok(!gw.logs.raw().includes('bob-token-'), 'a log line holds the token');
+    } finally {
+      await gw.close();
+      await up.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
