@@ -77,6 +77,11 @@ const STATUS: Record<ErrorCode, number> = {
   PCL_ERR_OIDC_PROVIDER_FAILED: 502,
   PCL_ERR_OIDC_CALLBACK_INVALID: 400,
   PCL_ERR_EXT_AUTHZ_FAILED: 403,
+  // Per-user upstream credentials
+  PCL_ERR_UPSTREAM_CREDENTIAL_MISSING: 403,
+  PCL_ERR_TOKEN_EXCHANGE_FAILED: 502,
+  PCL_ERR_UPSTREAM_LINK_REQUIRED: 403,
+  PCL_ERR_OAUTH_CALLBACK_INVALID: 400,
 };
 
 /** Every error the gateway raises on purpose: a stable code, the HTTP status it maps to, and the cause. */

@@ -3,7 +3,7 @@ import { apiKey } from './api-key/index.ts';
 import { authorization } from './authorization/index.ts';
 import { mcpAuthorization } from './authorization/mcp-authorization.ts';
 import { requestMirror } from './request-mirror/index.ts';
-import { backendAuth } from './backend-auth/index.ts';
+import { backendAuth, upstreamOAuthCallback } from './backend-auth/index.ts';
 import { jwtAuth } from './jwt-auth/index.ts';
 import { mcpAuthentication } from './mcp-authentication/index.ts';
 import { oidc } from './oidc/index.ts';
@@ -30,6 +30,7 @@ export { headerInjection, piiRedaction, toolArgumentRules, toolPinning };
 import { rateLimit } from './rate-limit/index.ts';
 export { rateLimit };
 
+export { upstreamOAuthCallback };
 export { apiKey, authorization, backendAuth, backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite, jwtAuth, mcpAuthentication };
 
 /** Every built-in policy kind; the CLI hands this list to the core. Order here does not matter: phases do. */
@@ -57,6 +58,7 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   apiKey,
   oidc,
   backendAuth,
+  upstreamOAuthCallback,
   mcpAuthentication,
   rateLimit,
   mcpAuthorization,

@@ -101,6 +101,15 @@ export interface AuthorizationInput {
   mcp?: AuthorizationMcp;
   /** Present only for decisions on A2A messages and card skills. @default undefined @example { method: 'message/send', agent: 'research', skill: 'summarize', listing: false } */
   a2a?: AuthorizationA2a;
+  /**
+   * Whether the caller has a per-user upstream credential on this route, when its `backendAuth` is per user:
+   * keyed by the `oauth` link's name (true once the user linked the account), or `identityMap` (true when the
+   * map has an entry for the caller) or `tokenExchange` (true when the request carries a bearer token to exchange).
+   * Never the credential itself. CEL rules see the same as `upstreamCredentials`.
+   * @default undefined (the route has no per-user backendAuth)
+   * @example { github: false }
+   */
+  upstreamCredentials?: Record<string, boolean>;
 }
 
 /**

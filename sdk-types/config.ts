@@ -1,7 +1,7 @@
 import type { McpOpenApiTarget } from './openapi.ts';
 import type { A2aBackend } from './a2a.ts';
 import type { McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
-import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, ExtAuthzPolicy, JwtAuthPolicy, McpAuthenticationPolicy, OidcPolicy, SecretSource } from './security.ts';
+import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, ExtAuthzPolicy, JwtAuthPolicy, McpAuthenticationPolicy, OidcPolicy, SecretSource, UpstreamOAuthCallbackPolicy } from './security.ts';
 
 /**
  * The Portcullis configuration model: binds → listeners → routes → backends, with policies on listeners and
@@ -423,6 +423,8 @@ export interface Policies {
   authorization?: AuthorizationPolicy;
   /** The credential sent to the backend in place of the client's. */
   backendAuth?: BackendAuthPolicy;
+  /** The gateway's OAuth callback for `backendAuth.oauth` (a route of its own, no authentication, no backend). @example {} */
+  upstreamOAuthCallback?: UpstreamOAuthCallbackPolicy;
   /** Rate limits, calendar quotas and concurrency limits, local or shared in Redis. @example { limits: [{ key: ['subject'], rate: { limit: 100, windowMs: 60000 } }] } */
   rateLimit?: RateLimitPolicy;
   /** MCP authorization in CEL rules (agentgateway's `mcpAuthorization`): tool, prompt and resource calls and lists. */

@@ -188,6 +188,15 @@ export const ErrorCodes = {
   OIDC_CALLBACK_INVALID: 'PCL_ERR_OIDC_CALLBACK_INVALID',
   /** 403: `extAuthz`: the external authorizer could not be reached within 2 s, or an expression for its request failed (`failureMode: allow` lets the request through instead). */
   EXT_AUTHZ_FAILED: 'PCL_ERR_EXT_AUTHZ_FAILED',
+  // Per-user upstream credentials (backendAuth identityMap, tokenExchange, oauth)
+  /** 403: `backendAuth` has no upstream credential for this caller (no identity-map entry, no token to exchange) and its `fallback` is `deny`. */
+  UPSTREAM_CREDENTIAL_MISSING: 'PCL_ERR_UPSTREAM_CREDENTIAL_MISSING',
+  /** 502: the token-exchange endpoint (RFC 8693) refused the caller's token, answered something unusable, or did not answer within `timeoutMs`; nothing was sent upstream. */
+  TOKEN_EXCHANGE_FAILED: 'PCL_ERR_TOKEN_EXCHANGE_FAILED',
+  /** 403: the caller has not yet linked its account at the upstream's authorization server (backendAuth `oauth`); the error body carries the login URL as `error.loginUrl`. */
+  UPSTREAM_LINK_REQUIRED: 'PCL_ERR_UPSTREAM_LINK_REQUIRED',
+  /** 400: an OAuth callback with an unknown, used or expired `state`, a state of another caller, or a code the authorization server refused. */
+  OAUTH_CALLBACK_INVALID: 'PCL_ERR_OAUTH_CALLBACK_INVALID',
 } as const;
 
 /** One of the {@link ErrorCodes} values. @example 'PCL_ERR_NO_ROUTE' */

@@ -98,13 +98,18 @@ export type {
   OidcPolicy,
   ExtAuthzPolicy,
   ExtAuthzHttp,
+  CredentialRef,
+  IdentityMapCredentials,
   JwksSource,
   JwtAuthPolicy,
   McpAuthenticationPolicy,
   McpAuthProvider,
   BearerMethod,
   SecretSource,
+  TokenExchangeCredentials,
   TokenLocation,
+  UpstreamOAuthCallbackPolicy,
+  UpstreamOAuthCredentials,
 } from './security.ts';
 export type { CelRule, McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
 export type {

@@ -283,6 +283,28 @@ export interface BackendAuthPolicy {
    * @example { signingKey: { file: './signing-key.pem' }, alg: 'ES256', kid: 'k1', claims: { iss: 'gw', aud: 'https://api.example.com' } }
    */
   jwtSign?: BackendJwtSign;
+  /**
+   * Per-user upstream credentials: each caller's own secret, picked by its identity. See {@link IdentityMapCredentials}.
+   * @default undefined
+   * @example { credentials: { alice: 'env://ALICE_GITHUB_TOKEN', bob: 'file://./secrets/bob' } }
+   */
+  identityMap?: IdentityMapCredentials;
+  /**
+   * Per-user upstream credentials by OAuth 2.0 Token Exchange (RFC 8693): the caller's token is exchanged for one
+   * whose audience is the upstream. See {@link TokenExchangeCredentials}.
+   * @default undefined
+   * @example { tokenEndpoint: 'https://idp.example.com/token', audience: 'https://mcp.example.com', clientId: 'gateway', clientSecret: { env: 'GW_CLIENT_SECRET' } }
+   */
+  tokenExchange?: TokenExchangeCredentials;
+  /**
+   * Per-user upstream credentials by OAuth on behalf of the user: the first call of a user who has not linked the
+   * upstream account is refused with `PCL_ERR_UPSTREAM_LINK_REQUIRED` and a login URL; after the user signs in at
+   * the upstream's authorization server, the gateway holds that user's tokens (encrypted) and refreshes them. See
+   * {@link UpstreamOAuthCredentials}.
+   * @default undefined
+   * @example { name: 'github', authorizationEndpoint: 'https://github.com/login/oauth/authorize', tokenEndpoint: 'https://github.com/login/oauth/access_token', clientId: 'Iv1.abc', clientSecret: { env: 'GITHUB_CLIENT_SECRET' }, redirectUri: 'https://gw.example.com/oauth/callback' }
+   */
+  oauth?: UpstreamOAuthCredentials;
 }
 
 /**
@@ -356,4 +378,118 @@ export interface ExtAuthzHttp {
   includeResponseHeaders?: string[];
   /** Values kept for the access log as `extauthz.<key>`, CEL over `response.headers`, `response.status`, `response.body` and the request. @default {} @example { githubUser: 'response.headers["x-auth-request-user"]' } */
   metadata?: Record<string, string>;
+}
+
+/**
+ * `backendAuth.oauth`: the gateway runs the OAuth 2.0 authorization-code flow with PKCE (S256) against the
+ * upstream's own authorization server, once per user, and sends that user's access token upstream as
+ * `Authorization: Bearer`. Tokens are kept encrypted (AES-256-GCM, bound to the link and the user) in this
+ * gateway process's memory, refreshed with the refresh token when they near expiry, and never shown to the client.
+ * `redirectUri` must reach a route with the {@link UpstreamOAuthCallbackPolicy} policy.
+ * @example { name: 'tools', authorizationEndpoint: 'https://as.example.com/auth', tokenEndpoint: 'https://as.example.com/token', clientId: 'gateway', clientSecret: { env: 'AS_SECRET' }, scopes: ['openid', 'offline_access'], redirectUri: 'https://gw.example.com/oauth/callback', encryptionKey: { env: 'LINK_KEY' } }
+ */
+export interface UpstreamOAuthCredentials {
+  /** The link's name, shown to admins and in audit lines; one user has one link per name. @default the authorization endpoint's host @example 'github' */
+  name?: string;
+  /** The authorization server's authorization endpoint. @default undefined (required) @example 'https://as.example.com/authorize' */
+  authorizationEndpoint: string;
+  /** The authorization server's token endpoint (code redemption and refresh). @default undefined (required) @example 'https://as.example.com/token' */
+  tokenEndpoint: string;
+  /** The gateway's client id at that server. @default undefined (required) @example 'portcullis' */
+  clientId: string;
+  /** The gateway's client secret (HTTP Basic); absent: a public client (`client_id` in the form). @default undefined @example { env: 'AS_CLIENT_SECRET' } */
+  clientSecret?: SecretSource;
+  /** Scopes asked for (add `offline_access` where the server needs it for a refresh token). @default [] @example ['repo', 'offline_access'] */
+  scopes?: string[];
+  /** The `resource` (RFC 8707) asked for at authorization, redemption and refresh. @default undefined @example 'https://api.example.com' */
+  resource?: string;
+  /**
+   * The gateway's callback URL, as registered at the authorization server; or a path, then the calling request's
+   * own origin (scheme and Host) is put before it (the server still accepts only the URLs registered with it).
+   * @default undefined (required)
+   * @example 'https://gw.example.com/oauth/callback'
+   */
+  redirectUri: string;
+  /** Key that seals stored tokens: base64 of 32 bytes. @default a random key per process (links do not survive a restart anyway) @example { env: 'PORTCULLIS_LINK_KEY' } */
+  encryptionKey?: SecretSource;
+  /** How long a login URL stays valid, in milliseconds (1000 to 86400000). @default 600000 @example 300000 */
+  loginTimeoutMs?: number;
+  /** How long one token-endpoint call may take, in milliseconds. @default 5000 @example 2000 */
+  timeoutMs?: number;
+  /**
+   * Where the sealed tokens and logins in progress live: this process's memory, or Redis, shared by every worker
+   * and replica naming the same URL and prefix (then `encryptionKey` is required). A Redis that cannot be reached
+   * fails the call closed.
+   * @default 'memory'
+   * @example { redis: { url: 'redis://127.0.0.1:6379', prefix: 'portcullis:links:' } }
+   */
+  store?: 'memory' | { redis: { url: string; prefix?: string } };
+}
+
+/**
+ * The gateway's OAuth callback for `backendAuth.oauth`: put it on its own route, matching the path of
+ * `redirectUri`, with no authentication (the single-use `state` is what authenticates the callback) and no
+ * backend. Answers a small HTML page on success, `PCL_ERR_OAUTH_CALLBACK_INVALID` (400) otherwise.
+ * @example { name: 'oauth-callback', matches: [{ path: { exact: '/oauth/callback' } }], policies: { upstreamOAuthCallback: {} } }
+ */
+export type UpstreamOAuthCallbackPolicy = Record<string, never>;
+
+/**
+ * Where one user's upstream credential is: a {@link SecretSource}, or a reference URL: `env://NAME` (an environment
+ * variable) or `file://PATH` (a file, trimmed; a relative path is resolved against the config's folder, so
+ * `file://./secrets/alice` and `file:///run/secrets/alice` both work). Read when the config loads; files are watched.
+ * @example 'env://ALICE_GITHUB_TOKEN'
+ */
+export type CredentialRef = string | SecretSource;
+
+/**
+ * `backendAuth.identityMap`: the upstream gets the credential mapped to the caller. The caller is named by `key`
+ * (its subject: a JWT's `sub` or an API key's name; or one of its claims). A caller with no entry is refused with
+ * `PCL_ERR_UPSTREAM_CREDENTIAL_MISSING` (403) unless `fallback` says otherwise.
+ * @example { key: { claim: 'email' }, credentials: { 'alice@example.com': 'env://ALICE_TOKEN' }, fallback: 'deny' }
+ */
+export interface IdentityMapCredentials {
+  /** What names the caller in `credentials`: `subject`, or the value of a claim (a string claim). @default 'subject' @example { claim: 'email' } */
+  key?: 'subject' | { claim: string };
+  /** Caller name to its credential. @default undefined (required) @example { alice: 'env://ALICE_TOKEN', bob: { file: './secrets/bob' } } */
+  credentials: Record<string, CredentialRef>;
+  /**
+   * A caller with no entry: `deny` refuses it (403 `PCL_ERR_UPSTREAM_CREDENTIAL_MISSING`), `none` calls the
+   * upstream without a credential, `{ credential }` sends a shared one.
+   * @default 'deny'
+   * @example { credential: { env: 'READONLY_TOKEN' } }
+   */
+  fallback?: 'deny' | 'none' | { credential: CredentialRef };
+}
+
+/**
+ * `backendAuth.tokenExchange`: the caller's bearer token (the one authentication verified, from the `authorization`
+ * header) is exchanged at `tokenEndpoint` (RFC 8693, `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`)
+ * for a token for the upstream, sent as `Bearer <token>`. Results are cached per caller and audience until they
+ * expire (never past the caller's own token's `exp`), in a bounded cache. An endpoint that refuses, fails or does
+ * not answer in `timeoutMs` fails the call closed with `PCL_ERR_TOKEN_EXCHANGE_FAILED`; a caller without a
+ * bearer token is refused with `PCL_ERR_UPSTREAM_CREDENTIAL_MISSING`.
+ * @example { tokenEndpoint: 'https://idp.example.com/token', audience: 'https://mcp.example.com', clientId: 'gateway', clientSecret: { env: 'GW_SECRET' } }
+ */
+export interface TokenExchangeCredentials {
+  /** The authorization server's token endpoint (http or https URL). @default undefined (required) @example 'https://idp.example.com/oauth/token' */
+  tokenEndpoint: string;
+  /** The `audience` asked for: the upstream's name at the authorization server. One of `audience` or `resource` is required. @default undefined @example 'https://mcp.example.com' */
+  audience?: string;
+  /** The `resource` asked for (an absolute URI of the upstream). @default undefined @example 'https://mcp.example.com/mcp' */
+  resource?: string;
+  /** The `scope` asked for, space-separated. @default undefined @example 'repo:read' */
+  scope?: string;
+  /** The gateway's client id at the authorization server (sent with `clientSecret` as HTTP Basic). @default undefined (no client authentication) @example 'gateway' */
+  clientId?: string;
+  /** The gateway's client secret. @default undefined @example { env: 'GW_CLIENT_SECRET' } */
+  clientSecret?: SecretSource;
+  /** `subject_token_type` sent. @default 'urn:ietf:params:oauth:token-type:access_token' @example 'urn:ietf:params:oauth:token-type:jwt' */
+  subjectTokenType?: string;
+  /** `requested_token_type` sent, if any. @default undefined @example 'urn:ietf:params:oauth:token-type:access_token' */
+  requestedTokenType?: string;
+  /** How long one exchange may take, in milliseconds. @default 5000 @example 2000 */
+  timeoutMs?: number;
+  /** How many exchanged tokens the cache keeps (least recently used evicted). @default 10000 @example 1000 */
+  cacheEntries?: number;
 }

@@ -86,9 +86,18 @@ const GETS: Record<string, Handler> = {
   '/api/reloads/stream': (ctx, req, res, url) => stream(ctx, req, res, 'reload', url),
   '/api/metrics': async (ctx, _req, res) => json(res, 200, { window: ctx.observer.metrics.snapshot(), prometheus: await promSummary(ctx.prometheus) }),
   '/api/policies': async (ctx, _req, res) => json(res, 200, { policies: await listPolicies(ctx.config()) }),
+  // Which users linked which upstream accounts (backendAuth.oauth): names and times, never a token.
+  '/api/credential-links': async (ctx, _req, res) => json(res, 200, { links: (await ctx.source.credentialLinks?.()?.list()) ?? [] }),
 };
 
 const POSTS: Record<string, (ctx: AdminContext, body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => Promise<void>> = {
+  async '/api/credential-links/revoke'(ctx, body, _req, res) {
+    const link = stringField(body, 'link')!;
+    const subject = stringField(body, 'subject')!;
+    if (!(await ctx.source.credentialLinks?.()?.revoke(link, subject))) return json(res, 404, { error: { code: ErrorCodes.NO_ROUTE, message: `no "${link}" link for user "${subject}"` } });
+    ctx.logger.info({ link, subject }, 'admin revoked an upstream credential link');
+    json(res, 200, { revoked: { link, subject } });
+  },
   async '/api/policies/eval'(ctx, body, _req, res) {
     const route = stringField(body, 'route')!;
     if (!body.input || typeof body.input !== 'object') throw new GatewayError(ErrorCodes.BAD_REQUEST, 'input: expected a JSON object (an AuthorizationInput)');

@@ -10,6 +10,7 @@ import type { PromSource } from './prom.ts';
 import { redactSecrets } from './redact.ts';
 import { createAdminGuard, type AdminGuard } from './security.ts';
 import { serveUi } from './static.ts';
+import type { CredentialLinkSource } from '../upstream/credential-links.ts';
 
 export { redactSecrets } from './redact.ts';
 export { AdminObserver, type ObservedItem } from './observer.ts';
@@ -22,6 +23,8 @@ export interface AdminSource {
   ports?(): readonly number[];
   /** The config file, for `policy test`. */
   configFile?: string;
+  /** The per-user upstream credential links (backendAuth `oauth`), when a route has them. */
+  credentialLinks?(): CredentialLinkSource | undefined;
 }
 
 export interface AdminServer {

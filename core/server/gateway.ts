@@ -2,7 +2,8 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
-import { StateStore } from '../state/index.ts';
+import { GLOBAL_SCOPE, StateStore } from '../state/index.ts';
+import { CREDENTIAL_LINK_SOURCE, type CredentialLinkSource } from '../upstream/credential-links.ts';
 import type { ResolvedBind } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
@@ -100,6 +101,11 @@ export class Gateway {
   /** Every file the current config depends on. */
   get files(): readonly string[] {
     return [...new Set([...this.loaded.files, ...this.runtime.files])];
+  }
+
+  /** The store of per-user upstream credential links (backendAuth `oauth`), once a route has one: for the admin server. */
+  credentialLinks(): CredentialLinkSource | undefined {
+    return this.state.get(CREDENTIAL_LINK_SOURCE, GLOBAL_SCOPE);
   }
 
   get isReady(): boolean {

@@ -94,7 +94,7 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     await gateway.close();
     throw err;
   }
-  const source = { config: () => gateway.config, isReady: () => gateway.isReady, ports: () => gateway.ports(), configFile: options.configFile };
+  const source = { config: () => gateway.config, isReady: () => gateway.isReady, ports: () => gateway.ports(), configFile: options.configFile, credentialLinks: () => gateway.credentialLinks() };
   const servers: AdminServer[] = [];
   let admin: AdminServer | undefined;
   let readiness: AdminServer | undefined;

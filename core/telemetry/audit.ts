@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { pino } from 'pino';
 import type { Phase } from '../pipeline/types.ts';
 import type { ResolvedAudit } from './config.ts';
-import { policyChannel, requestChannel, type PolicyDecisionEvent, type RequestEvent } from './events.ts';
+import { credentialChannel, policyChannel, requestChannel, type CredentialLinkEvent, type PolicyDecisionEvent, type RequestEvent } from './events.ts';
 
 /**
  * The audit log: one JSON line per decision of a deciding policy (authentication, rate limit, request filters,
@@ -129,12 +129,20 @@ export function subscribeAudit(options: AuditOptions): () => void {
     };
     options.sink.write(`${JSON.stringify(line)}\n`);
   };
+  // Per-user upstream credentials: link, refresh, revoke (and refused logins), never a token.
+  const onCredential = (m: unknown) => {
+    const e = m as CredentialLinkEvent;
+    const line = { type: 'audit', time: new Date().toISOString(), event: `credential.${e.event}`, 'enduser.id': e.subject, link: e.link, by: e.by, route: e.route, reason: e.reason, errorCode: e.errorCode };
+    options.sink.write(`${JSON.stringify(line)}\n`);
+  };
   requestChannel.start.subscribe(onStart);
   requestChannel.end.subscribe(onEnd);
   policyChannel.subscribe(onPolicy);
+  credentialChannel.subscribe(onCredential);
   return () => {
     requestChannel.start.unsubscribe(onStart);
     requestChannel.end.unsubscribe(onEnd);
     policyChannel.unsubscribe(onPolicy);
+    credentialChannel.unsubscribe(onCredential);
   };
 }

@@ -209,6 +209,24 @@ export interface RateLimitEvent {
   message?: string;
 }
 
+/**
+ * A per-user upstream credential changed (backendAuth `oauth`): a user linked an upstream account, its token was
+ * refreshed, an admin or the authorization server revoked the link, or a login callback was refused. Never carries
+ * a token or a code.
+ */
+export interface CredentialLinkEvent {
+  event: 'link' | 'refresh' | 'revoke' | 'refused';
+  /** The link's name (the upstream account kind, `backendAuth.oauth.name`). */
+  link: string;
+  /** The user the link belongs to (its subject), when known. */
+  subject?: string;
+  /** Who did it: the user's own login, the gateway (a refresh, a refused refresh), or an admin. */
+  by: 'user' | 'gateway' | 'admin';
+  route?: string;
+  reason?: string;
+  errorCode?: string;
+}
+
 /** A connection the gateway refused: its bind, or its client address, already held as many as allowed. */
 export interface ConnectionEvent {
   kind: 'refused';
@@ -227,6 +245,7 @@ export const CHANNELS = {
   process: 'portcullis:process',
   rateLimit: 'portcullis:ratelimit',
   connection: 'portcullis:connection',
+  credential: 'portcullis:credential',
 } as const;
 
 export const requestChannel: TracingChannel<RequestEvent, RequestEvent> = tracingChannel(CHANNELS.request);
@@ -243,6 +262,8 @@ export const rateLimitChannel: Channel<RateLimitEvent, RateLimitEvent> = channel
 export const connectionChannel: Channel<ConnectionEvent, ConnectionEvent> = channel(CHANNELS.connection) as Channel<ConnectionEvent, ConnectionEvent>;
 
 /** Publishes on a plain channel when someone listens; the payload is built only then. */
+export const credentialChannel: Channel<CredentialLinkEvent, CredentialLinkEvent> = channel(CHANNELS.credential) as Channel<CredentialLinkEvent, CredentialLinkEvent>;
+
 export function publish<T extends object>(ch: Channel<T, T>, build: () => T): void {
   if (ch.hasSubscribers) ch.publish(build());
 }

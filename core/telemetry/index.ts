@@ -3,6 +3,7 @@ export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   CHANNELS,
   LOG_VARIABLES,
+  credentialChannel,
   messageChannel,
   policyChannel,
   processChannel,
@@ -12,6 +13,7 @@ export {
   sandboxChannel,
   sessionChannel,
   upstreamChannel,
+  type CredentialLinkEvent,
   type MessageEvent,
   type PolicyDecisionEvent,
   type ProcessEvent,

@@ -7,6 +7,7 @@ import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { McpListItem, McpMessage, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey } from '../../core/state/index.ts';
 import { isSecretHeader } from './secret-headers.ts';
+import { UPSTREAM_CREDENTIALS } from '../../core/upstream/credential-links.ts';
 
 /**
  * CEL authorization rules in agentgateway's form (`authorization.rules`, `mcpAuthorization.rules`): each rule is
@@ -18,7 +19,7 @@ import { isSecretHeader } from './secret-headers.ts';
  */
 
 /** The variables a rule may name. */
-export const CEL_VARIABLES = ['request', 'source', 'jwt', 'apiKey', 'mcp', 'backend'] as const;
+export const CEL_VARIABLES = ['request', 'source', 'jwt', 'apiKey', 'mcp', 'backend', 'upstreamCredentials'] as const;
 
 /** Created with the first CEL rule, so that a config without CEL never loads the interpreter. */
 let env: ReturnType<typeof createCelEnvironment> | undefined;
@@ -133,6 +134,7 @@ export function httpActivation(ctx: RequestContext): Record<string, unknown> {
     source: { address: ctx.clientAddress },
     ...(ctx.backendName === undefined ? {} : { backend: { name: ctx.backendName } }),
     ...(ctx.identity ? identityVars(ctx.identity) : {}),
+    ...(ctx.vars.has(UPSTREAM_CREDENTIALS) ? { upstreamCredentials: toCelValue(ctx.vars.get(UPSTREAM_CREDENTIALS)) } : {}),
   };
   ctx.vars.set(BASE, { identity: ctx.identity, backend: ctx.backendName, base });
   return base;

@@ -7,6 +7,7 @@ import { recordDecisionInput } from '../../core/pipeline/index.ts';
 import { analyzeInputRefs, compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, WHOLE_INPUT, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
 import { a2aMessageInput, a2aSkillInput, httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
 import { celRulesSchema, compileRuleSet, httpActivation, ruleSetAllows } from './cel.ts';
+import { UPSTREAM_CREDENTIAL_PROBE, UPSTREAM_CREDENTIALS } from '../../core/upstream/credential-links.ts';
 
 export { markSecretHeader } from './secret-headers.ts';
 
@@ -92,22 +93,38 @@ export const authorization: PolicyDefinition<AuthorizationPolicy> = {
         return e;
       }
     };
+    /** The HTTP request's decision (CEL rules, then Rego), once `upstreamCredentials` is known. */
+    const decideRequest = (ctx: RequestContext, next: () => Promise<void>): Promise<void> => {
+      if (rules && !ruleSetAllows(rules, httpActivation(ctx))) {
+        ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject }, 'authorization denied by CEL rules');
+        throw new GatewayError(ErrorCodes.FORBIDDEN, 'forbidden by the authorization rules');
+      }
+      if (!policy) return next();
+      const decision = decide(ctx, httpInputJson(ctx, refs), true);
+      if (decision instanceof RegoEvalError) {
+        throw new GatewayError(ErrorCodes.POLICY_EVAL, 'denied: the authorization policy could not be evaluated (the gateway log has the cause)');
+      }
+      if (!decision.allow) {
+        ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject, reason: decision.reason }, 'authorization denied');
+        throw new GatewayError(ErrorCodes.FORBIDDEN, decision.reason ? `forbidden: ${decision.reason}` : 'forbidden by the authorization policy');
+      }
+      return next();
+    };
     return {
       step(ctx, next) {
-        if (rules && !ruleSetAllows(rules, httpActivation(ctx))) {
-          ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject }, 'authorization denied by CEL rules');
-          throw new GatewayError(ErrorCodes.FORBIDDEN, 'forbidden by the authorization rules');
+        // Whether the caller has a per-user upstream credential on this route (backendAuth), asked once per request.
+        const probe = build.state.get(UPSTREAM_CREDENTIAL_PROBE, build.scope);
+        if (probe) {
+          const known = probe(ctx);
+          if (known instanceof Promise) {
+            return known.then((v) => {
+              ctx.vars.set(UPSTREAM_CREDENTIALS, v);
+              return decideRequest(ctx, next);
+            });
+          }
+          ctx.vars.set(UPSTREAM_CREDENTIALS, known);
         }
-        if (!policy) return next();
-        const decision = decide(ctx, httpInputJson(ctx, refs), true);
-        if (decision instanceof RegoEvalError) {
-          throw new GatewayError(ErrorCodes.POLICY_EVAL, 'denied: the authorization policy could not be evaluated (the gateway log has the cause)');
-        }
-        if (!decision.allow) {
-          ctx.log.debug({ route: ctx.routeName, subject: ctx.identity?.subject, reason: decision.reason }, 'authorization denied');
-          throw new GatewayError(ErrorCodes.FORBIDDEN, decision.reason ? `forbidden: ${decision.reason}` : 'forbidden by the authorization policy');
-        }
-        return next();
+        return decideRequest(ctx, next);
       },
       mcp: {
         onRequest(ctx, msg): McpDecision {

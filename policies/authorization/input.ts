@@ -3,6 +3,7 @@ import type { Identity } from '../../sdk-types/identity.ts';
 import type { A2aMessage, McpListItem, McpMessage, RequestContext } from '../../core/pipeline/index.ts';
 import type { InputRefs } from '../../core/rego/index.ts';
 import { stateKey } from '../../core/state/index.ts';
+import { UPSTREAM_CREDENTIALS } from '../../core/upstream/credential-links.ts';
 import { isSecretHeader } from './secret-headers.ts';
 
 const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous', subject: '', roles: [], claims: {} }) as Identity;
@@ -81,6 +82,8 @@ export function httpInput(ctx: RequestContext, refs: InputRefs = true): Authoriz
   if (refs === true) {
     const input: AuthorizationInput = { identity, request: requestPart(ctx, true) as AuthorizationRequest, listener: ctx.listenerName, route: ctx.routeName };
     if (ctx.backendName !== undefined) input.backend = ctx.backendName;
+    const credentials = ctx.vars.get(UPSTREAM_CREDENTIALS);
+    if (credentials !== undefined) input.upstreamCredentials = credentials;
     return input;
   }
   const out: Doc = {};
@@ -91,6 +94,7 @@ export function httpInput(ctx: RequestContext, refs: InputRefs = true): Authoriz
     else if (key === 'listener') v = ctx.listenerName;
     else if (key === 'route') v = ctx.routeName;
     else if (key === 'backend') v = ctx.backendName;
+    else if (key === 'upstreamCredentials') v = ctx.vars.get(UPSTREAM_CREDENTIALS);
     // Anything else (`mcp`, `a2a`, names the gateway does not set) is not part of the HTTP request's input.
     if (v !== undefined) put(out, key, v);
   }

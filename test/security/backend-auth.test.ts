@@ -91,8 +91,8 @@ describe('backendAuth: the gateway credential replaces the client one', () => {
 
   it('refuses settings that say two things, with their path, and the gateway keeps serving', async () => {
     const cases: Array<[unknown, string]> = [
-      [{ passthrough: true, credential: { secret: 'x' } }, 'expected exactly one of credential, passthrough, jwtSign, got credential, passthrough'],
-      [{}, 'expected exactly one of credential, passthrough, jwtSign, got none'],
+      [{ passthrough: true, credential: { secret: 'x' } }, 'expected exactly one of credential, passthrough, jwtSign, identityMap, tokenExchange, oauth, got credential, passthrough'],
+      [{}, 'expected exactly one of credential, passthrough, jwtSign, identityMap, tokenExchange, oauth, got none'],
       [{ passthrough: false }, "passthrough: must be true when set (give a credential instead to send the gateway's own)"],
       [{ passthrough: true, prefix: 'Bearer ' }, "prefix: applies to a credential, not to passthrough (the client's value is sent as it came)"],
     ];

@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { onAuthNeeded, session, setToken } from './api.ts';
 import { A2aPlayground } from './pages/a2a.tsx';
+import { Credentials } from './pages/credentials.tsx';
 import { McpPlayground } from './pages/mcp.tsx';
 import { Metrics } from './pages/metrics.tsx';
 import { Overview } from './pages/overview.tsx';
@@ -19,6 +20,7 @@ const PAGES = [
   ['policies', 'Policies'],
   ['metrics', 'Metrics'],
   ['reloads', 'Reloads'],
+  ['credentials', 'Credentials'],
 ] as const;
 type Page = (typeof PAGES)[number][0];
 
@@ -107,6 +109,7 @@ function App() {
         {ready && page === 'policies' && <Policies prefill={prefill} />}
         {ready && page === 'metrics' && <Metrics />}
         {ready && page === 'reloads' && <Reloads />}
+        {ready && page === 'credentials' && <Credentials />}
       </main>
     </div>
   );

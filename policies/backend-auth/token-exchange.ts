@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import type { TokenExchangeCredentials } from '../../sdk-types/security.ts';
+import { s } from '../../core/config/index.ts';
+import { ErrorCodes, GatewayError } from '../../core/errors.ts';
+import type { RequestContext } from '../../core/pipeline/index.ts';
+import { BoundedMap } from '../../core/state/bounded-map.ts';
+import { readSecret, secretSchema } from './secret.ts';
+import { bearerOf, type CredentialResolver } from './per-user.ts';
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+export const TOKEN_EXCHANGE_DEFAULTS = { timeoutMs: 5000, cacheEntries: 10_000 } as const;
+/** A cached token is dropped this long before it expires, so that none reaches the upstream about to lapse. */
+const EXPIRY_MARGIN_MS = 10_000;
+/** The longest error text of the endpoint quoted in a message (it is the endpoint's, not ours). */
+const QUOTE_MAX = 200;
+
+const httpUrl = s.string({ pattern: /^https?:\/\/[^\s]+$/, patternHint: 'an http(s) URL' });
+
+export const tokenExchangeSchema = s.object(
+  {
+    tokenEndpoint: httpUrl,
+    audience: s.string({ nonEmpty: true }),
+    resource: s.string({ nonEmpty: true }),
+    scope: s.string({ nonEmpty: true }),
+    clientId: s.string({ nonEmpty: true }),
+    clientSecret: secretSchema,
+    subjectTokenType: s.string({ nonEmpty: true }),
+    requestedTokenType: s.string({ nonEmpty: true }),
+    timeoutMs: s.number({ integer: true, min: 1, max: 120_000 }),
+    cacheEntries: s.number({ integer: true, min: 1, max: 1_000_000 }),
+  },
+  {
+    required: ['tokenEndpoint'],
+    refine(v, path, issues) {
+      if (v.audience === undefined && v.resource === undefined) issues.push({ path, message: 'needs audience or resource: the upstream the exchanged token is for' });
+      if (v.clientSecret !== undefined && v.clientId === undefined) issues.push({ path: `${path}.clientSecret`, message: 'needs clientId (the secret authenticates that client)' });
+    },
+  },
+);
+
+interface Cached {
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * Exchanges each caller's bearer token at the configured endpoint and caches the result per (caller, caller's
+ * token) for this policy's audience, until it expires. Concurrent requests of one caller share one exchange.
+ */
+export function createTokenExchangeResolver(config: TokenExchangeCredentials, baseDir: string, path: string): { resolve: CredentialResolver; cache: BoundedMap<string, Cached> } {
+  const basic =
+    config.clientId === undefined
+      ? undefined
+      : `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(config.clientSecret ? readSecret(config.clientSecret, baseDir, `${path}.clientSecret`) : '')}`).toString('base64')}`;
+  const timeoutMs = config.timeoutMs ?? TOKEN_EXCHANGE_DEFAULTS.timeoutMs;
+  const cache = new BoundedMap<string, Cached>(config.cacheEntries ?? TOKEN_EXCHANGE_DEFAULTS.cacheEntries);
+  const inflight = new Map<string, Promise<Cached>>();
+  const audience = config.audience ?? config.resource!;
+
+  const fail = (message: string, status?: number, cause?: unknown) =>
+    new GatewayError(ErrorCodes.TOKEN_EXCHANGE_FAILED, `backendAuth.tokenExchange: ${message}; nothing was sent upstream`, { status, cause });
+
+  async function exchange(subjectToken: string, capMs: number | undefined): Promise<Cached> {
+    const form = new URLSearchParams({ grant_type: TOKEN_EXCHANGE_GRANT, subject_token: subjectToken, subject_token_type: config.subjectTokenType ?? ACCESS_TOKEN_TYPE });
+    if (config.audience !== undefined) form.set('audience', config.audience);
+    if (config.resource !== undefined) form.set('resource', config.resource);
+    if (config.scope !== undefined) form.set('scope', config.scope);
+    if (config.requestedTokenType !== undefined) form.set('requested_token_type', config.requestedTokenType);
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    if (basic) headers.authorization = basic;
+    let res: Response;
+    let text: string;
+    try {
+      const signal = AbortSignal.timeout(timeoutMs);
+      res = await fetch(config.tokenEndpoint, { method: 'POST', headers, body: form, signal, redirect: 'error' });
+      text = await res.text();
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name === 'TimeoutError' || name === 'AbortError') throw fail(`${config.tokenEndpoint} did not answer within ${timeoutMs} ms (timeoutMs)`, 504);
+      throw fail(`${config.tokenEndpoint} could not be reached (${(err as Error).message})`, 502, err);
+    }
+    let body: Record<string, unknown> | undefined;
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+    } catch {
+      body = undefined;
+    }
+    if (!res.ok) {
+      const error = typeof body?.error === 'string' ? body.error.slice(0, QUOTE_MAX) : undefined;
+      const description = typeof body?.error_description === 'string' ? `: ${body.error_description.slice(0, QUOTE_MAX)}` : '';
+      // The endpoint refusing the caller's token (expired, revoked, not for this exchange) is the caller's problem.
+      const callerFault = res.status === 400 || res.status === 401 || res.status === 403;
+      throw fail(`${config.tokenEndpoint} refused the exchange with ${res.status}${error ? ` ${error}${description}` : ''}`, callerFault && error !== 'invalid_client' ? 403 : 502);
+    }
+    const token = body?.access_token;
+    if (typeof token !== 'string' || token === '' || /[\s\0]/.test(token)) throw fail(`${config.tokenEndpoint} answered without a usable access_token`);
+    const tokenType = body?.token_type;
+    if (typeof tokenType !== 'string' || !/^(bearer|n_a)$/i.test(tokenType)) throw fail(`${config.tokenEndpoint} answered token_type ${JSON.stringify(tokenType)}; only Bearer (or N_A) tokens are sent upstream`);
+    const expiresIn = body?.expires_in;
+    const lifetimeMs = typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : 0;
+    const now = Date.now();
+    // Never cached past the caller's own token: once that lapses, the exchange must be asked again (and refused).
+    const expiresAt = Math.min(now + lifetimeMs, capMs ?? Number.POSITIVE_INFINITY) - EXPIRY_MARGIN_MS;
+    return { token, expiresAt };
+  }
+
+  const resolve: CredentialResolver = async (ctx: RequestContext) => {
+    const subjectToken = bearerOf(ctx);
+    if (subjectToken === undefined) {
+      throw new GatewayError(ErrorCodes.UPSTREAM_CREDENTIAL_MISSING, 'backendAuth.tokenExchange: the request has no bearer token to exchange for the upstream (send Authorization: Bearer <token>, verified by jwtAuth)');
+    }
+    const subject = ctx.identity?.subject ?? '';
+    const key = `${subject}\n${audience}\n${createHash('sha256').update(subjectToken).digest('base64url')}`;
+    const hit = cache.get(key);
+    if (hit && hit.expiresAt > Date.now()) return { value: hit.token };
+    if (hit) cache.delete(key);
+    let pending = inflight.get(key);
+    if (!pending) {
+      const exp = ctx.identity?.claims.exp;
+      pending = exchange(subjectToken, typeof exp === 'number' ? exp * 1000 : undefined).finally(() => inflight.delete(key));
+      inflight.set(key, pending);
+    }
+    try {
+      const got = await pending;
+      if (got.expiresAt > Date.now()) cache.set(key, got);
+      return { value: got.token };
+    } catch (err) {
+      ctx.log.warn({ route: ctx.routeName, subject: ctx.identity?.subject, code: (err as GatewayError).code, err: (err as Error).message }, 'backendAuth.tokenExchange failed');
+      throw err;
+    }
+  };
+  return { resolve, cache };
+}
