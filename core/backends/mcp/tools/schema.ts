@@ -25,6 +25,7 @@ const override = object(
 export const targetToolsSchema = object(
   { include: array(pattern), exclude: array(pattern), overrides: record(override) },
   {
+    refineAlways: true,
     refine(v, p, issues) {
       if (Array.isArray(v.include) && v.include.length === 0) issues.push({ path: `${p}.include`, message: 'includes no tool: remove include to show every tool, or name the tools to show' });
       (v.exclude as string[] | undefined)?.forEach((x, i) => {
