@@ -29,6 +29,8 @@ export class ToolSearch {
   private readonly pinned: NameMatcher;
   private readonly definitions: ReadonlyArray<Record<string, unknown>>;
   private readonly indexes = new WeakMap<readonly McpListItem[], Bm25Index>();
+  /** The last index built and what it was built from: sessions listing the same tools share it. */
+  private last?: { key: string; index: Bm25Index };
 
   constructor(config: McpToolSearch) {
     this.list = config.list ?? 'all';
@@ -105,7 +107,11 @@ export class ToolSearch {
     const tools = items.filter((i) => !ToolSearch.isGatewayTool(String(i.name)));
     let index = this.indexes.get(items);
     if (!index) {
-      index = new Bm25Index(tools.map((i) => ({ name: String(i.name), description: typeof i.item.description === 'string' ? i.item.description : undefined, params: paramNames(i.item) })));
+      const docs = tools.map((i) => ({ name: String(i.name), description: typeof i.item.description === 'string' ? i.item.description : undefined, params: paramNames(i.item) }));
+      // A new session's list is a new array of the same tools: a key of their text finds the index already built.
+      const key = docs.map((d) => `${d.name}\u0000${d.description ?? ''}\u0000${d.params.join(',')}`).join('\u0001');
+      index = this.last?.key === key ? this.last.index : new Bm25Index(docs);
+      this.last = { key, index };
       this.indexes.set(items, index);
     }
     const found: McpListItem[] = [];
@@ -113,10 +119,17 @@ export class ToolSearch {
       if (found.length >= want) break;
       if (await visible(tools[doc])) found.push(tools[doc]);
     }
-    const shown = found.map((i) => ({ name: i.item.name, ...(i.item.description !== undefined ? { description: i.item.description } : {}), inputSchema: i.item.inputSchema }));
+    const shown = found.map((i) => ({ name: i.item.name, ...(typeof i.item.description === 'string' ? { description: brief(i.item.description) } : {}), inputSchema: i.item.inputSchema }));
     const text = shown.length === 0 ? `No tool matches "${query}". Try other words.` : JSON.stringify({ tools: shown });
     return { content: [{ type: 'text', text }], structuredContent: { tools: shown } };
   }
+}
+
+/** A description cut to what a choice needs (long API descriptions run to pages): at most this many characters. */
+const MAX_RESULT_DESCRIPTION_CHARS = 400;
+
+function brief(description: string): string {
+  return description.length <= MAX_RESULT_DESCRIPTION_CHARS ? description : `${description.slice(0, MAX_RESULT_DESCRIPTION_CHARS - 1)}…`;
 }
 
 function paramNames(tool: Record<string, unknown>): string[] {
