@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { parseExposition, sample } from '../telemetry/tools.ts';
 import { connectClient, EVERYTHING, MCP_TEST_EXTRA, mcpRoute, postModern, text } from '../helpers/mcp.ts';
 
 const PAGED = fileURLToPath(new URL('../fixtures/mcp/paged-server.ts', import.meta.url));
@@ -52,7 +53,7 @@ describe('tool overrides on a stdio target (server-everything)', () => {
             matches: [{ path: { pathPrefix: '/unfit' } }],
           },
         ],
-        MCP_TEST_EXTRA,
+        { ...MCP_TEST_EXTRA, stats: { address: '127.0.0.1:0' } } as any,
       ),
       { files: { 'tools.rego': REGO } },
     );
@@ -97,11 +98,17 @@ describe('tool overrides on a stdio target (server-everything)', () => {
     }
   });
 
-  it('telemetry shows the exposed name and the upstream one', async () => {
+  it('telemetry shows the exposed name and the upstream one: message events, access log, metrics', async () => {
     const call = events.find((e) => e.method === 'tools/call' && e.tool === 'add');
     assert.ok(call, 'a message event for add');
     assert.equal(call.upstreamTool, 'get-sum');
     assert.deepEqual(call.arguments, { a: 5, b: 10 }, 'the arguments as forwarded');
+    const line = await gw.logs.waitFor((l) => l.type === 'access' && l['gen_ai.tool.name'] === 'add');
+    assert.equal(line['portcullis.mcp.upstream_tool'], 'get-sum');
+    const res = await fetch(`http://127.0.0.1:${gw.running.telemetry.statsPort}/metrics`);
+    const metrics = parseExposition(await res.text(), res.headers.get('content-type')!);
+    assert.equal(sample(metrics, 'portcullis_mcp_messages_total', { route: 'mcp', method: 'tools/call', tool: 'add', upstream_tool: 'get-sum', outcome: 'ok' }), 2);
+    assert.equal(sample(metrics, 'portcullis_mcp_messages_total', { route: 'mcp', method: 'tools/call', tool: 'echo', upstream_tool: '', outcome: 'ok' }), 2);
   });
 
   it('serves the same view to a 2026-07-28 client, list and call', async () => {

@@ -362,7 +362,8 @@ export async function list(session: Session, kind: ListKind, params: Record<stri
     }),
   );
   const items = merged(session, kind, perTarget);
-  if (kind === 'tools') session.catalog.listedTools = items;
+  // Kept for search_tools only: a route without tool search does not hold every session's whole list.
+  if (kind === 'tools' && session.env.tools?.search) session.catalog.listedTools = items;
   return items;
 }
 
