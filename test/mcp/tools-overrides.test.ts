@@ -49,6 +49,11 @@ describe('tool overrides on a stdio target (server-everything)', () => {
             matches: [{ path: { pathPrefix: '/paged' } }],
           },
           {
+            ...mcpRoute([{ name: 'p', stdio: { cmd: process.execPath, args: [PAGED, 'p', '5', '2'] }, tools: { overrides: { t3: { name: 'third' } } } }], {}, 'cel'),
+            matches: [{ path: { pathPrefix: '/cel' } }],
+            policies: { mcpAuthorization: { rules: ['mcp.tool.upstreamName == "t3" && mcp.tool.name == "third"'] } },
+          },
+          {
             ...mcpRoute([{ ...everything, tools: { overrides: { 'get-sum': { fixedArguments: { c: 1 } }, echo: { name: 'get-env' } } } }], {}, 'unfit'),
             matches: [{ path: { pathPrefix: '/unfit' } }],
           },
@@ -139,6 +144,17 @@ describe('tool overrides on a stdio target (server-everything)', () => {
     assert.equal(hidden.body.error.code, -32602);
   });
 
+  it('gives agentgateway CEL rules both names: mcp.tool.name and mcp.tool.upstreamName', async () => {
+    const c = await connectClient(`${gw.url()}/cel/mcp`);
+    try {
+      assert.deepEqual((await c.listTools()).tools.map((t) => t.name), ['third']);
+      assert.ok(await c.callTool({ name: 'third', arguments: {} }));
+      await assert.rejects(c.callTool({ name: 't0', arguments: {} }), (err: any) => err.code === -32602);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('leaves out, with a warning naming the setting, tools whose overrides do not fit what the target lists', async () => {
     const c = await connectClient(`${gw.url()}/unfit/mcp`);
     try {
@@ -150,10 +166,10 @@ describe('tool overrides on a stdio target (server-everything)', () => {
       const warnings = gw.logs.lines.filter((l: any) => l.code === 'PCL_ERR_MCP_TOOLS_CONFIG_INVALID');
       const byPath = new Map(warnings.map((w: any) => [w.path, w.msg]));
       assert.equal(
-        byPath.get('binds[0].listeners[0].routes[2].backends[0].mcp.targets[0].tools.overrides.get-sum.fixedArguments.c'),
-        'MCP tool settings do not fit the target\'s tools: binds[0].listeners[0].routes[2].backends[0].mcp.targets[0].tools.overrides.get-sum.fixedArguments.c: tool "get-sum" of target "everything" has no argument "c" (its arguments: a, b): the tool is left out',
+        byPath.get('binds[0].listeners[0].routes[3].backends[0].mcp.targets[0].tools.overrides.get-sum.fixedArguments.c'),
+        'MCP tool settings do not fit the target\'s tools: binds[0].listeners[0].routes[3].backends[0].mcp.targets[0].tools.overrides.get-sum.fixedArguments.c: tool "get-sum" of target "everything" has no argument "c" (its arguments: a, b): the tool is left out',
       );
-      assert.match(String(byPath.get('binds[0].listeners[0].routes[2].backends[0].mcp.targets[0].tools.overrides.echo.name')), /tools "echo" and "get-env" of target "everything" would both be shown as "get-env": both are left out/);
+      assert.match(String(byPath.get('binds[0].listeners[0].routes[3].backends[0].mcp.targets[0].tools.overrides.echo.name')), /tools "echo" and "get-env" of target "everything" would both be shown as "get-env": both are left out/);
       // Once per load, not once per session or list.
       await c.listTools();
       assert.equal(gw.logs.lines.filter((l: any) => l.code === 'PCL_ERR_MCP_TOOLS_CONFIG_INVALID').length, warnings.length);
