@@ -4,6 +4,7 @@ import { ConfigValidationError, validateConfig } from '../../core/config/index.t
 import { Bm25Index, tokenize } from '../../core/backends/mcp/tools/index.ts';
 import { compileNames } from '../../core/backends/mcp/tools/glob.ts';
 import { Toolsets } from '../../core/backends/mcp/tools/toolsets.ts';
+import { TargetToolRules } from '../../core/backends/mcp/tools/overrides.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 
 function issues(mcp: unknown): string[] {
@@ -91,7 +92,7 @@ describe('tool governance building blocks', () => {
   });
 
   it('tokenizes camelCase, snake_case, kebab-case, folds plurals and drops stop words', () => {
-    assert.deepEqual(tokenize('listPullRequests for the repos_of-an ORGName'), ['list', 'pull', 'request', 'repo', 'org', 'name']);
+    assert.deepEqual(tokenize('listPullRequests for the repos_of-an ORGName'), ['list', 'pull', 'request', 'repository', 'organization', 'name']);
     assert.deepEqual(tokenize('repositories issues boxes class'), ['repository', 'issue', 'box', 'class']);
   });
 
@@ -120,5 +121,27 @@ describe('tool governance building blocks', () => {
     const anon = sets.visible(undefined);
     assert.ok(anon('whoami') && !anon('get_me'));
     assert.deepEqual(sets.granted(id('alice', ['admin'], { org: { team: 'search' } })), ['readers', 'admins', 'all']);
+  });
+
+  it('target rules on a listed set: a glob that leaves nothing is a problem with its path, the tools stay bounded', () => {
+    const rules = new TargetToolRules('t', { include: ['get_*'], exclude: ['get_*'] }, 'X.tools');
+    const listed = [{ name: 'get_me', inputSchema: { type: 'object' } }, { name: 'list', inputSchema: { type: 'object' } }];
+    const { shown, problems } = rules.apply(listed);
+    assert.deepEqual(shown, []);
+    assert.deepEqual(problems, [{ path: 'X.tools', message: 'include/exclude leave none of the 2 tools of target "t" (it lists "get_me", "list")' }]);
+    assert.equal(rules.upstreamName('get_me'), undefined);
+    // Reported once per load.
+    assert.equal(rules.fresh(problems).length, 1);
+    assert.equal(rules.fresh(rules.apply(listed).problems).length, 0);
+  });
+
+  it('target rules: fixed arguments win over the client, defaults fill only what is missing, the renamed-away name is gone', () => {
+    const rules = new TargetToolRules('t', { overrides: { a: { name: 'b', fixedArguments: { x: 1 }, defaultArguments: { y: 2 } } } }, 'X.tools');
+    const { shown } = rules.apply([{ name: 'a', inputSchema: { type: 'object', properties: { x: {}, y: {}, z: {} }, required: ['x', 'y', 'z'] } }]);
+    assert.deepEqual(shown[0].item.inputSchema, { type: 'object', properties: { y: { default: 2 }, z: {} }, required: ['z'] });
+    assert.deepEqual(rules.callArguments('a', { x: 9, z: 3 }), { x: 1, y: 2, z: 3 });
+    assert.deepEqual(rules.callArguments('a', { y: 5 }), { x: 1, y: 5 });
+    assert.equal(rules.upstreamName('b'), 'a');
+    assert.equal(rules.upstreamName('a'), undefined);
   });
 });
