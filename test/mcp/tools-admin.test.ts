@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { chromium } from 'playwright-core';
+import { ensureUiBuilt } from '../admin/setup.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { EVERYTHING } from '../helpers/mcp.ts';
 
@@ -68,5 +70,33 @@ describe('admin picture and MCP playground with tool settings', () => {
     assert.deepEqual(Object.keys(add.inputSchema.properties), ['a']);
     const res = await post('/api/mcp/call', { route: 'mcp', tool: 'add', arguments: { a: 40 } });
     assert.deepEqual(res.body.reply.result.content, [{ type: 'text', text: 'The sum of 40 and 2 is 42.' }]);
+  });
+
+  it('shows the label and the overridden tools in a real browser, and calls one', async () => {
+    ensureUiBuilt();
+    const browser = await chromium.launch({ executablePath: process.env.PORTCULLIS_CHROMIUM ?? '/usr/bin/chromium', headless: true });
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${base}/ui#/overview`);
+      const target = page.locator('.target-node', { hasText: 'everything' });
+      await target.waitFor();
+      assert.match(await target.innerText(), /tools: 1 renamed, 1 with fixed\/default arguments, include echo get-sum/);
+      assert.match(await page.locator('.backend-node').innerText(), /tool search \(all\)/);
+      await page.goto(`${base}/ui#/mcp`);
+      await page.locator('nav a[data-page="mcp"].active').waitFor();
+      await page.selectOption('select[name="route"]', 'mcp');
+      await page.click('text=List tools, prompts, resources');
+      const tools = page.locator('.listing-tools');
+      await tools.locator('button[data-tool="add"]').waitFor();
+      assert.equal(await tools.locator('button[data-tool="get-sum"]').count(), 0);
+      await tools.locator('button[data-tool="add"]').click();
+      assert.equal(await page.locator('input[name="arg-b"]').count(), 0, 'the fixed argument is not offered');
+      await page.fill('input[name="arg-a"]', '5');
+      await page.click('text=Call add');
+      assert.match(await page.locator('.call-result pre[aria-label="result"]').innerText(), /The sum of 5 and 2 is 7/);
+    } finally {
+      await browser.close();
+    }
   });
 });
