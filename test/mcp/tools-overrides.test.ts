@@ -8,6 +8,7 @@ import { parseExposition, sample } from '../telemetry/tools.ts';
 import { connectClient, EVERYTHING, MCP_TEST_EXTRA, mcpRoute, postModern, text } from '../helpers/mcp.ts';
 
 const PAGED = fileURLToPath(new URL('../fixtures/mcp/paged-server.ts', import.meta.url));
+const FILTER = fileURLToPath(new URL('../fixtures/tools/upstream-name-filter.ts', import.meta.url));
 
 /** Allows every tool call whose exposed and upstream names are a known pair: the policy sees both. */
 const REGO = `package tools
@@ -56,6 +57,11 @@ describe('tool overrides on a stdio target (server-everything)', () => {
           {
             ...mcpRoute([{ ...everything, tools: { overrides: { 'get-sum': { fixedArguments: { c: 1 } }, echo: { name: 'get-env' } } } }], {}, 'unfit'),
             matches: [{ path: { pathPrefix: '/unfit' } }],
+          },
+          {
+            ...mcpRoute([everything], {}, 'filtered'),
+            matches: [{ path: { pathPrefix: '/filtered' } }],
+            policies: { filters: [{ file: FILTER }] },
           },
         ],
         { ...MCP_TEST_EXTRA, stats: { address: '127.0.0.1:0' } } as any,
@@ -150,6 +156,16 @@ describe('tool overrides on a stdio target (server-everything)', () => {
       assert.deepEqual((await c.listTools()).tools.map((t) => t.name), ['third']);
       assert.ok(await c.callTool({ name: 'third', arguments: {} }));
       await assert.rejects(c.callTool({ name: 't0', arguments: {} }), (err: any) => err.code === -32602);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('gives filters both names', async () => {
+    const c = await connectClient(`${gw.url()}/filtered/mcp`);
+    try {
+      await assert.rejects(c.callTool({ name: 'add', arguments: { a: 1 } }), (err: any) => err.message.includes('add is get-sum upstream: refused'));
+      assert.equal(text(await c.callTool({ name: 'echo', arguments: {} })), 'Echo: hello');
     } finally {
       await c.close();
     }
