@@ -48,6 +48,12 @@ export class Catalog {
     this.targets = targets;
     this.prefix = prefix;
     this.tools = tools;
+    this.addGatewaySchemas();
+  }
+
+  /** The gateway's own tools are known without listing: a call of one never lists the targets to find its schema. */
+  private addGatewaySchemas(): void {
+    for (const [name, schema] of this.tools?.search?.schemas() ?? []) this.toolSchemas.set(name, schema);
   }
 
   name(target: string, name: string): string {
@@ -116,7 +122,10 @@ export class Catalog {
     }
     if (!partial) {
       if (kind === 'tools' || kind === 'prompts') this.names[kind].clear();
-      if (kind === 'tools') this.toolSchemas.clear();
+      if (kind === 'tools') {
+        this.toolSchemas.clear();
+        this.addGatewaySchemas();
+      }
       if (kind === 'resources') this.uris.clear();
       if (kind === 'resourceTemplates') this.templates.clear();
     }

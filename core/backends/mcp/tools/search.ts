@@ -67,6 +67,11 @@ export class ToolSearch {
     ]);
   }
 
+  /** The gateway tools' input schemas by name (for the 2026-07-28 `Mcp-Param-*` check, which needs every tool's). */
+  schemas(): Array<[string, unknown]> {
+    return this.definitions.map((d) => [String(d.name), d.inputSchema]);
+  }
+
   /** Whether a name is one of the gateway's own tools. */
   static isGatewayTool(name: string): boolean {
     return name === SEARCH_TOOL || name === CALL_TOOL;
