@@ -38,6 +38,13 @@ export interface AuthorizationMcp {
   target?: string;
   /** Tool name as the client sees it (`tools/call`). @default undefined @example 'echo' */
   tool?: string;
+  /**
+   * Tool name as the owning target knows it (`tools/call`, and tools being listed): without the `<target>_` prefix
+   * and before any rename of the target's `tools.overrides`. Absent for the gateway's own `search_tools`.
+   * @default undefined
+   * @example 'search_issues'
+   */
+  upstreamTool?: string;
   /** Tool arguments (`tools/call`). @default {} @example { message: 'hi' } */
   arguments?: Record<string, unknown>;
   /** Prompt name (`prompts/get`). @default undefined @example 'simple_prompt' */

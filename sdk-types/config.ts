@@ -1,4 +1,5 @@
 import type { McpOpenApiTarget } from './openapi.ts';
+import type { McpTargetTools, McpToolSearch, McpToolset } from './tools.ts';
 import type { A2aBackend } from './a2a.ts';
 import type { McpAuthorizationPolicy, RequestMirrorPolicy } from './cel-rules.ts';
 import type { ApiKeyPolicy, AuthorizationPolicy, BackendAuthPolicy, ExtAuthzPolicy, JwtAuthPolicy, McpAuthenticationPolicy, OidcPolicy, SecretSource, UpstreamOAuthCallbackPolicy } from './security.ts';
@@ -255,6 +256,20 @@ export interface McpBackendConfig {
    * @example { allowedOrigins: ['https://app.example.com'], allowedHosts: ['mcp.internal'] }
    */
   dnsRebindingProtection?: McpDnsRebindingProtection;
+  /**
+   * Named sets of tools, each granted by identity or claim. When set, a caller sees (and may call) only the tools
+   * of the toolsets granted to it; a caller granted none sees no tools.
+   * @default undefined (every caller sees every tool)
+   * @example { readers: { tools: ['*_get_*', '*_list_*'], grant: { claims: { role: 'reader' } } }, admins: { tools: ['*'], grant: { roles: ['admin'] } } }
+   */
+  toolsets?: Record<string, McpToolset>;
+  /**
+   * Opt-in tool search: adds the gateway tools `search_tools` and `call_tool`; with `list: 'pinned'`, `tools/list`
+   * answers only those and the pinned tools.
+   * @default undefined (off)
+   * @example { list: 'pinned', pinned: ['github_get_me'] }
+   */
+  toolSearch?: McpToolSearch;
 }
 
 /**
@@ -293,6 +308,13 @@ export interface McpTarget {
   openapi?: McpOpenApiTarget;
   /** This target's time to answer one request, overriding the backend's `requestTimeoutMs`. @default the backend's @example 5000 */
   requestTimeoutMs?: number;
+  /**
+   * Which of this target's tools clients see and how: include/exclude by name or glob, renames, descriptions,
+   * annotations, fixed and default arguments (docs/tool-governance.md).
+   * @default every tool as the target lists it
+   * @example { exclude: ['*_delete*'], overrides: { search_issues: { fixedArguments: { repo: 'acme/web' } } } }
+   */
+  tools?: McpTargetTools;
 }
 
 /**

@@ -130,6 +130,19 @@ export const ErrorCodes = {
    */
   MCP_UPSTREAM_STREAM_ENDED: 'PCL_ERR_MCP_UPSTREAM_STREAM_ENDED',
   /**
+   * A target's `tools` settings do not fit the tools it lists: an override names a tool it does not list, a fixed or
+   * default argument the tool's schema lacks, two tools shown under one name, include/exclude leaving nothing. For an
+   * OpenAPI target (whose tools are known at load) the load fails with the setting's path; for other targets the
+   * gateway logs a warning with this code and the path, once per load, and leaves the tools concerned out.
+   */
+  MCP_TOOLS_CONFIG_INVALID: 'PCL_ERR_MCP_TOOLS_CONFIG_INVALID',
+  /**
+   * A `search_tools` or `call_tool` call the gateway cannot serve: the query is not a string, is empty or longer
+   * than 1000 characters, `limit` is out of range, or `call_tool` names no tool. `search_tools` answers with a tool
+   * error (`isError: true`) carrying this code; `call_tool` with JSON-RPC error -32602.
+   */
+  MCP_TOOL_SEARCH_INVALID: 'PCL_ERR_MCP_TOOL_SEARCH_INVALID',
+  /**
    * 502 (or a JSON-RPC error for MCP): a ready-made filter could not inspect the content (a response or MCP result
    * for `piiRedaction`, tool-call arguments for `toolArgumentRules`) because it is larger than the policy's
    * `maxScanBytes`, compressed, or nested too deep; refused rather than passed unchecked (fail closed).

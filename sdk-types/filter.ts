@@ -57,6 +57,11 @@ export interface FilterMcpMessage {
   target?: string;
   /** Tool name as the client sees it, for `tools/call`. @default undefined @example 'everything_echo' */
   tool?: string;
+  /**
+   * Tool name as the owning target knows it (without the route's prefix, before renames of the target's
+   * `tools.overrides`), for `tools/call`. @default undefined @example 'echo'
+   */
+  upstreamTool?: string;
   /** Tool arguments, for `tools/call`. @default undefined @example { message: 'hi' } */
   arguments?: Record<string, JsonValue>;
   /** Prompt name, for `prompts/get`. @default undefined @example 'simple_prompt' */

@@ -54,6 +54,7 @@ export type {
 } from './config.ts';
 export type { Identity } from './identity.ts';
 export type { McpOpenApiOperationFilter, McpOpenApiOverride, McpOpenApiSchemaSource, McpOpenApiTarget } from './openapi.ts';
+export type { McpTargetTools, McpToolOverride, McpToolSearch, McpToolset, McpToolsetGrant } from './tools.ts';
 export { defineFilter } from './filter.ts';
 export type {
   ContinueDecision,

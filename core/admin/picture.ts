@@ -9,6 +9,8 @@ export interface PictureTarget {
   /** Where it lives in the resolved config (`binds[0].listeners[0].routes[1].backends[0]`), for the config view. */
   path: string;
   warmPool?: number;
+  /** MCP targets with tool settings: what they change, in a few words (`2 renamed, 1 with fixed arguments, exclude *_delete*`). */
+  tools?: string;
   health: Health;
 }
 
@@ -18,6 +20,8 @@ export interface PictureBackend {
   weight: number;
   path: string;
   health?: Health;
+  /** MCP backends with toolsets or tool search: which, in a few words (`toolsets readers, admins; tool search (pinned)`). */
+  tools?: string;
   targets: PictureTarget[];
 }
 
@@ -127,6 +131,7 @@ export function buildPicture(config: ResolvedConfig, ports: readonly number[], h
                   kind,
                   path: `${backendPath}.${b.kind}.${config?.targets ? 'targets' : 'agents'}[${ti}]`,
                   ...(warmPool !== undefined ? { warmPool } : {}),
+                  ...(t.tools ? { tools: targetToolsLabel(t.tools as TargetTools) } : {}),
                   health: health.of(route.name, String(t.name), kind === 'stdio'),
                 };
               });
@@ -136,6 +141,7 @@ export function buildPicture(config: ResolvedConfig, ports: readonly number[], h
                 weight: b.weight,
                 path: backendPath,
                 ...(targets.length === 0 ? { health: health.of(route.name, b.name, false) } : {}),
+                ...(backendToolsLabel(b.config) ? { tools: backendToolsLabel(b.config) } : {}),
                 targets,
               };
             }),
@@ -161,4 +167,31 @@ export function configView(config: ResolvedConfig): unknown {
       })),
     })),
   });
+}
+
+interface TargetTools {
+  include?: string[];
+  exclude?: string[];
+  overrides?: Record<string, { name?: string; description?: string; annotations?: unknown; fixedArguments?: object; defaultArguments?: object }>;
+}
+
+/** What a target's tool settings change, for the picture's label. */
+function targetToolsLabel(tools: TargetTools): string {
+  const o = Object.values(tools.overrides ?? {});
+  const count = (n: number, what: string) => (n > 0 ? `${n} ${what}` : '');
+  const parts = [
+    count(o.filter((x) => x.name !== undefined).length, 'renamed'),
+    count(o.filter((x) => x.description !== undefined || x.annotations !== undefined).length, 'redescribed'),
+    count(o.filter((x) => x.fixedArguments || x.defaultArguments).length, 'with fixed/default arguments'),
+    tools.include ? `include ${tools.include.join(' ')}` : '',
+    tools.exclude?.length ? `exclude ${tools.exclude.join(' ')}` : '',
+  ];
+  return parts.filter(Boolean).join(', ') || 'tool settings';
+}
+
+/** An MCP backend's toolsets and tool search, for the picture's label. */
+function backendToolsLabel(config: unknown): string {
+  const c = config as { toolsets?: Record<string, unknown>; toolSearch?: { list?: string } } | undefined;
+  const parts = [c?.toolsets ? `toolsets ${Object.keys(c.toolsets).join(', ')}` : '', c?.toolSearch ? `tool search (${c.toolSearch.list ?? 'all'})` : ''];
+  return parts.filter(Boolean).join('; ');
 }

@@ -149,6 +149,7 @@ function snapshot(m: MessageContext): McpMessage {
   const msg: McpMessage = { method: m.method, params: m.params };
   if (m.target !== undefined) msg.target = m.target;
   if (m.tool !== undefined) msg.tool = m.tool;
+  if (m.upstreamTool !== undefined) msg.upstreamTool = m.upstreamTool;
   if (m.arguments !== undefined) msg.arguments = m.arguments;
   if (m.prompt !== undefined) msg.prompt = m.prompt;
   if (m.resourceUri !== undefined) msg.resourceUri = m.resourceUri;
@@ -167,7 +168,7 @@ function unknownFailure(m: MessageContext): RpcFailure | undefined {
 function decided(m: MessageContext, policy: string, outcome: 'allow' | 'deny', reason?: string): void {
   if (!policyChannel.hasSubscribers) return;
   const input = takeDecisionInput(m.http);
-  policyChannel.publish({ requestId: m.http.id, route: m.http.routeName, policy, level: 'message', outcome, reason, method: m.method, subject: m.http.identity?.subject, tool: m.tool ?? m.a2a?.skill, prompt: m.prompt, resourceUri: m.resourceUri, target: m.target, ...(input !== undefined ? { input } : {}) });
+  policyChannel.publish({ requestId: m.http.id, route: m.http.routeName, policy, level: 'message', outcome, reason, method: m.method, subject: m.http.identity?.subject, tool: m.tool ?? m.a2a?.skill, ...(m.upstreamTool !== undefined ? { upstreamTool: m.upstreamTool } : {}), prompt: m.prompt, resourceUri: m.resourceUri, target: m.target, ...(input !== undefined ? { input } : {}) });
 }
 
 /** Composes the message steps of one route (already in phase order) into its pipeline. */
@@ -242,6 +243,7 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
         } finally {
           if (m.target !== undefined) event.target = m.target;
           if (m.tool !== undefined) event.tool = m.tool;
+          if (m.upstreamTool !== undefined) event.upstreamTool = m.upstreamTool;
           if (m.prompt !== undefined) event.prompt = m.prompt;
           if (m.resourceUri !== undefined) event.resourceUri = m.resourceUri;
           if (m.arguments !== undefined) event.arguments = m.arguments;

@@ -97,6 +97,11 @@ export interface McpMessage {
   target?: string;
   /** Tool name as the client sees it (with the target prefix), for `tools/call`. */
   tool?: string;
+  /**
+   * Tool name as the owning target knows it (before the prefix and any rename of the route's tool settings), for
+   * `tools/call`; absent for the gateway's own tools (`search_tools`).
+   */
+  upstreamTool?: string;
   /** Tool arguments, for `tools/call`. */
   arguments?: Record<string, unknown>;
   /** Prompt name, for `prompts/get`. */
@@ -122,6 +127,8 @@ export interface McpListItem {
   kind: 'tool' | 'prompt' | 'resource' | 'resourceTemplate' | 'skill';
   /** Name as the client sees it (tools, prompts, templates). */
   name?: string;
+  /** Tool or prompt name as its target knows it (before the prefix and renames). */
+  upstreamName?: string;
   /** URI as the client sees it (resources) or URI template (templates). */
   uri?: string;
   target: string;

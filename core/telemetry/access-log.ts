@@ -47,6 +47,8 @@ export function subscribeAccessLog(logger: Logger, gateway?: string, shape?: Res
       'enduser.id': e.subject,
       'mcp.method.name': m?.protocol === 'mcp' ? m.method : undefined,
       'gen_ai.tool.name': m?.tool,
+      // The tool as its target knows it (before the route's prefix and renames).
+      'portcullis.mcp.upstream_tool': m?.upstreamTool,
       'mcp.session.id': m?.protocol === 'mcp' ? m.sessionId : undefined,
       'mcp.protocol.version': m?.protocol === 'mcp' ? m.protocolVersion : undefined,
     };

@@ -95,6 +95,8 @@ export interface MessageEvent {
   protocolVersion?: string;
   target?: string;
   tool?: string;
+  /** MCP `tools/call`: the tool's name as its target knows it (before the prefix and renames). */
+  upstreamTool?: string;
   prompt?: string;
   resourceUri?: string;
   /** Set at the end: 'ok', or 'error' with the JSON-RPC error code and message. */
@@ -137,6 +139,8 @@ export interface PolicyDecisionEvent {
   subject?: string;
   /** What a message decision was about (as forwarded): tool, prompt, resource, target. */
   tool?: string;
+  /** The tool's name as its target knows it, when it differs from `tool` or is known. */
+  upstreamTool?: string;
   prompt?: string;
   resourceUri?: string;
   target?: string;

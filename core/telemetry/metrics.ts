@@ -128,7 +128,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const retries = new Counter({ name: 'portcullis_upstream_retries_total', help: 'Attempts after the first.', labelNames: ['route', 'backend'] as const, registers });
   const connectTime = new Histogram({ name: 'portcullis_upstream_connect_seconds', help: 'Time to open a connection to an upstream (TCP and TLS).', labelNames: ['backend', 'outcome'] as const, buckets: DURATION_BUCKETS, registers });
 
-  const mcpLabels = ['route', 'method', 'target', 'tool', 'outcome'] as const;
+  const mcpLabels = ['route', 'method', 'target', 'tool', 'upstream_tool', 'outcome'] as const;
   const mcpMessages = new Counter({ name: 'portcullis_mcp_messages_total', help: 'MCP requests through the message pipeline; tool is the tool, prompt or "resource".', labelNames: mcpLabels, registers });
   const mcpDuration = new Histogram({ name: 'portcullis_mcp_message_duration_seconds', help: 'Time an MCP request spent in the gateway and its target.', labelNames: mcpLabels, buckets: DURATION_BUCKETS, registers });
   const a2aMessages = new Counter({ name: 'portcullis_a2a_messages_total', help: 'A2A requests through the message pipeline.', labelNames: ['route', 'method', 'skill', 'outcome'] as const, registers });
@@ -230,6 +230,8 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       method: fold.mcpMethod.value(e.method),
       target: fold.target.value(e.target),
       tool: fold.tool.value(e.tool ?? e.prompt ?? (e.resourceUri !== undefined ? 'resource' : undefined)),
+      // The tool as its target knows it: "" when the same as `tool` or none, so that series only split on renames.
+      upstream_tool: e.upstreamTool !== undefined && e.upstreamTool !== e.tool ? fold.tool.value(e.upstreamTool) : '',
       outcome,
     };
     mcpMessages.inc(labels);

@@ -186,6 +186,7 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     const name = e.tool ?? e.prompt ?? e.skill;
     if (e.target) attributes['portcullis.target'] = e.target;
     if (e.tool) attributes['gen_ai.tool.name'] = e.tool;
+    if (e.upstreamTool) attributes['portcullis.mcp.upstream_tool'] = e.upstreamTool;
     if (e.prompt) attributes['gen_ai.prompt.name'] = e.prompt;
     if (e.resourceUri) attributes['mcp.resource.uri'] = e.resourceUri;
     if (e.method === 'tools/call') attributes['gen_ai.operation.name'] = 'execute_tool';

@@ -172,7 +172,7 @@ export function mcpResourceOf(msg: McpMessage): Record<string, unknown> | undefi
 
 function mcpNamedOf(msg: McpMessage): Record<string, unknown> | undefined {
   const target = msg.target ?? '';
-  if (msg.method === 'tools/call' && msg.tool !== undefined) return { tool: { target, name: unprefixed(msg.tool, target) } };
+  if (msg.method === 'tools/call' && msg.tool !== undefined) return { tool: { target, name: unprefixed(msg.tool, target), ...(msg.upstreamTool !== undefined ? { upstreamName: msg.upstreamTool } : {}) } };
   if (msg.method === 'prompts/get' && msg.prompt !== undefined) return { prompt: { target, name: unprefixed(msg.prompt, target) } };
   if ((msg.method === 'resources/read' || msg.method === 'resources/subscribe' || msg.method === 'resources/unsubscribe') && msg.resourceUri !== undefined) {
     return { resource: { target, name: unprefixedUri(msg.resourceUri, target) } };
@@ -182,7 +182,7 @@ function mcpNamedOf(msg: McpMessage): Record<string, unknown> | undefined {
 
 /** A listed item is asked as the call it would let the client make, as with Rego. */
 export function mcpListItemResource(item: McpListItem): Record<string, unknown> | undefined {
-  if (item.kind === 'tool' && item.name !== undefined) return { tool: { target: item.target, name: unprefixed(item.name, item.target) } };
+  if (item.kind === 'tool' && item.name !== undefined) return { tool: { target: item.target, name: unprefixed(item.name, item.target), ...(item.upstreamName !== undefined ? { upstreamName: item.upstreamName } : {}) } };
   if (item.kind === 'prompt' && item.name !== undefined) return { prompt: { target: item.target, name: unprefixed(item.name, item.target) } };
   if ((item.kind === 'resource' || item.kind === 'resourceTemplate') && item.uri !== undefined) {
     return { resource: { target: item.target, name: unprefixedUri(item.uri, item.target) } };

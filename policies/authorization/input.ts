@@ -141,6 +141,7 @@ export function mcpMessageInput(ctx: RequestContext, msg: McpMessage, refs: Inpu
   const mcp: AuthorizationMcp = { method: msg.method, listing: false };
   if (msg.target !== undefined) mcp.target = msg.target;
   if (msg.tool !== undefined) mcp.tool = msg.tool;
+  if (msg.upstreamTool !== undefined) mcp.upstreamTool = msg.upstreamTool;
   if (msg.arguments !== undefined) mcp.arguments = msg.arguments;
   if (msg.prompt !== undefined) mcp.prompt = msg.prompt;
   if (msg.resourceUri !== undefined) mcp.resourceUri = msg.resourceUri;
@@ -152,8 +153,10 @@ export function mcpMessageInput(ctx: RequestContext, msg: McpMessage, refs: Inpu
 export function mcpListItemInput(ctx: RequestContext, item: McpListItem, refs: InputRefs = true): string {
   if (!readsPart(refs, 'mcp')) return httpInputJson(ctx, refs);
   const mcp: AuthorizationMcp = { method: 'tools/call', target: item.target, listing: true };
-  if (item.kind === 'tool') mcp.tool = item.name;
-  else if (item.kind === 'prompt') {
+  if (item.kind === 'tool') {
+    mcp.tool = item.name;
+    if (item.upstreamName !== undefined) mcp.upstreamTool = item.upstreamName;
+  } else if (item.kind === 'prompt') {
     mcp.method = 'prompts/get';
     mcp.prompt = item.name;
   } else {

@@ -8,6 +8,7 @@ function messageInput(msg: McpMessage, params: Record<string, unknown> | undefin
     params,
     target: msg.target,
     tool: msg.tool,
+    upstreamTool: msg.upstreamTool,
     arguments: msg.method === 'tools/call' ? ((params?.arguments as Record<string, unknown> | undefined) ?? msg.arguments) : msg.arguments,
     prompt: msg.prompt,
     resourceUri: msg.resourceUri,

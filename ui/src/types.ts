@@ -10,8 +10,8 @@ export interface Health {
   lastOkAt?: string;
 }
 
-export interface PictureTarget { name: string; kind: string; path: string; warmPool?: number; health: Health }
-export interface PictureBackend { name: string; kind: string; weight: number; path: string; health?: Health; targets: PictureTarget[] }
+export interface PictureTarget { name: string; kind: string; path: string; warmPool?: number; tools?: string; health: Health }
+export interface PictureBackend { name: string; kind: string; weight: number; path: string; health?: Health; tools?: string; targets: PictureTarget[] }
 export interface PictureRoute {
   name: string;
   path: string;

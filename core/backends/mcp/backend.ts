@@ -3,6 +3,7 @@ import type { BackendDefinition } from '../types.ts';
 import { createMcpBackend } from './index.ts';
 import { mcpBackendSchema } from './schema.ts';
 import { attachOpenApiTargets } from './upstream/openapi/index.ts';
+import { checkKnownTools, createToolGovernance } from './tools/index.ts';
 
 /** `{ mcp: { targets: [...] } }`: MCP servers multiplexed into one, served over streamable HTTP and SSE. */
 export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
@@ -22,6 +23,16 @@ export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
       logger: build.logger,
       route: build.route.name,
     });
+    const where = `${build.route.path}.backends[0].mcp`;
+    // Tools known at load (OpenAPI targets) are checked against their tool settings now: a mistake fails the load.
+    if (openapi) {
+      try {
+        checkKnownTools(backends[0].config, where, new Map([...openapi.services].map(([name, s]) => [name, s.current?.list ?? []])));
+      } catch (err) {
+        openapi.release();
+        throw err;
+      }
+    }
     const backend = createMcpBackend({
       route: build.route,
       config: backends[0].config,
@@ -33,6 +44,7 @@ export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
       state: build.state,
       baseDir: build.config.baseDir,
       openapi: openapi?.services,
+      tools: createToolGovernance(backends[0].config, where, build.logger, build.route.name),
     });
     if (!openapi) return backend;
     return {

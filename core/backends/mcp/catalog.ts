@@ -3,6 +3,9 @@
  * way back from a client-visible name or URI to the owning target.
  */
 
+import type { McpListItem } from '../../pipeline/types.ts';
+import type { ToolGovernance } from './tools/index.ts';
+
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
 
 export const LIST_METHODS: Record<string, ListKind> = {
@@ -21,7 +24,8 @@ export interface Owned {
 }
 
 export interface MergeResult {
-  items: Array<{ target: string; item: Record<string, unknown> }>;
+  /** `original`: the item's name or URI as its target knows it. */
+  items: Array<{ target: string; item: Record<string, unknown>; original: string }>;
   collisions: Array<{ name: string; targets: string[] }>;
 }
 
@@ -35,9 +39,21 @@ export class Catalog {
   /** Input schemas of the listed tools, by client-visible name (for 2026-07-28 `Mcp-Param-*` headers). */
   readonly toolSchemas = new Map<string, unknown>();
 
-  constructor(targets: readonly string[], prefix: boolean) {
+  /** The route's tool governance (renames, filters), when it has any. */
+  private readonly tools?: ToolGovernance;
+  /** The whole merged tool list of the last full `tools/list` (what `search_tools` searches), set by dispatch. */
+  listedTools?: readonly McpListItem[];
+
+  constructor(targets: readonly string[], prefix: boolean, tools?: ToolGovernance) {
     this.targets = targets;
     this.prefix = prefix;
+    this.tools = tools;
+    this.addGatewaySchemas();
+  }
+
+  /** The gateway's own tools are known without listing: a call of one never lists the targets to find its schema. */
+  private addGatewaySchemas(): void {
+    for (const [name, schema] of this.tools?.search?.schemas() ?? []) this.toolSchemas.set(name, schema);
   }
 
   name(target: string, name: string): string {
@@ -52,10 +68,18 @@ export class Catalog {
   resolveName(kind: 'tools' | 'prompts', clientName: string): Owned | undefined {
     const hit = this.names[kind].get(clientName);
     if (hit) return hit;
-    if (!this.prefix) return this.targets.length === 1 ? { target: this.targets[0], original: clientName } : undefined;
-    // Longest target name first, so that target "a_b" wins over target "a" for "a_b_tool".
-    const target = [...this.targets].sort((a, b) => b.length - a.length).find((t) => clientName.startsWith(`${t}_`));
-    return target ? { target, original: clientName.slice(target.length + 1) } : undefined;
+    let owned: Owned | undefined;
+    if (!this.prefix) owned = this.targets.length === 1 ? { target: this.targets[0], original: clientName } : undefined;
+    else {
+      // Longest target name first, so that target "a_b" wins over target "a" for "a_b_tool".
+      const target = [...this.targets].sort((a, b) => b.length - a.length).find((t) => clientName.startsWith(`${t}_`));
+      owned = target ? { target, original: clientName.slice(target.length + 1) } : undefined;
+    }
+    // A tool not (yet) listed: its name as clients see it back to the target's, unless hidden or renamed away.
+    const rules = owned && kind === 'tools' ? this.tools?.rules.get(owned.target) : undefined;
+    if (!rules || !owned) return owned;
+    const original = rules.upstreamName(owned.original);
+    return original === undefined ? undefined : { target: owned.target, original };
   }
 
   resolveUri(clientUri: string): Owned | undefined {
@@ -87,16 +111,21 @@ export class Catalog {
     const owners = new Map<string, string[]>();
     const renamed: Array<{ target: string; clientKey: string; original: string; item: Record<string, unknown> }> = [];
     for (const { target, items } of perTarget) {
-      for (const item of items) {
-        const original = String(item[key] ?? '');
-        const clientKey = key === 'name' ? this.name(target, original) : this.uri(target, original);
+      // Tool governance first: filtered, renamed, schemas rewritten; `original` stays the target's own name.
+      const shown = kind === 'tools' ? this.tools?.shown(target, items) : undefined;
+      for (const { item, original } of shown ?? items.map((item) => ({ item, original: String(item[key] ?? '') }))) {
+        const base = shown ? String(item.name ?? '') : original;
+        const clientKey = key === 'name' ? this.name(target, base) : this.uri(target, base);
         owners.set(clientKey, [...(owners.get(clientKey) ?? []), target]);
-        renamed.push({ target, clientKey, original, item: clientKey === original ? item : { ...item, [key]: clientKey } });
+        renamed.push({ target, clientKey, original, item: clientKey === base && base === item[key] ? item : { ...item, [key]: clientKey } });
       }
     }
     if (!partial) {
       if (kind === 'tools' || kind === 'prompts') this.names[kind].clear();
-      if (kind === 'tools') this.toolSchemas.clear();
+      if (kind === 'tools') {
+        this.toolSchemas.clear();
+        this.addGatewaySchemas();
+      }
       if (kind === 'resources') this.uris.clear();
       if (kind === 'resourceTemplates') this.templates.clear();
     }
@@ -106,7 +135,7 @@ export class Catalog {
         if (!out.collisions.some((c) => c.name === r.clientKey)) out.collisions.push({ name: r.clientKey, targets: [...new Set(who)] });
         continue;
       }
-      out.items.push({ target: r.target, item: r.item });
+      out.items.push({ target: r.target, item: r.item, original: r.original });
       if (kind === 'tools' || kind === 'prompts') this.names[kind].set(r.clientKey, { target: r.target, original: r.original });
       if (kind === 'tools') this.toolSchemas.set(r.clientKey, r.item.inputSchema);
       else if (kind === 'resources') this.uris.set(r.clientKey, { target: r.target, original: r.original });

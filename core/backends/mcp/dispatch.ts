@@ -8,6 +8,7 @@ import { openCursor, sealCursor, type CursorBinding, type OpenedCursor } from '.
 import { ErrorCodes } from '../../errors.ts';
 import { resolveTaskId, taskIdsOut } from './tasks.ts';
 import type { Emit, Scope, Session } from './session.ts';
+import { CALL_TOOL, SEARCH_TOOL, ToolSearch } from './tools/index.ts';
 
 const ITEM_KIND: Record<ListKind, McpListItem['kind']> = { tools: 'tool', prompts: 'prompt', resources: 'resource', resourceTemplates: 'resourceTemplate' };
 const MAX_PAGES = 50;
@@ -83,13 +84,19 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
   const kind = LIST_METHODS[req.method];
   if (kind) {
     let nextCursor: string | undefined;
+    const tools = kind === 'tools' ? session.env.tools : undefined;
+    // Pinned tool search answers one short page: the whole list is read to pick the pinned tools from it.
+    const whole = tools?.search?.list === 'pinned';
     await pipeline.run(m, async (msg) => {
-      const page = await listPage(session, kind, withTraceMeta(msg.params ?? {}, msg.traceMeta), era);
-      msg.items = page.items;
+      const params = withTraceMeta(msg.params ?? {}, msg.traceMeta);
+      const page = whole ? { items: await list(session, kind, params, era), nextCursor: undefined } : await listPage(session, kind, params, era);
+      // Toolsets first: a tool outside the caller's sets is never shown, whatever the policies say.
+      msg.items = tools ? tools.visibleItems(ctx.identity, page.items) : page.items;
       nextCursor = page.nextCursor;
     });
     // Policies remove items per caller, so a page may come out short (even empty) with more to follow.
-    return { [kind]: m.items!.map((i) => i.item), ...(nextCursor !== undefined ? { nextCursor } : {}) };
+    const items = tools?.search ? tools.search.listed(m.items!) : m.items!.map((i) => i.item);
+    return { [kind]: items, ...(nextCursor !== undefined ? { nextCursor } : {}) };
   }
   if (req.method === 'tasks/list' && session.targets.size > 1) {
     await pipeline.run(m, async (msg) => {
@@ -105,6 +112,12 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
     return m.result;
   }
   await m.update(req.params ?? {});
+  if (m.gatewayTool) {
+    await pipeline.run(m, async (msg) => {
+      msg.result = await searchTools(session, ctx, pipeline, msg.arguments, era);
+    });
+    return m.result;
+  }
   // An in-process target may refuse the call first (OpenAPI: arguments not matching the tool's inputSchema).
   const early = m.target ? session.targets.get(m.target)?.conn?.precheck(req.method, m.forward) : undefined;
   if (early !== undefined) return early;
@@ -131,11 +144,14 @@ class McpMessageContext implements MessageContext {
   params: Record<string, unknown> | undefined;
   target?: string;
   tool?: string;
+  upstreamTool?: string;
   arguments?: Record<string, unknown>;
   prompt?: string;
   resourceUri?: string;
   result?: unknown;
   items?: McpListItem[];
+  /** Set for a call of the gateway's own `search_tools`: served by the gateway, not routed to a target. */
+  gatewayTool = false;
   /** The params sent to the owning target: client-visible names and URIs mapped back to the target's own. */
   forward: Record<string, unknown> = {};
   private readonly session: Session;
@@ -154,18 +170,32 @@ class McpMessageContext implements MessageContext {
   async update(params: Record<string, unknown>): Promise<void> {
     const session = this.session;
     this.params = params;
-    this.tool = this.arguments = this.prompt = this.resourceUri = undefined;
+    this.tool = this.upstreamTool = this.arguments = this.prompt = this.resourceUri = undefined;
+    this.gatewayTool = false;
     if (LIST_METHODS[this.method] || this.method === 'logging/setLevel' || (this.method === 'tasks/list' && session.targets.size > 1)) return; // fanned out to every target
     let owner: Owned | undefined;
     switch (this.method) {
       case 'tools/call':
       case 'prompts/get': {
         const which = this.method === 'tools/call' ? 'tools' : 'prompts';
+        const governance = which === 'tools' ? session.env.tools : undefined;
+        if (governance?.search && params.name === CALL_TOOL) {
+          // `call_tool` stands for the call it names: every step decides on that call, as for a direct one.
+          params = this.params = ToolSearch.unwrapCall(params);
+        }
         const name = String(params.name ?? '');
         if (which === 'tools') {
           this.tool = name;
           this.arguments = params.arguments as Record<string, unknown> | undefined;
+          if (governance?.search && name === SEARCH_TOOL) {
+            this.gatewayTool = true;
+            this.target = undefined;
+            this.forward = params;
+            return;
+          }
         } else this.prompt = name;
+        // A tool outside the caller's toolsets does not exist for it.
+        if (governance && !governance.allows(this.http.identity, name)) throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Unknown tool: ${name}`);
         owner = session.catalog.resolveName(which, name);
         if (!owner) {
           await list(session, which, {});
@@ -173,6 +203,15 @@ class McpMessageContext implements MessageContext {
         }
         if (!owner) throw new RpcFailure(RpcErrors.INVALID_PARAMS, which === 'tools' ? `Unknown tool: ${name}` : `Unknown prompt: ${name}`);
         this.forward = { ...params, name: owner.original };
+        if (which === 'tools') {
+          this.upstreamTool = owner.original;
+          // Fixed and default arguments of the route's tool settings: policies see the arguments as forwarded.
+          const rules = governance?.rules.get(owner.target);
+          if (rules) {
+            this.arguments = rules.callArguments(owner.original, this.arguments);
+            if (this.arguments !== params.arguments) this.forward.arguments = this.arguments;
+          }
+        }
         break;
       }
       case 'resources/read':
@@ -231,6 +270,20 @@ class McpMessageContext implements MessageContext {
     }
     this.target = owner.target;
   }
+}
+
+/**
+ * A `search_tools` call: the best matches among the tools the caller may see (its toolsets, then every policy's
+ * list rule, asked best match first), from the session's last whole list (listed now when there is none).
+ */
+async function searchTools(session: Session, ctx: RequestContext, pipeline: MessagePipeline, args: Record<string, unknown> | undefined, era?: RequestEra): Promise<unknown> {
+  const governance = session.env.tools!;
+  const items = session.catalog.listedTools ?? (await list(session, 'tools', {}, era ? { protocolVersion: era.protocolVersion } : undefined));
+  const inToolsets = governance.toolsets?.visible(ctx.identity);
+  return governance.search!.search(args, items, async (item) => {
+    if (inToolsets && !inToolsets(String(item.name))) return false;
+    return (await pipeline.filterItems(ctx, [item])).length === 1;
+  });
 }
 
 /** Rounds of input a 2026-07-28 target may ask a 2025 client for within one call. */
@@ -308,7 +361,10 @@ export async function list(session: Session, kind: ListKind, params: Record<stri
       return { target, items };
     }),
   );
-  return merged(session, kind, perTarget);
+  const items = merged(session, kind, perTarget);
+  // Kept for search_tools only: a route without tool search does not hold every session's whole list.
+  if (kind === 'tools' && session.env.tools?.search) session.catalog.listedTools = items;
+  return items;
 }
 
 function merged(session: Session, kind: ListKind, perTarget: Array<{ target: string; items: Array<Record<string, unknown>> }>, partial = false): McpListItem[] {
@@ -316,10 +372,10 @@ function merged(session: Session, kind: ListKind, perTarget: Array<{ target: str
   for (const c of out.collisions) {
     session.env.logger.warn({ route: session.env.routeName, kind, name: c.name, targets: c.targets }, 'MCP name collision: items left out (use prefixMode "always" or "conditional")');
   }
-  return out.items.map(({ target, item }) =>
+  return out.items.map(({ target, item, original }) =>
     kind === 'resources' || kind === 'resourceTemplates'
       ? { kind: ITEM_KIND[kind], target, item, uri: String(item.uri ?? item.uriTemplate) }
-      : { kind: ITEM_KIND[kind], target, item, name: String(item.name) },
+      : { kind: ITEM_KIND[kind], target, item, name: String(item.name), upstreamName: original },
   );
 }
 

@@ -19,6 +19,7 @@ import type { RouteUpstream } from '../../upstream/index.ts';
 import { TargetLauncher } from './upstream/processes.ts';
 import type { OpenApiService } from './upstream/openapi/index.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
+import type { ToolGovernance } from './tools/index.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
 /** The SSE `retry:` hint streams end with on drain: reconnect after this long (to a replica still serving). */
@@ -67,6 +68,8 @@ export interface McpBackendOptions {
   bindAddress?: string;
   /** The loaded APIs of the route's OpenAPI targets, by target name (see `attachOpenApiTargets`). */
   openapi?: ReadonlyMap<string, OpenApiService>;
+  /** The route's tool governance, compiled at load (`createToolGovernance`). */
+  tools?: ToolGovernance;
 }
 
 export interface McpBackend {
@@ -140,6 +143,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     pools,
     shared,
     logger,
+    tools: options.tools,
   };
   // Sealed session ids (any replica can serve a session) are for stateful routes only: stateless ones pay nothing.
   store.acquire(idleMs, limits, stateless ? undefined : new SessionIds(sessionEnv, `${route.path} ${route.name}`));

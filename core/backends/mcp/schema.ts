@@ -1,5 +1,6 @@
 import { array, boolean, literal, number, object, record, string, type Schema } from '../../config/schema.ts';
 import { openApiTargetSchema } from './upstream/openapi/config-schema.ts';
+import { refineToolNames, targetToolsSchema, toolSearchSchema, toolsetsSchema } from './tools/schema.ts';
 
 const path = string({ pattern: /^\//, patternHint: 'a path starting with "/"' });
 
@@ -50,6 +51,7 @@ const mcpTarget = object(
     mcp: remoteTarget,
     openapi: openApiTargetSchema,
     requestTimeoutMs: number({ integer: true, min: 1 }),
+    tools: targetToolsSchema,
   },
   { required: ['name'], exactlyOne: ['stdio', 'sse', 'mcp', 'openapi'] },
 );
@@ -74,6 +76,8 @@ export const mcpBackendSchema = object(
       allowedOrigins: array(string({ nonEmpty: true })),
       allowedHosts: array(string({ nonEmpty: true })),
     }),
+    toolsets: toolsetsSchema,
+    toolSearch: toolSearchSchema,
   },
   {
     required: ['targets'],
@@ -83,6 +87,7 @@ export const mcpBackendSchema = object(
         if (seen.has(t.name)) issues.push({ path: `${p}.targets[${i}].name`, message: `duplicate target name "${t.name}"` });
         seen.add(t.name);
       });
+      refineToolNames(v, p, issues);
     },
   },
 );

@@ -6,6 +6,7 @@ import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { publish, sessionChannel, type SessionEvent } from '../../telemetry/events.ts';
 import { Catalog } from './catalog.ts';
+import type { ToolGovernance } from './tools/index.ts';
 import { taskNotificationOut } from './tasks.ts';
 import { RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../../protocol/jsonrpc.ts';
 import type { ResumableTarget } from '../../cluster/sealed-id.ts';
@@ -27,6 +28,8 @@ export interface SessionEnv {
   /** Targets with `stdio.shared`: every session leases the target's shared process instead of starting one. */
   shared?: ReadonlyMap<string, SharedStdio>;
   logger: Logger;
+  /** The route's tool governance (overrides, toolsets, tool search), compiled at load; undefined when it has none. */
+  tools?: ToolGovernance;
 }
 
 /** Why a session ended, as its `sessionChannel` close event says. */
@@ -108,7 +111,7 @@ export class Session {
 
   constructor(env: SessionEnv) {
     this.env = env;
-    this.catalog = new Catalog(env.targets.map((t) => t.name), env.prefix);
+    this.catalog = new Catalog(env.targets.map((t) => t.name), env.prefix, env.tools);
     for (const config of env.targets) this.targets.set(config.name, { config, failures: 0 });
   }
 
@@ -269,6 +272,8 @@ export class Session {
     const params = m.params ?? {};
     switch (m.method) {
       case 'notifications/tools/list_changed':
+        this.catalog.listedTools = undefined;
+        return this.sendGeneral(m);
       case 'notifications/prompts/list_changed':
       case 'notifications/resources/list_changed':
         return this.sendGeneral(m);

@@ -79,10 +79,10 @@ export function Overview() {
                       )}
                       {r.backends.map((b) => (
                         <div class="tier backend" key={b.path}>
-                          {node(b.path, <><b>{b.kind}</b> {b.name} {b.weight !== 1 ? `(weight ${b.weight})` : ''} <HealthBadge health={b.health} /></>, 'backend-node')}
+                          {node(b.path, <><b>{b.kind}</b> {b.name} {b.weight !== 1 ? `(weight ${b.weight})` : ''}{b.tools ? <span class="muted tools-label"> {b.tools}</span> : null} <HealthBadge health={b.health} /></>, 'backend-node')}
                           {b.targets.map((t) => (
                             <div class="tier target" key={t.path}>
-                              {node(t.path, <><b>target</b> {t.name} <Badge kind="info">{t.kind}</Badge>{t.warmPool !== undefined ? <span class="muted"> warm pool {t.warmPool}</span> : null} <HealthBadge health={t.health} /></>, 'target-node')}
+                              {node(t.path, <><b>target</b> {t.name} <Badge kind="info">{t.kind}</Badge>{t.warmPool !== undefined ? <span class="muted"> warm pool {t.warmPool}</span> : null}{t.tools ? <span class="muted tools-label"> tools: {t.tools}</span> : null} <HealthBadge health={t.health} /></>, 'target-node')}
                             </div>
                           ))}
                         </div>
