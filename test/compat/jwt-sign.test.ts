@@ -103,7 +103,7 @@ describe('backendAuth.jwtSign: the gateway signs a JWT for the backend on every 
       assert.deepEqual(await errors({ jwtSign: { signingKey: pem(ec.privateKey), alg: 'HS256' } }), [`${p}.jwtSign.alg: expected "RS256" | "RS384" | "RS512" | "PS256" | "ES256" | "ES384", got "HS256"`]);
       assert.deepEqual(await errors({ jwtSign: { signingKey: pem(ec.privateKey), ttlMs: 0 } }), [`${p}.jwtSign.ttlMs: must be >= 1000, got 0`]);
       assert.deepEqual(await errors({ jwtSign: { signingKey: 'not a key' } }), [`${p}.jwtSign.signingKey: expected a PEM private key ("-----BEGIN PRIVATE KEY-----" ...), or { file: <path> } / { env: <name> }`]);
-      assert.deepEqual(await errors({ credential: { secret: 'x' }, jwtSign: { signingKey: pem(ec.privateKey) } }), [`${p}: expected exactly one of credential, passthrough, jwtSign, got credential, jwtSign`]);
+      assert.deepEqual(await errors({ credential: { secret: 'x' }, jwtSign: { signingKey: pem(ec.privateKey) } }), [`${p}: expected exactly one of credential, passthrough, jwtSign, identityMap, tokenExchange, oauth, got credential, jwtSign`]);
     });
 
     it('a key that does not fit the algorithm, a PEM that does not parse, a key file that is missing (found when the policy is built)', async () => {
