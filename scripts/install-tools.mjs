@@ -48,8 +48,9 @@ function main() {
   const r = spawnSync('go', ['build', '-gcflags=all=-N -l', '-o', join(bin, compiler), '.'], {
     cwd: source,
     stdio: 'inherit',
-    // The committed go.sum pins every module; readonly makes a mismatch an error instead of a silent update.
-    env: { ...process.env, GOFLAGS: '-mod=readonly' },
+    // The committed go.sum pins every module: readonly makes a mismatch an error, not a silent update. No VCS stamp:
+    // a checkout without git (or a worktree git cannot read) must build too.
+    env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false' },
   });
   if (r.status !== 0) return say(`go build failed (exit ${r.status}): ${manual}`);
   say(`installed ${join(bin, compiler)}`);
