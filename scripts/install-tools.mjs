@@ -36,7 +36,7 @@ const say = (text) => process.stdout.write(`[portcullis install-tools] ${text}\n
 function main() {
   if (onPath(opa)) return say('opa found on PATH: nothing to install');
   for (const file of [join(bin, compiler), join(bin, opa)]) {
-    if (executable(file)) return say(`${file} found: nothing to install`);
+    if (executable(file)) return say(`opa found at ${file}: nothing to install`);
   }
   const manual =
     `download opa ${OPA_VERSION} from https://github.com/open-policy-agent/opa/releases and put it on PATH, ` +
