@@ -10,15 +10,15 @@
 ARG NODE_IMAGE=docker.io/library/node:24-bookworm-slim
 ARG GO_IMAGE=docker.io/library/golang:1-bookworm
 
-# --- OPA, the Rego-to-WebAssembly compiler, from its Go module --------------------------------------------------
-# WITH_OPA=0 leaves it out: a smaller image, faster to build, for configs without Rego policies.
+# --- the OPA compiler (tools/opa-compile: OPA's own packages behind `opa build -t wasm`, `opa parse`, `opa test`) ---
+# Pinned by tools/opa-compile/go.mod and go.sum. WITH_OPA=0 leaves it out: a smaller image, faster to build, for
+# configs without Rego policies.
 FROM ${GO_IMAGE} AS opa
-ARG OPA_VERSION=v1.22.2
 ARG WITH_OPA=1
+COPY tools/opa-compile /src/opa-compile
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     mkdir -p /out && if [ "$WITH_OPA" = 1 ]; then \
-      CGO_ENABLED=0 go install -trimpath -ldflags='-s -w' github.com/open-policy-agent/opa@${OPA_VERSION} \
-      && cp "$(go env GOPATH)/bin/opa" /out/opa; \
+      cd /src/opa-compile && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -ldflags='-s -w' -o /out/opa-compile .; \
     fi
 
 # --- the admin UI (Vite is a devDependency: built here, only its output ships) ----------------------------------
@@ -59,7 +59,7 @@ COPY --from=opa /out/ /usr/local/bin/
 COPY --from=app /app /app
 RUN mkdir -p /etc/portcullis /app/.cache && chown node:node /app/.cache
 ENV NODE_ENV=production \
-    PORTCULLIS_OPA=/usr/local/bin/opa
+    PORTCULLIS_OPA=/usr/local/bin/opa-compile
 WORKDIR /app
 USER node
 # Compiled Rego policies are cached here: a volume, so a read-only root filesystem works.

@@ -253,7 +253,7 @@ export interface AuthorizationPolicy {
    * @example 'agents/decision'
    */
   entrypoint?: string;
-  /** Path to the `opa` binary. @default `PORTCULLIS_OPA`, else `opa` on PATH, else `<repo>/.tools/bin/opa` @example '/usr/local/bin/opa' */
+  /** Path to the OPA compiler (`opa`, or `opa-compile` built from tools/opa-compile). @default `PORTCULLIS_OPA`, else `opa` on PATH, else `<repo>/.tools/bin/opa-compile`, else `<repo>/.tools/bin/opa` @example '/usr/local/bin/opa' */
   opaPath?: string;
 }
 

@@ -3,4 +3,4 @@ export { compileRego, DEFAULT_CACHE_DIR, type CompiledRego, type CompileOptions 
 export { loadRegoData } from './data.ts';
 export { loadRegoPolicy, RegoEvalError, type LoadOptions, type RegoDecision, type RegoPolicy } from './evaluate.ts';
 export { analyzeInputRefs, collectInputRefs, mergeInputRefs, moduleInputRefs, WHOLE_INPUT, type InputRefs, type InputRefsOptions } from './input-refs.ts';
-export { findOpa, INSTALL_HINT, OPA_VERSION, REPO_ROOT, TOOLS_OPA } from './opa.ts';
+export { findOpa, INSTALL_HINT, OPA_VERSION, REPO_ROOT, TOOLS_FULL_OPA, TOOLS_OPA } from './opa.ts';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { compileRego, findOpa, loadRegoPolicy, RegoEvalError, TOOLS_OPA } from '../../core/rego/index.ts';
+import { compileRego, findOpa, loadRegoPolicy, OPA_VERSION, REPO_ROOT, RegoEvalError, TOOLS_FULL_OPA, TOOLS_OPA } from '../../core/rego/index.ts';
 
 describe('core/rego: compile cache, host builtins, decisions', () => {
   let dir: string;
@@ -90,12 +90,21 @@ decision := {"allow": true, "reason": concat(" ", [
     const saved = process.env.PATH;
     try {
       process.env.PATH = '';
-      // Where `npm install` put it; a machine with opa only on PATH has nothing there, and is told how to install.
+      // Where `npm install` built tools/opa-compile (else a full opa put there earlier); a machine with opa only on
+      // PATH has neither, and is told how to install.
       if (existsSync(TOOLS_OPA)) assert.equal(findOpa(), TOOLS_OPA);
+      else if (existsSync(TOOLS_FULL_OPA)) assert.equal(findOpa(), TOOLS_FULL_OPA);
       else assert.throws(() => findOpa(), (err: any) => err.code === 'PCL_ERR_OPA_MISSING');
     } finally {
       process.env.PATH = saved;
     }
-    assert.throws(() => findOpa('/nonexistent/opa'), (err: any) => err.code === 'PCL_ERR_OPA_MISSING' && err.message.includes('go install github.com/open-policy-agent/opa@v1.22.2'));
+    assert.throws(() => findOpa('/nonexistent/opa'), (err: any) => err.code === 'PCL_ERR_OPA_MISSING' && err.message.includes('builds tools/opa-compile, OPA v1.22.2'));
+  });
+
+  it('builds the compiler from the OPA version the gateway is tested with', async () => {
+    const mod = await readFile(join(REPO_ROOT, 'tools', 'opa-compile', 'go.mod'), 'utf8');
+    assert.match(mod, new RegExp(`^require github\\.com/open-policy-agent/opa ${OPA_VERSION.replace(/\./g, '\\.')}$`, 'm'));
+    const sum = await readFile(join(REPO_ROOT, 'tools', 'opa-compile', 'go.sum'), 'utf8');
+    assert.ok(sum.includes(`github.com/open-policy-agent/opa ${OPA_VERSION} h1:`), 'go.sum pins the OPA module');
   });
 });
