@@ -1,6 +1,6 @@
 import type { CelRule } from '../../sdk-types/cel-rules.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
-import { compileCel, CelCompileError, createCelEnvironment, matches, toCelValue, type CelProgram } from '../../core/cel/index.ts';
+import { compileCel, CelCompileError, createCelEnvironment, matches, toCelValue, type CelProgram } from './cel/index.ts';
 import { s } from '../../core/config/index.ts';
 import type { Issue, Schema } from '../../core/config/schema.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RequestContext } from '../../core/pipeline/index.ts';
 import { RequestVars, StateStore } from '../../core/state/index.ts';
-import { toCelValue } from '../../core/cel/index.ts';
+import { toCelValue } from '../../policies/authorization/cel/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { compileRuleSet, ruleSetAllows } from '../../policies/authorization/cel.ts';
 import { mcpAuthorization } from '../../policies/authorization/mcp-authorization.ts';

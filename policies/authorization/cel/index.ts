@@ -1,5 +1,5 @@
 import type { Environment } from '@marcbachmann/cel-js';
-import { lazy } from '../lazy.ts';
+import { lazy } from '../../../core/lazy.ts';
 
 /** The CEL interpreter, loaded when a config first uses CEL. */
 const cel = lazy<typeof import('@marcbachmann/cel-js')>('@marcbachmann/cel-js');
