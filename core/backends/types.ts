@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
-import type { Schema } from '../config/schema.ts';
+import type { Schema } from '../schema/index.ts';
 import type { MessagePipeline } from '../pipeline/message.ts';
 import type { RequestContext, Step } from '../pipeline/types.ts';
 import type { StateStore } from '../state/index.ts';

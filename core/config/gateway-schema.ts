@@ -10,13 +10,13 @@ import {
   regex,
   string,
   type Schema,
-} from './schema.ts';
+} from '../schema/index.ts';
 
-import { HOST_PORT, headerNameSchema, hostnameSchema } from './schema-common.ts';
+import { HOST_PORT, headerNameSchema, hostnameSchema } from '../schema/index.ts';
 import { BACKENDS, routeBackendKinds } from '../backends/registry.ts';
 import { telemetrySchemas } from '../telemetry/config.ts';
 
-export { headerNameSchema, hostnameSchema, hostPortSchema } from './schema-common.ts';
+export { headerNameSchema, hostnameSchema, hostPortSchema } from '../schema/index.ts';
 
 const path = string({ pattern: /^\//, patternHint: 'a path starting with "/"' });
 const ms = number({ integer: true, min: 0 });

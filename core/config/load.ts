@@ -11,7 +11,7 @@ import { fromAgentgateway } from './agentgateway.ts';
 import { esbuildFailure, localInputs, SDK_ENTRY } from './esbuild.ts';
 import { gatewaySchema } from './gateway-schema.ts';
 import { resolveConfig, type ResolvedConfig } from './resolve.ts';
-import { formatIssues, type Issue } from './schema.ts';
+import { formatIssues, type Issue } from '../schema/index.ts';
 import { withWorkingDirFallback } from './paths.ts';
 import { lazy } from '../lazy.ts';
 

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { UpstreamContribution } from '../upstream/types.ts';
 import type { Logger } from 'pino';
-import type { Schema } from '../config/schema.ts';
+import type { Schema } from '../schema/index.ts';
 import type { GatewayError } from '../errors.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import type { RequestVars, StateStore } from '../state/index.ts';

@@ -1,8 +1,8 @@
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { SecretSource } from '../../sdk-types/security.ts';
 import type { AuditConfig, LangfuseConfig, StatsConfig, TracingConfig } from '../../sdk-types/telemetry.ts';
-import { HOST_PORT } from '../config/schema-common.ts';
-import { isPlainObject, literal, number, object, oneOf, record, string, type Schema } from '../config/schema.ts';
+import { HOST_PORT } from '../schema/index.ts';
+import { isPlainObject, literal, number, object, oneOf, record, string, type Schema } from '../schema/index.ts';
 
 /**
  * The schema and resolution of the observability blocks (`stats`, `tracing`, `langfuse`, `audit`), kept beside

@@ -1,5 +1,5 @@
 import { headerNameSchema, s } from '../../core/config/index.ts';
-import type { Issue, Schema } from '../../core/config/schema.ts';
+import type { Issue, Schema } from '../../core/schema/index.ts';
 import { isTimeZone, proxyEntryProblem, redisUrlProblem } from './engine/index.ts';
 
 /** Key parts named by a word; the others are `{ claim }`, `{ header }`, `{ constant }`. */

@@ -1,4 +1,4 @@
-import { hostPortSchema } from '../../config/schema-common.ts';
+import { hostPortSchema } from '../../schema/index.ts';
 import type { BackendDefinition } from '../types.ts';
 import { createHttpBackend } from './index.ts';
 
