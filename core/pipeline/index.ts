@@ -1,12 +1,14 @@
 export { compose } from './compose.ts';
 export { composeMessagePipeline, stepFromA2aHooks, stepFromHooks, type MessageContext, type MessageNext, type MessagePipeline, type MessageStep } from './message.ts';
 export { PHASES } from './types.ts';
+export { addForwardedHeaders, stripHopByHop } from './headers.ts';
 export { recordDecisionInput, takeDecisionInput } from './decision-input.ts';
 export type {
   A2aMessage,
   A2aPolicyHooks,
   GatewayResponse,
   HeaderMap,
+  WholeBody,
   McpDecision,
   McpListItem,
   McpMessage,

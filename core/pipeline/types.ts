@@ -235,3 +235,13 @@ export interface PolicyDefinition<C = unknown> {
   files?(config: C, baseDir: string): string[];
   create(config: C, build: PolicyBuildContext): PolicyInstance | Promise<PolicyInstance>;
 }
+
+/**
+ * A body stream that can hand over its whole content at once when all of it has arrived and nothing has read it
+ * yet (the HTTP backend's). The writer then sends it in one write, with its exact length, rather than through a
+ * stream's ticks: the common case of a small response.
+ */
+export interface WholeBody {
+  /** The whole body, when it has fully arrived and nothing read it; the stream is then spent. Else undefined. */
+  takeWhole(): Buffer | undefined;
+}
