@@ -13,12 +13,12 @@ import { folderCycles, importEdges, ROOT } from './import-graph.ts';
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['sdk-types'],
-  ['core/errors.ts', 'core/lazy.ts', 'core/entry.ts', 'core/schema', 'core/protocol', 'core/state', 'core/rego', 'core/routing'],
+  ['core/errors.ts', 'core/lazy.ts', 'core/entry.ts', 'core/schema', 'core/protocol', 'core/state', 'core/rego', 'core/routing', 'core/regex', 'core/pii'],
   ['core/telemetry'],
   ['core/upstream'],
   ['core/pipeline'],
   ['core/config'],
-  ['core/sandbox', 'core/filters', 'core/regex'],
+  ['core/sandbox', 'core/filters'],
   ['core/backends'],
   ['core/backends/a2a', 'core/backends/direct', 'core/backends/http', 'core/backends/mcp'],
   ['core/admin', 'core/reload'],
