@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
 import type { Schema } from '../schema/index.ts';
 import type { MessagePipeline } from '../pipeline/message.ts';
-import type { RequestContext, Step } from '../pipeline/types.ts';
+import type { BackendCapability, RequestContext, Step } from '../pipeline/types.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { RouteUpstream } from '../upstream/index.ts';
@@ -15,6 +15,7 @@ import type { RouteUpstream } from '../upstream/index.ts';
  * @example
  * export const echoBackend: BackendDefinition<string> = {
  *   kind: 'echo',
+ *   capabilities: [],
  *   schema: s.string(),
  *   create: (backends) => ({ step: (ctx) => ctx.respond({ status: 200, headers: {}, body: backends[0].config }) }),
  * };
@@ -28,6 +29,11 @@ export interface BackendDefinition<C = unknown> {
   readonly schema?: Schema;
   /** A route with a backend of this kind has exactly one, and no backend of another kind (MCP multiplexes its own targets). */
   readonly exclusive?: boolean;
+  /**
+   * What the kind can do: policies that require a capability (`PolicyDefinition.requires`) may sit on its routes
+   * only when it is listed here. See `BackendCapability` for the built-in ones.
+   */
+  readonly capabilities: readonly BackendCapability[];
   /**
    * The message protocol the backend speaks, if any: its route's message pipeline is composed from the policies'
    * hooks for that protocol (`PolicyInstance.mcp` or `.a2a`) plus their protocol-independent `message` steps.

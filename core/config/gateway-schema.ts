@@ -201,7 +201,10 @@ export function routeName(route: { name?: unknown }, index: number): string {
   return typeof route.name === 'string' ? route.name : `route${index}`;
 }
 
-/** One rule for validation: a policy that declares the backend kinds it acts on cannot sit on a route of another kind. */
+/**
+ * One rule for validation: a policy that requires capabilities cannot sit on a route whose backend kind lacks one.
+ * The message names the kinds that have them, read from the backend registry.
+ */
 function checkPolicyBackends(
   definitions: readonly PolicyDefinition[],
   policies: Record<string, unknown>,
@@ -212,13 +215,21 @@ function checkPolicyBackends(
 ): void {
   for (const name of Object.keys(policies)) {
     const def = definitions.find((d) => d.name === name);
-    if (!def?.backends) continue;
+    if (!def?.requires) continue;
     for (const kind of kinds) {
-      if (!def.backends.includes(kind)) {
-        issues.push({ path: `${path}.${name}`, message: `the ${name} policy cannot act on ${kindLabel(kind)}${where} (it acts on ${def.backends.map(kindLabel).join(', ')})`, stage: 'backends' });
+      if (!kindHas(kind, def.requires)) {
+        const able = BACKENDS.filter((b) => kindHas(b.kind, def.requires!)).map((b) => kindLabel(b.kind));
+        const acts = able.length > 0 ? `it acts on ${able.join(', ')}` : `no backend kind has ${def.requires.join(', ')}`;
+        issues.push({ path: `${path}.${name}`, message: `the ${name} policy cannot act on ${kindLabel(kind)}${where} (${acts})`, stage: 'backends' });
       }
     }
   }
+}
+
+/** Whether a backend kind has every capability in `required` (a route without a backend has none). */
+function kindHas(kind: string, required: readonly string[]): boolean {
+  const capabilities = BACKENDS.find((b) => b.kind === kind)?.capabilities ?? [];
+  return required.every((c) => capabilities.includes(c));
 }
 
 function kindLabel(kind: string): string {

@@ -6,6 +6,7 @@ export { recordDecisionInput, takeDecisionInput } from './decision-input.ts';
 export type {
   A2aMessage,
   A2aPolicyHooks,
+  BackendCapability,
   GatewayResponse,
   HeaderMap,
   WholeBody,

@@ -5,6 +5,7 @@ import { createHttpBackend } from './index.ts';
 /** `{ host: 'host:port', weight }`: HTTP services, load-balanced by weight. */
 export const hostBackendDefinition: BackendDefinition<string> = {
   kind: 'host',
+  capabilities: ['http-upstream', 'http-forward'],
   schema: hostPortSchema,
   name: (host) => host,
   create(backends, build) {
