@@ -14,7 +14,7 @@ import { readSecret, secretFiles, secretSchema } from './secret.ts';
 export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
   name: 'backendAuth',
   phase: 'upstream',
-  backends: ['host', 'mcp'],
+  requires: ['http-upstream'],
   schema: s.object(
     { header: headerNameSchema, credential: secretSchema, prefix: s.string(), passthrough: s.boolean() },
     {
