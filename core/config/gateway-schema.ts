@@ -15,6 +15,7 @@ import {
 import { HOST_PORT, headerNameSchema, hostnameSchema } from '../schema/index.ts';
 import { BACKENDS, routeBackendKinds } from '../backends/registry.ts';
 import { telemetrySchemas } from '../telemetry/config.ts';
+import { sinksSchema } from '../telemetry/sinks.ts';
 
 export { headerNameSchema, hostnameSchema, hostPortSchema } from '../schema/index.ts';
 
@@ -30,12 +31,14 @@ const routeMatch = object({
   query: array(object({ name: string({ nonEmpty: true }), value: valueMatch }, { required: ['name', 'value'] })),
 });
 
-/** A backend entry: exactly one registered kind's key, and a weight. */
-const backendKeys = BACKENDS.filter((b) => b.schema);
-const backend = object(
-  { ...Object.fromEntries(backendKeys.map((b) => [b.kind, b.schema!])), weight: number({ integer: true, min: 0, max: 1_000_000 }) },
-  { exactlyOne: backendKeys.map((b) => b.kind) },
-);
+/** A backend entry: exactly one registered kind's key, and a weight (built per validation: kinds may be plugged in). */
+function backendSchema(): Schema {
+  const backendKeys = BACKENDS.filter((b) => b.schema);
+  return object(
+    { ...Object.fromEntries(backendKeys.map((b) => [b.kind, b.schema!])), weight: number({ integer: true, min: 0, max: 1_000_000 }) },
+    { exactlyOne: backendKeys.map((b) => b.kind) },
+  );
+}
 
 export function policiesSchema(definitions: readonly PolicyDefinition[]): Schema {
   return object(Object.fromEntries(definitions.map((d) => [d.name, d.schema])));
@@ -45,6 +48,7 @@ export function policiesSchema(definitions: readonly PolicyDefinition[]): Schema
 export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema {
   const policies = policiesSchema(definitions);
   const terminal = definitions.filter((d) => d.terminal).map((d) => d.name);
+  const backend = backendSchema();
 
   const route = object(
     {
@@ -174,6 +178,7 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       upstream: object({ connectTimeoutMs: ms, bodyIdleTimeoutMs: ms, keepAliveTimeoutMs: ms, ejectionMs: ms }),
       shutdown: object({ drainTimeoutMs: ms }),
       ...telemetrySchemas,
+      sinks: sinksSchema(),
       // Worker processes (core/cluster): a count, or 'auto' for one per core.
       workers: oneOf("a whole number from 1 to 256 or 'auto'", [
         { when: (v) => v === 'auto', schema: literal('auto') },
