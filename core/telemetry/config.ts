@@ -101,6 +101,8 @@ export interface ResolvedTelemetry {
   readonly tracing?: ResolvedTracing;
   readonly langfuse?: ResolvedLangfuse;
   readonly audit?: ResolvedAudit;
+  /** The config of each plugged-in sink that is on, by name (see sinks.ts). */
+  readonly sinks: Readonly<Record<string, unknown>>;
 }
 
 export const TELEMETRY_DEFAULTS = {
@@ -117,12 +119,13 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Fills in the defaults of the observability blocks; the standard `OTEL_*` and `LANGFUSE_*` variables fill gaps. */
 export function resolveTelemetry(
-  config: { stats?: StatsConfig; tracing?: TracingConfig; langfuse?: LangfuseConfig; audit?: AuditConfig },
+  config: { stats?: StatsConfig; tracing?: TracingConfig; langfuse?: LangfuseConfig; audit?: AuditConfig; sinks?: Readonly<Record<string, unknown>> },
   baseDir: string,
   env: Env = process.env,
 ): ResolvedTelemetry {
   const out: { -readonly [K in keyof ResolvedTelemetry]: ResolvedTelemetry[K] } = {
     stats: { address: config.stats?.address ?? TELEMETRY_DEFAULTS.statsAddress },
+    sinks: config.sinks ?? {},
   };
   if (config.tracing) out.tracing = resolveTracing(config.tracing, env);
   if (config.langfuse) {

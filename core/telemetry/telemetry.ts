@@ -8,6 +8,7 @@ import type { LangfuseKeys } from './langfuse.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { readSecretSource } from './secrets.ts';
+import { telemetrySinks, type TelemetrySinkInstance } from './sinks.ts';
 import { startStatsServer, type StatsServer } from './stats.ts';
 import type { TraceExport } from './trace-export.ts';
 
@@ -46,6 +47,11 @@ interface TraceSinks {
   unsubscribe: () => void;
 }
 
+interface PluggedSink {
+  key: string;
+  instance: TelemetrySinkInstance;
+}
+
 interface AuditState {
   key: string;
   sink: AuditSink;
@@ -60,6 +66,7 @@ export class Telemetry {
   private statsAddress: string | false = false;
   private traces: TraceSinks | undefined;
   private audit: AuditState | undefined;
+  private readonly plugged = new Map<string, PluggedSink>();
 
   private constructor(options: TelemetryOptions) {
     this.options = options;
@@ -96,6 +103,7 @@ export class Telemetry {
 
   async flush(): Promise<void> {
     await this.traces?.provider.forceFlush().catch(() => undefined);
+    for (const sink of this.plugged.values()) await sink.instance.flush?.().catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -105,6 +113,10 @@ export class Telemetry {
     this.audit?.unsubscribe();
     await this.audit?.sink.close();
     this.audit = undefined;
+    for (const [name, sink] of this.plugged) {
+      this.plugged.delete(name);
+      await sink.instance.close();
+    }
     await this.stats?.close();
     this.stats = undefined;
     this.metrics?.close();
@@ -117,6 +129,23 @@ export class Telemetry {
     this.metrics?.configure(config, this.phases);
     await this.applyTraces(telemetry);
     await this.applyAudit(telemetry);
+    await this.applySinks(telemetry);
+  }
+
+  /** Plugged-in sinks: started when their key is set, restarted when its value changed, stopped when it went. */
+  private async applySinks(telemetry: ResolvedTelemetry): Promise<void> {
+    const wanted = telemetry.sinks ?? {};
+    for (const [name, sink] of this.plugged) {
+      if (JSON.stringify(wanted[name] ?? null) === sink.key) continue;
+      this.plugged.delete(name);
+      await sink.instance.close();
+    }
+    for (const definition of telemetrySinks()) {
+      const config = wanted[definition.name];
+      if (config === undefined || this.plugged.has(definition.name)) continue;
+      const instance = await definition.start(config, { logger: this.options.logger, gateway: this.options.gateway });
+      this.plugged.set(definition.name, { key: JSON.stringify(config), instance });
+    }
   }
 
   private async applyStats(telemetry: ResolvedTelemetry): Promise<void> {
