@@ -1,4 +1,4 @@
-export { ConfigValidationError, loadConfig, validateConfig, type LoadedConfig } from './load.ts';
+export { ConfigValidationError, loadConfig, loadConfigObject, validateConfig, type LoadedConfig } from './load.ts';
 export { DEFAULTS, resolveConfig, type ResolvedBackend, type ResolvedBind, type ResolvedConfig, type ResolvedListener, type ResolvedRoute } from './resolve.ts';
 export * as s from '../schema/index.ts';
 export { hostnameSchema, hostPortSchema, headerNameSchema } from './gateway-schema.ts';

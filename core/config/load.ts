@@ -49,6 +49,16 @@ export async function loadConfig(file: string, policies: readonly PolicyDefiniti
 }
 
 /**
+ * Validates and resolves a config given as an object (`createGateway(config)`): the same checks as a file's, with
+ * relative paths taken from `baseDir`. What it returns watches only the local files its policies name.
+ */
+export function loadConfigObject(raw: unknown, policies: readonly PolicyDefinition[], baseDir: string): LoadedConfig {
+  const config = validateConfig(raw, policies, 'the config object');
+  const resolved = resolveConfig(config, resolvePath(baseDir));
+  return { config: resolved, files: policyFiles(resolved, policies) };
+}
+
+/**
  * Everything `portcullis validate` reports, in one run: the agentgateway translation, the schema with its cross-key
  * rules, and, when the config can be resolved at all, the files and commands it names. Throws only when the file
  * cannot be read, parsed or evaluated (then there is nothing to check).

@@ -67,10 +67,24 @@ export class Telemetry {
   private traces: TraceSinks | undefined;
   private audit: AuditState | undefined;
   private readonly plugged = new Map<string, PluggedSink>();
+  /** Whether this process serves the stats address now (see `serveStats`). */
+  private serving: boolean;
+  private current: ResolvedTelemetry | undefined;
 
   private constructor(options: TelemetryOptions) {
     this.options = options;
     this.phases = new Map(options.policies.map((p) => [p.name, p.phase]));
+    this.serving = options.serveStats !== false;
+  }
+
+  /** Starts serving the stats address, if the config has one (a gateway made in process serves it once it listens). */
+  async serveStats(): Promise<void> {
+    if (this.serving) return;
+    this.serving = true;
+    if (this.current && this.current.stats.address !== false && !this.stats) {
+      this.statsAddress = false;
+      await this.applyStats(this.current);
+    }
   }
 
   /** Starts every sink the config turns on; throws a config error (with its path) when one cannot start. */
@@ -125,6 +139,7 @@ export class Telemetry {
 
   private async apply(config: ResolvedConfig): Promise<void> {
     const telemetry = config.telemetry;
+    this.current = telemetry;
     await this.applyStats(telemetry);
     this.metrics?.configure(config, this.phases);
     await this.applyTraces(telemetry);
@@ -161,7 +176,7 @@ export class Telemetry {
     }
     this.metrics ??= createMetrics({ gateway: this.options.gateway, version: VERSION, ports: this.options.ports });
     const metrics = this.metrics;
-    if (this.options.serveStats === false) return;
+    if (!this.serving) return;
     try {
       this.stats = await startStatsServer(address, () => metrics.registry, this.options.logger);
     } catch (err) {
