@@ -1,5 +1,12 @@
 import type { GatewayConfig } from './config.ts';
 
+// The fetch API's Request and Response, read off the global scope, so that these types also compile where no
+// library declares them (filters are type-checked without Node's or the DOM's types).
+/** The fetch API's `Request` (Node 24's global). @example new Request('http://localhost/api') */
+export type FetchRequest = typeof globalThis extends { Request: { prototype: infer R } } ? R : never;
+/** The fetch API's `Response` (Node 24's global). @example await res.text() */
+export type FetchResponse = typeof globalThis extends { Response: { prototype: infer R } } ? R : never;
+
 /**
  * Options of {@link CreateGateway}.
  *
@@ -63,7 +70,7 @@ export interface GatewayReloadResult {
  */
 export interface PortcullisGateway {
   /** Answers one request in process, through the same pipeline as a socket's: policies, backends, events. */
-  handle(request: Request, options?: GatewayHandleOptions): Promise<Response>;
+  handle(request: FetchRequest, options?: GatewayHandleOptions): Promise<FetchResponse>;
   /** Opens the binds (and admin, readiness, stats servers); resolves with the port of each bind, in config order. */
   listen(): Promise<{ ports: readonly number[] }>;
   /**
