@@ -35,10 +35,11 @@ export interface BackendDefinition<C = unknown> {
    */
   readonly capabilities: readonly BackendCapability[];
   /**
-   * The message protocol the backend speaks, if any: its route's message pipeline is composed from the policies'
-   * hooks for that protocol (`PolicyInstance.mcp` or `.a2a`) plus their protocol-independent `message` steps.
+   * The message protocol the backend speaks, if any (a name registered in core/pipeline/protocols.ts): its route's
+   * message pipeline is composed from the policies' hooks for that protocol (`PolicyInstance.mcp`, `.a2a`,
+   * `.hooks[name]`) plus their protocol-independent `message` steps.
    */
-  readonly protocol?: 'mcp' | 'a2a';
+  readonly protocol?: string;
   /** The name a backend gets in logs and authorization input. */
   name?(config: C, routeName: string, index: number): string;
   create(backends: ReadonlyArray<ResolvedBackend<C>>, build: BackendBuildContext): BackendInstance | Promise<BackendInstance>;

@@ -184,6 +184,8 @@ export interface PolicyInstance {
   mcp?: McpPolicyHooks;
   /** Hooks on A2A messages, composed into the message pipeline of routes whose backend speaks A2A. */
   a2a?: A2aPolicyHooks;
+  /** Hooks on the messages of a plugged-in protocol, by its name (see core/pipeline/protocols.ts). */
+  hooks?: Readonly<Record<string, unknown>>;
   /**
    * A protocol-independent message step (rate limits: it reads `message.protocol` itself), composed into the
    * message pipeline of every protocol route. When present, `mcp` and `a2a` are ignored.
