@@ -5,7 +5,7 @@ import type { CreateGatewayOptions } from '../../sdk-types/gateway.ts';
 import { registerBackendKind } from '../backends/registry.ts';
 import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
-import { createGatewayWith, type CreatedGateway } from '../server/create.ts';
+import { createGatewayWith, type CreatedGateway, type GatewayParts } from '../server/create.ts';
 import { registerTelemetrySink, type TelemetrySinkDefinition } from '../telemetry/sinks.ts';
 
 /** What a gateway can be extended with, each item one definition from its own folder. */
@@ -27,7 +27,10 @@ export interface GatewayExtensions {
  * const res = await gateway.handle(new Request('http://localhost/api'));
  * await gateway.close();
  */
-export async function createGateway(config: GatewayConfig | string, options: CreateGatewayOptions & GatewayExtensions = {}): Promise<CreatedGateway> {
+export async function createGateway(
+  config: GatewayConfig | string,
+  options: CreateGatewayOptions & GatewayExtensions & Pick<GatewayParts, 'logger' | 'transform'> = {},
+): Promise<CreatedGateway> {
   const { policies = [], backends = [], sinks = [], ...rest } = options;
   const unregister: Array<() => void> = [];
   const release = () => {

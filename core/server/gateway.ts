@@ -95,6 +95,11 @@ export class Gateway {
     return this.runtime.config;
   }
 
+  /** The runtime serving now (a reload swaps it): tests read its in-flight count and bind keys. */
+  get current(): Runtime {
+    return this.runtime;
+  }
+
   /** This gateway's name in its request events (`RequestEvent.gateway`), for subscribers tied to it. */
   get id(): string | undefined {
     return this.env.gateway;
