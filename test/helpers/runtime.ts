@@ -14,7 +14,16 @@ export interface TestRuntime {
   logs: LogCapture;
   /** `gateway.handle` for a path (or URL) on http://localhost, with fetch's options. */
   fetch(pathOrUrl: string, init?: RequestInit, options?: Parameters<Runtime['handle']>[1]): Promise<Response>;
+  /** What `send` of helpers/gateway.ts answers, in process: a `host` header becomes the URL's authority. */
+  send(path: string, options?: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<SendResult>;
   close(): Promise<void>;
+}
+
+export interface SendResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json(): any;
 }
 
 /**
@@ -34,6 +43,16 @@ export async function buildTestRuntime(config: GatewayConfig, policies: readonly
     gateway,
     logs,
     fetch: (pathOrUrl, init, options) => gateway.handle(new Request(new URL(pathOrUrl, 'http://localhost'), init), options),
+    async send(path, options = {}) {
+      const { host = 'localhost', ...headers } = Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const res = await gateway.handle(new Request(`http://${host}${path}`, { method: options.method ?? 'GET', headers, body: options.body }));
+      const text = await res.text();
+      const record: Record<string, string | string[] | undefined> = {};
+      for (const [name, value] of res.headers) if (name !== 'set-cookie') record[name] = value;
+      const cookies = res.headers.getSetCookie();
+      if (cookies.length > 0) record['set-cookie'] = cookies;
+      return { status: res.status, headers: record, text, json: () => JSON.parse(text) };
+    },
     close: () => gateway.close(),
   };
 }
