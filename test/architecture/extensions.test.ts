@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { createGateway } from '../../core/gateway/index.ts';
 import { registerBackendKind } from '../../core/backends/registry.ts';
 import { registerTelemetrySink } from '../../core/telemetry/sinks.ts';
+import { messageProtocol, registerMessageProtocol } from '../../core/pipeline/index.ts';
 import { requestChannel, type RequestEvent } from '../../core/telemetry/events.ts';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
 import { startUpstream, type Upstream } from '../helpers/gateway.ts';
@@ -90,6 +91,35 @@ describe('extension seams: a toy backend kind and a toy telemetry sink, one fold
     }
   });
 
+  it('restarts a plugged-in sink when its config changes on reload, and stops it when its key goes', async () => {
+    const [a, b] = [join(dir, 'a.jsonl'), join(dir, 'b.jsonl')];
+    const direct = (sinks: Record<string, unknown>) =>
+      ({ ...quiet, sinks, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ name: 'd', policies: { directResponse: { status: 204 } } }] }] }] }) as unknown as GatewayConfig;
+    const gateway = await createGateway(direct({ tally: { file: a } }), { sinks: [tallySink] });
+    const hit = async () => {
+      const done = new Promise<void>((resolve) => {
+        const onEnd = () => {
+          requestChannel.end.unsubscribe(onEnd);
+          resolve();
+        };
+        requestChannel.end.subscribe(onEnd);
+      });
+      await (await gateway.handle(new Request('http://localhost/'))).arrayBuffer();
+      await done;
+    };
+    const lines = async (file: string) => (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).length;
+    try {
+      await hit();
+      assert.deepEqual(await gateway.reload(direct({ tally: { file: b } })), { ok: true });
+      await hit();
+      assert.deepEqual(await gateway.reload(direct({})), { ok: true });
+      await hit();
+      assert.deepEqual([await lines(a), await lines(b)], [1, 1]);
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('validates the plugged-in config like a built-in one: paths in errors, capabilities named', async () => {
     const file = join(dir, 'unused.jsonl');
     const bad = config(file, { toolPinning: {} }) as unknown as { sinks: Record<string, unknown>; binds: Array<{ listeners: Array<{ routes: Array<{ backends: unknown[] }> }> }> };
@@ -120,6 +150,29 @@ describe('extension seams: a toy backend kind and a toy telemetry sink, one fold
       assert.match(err.message, /sinks\.tally: unknown key/);
       return true;
     });
+  });
+
+  it('looks message protocols up by name: a kind speaking an unregistered one fails to build, a taken name is refused', async () => {
+    assert.throws(() => registerMessageProtocol({ name: 'mcp', stepOf: () => undefined }), { code: 'PCL_ERR_EXTENSION_CONFLICT', message: 'message protocol "mcp" is already registered' });
+    const chatty = { ...relayBackend, kind: 'toyChatty', protocol: 'toyWire', capabilities: ['message-protocol'] };
+    await assert.rejects(
+      createGateway(
+        { ...quiet, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ name: 'c', backends: [{ toyChatty: { origin: `http://${upstream.host}` } }] }] }] }] } as unknown as GatewayConfig,
+        { backends: [chatty] },
+      ),
+      { code: 'PCL_ERR_BACKEND_UNSUPPORTED', message: 'binds[0].listeners[0].routes[0].backends: the backend speaks message protocol "toyWire", which is not registered (registerMessageProtocol)' },
+    );
+    const unregister = registerMessageProtocol({ name: 'toyWire', stepOf: () => undefined });
+    try {
+      const gateway = await createGateway(
+        { ...quiet, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ name: 'c', backends: [{ toyChatty: { origin: `http://${upstream.host}` } }] }] }] }] } as unknown as GatewayConfig,
+        { backends: [chatty] },
+      );
+      await gateway.close();
+    } finally {
+      unregister();
+    }
+    assert.equal(messageProtocol('toyWire'), undefined);
   });
 
   it('matches the checklists of docs/architecture.md: each toy is the files its checklist lists, and the product names neither', async () => {
