@@ -39,6 +39,7 @@ FROM ${NODE_IMAGE} AS app
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
+COPY index.ts ./
 COPY sdk-types ./sdk-types
 COPY core ./core
 COPY policies ./policies

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../core/config/index.ts';
-import { createGcraLimiter } from '../core/ratelimit/index.ts';
+import { createGcraLimiter } from '../policies/rate-limit/engine/index.ts';
 import { buildRuntime } from '../core/server/index.ts';
 import { createLogger } from '../core/telemetry/index.ts';
 import { builtinPolicies } from '../policies/index.ts';

@@ -7,7 +7,7 @@
 // Rounds are interleaved so that outside load hits every engine alike.
 import { RE2JS } from 're2js';
 import { compileLinear, type LinearRegex } from '../core/regex/index.ts';
-import { BUILTIN } from '../policies/pii-redaction/patterns.ts';
+import { BUILTIN } from '../core/pii/patterns.ts';
 import { percentile, type BenchSection } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);

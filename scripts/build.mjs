@@ -23,7 +23,9 @@ const ENTRIES = {
   'watchdog-worker': 'core/sandbox/watchdog-worker.ts',
   'typecheck-worker': 'core/filters/typecheck-worker.ts',
   // What `import ... from 'portcullis'` and 'portcullis/testing' load from the installed package (see scripts/pack.mjs).
-  sdk: 'sdk-types/index.ts',
+  sdk: 'index.ts',
+  // createGateway's implementation, loaded by the sdk entry on first call.
+  gateway: 'core/gateway/index.ts',
   testing: 'core/filters/testing.ts',
 };
 /** Chunks a newer build no longer names are removed once this old: a gateway started earlier may still load them. */

@@ -47,7 +47,7 @@ function emitTypes() {
       extends: './tsconfig.json',
       compilerOptions: { noEmit: false, declaration: true, emitDeclarationOnly: true, outDir: 'dist/types', rootDir: '.', tsBuildInfoFile: null },
       include: [],
-      files: ['sdk-types/index.ts', 'core/filters/testing.ts'],
+      files: ['index.ts', 'core/filters/testing.ts'],
     }),
   );
   try {
@@ -84,14 +84,14 @@ function prepack() {
     if (!uiBuildFresh()) execFileSync(process.execPath, [join(ROOT, 'scripts/build-ui.mjs')], { cwd: ROOT, stdio: 'inherit' });
     if (!existsSync(join(ROOT, 'ui/dist/index.html'))) throw new Error('the admin UI did not build (ui/dist/index.html is missing)');
     const types = emitTypes();
-    const gateway = reachable(outDir, ['main.mjs', 'host.mjs', 'watchdog-worker.mjs', 'typecheck-worker.mjs', 'sdk.mjs', 'testing.mjs']).map((f) => `dist/gateway/${f}`);
+    const gateway = reachable(outDir, ['main.mjs', 'host.mjs', 'watchdog-worker.mjs', 'typecheck-worker.mjs', 'sdk.mjs', 'gateway.mjs', 'testing.mjs']).map((f) => `dist/gateway/${f}`);
     const checkout = JSON.parse(readFileSync(PKG, 'utf8'));
     const { scripts: _scripts, devDependencies: _dev, allowScripts: _allow, private: _private, ...kept } = checkout;
     const packed = {
       ...kept,
-      types: './dist/types/sdk-types/index.d.ts',
+      types: './dist/types/index.d.ts',
       exports: {
-        '.': { types: './dist/types/sdk-types/index.d.ts', default: './dist/gateway/sdk.mjs' },
+        '.': { types: './dist/types/index.d.ts', default: './dist/gateway/sdk.mjs' },
         './testing': { types: './dist/types/core/filters/testing.d.ts', default: './dist/gateway/testing.mjs' },
         './package.json': './package.json',
       },

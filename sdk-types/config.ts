@@ -48,6 +48,11 @@ export interface GatewayConfig {
   /** One line per authorization decision; off when absent. @default undefined @example audit: { destination: 'stdout' } */
   audit?: AuditConfig;
   /**
+   * Plugged-in telemetry sinks, by the name they were registered under (`createGateway({ sinks })`); each is on
+   * while its key is here, with the config its own schema checks. @default {} @example sinks: { counting: { label: 'edge' } }
+   */
+  sinks?: Readonly<Record<string, unknown>>;
+  /**
    * Worker processes serving the data plane, each with its own runtime, all on the same ports; `'auto'` starts
    * one per core (`os.availableParallelism()`). With more than one, a supervisor process runs the admin and
    * readiness servers, watches the config and reloads every worker at once (all or none). Read at start only:

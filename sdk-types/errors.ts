@@ -29,6 +29,8 @@ export const ErrorCodes = {
   CONFIG_INVALID: 'PCL_ERR_CONFIG_INVALID',
   /** The configuration file could not be read, bundled or imported. */
   CONFIG_LOAD: 'PCL_ERR_CONFIG_LOAD',
+  /** An extension (a backend kind, a telemetry sink, a message protocol) was registered under a name another one already has. The gateway does not start. */
+  EXTENSION_CONFLICT: 'PCL_ERR_EXTENSION_CONFLICT',
   /** A bind could not be opened (port in use, permission, bad address). */
   BIND_FAILED: 'PCL_ERR_BIND_FAILED',
   /** A filter file could not be bundled (syntax error, missing import, Node built-in import); the message has file and line. */

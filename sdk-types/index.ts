@@ -10,6 +10,7 @@
 import type { GatewayConfig } from './config.ts';
 
 export type { A2aAgent, A2aBackend, A2aBackendConfig, A2aPushNotifications } from './a2a.ts';
+export type { CreateGateway, CreateGatewayOptions, GatewayHandleOptions, GatewayReloadResult, PortcullisGateway } from './gateway.ts';
 export type { A2aRequestFilterDecision, A2aResponseFilterDecision, FilterA2aMessage, FilterA2aRequestContext, FilterA2aResponseContext } from './filter.ts';
 
 export type {

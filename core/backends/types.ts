@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici';
 import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
-import type { Schema } from '../config/schema.ts';
+import type { Schema } from '../schema/index.ts';
 import type { MessagePipeline } from '../pipeline/message.ts';
-import type { RequestContext, Step } from '../pipeline/types.ts';
+import type { BackendCapability, RequestContext, Step } from '../pipeline/types.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { RouteUpstream } from '../upstream/index.ts';
@@ -15,6 +15,7 @@ import type { RouteUpstream } from '../upstream/index.ts';
  * @example
  * export const echoBackend: BackendDefinition<string> = {
  *   kind: 'echo',
+ *   capabilities: [],
  *   schema: s.string(),
  *   create: (backends) => ({ step: (ctx) => ctx.respond({ status: 200, headers: {}, body: backends[0].config }) }),
  * };
@@ -29,10 +30,16 @@ export interface BackendDefinition<C = unknown> {
   /** A route with a backend of this kind has exactly one, and no backend of another kind (MCP multiplexes its own targets). */
   readonly exclusive?: boolean;
   /**
-   * The message protocol the backend speaks, if any: its route's message pipeline is composed from the policies'
-   * hooks for that protocol (`PolicyInstance.mcp` or `.a2a`) plus their protocol-independent `message` steps.
+   * What the kind can do: policies that require a capability (`PolicyDefinition.requires`) may sit on its routes
+   * only when it is listed here. See `BackendCapability` for the built-in ones.
    */
-  readonly protocol?: 'mcp' | 'a2a';
+  readonly capabilities: readonly BackendCapability[];
+  /**
+   * The message protocol the backend speaks, if any (a name registered in core/pipeline/protocols.ts): its route's
+   * message pipeline is composed from the policies' hooks for that protocol (`PolicyInstance.mcp`, `.a2a`,
+   * `.hooks[name]`) plus their protocol-independent `message` steps.
+   */
+  readonly protocol?: string;
   /** The name a backend gets in logs and authorization input. */
   name?(config: C, routeName: string, index: number): string;
   create(backends: ReadonlyArray<ResolvedBackend<C>>, build: BackendBuildContext): BackendInstance | Promise<BackendInstance>;

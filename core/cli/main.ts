@@ -7,7 +7,7 @@ import { ErrorCodes, isGatewayError } from '../errors.ts';
 import { startGateway } from '../cluster/index.ts';
 import { addressOverrides } from './overrides.ts';
 import { checkLocalInputs } from '../config/checks.ts';
-import { formatIssues, ISSUE_STAGES } from '../config/schema.ts';
+import { formatIssues, ISSUE_STAGES } from '../schema/index.ts';
 import { checkConfigFile } from '../config/load.ts';
 import { COMMAND_USAGE, USAGE, version } from './usage.ts';
 

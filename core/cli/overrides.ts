@@ -1,4 +1,4 @@
-import { HOST_PORT } from '../config/schema-common.ts';
+import { HOST_PORT } from '../schema/index.ts';
 import type { LoadedConfig } from '../config/load.ts';
 
 /** The CLI flags that move a server of the gateway, and the config setting each overrides. */

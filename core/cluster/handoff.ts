@@ -6,7 +6,7 @@ import { Client } from 'undici';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { announcesBody, errorResponse, type HandoffChannel, type ServeEnv } from '../server/exchange.ts';
 import { handleRequest } from '../server/handler.ts';
-import { stripHopByHop } from '../server/headers.ts';
+import { stripHopByHop } from '../pipeline/index.ts';
 import { relayAnswer } from './relay.ts';
 import { ownerOfSessionId } from './identity.ts';
 

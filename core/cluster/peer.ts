@@ -6,7 +6,7 @@ import { ErrorCodes, GatewayError } from '../errors.ts';
 import { announcesBody, errorResponse, type ServeEnv } from '../server/exchange.ts';
 import { handleRequest } from '../server/handler.ts';
 import { BoundedMap } from '../state/bounded-map.ts';
-import { stripHopByHop } from '../server/headers.ts';
+import { stripHopByHop } from '../pipeline/index.ts';
 import { relayAnswer } from './relay.ts';
 import type { PeerSettings } from './peer-address.ts';
 import { openSessionId } from './sealed-id.ts';

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { stripHopByHop } from '../server/headers.ts';
+import { stripHopByHop } from '../pipeline/index.ts';
 
 /**
  * Writes the answer of a process this one forwarded a request to (a worker that owns the session, or the replica

@@ -1,4 +1,4 @@
-import type { Issue } from './schema.ts';
+import type { Issue } from '../schema/index.ts';
 
 /** The one message for an agentgateway feature Portcullis does not have, with an optional way round it. */
 export function unsupported(feature: string, path: string, hint = ''): Issue {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isPlainObject, join, type Issue } from './schema.ts';
+import { isPlainObject, join, type Issue } from '../schema/index.ts';
 import { durationIssue, parseDuration, unsupported } from './agentgateway-common.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { CelCompileError, createCelEnvironment } from '../cel/index.ts';
 import { compileCelValue, fromCelValue } from '../cel/value.ts';
 import { unsupported } from './agentgateway-common.ts';
-import { isPlainObject, join, type Issue } from './schema.ts';
+import { isPlainObject, join, type Issue } from '../schema/index.ts';
 
 /**
  * agentgateway's telemetry spellings read into ours: `config.tracing` and `frontendPolicies.tracing` become the

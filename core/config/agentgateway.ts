@@ -1,4 +1,4 @@
-import { isPlainObject, join, type Issue } from './schema.ts';
+import { isPlainObject, join, type Issue } from '../schema/index.ts';
 import { durationIssue, parseDuration, unsupported } from './agentgateway-common.ts';
 import { mapA2aRoute, mapPolicyBlock } from './agentgateway-policies.ts';
 import { mapAccessLog, mapConfigTracing, mapFrontendTracing, mapLoggingFields } from './agentgateway-telemetry.ts';

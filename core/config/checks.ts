@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import type { ResolvedConfig } from './resolve.ts';
-import type { Issue } from './schema.ts';
+import type { Issue } from '../schema/index.ts';
 
 /**
  * What `validate` checks beyond the schema, so that it does not say "valid" for a config that `start` then

@@ -10,14 +10,15 @@ import {
   regex,
   string,
   type Schema,
-} from './schema.ts';
+} from '../schema/index.ts';
 
-import { HOST_PORT, headerNameSchema, hostnameSchema } from './schema-common.ts';
+import { HOST_PORT, headerNameSchema, hostnameSchema } from '../schema/index.ts';
 import { BACKENDS, routeBackendKinds } from '../backends/registry.ts';
 import { accessLogShapeSchema } from '../telemetry/access-log-shape.ts';
 import { telemetrySchemas } from '../telemetry/config.ts';
+import { sinksSchema } from '../telemetry/sinks.ts';
 
-export { headerNameSchema, hostnameSchema, hostPortSchema } from './schema-common.ts';
+export { headerNameSchema, hostnameSchema, hostPortSchema } from '../schema/index.ts';
 
 const path = string({ pattern: /^\//, patternHint: 'a path starting with "/"' });
 const ms = number({ integer: true, min: 0 });
@@ -31,12 +32,14 @@ const routeMatch = object({
   query: array(object({ name: string({ nonEmpty: true }), value: valueMatch }, { required: ['name', 'value'] })),
 });
 
-/** A backend entry: exactly one registered kind's key, and a weight. */
-const backendKeys = BACKENDS.filter((b) => b.schema);
-const backend = object(
-  { ...Object.fromEntries(backendKeys.map((b) => [b.kind, b.schema!])), weight: number({ integer: true, min: 0, max: 1_000_000 }) },
-  { exactlyOne: backendKeys.map((b) => b.kind) },
-);
+/** A backend entry: exactly one registered kind's key, and a weight (built per validation: kinds may be plugged in). */
+function backendSchema(): Schema {
+  const backendKeys = BACKENDS.filter((b) => b.schema);
+  return object(
+    { ...Object.fromEntries(backendKeys.map((b) => [b.kind, b.schema!])), weight: number({ integer: true, min: 0, max: 1_000_000 }) },
+    { exactlyOne: backendKeys.map((b) => b.kind) },
+  );
+}
 
 export function policiesSchema(definitions: readonly PolicyDefinition[]): Schema {
   return object(Object.fromEntries(definitions.map((d) => [d.name, d.schema])));
@@ -46,6 +49,7 @@ export function policiesSchema(definitions: readonly PolicyDefinition[]): Schema
 export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema {
   const policies = policiesSchema(definitions);
   const terminal = definitions.filter((d) => d.terminal).map((d) => d.name);
+  const backend = backendSchema();
 
   const route = object(
     {
@@ -178,6 +182,7 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       upstream: object({ connectTimeoutMs: ms, bodyIdleTimeoutMs: ms, keepAliveTimeoutMs: ms, ejectionMs: ms }),
       shutdown: object({ drainTimeoutMs: ms }),
       ...telemetrySchemas,
+      sinks: sinksSchema(),
       // Worker processes (core/cluster): a count, or 'auto' for one per core.
       workers: oneOf("a whole number from 1 to 256 or 'auto'", [
         { when: (v) => v === 'auto', schema: literal('auto') },
@@ -205,7 +210,10 @@ export function routeName(route: { name?: unknown }, index: number): string {
   return typeof route.name === 'string' ? route.name : `route${index}`;
 }
 
-/** One rule for validation: a policy that declares the backend kinds it acts on cannot sit on a route of another kind. */
+/**
+ * One rule for validation: a policy that requires capabilities cannot sit on a route whose backend kind lacks one.
+ * The message names the kinds that have them, read from the backend registry.
+ */
 function checkPolicyBackends(
   definitions: readonly PolicyDefinition[],
   policies: Record<string, unknown>,
@@ -216,13 +224,21 @@ function checkPolicyBackends(
 ): void {
   for (const name of Object.keys(policies)) {
     const def = definitions.find((d) => d.name === name);
-    if (!def?.backends) continue;
+    if (!def?.requires) continue;
     for (const kind of kinds) {
-      if (!def.backends.includes(kind)) {
-        issues.push({ path: `${path}.${name}`, message: `the ${name} policy cannot act on ${kindLabel(kind)}${where} (it acts on ${def.backends.map(kindLabel).join(', ')})`, stage: 'backends' });
+      if (!kindHas(kind, def.requires)) {
+        const able = BACKENDS.filter((b) => kindHas(b.kind, def.requires!)).map((b) => kindLabel(b.kind));
+        const acts = able.length > 0 ? `it acts on ${able.join(', ')}` : `no backend kind has ${def.requires.join(', ')}`;
+        issues.push({ path: `${path}.${name}`, message: `the ${name} policy cannot act on ${kindLabel(kind)}${where} (${acts})`, stage: 'backends' });
       }
     }
   }
+}
+
+/** Whether a backend kind has every capability in `required` (a route without a backend has none). */
+function kindHas(kind: string, required: readonly string[]): boolean {
+  const capabilities = BACKENDS.find((b) => b.kind === kind)?.capabilities ?? [];
+  return required.every((c) => capabilities.includes(c));
 }
 
 function kindLabel(kind: string): string {

@@ -1,5 +1,5 @@
-export { ConfigValidationError, loadConfig, validateConfig, type LoadedConfig } from './load.ts';
+export { ConfigValidationError, loadConfig, loadConfigObject, validateConfig, type LoadedConfig } from './load.ts';
 export { DEFAULTS, resolveConfig, type ResolvedBackend, type ResolvedBind, type ResolvedConfig, type ResolvedListener, type ResolvedRoute } from './resolve.ts';
-export * as s from './schema.ts';
+export * as s from '../schema/index.ts';
 export { hostnameSchema, hostPortSchema, headerNameSchema } from './gateway-schema.ts';
 export { parseDuration } from './agentgateway.ts';

@@ -12,7 +12,7 @@ import { esbuildFailure, localInputs, SDK_ENTRY } from './esbuild.ts';
 import { gatewaySchema } from './gateway-schema.ts';
 import { telemetryEnvIssues } from '../telemetry/config.ts';
 import { resolveConfig, type ResolvedConfig } from './resolve.ts';
-import { formatIssues, type Issue } from './schema.ts';
+import { formatIssues, type Issue } from '../schema/index.ts';
 import { withWorkingDirFallback } from './paths.ts';
 import { lazy } from '../lazy.ts';
 
@@ -47,6 +47,16 @@ export async function loadConfig(file: string, policies: readonly PolicyDefiniti
   const notices: string[] = [];
   const resolved = resolveConfig(withWorkingDirFallback(config, dirname(absolute), process.cwd(), notices), dirname(absolute));
   return { config: resolved, files: [...new Set([...files, ...policyFiles(resolved, policies)])], notices };
+}
+
+/**
+ * Validates and resolves a config given as an object (`createGateway(config)`): the same checks as a file's, with
+ * relative paths taken from `baseDir`. What it returns watches only the local files its policies name.
+ */
+export function loadConfigObject(raw: unknown, policies: readonly PolicyDefinition[], baseDir: string): LoadedConfig {
+  const config = validateConfig(raw, policies, 'the config object');
+  const resolved = resolveConfig(config, resolvePath(baseDir));
+  return { config: resolved, files: policyFiles(resolved, policies) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { GatewayConfig } from '../../sdk-types/config.ts';
-import { isPlainObject } from './schema.ts';
+import { isPlainObject } from '../schema/index.ts';
 
 /** Config keys whose string value names a local file or directory. */
 const PATH_KEYS = new Set(['cert', 'key', 'root', 'file', 'keysFile', 'rego', 'data', 'cwd']);

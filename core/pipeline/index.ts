@@ -1,12 +1,16 @@
 export { compose } from './compose.ts';
 export { composeMessagePipeline, stepFromA2aHooks, stepFromHooks, type MessageContext, type MessageNext, type MessagePipeline, type MessageStep } from './message.ts';
 export { PHASES } from './types.ts';
+export { messageProtocol, registerMessageProtocol, type MessageProtocol } from './protocols.ts';
+export { addForwardedHeaders, stripHopByHop } from './headers.ts';
 export { recordDecisionInput, takeDecisionInput } from './decision-input.ts';
 export type {
   A2aMessage,
   A2aPolicyHooks,
+  BackendCapability,
   GatewayResponse,
   HeaderMap,
+  WholeBody,
   McpDecision,
   McpListItem,
   McpMessage,

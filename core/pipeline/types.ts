@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { UpstreamContribution } from '../upstream/types.ts';
 import type { Logger } from 'pino';
-import type { Schema } from '../config/schema.ts';
+import type { Schema } from '../schema/index.ts';
 import type { GatewayError } from '../errors.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import type { RequestVars, StateStore } from '../state/index.ts';
@@ -191,6 +191,8 @@ export interface PolicyInstance {
   mcp?: McpPolicyHooks;
   /** Hooks on A2A messages, composed into the message pipeline of routes whose backend speaks A2A. */
   a2a?: A2aPolicyHooks;
+  /** Hooks on the messages of a plugged-in protocol, by its name (see core/pipeline/protocols.ts). */
+  hooks?: Readonly<Record<string, unknown>>;
   /**
    * A protocol-independent message step (rate limits: it reads `message.protocol` itself), composed into the
    * message pipeline of every protocol route. When present, `mcp` and `a2a` are ignored.
@@ -225,6 +227,21 @@ export interface PolicyBuildContext {
   scope: string;
 }
 
+/**
+ * What a backend kind can do, declared by the kind (`BackendDefinition.capabilities`) and required by policies
+ * (`PolicyDefinition.requires`), so that neither names the other. The built-in ones:
+ * - `http-upstream`: calls HTTP upstreams through the route's composed dispatcher (`RouteUpstream`), so the
+ *   upstream policies apply: retries, timeouts, backend TLS, backend credentials.
+ * - `http-forward`: forwards the client's HTTP request itself to the upstream, so request rewrites (URL, headers)
+ *   and mirroring act on what is sent.
+ * - `message-protocol`: speaks a JSON-RPC message protocol; its messages run through the route's message pipeline.
+ * - `mcp`: that protocol is MCP (tools, prompts, resources): MCP-specific policies apply.
+ * - `a2a`: that protocol is A2A (skills, tasks).
+ * - `sessions`: keeps client sessions that outlive one request.
+ * A plugged-in kind may declare capabilities of its own for its own policies.
+ */
+export type BackendCapability = 'http-upstream' | 'http-forward' | 'message-protocol' | 'mcp' | 'a2a' | 'sessions' | (string & {});
+
 /** One built-in or plugged-in policy kind: its config key, phase, schema and factory. */
 export interface PolicyDefinition<C = unknown> {
   /** Key under `policies`. */
@@ -234,11 +251,22 @@ export interface PolicyDefinition<C = unknown> {
   /** Whether this policy answers requests itself, so a route with it needs no backend. */
   terminal?: boolean;
   /**
-   * The backend kinds this policy acts on (`host`, `mcp`, `direct`, ...); absent means every kind. Placing it on a
-   * route whose backend is of another kind is a validation error naming the policy and the kind.
+   * The capabilities a route's backend must have for this policy to act on it (see {@link BackendCapability});
+   * absent means any backend, and routes without one. Placing it on a route whose backend lacks one is a
+   * validation error naming the policy and the kinds it acts on. Policies never list backend kinds.
    */
-  backends?: readonly string[];
+  requires?: readonly BackendCapability[];
   /** Files the policy reads, so hot reload watches them. */
   files?(config: C, baseDir: string): string[];
   create(config: C, build: PolicyBuildContext): PolicyInstance | Promise<PolicyInstance>;
+}
+
+/**
+ * A body stream that can hand over its whole content at once when all of it has arrived and nothing has read it
+ * yet (the HTTP backend's). The writer then sends it in one write, with its exact length, rather than through a
+ * stream's ticks: the common case of a small response.
+ */
+export interface WholeBody {
+  /** The whole body, when it has fully arrived and nothing read it; the stream is then spent. Else undefined. */
+  takeWhole(): Buffer | undefined;
 }

@@ -1,4 +1,4 @@
-import { s } from '../config/index.ts';
+import * as s from '../schema/index.ts';
 import { compileLinear, UnsupportedPattern } from './index.ts';
 
 /**

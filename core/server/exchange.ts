@@ -7,7 +7,7 @@ import { hostOf, normalizePath, type RouteHit } from '../routing/router.ts';
 import { RequestVars } from '../state/index.ts';
 import { LOG_VARIABLES, requestChannel, type RequestEvent } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { addForwardedHeaders, stripHopByHop } from './headers.ts';
+import { addForwardedHeaders, stripHopByHop } from '../pipeline/index.ts';
 import type { ListenerRuntime, RouteRuntime, Runtime } from './runtime.ts';
 
 /**

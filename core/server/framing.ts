@@ -1,7 +1,9 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import type { GatewayResponse, HeaderMap } from '../pipeline/types.ts';
+import type { GatewayResponse, HeaderMap, WholeBody } from '../pipeline/types.ts';
+
+export type { WholeBody } from '../pipeline/types.ts';
 
 /**
  * Framing headers describe one connection or one encoding of the body on the wire, never the message: the
@@ -17,16 +19,6 @@ export interface FramedResponse {
   /** The response's own headers object when nothing had to change, else a copy: never write to it. */
   headers: HeaderMap;
   body: Readable | string | Buffer | undefined;
-}
-
-/**
- * A body stream that can hand over its whole content at once when all of it has arrived and nothing has read it
- * yet (the HTTP backend's). The writer then sends it in one write, with its exact length, rather than through a
- * stream's ticks: the common case of a small response.
- */
-export interface WholeBody {
-  /** The whole body, when it has fully arrived and nothing read it; the stream is then spent. Else undefined. */
-  takeWhole(): Buffer | undefined;
 }
 
 function isWholeBody(body: Readable): body is Readable & WholeBody {

@@ -13,11 +13,14 @@ import type { Logger } from '../telemetry/logger.ts';
 import type { HandoffChannel, PeerForwarder, ServeEnv } from './exchange.ts';
 import { handleRequest } from './handler.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
+import type { HandleOptions } from './web.ts';
 import { applyTimeouts, checkingIntervalMs, limitConnections, wasRefused } from './connection-limits.ts';
 
 export interface GatewayOptions {
-  /** The config file: loaded at start and on every reload. */
+  /** The config file: loaded at start and on every reload (unless `load` is given). */
   configFile: string;
+  /** Where the config comes from instead of `configFile` (a config object given to `createGateway`). */
+  load?: () => Promise<LoadedConfig>;
   policies: readonly PolicyDefinition[];
   logger: Logger;
   /** Changes applied to the loaded config before it is served (tests move ports to 0). */
@@ -67,6 +70,8 @@ export class Gateway {
   private draining = false;
   private reloading: Promise<ReloadResult> | undefined;
   private ready = false;
+  /** Whether the binds are open (a gateway made by `createGateway` answers in process until `listen`). */
+  private listening = false;
   private readonly env: ServeEnv;
   /** Unsubscribes the access log; set while `logging.accessLog` is on. */
   private accessLog: (() => void) | undefined;
@@ -93,6 +98,11 @@ export class Gateway {
     return this.runtime.config;
   }
 
+  /** The runtime serving now (a reload swaps it): tests read its in-flight count and bind keys. */
+  get current(): Runtime {
+    return this.runtime;
+  }
+
   /** This gateway's name in its request events (`RequestEvent.gateway`), for subscribers tied to it. */
   get id(): string | undefined {
     return this.env.gateway;
@@ -114,24 +124,49 @@ export class Gateway {
 
   /** The port each bind actually listens on, in config order (useful with port 0). */
   ports(): number[] {
+    if (!this.listening) return [];
     return this.runtime.config.binds.map((b) => this.open.get(b.key)!.port);
   }
 
-  /** Opens every bind. `initial` is a config the caller already loaded (to set up logging from it). */
-  async start(initial?: LoadedConfig): Promise<void> {
+  /**
+   * Builds the runtime and, unless `listen` is false, opens every bind. `initial` is a config the caller already
+   * loaded (to set up logging from it). Without binds the gateway answers in process only (`handle`) until
+   * `openBinds` is called.
+   */
+  async start(initial?: LoadedConfig, options: { listen?: boolean } = {}): Promise<void> {
     this.loaded = initial ?? (await this.load());
     for (const notice of this.loaded.notices ?? []) this.options.logger.warn(notice);
     this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger, this.state);
     this.syncAccessLog();
+    if (options.listen ?? true) {
+      try {
+        await this.openBinds();
+      } catch (err) {
+        await this.runtime.close();
+        this.stopAccessLog();
+        throw err;
+      }
+    }
+    this.ready = true;
+  }
+
+  /** Opens every bind of the current config (once); on failure none stays open. */
+  async openBinds(): Promise<void> {
+    if (this.listening) return;
     try {
       for (const bind of this.runtime.config.binds) this.open.set(bind.key, await this.listen(bind, this.runtime));
     } catch (err) {
       await this.closeServers([...this.open.values()]);
-      await this.runtime.close();
-      this.stopAccessLog();
+      this.open.clear();
       throw err;
     }
-    this.ready = true;
+    this.listening = true;
+  }
+
+  /** Answers a request in process, through the current runtime, as if it had arrived on a bind (see HandleOptions). */
+  handle(request: Request, options?: HandleOptions): Promise<Response> {
+    if (this.draining) return Promise.resolve(Response.json(new GatewayError(ErrorCodes.SHUTTING_DOWN, 'shutting down').toJSON(), { status: 503 }));
+    return this.runtime.handle(request, options);
   }
 
   /**
@@ -172,7 +207,7 @@ export class Gateway {
     const replaced: OpenBind[] = [];
     const tlsUpdates: Array<() => void> = [];
     try {
-      for (const bind of next.config.binds) {
+      for (const bind of this.listening ? next.config.binds : []) {
         const current = this.open.get(bind.key);
         if (current && current.bind.protocol === bind.protocol) {
           const tls = next.binds.get(bind.key)?.defaultTls;
@@ -258,7 +293,7 @@ export class Gateway {
   }
 
   private async load(): Promise<LoadedConfig> {
-    const loaded = await loadConfig(this.options.configFile, this.options.policies);
+    const loaded = this.options.load ? await this.options.load() : await loadConfig(this.options.configFile, this.options.policies);
     return this.options.transform ? this.options.transform(loaded) : loaded;
   }
 

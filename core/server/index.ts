@@ -3,4 +3,4 @@ export { startPortcullis, type RunningGateway, type StartOptions } from './start
 export { errorResponse, type IncomingRequest, type RequestHead } from './exchange.ts';
 export { buildRuntime, type Runtime } from './runtime.ts';
 export { type HandleOptions } from './web.ts';
-export { addForwardedHeaders, stripHopByHop } from './headers.ts';
+export { addForwardedHeaders, stripHopByHop } from '../pipeline/index.ts';

@@ -7,7 +7,8 @@ import type { ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } fr
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { compose } from '../pipeline/compose.ts';
 import { takeDecisionInput } from '../pipeline/decision-input.ts';
-import { composeMessagePipeline, stepFromA2aHooks, stepFromHooks, type MessageStep } from '../pipeline/message.ts';
+import { composeMessagePipeline, type MessageStep } from '../pipeline/message.ts';
+import { messageProtocol } from '../pipeline/protocols.ts';
 import { PHASES, type Phase, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
 import { listenerScopeId, routeScopeId, StateStore } from '../state/index.ts';
@@ -88,6 +89,9 @@ export async function buildRuntime(
         for (const route of listener.routes) {
           const scope = routeScopeId(bind.key, listener.name, route.name);
           const protocol = backendDefinition(route.backends[0]?.kind ?? DIRECT_KIND)?.protocol;
+          if (protocol !== undefined && !messageProtocol(protocol)) {
+            throw new GatewayError(ErrorCodes.BACKEND_UNSUPPORTED, `${route.path}.backends: the backend speaks message protocol "${protocol}", which is not registered (registerMessageProtocol)`);
+          }
           const steps: Step[] = [];
           /**
            * The same chain for what the backend serves publicly: authentication identifies the caller when it can
@@ -266,11 +270,9 @@ function observed(def: PolicyDefinition, step: Step): Step {
 }
 
 /** What a policy does with the messages of a route speaking `protocol`: its own step, or one from its hooks. */
-function messageStepOf(def: PolicyDefinition, instance: PolicyInstance, protocol: 'mcp' | 'a2a'): MessageStep | undefined {
+function messageStepOf(def: PolicyDefinition, instance: PolicyInstance, protocol: string): MessageStep | undefined {
   if (instance.message) return instance.message;
-  if (protocol === 'mcp' && instance.mcp) return stepFromHooks(def.name, def.phase, instance.mcp);
-  if (protocol === 'a2a' && instance.a2a) return stepFromA2aHooks(def.name, def.phase, instance.a2a);
-  return undefined;
+  return messageProtocol(protocol)?.stepOf(def.name, def.phase, instance);
 }
 
 /** The route's backend, from the registry: the kind its entries name, or `direct` when it has none. */

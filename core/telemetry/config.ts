@@ -1,8 +1,7 @@
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { SecretSource } from '../../sdk-types/security.ts';
 import type { AuditConfig, LangfuseConfig, StatsConfig, TracingConfig } from '../../sdk-types/telemetry.ts';
-import { HOST_PORT } from '../config/schema-common.ts';
-import { isPlainObject, literal, number, object, oneOf, record, string, type Issue, type Schema } from '../config/schema.ts';
+import { HOST_PORT, isPlainObject, literal, number, object, oneOf, record, string, type Issue, type Schema } from '../schema/index.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { TELEMETRY_DEFAULTS } from './defaults.ts';
 import { langfuseBaseUrlFromEnv, resolveTraceSinks, type Env } from './env-switches.ts';
@@ -120,12 +119,14 @@ export interface ResolvedTelemetry {
   readonly audit?: ResolvedAudit;
   /** How `tracing` and `langfuse` were decided (config block, environment switch, or off). */
   readonly decisions: { readonly tracing: SinkDecision; readonly langfuse: SinkDecision };
+  /** The config of each plugged-in sink that is on, by name (see sinks.ts). */
+  readonly sinks: Readonly<Record<string, unknown>>;
 }
 
 export { TELEMETRY_DEFAULTS } from './defaults.ts';
 export { parseHeaderList, telemetryEnvIssues } from './env-switches.ts';
 
-type TelemetryBlocks = { stats?: StatsConfig; tracing?: TracingConfig; langfuse?: LangfuseConfig; audit?: AuditConfig };
+type TelemetryBlocks = { stats?: StatsConfig; tracing?: TracingConfig; langfuse?: LangfuseConfig; audit?: AuditConfig; sinks?: Readonly<Record<string, unknown>> };
 
 /**
  * Fills in the defaults of the observability blocks. The standard environment fills gaps and, with no block in the
@@ -138,6 +139,7 @@ export function resolveTelemetry(config: TelemetryBlocks, baseDir: string, env: 
   const out: { -readonly [K in keyof ResolvedTelemetry]: ResolvedTelemetry[K] } = {
     stats: { address: config.stats?.address ?? TELEMETRY_DEFAULTS.statsAddress },
     decisions: sinks.decisions,
+    sinks: config.sinks ?? {},
   };
   if (sinks.tracing) out.tracing = sinks.tracing;
   if (sinks.langfuse) {

@@ -1,5 +1,5 @@
 import type { LangfuseConfig, TracingConfig } from '../../sdk-types/telemetry.ts';
-import { isPlainObject, type Issue } from '../config/schema.ts';
+import { isPlainObject, type Issue } from '../schema/index.ts';
 import type { ResolvedTelemetry, ResolvedTracing, SinkDecision, TracingProtocol } from './config.ts';
 import { TELEMETRY_DEFAULTS } from './defaults.ts';
 

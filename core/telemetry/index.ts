@@ -1,4 +1,5 @@
 export { subscribeAccessLog } from './access-log.ts';
+export { registerTelemetrySink, telemetrySinks, type TelemetrySinkContext, type TelemetrySinkDefinition, type TelemetrySinkInstance } from './sinks.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   CHANNELS,

@@ -1,4 +1,4 @@
-import { KNOWN_METHODS } from '../backends/a2a/methods.ts';
+import { KNOWN_METHODS } from '../protocol/a2a-methods.ts';
 /**
  * Bounded label values. A metric label may only take values the config or an upstream catalog gave it; every value
  * goes through a `LabelFold`, which keeps the first `max` distinct values it sees and folds the rest into `other`,

@@ -1,8 +1,9 @@
+import { BUILTIN, KIND_ORDER, redactText as redactPii, Uninspectable, type PiiPattern } from '../pii/index.ts';
+
 /**
- * The `redacted` form of tool-call content exported to Langfuse: personal data and credentials masked in every
- * string of a JSON value, fields with secret-looking names replaced whole, the result cut at a size limit. It
- * follows the same kinds as the pii-redaction filter policy (core cannot import policies), with plain linear
- * patterns on bounded input.
+ * The `redacted` form of tool-call content exported to Langfuse: personal data masked with the pii-redaction
+ * policy's own patterns (core/pii, one linear-time engine), credentials masked too, fields with secret-looking
+ * names replaced whole, the result cut at a size limit. A string too costly to scan is replaced whole.
  */
 
 const MAX_OUTPUT = 32 * 1024;
@@ -11,37 +12,24 @@ const MAX_DEPTH = 32;
 
 const SECRET_FIELD = /(secret|password|passwd|token|api[-_]?key|authorization|cookie|credential|private[-_]?key)/i;
 
-const PATTERNS: Array<{ name: string; regex: RegExp; accept?: (m: string) => boolean }> = [
+/** Credentials are not PII kinds of the policy; they are masked here before the PII patterns run. */
+const CREDENTIALS: Array<{ name: string; regex: RegExp }> = [
   { name: 'jwt', regex: /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g },
   { name: 'bearer', regex: /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g },
   { name: 'apiKey', regex: /\b(sk|pk|rk|ghp|gho|ghs|xox[abp])[-_][A-Za-z0-9_-]{12,}\b|\bAKIA[0-9A-Z]{16}\b/g },
-  { name: 'email', regex: /\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b/g },
-  { name: 'card', regex: /\b\d(?:[ -]?\d){12,18}\b/g, accept: (m) => luhn(m.replace(/\D/g, '')) },
-  { name: 'ssn', regex: /\b\d{3}-\d{2}-\d{4}\b/g },
-  { name: 'iban', regex: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g },
-  { name: 'phone', regex: /(?<![\w.])\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]?\d{2,4}){2,4}\b/g },
 ];
 
-function luhn(digits: string): boolean {
-  if (digits.length < 13 || digits.length > 19) return false;
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
+const PII: readonly PiiPattern[] = KIND_ORDER.map((kind) => BUILTIN[kind]);
 
 export function redactText(text: string): string {
   let out = text.length > MAX_STRING ? `${text.slice(0, MAX_STRING)}…[truncated]` : text;
-  for (const p of PATTERNS) out = out.replace(p.regex, (m) => (!p.accept || p.accept(m) ? `[${p.name}]` : m));
-  return out;
+  for (const c of CREDENTIALS) out = out.replace(c.regex, `[${c.name}]`);
+  try {
+    return redactPii(out, PII, '[{kind}]');
+  } catch (err) {
+    if (err instanceof Uninspectable) return '[uninspectable]';
+    throw err;
+  }
 }
 
 function walk(value: unknown, depth: number): unknown {

@@ -8,6 +8,7 @@ import type { LangfuseKeys } from './langfuse.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { readSecretSource } from './secrets.ts';
+import { telemetrySinks, type TelemetrySinkInstance } from './sinks.ts';
 import { startStatsServer, type StatsServer } from './stats.ts';
 import type { TraceExport } from './trace-export.ts';
 
@@ -46,6 +47,11 @@ interface TraceSinks {
   unsubscribe: () => void;
 }
 
+interface PluggedSink {
+  key: string;
+  instance: TelemetrySinkInstance;
+}
+
 interface AuditState {
   key: string;
   sink: AuditSink;
@@ -62,10 +68,25 @@ export class Telemetry {
   /** The key of the trace settings last applied when they turned every trace sink off (logged once, not per reload). */
   private tracesOff: string | undefined;
   private audit: AuditState | undefined;
+  private readonly plugged = new Map<string, PluggedSink>();
+  /** Whether this process serves the stats address now (see `serveStats`). */
+  private serving: boolean;
+  private current: ResolvedTelemetry | undefined;
 
   private constructor(options: TelemetryOptions) {
     this.options = options;
     this.phases = new Map(options.policies.map((p) => [p.name, p.phase]));
+    this.serving = options.serveStats !== false;
+  }
+
+  /** Starts serving the stats address, if the config has one (a gateway made in process serves it once it listens). */
+  async serveStats(): Promise<void> {
+    if (this.serving) return;
+    this.serving = true;
+    if (this.current && this.current.stats.address !== false && !this.stats) {
+      this.statsAddress = false;
+      await this.applyStats(this.current);
+    }
   }
 
   /** Starts every sink the config turns on; throws a config error (with its path) when one cannot start. */
@@ -98,6 +119,7 @@ export class Telemetry {
 
   async flush(): Promise<void> {
     await this.traces?.provider.forceFlush().catch(() => undefined);
+    for (const sink of this.plugged.values()) await sink.instance.flush?.().catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -107,6 +129,10 @@ export class Telemetry {
     this.audit?.unsubscribe();
     await this.audit?.sink.close();
     this.audit = undefined;
+    for (const [name, sink] of this.plugged) {
+      this.plugged.delete(name);
+      await sink.instance.close();
+    }
     await this.stats?.close();
     this.stats = undefined;
     this.metrics?.close();
@@ -115,10 +141,28 @@ export class Telemetry {
 
   private async apply(config: ResolvedConfig): Promise<void> {
     const telemetry = config.telemetry;
+    this.current = telemetry;
     await this.applyStats(telemetry);
     this.metrics?.configure(config, this.phases);
     await this.applyTraces(telemetry);
     await this.applyAudit(telemetry);
+    await this.applySinks(telemetry);
+  }
+
+  /** Plugged-in sinks: started when their key is set, restarted when its value changed, stopped when it went. */
+  private async applySinks(telemetry: ResolvedTelemetry): Promise<void> {
+    const wanted = telemetry.sinks ?? {};
+    for (const [name, sink] of this.plugged) {
+      if (JSON.stringify(wanted[name] ?? null) === sink.key) continue;
+      this.plugged.delete(name);
+      await sink.instance.close();
+    }
+    for (const definition of telemetrySinks()) {
+      const config = wanted[definition.name];
+      if (config === undefined || this.plugged.has(definition.name)) continue;
+      const instance = await definition.start(config, { logger: this.options.logger, gateway: this.options.gateway });
+      this.plugged.set(definition.name, { key: JSON.stringify(config), instance });
+    }
   }
 
   private async applyStats(telemetry: ResolvedTelemetry): Promise<void> {
@@ -134,7 +178,7 @@ export class Telemetry {
     }
     this.metrics ??= createMetrics({ gateway: this.options.gateway, version: VERSION, ports: this.options.ports });
     const metrics = this.metrics;
-    if (this.options.serveStats === false) return;
+    if (!this.serving) return;
     try {
       this.stats = await startStatsServer(address, () => metrics.registry, this.options.logger);
     } catch (err) {

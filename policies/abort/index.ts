@@ -1,7 +1,7 @@
 import type { AbortPolicy, AbortRule } from '../../sdk-types/config.ts';
 import { CelCompileError, compileCel, createCelEnvironment, matches, type CelProgram } from '../../core/cel/index.ts';
 import { s } from '../../core/config/index.ts';
-import type { Issue, Schema } from '../../core/config/schema.ts';
+import type { Issue, Schema } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { CEL_VARIABLES, httpActivation } from '../authorization/cel.ts';

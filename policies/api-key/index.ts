@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { ApiKeyEntry, ApiKeyPolicy } from '../../sdk-types/security.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import { headerNameSchema, s } from '../../core/config/index.ts';
-import { formatIssues, type Issue } from '../../core/config/schema.ts';
+import { formatIssues, type Issue } from '../../core/schema/index.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { configError, readSecret } from '../backend-auth/secret.ts';
 import { extractCredential, rejectUnauthenticated, removeCredential } from '../jwt-auth/credential.ts';

@@ -2,7 +2,7 @@ import type { CelRule } from '../../sdk-types/cel-rules.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import { compileCel, CelCompileError, createCelEnvironment, matches, toCelValue, type CelProgram } from '../../core/cel/index.ts';
 import { s } from '../../core/config/index.ts';
-import type { Issue, Schema } from '../../core/config/schema.ts';
+import type { Issue, Schema } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { McpListItem, McpMessage, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey } from '../../core/state/index.ts';

@@ -15,7 +15,7 @@ const NAMED_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read', 'r
 export const mcpAuthorization: PolicyDefinition<McpAuthorizationPolicy> = {
   name: 'mcpAuthorization',
   phase: 'authorization',
-  backends: ['mcp'],
+  requires: ['mcp'],
   schema: s.object({ rules: celRulesSchema }, { required: ['rules'] }),
   create(config, build) {
     const rules = compileRuleSet(config.rules, `${build.path}.rules`);

@@ -21,7 +21,7 @@ export { upstreamOAuthCallback } from './oauth-callback.ts';
 export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
   name: 'backendAuth',
   phase: 'upstream',
-  backends: ['host', 'mcp', 'a2a'],
+  requires: ['http-upstream'],
   schema: s.object(
     { header: headerNameSchema, credential: secretSchema, prefix: s.string(), passthrough: s.boolean(), jwtSign: jwtSignSchema, identityMap: identityMapSchema, tokenExchange: tokenExchangeSchema, oauth: oauthSchema },
     {

@@ -1,7 +1,7 @@
 import { createPrivateKey, sign, constants, type KeyObject } from 'node:crypto';
 import type { BackendJwtSign } from '../../sdk-types/security.ts';
 import { s } from '../../core/config/index.ts';
-import type { Issue, Schema } from '../../core/config/schema.ts';
+import type { Issue, Schema } from '../../core/schema/index.ts';
 import { withHeader } from '../../core/upstream/index.ts';
 import type { UpstreamInterceptor } from '../../core/upstream/index.ts';
 import { configError, readSecret, secretSchema } from './secret.ts';

@@ -15,7 +15,7 @@ const FILE_KEYS = ['root', 'cert', 'key'] as const;
 export const backendTLS: PolicyDefinition<BackendTlsPolicy> = {
   name: 'backendTLS',
   phase: 'upstream',
-  backends: ['host', 'mcp'],
+  requires: ['http-upstream'],
   schema: s.object(
     { root: s.string({ nonEmpty: true }), cert: s.string({ nonEmpty: true }), key: s.string({ nonEmpty: true }), sni: s.string({ nonEmpty: true }), insecure: s.boolean(), insecureHost: s.boolean() },
     {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DelayPolicy } from '../../sdk-types/config.ts';
 import { CelCompileError, compileCel, createCelEnvironment, type CelProgram } from '../../core/cel/index.ts';
 import { parseDuration, s } from '../../core/config/index.ts';
-import type { Issue, Schema } from '../../core/config/schema.ts';
+import type { Issue, Schema } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { CEL_VARIABLES, httpActivation } from '../authorization/cel.ts';

@@ -2,7 +2,7 @@ import { Agent, request } from 'undici';
 import type { ExtAuthzPolicy } from '../../sdk-types/security.ts';
 import { CelCompileError, compileCel, createCelEnvironment, toCelValue, type CelProgram } from '../../core/cel/index.ts';
 import { hostPortSchema, s } from '../../core/config/index.ts';
-import type { Issue, Schema } from '../../core/config/schema.ts';
+import type { Issue, Schema } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey } from '../../core/state/index.ts';

@@ -34,7 +34,7 @@ function compile(config: HeaderModifier): (headers: HeaderMap) => void {
 export const requestHeaderModifier: PolicyDefinition<HeaderModifier> = {
   name: 'requestHeaderModifier',
   phase: 'requestRewrite',
-  backends: ['host'],
+  requires: ['http-forward'],
   schema,
   create(config) {
     const apply = compile(config);

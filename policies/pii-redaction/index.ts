@@ -6,7 +6,7 @@ import { bufferUpTo, isJsonType, tryParseJson } from '../../core/filters/index.t
 import type { GatewayResponse, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { linearRegexSchema } from '../../core/regex/schema.ts';
 import { compileLinear } from '../../core/regex/index.ts';
-import { BUILTIN, KIND_ORDER, redactJson, redactText, textBytes, Uninspectable, type PiiPattern } from './patterns.ts';
+import { BUILTIN, KIND_ORDER, redactJson, redactText, textBytes, Uninspectable, type PiiPattern } from '../../core/pii/index.ts';
 
 export const DEFAULT_MAX_SCAN_BYTES = 1024 * 1024;
 

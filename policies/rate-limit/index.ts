@@ -3,7 +3,7 @@ import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { MessageContext, MessageStep } from '../../core/pipeline/message.ts';
 import type { PolicyDefinition, RequestContext } from '../../core/pipeline/types.ts';
 import { RpcErrors, RpcFailure } from '../../core/protocol/jsonrpc.ts';
-import { acquireRedis, createClientAddressResolver, RATE_LIMIT_CLOCK, type Decision } from '../../core/ratelimit/index.ts';
+import { acquireRedis, createClientAddressResolver, RATE_LIMIT_CLOCK, type Decision } from './engine/index.ts';
 import { GLOBAL_SCOPE } from '../../core/state/index.ts';
 import { policyChannel, rateLimitChannel } from '../../core/telemetry/events.ts';
 import type { RateLimitPolicy } from '../../sdk-types/rate-limit.ts';

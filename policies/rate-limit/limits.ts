@@ -11,7 +11,7 @@ import {
   type ConcurrencyLimiter,
   type Limiter,
   type SharedRedis,
-} from '../../core/ratelimit/index.ts';
+} from './engine/index.ts';
 import { stateKey, type StateStore } from '../../core/state/index.ts';
 import { publish, rateLimitChannel, type RateLimitEvent } from '../../core/telemetry/events.ts';
 import type { RateLimitPolicy, RateLimitRule } from '../../sdk-types/rate-limit.ts';

@@ -1,6 +1,6 @@
 import { headerNameSchema, s } from '../../core/config/index.ts';
-import type { Issue, Schema } from '../../core/config/schema.ts';
-import { isTimeZone, proxyEntryProblem, redisUrlProblem } from '../../core/ratelimit/index.ts';
+import type { Issue, Schema } from '../../core/schema/index.ts';
+import { isTimeZone, proxyEntryProblem, redisUrlProblem } from './engine/index.ts';
 
 /** Key parts named by a word; the others are `{ claim }`, `{ header }`, `{ constant }`. */
 export const KEY_WORDS = ['subject', 'apiKey', 'clientAddress', 'route', 'method', 'tool', 'skill'] as const;

@@ -11,7 +11,7 @@ import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 export const requestMirror: PolicyDefinition<RequestMirrorPolicy> = {
   name: 'requestMirror',
   phase: 'upstream',
-  backends: ['host'],
+  requires: ['http-forward'],
   schema: s.object({ backend: hostPortSchema, percentage: s.number({ min: 0, max: 100 }) }, { required: ['backend'] }),
   create(config, build) {
     const share = config.percentage ?? 100;

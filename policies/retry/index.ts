@@ -10,7 +10,7 @@ import { createRetryInterceptor, DEFAULT_RETRY } from '../../core/upstream/index
 export const retry: PolicyDefinition<RetryPolicy> = {
   name: 'retry',
   phase: 'upstream',
-  backends: ['host', 'mcp'],
+  requires: ['http-upstream'],
   schema: s.object({
     attempts: s.number({ integer: true, min: 0, max: 10 }),
     backoffMs: s.number({ integer: true, min: 0 }),

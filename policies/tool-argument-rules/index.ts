@@ -111,7 +111,7 @@ function checkCall(ctx: RequestContext, tool: string, args: Record<string, unkno
 export const toolArgumentRules: PolicyDefinition<ToolArgumentRulesPolicy> = {
   name: 'toolArgumentRules',
   phase: 'requestFilter',
-  backends: ['mcp'],
+  requires: ['mcp'],
   schema: s.object(
     {
       rules: s.array(

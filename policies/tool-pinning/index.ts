@@ -55,7 +55,7 @@ function readStore(file: string, where: string): Record<string, string> {
 export const toolPinning: PolicyDefinition<ToolPinningPolicy> = {
   name: 'toolPinning',
   phase: 'requestFilter',
-  backends: ['mcp'],
+  requires: ['mcp'],
   schema: s.object({
     mode: s.literal('block', 'flag'),
     pins: s.record(s.string({ pattern: /^[0-9a-f]{64}$/, patternHint: 'a hex SHA-256' })),

@@ -19,7 +19,7 @@ export function rewritePath(rewrite: PathRewrite, ctx: RequestContext): string {
 export const urlRewrite: PolicyDefinition<UrlRewritePolicy> = {
   name: 'urlRewrite',
   phase: 'requestRewrite',
-  backends: ['host'],
+  requires: ['http-forward'],
   schema: s.object({ authority: s.object({ full: s.string({ nonEmpty: true }) }, { required: ['full'] }), path: pathRewriteSchema }),
   create(config) {
     return {

@@ -39,7 +39,7 @@ describe('the gateway runs from its JavaScript build', () => {
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'pcl-build-'));
-    for (const dir of ['core', 'policies', 'sdk-types', 'scripts']) cpSync(join(ROOT, dir), join(root, dir), { recursive: true });
+    for (const dir of ['core', 'policies', 'sdk-types', 'scripts', 'index.ts']) cpSync(join(ROOT, dir), join(root, dir), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(root, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
     writeFileSync(join(root, 'gw.config.ts'), "export default { binds: [{ port: 39999, listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:1' }] }] }] }] };\n");

@@ -43,7 +43,7 @@ describe('the npm package', { timeout: 300_000 }, () => {
 
   it('holds the build, its types, the prebuilt UI and the bin; no sources, tests or build scripts; runtime dependencies only', () => {
     const files = sh('tar', ['-tzf', tarball]).out.split('\n').filter(Boolean);
-    for (const f of ['core/cli/bin.mjs', 'dist/gateway/main.mjs', 'dist/gateway/sdk.mjs', 'dist/gateway/testing.mjs', 'dist/gateway/host.mjs', 'dist/types/sdk-types/index.d.ts', 'dist/types/core/filters/testing.d.ts', 'ui/dist/index.html', 'package.json']) {
+    for (const f of ['core/cli/bin.mjs', 'dist/gateway/main.mjs', 'dist/gateway/sdk.mjs', 'dist/gateway/gateway.mjs', 'dist/gateway/testing.mjs', 'dist/gateway/host.mjs', 'dist/types/index.d.ts', 'dist/types/sdk-types/index.d.ts', 'dist/types/sdk-types/gateway.d.ts', 'dist/types/core/filters/testing.d.ts', 'ui/dist/index.html', 'package.json']) {
       assert.ok(files.includes(`package/${f}`), `${f} is missing from the package`);
     }
     const bad = files.filter((f) => /^package\/(test|scripts|bench|examples|policies)\//.test(f) || (f.startsWith('package/core/') && f.endsWith('.ts')) || f.endsWith('stamp.json'));
@@ -55,9 +55,9 @@ describe('the npm package', { timeout: 300_000 }, () => {
     assert.equal(pkg.scripts, undefined, 'an install runs no script of ours (no Go, no Vite, no UI build)');
     assert.equal(pkg.devDependencies, undefined);
     for (const dev of ['vite', 'preact', 'typescript', 'playwright-core', 'node']) assert.equal(pkg.dependencies[dev], undefined, `${dev} is not a runtime dependency`);
-    assert.deepEqual(pkg.exports['.'], { types: './dist/types/sdk-types/index.d.ts', default: './dist/gateway/sdk.mjs' });
+    assert.deepEqual(pkg.exports['.'], { types: './dist/types/index.d.ts', default: './dist/gateway/sdk.mjs' });
     // The checkout's package.json is back as it was (its exports point at the TypeScript sources).
-    assert.equal(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).exports['.'], './sdk-types/index.ts');
+    assert.equal(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).exports['.'], './index.ts');
     assert.ok(!existsSync(join(ROOT, '.package.json.checkout')));
   });
 
@@ -89,7 +89,8 @@ describe('the npm package', { timeout: 300_000 }, () => {
     );
     writeFileSync(join(app, 'filter.check.ts'), "import { testFilter } from 'portcullis/testing';\nimport type { FilterHarness } from 'portcullis';\nexport const h: Promise<FilterHarness> = testFilter('./f.ts');\n");
     const tsconfig = (include: string[]) => JSON.stringify({ compilerOptions: { target: 'es2024', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: ['node'] }, include });
-    writeFileSync(join(app, 'tsconfig.json'), tsconfig(['gateway.config.ts', 'filter.check.ts']));
+    writeFileSync(join(app, 'embed.check.ts'), "import { createGateway, type PortcullisGateway } from 'portcullis';\nexport const g: Promise<PortcullisGateway> = createGateway('./gateway.config.ts', { watch: false });\n");
+    writeFileSync(join(app, 'tsconfig.json'), tsconfig(['gateway.config.ts', 'filter.check.ts', 'embed.check.ts']));
     const tsc = timed('tsc', () => sh(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: app }));
     assert.equal(tsc.status, 0, tsc.out);
     // The check can fail: a wrong type in the config is a tsc error naming the field.
@@ -98,6 +99,21 @@ describe('the npm package', { timeout: 300_000 }, () => {
     const bad = sh(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.bad.json'], { cwd: app });
     assert.notEqual(bad.status, 0);
     assert.match(bad.out, /bad\.config\.ts.*error TS2322: Type 'string' is not assignable to type 'number'/);
+
+    // The programmatic API from the package root: a config answered in process, no socket.
+    writeFileSync(
+      join(app, 'embed.mjs'),
+      [
+        "import { createGateway } from 'portcullis';",
+        "const gateway = await createGateway({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: 0, listeners: [{ routes: [{ policies: { directResponse: { status: 200, body: 'embedded' } } }] }] }] });",
+        "const res = await gateway.handle(new Request('http://localhost/'));",
+        'process.stdout.write(`${res.status} ${await res.text()}\\n`);',
+        'await gateway.close();',
+        '',
+      ].join('\n'),
+    );
+    const embedded = sh(process.execPath, ['--no-node-snapshot', 'embed.mjs'], { cwd: app });
+    assert.match(embedded.out, /^200 embedded$/m, embedded.out);
 
     const child = spawn('npx', ['portcullis', 'start', '--no-watch'], { cwd: app, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -45,7 +45,7 @@ describe('route and listener names are identities', () => {
   });
 });
 
-describe('policies declare the backend kinds they act on', () => {
+describe('policies require backend capabilities; backend kinds declare them', () => {
   it('a route policy that cannot act on its backend kind fails validation, naming the policy and the kind', () => {
     assert.deepEqual(issues(listeners({ routes: [{ ...host, policies: { toolArgumentRules: { rules: [] } } }] })), [
       'binds[0].listeners[0].routes[0].policies.toolArgumentRules: the toolArgumentRules policy cannot act on host backends (it acts on MCP backends)',
@@ -64,6 +64,30 @@ describe('policies declare the backend kinds they act on', () => {
       'binds[0].listeners[0].policies.toolPinning: the toolPinning policy cannot act on host backends of routes[1] (it acts on MCP backends)',
     ]);
     assert.deepEqual(issues(listeners({ policies: { urlRewrite: { path: { prefix: '/v2' } } }, routes: [{ name: 'api', ...host }, { name: 'gone', ...direct }] })), []);
+  });
+
+  it('the upstream policies (retries, backend TLS, backend credentials) act on every kind that calls HTTP upstreams, A2A included', () => {
+    const a2a = { backends: [{ a2a: { url: 'http://127.0.0.1:1' } }] };
+    const upstream = { retry: { attempts: 2 }, backendTLS: { insecure: true }, backendAuth: { credential: { secret: 'k' } } };
+    assert.deepEqual(issues(listeners({ routes: [{ ...a2a, policies: upstream }] })), []);
+    assert.deepEqual(issues(listeners({ routes: [{ ...direct, policies: { ...direct.policies, retry: { attempts: 2 } } }] })), [
+      'binds[0].listeners[0].routes[0].policies.retry: the retry policy cannot act on routes without a backend (it acts on host backends, MCP backends, A2A backends)',
+    ]);
+    assert.deepEqual(issues(listeners({ routes: [{ ...a2a, policies: { toolPinning: {}, urlRewrite: { path: { prefix: '/x' } } } }] })), [
+      'binds[0].listeners[0].routes[0].policies.toolPinning: the toolPinning policy cannot act on A2A backends (it acts on MCP backends)',
+      'binds[0].listeners[0].routes[0].policies.urlRewrite: the urlRewrite policy cannot act on A2A backends (it acts on host backends)',
+    ]);
+  });
+
+  it('every backend kind declares its capabilities, and every capability a built-in policy requires is declared by some kind', () => {
+    assert.deepEqual(Object.fromEntries(BACKENDS.map((b) => [b.kind, [...b.capabilities]])), {
+      host: ['http-upstream', 'http-forward'],
+      mcp: ['http-upstream', 'message-protocol', 'mcp', 'sessions'],
+      a2a: ['http-upstream', 'message-protocol', 'a2a'],
+      direct: [],
+    });
+    const declared = new Set(BACKENDS.flatMap((b) => b.capabilities));
+    assert.deepEqual(builtinPolicies.flatMap((p) => p.requires ?? []).filter((c) => !declared.has(c)), []);
   });
 
   it('policies that act on every kind go anywhere', () => {

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { echoUpstream, send, simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { echoUpstream, simpleConfig, startUpstream, type Upstream } from '../helpers/gateway.ts';
+import { buildTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const PII = 'write to jane.doe@example.com or call (415) 555-0100; card 5555 5555 5555 4444; ni AB 12 34 56 C';
 const REDACTED = 'write to [REDACTED:email] or call [REDACTED:phone]; card [REDACTED:paymentCard]; ni [REDACTED:nationalId]';
 
 describe('ready-made filters on HTTP', () => {
-  let gw: TestGateway;
+  let gw: TestRuntime;
   let echo: Upstream;
   let pii: Upstream;
   before(async () => {
@@ -28,7 +29,7 @@ describe('ready-made filters on HTTP', () => {
         res.end(PII);
       }
     });
-    gw = await startTestGateway(
+    gw = await buildTestRuntime(
       simpleConfig([
         { name: 'pii', matches: [{ path: { pathPrefix: '/pii' } }], policies: { piiRedaction: { maxBodyBytes: 1024, oversized: 'pass' }, urlRewrite: { path: { prefix: '/' } } }, backends: [{ host: pii.host }] },
         {
@@ -58,25 +59,25 @@ describe('ready-made filters on HTTP', () => {
   });
 
   it('piiRedaction redacts JSON response strings and fixes content-length', async () => {
-    const res = await send(`${gw.url()}/pii/json`);
+    const res = await gw.send(`/pii/json`);
     assert.equal(res.status, 200);
     assert.deepEqual(res.json(), { note: REDACTED, nested: [{ email: '[REDACTED:email]' }], count: 4111111111111111 });
     assert.equal(res.headers['content-length'], String(Buffer.byteLength(res.text)));
   });
 
   it('piiRedaction redacts text bodies, leaves binary and over-cap bodies untouched', async () => {
-    assert.equal((await send(`${gw.url()}/pii/text`)).text, REDACTED);
-    assert.equal((await send(`${gw.url()}/pii/bin`)).text, PII);
-    const big = await send(`${gw.url()}/pii/big`);
+    assert.equal((await gw.send(`/pii/text`)).text, REDACTED);
+    assert.equal((await gw.send(`/pii/bin`)).text, PII);
+    const big = await gw.send(`/pii/big`);
     assert.ok(big.text.endsWith(PII));
   });
 
   it('piiRedaction takes custom patterns, kinds and replacement', async () => {
-    assert.equal((await send(`${gw.url()}/custom`)).text, '<order> by <email> tel (415) 555-0100');
+    assert.equal((await gw.send(`/custom`)).text, '<order> by <email> tel (415) 555-0100');
   });
 
   it('headerInjection sets headers from the identity and replaces forged ones', async () => {
-    const res = await send(`${gw.url()}/inject`, { headers: { 'x-api-key': 'key-1', 'x-user': 'forged' } });
+    const res = await gw.send(`/inject`, { headers: { 'x-api-key': 'key-1', 'x-user': 'forged' } });
     assert.equal(res.status, 200);
     const h = res.json().headers;
     assert.equal(h['x-user'], 'agent-1');
@@ -88,7 +89,7 @@ describe('ready-made filters on HTTP', () => {
   });
 
   it('headerInjection removes a header whose identity value is missing, so an anonymous caller cannot forge it', async () => {
-    const res = await send(`${gw.url()}/inject`, { headers: { 'x-user': 'forged', 'x-tenant': 'forged' } });
+    const res = await gw.send(`/inject`, { headers: { 'x-user': 'forged', 'x-tenant': 'forged' } });
     const h = res.json().headers;
     assert.equal(h['x-user'], undefined);
     assert.equal(h['x-tenant'], undefined);
@@ -96,14 +97,14 @@ describe('ready-made filters on HTTP', () => {
   });
 
   it('does not leak to sibling routes', async () => {
-    const res = await send(`${gw.url()}/plain`, { headers: { 'x-user': 'mine' } });
+    const res = await gw.send(`/plain`, { headers: { 'x-user': 'mine' } });
     assert.equal(res.json().headers['x-user'], 'mine');
     assert.equal(res.json().headers['x-gateway'], undefined);
   });
 
   it('rejects bad ready-made filter config with the path of each error', async () => {
     await assert.rejects(
-      startTestGateway(
+      buildTestRuntime(
         simpleConfig([
           {
             policies: {
@@ -134,6 +135,6 @@ describe('ready-made filters on HTTP', () => {
         return true;
       },
     );
-    assert.equal((await send(`${gw.url()}/plain`)).status, 200);
+    assert.equal((await gw.send(`/plain`)).status, 200);
   });
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { echoUpstream, send, simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
+import { echoUpstream, simpleConfig, startUpstream, type Upstream } from '../helpers/gateway.ts';
+import { buildTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
 describe('route policies', () => {
-  let gw: TestGateway;
+  let gw: TestRuntime;
   let up: Upstream;
   let slow: Upstream;
   before(async () => {
@@ -12,7 +13,7 @@ describe('route policies', () => {
       const delay = Number(new URL(req.url!, 'http://x').searchParams.get('delay') ?? 0);
       setTimeout(() => res.end('slow done'), delay).unref();
     });
-    gw = await startTestGateway(
+    gw = await buildTestRuntime(
       simpleConfig([
         {
           name: 'cors',
@@ -58,7 +59,7 @@ describe('route policies', () => {
   });
 
   it('cors: answers a preflight itself with the configured headers', async () => {
-    const res = await send(`${gw.url()}/cors/x`, {
+    const res = await gw.send(`/cors/x`, {
       method: 'OPTIONS',
       headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
     });
@@ -70,24 +71,24 @@ describe('route policies', () => {
     assert.equal(up.seen.filter((r) => r.method === 'OPTIONS').length, 0);
   });
   it('cors: decorates actual responses, matches wildcard origins, ignores others', async () => {
-    const ok = await send(`${gw.url()}/cors/y`, { headers: { origin: 'https://a.tools.dev' } });
+    const ok = await gw.send(`/cors/y`, { headers: { origin: 'https://a.tools.dev' } });
     assert.equal(ok.headers['access-control-allow-origin'], 'https://a.tools.dev');
     assert.equal(ok.headers['access-control-expose-headers'], 'Mcp-Session-Id');
-    const no = await send(`${gw.url()}/cors/y`, { headers: { origin: 'https://evil.example' } });
+    const no = await gw.send(`/cors/y`, { headers: { origin: 'https://evil.example' } });
     assert.equal(no.status, 200);
     assert.equal(no.headers['access-control-allow-origin'], undefined);
-    const pre = await send(`${gw.url()}/cors/y`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    const pre = await gw.send(`/cors/y`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers['access-control-allow-origin'], undefined);
   });
   it('cors: error responses carry CORS headers too, so a browser can read them', async () => {
-    const res = await send(`${gw.url()}/cors-dead`, { headers: { origin: 'https://x.test' } });
+    const res = await gw.send(`/cors-dead`, { headers: { origin: 'https://x.test' } });
     assert.equal(res.status, 502);
     assert.equal(res.json().error.code, 'PCL_ERR_BACKEND_UNREACHABLE');
     assert.equal(res.headers['access-control-allow-origin'], '*');
   });
   it('requestHeaderModifier and responseHeaderModifier', async () => {
-    const res = await send(`${gw.url()}/headers`, { headers: { 'x-drop': 'secret', 'x-add': 'one' } });
+    const res = await gw.send(`/headers`, { headers: { 'x-drop': 'secret', 'x-add': 'one' } });
     const seen = res.json().headers;
     assert.equal(seen['x-set'], 'one');
     assert.equal(seen['x-add'], 'one, two');
@@ -96,17 +97,17 @@ describe('route policies', () => {
     assert.equal(res.headers['x-upstream'], undefined);
   });
   it('urlRewrite: prefix and authority, and full path', async () => {
-    const a = (await send(`${gw.url()}/old/a/b?q=1`)).json();
+    const a = (await gw.send(`/old/a/b?q=1`)).json();
     assert.equal(a.url, '/new/a/b?q=1');
     assert.equal(a.headers.host, 'internal.svc');
-    assert.equal((await send(`${gw.url()}/old`)).json().url, '/new');
-    assert.equal((await send(`${gw.url()}/exact-old?z=2`)).json().url, '/replaced?z=2');
+    assert.equal((await gw.send(`/old`)).json().url, '/new');
+    assert.equal((await gw.send(`/exact-old?z=2`)).json().url, '/replaced?z=2');
   });
   it('requestRedirect and directResponse answer without a backend', async () => {
-    const r = await send(`${gw.url()}/moved/page?x=1`);
+    const r = await gw.send(`/moved/page?x=1`);
     assert.equal(r.status, 301);
     assert.equal(r.headers.location, 'https://new.example.com/here/page?x=1');
-    const d = await send(`${gw.url()}/direct`);
+    const d = await gw.send(`/direct`);
     assert.equal(d.status, 418);
     assert.equal(d.text, 'teapot');
     assert.equal(d.headers['x-kind'], 'direct');
@@ -114,22 +115,22 @@ describe('route policies', () => {
   });
   it('timeout: 504 with a code when the backend is slower than requestTimeoutMs, fine when faster', async () => {
     const started = Date.now();
-    const late = await send(`${gw.url()}/slow?delay=3000`);
+    const late = await gw.send(`/slow?delay=3000`);
     assert.equal(late.status, 504);
     assert.deepEqual(late.json(), { error: { code: 'PCL_ERR_UPSTREAM_TIMEOUT', message: 'route "timeout" timed out after 300 ms' } });
     assert.ok(Date.now() - started < 2500);
-    const fast = await send(`${gw.url()}/slow?delay=10`);
+    const fast = await gw.send(`/slow?delay=10`);
     assert.equal(fast.status, 200);
     assert.equal(fast.text, 'slow done');
   });
   it('timeout: backendRequestTimeoutMs bounds one attempt, named with its backend; a timeout is not retried', async () => {
     const seen = slow.seen.length;
     const started = Date.now();
-    const late = await send(`${gw.url()}/attempt?delay=3000`);
+    const late = await gw.send(`/attempt?delay=3000`);
     assert.equal(late.status, 504);
     assert.deepEqual(late.json(), { error: { code: 'PCL_ERR_UPSTREAM_TIMEOUT', message: `backend ${slow.host} did not answer within 300 ms` } });
     assert.ok(Date.now() - started < 2500, `answered after ${Date.now() - started} ms`);
     assert.equal(slow.seen.length, seen + 1, 'the request reached the backend once: it may have acted on it');
-    assert.equal((await send(`${gw.url()}/attempt?delay=10`)).text, 'slow done');
+    assert.equal((await gw.send(`/attempt?delay=10`)).text, 'slow done');
   });
 });

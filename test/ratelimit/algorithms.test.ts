@@ -8,7 +8,7 @@ import {
   createQuotaLimiter,
   redisLabel,
   type Decision,
-} from '../../core/ratelimit/index.ts';
+} from '../../policies/rate-limit/engine/index.ts';
 
 const sync = (d: Decision | Promise<Decision>): Decision => {
   assert.ok(!(d instanceof Promise), 'a local limiter answers synchronously');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../core/config/index.ts';
-import { RATE_LIMIT_CLOCK } from '../../core/ratelimit/index.ts';
+import { RATE_LIMIT_CLOCK } from '../../policies/rate-limit/engine/index.ts';
 import { buildRuntime, type Runtime } from '../../core/server/index.ts';
 import { GLOBAL_SCOPE, StateStore } from '../../core/state/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import type { MessageContext } from '../../core/pipeline/message.ts';
 import type { PolicyInstance, RequestContext } from '../../core/pipeline/types.ts';
 import { RpcFailure } from '../../core/protocol/jsonrpc.ts';
-import { RATE_LIMIT_CLOCK } from '../../core/ratelimit/index.ts';
+import { RATE_LIMIT_CLOCK } from '../../policies/rate-limit/engine/index.ts';
 import { GLOBAL_SCOPE, StateStore } from '../../core/state/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { rateLimit } from '../../policies/rate-limit/index.ts';

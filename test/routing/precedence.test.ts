@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRouter, normalizePath } from '../../core/routing/router.ts';
 import type { RouteMatch } from '../../sdk-types/index.ts';
-import { send, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { buildTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
 type R = { name: string; hostnames: string[]; matches: RouteMatch[] };
 const r = (name: string, matches: RouteMatch[], hostnames: string[] = []): R => ({ name, hostnames, matches });
@@ -60,11 +60,11 @@ describe('router precedence (Gateway API)', () => {
   });
 });
 
-describe('listeners by host name, through a real gateway', () => {
-  let gw: TestGateway;
+describe('listeners by host name, through createGateway().handle()', () => {
+  let gw: TestRuntime;
   const reply = (body: string) => ({ directResponse: { status: 200, body } });
   before(async () => {
-    gw = await startTestGateway({
+    gw = await buildTestRuntime({
       binds: [
         {
           port: 0,
@@ -80,8 +80,8 @@ describe('listeners by host name, through a real gateway', () => {
   });
   after(() => gw.close());
   const get = async (path: string, host: string) => {
-    const res = await send(gw.url() + path, { headers: { host } });
-    return { status: res.status, text: res.text };
+    const res = await gw.fetch(`http://${host}${path}`);
+    return { status: res.status, text: await res.text() };
   };
 
   it('picks the exact host, then the longest wildcard, then the catch-all', async () => {

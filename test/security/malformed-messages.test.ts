@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { send, simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { simpleConfig } from '../helpers/gateway.ts';
+import { buildTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 import { fixtureStdio, MCP_TEST_EXTRA, mcpRoute } from '../helpers/mcp.ts';
 import { startAgent, type RunningAgent } from '../fixtures/a2a/agent.ts';
 import { MAX_MESSAGE_DEPTH } from '../../core/protocol/message-check.ts';
@@ -9,11 +10,11 @@ import { MAX_MESSAGE_DEPTH } from '../../core/protocol/message-check.ts';
 const nested = (depth: number): string => `${'{"d":'.repeat(depth)}"bottom"${'}'.repeat(depth)}`;
 
 describe('malformed messages are refused at the edge with the right JSON-RPC error (issue 25, finding 6)', () => {
-  let gw: TestGateway;
+  let gw: TestRuntime;
   let agent: RunningAgent;
   let session: string;
   const mcp = (body: unknown) =>
-    send(`${gw.url()}/mcp`, {
+    gw.send(`/mcp`, {
       method: 'POST',
       body: typeof body === 'string' ? body : JSON.stringify(body),
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' },
@@ -21,7 +22,7 @@ describe('malformed messages are refused at the edge with the right JSON-RPC err
 
   before(async () => {
     agent = await startAgent({ name: 'deep' });
-    gw = await startTestGateway(
+    gw = await buildTestRuntime(
       simpleConfig(
         [
           { ...mcpRoute([fixtureStdio('a')], { requestTimeoutMs: 60_000 }), matches: [{ path: { pathPrefix: '/mcp' } }] },
@@ -30,7 +31,7 @@ describe('malformed messages are refused at the edge with the right JSON-RPC err
         MCP_TEST_EXTRA,
       ),
     );
-    const init = await send(`${gw.url()}/mcp`, {
+    const init = await gw.send(`/mcp`, {
       method: 'POST',
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -68,10 +69,10 @@ describe('malformed messages are refused at the edge with the right JSON-RPC err
   it('A2A: parts data nested 5,000 deep is refused (JSON-RPC -32602, REST 400), with no error logged', async () => {
     const hits = agent.hits.length;
     const params = `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"data":${nested(5000)}}]}}`;
-    const rpc = await send(`${gw.url()}/a2a-agent/a2a/jsonrpc`, { method: 'POST', body: `{"jsonrpc":"2.0","id":3,"method":"SendMessage","params":${params}}`, headers: { 'content-type': 'application/json', 'a2a-version': '1.0' } });
+    const rpc = await gw.send(`/a2a-agent/a2a/jsonrpc`, { method: 'POST', body: `{"jsonrpc":"2.0","id":3,"method":"SendMessage","params":${params}}`, headers: { 'content-type': 'application/json', 'a2a-version': '1.0' } });
     assert.equal(rpc.status, 200);
     assert.deepEqual(rpc.json(), { jsonrpc: '2.0', id: 3, error: { code: -32602, message: `Invalid params: the message nests deeper than ${MAX_MESSAGE_DEPTH} levels` } });
-    const rest = await send(`${gw.url()}/a2a-agent/a2a/rest/message:send`, { method: 'POST', body: params, headers: { 'content-type': 'application/json', 'a2a-version': '1.0' } });
+    const rest = await gw.send(`/a2a-agent/a2a/rest/message:send`, { method: 'POST', body: params, headers: { 'content-type': 'application/json', 'a2a-version': '1.0' } });
     assert.equal(rest.status, 400);
     assert.deepEqual(rest.json(), { error: { code: 'PCL_ERR_BAD_REQUEST', message: `the request body nests deeper than ${MAX_MESSAGE_DEPTH} levels` } });
     assert.equal(agent.hits.length, hits);
@@ -79,7 +80,7 @@ describe('malformed messages are refused at the edge with the right JSON-RPC err
   });
 
   it('A2A REST: a malformed percent-escape in the task id is a 400, not a 500', async () => {
-    const res = await send(`${gw.url()}/a2a-agent/a2a/rest/tasks/%E0%A4%A`, { headers: { 'a2a-version': '1.0' } });
+    const res = await gw.send(`/a2a-agent/a2a/rest/tasks/%E0%A4%A`, { headers: { 'a2a-version': '1.0' } });
     assert.equal(res.status, 400, res.text);
     assert.deepEqual(res.json(), { error: { code: 'PCL_ERR_BAD_REQUEST', message: 'the task id "%E0%A4%A" in the path has a malformed percent-escape' } });
     assert.equal(gw.logs.find((l) => l.level === 'error'), undefined);

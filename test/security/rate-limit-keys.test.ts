@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { echoUpstream, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 import { heapAfterGc, MiB } from '../helpers/memory.ts';
-import { createGcraLimiter, createQuotaLimiter, DEFAULT_MAX_KEYS, type Decision } from '../../core/ratelimit/index.ts';
+import { createGcraLimiter, createQuotaLimiter, DEFAULT_MAX_KEYS, type Decision } from '../../policies/rate-limit/engine/index.ts';
 
 /** Sends `n` requests, `parallel` at a time, each with its own header value; counts the statuses. */
 async function flood(url: string, n: number, header: (i: number) => Record<string, string>, parallel = 32): Promise<Map<number, number>> {

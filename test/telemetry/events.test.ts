@@ -146,7 +146,8 @@ describe('request events cost nothing without a subscriber', () => {
   it('an exchange builds its event only while someone subscribes', async () => {
     const { buildTestRuntime } = await import('../helpers/runtime.ts');
     const { Exchange } = await import('../../core/server/exchange.ts');
-    const t = await buildTestRuntime(simpleConfig([{ name: 'r', policies: { directResponse: { status: 200, body: 'ok' } } }]));
+    // No access log and no metrics: nothing of the gateway's own subscribes.
+    const t = await buildTestRuntime(simpleConfig([{ name: 'r', policies: { directResponse: { status: 200, body: 'ok' } } }], { logging: { accessLog: false }, stats: { address: false } }));
     try {
       const head = { method: 'GET', url: '/x', headers: { host: 'h' }, clientAddress: '127.0.0.1', scheme: 'http' as const, bind: t.runtime.config.binds[0].key };
       const env = { logger: createLogger({ level: 'silent' }), current: () => t.runtime, draining: () => false };

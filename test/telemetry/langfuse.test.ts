@@ -61,9 +61,9 @@ describe('Langfuse export through @langfuse/otel, checked by a local receiver of
     assert.match(text(await client.callTool({ name: 'echo_meta', arguments: args })), /jane\.doe@example\.com/, 'the client gets the real answer');
     await receiver.waitFor((s) => s.some((x) => x.name === 'tools/call echo_meta'));
     const obs = receiver.spans.find((x) => x.name === 'tools/call echo_meta')!;
-    assert.equal(obs.attributes['langfuse.observation.input'], JSON.stringify({ text: 'mail [email], card [card], token [bearer]' }));
+    assert.equal(obs.attributes['langfuse.observation.input'], JSON.stringify({ text: 'mail [email], card [paymentCard], token [bearer]' }));
     const output = String(obs.attributes['langfuse.observation.output']);
-    assert.ok(output.includes('[email]') && output.includes('[card]') && !output.includes('jane.doe') && !output.includes('4111'), output);
+    assert.ok(output.includes('[email]') && output.includes('[paymentCard]') && !output.includes('jane.doe') && !output.includes('4111'), output);
     const logs = gw.logs.raw();
     assert.ok(!logs.includes(KEYS.secretKey), 'the secret key is not logged');
     const dump = await (await fetch(`http://127.0.0.1:${gw.running.admin!.port}/config_dump`)).text();

@@ -9,6 +9,7 @@ export const a2aBackendDefinition: BackendDefinition<A2aBackendConfig> = {
   title: 'A2A',
   schema: a2aBackendSchema,
   exclusive: true,
+  capabilities: ['http-upstream', 'message-protocol', 'a2a'],
   protocol: 'a2a',
   name: (config, routeName) => (config.url !== undefined ? routeName : `${routeName}/a2a`),
   create(backends, build) {

@@ -1,4 +1,4 @@
-import { array, boolean, literal, number, object, string } from '../../config/schema.ts';
+import { array, boolean, literal, number, object, string } from '../../schema/index.ts';
 
 const httpUrl = string({ pattern: /^https?:\/\/[^/?#]+/, patternHint: 'an http(s) URL' });
 

@@ -7,6 +7,7 @@ import type { BackendDefinition } from '../types.ts';
  */
 export const directBackendDefinition: BackendDefinition = {
   kind: 'direct',
+  capabilities: [],
   create(_backends, build) {
     const route = build.route.name;
     return {

@@ -1,10 +1,11 @@
-import { hostPortSchema } from '../../config/schema-common.ts';
+import { hostPortSchema } from '../../schema/index.ts';
 import type { BackendDefinition } from '../types.ts';
 import { createHttpBackend } from './index.ts';
 
 /** `{ host: 'host:port', weight }`: HTTP services, load-balanced by weight. */
 export const hostBackendDefinition: BackendDefinition<string> = {
   kind: 'host',
+  capabilities: ['http-upstream', 'http-forward'],
   schema: hostPortSchema,
   name: (host) => host,
   create(backends, build) {

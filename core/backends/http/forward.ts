@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HeaderMap } from '../../pipeline/types.ts';
-import type { WholeBody } from '../../server/framing.ts';
+import type { WholeBody } from '../../pipeline/index.ts';
 
 export interface UpstreamResponse {
   status: number;

@@ -11,6 +11,7 @@ export const mcpBackendDefinition: BackendDefinition<McpBackendConfig> = {
   title: 'MCP',
   schema: mcpBackendSchema,
   exclusive: true,
+  capabilities: ['http-upstream', 'message-protocol', 'mcp', 'sessions'],
   protocol: 'mcp',
   name: (_config, routeName, index) => `${routeName}/mcp${index}`,
   async create(backends, build) {

@@ -1,4 +1,4 @@
-import { array, boolean, literal, number, object, record, string, type Schema } from '../../config/schema.ts';
+import { array, boolean, literal, number, object, record, string, type Schema } from '../../schema/index.ts';
 import { openApiTargetSchema } from './upstream/openapi/config-schema.ts';
 import { refineToolNames, targetToolsSchema, toolSearchSchema, toolsetsSchema } from './tools/schema.ts';
 

@@ -1,4 +1,4 @@
-import { array, boolean, isPlainObject, literal, number, object, record, string, type Schema } from '../../../config/schema.ts';
+import { array, boolean, isPlainObject, literal, number, object, record, string, type Schema } from '../../../schema/index.ts';
 import { matchesEverything } from './glob.ts';
 import { SEARCH_TOOL, CALL_TOOL } from './search.ts';
 

@@ -1,4 +1,4 @@
-import { array, isPlainObject, number, object, oneOf, record, string, type Schema } from '../../../../config/schema.ts';
+import { array, isPlainObject, number, object, oneOf, record, string, type Schema } from '../../../../schema/index.ts';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 

@@ -5,7 +5,7 @@ import type SwaggerParser from '@apidevtools/swagger-parser';
 import { request } from 'undici';
 import type { McpOpenApiSchemaSource } from '../../../../../sdk-types/openapi.ts';
 import { ErrorCodes, GatewayError } from '../../../../errors.ts';
-import { isPlainObject } from '../../../../config/schema.ts';
+import { isPlainObject } from '../../../../schema/index.ts';
 import { lazy } from '../../../../lazy.ts';
 
 // Loaded when a config first has an OpenAPI target (the parser and YAML weigh ~15 MiB).

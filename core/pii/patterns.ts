@@ -1,5 +1,5 @@
 import type { PiiKind } from '../../sdk-types/filter-policies.ts';
-import { compileLinear, ScanTooExpensive, stepBudget, type LinearRegex } from '../../core/regex/index.ts';
+import { compileLinear, ScanTooExpensive, stepBudget, type LinearRegex } from '../regex/index.ts';
 
 /** A compiled redaction rule: a linear-time pattern and an optional check on each match. */
 export interface PiiPattern {

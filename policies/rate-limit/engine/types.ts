@@ -1,4 +1,4 @@
-import { stateKey } from '../state/index.ts';
+import { stateKey } from '../../../core/state/index.ts';
 
 /** What one limit decided for one key. Times are milliseconds from the decision. */
 export interface Decision {

@@ -1,0 +1,54 @@
+// A composition root: where the core meets the built-in policies (beside core/cli/main.ts).
+import { builtinPolicies } from '../../policies/index.ts';
+import type { GatewayConfig } from '../../sdk-types/config.ts';
+import type { CreateGatewayOptions } from '../../sdk-types/gateway.ts';
+import { registerBackendKind } from '../backends/registry.ts';
+import type { BackendDefinition } from '../backends/types.ts';
+import type { PolicyDefinition } from '../pipeline/types.ts';
+import { createGatewayWith, type CreatedGateway, type GatewayParts } from '../server/create.ts';
+import { registerTelemetrySink, type TelemetrySinkDefinition } from '../telemetry/sinks.ts';
+
+/** What a gateway can be extended with, each item one definition from its own folder. */
+export interface GatewayExtensions {
+  /** Policies beside the built-in ones. */
+  policies?: readonly PolicyDefinition<any>[];
+  /** Backend kinds beside the built-in ones (see `registerBackendKind`). */
+  backends?: readonly BackendDefinition<any>[];
+  /** Telemetry sinks (see `registerTelemetrySink`). */
+  sinks?: readonly TelemetrySinkDefinition<any>[];
+}
+
+/**
+ * `createGateway` of the package root, with the built-in policies and any extensions: the extensions are
+ * registered for the gateway's life and removed when it closes (or fails to start).
+ *
+ * @example
+ * const gateway = await createGateway('./gateway.config.ts');
+ * const res = await gateway.handle(new Request('http://localhost/api'));
+ * await gateway.close();
+ */
+export async function createGateway(
+  config: GatewayConfig | string,
+  options: CreateGatewayOptions & GatewayExtensions & Pick<GatewayParts, 'logger' | 'transform'> = {},
+): Promise<CreatedGateway> {
+  const { policies = [], backends = [], sinks = [], ...rest } = options;
+  const unregister: Array<() => void> = [];
+  const release = () => {
+    for (const undo of unregister.reverse()) undo();
+  };
+  try {
+    for (const backend of backends) unregister.push(registerBackendKind(backend));
+    for (const sink of sinks) unregister.push(registerTelemetrySink(sink));
+    const created = await createGatewayWith(config, { ...rest, policies: [...builtinPolicies, ...policies] });
+    const close = created.close;
+    return Object.assign(created, {
+      async close() {
+        await close();
+        release();
+      },
+    });
+  } catch (err) {
+    release();
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+import { ErrorCodes, GatewayError } from '../errors.ts';
+import { stepFromA2aHooks, stepFromHooks, type MessageStep } from './message.ts';
+import type { Phase, PolicyInstance } from './types.ts';
+
+/**
+ * A message protocol a backend kind may speak (`BackendDefinition.protocol`): how a policy's hooks for it become a
+ * step of the route's message pipeline. The runtime looks the protocol up by name; it never branches on it.
+ *
+ * @example
+ * registerMessageProtocol({ name: 'toy', stepOf: (policy, phase, instance) => instance.hooks?.toy as MessageStep | undefined });
+ */
+export interface MessageProtocol {
+  readonly name: string;
+  /** The step a built policy contributes to this protocol's messages, from its hooks; undefined when it has none. */
+  stepOf(policy: string, phase: Phase, instance: PolicyInstance): MessageStep | undefined;
+}
+
+const protocols = new Map<string, MessageProtocol>([
+  ['mcp', { name: 'mcp', stepOf: (policy, phase, instance) => instance.mcp && stepFromHooks(policy, phase, instance.mcp) }],
+  ['a2a', { name: 'a2a', stepOf: (policy, phase, instance) => instance.a2a && stepFromA2aHooks(policy, phase, instance.a2a) }],
+]);
+
+export function messageProtocol(name: string): MessageProtocol | undefined {
+  return protocols.get(name);
+}
+
+/** Adds a message protocol (one call, beside the backend kind that speaks it); returns how to remove it. */
+export function registerMessageProtocol(protocol: MessageProtocol): () => void {
+  if (protocols.has(protocol.name)) throw new GatewayError(ErrorCodes.EXTENSION_CONFLICT, `message protocol "${protocol.name}" is already registered`);
+  protocols.set(protocol.name, protocol);
+  return () => {
+    if (protocols.get(protocol.name) === protocol) protocols.delete(protocol.name);
+  };
+}
