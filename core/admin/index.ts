@@ -10,7 +10,7 @@ import type { PromSource } from './prom.ts';
 import { redactSecrets } from './redact.ts';
 import { createAdminGuard, type AdminGuard } from './security.ts';
 import { serveUi } from './static.ts';
-import type { CredentialLinkSource } from '../upstream/credential-links.ts';
+import type { CredentialLinkSource } from '../pipeline/index.ts';
 
 export { redactSecrets } from './redact.ts';
 export { AdminObserver, type ObservedItem } from './observer.ts';

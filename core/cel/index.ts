@@ -86,3 +86,4 @@ function describe(err: unknown): string {
   }
   return lines[0].trim();
 }
+export { compileCelValue, fromCelValue } from './value.ts';

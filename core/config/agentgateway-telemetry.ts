@@ -1,5 +1,4 @@
-import { CelCompileError, createCelEnvironment } from '../cel/index.ts';
-import { compileCelValue, fromCelValue } from '../cel/value.ts';
+import { CelCompileError, createCelEnvironment, compileCelValue, fromCelValue } from '../cel/index.ts';
 import { unsupported } from './agentgateway-common.ts';
 import { isPlainObject, join, type Issue } from '../schema/index.ts';
 

@@ -24,3 +24,11 @@ export type {
   RequestContext,
   Step,
 } from './types.ts';
+export {
+  CREDENTIAL_LINK_SOURCE,
+  UPSTREAM_CREDENTIAL_PROBE,
+  UPSTREAM_CREDENTIALS,
+  type CredentialLinkInfo,
+  type CredentialLinkSource,
+  type UpstreamCredentialProbe,
+} from './credential-links.ts';

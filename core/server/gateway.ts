@@ -3,7 +3,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { GLOBAL_SCOPE, StateStore } from '../state/index.ts';
-import { CREDENTIAL_LINK_SOURCE, type CredentialLinkSource } from '../upstream/credential-links.ts';
+import { CREDENTIAL_LINK_SOURCE, type CredentialLinkSource } from '../pipeline/index.ts';
 import type { ResolvedBind } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';

@@ -1,8 +1,7 @@
 import type { Environment } from '@marcbachmann/cel-js';
 import type { AccessLogConfig } from '../../sdk-types/config.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
-import { CelCompileError, compileCel, createCelEnvironment, matches, toCelValue, type CelProgram } from '../cel/index.ts';
-import { compileCelValue, fromCelValue } from '../cel/value.ts';
+import { CelCompileError, compileCel, createCelEnvironment, matches, toCelValue, type CelProgram, compileCelValue, fromCelValue } from '../cel/index.ts';
 import { array, object, record, string, type Schema } from '../schema/index.ts';
 import type { MessageEvent, RequestEvent } from './events.ts';
 

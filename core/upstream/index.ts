@@ -14,11 +14,3 @@ export { isConnectFailure, mapUpstreamError, UpstreamAttemptError } from './erro
 export { backendOf, failBeforeDispatch, ForwardingHandler, withHeader } from './handler.ts';
 export { createOutboundGuard, isNonPublicAddress, type OutboundGuard, type OutboundRule, type OutboundVerdict } from './outbound-guard.ts';
 export type { UpstreamContribution, UpstreamDispatch, UpstreamDispatchOptions, UpstreamInterceptor, UpstreamTls } from './types.ts';
-export {
-  CREDENTIAL_LINK_SOURCE,
-  UPSTREAM_CREDENTIAL_PROBE,
-  UPSTREAM_CREDENTIALS,
-  type CredentialLinkInfo,
-  type CredentialLinkSource,
-  type UpstreamCredentialProbe,
-} from './credential-links.ts';

@@ -7,7 +7,7 @@ import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { McpListItem, McpMessage, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey } from '../../core/state/index.ts';
 import { isSecretHeader } from './secret-headers.ts';
-import { UPSTREAM_CREDENTIALS } from '../../core/upstream/credential-links.ts';
+import { UPSTREAM_CREDENTIALS } from '../../core/pipeline/index.ts';
 
 /**
  * CEL authorization rules in agentgateway's form (`authorization.rules`, `mcpAuthorization.rules`): each rule is

@@ -7,7 +7,7 @@ import { recordDecisionInput } from '../../core/pipeline/index.ts';
 import { analyzeInputRefs, compileRego, loadRegoData, loadRegoPolicy, RegoEvalError, WHOLE_INPUT, type RegoDecision, type RegoPolicy } from '../../core/rego/index.ts';
 import { a2aMessageInput, a2aSkillInput, httpInputJson, mcpListItemInput, mcpMessageInput } from './input.ts';
 import { celRulesSchema, compileRuleSet, httpActivation, ruleSetAllows } from './cel.ts';
-import { UPSTREAM_CREDENTIAL_PROBE, UPSTREAM_CREDENTIALS } from '../../core/upstream/credential-links.ts';
+import { UPSTREAM_CREDENTIAL_PROBE, UPSTREAM_CREDENTIALS } from '../../core/pipeline/index.ts';
 
 export { markSecretHeader } from './secret-headers.ts';
 

@@ -3,7 +3,7 @@ import type { Identity } from '../../sdk-types/identity.ts';
 import type { A2aMessage, McpListItem, McpMessage, RequestContext } from '../../core/pipeline/index.ts';
 import type { InputRefs } from '../../core/rego/index.ts';
 import { stateKey } from '../../core/state/index.ts';
-import { UPSTREAM_CREDENTIALS } from '../../core/upstream/credential-links.ts';
+import { UPSTREAM_CREDENTIALS } from '../../core/pipeline/index.ts';
 import { isSecretHeader } from './secret-headers.ts';
 
 const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous', subject: '', roles: [], claims: {} }) as Identity;

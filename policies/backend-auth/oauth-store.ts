@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { stateKey } from '../../core/state/index.ts';
-import type { CredentialLinkInfo, CredentialLinkSource } from '../../core/upstream/credential-links.ts';
+import type { CredentialLinkInfo, CredentialLinkSource } from '../../core/pipeline/index.ts';
 import { credentialChannel, publish } from '../../core/telemetry/index.ts';
 import { MemoryLinkBackend, RedisLinkBackend, type LinkBackend, type PendingLogin } from './link-backends.ts';
 import type { OAuthLinkRuntime } from './oauth.ts';

@@ -6,7 +6,7 @@ import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { RequestContext } from '../../core/pipeline/index.ts';
 import { GLOBAL_SCOPE, type StateStore } from '../../core/state/index.ts';
 import { credentialChannel, publish } from '../../core/telemetry/index.ts';
-import { CREDENTIAL_LINK_SOURCE } from '../../core/upstream/index.ts';
+import { CREDENTIAL_LINK_SOURCE } from '../../core/pipeline/index.ts';
 import { configError, readSecret, secretSchema } from './secret.ts';
 import { OAUTH_LINKS, OAuthLinks, type LinkTokens } from './oauth-store.ts';
 import type { LinkBackend } from './link-backends.ts';

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyInstance, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey, type StateStore } from '../../core/state/index.ts';
-import { backendOf, failBeforeDispatch, UPSTREAM_CREDENTIAL_PROBE, withHeader, type UpstreamCredentialProbe, type UpstreamInterceptor } from '../../core/upstream/index.ts';
+import { backendOf, failBeforeDispatch, withHeader, type UpstreamInterceptor } from '../../core/upstream/index.ts';
+import { UPSTREAM_CREDENTIAL_PROBE, type UpstreamCredentialProbe } from '../../core/pipeline/index.ts';
 
 /**
  * What one request's caller sends upstream: a value for the credential header, or nothing at all (a fallback of

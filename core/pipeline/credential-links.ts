@@ -1,4 +1,4 @@
-import type { RequestContext } from '../pipeline/types.ts';
+import type { RequestContext } from './types.ts';
 import { stateKey } from '../state/index.ts';
 
 /**
