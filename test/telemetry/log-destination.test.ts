@@ -34,7 +34,7 @@ function run(body: string): { stdout: string; stderr: string } {
 }
 
 describe('log destination', () => {
-  it('writes every line logged in one turn of the event loop in one write, in order', () => {
+  it('writes the lines logged close together (here in one turn of the event loop) in one write, in order', () => {
     const { stdout, stderr } = run(`
       for (let i = 0; i < 200; i++) logger.info({ type: 'access', n: i }, 'request');
       await globalThis.written;
@@ -46,6 +46,19 @@ describe('log destination', () => {
       lines.map((l) => l.n),
       Array.from({ length: 200 }, (_, i) => i),
     );
+  });
+
+  it('lets a line wait a few ms for the lines of the next turns to share its write', () => {
+    const { stderr } = run(`
+      logger.info({ n: 0 }, 'first');
+      await new Promise((r) => setImmediate(r));
+      logger.info({ n: 1 }, 'next turn');
+      await new Promise((r) => setImmediate(r));
+      logger.info({ n: 2 }, 'the turn after');
+      await globalThis.written;
+      process.stderr.write('writes=' + globalThis.writes + ' lines in the first=' + globalThis.firstLines);
+    `);
+    assert.equal(stderr, 'writes=1 lines in the first=3');
   });
 
   it('writes what is still pending when the process exits at once', () => {
