@@ -34,7 +34,8 @@ export function checkTools(cores: number): Tools {
   if (!nginx) missing.push('nginx (apt-get install nginx-light): the static upstream and the reference proxy; the HTTP leg is skipped');
   if (!wrk) missing.push('wrk (apt-get install wrk): the closed-loop generator; autocannon (Node, costs more CPU on the shared cores) is used instead');
   if (!taskset) missing.push('taskset (util-linux): generator and gateway are not pinned apart');
-  const pin = taskset && cores >= 2 ? { load: '0', proxy: String(cores >= 4 ? '1-' + (cores - 1) : 1) } : undefined;
+  // BENCH_PIN=0: not pinned (on a host whose other load sits on one core, pinning starves what is put there).
+  const pin = taskset && cores >= 2 && process.env.BENCH_PIN !== '0' ? { load: '0', proxy: String(cores >= 4 ? '1-' + (cores - 1) : 1) } : undefined;
   return { nginx, wrk, taskset, pin, missing };
 }
 

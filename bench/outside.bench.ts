@@ -40,9 +40,9 @@ interface Gateway {
   tree?: string;
 }
 
-function gatewayYaml(p: { port: number; admin: number; stats: number; readiness: number; nginx: number; mcp: number; agent: number; quiet?: boolean }): string {
+function gatewayYaml(p: { port: number; admin: number; stats: number; readiness: number; nginx: number; mcp: number; agent: number; quiet?: boolean; workers?: string }): string {
   // `quiet`: no admin server, no metrics, logging at warn (no access line): what the default observability costs.
-  return `config:
+  return `${p.workers ? `workers: ${p.workers}\n` : ''}config:
   adminAddr: ${p.quiet ? 'false' : `127.0.0.1:${p.admin}`}
   statsAddr: ${p.quiet ? 'false' : `127.0.0.1:${p.stats}`}
   readinessAddr: 127.0.0.1:${p.readiness}
@@ -67,15 +67,15 @@ ${p.quiet ? '  logging:\n    level: warn\n' : ''}binds:
             stdio:
               cmd: ${JSON.stringify(process.execPath)}
               args: [${JSON.stringify(EVERYTHING)}, stdio]
+    - name: http
+      matches: [{ path: { pathPrefix: /bench } }]
+      backends:
+      - host: 127.0.0.1:${p.nginx}
     - name: a2a
-      matches: [{ path: { pathPrefix: /a2a } }]
       policies:
         a2a: {}
       backends:
       - host: 127.0.0.1:${p.agent}
-    - name: http
-      backends:
-      - host: 127.0.0.1:${p.nginx}
 `;
 }
 
@@ -142,10 +142,10 @@ export async function bench(): Promise<BenchSection[]> {
 
     // The gateways: one YAML, each with its default logging (lines to a file) and observability.
     const gateways: Gateway[] = [];
-    const yamlFor = async (name: string, quiet = false) => {
+    const yamlFor = async (name: string, quiet = false, workers?: string) => {
       const [port, admin, stats, readiness] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
       const file = join(dir, `${name}.yaml`);
-      writeFileSync(file, gatewayYaml({ port, admin, stats, readiness, nginx: nginxPort, mcp: mcpPort, agent: agentPort, quiet }));
+      writeFileSync(file, gatewayYaml({ port, admin, stats, readiness, nginx: nginxPort, mcp: mcpPort, agent: agentPort, quiet, workers }));
       return { port, file, log: openSync(join(dir, `${name}.log`), 'a') };
     };
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
@@ -157,13 +157,24 @@ export async function bench(): Promise<BenchSection[]> {
       procs.push(proc);
       gateways.push({ name, proc, port: c.port, tree: 'bin.mjs' });
     }
+    // Scaling with cores (BENCH_ONLY=scaling, or the full run): the same gateway with 1 worker and with
+    // `workers: auto`, neither pinned (the generator stays on its core): HTTP legs only.
+    const scaling: Gateway[] = [];
+    if (!QUICK && (!process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes('scaling'))) {
+      for (const [name, workers] of [['portcullis, 1 worker, unpinned', '1'], ['portcullis, workers: auto, unpinned', 'auto']]) {
+        const c = await yamlFor(name.replace(/\W+/g, '-'), false, workers);
+        const proc = spawn(process.execPath, ['--no-node-snapshot', join(ROOT, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', c.file], { stdio: ['ignore', c.log, c.log], cwd: dir });
+        procs.push(proc);
+        scaling.push({ name, proc, port: c.port, tree: 'bin.mjs' });
+      }
+    }
     if (AGENTGATEWAY_BIN) {
       const c = await yamlFor('agentgateway');
       const proc = spawnPinned(pinProxy, AGENTGATEWAY_BIN, ['-f', c.file], { stdio: ['ignore', c.log, c.log], cwd: dir });
       procs.push(proc);
       gateways.push({ name: 'agentgateway', proc, port: c.port });
     }
-    await Promise.all([waitForPort(mcpPort, 30_000), waitForPort(agentPort, 30_000), waitForPort(barePort), ...(tools.nginx ? [waitForPort(nginxPort), waitForPort(nginxProxyPort)] : []), ...gateways.map((g) => waitForPort(g.port, 60_000))]);
+    await Promise.all([waitForPort(mcpPort, 30_000), waitForPort(agentPort, 30_000), waitForPort(barePort), ...(tools.nginx ? [waitForPort(nginxPort), waitForPort(nginxProxyPort)] : []), ...[...gateways, ...scaling].map((g) => waitForPort(g.port, 60_000))]);
 
     // --- The legs: a name, the process whose CPU counts, and the load.
     interface Leg {
@@ -187,6 +198,7 @@ export async function bench(): Promise<BenchSection[]> {
       leg('HTTP GET, 32 conns', 'bare node:http+undici proxy', get(barePort), bare.pid);
       leg('HTTP GET, 32 conns', 'nginx proxy', get(nginxProxyPort), procs[1].pid, 'nginx');
       for (const g of gateways) leg('HTTP GET, 32 conns', g.name, get(g.port), g.proc.pid, g.tree);
+      for (const g of scaling) legs.push({ workload: 'HTTP GET, 32 conns', path: g.name, pid: g.proc.pid, tree: g.tree, spec: get(g.port), results: [], cpu: 0, load: [] });
     }
     // MCP: one session per path, opened now; 8 calls in flight on it.
     const direct = new Pool(`http://127.0.0.1:${mcpPort}`);
@@ -202,9 +214,15 @@ export async function bench(): Promise<BenchSection[]> {
     for (const g of gateways) leg('MCP tools/call, 8 in flight', `${g.name}, streamable HTTP target`, await mcpCall(g.port, '/mcp-http/mcp'), g.proc.pid, g.tree);
     for (const g of gateways) leg('MCP tools/call, 8 in flight', `${g.name}, stdio target`, await mcpCall(g.port, '/mcp-stdio/mcp'), g.proc.pid, g.tree);
     await direct.close();
-    const send = (url: string): LoadSpec => ({ url, connections: 8, seconds, method: 'POST', body: SEND, headers: A2A_HEADERS });
-    leg('A2A message/send, 8 in flight', 'direct', send(`http://127.0.0.1:${agentPort}/a2a/jsonrpc`));
-    for (const g of gateways) leg('A2A message/send, 8 in flight', g.name, send(`http://127.0.0.1:${g.port}/a2a/jsonrpc`), g.proc.pid, g.tree);
+    const send = async (url: string): Promise<LoadSpec> => {
+      // The load counts only HTTP statuses: check once that the answer is a JSON-RPC result, not an error.
+      const res = await fetch(url, { method: 'POST', headers: A2A_HEADERS, body: SEND });
+      const text = await res.text();
+      if (res.status !== 200 || !text.includes('"result"')) throw new Error(`SendMessage to ${url} answered ${res.status} ${text.slice(0, 300)}`);
+      return { url, connections: 8, seconds, method: 'POST', body: SEND, headers: A2A_HEADERS };
+    };
+    leg('A2A message/send, 8 in flight', 'direct', await send(`http://127.0.0.1:${agentPort}/a2a/jsonrpc`));
+    for (const g of gateways) leg('A2A message/send, 8 in flight', g.name, await send(`http://127.0.0.1:${g.port}/a2a/jsonrpc`), g.proc.pid, g.tree);
 
     // Warm-up: JIT, pools, keep-alive sockets.
     for (const l of legs) closedLoop(tools, { ...l.spec, seconds: 1 }, dir);
@@ -256,6 +274,11 @@ export async function bench(): Promise<BenchSection[]> {
           if (theirs) notes.push(`${w} ${l.path} / agentgateway: req/s ${ratio(l, theirs, rps)}, CPU/req ${ratio(l, theirs, cpuPerReq)}`);
         }
       }
+    }
+    if (scaling.length === 2) {
+      const one = find('HTTP', scaling[0].name);
+      const auto = find('HTTP', scaling[1].name);
+      notes.push(`scaling: workers: auto (${cores} here) / 1 worker, both unpinned: req/s ${ratio(auto, one, rps)}, CPU/req ${ratio(auto, one, cpuPerReq)}${find('HTTP', 'portcullis') ? `; one pinned worker serves ${Math.round(rps(find('HTTP', 'portcullis')!))} req/s on its core` : ''}`);
     }
     notes.push(`${ROUNDS} interleaved rounds of ${SLICE_SECONDS} s per path (BENCH_ROUNDS, BENCH_SLICE_SECONDS${QUICK ? '; --quick' : ''}); CPU = user + system of the proxy process (and its workers) from /proc over its slices / requests served; every gateway with its default logging (to a file), metrics and admin server`);
 
