@@ -364,9 +364,9 @@ export interface McpStdioTarget {
   warmPool?: number;
   /**
    * The most processes the warm pool grows to while sessions open faster than processes start (a burst of new
-   * sessions); it halves back toward `warmPool` after 30 s without a new session. Never above `maxProcesses`.
-   * Unset (or equal to `warmPool`), the pool keeps a fixed size.
-   * @default warmPool (no growth)
+   * sessions); it halves back toward `warmPool` after 30 s without a new session. Never above `maxProcesses` - 1.
+   * Set it equal to `warmPool` for a pool of fixed size.
+   * @default 24 (or `warmPool` when larger)
    * @example 8
    */
   warmPoolMax?: number;

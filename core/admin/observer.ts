@@ -133,6 +133,25 @@ export function decisionInput(json: string): unknown {
   }
 }
 
+/**
+ * Sets `d.input` to the decision's input parsed and redacted when first read (the UI, the API, the playground, the
+ * batch a worker sends its supervisor), not on the request path: most decisions are never looked at.
+ */
+function lazyInput(d: DecisionLine, json: string): void {
+  let parsed: { value: unknown } | undefined;
+  Object.defineProperty(d, 'input', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      parsed ??= { value: decisionInput(json) };
+      return parsed.value;
+    },
+    set(value: unknown) {
+      parsed = { value };
+    },
+  });
+}
+
 export class AdminObserver {
   readonly traffic = new Ring<TrafficLine>(TRAFFIC_KEPT);
   readonly decisions = new Ring<DecisionLine>(DECISIONS_KEPT);
@@ -366,8 +385,8 @@ export class AdminObserver {
       ...(e.reason !== undefined ? { reason: e.reason } : {}),
       ...(e.method !== undefined ? { method: e.method } : {}),
       ...(e.errorCode !== undefined ? { errorCode: e.errorCode } : {}),
-      ...(e.input !== undefined ? { input: decisionInput(e.input) } : {}),
     };
+    if (e.input !== undefined) lazyInput(d, e.input);
     const traceId = traceIdOf(e);
     if (traceId) d.traceId = traceId;
     owner.decisions.push(d);

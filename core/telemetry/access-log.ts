@@ -1,6 +1,32 @@
 import { compileAccessLogShape, type ResolvedAccessLogShape } from './access-log-shape.ts';
+import { pino } from 'pino';
 import { messageChannel, requestChannel, type MessageEvent, type RequestEvent } from './events.ts';
 import type { Logger } from './logger.ts';
+import { redactString } from './redact.ts';
+
+const { streamSym, chindingsSym, needsMetadataGsym } = pino.symbols;
+
+/**
+ * The line exactly as the logger would write it (level, time, the logger's bindings, the fields, the message), built
+ * with one JSON.stringify of a flat object: pino's generic path (its serializers, the level formatter and the one
+ * redaction's walk over every key) cost more than everything else the access log does. Its keys are fixed and name
+ * no secret; its string values go through the one redaction (a path's `?token=`, a client-chosen request id).
+ * Undefined when the logger writes somewhere that needs pino's own bookkeeping (a multistream): log through it then.
+ */
+function directWriter(logger: Logger): ((fields: Record<string, unknown>, msg: string) => void) | undefined {
+  const holder = logger as unknown as Record<symbol, unknown>;
+  const stream = holder[streamSym] as { write(line: string): unknown; [k: symbol]: unknown } | undefined;
+  if (!stream || typeof stream.write !== 'function' || stream[needsMetadataGsym]) return undefined;
+  return (fields, msg) => {
+    for (const k in fields) {
+      const v = fields[k];
+      if (typeof v === 'string') fields[k] = redactString(v);
+    }
+    const body = JSON.stringify(fields);
+    const bindings = holder[chindingsSym] as string;
+    stream.write(`{"level":"info","time":"${new Date().toISOString()}"${bindings}${body.length > 2 ? `,${body.slice(1, -1)}` : ''},"msg":${JSON.stringify(msg)}}\n`);
+  };
+}
 
 /** Requests whose protocol message is remembered at most at once, until their line is written. */
 const MAX_PENDING = 10_000;
@@ -18,6 +44,7 @@ export function subscribeAccessLog(logger: Logger, gateway?: string, shape?: Res
   // The line's shape (filter, added and removed fields), compiled once here; without one a line costs what it did.
   const shaped = shape && compileAccessLogShape(shape);
   const messages = new Map<string, MessageEvent>();
+  const direct = directWriter(logger);
   const onMessage = (message: unknown) => {
     const m = message as MessageEvent;
     if (messages.size < MAX_PENDING || messages.has(m.requestId)) messages.set(m.requestId, m);
@@ -28,7 +55,7 @@ export function subscribeAccessLog(logger: Logger, gateway?: string, shape?: Res
     if (m) messages.delete(e.id);
     // The line is built only when it is written: a level raised at run time costs no object per request.
     if (e.gateway !== gateway || !logger.isLevelEnabled('info')) return;
-    const line: Record<string, unknown> = {
+    const fields: Record<string, unknown> = {
       type: 'access',
       listener: e.listener,
       route: e.route,
@@ -52,8 +79,9 @@ export function subscribeAccessLog(logger: Logger, gateway?: string, shape?: Res
       'mcp.session.id': m?.protocol === 'mcp' ? m.sessionId : undefined,
       'mcp.protocol.version': m?.protocol === 'mcp' ? m.protocolVersion : undefined,
     };
-    if (shaped && !shaped.apply(line, e, m)) return;
-    logger.info(line, 'request');
+    if (shaped && !shaped.apply(fields, e, m)) return;
+    if (direct) direct(fields, 'request');
+    else logger.info(fields, 'request');
   };
   messageChannel.asyncEnd.subscribe(onMessage);
   requestChannel.end.subscribe(onEnd);

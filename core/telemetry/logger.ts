@@ -1,18 +1,10 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
+import { lineDestination } from './log-destination.ts';
 import { redactSecrets, redactString } from './redact.ts';
 
 export type { Logger };
-
-/** Credentials that must never reach a log line, wherever a header object is logged. */
-const REDACT = [
-  'authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-  'proxy-authorization',
-].flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`, `req.headers["${h}"]`]);
 
 export interface LoggerOptions {
   level?: string;
@@ -49,13 +41,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.destination ??
     (options.format === 'pretty'
       ? prettyDestination({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', customPrettifiers: MULTILINE_PRETTIFIERS })
-      : pino.destination({ sync: false }));
+      : lineDestination(1));
   return pino(
     {
       level: options.level ?? 'info',
       base: { pid: process.pid },
-      redact: { paths: REDACT, censor: '[redacted]' },
-      // Every line goes through the gateway's one redaction: fields by name and by value, the message, errors.
+      // Every line goes through the gateway's one redaction, once: fields by name (every value of a `headers` map,
+      // keys that name a secret) and by value, the message, errors. (pino's own `redact` paths on top of it
+      // redacted each line a second time for nothing it did not already cover.)
       hooks: {
         logMethod(args, method) {
           for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = redactString(args[i] as string);

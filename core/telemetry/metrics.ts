@@ -129,9 +129,11 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const connectTime = new Histogram({ name: 'portcullis_upstream_connect_seconds', help: 'Time to open a connection to an upstream (TCP and TLS).', labelNames: ['backend', 'outcome'] as const, buckets: DURATION_BUCKETS, registers });
 
   const mcpLabels = ['route', 'method', 'target', 'tool', 'upstream_tool', 'outcome'] as const;
-  const mcpMessages = new Counter({ name: 'portcullis_mcp_messages_total', help: 'MCP requests through the message pipeline; tool is the tool, prompt or "resource".', labelNames: mcpLabels, registers });
-  const mcpDuration = new Histogram({ name: 'portcullis_mcp_message_duration_seconds', help: 'Time an MCP request spent in the gateway and its target.', labelNames: mcpLabels, buckets: DURATION_BUCKETS, registers });
-  const a2aMessages = new Counter({ name: 'portcullis_a2a_messages_total', help: 'A2A requests through the message pipeline.', labelNames: ['route', 'method', 'skill', 'outcome'] as const, registers });
+  // Per message, like the per-request series: cells looked up by a key of folded values, not prom-client's
+  // validate-and-hash on every inc/observe.
+  const mcpMessages = new CellCounter({ name: 'portcullis_mcp_messages_total', help: 'MCP requests through the message pipeline; tool is the tool, prompt or "resource".', labelNames: mcpLabels, registers });
+  const mcpDuration = new CellHistogram({ name: 'portcullis_mcp_message_duration_seconds', help: 'Time an MCP request spent in the gateway and its target.', labelNames: mcpLabels, buckets: DURATION_BUCKETS, registers });
+  const a2aMessages = new CellCounter({ name: 'portcullis_a2a_messages_total', help: 'A2A requests through the message pipeline.', labelNames: ['route', 'method', 'skill', 'outcome'] as const, registers });
   const sessionsOpen = new Gauge({ name: 'portcullis_sessions_open', help: 'Protocol sessions open.', labelNames: ['protocol', 'route'] as const, registers });
   const sessions = new Counter({ name: 'portcullis_sessions_total', help: 'Protocol sessions opened.', labelNames: ['protocol', 'route'] as const, registers });
   const processesRunning = new Gauge({ name: 'portcullis_mcp_processes_running', help: 'stdio MCP server processes running.', labelNames: ['route', 'target'] as const, registers });
@@ -222,20 +224,20 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     const outcome = e[DENIED] ? 'denied' : (e.outcome ?? 'error');
     const route = fold.route.value(e.route);
     if (e.protocol === 'a2a') {
-      a2aMessages.inc({ route, method: fold.a2aMethod.value(e.method), skill: fold.tool.value(e.skill), outcome });
+      const method = fold.a2aMethod.value(e.method);
+      const skill = fold.tool.value(e.skill);
+      a2aMessages.cell(`${route}\0${method}\0${skill}\0${outcome}`, () => ({ route, method, skill, outcome })).value++;
       return;
     }
-    const labels = {
-      route,
-      method: fold.mcpMethod.value(e.method),
-      target: fold.target.value(e.target),
-      tool: fold.tool.value(e.tool ?? e.prompt ?? (e.resourceUri !== undefined ? 'resource' : undefined)),
-      // The tool as its target knows it: "" when the same as `tool` or none, so that series only split on renames.
-      upstream_tool: e.upstreamTool !== undefined && e.upstreamTool !== e.tool ? fold.tool.value(e.upstreamTool) : '',
-      outcome,
-    };
-    mcpMessages.inc(labels);
-    mcpDuration.observe(labels, (performance.now() - started) / 1000);
+    const method = fold.mcpMethod.value(e.method);
+    const target = fold.target.value(e.target);
+    const tool = fold.tool.value(e.tool ?? e.prompt ?? (e.resourceUri !== undefined ? 'resource' : undefined));
+    // The tool as its target knows it: "" when the same as `tool` or none, so that series only split on renames.
+    const upstream_tool = e.upstreamTool !== undefined && e.upstreamTool !== e.tool ? fold.tool.value(e.upstreamTool) : '';
+    const key = `${route}\0${method}\0${target}\0${tool}\0${upstream_tool}\0${outcome}`;
+    const labels = () => ({ route, method, target, tool, upstream_tool, outcome });
+    mcpMessages.cell(key, labels).value++;
+    mcpDuration.observe(mcpDuration.cell(key, labels), (performance.now() - started) / 1000);
   };
   // Message-level denials mark the message in flight for that request, so that its outcome reads `denied`.
   const inflightMessages = new Map<string, MessageEvent>();

@@ -21,3 +21,24 @@ describe('a decision input kept for the admin UI', () => {
     assert.equal(decisionInput('{not json'), undefined);
   });
 });
+
+describe('a decision recorded by the admin observer', () => {
+  it('keeps its input as published and parses and redacts it only when read', async () => {
+    const { AdminObserver } = await import('../../core/admin/observer.ts');
+    const { policyChannel, requestChannel } = await import('../../core/telemetry/events.ts');
+    const observer = new AdminObserver('decision-input-test');
+    try {
+      const request = { id: 'r-lazy', gateway: 'decision-input-test', method: 'POST', path: '/mcp' };
+      requestChannel.start.publish(request as never);
+      policyChannel.publish({ requestId: 'r-lazy', route: 'r', policy: 'authorization', level: 'message', outcome: 'allow', input: JSON.stringify({ mcp: { arguments: { password: 'p', n: 1 } } }) });
+      const [d] = observer.decisionsOf('r-lazy');
+      const descriptor = Object.getOwnPropertyDescriptor(d, 'input')!;
+      assert.equal(typeof descriptor.get, 'function', 'not parsed when recorded');
+      assert.deepEqual(d.input, { mcp: { arguments: { password: '[redacted]', n: 1 } } });
+      assert.equal(d.input, d.input, 'parsed once');
+      assert.deepEqual(JSON.parse(JSON.stringify(d)).input, { mcp: { arguments: { password: '[redacted]', n: 1 } } }, 'serialized as parsed');
+    } finally {
+      observer.close();
+    }
+  });
+});

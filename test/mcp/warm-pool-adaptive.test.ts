@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { POOL_CLIENT_INIT, WarmPool } from '../../core/backends/mcp/upstream/pool.ts';
+import { DEFAULT_WARM_POOL_MAX, POOL_CLIENT_INIT, WarmPool, warmPoolSizing } from '../../core/backends/mcp/upstream/pool.ts';
+import { MCP_DEFAULTS } from '../../core/backends/mcp/index.ts';
 import { ProcessBudget, TargetLauncher } from '../../core/backends/mcp/upstream/processes.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { countTagged, FIXTURE, waitUntil } from '../helpers/mcp.ts';
@@ -55,6 +56,31 @@ describe('adaptive warm pool', () => {
     // No session for two idle periods: back to the minimum, the extra processes stopped.
     await waitUntil(() => p.size === 1 && p.available === 1, 45_000, 'the pool to shrink');
     await waitUntil(() => countTagged(tag) === 5 + 1, 10_000, 'the extra pooled processes to exit');
+  });
+
+  it('adapts without configuration: the default maximum, bounded by maxProcesses; warmPoolMax = warmPool is fixed', () => {
+    assert.equal(DEFAULT_WARM_POOL_MAX, 24);
+    assert.deepEqual(warmPoolSizing({}, MCP_DEFAULTS), { min: 1, max: DEFAULT_WARM_POOL_MAX });
+    assert.deepEqual(warmPoolSizing({ maxProcesses: 5 }, MCP_DEFAULTS), { min: 1, max: 4 }, 'room for the session that takes one');
+    assert.deepEqual(warmPoolSizing({ maxProcesses: 1 }, MCP_DEFAULTS), { min: 1, max: 1 });
+    assert.deepEqual(warmPoolSizing({ warmPool: 2, warmPoolMax: 2 }, MCP_DEFAULTS), { min: 2, max: 2 });
+    assert.deepEqual(warmPoolSizing({ warmPool: 40 }, MCP_DEFAULTS), { min: 40, max: 40 });
+    assert.deepEqual(warmPoolSizing({ warmPoolMax: 6 }, MCP_DEFAULTS), { min: 1, max: 6 });
+    assert.deepEqual(warmPoolSizing({ warmPool: 0 }, MCP_DEFAULTS), { min: 0, max: DEFAULT_WARM_POOL_MAX });
+  });
+
+  it('grows at once to as many processes as sessions come while one starts, not one doubling per miss', async () => {
+    const tag = `demand-${randomUUID()}`;
+    const { pool: p } = pool(tag, { min: 1, max: 6, idleMs: 20_000 });
+    pools.push(p);
+    await waitUntil(() => p.available === 1, 20_000, 'the first pooled process');
+    opened.push(p.take(POOL_CLIENT_INIT)!);
+    // A second session right after the first, far sooner than a process starts: the pool goes to its maximum in
+    // one step (doubling would give 2).
+    assert.equal(p.take(POOL_CLIENT_INIT), undefined);
+    assert.equal(p.size, 6);
+    await waitUntil(() => p.available === 6, 40_000, 'the grown pool to fill');
+    assert.equal(countTagged(tag), 1 + 6);
   });
 
   it('a fixed size (min = max) never grows', async () => {

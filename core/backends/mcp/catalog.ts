@@ -29,6 +29,21 @@ export interface MergeResult {
   collisions: Array<{ name: string; targets: string[] }>;
 }
 
+const sortedByLength = new WeakMap<readonly string[], readonly string[]>();
+
+/**
+ * Target names, longest first (so that "a_b" wins over "a" for "a_b_x"), sorted once per list: lists are built at
+ * config load and resolving a prefixed name or task id is per call.
+ */
+export function longestFirst(targets: readonly string[]): readonly string[] {
+  let sorted = sortedByLength.get(targets);
+  if (!sorted) {
+    sorted = [...targets].sort((a, b) => b.length - a.length);
+    sortedByLength.set(targets, sorted);
+  }
+  return sorted;
+}
+
 /** Naming rules of one session: with a prefix every name and URI carries its target; without, names must be unique. */
 export class Catalog {
   readonly prefix: boolean;
@@ -36,8 +51,15 @@ export class Catalog {
   private readonly uris = new Map<string, Owned>();
   private readonly templates = new Map<string, Array<{ target: string; template: string; pattern: RegExp }>>();
   private readonly targets: readonly string[];
+  /** Longest target name first, so that target "a_b" wins over target "a" for "a_b_tool" (sorted once). */
+  private readonly byLength: readonly string[];
   /** Input schemas of the listed tools, by client-visible name (for 2026-07-28 `Mcp-Param-*` headers). */
   readonly toolSchemas = new Map<string, unknown>();
+  /**
+   * Whether `toolSchemas` holds a whole tools list that no target has said is stale since (`tools/list_changed`):
+   * a call naming a tool that is not in it then needs no new list to know the tool is unknown.
+   */
+  toolsCurrent = false;
 
   /** The route's tool governance (renames, filters), when it has any. */
   private readonly tools?: ToolGovernance;
@@ -46,6 +68,7 @@ export class Catalog {
 
   constructor(targets: readonly string[], prefix: boolean, tools?: ToolGovernance) {
     this.targets = targets;
+    this.byLength = longestFirst(targets);
     this.prefix = prefix;
     this.tools = tools;
     this.addGatewaySchemas();
@@ -71,8 +94,7 @@ export class Catalog {
     let owned: Owned | undefined;
     if (!this.prefix) owned = this.targets.length === 1 ? { target: this.targets[0], original: clientName } : undefined;
     else {
-      // Longest target name first, so that target "a_b" wins over target "a" for "a_b_tool".
-      const target = [...this.targets].sort((a, b) => b.length - a.length).find((t) => clientName.startsWith(`${t}_`));
+      const target = this.byLength.find((t) => clientName.startsWith(`${t}_`));
       owned = target ? { target, original: clientName.slice(target.length + 1) } : undefined;
     }
     // A tool not (yet) listed: its name as clients see it back to the target's, unless hidden or renamed away.
@@ -125,6 +147,7 @@ export class Catalog {
       if (kind === 'tools') {
         this.toolSchemas.clear();
         this.addGatewaySchemas();
+        this.toolsCurrent = true;
       }
       if (kind === 'resources') this.uris.clear();
       if (kind === 'resourceTemplates') this.templates.clear();

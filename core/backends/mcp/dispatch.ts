@@ -253,7 +253,7 @@ class McpMessageContext implements MessageContext {
           break;
         }
         try {
-          owner = resolveTaskId([...session.targets.keys()], params.taskId);
+          owner = resolveTaskId(session.targetNames, params.taskId);
         } catch (err) {
           session.env.logger.warn({ route: session.env.routeName, code: ErrorCodes.MCP_TASK_UNKNOWN, method: this.method }, 'MCP task id refused');
           throw err;

@@ -11,7 +11,7 @@ import { SessionStore } from './store.ts';
 import { SessionIds } from './session-id.ts';
 import { createRebindingGuard } from './serve/guard.ts';
 import { ModernSessions } from './serve/modern-sessions.ts';
-import { WarmPool } from './upstream/pool.ts';
+import { WarmPool, warmPoolSizing } from './upstream/pool.ts';
 import { SharedStdio } from './upstream/shared.ts';
 import { attachRemoteUpstream } from './upstream/transport.ts';
 import { npxAutoInstalls, npxPackage } from './upstream/npx.ts';
@@ -127,11 +127,10 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
       shared.set(t.name, new SharedStdio(launcher, logger));
       continue;
     }
-    const size = t.stdio ? (t.stdio.warmPool ?? MCP_DEFAULTS.warmPool) : 0;
-    // The pool grows under a burst of new sessions up to warmPoolMax (never past the process limit); without
-    // one it keeps its size: growth spawns processes, which a host running many routes may not want by default.
-    const max = t.stdio ? Math.min(t.stdio.warmPoolMax ?? size, (t.stdio.maxProcesses ?? MCP_DEFAULTS.maxProcesses) - 1) : 0;
-    if (size > 0) pools.set(t.name, new WarmPool(launcher, { min: size, max: Math.max(size, max) }, logger));
+    // The pool grows under a burst of new sessions (by default up to DEFAULT_WARM_POOL_MAX, never past the process
+    // limit) and shrinks back when sessions stop coming: a client opening sessions in a row is served from it.
+    const sizing = t.stdio ? warmPoolSizing(t.stdio, MCP_DEFAULTS) : undefined;
+    if (sizing && sizing.min > 0) pools.set(t.name, new WarmPool(launcher, sizing, logger));
   }
   const sessionEnv: SessionEnv = {
     routeName: route.name,

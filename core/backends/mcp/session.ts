@@ -65,6 +65,17 @@ export const CLIENT_CAPABILITY: Record<string, string> = { 'sampling/createMessa
  * Messages a target sends on its own go to the stream of the client request in flight to that target, else to the
  * session's GET stream, else into a bounded buffer until one opens.
  */
+const targetNamesOf = new WeakMap<readonly McpTarget[], readonly string[]>();
+
+function namesOf(targets: readonly McpTarget[]): readonly string[] {
+  let names = targetNamesOf.get(targets);
+  if (!names) {
+    names = targets.map((t) => t.name);
+    targetNamesOf.set(targets, names);
+  }
+  return names;
+}
+
 export class Session {
   /**
    * Until the session is committed to its store, a CSPRNG UUID (for logs); then the sealed id the store issues
@@ -109,9 +120,13 @@ export class Session {
   started = false;
   private published = false;
 
+  /** The route's target names, one array per route (built once, not per session or per call). */
+  readonly targetNames: readonly string[];
+
   constructor(env: SessionEnv) {
     this.env = env;
-    this.catalog = new Catalog(env.targets.map((t) => t.name), env.prefix, env.tools);
+    this.targetNames = namesOf(env.targets);
+    this.catalog = new Catalog(this.targetNames, env.prefix, env.tools);
     for (const config of env.targets) this.targets.set(config.name, { config, failures: 0 });
   }
 
@@ -273,6 +288,7 @@ export class Session {
     switch (m.method) {
       case 'notifications/tools/list_changed':
         this.catalog.listedTools = undefined;
+        this.catalog.toolsCurrent = false;
         return this.sendGeneral(m);
       case 'notifications/prompts/list_changed':
       case 'notifications/resources/list_changed':

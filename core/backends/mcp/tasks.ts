@@ -6,7 +6,7 @@
 // passes task ids through untouched.
 import { ErrorCodes } from '../../errors.ts';
 import { RpcErrors, RpcFailure } from '../../protocol/jsonrpc.ts';
-import type { Owned } from './catalog.ts';
+import { longestFirst, type Owned } from './catalog.ts';
 
 /** The methods that name one task by `params.taskId`. */
 export const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/update', 'tasks/cancel']);
@@ -25,7 +25,7 @@ export function clientTaskId(target: string, id: string): string {
 /** The owning target of a client-visible task id (the longest target name that prefixes it), or the refusal. */
 export function resolveTaskId(targets: readonly string[], clientId: unknown): Owned {
   const id = typeof clientId === 'string' ? clientId : '';
-  const target = [...targets].sort((a, b) => b.length - a.length).find((t) => id.startsWith(`${t}_`) && id.length > t.length + 1);
+  const target = longestFirst(targets).find((t) => id.startsWith(`${t}_`) && id.length > t.length + 1);
   if (!target) {
     throw new RpcFailure(RpcErrors.INVALID_PARAMS, `Invalid params: unknown task ${JSON.stringify(id.slice(0, 100))}: it names none of this route's targets`, { code: ErrorCodes.MCP_TASK_UNKNOWN });
   }

@@ -47,6 +47,8 @@ interface Entry {
 export class ModernSessions {
   /** By caller identity and the askable capabilities it declares (at most 8 per caller). */
   private readonly byOwner = new Map<string, Entry>();
+  /** The key of the entry each session was opened for: pin() finds it without walking every caller's entry. */
+  private readonly keyOf = new WeakMap<Session, string>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly listeners = new Map<string, Set<Listener>>();
   /** Listen streams per (caller, resource URI): the upstream subscription is made by the first. */
@@ -89,6 +91,7 @@ export class ModernSessions {
         (s) => {
           created.session = s;
           created.opening = undefined;
+          this.keyOf.set(s, key);
           return s;
         },
         (err) => {
@@ -116,8 +119,9 @@ export class ModernSessions {
    * until the returned release is called.
    */
   pin(session: Session): () => void {
-    const e = [...this.byOwner.values()].find((x) => x.session === session);
-    if (!e) return () => {};
+    const key = this.keyOf.get(session);
+    const e = key === undefined ? undefined : this.byOwner.get(key);
+    if (!e || e.session !== session) return () => {};
     e.active++;
     let done = false;
     return () => {

@@ -96,7 +96,9 @@ async function serveRequest(env: ServeEnv, ctx: RequestContext, session: Session
   if (req.method === 'tools/call' && typeof params.name === 'string') {
     // The tool's `x-mcp-header` arguments must match their Mcp-Param-* headers (SEP-2243): the gateway reads
     // the body, so it checks them, against the tool as the client listed it.
-    if (!session.catalog.toolSchemas.has(params.name)) await list(session, 'tools', {}).catch(() => undefined);
+    // Listed once (again after a target's tools/list_changed): a tool still unknown is refused by the call
+    // itself, without every call naming it fanning a tools/list out to every target.
+    if (!session.catalog.toolSchemas.has(params.name) && !session.catalog.toolsCurrent) await list(session, 'tools', {}).catch(() => undefined);
     const refusal = checkParamHeaders(paramHeadersOf(session.catalog.toolSchemas.get(params.name)), params.arguments, ctx.clientHeaders);
     if (refusal) {
       ctx.log.warn({ route: ctx.routeName, code: ErrorCodes.MCP_HEADER_MISMATCH, rpcCode: refusal.rpc.code, method: req.method, reason: refusal.rpc.message }, 'MCP 2026-07-28 request refused');

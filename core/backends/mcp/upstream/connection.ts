@@ -78,6 +78,16 @@ export interface TargetConnection {
 }
 
 /** One MCP session with one target: request/response correlation, time limits, re-initialization after a 404. */
+/** Targets whose era probe found no 2026-07-28 support, and when (per resolved target: a reload probes anew). */
+const legacyTargets = new WeakMap<McpTarget, number>();
+/** How long a failed probe is trusted before the next internal session probes again. */
+const PROBE_TRUST_MS = 60_000;
+
+function probedLegacy(target: McpTarget): boolean {
+  const at = legacyTargets.get(target);
+  return at !== undefined && performance.now() - at < PROBE_TRUST_MS;
+}
+
 export class UpstreamConnection implements TargetConnection {
   readonly target: string;
   readonly kind: TargetKind;
@@ -166,13 +176,16 @@ export class UpstreamConnection implements TargetConnection {
   private async handshake(): Promise<void> {
     const timeoutMs = Math.max(this.timeoutMs, MIN_STARTUP_MS);
     let result: ServerInit | undefined;
-    if (this.clientInit.era === 'modern' && this.kind === 'mcp') {
+    if (this.clientInit.era === 'modern' && this.kind === 'mcp' && !probedLegacy(this.config)) {
       // Probe: a target that answers server/discover with a modern version is spoken to in that era.
       const probed = this.transport;
       this.transport = this.attach(new ModernEraTransport(probed, this.clientInit, MODERN_VERSIONS[0]));
       try {
         result = (await this.request('initialize', initializeParams(this.clientInit), timeoutMs).result) as ServerInit;
       } catch {
+        // Not a 2026-07-28 target: the next internal sessions for a while skip the probe (a round trip and a
+        // transport each). Should the target become 2026-only, its refusal of initialize says so (below).
+        legacyTargets.set(this.config, performance.now());
         const wrapper = this.transport;
         this.transport = this.attach(createTransport(this.config, this.env));
         await wrapper.close().catch(() => {});

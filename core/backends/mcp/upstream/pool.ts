@@ -18,6 +18,25 @@ const REFILL_DELAY_MS = 250;
 /** Processes the pool starts at once while it grows: more would make each start slower on a small host. */
 const PARALLEL_STARTS = 4;
 
+/**
+ * The most processes a pool grows to when `stdio.warmPoolMax` is not set: enough to keep ahead of clients that open
+ * sessions one after another (a process takes a few hundred ms to start; a pooled session opens in a few ms), and it
+ * is only reached under such a burst, halving back after each quiet `idleMs`.
+ */
+export const DEFAULT_WARM_POOL_MAX = 24;
+
+/**
+ * The one rule for a stdio target's pool sizing: `warmPool` processes kept ready (default 1), growing under demand up
+ * to `warmPoolMax`, which defaults to DEFAULT_WARM_POOL_MAX; never past `maxProcesses - 1` (room for the session
+ * that takes one). `warmPoolMax` equal to `warmPool` keeps a fixed size.
+ */
+export function warmPoolSizing(stdio: { warmPool?: number; warmPoolMax?: number; maxProcesses?: number }, defaults: { warmPool: number; maxProcesses: number }): WarmPoolSizing {
+  const min = stdio.warmPool ?? defaults.warmPool;
+  const limit = (stdio.maxProcesses ?? defaults.maxProcesses) - 1;
+  const max = Math.min(stdio.warmPoolMax ?? Math.max(min, DEFAULT_WARM_POOL_MAX), limit);
+  return { min, max: Math.max(min, max) };
+}
+
 /** How the pool adapts its size to demand. */
 export interface WarmPoolSizing {
   /** Processes kept ready when no session is being opened (`stdio.warmPool`). */
@@ -115,8 +134,9 @@ export class WarmPool {
 
   /**
    * Grows the pool while sessions open faster than processes start: on a miss, or when this session came sooner
-   * after the last than a start takes, the size doubles (up to `max`) and the missing processes start at once,
-   * several in parallel, instead of one after another.
+   * after the last than a start takes, the size at least doubles, to as many processes as sessions will come while
+   * one starts (start time / interval between sessions), up to `max`; the missing processes start at once, several
+   * in parallel, instead of one after another.
    */
   private adapt(missed: boolean): void {
     const now = performance.now();
@@ -125,7 +145,8 @@ export class WarmPool {
     this.takesSinceCheck++;
     if (this.target >= this.sizing.max) return;
     if (missed || (this.startMs > 0 && interval < this.startMs)) {
-      this.target = Math.min(this.sizing.max, Math.max(this.target + 1, this.target * 2));
+      const demand = this.startMs > 0 && interval < Infinity ? Math.ceil(this.startMs / Math.max(interval, 1)) + 1 : 0;
+      this.target = Math.min(this.sizing.max, Math.max(this.target + 1, this.target * 2, demand));
       // Demand outruns the pool: start now rather than after the refill delay.
       clearTimeout(this.refillTimer);
       this.refillTimer = undefined;

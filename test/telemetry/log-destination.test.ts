@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const LOGGER = fileURLToPath(new URL('../../core/telemetry/logger.ts', import.meta.url));
+
+/**
+ * Runs `body` in a fresh process whose default logger writes JSON lines to its stdout (a pipe), with fs.write
+ * counted (and the lines in the first one): returns stdout and stderr.
+ */
+function run(body: string): { stdout: string; stderr: string } {
+  const script = `
+    import { createRequire, syncBuiltinESMExports } from 'node:module';
+    const fs = createRequire(import.meta.url)('node:fs');
+    const original = fs.write;
+    globalThis.writes = 0;
+    globalThis.written = new Promise((resolve) => {
+      fs.write = (...args) => {
+        globalThis.writes++;
+        globalThis.firstLines ??= String(args[1]).split('\\n').length - 1;
+        const cb = args.pop();
+        return original(...args, (err, n) => { cb(err, n); resolve(); });
+      };
+    });
+    syncBuiltinESMExports();
+    const { createLogger } = await import(${JSON.stringify(LOGGER)});
+    const logger = createLogger({ level: 'info' });
+    ${body}
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('log destination', () => {
+  it('writes the lines logged close together (here in one turn of the event loop) in one write, in order', () => {
+    const { stdout, stderr } = run(`
+      for (let i = 0; i < 200; i++) logger.info({ type: 'access', n: i }, 'request');
+      await globalThis.written;
+      process.stderr.write('writes=' + globalThis.writes + ' lines in the first=' + globalThis.firstLines);
+    `);
+    assert.equal(stderr, 'writes=1 lines in the first=200');
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { n: number; msg: string });
+    assert.deepEqual(
+      lines.map((l) => l.n),
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+  });
+
+  it('lets a line wait a few ms for the lines of the next turns to share its write', () => {
+    const { stderr } = run(`
+      logger.info({ n: 0 }, 'first');
+      await new Promise((r) => setImmediate(r));
+      logger.info({ n: 1 }, 'next turn');
+      await new Promise((r) => setImmediate(r));
+      logger.info({ n: 2 }, 'the turn after');
+      await globalThis.written;
+      process.stderr.write('writes=' + globalThis.writes + ' lines in the first=' + globalThis.firstLines);
+    `);
+    assert.equal(stderr, 'writes=1 lines in the first=3');
+  });
+
+  it('writes what is still pending when the process exits at once', () => {
+    const { stdout } = run(`
+      for (let i = 0; i < 50; i++) logger.info({ n: i }, 'before exit');
+      process.exit(0);
+    `);
+    assert.equal(stdout.trim().split('\n').length, 50);
+    assert.match(stdout, /"n":49,"msg":"before exit"/);
+  });
+
+  it('redacts every value of a headers map and secrets by name and value, once per line', () => {
+    const { stdout } = run(`
+      logger.info({ req: { headers: { authorization: 'Bearer abcdefghijklmnop', 'x-api-key': 'k1', accept: 'text/plain' } }, api_key: 'k2', path: '/a?token=t0ps3cret&x=1' }, 'sent Bearer abcdefghijklmnop');
+      process.exit(0);
+    `);
+    const line = JSON.parse(stdout) as { req: { headers: Record<string, string> }; api_key: string; path: string; msg: string };
+    assert.deepEqual(line.req.headers, { authorization: '[redacted]', 'x-api-key': '[redacted]', accept: '[redacted]' });
+    assert.equal(line.api_key, '[redacted]');
+    assert.equal(line.path, '/a?token=[redacted]&x=1');
+    assert.equal(line.msg, 'sent Bearer [redacted]');
+  });
+});
