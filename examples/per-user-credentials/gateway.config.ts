@@ -3,13 +3,13 @@
 // `npx portcullis -c examples/per-user-credentials/gateway.config.ts`. See README.md and docs/upstream-credentials.md.
 import { defineConfig } from 'portcullis';
 
-const idp = process.env.IDP_URL ?? 'http://127.0.0.1:3801';
-const notes = process.env.NOTES_URL ?? 'http://127.0.0.1:3802';
+const idp = process.env.IDP_URL ?? 'http://127.0.0.1:3961';
+const notes = process.env.NOTES_URL ?? 'http://127.0.0.1:3962';
 
 export default defineConfig({
   binds: [
     {
-      port: Number(process.env.PORT ?? 3800),
+      port: Number(process.env.PORT ?? 3960),
       address: '127.0.0.1',
       listeners: [
         {
@@ -61,4 +61,8 @@ export default defineConfig({
       ],
     },
   ],
+  // Ports of its own for the admin UI, and no readiness or stats server: every example runs beside the others.
+  admin: { address: '127.0.0.1:3990' },
+  readiness: { address: false },
+  stats: { address: false },
 });

@@ -1,7 +1,7 @@
 // The example's two local services, in one process:
-//  - an identity provider (port 3801): signs users' tokens (POST /login {user}, a stand-in for a real login),
+//  - an identity provider (port 3961): signs users' tokens (POST /login {user}, a stand-in for a real login),
 //    serves its keys at /jwks, and answers OAuth 2.0 Token Exchange (RFC 8693) at /token for the gateway;
-//  - a "notes" MCP server (port 3802, /mcp) that acts as the user its bearer token names: a per-user token from
+//  - a "notes" MCP server (port 3962, /mcp) that acts as the user its bearer token names: a per-user token from
 //    secrets/ (what backendAuth.identityMap sends), or a token the identity provider issued for its audience
 //    (what backendAuth.tokenExchange sends). Anything else is 401. Its tool `whoami` says who it sees.
 // Run: node_modules/.bin/node examples/per-user-credentials/services.ts
@@ -51,7 +51,7 @@ export async function startServices(options: { idpPort?: number; notesPort?: num
       json(res, 404, { error: 'not_found' });
     })();
   });
-  const idpPort = await listen(idp, options.idpPort ?? Number(process.env.IDP_PORT ?? 3801));
+  const idpPort = await listen(idp, options.idpPort ?? Number(process.env.IDP_PORT ?? 3961));
   issuer = `http://127.0.0.1:${idpPort}`;
 
   const mapped = new Map(['alice', 'bob'].map((u) => [readFileSync(new URL(`./secrets/${u}.token`, import.meta.url), 'utf8').trim(), u]));
@@ -79,7 +79,7 @@ export async function startServices(options: { idpPort?: number; notesPort?: num
       await transport.handleRequest(req, res, body);
     })();
   });
-  const notesPort = await listen(notes, options.notesPort ?? Number(process.env.NOTES_PORT ?? 3802));
+  const notesPort = await listen(notes, options.notesPort ?? Number(process.env.NOTES_PORT ?? 3962));
   return {
     idpUrl: issuer,
     notesUrl: `http://127.0.0.1:${notesPort}`,

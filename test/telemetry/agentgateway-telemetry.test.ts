@@ -77,10 +77,9 @@ describe("agentgateway's telemetry examples validate unchanged", () => {
     ]);
   });
 
-  it('traffic-oidc: its accessLog fields (jwt.sub, jwt.email) map; only the oidc policy is named', async () => {
-    assert.deepEqual(await errorsOf(join(EXAMPLES, 'traffic-oidc/config.yaml')), [
-      'binds[0].listeners[0].routes[0].policies.oidc: agentgateway feature `oidc` is not supported by Portcullis (use `jwtAuth` or `mcpAuthentication`)',
-    ]);
+  it('traffic-oidc: its accessLog fields (jwt.sub, jwt.email) map, beside its oidc browser login', async () => {
+    const { config } = await loadConfig(join(EXAMPLES, 'traffic-oidc/config.yaml'), builtinPolicies);
+    assert.deepEqual(config.logging.accessLogShape, { add: { 'user.id': 'jwt.sub', 'user.email': 'jwt.email' }, remove: [] });
   });
 
   it('the older config.logging.filter and fields.add/remove are the same access log shape', async () => {
