@@ -10,6 +10,8 @@ import { configSource, echoUpstream, send, simpleConfig, startTestGateway, type 
 import { freePort } from '../helpers/mcp.ts';
 import { startRateLimitService, type RateLimitService } from '../helpers/ratelimit-service.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startScriptedService, type ScriptedService } from '../fixtures/remote-rate-limit/scripted-service.ts';
+import * as grpc from '@grpc/grpc-js';
 
 /** Envoy's rate-limit service config: 3 requests a minute per tenant, 2 a minute for the tenant "small". */
 const RLS_CONFIG = `domain: portcullis
@@ -227,5 +229,104 @@ describe('remoteRateLimit: bad config', () => {
       `${p}.descriptors[0].cost: agentgateway feature \`remoteRateLimit cost\` is not supported by Portcullis (each request counts 1 against the limits of the service's own config)`,
       `${p}.descriptors[0].limitOverride: agentgateway feature \`remoteRateLimit limitOverride\` is not supported by Portcullis (each request counts 1 against the limits of the service's own config)`,
     ]);
+  });
+});
+
+describe('remoteRateLimit: what the service may answer besides OK and OVER_LIMIT (a scripted grpc-js service)', () => {
+  let svc: ScriptedService;
+  let app: Upstream;
+  let gw: TestGateway;
+  before(async () => {
+    svc = await startScriptedService();
+    app = await echoUpstream('app');
+    const route = (prefix: string, extra: Record<string, unknown>) => ({
+      matches: [{ path: { pathPrefix: prefix } }],
+      policies: {
+        remoteRateLimit: {
+          domain: 'scripted',
+          host: svc.host,
+          descriptors: [
+            { entries: [{ key: 'path', value: 'request.path' }, { key: 'big', value: 'size(request.path) > 3' }, { key: 'n', value: 'size(request.path) * 2' }] },
+            { entries: [{ key: 'never', value: 'request.headers["absent"]' }] },
+          ],
+          ...extra,
+        },
+      },
+      backends: [{ host: app.host }],
+    });
+    gw = await startTestGateway(simpleConfig([route('/open', { failureMode: 'failOpen' }), route('/', {})] as never));
+  });
+  after(async () => {
+    await gw?.close();
+    await app?.close();
+    await svc?.close();
+  });
+
+  it('the domain and the descriptors as sent: numbers and booleans as text, a failed descriptor left out', async () => {
+    svc.answer = { overallCode: 1 };
+    assert.equal((await send(`${gw.url()}/abcd`)).status, 200);
+    assert.deepEqual(svc.seen.at(-1), {
+      domain: 'scripted',
+      hitsAddend: 0,
+      descriptors: [{ entries: [{ key: 'path', value: '/abcd' }, { key: 'big', value: 'true' }, { key: 'n', value: '10' }], limit: null, hitsAddend: null }],
+    });
+  });
+
+  it('OK: request headers reach the upstream, response headers the client; headers a service may not set are dropped', async () => {
+    svc.answer = {
+      overallCode: 1,
+      requestHeadersToAdd: [
+        { key: 'x-rl-tier', value: 'gold', rawValue: Buffer.alloc(0) },
+        { key: 'x-raw', value: '', rawValue: Buffer.from('bytes') },
+        { key: 'host', value: 'evil.example', rawValue: Buffer.alloc(0) },
+        { key: 'bad name', value: 'x', rawValue: Buffer.alloc(0) },
+      ],
+      responseHeadersToAdd: [
+        { key: 'x-rl-note', value: 'fine', rawValue: Buffer.alloc(0) },
+        { key: 'x-split', value: 'a\r\nset-cookie: x=1', rawValue: Buffer.alloc(0) },
+        { key: 'content-length', value: '1', rawValue: Buffer.alloc(0) },
+      ],
+    };
+    const res = await send(`${gw.url()}/x`);
+    assert.equal(res.status, 200);
+    const seen = res.json().headers as Record<string, string>;
+    assert.equal(seen['x-rl-tier'], 'gold');
+    assert.equal(seen['x-raw'], 'bytes');
+    assert.notEqual(seen.host, 'evil.example');
+    assert.equal(res.headers['x-rl-note'], 'fine');
+    assert.equal(res.headers['x-split'], undefined);
+    assert.equal(res.headers['set-cookie'], undefined);
+    assert.equal(res.headers['x-ratelimit-limit'], undefined, 'no statuses, no x-ratelimit headers');
+  });
+
+  it("OVER_LIMIT with a raw body: 429 with the service's body and headers", async () => {
+    svc.answer = {
+      overallCode: 2,
+      rawBody: Buffer.from('slow down'),
+      responseHeadersToAdd: [{ key: 'content-type', value: 'text/plain', rawValue: Buffer.alloc(0) }, { key: 'retry-after', value: '7', rawValue: Buffer.alloc(0) }],
+      statuses: [
+        { code: 1, currentLimit: { name: '', requestsPerUnit: 100, unit: 2 }, limitRemaining: 50, durationUntilReset: { seconds: 30, nanos: 0 } },
+        { code: 2, currentLimit: { name: '', requestsPerUnit: 4, unit: 1 }, limitRemaining: 0, durationUntilReset: { seconds: 1, nanos: 0 } },
+      ],
+    };
+    const before = app.seen.length;
+    const res = await send(`${gw.url()}/x`);
+    assert.equal(res.status, 429);
+    assert.equal(res.text, 'slow down');
+    assert.equal(res.headers['content-type'], 'text/plain');
+    assert.equal(res.headers['retry-after'], '7');
+    // The tightest limit: the one with the fewest requests left.
+    assert.equal(res.headers['x-ratelimit-limit'], '4');
+    assert.equal(res.headers['x-ratelimit-remaining'], '0');
+    assert.equal(res.headers['x-ratelimit-reset'], '1');
+    assert.equal(app.seen.length, before);
+  });
+
+  it('a gRPC error from the service is a failure: 500 when failing closed, through when failing open', async () => {
+    svc.answer = { error: grpc.status.INTERNAL, details: 'redis is gone' };
+    const closed = await send(`${gw.url()}/x`);
+    assert.equal(closed.status, 500);
+    assert.equal(closed.json().error.message, `the rate-limit service ${svc.host} could not decide: gRPC INTERNAL: redis is gone; the policy fails closed (set failureMode: failOpen to let requests through)`);
+    assert.equal((await send(`${gw.url()}/open`)).status, 200);
   });
 });
