@@ -106,7 +106,8 @@ export const remoteRateLimit: PolicyDefinition<RemoteRateLimitPolicy> = {
         try {
           answer = await ask(ctx, request);
         } catch (err) {
-          if (ctx.signal.aborted) return;
+          // The client left and the check was cancelled with it: nothing to decide, nothing to log.
+          if (ctx.signal.aborted) throw new GatewayError(ErrorCodes.REMOTE_RATE_LIMIT_FAILED, 'the client left before the rate-limit service answered');
           const why = describe(err as grpc.ServiceError, timeoutMs);
           if (failOpen) {
             ctx.log.warn({ route: ctx.routeName, service: config.host, domain: config.domain, err: why }, 'rate-limit service failed: request allowed (failureMode: failOpen)');
