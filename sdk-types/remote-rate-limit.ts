@@ -8,14 +8,14 @@
  * @example { domain: 'agentgateway', host: '127.0.0.1:8081', failureMode: 'failOpen', descriptors: [{ entries: [{ key: 'method', value: 'request.method' }, { key: 'path', value: 'request.path' }] }] }
  */
 export interface RemoteRateLimitPolicy {
-  /** The rate-limit domain sent to the service (its config's `domain`). @example 'agentgateway' */
+  /** The rate-limit domain sent to the service (its config's `domain`). @default undefined (required) @example 'agentgateway' */
   domain: string;
-  /** The service, `host:port` (plaintext gRPC, HTTP/2). @example '127.0.0.1:8081' */
+  /** The service, `host:port` (plaintext gRPC, HTTP/2). @default undefined (required) @example '127.0.0.1:8081' */
   host: string;
   /**
    * The descriptors sent with each request. A descriptor whose expression fails, or gives no string, number or
    * boolean, is left out of the request; when every descriptor is left out the service is not asked and the
-   * request passes. @example [{ entries: [{ key: 'user', value: 'jwt.sub' }] }]
+   * request passes. @default undefined (required) @example [{ entries: [{ key: 'user', value: 'jwt.sub' }] }]
    */
   descriptors: RemoteRateLimitDescriptor[];
   /**
@@ -30,7 +30,7 @@ export interface RemoteRateLimitPolicy {
 
 /** One descriptor: its entries, in order. @example { entries: [{ key: 'method', value: 'request.method' }] } */
 export interface RemoteRateLimitDescriptor {
-  /** Key/value entries; each value is a CEL expression over the request (`request`, `source`, `jwt`, `apiKey`, ...). @example [{ key: 'path', value: 'request.path' }] */
+  /** Key/value entries; each value is a CEL expression over the request (`request`, `source`, `jwt`, `apiKey`, ...). @default undefined (required) @example [{ key: 'path', value: 'request.path' }] */
   entries: RemoteRateLimitEntry[];
   /** What the descriptor counts. Only `requests` is served (agentgateway's `tokens` counts LLM tokens). @default 'requests' @example 'requests' */
   type?: 'requests';
@@ -38,8 +38,8 @@ export interface RemoteRateLimitDescriptor {
 
 /** One descriptor entry. @example { key: 'client', value: 'source.address' } */
 export interface RemoteRateLimitEntry {
-  /** The entry's key, as the service's config names it. @example 'method' */
+  /** The entry's key, as the service's config names it. @default undefined (required) @example 'method' */
   key: string;
-  /** A CEL expression over the request giving the entry's value. @example 'request.headers["x-tenant"]' */
+  /** A CEL expression over the request giving the entry's value. @default undefined (required) @example 'request.headers["x-tenant"]' */
   value: string;
 }
