@@ -203,6 +203,10 @@ describe("agentgateway's example configs (its repository, 2026-08-21), unchanged
         throw err;
       });
       try {
+        // The service counts in fixed one-minute windows: start the six requests in a window with 15 s left at least,
+        // so that no window boundary falls between them (bounded: at most 15 s).
+        const left = 60_000 - (Date.now() % 60_000);
+        if (left < 15_000) await new Promise((r) => setTimeout(r, left + 50));
         for (let i = 0; i < 5; i++) {
           const ok = await send(`${gw.url}/`);
           assert.equal(ok.status, 200);
