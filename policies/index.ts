@@ -28,7 +28,8 @@ import { toolArgumentRules } from './tool-argument-rules/index.ts';
 import { toolPinning } from './tool-pinning/index.ts';
 export { headerInjection, piiRedaction, toolArgumentRules, toolPinning };
 import { rateLimit } from './rate-limit/index.ts';
-export { rateLimit };
+import { remoteRateLimit } from './remote-rate-limit/index.ts';
+export { rateLimit, remoteRateLimit };
 
 export { upstreamOAuthCallback };
 export { apiKey, authorization, backendAuth, backendTLS, cors, directResponse, requestHeaderModifier, requestRedirect, responseHeaderModifier, retry, timeout, urlRewrite, jwtAuth, mcpAuthentication };
@@ -61,6 +62,8 @@ export const builtinPolicies: readonly PolicyDefinition<any>[] = [
   upstreamOAuthCallback,
   mcpAuthentication,
   rateLimit,
+  // After the local limits (same phase): a request they refuse never costs the remote service a check.
+  remoteRateLimit,
   mcpAuthorization,
   requestMirror,
 ];

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Observability test tools: Jaeger v2 (the trace backend the telemetry tests and examples/telemetry query) and
-// promtool (`promtool check metrics` on /metrics), built with Go into .tools/bin. `go install` refuses their modules'
-// replace directives, so each is built from a small tool module: `go get -tool <pkg>@<version>`, then `go build`.
+// Test tools: Jaeger v2 (the trace backend the telemetry tests and examples/telemetry query), promtool
+// (`promtool check metrics` on /metrics) and Envoy's rate-limit service (the remoteRateLimit tests), built with Go
+// into .tools/bin. `go install` refuses their modules' replace directives, so each is built from a small tool
+// module: `go get -tool <pkg>@<version>`, then `go build`.
 // Only the tests and the example need them; the gateway runs without, so `npm install` does not build them:
 // `npm run setup:test` does (scripts/setup-test.mjs), or `node scripts/install-go-tools.mjs` alone. A tool already in
 // .tools/bin is kept (the cache: delete it to rebuild).
@@ -18,6 +19,9 @@ const say = (text) => process.stdout.write(`[setup:test] ${text}\n`);
 export const GO_TOOLS = [
   { name: 'jaeger', pkg: 'github.com/jaegertracing/jaeger/cmd/jaeger', version: 'v1.76.0' },
   { name: 'promtool', pkg: 'github.com/prometheus/prometheus/cmd/promtool', version: 'v0.307.3' },
+  // Envoy's rate-limit service (the `remoteRateLimit` tests and agentgateway's traffic-ratelimiting-global example).
+  // The module has no release tags: this pseudo-version is its main branch of 2026-01-22.
+  { name: 'ratelimit', pkg: 'github.com/envoyproxy/ratelimit/src/service_cmd', version: 'v1.4.1-0.20260122083618-3fb702589d36' },
 ];
 
 const executable = (file) => {
@@ -41,7 +45,7 @@ export function installGoTools() {
         status[tool.name] = 'cached';
         continue;
       }
-      const manual = `build it with Go: in an empty folder run "go mod init tool && go get -tool ${tool.pkg}@${tool.version} && go build -o ${file} ${tool.pkg}". Only the telemetry tests and examples/telemetry need it.`;
+      const manual = `build it with Go: in an empty folder run "go mod init tool && go get -tool ${tool.pkg}@${tool.version} && go build -o ${file} ${tool.pkg}". Only the tests (and examples/telemetry) need it.`;
       const go = spawnSync('go', ['version'], { encoding: 'utf8' });
       if (go.error || go.status !== 0) {
         say(`${tool.name.padEnd(12)} failed: Go is not available: ${manual}`);

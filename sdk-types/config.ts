@@ -17,6 +17,7 @@ export type Milliseconds = number;
 
 import type { AuditConfig, LangfuseConfig, StatsConfig, TracingConfig } from './telemetry.ts';
 import type { RateLimitPolicy } from './rate-limit.ts';
+import type { RemoteRateLimitPolicy } from './remote-rate-limit.ts';
 import type { FilterAttachment, HeaderInjectionPolicy, PiiRedactionPolicy, ToolArgumentRulesPolicy, ToolPinningPolicy } from './filter-policies.ts';
 
 /** The whole gateway configuration. */
@@ -454,6 +455,8 @@ export interface Policies {
   upstreamOAuthCallback?: UpstreamOAuthCallbackPolicy;
   /** Rate limits, calendar quotas and concurrency limits, local or shared in Redis. @example { limits: [{ key: ['subject'], rate: { limit: 100, windowMs: 60000 } }] } */
   rateLimit?: RateLimitPolicy;
+  /** A rate limit decided by an external Envoy rate-limit service over gRPC (agentgateway's `remoteRateLimit`). @example { domain: 'gateway', host: '127.0.0.1:8081', descriptors: [{ entries: [{ key: 'path', value: 'request.path' }] }] } */
+  remoteRateLimit?: RemoteRateLimitPolicy;
   /** MCP authorization in CEL rules (agentgateway's `mcpAuthorization`): tool, prompt and resource calls and lists. */
   mcpAuthorization?: McpAuthorizationPolicy;
   /** A copy of body-less requests sent to another backend, its answer dropped (agentgateway's `requestMirror`). */

@@ -203,6 +203,8 @@ export const ErrorCodes = {
   OIDC_CALLBACK_INVALID: 'PCL_ERR_OIDC_CALLBACK_INVALID',
   /** 403: `extAuthz`: the external authorizer could not be reached within 2 s, or an expression for its request failed (`failureMode: allow` lets the request through instead). */
   EXT_AUTHZ_FAILED: 'PCL_ERR_EXT_AUTHZ_FAILED',
+  /** 500: `remoteRateLimit`: the rate-limit service could not be reached, answered a gRPC error, or did not answer within `timeoutMs`, and the policy fails closed (`failureMode: failOpen` lets the request through instead). */
+  REMOTE_RATE_LIMIT_FAILED: 'PCL_ERR_REMOTE_RATE_LIMIT_FAILED',
   // Per-user upstream credentials (backendAuth identityMap, tokenExchange, oauth)
   /** 403: `backendAuth` has no upstream credential for this caller (no identity-map entry, no token to exchange) and its `fallback` is `deny`. */
   UPSTREAM_CREDENTIAL_MISSING: 'PCL_ERR_UPSTREAM_CREDENTIAL_MISSING',

@@ -123,6 +123,7 @@ export type {
 } from './authorization.ts';
 export type { AuditConfig, AuditFile, LangfuseConfig, StatsConfig, TracingConfig } from './telemetry.ts';
 export type { RateLimitKeyPart, RateLimitPolicy, RateLimitQuota, RateLimitRate, RateLimitRedisStore, RateLimitRule, RateLimitStore } from './rate-limit.ts';
+export type { RemoteRateLimitDescriptor, RemoteRateLimitEntry, RemoteRateLimitPolicy } from './remote-rate-limit.ts';
 export { ErrorCodes } from './errors.ts';
 export type { ErrorBody, ErrorCode } from './errors.ts';
 

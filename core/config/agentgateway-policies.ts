@@ -10,7 +10,6 @@ import { durationIssue, parseDuration, unsupported } from './agentgateway-common
 /** Policies of agentgateway's local config that Portcullis does not have (the reason is part of the message). */
 export const UNSUPPORTED_POLICIES: Record<string, string> = {
   extProc: 'use a filter (`filters`)',
-  remoteRateLimit: '',
   transformations: 'use `requestHeaderModifier`/`responseHeaderModifier` or a filter',
   csrf: '',
   ai: 'LLM traffic is not handled',
@@ -142,6 +141,28 @@ function durationToMs(obj: Obj, key: string, path: string, issues: Issue[]): voi
 }
 
 const MAPPERS: Record<string, Mapper> = {
+  remoteRateLimit(value, path, issues) {
+    const out = { ...value };
+    // agentgateway accepts its failure modes in PascalCase too.
+    if (out.failureMode === 'FailOpen' || out.failureMode === 'FailClosed') out.failureMode = `f${out.failureMode.slice(1)}`;
+    if (Array.isArray(out.descriptors)) {
+      out.descriptors = out.descriptors.map((d, i) => {
+        if (!isPlainObject(d)) return d;
+        const entry = { ...d };
+        const p = join(join(path, 'descriptors'), i);
+        if (entry.type === 'tokens') issues.push(unsupported('remoteRateLimit descriptors of type tokens', join(p, 'type'), 'LLM traffic is not handled; use type: requests'));
+        for (const key of ['cost', 'limitOverride']) {
+          if (entry[key] !== undefined) {
+            issues.push(unsupported(`remoteRateLimit ${key}`, join(p, key), 'each request counts 1 against the limits of the service\'s own config'));
+            delete entry[key];
+          }
+        }
+        if (entry.type === 'tokens') delete entry.type;
+        return entry;
+      });
+    }
+    return out;
+  },
   timeout(value, path, issues) {
     const out = { ...value };
     durationToMs(out, 'requestTimeout', path, issues);

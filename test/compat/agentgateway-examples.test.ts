@@ -9,6 +9,8 @@ import { parse as parseYaml } from 'yaml';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { echoUpstream, send, type Upstream } from '../helpers/gateway.ts';
+import { startRateLimitService } from '../helpers/ratelimit-service.ts';
+import { startRedis } from '../helpers/redis.ts';
 
 /**
  * agentgateway's own example configs (test/fixtures/agentgateway-examples, copied unchanged: see PROVENANCE.md),
@@ -41,7 +43,7 @@ export const EXAMPLES: Record<string, { runs: true } | { runs: false; missing: s
   'traffic-oidc/config.yaml': { runs: true },
   'traffic-oauth2-proxy/config.yaml': { runs: true },
   'traffic-ratelimiting-local/config.yaml': { runs: true },
-  'traffic-ratelimiting-global/config.yaml': { runs: false, missing: 'remoteRateLimit' },
+  'traffic-ratelimiting-global/config.yaml': { runs: true },
 };
 
 const validate = (file: string) => spawnSync(process.execPath, [BIN, 'validate', '-c', file], { cwd: AG_ROOT, encoding: 'utf8', timeout: 60_000 });
@@ -189,6 +191,45 @@ describe("agentgateway's example configs (its repository, 2026-08-21), unchanged
         assert.equal(payload.exp! - payload.iat!, 310);
       } finally {
         await gw.stop();
+      }
+    });
+
+    it("traffic-ratelimiting-global: Envoy's rate-limit service with the example's ratelimit-config.yaml: 5 GET / a minute, then 429", async () => {
+      const redis = await startRedis();
+      const rls = await startRateLimitService(readFileSync(join(AG_ROOT, 'examples/traffic-ratelimiting-global/ratelimit-config.yaml'), 'utf8'), redis.port);
+      const gw = await startExample('traffic-ratelimiting-global/config.yaml', { '127.0.0.1:8081': rls.host, 'localhost:8080': upstream.host }).catch(async (err) => {
+        await rls.stop();
+        await redis.stop();
+        throw err;
+      });
+      try {
+        // The service counts in fixed one-minute windows: start the six requests in a window with 15 s left at least,
+        // so that no window boundary falls between them (bounded: at most 15 s).
+        const left = 60_000 - (Date.now() % 60_000);
+        if (left < 15_000) await new Promise((r) => setTimeout(r, left + 50));
+        for (let i = 0; i < 5; i++) {
+          const ok = await send(`${gw.url}/`);
+          assert.equal(ok.status, 200);
+          assert.equal(ok.json().upstream, 'app');
+          assert.equal(ok.headers['x-ratelimit-limit'], '5');
+          assert.equal(ok.headers['x-ratelimit-remaining'], String(4 - i));
+        }
+        const limited = await send(`${gw.url}/`);
+        assert.equal(limited.status, 429);
+        assert.equal(limited.headers['x-ratelimit-limit'], '5');
+        assert.equal(limited.headers['x-ratelimit-remaining'], '0');
+        assert.equal(limited.json().error.code, 'PCL_ERR_RATE_LIMITED');
+        // The service limits GET only on "/". Its POST rule is keyed on the method alone, and the service applies a
+        // rule only when it matches every entry of a descriptor: the example always sends method and path, so POST
+        // is never limited (as with agentgateway itself).
+        const other = await send(`${gw.url}/other`);
+        assert.equal(other.status, 200);
+        assert.equal(other.headers['x-ratelimit-limit'], undefined);
+        for (let i = 0; i < 11; i++) assert.equal((await send(`${gw.url}/`, { method: 'POST', body: '{}' })).status, 200);
+      } finally {
+        await gw.stop();
+        await rls.stop();
+        await redis.stop();
       }
     });
 

@@ -68,10 +68,12 @@ describe("agentgateway's telemetry examples validate unchanged", () => {
     assert.deepEqual([t.protocol, t.endpoint, t.samplerRatio], ['grpc', 'http://localhost:4317', 1]);
   });
 
-  it('traffic-ratelimiting-global and mcp-telemetry/logging: only what Portcullis lacks is named (remote rate limits, OTLP access logs)', async () => {
-    assert.deepEqual(await errorsOf(join(EXAMPLES, 'traffic-ratelimiting-global/config.yaml')), [
-      'binds[0].listeners[0].routes[0].policies.remoteRateLimit: agentgateway feature `remoteRateLimit` is not supported by Portcullis',
-    ]);
+  it('traffic-ratelimiting-global: config.tracing over gRPC beside its remoteRateLimit (docs/remote-rate-limit.md)', async () => {
+    const { config } = await loadConfig(join(EXAMPLES, 'traffic-ratelimiting-global/config.yaml'), builtinPolicies);
+    assert.equal(config.telemetry.tracing!.protocol, 'grpc');
+  });
+
+  it('mcp-telemetry/logging: only what Portcullis lacks is named (OTLP access logs)', async () => {
     assert.deepEqual(await errorsOf(join(EXAMPLES, 'mcp-telemetry/logging/otel.yaml')), [
       'frontendPolicies.accessLog.otlp: agentgateway feature `frontendPolicies.accessLog.otlp (access logs over OTLP)` is not supported by Portcullis (access lines go to the log; traces go over OTLP)',
     ]);

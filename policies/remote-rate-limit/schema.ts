@@ -1,0 +1,49 @@
+import { CelCompileError, compileCel, createCelEnvironment, type CelProgram } from '../../core/cel/index.ts';
+import { hostPortSchema, s } from '../../core/config/index.ts';
+import type { Issue, Schema } from '../../core/config/schema.ts';
+import { CEL_VARIABLES } from '../authorization/cel.ts';
+
+/** The result types a descriptor value may have: each is sent as its string form. */
+export const VALUE_TYPES = ['string', 'int', 'uint', 'double', 'bool'];
+
+let env: ReturnType<typeof createCelEnvironment> | undefined;
+const celEnv = () => (env ??= createCelEnvironment(CEL_VARIABLES));
+
+/** Compiles one descriptor value, or records why it cannot be compiled at `path`. */
+export function compileValue(expr: unknown, path: string, issues: Issue[]): CelProgram | undefined {
+  if (typeof expr !== 'string' || expr.trim() === '') {
+    issues.push({ path, message: `expected a CEL expression (string), got ${JSON.stringify(expr)}` });
+    return undefined;
+  }
+  try {
+    return compileCel(celEnv(), expr, VALUE_TYPES);
+  } catch (err) {
+    if (!(err instanceof CelCompileError)) throw err;
+    issues.push({ path, message: `invalid CEL expression ${JSON.stringify(expr)}: ${err.message}` });
+    return undefined;
+  }
+}
+
+const celValue: Schema = { describe: 'CEL expression', check: (v, p, issues) => void compileValue(v, p, issues) };
+
+const entry = s.object({ key: s.string({ nonEmpty: true }), value: celValue }, { required: ['key', 'value'] });
+
+const descriptor = s.object(
+  {
+    entries: s.array(entry, { minItems: 1 }),
+    // agentgateway's `tokens` descriptors count LLM tokens on the response; Portcullis does not carry LLM traffic.
+    type: s.literal('requests'),
+  },
+  { required: ['entries'] },
+);
+
+export const remoteRateLimitSchema = s.object(
+  {
+    domain: s.string({ nonEmpty: true }),
+    host: hostPortSchema,
+    descriptors: s.array(descriptor, { minItems: 1 }),
+    failureMode: s.literal('failOpen', 'failClosed'),
+    timeoutMs: s.number({ integer: true, min: 1, max: 30_000 }),
+  },
+  { required: ['domain', 'host', 'descriptors'] },
+);
