@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { CelProgram } from '../../core/cel/index.ts';
 import { s } from '../../core/config/index.ts';
-import type { Issue } from '../../core/config/schema.ts';
+import type { Issue } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import type { RemoteRateLimitPolicy } from '../../sdk-types/remote-rate-limit.ts';

@@ -1,6 +1,6 @@
 import { CelCompileError, compileCel, createCelEnvironment, type CelProgram } from '../../core/cel/index.ts';
 import { hostPortSchema, s } from '../../core/config/index.ts';
-import type { Issue, Schema } from '../../core/config/schema.ts';
+import type { Issue, Schema } from '../../core/schema/index.ts';
 import { CEL_VARIABLES } from '../authorization/cel.ts';
 
 /** The result types a descriptor value may have: each is sent as its string form. */

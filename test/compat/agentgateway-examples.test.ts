@@ -108,14 +108,8 @@ describe("agentgateway's example configs (its repository, 2026-08-21), unchanged
     });
   }
 
-  it('the examples that do not run yet are refused for the features the table names, and only those', () => {
-    for (const [name, status] of Object.entries(EXAMPLES)) {
-      if (status.runs) continue;
-      const r = validate(`examples/${name}`);
-      assert.equal(r.status, 1, name);
-      const named = [...r.stderr.matchAll(/agentgateway feature `([^`]+)`/g)].map((m) => m[1]);
-      assert.deepEqual(named, status.missing.split(', '), `${name}: ${r.stderr}`);
-    }
+  it('every in-scope example runs: none is left refused', () => {
+    assert.deepEqual(Object.entries(EXAMPLES).filter(([, status]) => !status.runs).map(([name]) => name), []);
   });
 
   // The others are started and used below. Their stdio servers and remote targets are reached lazily.
