@@ -1,0 +1,151 @@
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import type { JsonSchema } from '../core/config/schema.ts';
+
+/**
+ * Walks the generated JSON Schema and the hand-written `GatewayConfig` type of sdk-types side by side, with the
+ * TypeScript compiler: every object of the runtime schema is compared with the type at the same place (its keys,
+ * and which are required), and each key gets the JSDoc of its property as `description`. The types stay written
+ * by hand for their JSDoc and examples; this walk is what binds them to the validator.
+ */
+
+const SDK_TYPES = fileURLToPath(new URL('../sdk-types/index.ts', import.meta.url));
+
+export interface TypeWalk {
+  /** Places where the runtime schema and the type disagree, one line each. */
+  mismatches: string[];
+  /** How many object shapes were compared (for the test to see the walk reached the leaves). */
+  compared: number;
+}
+
+/** Adds descriptions to `schema` in place and returns what disagrees with sdk-types' `GatewayConfig`. */
+export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConfig'): TypeWalk {
+  const program = ts.createProgram([SDK_TYPES], {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    allowImportingTsExtensions: true,
+    noEmit: true,
+    strict: true,
+    skipLibCheck: true,
+    types: [],
+  });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(SDK_TYPES);
+  if (!source) throw new Error(`cannot read ${SDK_TYPES}`);
+  const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(source)!);
+  const symbol = exported.find((s) => s.name === rootType);
+  if (!symbol) throw new Error(`sdk-types exports no ${rootType}`);
+  const root = checker.getDeclaredTypeOfSymbol(checker.getAliasedSymbol(symbol) ?? symbol);
+
+  const defs = (schema.$defs ?? {}) as Record<string, JsonSchema>;
+  const mismatches = new Set<string>();
+  const seen = new Set<string>();
+  let compared = 0;
+
+  const typeId = (t: ts.Type) => (t as unknown as { id: number }).id;
+  const members = (t: ts.Type): ts.Type[] => (t.isUnion() ? t.types : [t]);
+  const isArray = (t: ts.Type) => checker.isArrayType(t) || checker.isTupleType(t);
+  const objectMembers = (t: ts.Type) =>
+    members(t).filter((m) => !isArray(m) && (m.flags & ts.TypeFlags.Object || m.flags & ts.TypeFlags.Intersection) !== 0);
+
+  function walk(node: JsonSchema, type: ts.Type, at: string): void {
+    if (typeof node.$ref === 'string') {
+      const name = node.$ref.replace('#/$defs/', '');
+      const key = `${name}:${typeId(type)}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      walk(defs[name], type, at);
+    }
+    for (const option of (node.anyOf ?? []) as JsonSchema[]) walk(option, narrow(option, type), at);
+    if (node.type === 'array' && node.items) {
+      const elements = members(type).filter(isArray).flatMap((m) => checker.getTypeArguments(m as ts.TypeReference));
+      if (elements.length > 0) walk(node.items as JsonSchema, union(elements), `${at}[]`);
+      return;
+    }
+    if (node.type !== 'object') return;
+    const objects = objectMembers(type);
+    if (objects.length === 0) return;
+    if (node.properties) compare(node, objects, at);
+    else if (typeof node.additionalProperties === 'object') {
+      const values = objects.map((m) => checker.getIndexInfoOfType(m, ts.IndexKind.String)?.type).filter((v) => v !== undefined);
+      if (values.length > 0) walk(node.additionalProperties as JsonSchema, union(values), `${at}.*`);
+    }
+  }
+
+  function compare(node: JsonSchema, objects: ts.Type[], at: string): void {
+    // An open type (an index signature, or `object`) says nothing about keys: nothing to compare.
+    if (objects.some((m) => checker.getIndexInfoOfType(m, ts.IndexKind.String) || checker.getPropertiesOfType(m).length === 0)) return;
+    compared++;
+    const name = objects.map((m) => checker.typeToString(m)).join(' | ');
+    const where = `${at || '(root)'} (${name.length > 80 ? `${name.slice(0, 77)}...` : name})`;
+    const runtime = node.properties as Record<string, JsonSchema>;
+    const runtimeRequired = new Set((node.required ?? []) as string[]);
+    const props = new Map<string, { symbols: ts.Symbol[]; required: boolean }>();
+    for (const m of objects) {
+      const own = checker.getPropertiesOfType(m);
+      for (const p of own) {
+        const entry = props.get(p.name) ?? { symbols: [], required: true };
+        entry.symbols.push(p);
+        if (p.flags & ts.SymbolFlags.Optional) entry.required = false;
+        props.set(p.name, entry);
+      }
+    }
+    // A key is required by a union only when every member requires it.
+    for (const [key, entry] of props) if (entry.symbols.length < objects.length) entry.required = false;
+
+    for (const key of Object.keys(runtime)) {
+      if (!props.has(key)) mismatches.add(`${where}: the runtime schema accepts "${key}", the type has no such property`);
+    }
+    for (const [key, entry] of props) {
+      const child = runtime[key];
+      if (!child) {
+        mismatches.add(`${where}: the type has "${key}", the runtime schema refuses it`);
+        continue;
+      }
+      if (entry.required !== runtimeRequired.has(key)) {
+        mismatches.add(`${where}: "${key}" is ${entry.required ? 'required' : 'optional'} in the type, ${runtimeRequired.has(key) ? 'required' : 'optional'} in the runtime schema`);
+      }
+      const doc = documentation(entry.symbols);
+      if (doc) describe(child, doc);
+      const types = entry.symbols.map((s) => checker.getNonNullableType(checker.getTypeOfSymbol(s)));
+      walk(child, union(types), at ? `${at}.${key}` : key);
+    }
+  }
+
+  /** The members of a union an object option of `anyOf` stands for: those sharing a key with it (all if none do). */
+  function narrow(option: JsonSchema, type: ts.Type): ts.Type {
+    const resolved = typeof option.$ref === 'string' ? defs[option.$ref.replace('#/$defs/', '')] : option;
+    const keys = Object.keys((resolved?.properties ?? {}) as object);
+    if (keys.length === 0) return type;
+    const fitting = objectMembers(type).filter((m) => keys.some((k) => checker.getPropertyOfType(m, k)));
+    return fitting.length > 0 ? union(fitting) : type;
+  }
+
+  function union(types: ts.Type[]): ts.Type {
+    if (types.length === 1) return types[0];
+    // The checker has no public union constructor: a type whose members are the members of each.
+    const flat = types.flatMap(members);
+    return { isUnion: () => true, types: flat, flags: ts.TypeFlags.Union, id: flat.map(typeId).join('|') } as unknown as ts.Type;
+  }
+
+  function documentation(symbols: ts.Symbol[]): string | undefined {
+    for (const s of symbols) {
+      const text = ts.displayPartsToString(s.getDocumentationComment(checker)).trim();
+      const tags = s.getJsDocTags(checker);
+      const dflt = tags.find((t) => t.name === 'default');
+      const extra = dflt?.text ? ` Default: ${ts.displayPartsToString(dflt.text).trim()}.` : '';
+      if (text) return `${text}${extra}`;
+    }
+    return undefined;
+  }
+
+  walk(schema, root, '');
+  return { mismatches: [...mismatches].sort(), compared };
+}
+
+/** The type's words first; the schema's own hint (a pattern in words) after them when it adds something. */
+function describe(node: JsonSchema, doc: string): void {
+  const hint = typeof node.description === 'string' ? node.description : undefined;
+  node.description = hint && !doc.includes(hint) ? `${doc}\n\n(${hint})` : doc;
+}
