@@ -14,7 +14,7 @@ import { annotateFromSdkTypes } from './sdk-types-docs.ts';
 
 export const CONFIG_SCHEMA_FILE = fileURLToPath(new URL('./portcullis.config.schema.json', import.meta.url));
 
-export function buildConfigJsonSchema(): { text: string; mismatches: string[]; compared: number } {
+export function buildConfigJsonSchema(): { text: string; mismatches: string[]; compared: string[] } {
   const schema = toJsonSchema(gatewaySchema(builtinPolicies), {
     id: 'https://portcullis.dev/schema/portcullis.config.schema.json',
     title: 'Portcullis gateway config',

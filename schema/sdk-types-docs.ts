@@ -14,8 +14,8 @@ const SDK_TYPES = fileURLToPath(new URL('../sdk-types/index.ts', import.meta.url
 export interface TypeWalk {
   /** Places where the runtime schema and the type disagree, one line each. */
   mismatches: string[];
-  /** How many object shapes were compared (for the test to see the walk reached the leaves). */
-  compared: number;
+  /** Where object shapes were compared (for the test to see the walk reached every policy and backend). */
+  compared: string[];
 }
 
 /** Adds descriptions to `schema` in place and returns what disagrees with sdk-types' `GatewayConfig`. */
@@ -41,7 +41,7 @@ export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConf
   const defs = (schema.$defs ?? {}) as Record<string, JsonSchema>;
   const mismatches = new Set<string>();
   const seen = new Set<string>();
-  let compared = 0;
+  const compared: string[] = [];
 
   const typeId = (t: ts.Type) => (t as unknown as { id: number }).id;
   const members = (t: ts.Type): ts.Type[] => (t.isUnion() ? t.types : [t]);
@@ -53,7 +53,8 @@ export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConf
     if (typeof node.$ref === 'string') {
       const name = node.$ref.replace('#/$defs/', '');
       const key = `${name}:${typeId(type)}`;
-      if (seen.has(key)) return;
+      // The same shape against the same type was compared already (request and response header modifiers).
+      if (seen.has(key)) return void compared.push(at);
       seen.add(key);
       walk(defs[name], type, at);
     }
@@ -63,6 +64,7 @@ export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConf
       if (elements.length > 0) walk(node.items as JsonSchema, union(elements), `${at}[]`);
       return;
     }
+    if (node.enum !== undefined || node.const !== undefined) return compareLiterals(node, type, at);
     if (node.type !== 'object') return;
     const objects = objectMembers(type);
     if (objects.length === 0) return;
@@ -74,9 +76,14 @@ export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConf
   }
 
   function compare(node: JsonSchema, objects: ts.Type[], at: string): void {
-    // An open type (an index signature, or `object`) says nothing about keys: nothing to compare.
-    if (objects.some((m) => checker.getIndexInfoOfType(m, ts.IndexKind.String) || checker.getPropertiesOfType(m).length === 0)) return;
-    compared++;
+    // An open type (an index signature) says nothing about keys: nothing to compare. `Record<string, never>` is the
+    // empty object, closed like the runtime's `object({})`.
+    const open = (m: ts.Type) => {
+      const index = checker.getIndexInfoOfType(m, ts.IndexKind.String);
+      return index !== undefined && (index.type.flags & ts.TypeFlags.Never) === 0;
+    };
+    if (objects.some(open)) return;
+    compared.push(at);
     const name = objects.map((m) => checker.typeToString(m)).join(' | ');
     const where = `${at || '(root)'} (${name.length > 80 ? `${name.slice(0, 77)}...` : name})`;
     const runtime = node.properties as Record<string, JsonSchema>;
@@ -111,6 +118,17 @@ export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConf
       const types = entry.symbols.map((s) => checker.getNonNullableType(checker.getTypeOfSymbol(s)));
       walk(child, union(types), at ? `${at}.${key}` : key);
     }
+  }
+
+  /** A closed list of values (`literal(...)`) against a union of literal types: the same values. */
+  function compareLiterals(node: JsonSchema, type: ts.Type, at: string): void {
+    const parts = members(type);
+    if (!parts.every((m) => m.isLiteral() || (m.flags & ts.TypeFlags.BooleanLiteral) !== 0)) return;
+    const typed = new Set(parts.map((m) => (m.isLiteral() ? String(m.value) : checker.typeToString(m))));
+    const runtime = new Set(((node.enum as unknown[] | undefined) ?? [node.const]).map(String));
+    const where = `${at || '(root)'} (${checker.typeToString(type)})`;
+    for (const v of runtime) if (!typed.has(v)) mismatches.add(`${where}: the runtime schema accepts ${JSON.stringify(v)}, the type does not`);
+    for (const v of typed) if (!runtime.has(v)) mismatches.add(`${where}: the type allows ${JSON.stringify(v)}, the runtime schema refuses it`);
   }
 
   /** The members of a union an object option of `anyOf` stands for: those sharing a key with it (all if none do). */
