@@ -65,6 +65,7 @@ export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConf
       return;
     }
     if (node.enum !== undefined || node.const !== undefined) return compareLiterals(node, type, at);
+    if (typeof node.type === 'string' || Array.isArray(node.type)) comparePrimitive(node, type, at);
     if (node.type !== 'object') return;
     const objects = objectMembers(type);
     if (objects.length === 0) return;
@@ -118,6 +119,26 @@ export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConf
       const types = entry.symbols.map((s) => checker.getNonNullableType(checker.getTypeOfSymbol(s)));
       walk(child, union(types), at ? `${at}.${key}` : key);
     }
+  }
+
+  /** The JSON type of a TypeScript type, when it is one (`any`, `unknown` and type parameters say nothing). */
+  function jsonKind(m: ts.Type): string | undefined {
+    if (m.flags & ts.TypeFlags.StringLike) return 'string';
+    if (m.flags & ts.TypeFlags.NumberLike) return 'number';
+    if (m.flags & ts.TypeFlags.BooleanLike) return 'boolean';
+    if (m.flags & ts.TypeFlags.Null) return 'null';
+    if (isArray(m)) return 'array';
+    if (m.flags & (ts.TypeFlags.Object | ts.TypeFlags.Intersection)) return 'object';
+    return undefined;
+  }
+
+  /** A value of one JSON type in the runtime schema must be a value the type allows. */
+  function comparePrimitive(node: JsonSchema, type: ts.Type, at: string): void {
+    const kinds = members(type).map(jsonKind);
+    if (kinds.includes(undefined)) return;
+    const runtime = (Array.isArray(node.type) ? node.type : [node.type]).map((t) => (t === 'integer' ? 'number' : String(t)));
+    const where = `${at || '(root)'} (${checker.typeToString(type)})`;
+    for (const kind of runtime) if (!kinds.includes(kind)) mismatches.add(`${where}: the runtime schema accepts a ${kind} here, the type does not`);
   }
 
   /** A closed list of values (`literal(...)`) against a union of literal types: the same values. */

@@ -75,6 +75,13 @@ describe('sdk-types and the runtime schema', () => {
     ]);
   });
 
+  it('names a JSON type the runtime accepts where the type has another', () => {
+    const schema = generated();
+    const bind = ((schema.properties as Props).binds.items as JsonSchema).properties as Props;
+    bind.port = { type: 'string' };
+    assert.deepEqual(annotateFromSdkTypes(schema).mismatches, ['binds[].port (number): the runtime schema accepts a string here, the type does not']);
+  });
+
   it('gives each key the JSDoc of its property as description', () => {
     const schema = generated();
     annotateFromSdkTypes(schema);
