@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { fromAgentgateway } from '../../core/config/agentgateway.ts';
 import { gatewaySchema } from '../../core/config/gateway-schema.ts';
 import type { Issue } from '../../core/config/schema.ts';
@@ -106,6 +106,16 @@ describe('the generated JSON Schema of the config', () => {
     for (const [file, raw] of configs) {
       assert.deepEqual(runtimeIssues(raw), [], `${file}: the runtime schema accepts it`);
       assert.deepEqual(jsonErrors(raw), [], `${file}: the JSON Schema accepts it`);
+    }
+  });
+
+  it('describes YAML in Portcullis\' own shape too: every example written as YAML loads, and both schemas accept it', async () => {
+    for (const [file, raw] of await exampleConfigs()) {
+      const issues: Issue[] = [];
+      const read = fromAgentgateway(parse(stringify(raw)), issues);
+      assert.deepEqual(issues, [], `${file} as YAML`);
+      assert.deepEqual(runtimeIssues(read), [], `${file} as YAML: the runtime schema accepts it`);
+      assert.deepEqual(jsonErrors(read), [], `${file} as YAML: the JSON Schema accepts it`);
     }
   });
 
