@@ -1,3 +1,4 @@
+import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { JsonSchema, JsonSchemaContext, Schema } from './schema.ts';
 
 /**
@@ -49,11 +50,11 @@ function generate(root: Schema, visit: (schema: Schema) => boolean, shared: (sch
     of(schema, at) {
       path.push(at);
       try {
-        if (!visit(schema)) return {};
         if (!schema.jsonSchema) {
           missing.push(`${path.filter(Boolean).join('.') || '(root)'} (${schema.describe})`);
           return {};
         }
+        if (!visit(schema)) return {};
         const hook = schema.jsonSchema.bind(schema);
         if (!names.has(schema) && shared(schema)) {
           const built = hook(ctx);
@@ -74,7 +75,10 @@ function generate(root: Schema, visit: (schema: Schema) => boolean, shared: (sch
 
   const body = ctx.of(root, '');
   if (missing.length > 0) {
-    throw new Error(`these schemas have no jsonSchema hook (core/config/schema.ts):\n  ${missing.join('\n  ')}`);
+    throw new GatewayError(
+      ErrorCodes.INTERNAL,
+      `cannot write the JSON Schema: these schemas have no jsonSchema hook (give each hand-written schema one, see core/config/schema.ts):\n  ${missing.join('\n  ')}`,
+    );
   }
   return { body, defs };
 }
