@@ -77,6 +77,8 @@ export function string(opts: { nonEmpty?: boolean; pattern?: RegExp; patternHint
       // A flagged pattern (case-insensitive, ...) has no JSON Schema spelling: the hint says it instead.
       ...(opts.pattern && opts.pattern.flags === '' ? { pattern: opts.pattern.source } : {}),
       ...(opts.patternHint ? { description: opts.patternHint } : {}),
+      // Read by yaml-language-server and VS Code instead of "does not match the pattern ^(...)$".
+      ...(opts.pattern && opts.patternHint ? { patternErrorMessage: `expected ${opts.patternHint}` } : {}),
     }),
   };
 }

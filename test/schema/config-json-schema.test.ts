@@ -22,6 +22,8 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const committed = readFileSync(CONFIG_SCHEMA_FILE, 'utf8');
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
 (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+// The editors' message for a pattern (yaml-language-server, VS Code): an annotation to ajv.
+ajv.addKeyword('patternErrorMessage');
 const validateJson = ajv.compile(JSON.parse(committed));
 const runtime = gatewaySchema(builtinPolicies);
 
