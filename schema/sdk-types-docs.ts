@@ -20,7 +20,31 @@ export interface TypeWalk {
 
 /** Adds descriptions to `schema` in place and returns what disagrees with sdk-types' `GatewayConfig`. */
 export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConfig'): TypeWalk {
-  const program = ts.createProgram([SDK_TYPES], {
+  const { checker, root } = sdkTypes(rootType);
+  return walkTypes(schema, checker, root);
+}
+
+let compiled: { program: ts.Program; roots: Map<string, ts.Type> } | undefined;
+
+/** The checker over sdk-types, built once per process (a program takes a second or two to build). */
+function sdkTypes(rootType: string): { checker: ts.TypeChecker; root: ts.Type } {
+  compiled ??= { program: createProgram(), roots: new Map() };
+  const checker = compiled.program.getTypeChecker();
+  let root = compiled.roots.get(rootType);
+  if (!root) {
+    const source = compiled.program.getSourceFile(SDK_TYPES);
+    if (!source) throw new Error(`cannot read ${SDK_TYPES}`);
+    const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(source)!);
+    const symbol = exported.find((s) => s.name === rootType);
+    if (!symbol) throw new Error(`sdk-types exports no ${rootType}`);
+    root = checker.getDeclaredTypeOfSymbol(checker.getAliasedSymbol(symbol) ?? symbol);
+    compiled.roots.set(rootType, root);
+  }
+  return { checker, root };
+}
+
+function createProgram(): ts.Program {
+  return ts.createProgram([SDK_TYPES], {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -30,14 +54,9 @@ export function annotateFromSdkTypes(schema: JsonSchema, rootType = 'GatewayConf
     skipLibCheck: true,
     types: [],
   });
-  const checker = program.getTypeChecker();
-  const source = program.getSourceFile(SDK_TYPES);
-  if (!source) throw new Error(`cannot read ${SDK_TYPES}`);
-  const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(source)!);
-  const symbol = exported.find((s) => s.name === rootType);
-  if (!symbol) throw new Error(`sdk-types exports no ${rootType}`);
-  const root = checker.getDeclaredTypeOfSymbol(checker.getAliasedSymbol(symbol) ?? symbol);
+}
 
+function walkTypes(schema: JsonSchema, checker: ts.TypeChecker, root: ts.Type): TypeWalk {
   const defs = (schema.$defs ?? {}) as Record<string, JsonSchema>;
   const mismatches = new Set<string>();
   const seen = new Set<string>();
