@@ -95,7 +95,7 @@ function prepack() {
         './testing': { types: './dist/types/core/filters/testing.d.ts', default: './dist/gateway/testing.mjs' },
         './package.json': './package.json',
       },
-      files: ['core/cli/bin.mjs', ...gateway, ...types, 'ui/dist/', 'sdk-types/*.ts', 'README.md'],
+      files: ['core/cli/bin.mjs', ...gateway, ...types, 'ui/dist/', 'sdk-types/*.ts', 'schema/portcullis.config.schema.json', 'README.md'],
     };
     copyFileSync(PKG, SAVED);
     writeFileSync(PKG, `${JSON.stringify(packed, null, 2)}\n`);

@@ -154,6 +154,7 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
       if (value === false) return;
       address.check(value, p, issues);
     },
+    jsonSchema: (ctx) => ({ anyOf: [{ const: false }, ctx.of(address, '')], description: 'a "host:port" address, or false for none' }),
   } satisfies Schema;
 
   return object(

@@ -17,5 +17,6 @@ export function linearRegexSchema(): s.Schema {
         issues.push({ path, message: err.message });
       }
     },
+    jsonSchema: () => ({ type: 'string', format: 'regex', description: 'a regular expression the linear-time engine runs (no backreferences)' }),
   };
 }

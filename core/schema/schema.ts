@@ -27,6 +27,23 @@ export interface Schema {
   /** Type name used in messages: `expected <describe>, got ...`. */
   readonly describe: string;
   check(value: unknown, path: string, issues: Issue[]): void;
+  /**
+   * The JSON Schema (draft 2020-12) of what `check` accepts, for editors (`npm run schema`). It says what JSON Schema
+   * can: types, keys, patterns, bounds; the cross-key `refine` rules stay with `check`. A schema without it makes the
+   * generator fail with its path, so the JSON Schema never silently accepts a part of the config.
+   */
+  jsonSchema?(ctx: JsonSchemaContext): JsonSchema;
+}
+
+/** A JSON Schema object (draft 2020-12). */
+export type JsonSchema = { [keyword: string]: unknown };
+
+/** What a `jsonSchema` hook may ask of the generator (core/config/json-schema.ts). */
+export interface JsonSchemaContext {
+  /** The JSON Schema of a nested schema, found at `at` (a key or index, for the error of a schema without a hook). */
+  of(schema: Schema, at: string): JsonSchema;
+  /** A `$ref` to a shared definition built once, for recursive (lazy) schemas. */
+  ref(key: object, build: () => JsonSchema): JsonSchema;
 }
 
 export function typeName(value: unknown): string {
@@ -54,6 +71,15 @@ export function string(opts: { nonEmpty?: boolean; pattern?: RegExp; patternHint
         issues.push({ path, message: `expected ${opts.patternHint ?? opts.pattern.source}, got ${JSON.stringify(value)}` });
       }
     },
+    jsonSchema: () => ({
+      type: 'string',
+      ...(opts.nonEmpty ? { minLength: 1 } : {}),
+      // A flagged pattern (case-insensitive, ...) has no JSON Schema spelling: the hint says it instead.
+      ...(opts.pattern && opts.pattern.flags === '' ? { pattern: opts.pattern.source } : {}),
+      ...(opts.patternHint ? { description: opts.patternHint } : {}),
+      // Read by yaml-language-server and VS Code instead of "does not match the pattern ^(...)$".
+      ...(opts.pattern && opts.patternHint ? { patternErrorMessage: `expected ${opts.patternHint}` } : {}),
+    }),
   };
 }
 
@@ -69,6 +95,7 @@ export function regex(): Schema {
         issues.push({ path, message: `invalid regular expression ${JSON.stringify(value)}: ${(err as Error).message}` });
       }
     },
+    jsonSchema: () => ({ type: 'string', format: 'regex' }),
   };
 }
 
@@ -82,6 +109,11 @@ export function number(opts: { integer?: boolean; min?: number; max?: number } =
       if (opts.min !== undefined && value < opts.min) issues.push({ path, message: `must be >= ${opts.min}, got ${value}` });
       if (opts.max !== undefined && value > opts.max) issues.push({ path, message: `must be <= ${opts.max}, got ${value}` });
     },
+    jsonSchema: () => ({
+      type: opts.integer ? 'integer' : 'number',
+      ...(opts.min !== undefined ? { minimum: opts.min } : {}),
+      ...(opts.max !== undefined ? { maximum: opts.max } : {}),
+    }),
   };
 }
 
@@ -91,6 +123,7 @@ export function boolean(): Schema {
     check(value, path, issues) {
       if (typeof value !== 'boolean') mismatch(issues, path, 'boolean', value);
     },
+    jsonSchema: () => ({ type: 'boolean' }),
   };
 }
 
@@ -103,6 +136,7 @@ export function literal(...values: Array<string | number | boolean>): Schema {
         issues.push({ path, message: `expected ${describe}, got ${JSON.stringify(value) ?? 'undefined'}` });
       }
     },
+    jsonSchema: () => (values.length === 1 ? { const: values[0] } : { enum: [...values] }),
   };
 }
 
@@ -116,6 +150,7 @@ export function array(item: Schema, opts: { minItems?: number } = {}): Schema {
       }
       value.forEach((v, i) => item.check(v, join(path, i), issues));
     },
+    jsonSchema: (ctx) => ({ type: 'array', items: ctx.of(item, '[]'), ...(opts.minItems !== undefined ? { minItems: opts.minItems } : {}) }),
   };
 }
 
@@ -126,6 +161,7 @@ export function record(item: Schema): Schema {
       if (!isPlainObject(value)) return mismatch(issues, path, 'object', value);
       for (const [k, v] of Object.entries(value)) item.check(v, join(path, k), issues);
     },
+    jsonSchema: (ctx) => ({ type: 'object', additionalProperties: ctx.of(item, '*') }),
   };
 }
 
@@ -183,6 +219,13 @@ export function object(shape: Record<string, Schema>, opts: ObjectOptions = {}):
         }
       }
     },
+    jsonSchema: (ctx) => ({
+      type: 'object',
+      properties: Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, ctx.of(schema, key)])),
+      additionalProperties: false,
+      ...(opts.required?.length ? { required: [...opts.required] } : {}),
+      ...(opts.exactlyOne ? { oneOf: opts.exactlyOne.map((key) => ({ required: [key] })) } : {}),
+    }),
   };
 }
 
@@ -195,6 +238,8 @@ export function oneOf(describe: string, options: Array<{ when: (v: unknown) => b
       if (!option) return mismatch(issues, path, describe, value);
       option.schema.check(value, path, issues);
     },
+    // `when` picks the option; JSON Schema has no such guard, so any option may accept (the options' types differ).
+    jsonSchema: (ctx) => ({ anyOf: options.map((o, i) => ctx.of(o.schema, `<${i}>`)), description: describe }),
   };
 }
 
@@ -207,6 +252,9 @@ export function lazy(build: () => Schema): Schema {
     },
     check(value, path, issues) {
       (built ??= build()).check(value, path, issues);
+    },
+    jsonSchema(ctx) {
+      return ctx.ref(this, () => ctx.of((built ??= build()), ''));
     },
   };
 }

@@ -55,6 +55,7 @@ function celSchema(kind: 'bool' | 'value'): Schema {
         issues.push({ path, message: `invalid CEL expression ${JSON.stringify(value)}: ${err.message}` });
       }
     },
+    jsonSchema: () => ({ type: 'string', pattern: '\\S', description: 'a CEL expression' }),
   };
 }
 

@@ -27,6 +27,7 @@ const attributeValue: Schema = {
       issues.push({ path, message: `expected string | number | boolean, got ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}` });
     }
   },
+  jsonSchema: () => ({ type: ['string', 'number', 'boolean'] }),
 };
 
 export const telemetrySchemas: Record<'stats' | 'tracing' | 'langfuse' | 'audit', Schema> = {

@@ -35,7 +35,11 @@ const ruleSchema = s.object(
     body: s.string(),
     headers: s.record(s.string()),
     percentage: s.number({ min: 0, max: 100 }),
-    condition: { describe: 'CEL expression', check: (v, p, issues) => void compileCondition(v, p, issues) } satisfies Schema,
+    condition: {
+      describe: 'CEL expression',
+      check: (v, p, issues) => void compileCondition(v, p, issues),
+      jsonSchema: () => ({ type: 'string', description: 'a CEL expression' }),
+    } satisfies Schema,
   },
   { required: ['status'] },
 );
@@ -47,6 +51,7 @@ const abortSchema: Schema = {
     if (value.length === 0 || value.length > 64) issues.push({ path, message: `expected 1 to 64 rules, got ${value.length}` });
     value.forEach((rule, i) => ruleSchema.check(rule, `${path}[${i}]`, issues));
   },
+  jsonSchema: (ctx) => ({ anyOf: [ctx.of(ruleSchema, ''), { type: 'array', items: ctx.of(ruleSchema, '[]'), minItems: 1, maxItems: 64 }] }),
 };
 
 interface BuiltRule {

@@ -20,7 +20,7 @@ const entrySchema = s.object(
     env: s.string({ nonEmpty: true }),
     file: s.string({ nonEmpty: true }),
     roles: s.array(s.string({ nonEmpty: true })),
-    metadata: s.record({ describe: 'any', check() {} }),
+    metadata: s.record({ describe: 'any', check() {}, jsonSchema: () => ({}) }),
   },
   { required: ['name'], exactlyOne: ['sha256', 'env', 'file'] },
 );

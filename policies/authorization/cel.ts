@@ -84,6 +84,11 @@ export const celRulesSchema: Schema = {
     }
     compileInto(value, path, issues);
   },
+  jsonSchema: () => {
+    const expression = { type: 'string', minLength: 1, description: 'a CEL expression' };
+    const only = (kind: Kind) => ({ type: 'object', properties: { [kind]: expression }, required: [kind], additionalProperties: false });
+    return { type: 'array', items: { anyOf: [expression, ...KINDS.map(only)] } };
+  },
 };
 
 /** Compiles the rules of a validated config, once, when the policy is built. */

@@ -37,6 +37,7 @@ const claimsSchema: Schema = {
       if (key in value) issues.push({ path: `${path}.${key}`, message: `"${key}" is set by the signer and cannot be configured` });
     }
   },
+  jsonSchema: () => ({ type: 'object', not: { anyOf: RESERVED.map((key) => ({ required: [key] })) } }),
 };
 
 /** The signing key: a PEM inline (agentgateway's `signingKey: |`), or a secret source (`{ file }`, `{ env }`). */
@@ -49,6 +50,7 @@ const signingKeySchema: Schema = {
     }
     secretSchema.check(value, path, issues);
   },
+  jsonSchema: (ctx) => ({ anyOf: [{ type: 'string', pattern: '-----BEGIN' }, ctx.of(secretSchema, '')] }),
 };
 
 export const jwtSignSchema = s.object(

@@ -55,6 +55,7 @@ const durationSchema: Schema = {
   check(value, path, issues) {
     parse(value, path, issues);
   },
+  jsonSchema: () => ({ type: 'string', minLength: 1, description: 'a duration such as "2s", or a CEL expression giving milliseconds' }),
 };
 
 /** Milliseconds from an expression's value: a number, or a CEL duration; anything else is no delay. */

@@ -41,7 +41,11 @@ function compile(expr: unknown, path: string, issues: Issue[], types: readonly s
   }
 }
 
-const celString = (types: readonly string[]): Schema => ({ describe: 'CEL expression', check: (v, p, issues) => void compile(v, p, issues, types) });
+const celString = (types: readonly string[]): Schema => ({
+  describe: 'CEL expression',
+  check: (v, p, issues) => void compile(v, p, issues, types),
+  jsonSchema: () => ({ type: 'string', description: 'a CEL expression' }),
+});
 const STRING = ['string'];
 const ANY = ['bool', 'int', 'uint', 'double', 'string', 'bytes', 'list', 'map', 'null'];
 

@@ -21,6 +21,7 @@ const jsonObject: s.Schema = {
       issues.push({ path, message: `must be JSON: ${(err as Error).message}` });
     }
   },
+  jsonSchema: () => ({ type: 'object' }),
 };
 
 const attachment = s.object(

@@ -15,7 +15,7 @@ export const jwksSchema = s.object(
   {
     url: s.string({ pattern: /^https?:\/\/\S+$/, patternHint: 'an http(s) URL' }),
     file: s.string({ nonEmpty: true }),
-    inline: s.object({ keys: s.array(s.record({ describe: 'any', check() {} })) }, { required: ['keys'] }),
+    inline: s.object({ keys: s.array(s.record({ describe: 'any', check() {}, jsonSchema: () => ({}) })) }, { required: ['keys'] }),
     cacheMs: s.number({ integer: true, min: 0 }),
     minRefetchIntervalMs: s.number({ integer: true, min: 0 }),
   },

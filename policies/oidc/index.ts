@@ -50,7 +50,11 @@ export const oidc: PolicyDefinition<OidcPolicy> = {
     {
       issuer: urlSchema,
       clientId: s.string({ nonEmpty: true }),
-      clientSecret: { describe: 'string or { secret | env | file }', check: (v, p, issues) => (typeof v === 'string' ? s.string({ nonEmpty: true }).check(v, p, issues) : secretSchema.check(v, p, issues)) },
+      clientSecret: {
+        describe: 'string or { secret | env | file }',
+        check: (v, p, issues) => (typeof v === 'string' ? s.string({ nonEmpty: true }).check(v, p, issues) : secretSchema.check(v, p, issues)),
+        jsonSchema: (ctx) => ({ anyOf: [{ type: 'string', minLength: 1 }, ctx.of(secretSchema, '')] }),
+      },
       redirectURI: urlSchema,
       scopes: s.array(s.string({ nonEmpty: true, pattern: /^[^\s]+$/, patternHint: 'one scope, without spaces' })),
       cookieSecret: secretSchema,

@@ -26,6 +26,7 @@ const keyPart: Schema = {
     if (s.isPlainObject(value)) return keyObject.check(value, path, issues);
     issues.push({ path, message: `expected a key part (${KEY_WORDS.join(', ')}, { claim }, { header }, { constant }), got ${s.typeName(value)}` });
   },
+  jsonSchema: (ctx) => ({ anyOf: [{ enum: [...KEY_WORDS] }, ctx.of(keyObject, '')] }),
 };
 
 /** agentgateway's `type`: `requests` is what we count; `tokens` (LLM tokens) is named as not served. */
@@ -36,6 +37,7 @@ const limitType: Schema = {
       issues.push({ path, message: 'LLM token limits (agentgateway "type: tokens") are not served by Portcullis: it counts requests and protocol messages; use "requests" or leave type out' });
     } else if (value !== 'requests') issues.push({ path, message: `expected "requests", got ${JSON.stringify(value) ?? 'undefined'}` });
   },
+  jsonSchema: () => ({ const: 'requests' }),
 };
 
 const timeZone: Schema = {
@@ -47,6 +49,7 @@ const timeZone: Schema = {
     }
     if (!isTimeZone(value)) issues.push({ path, message: `unknown time zone ${JSON.stringify(value)} (expected an IANA name such as "UTC" or "Europe/Paris")` });
   },
+  jsonSchema: () => ({ type: 'string', description: 'an IANA time zone such as "UTC" or "Europe/Paris"' }),
 };
 
 const redisUrl: Schema = {
@@ -59,6 +62,7 @@ const redisUrl: Schema = {
     const problem = redisUrlProblem(value);
     if (problem) issues.push({ path, message: problem });
   },
+  jsonSchema: () => ({ type: 'string', pattern: '^[Rr][Ee][Dd][Ii][Ss][Ss]?://', description: 'a redis:// or rediss:// URL' }),
 };
 
 const proxyEntry: Schema = {
@@ -71,6 +75,7 @@ const proxyEntry: Schema = {
     const problem = proxyEntryProblem(value);
     if (problem) issues.push({ path, message: problem });
   },
+  jsonSchema: () => ({ type: 'string', description: 'an IP address or a CIDR range' }),
 };
 
 const limit = s.object(
@@ -102,6 +107,11 @@ const limit = s.object(
   },
 );
 
+const redisStore = s.object(
+  { redis: s.object({ url: redisUrl, prefix: s.string(), timeoutMs: positive }, { required: ['url'] }) },
+  { required: ['redis'] },
+);
+
 const store: Schema = {
   describe: '"local" | { redis }',
   check(value, path, issues) {
@@ -110,11 +120,9 @@ const store: Schema = {
       issues.push({ path, message: `expected "local" or { redis: { url } }, got ${JSON.stringify(value) ?? 'undefined'}` });
       return;
     }
-    s.object(
-      { redis: s.object({ url: redisUrl, prefix: s.string(), timeoutMs: positive }, { required: ['url'] }) },
-      { required: ['redis'] },
-    ).check(value, path, issues);
+    redisStore.check(value, path, issues);
   },
+  jsonSchema: (ctx) => ({ anyOf: [{ const: 'local' }, ctx.of(redisStore, '')] }),
 };
 
 export const rateLimitSchema: Schema = s.object(

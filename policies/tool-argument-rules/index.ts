@@ -11,7 +11,7 @@ export const DEFAULT_MAX_SCAN_BYTES = 1024 * 1024;
 const MAX_DEPTH = 64;
 
 // A recursive reference with a fixed name: `describe` of the real schema would recurse forever.
-const nested: s.Schema = { describe: 'argument schema', check: (v, p, i) => argumentSchema.check(v, p, i) };
+const nested: s.Schema = { describe: 'argument schema', check: (v, p, i) => argumentSchema.check(v, p, i), jsonSchema: (ctx) => ctx.of(argumentSchema, '') };
 const argumentSchema: s.Schema = s.lazy(() =>
   s.object({
     type: s.literal('object', 'array', 'string', 'number', 'integer', 'boolean', 'null'),
@@ -19,8 +19,8 @@ const argumentSchema: s.Schema = s.lazy(() =>
     required: s.array(s.string()),
     additionalProperties: s.boolean(),
     items: nested,
-    enum: s.array({ describe: 'JSON value', check() {} }),
-    const: { describe: 'JSON value', check() {} },
+    enum: s.array({ describe: 'JSON value', check() {}, jsonSchema: () => ({}) }),
+    const: { describe: 'JSON value', check() {}, jsonSchema: () => ({}) },
     pattern: linearRegexSchema(),
     minLength: s.number({ integer: true, min: 0 }),
     maxLength: s.number({ integer: true, min: 0 }),

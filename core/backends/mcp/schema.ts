@@ -29,6 +29,7 @@ const inheritEnvSchema: Schema = {
     if (Array.isArray(value)) return array(string({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, patternHint: 'an environment variable name' })).check(value, p, issues);
     issues.push({ path: p, message: `expected true, false or a list of variable names, got ${JSON.stringify(value)}` });
   },
+  jsonSchema: () => ({ anyOf: [{ type: 'boolean' }, { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } }] }),
 };
 
 const mcpTarget = object(

@@ -3,7 +3,7 @@ import { matchesEverything } from './glob.ts';
 import { SEARCH_TOOL, CALL_TOOL } from './search.ts';
 
 /** Any JSON value (a fixed or default argument). */
-const json: Schema = { describe: 'JSON value', check() {} };
+const json: Schema = { describe: 'JSON value', check() {}, jsonSchema: () => ({}) };
 
 /** Tool names as MCP allows them (1–128 of letters, digits, `_`, `-`, `.`, `/`). */
 const toolName = string({ pattern: /^[A-Za-z0-9_./-]{1,128}$/, patternHint: '1 to 128 letters, digits, "_", "-", "." or "/"' });
@@ -50,6 +50,7 @@ const scalar: Schema = {
   check(value, p, issues) {
     if (!['string', 'number', 'boolean'].includes(typeof value)) issues.push({ path: p, message: `expected a string, number or boolean, got ${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value}` });
   },
+  jsonSchema: () => ({ type: ['string', 'number', 'boolean'] }),
 };
 const claimValue: Schema = {
   describe: 'string, number, boolean or array of them',
@@ -59,6 +60,7 @@ const claimValue: Schema = {
       value.forEach((x, i) => scalar.check(x, `${p}[${i}]`, issues));
     } else scalar.check(value, p, issues);
   },
+  jsonSchema: (ctx) => ({ anyOf: [ctx.of(scalar, ''), { type: 'array', items: ctx.of(scalar, '[]'), minItems: 1 }] }),
 };
 
 const grant = object(

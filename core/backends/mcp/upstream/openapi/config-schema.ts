@@ -19,7 +19,7 @@ const schemaSource = oneOf('string (inline document) or object with file, url or
         url: string({ pattern: /^https?:\/\//, patternHint: 'an http(s) URL' }),
         inline: oneOf('string or object', [
           { when: (v) => typeof v === 'string', schema: string({ nonEmpty: true }) },
-          { when: isPlainObject, schema: { describe: 'object', check() {} } },
+          { when: isPlainObject, schema: { describe: 'object', check() {}, jsonSchema: () => ({ type: 'object' }) } },
         ]),
         timeoutMs: number({ integer: true, min: 1, max: 300_000 }),
       },
