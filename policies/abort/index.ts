@@ -4,7 +4,7 @@ import { s } from '../../core/config/index.ts';
 import type { Issue, Schema } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
-import { CEL_VARIABLES, httpActivation } from '../authorization/cel.ts';
+import { CEL_VARIABLES, httpActivation } from '../authorization/index.ts';
 
 /**
  * Fault injection: answer with an error instead of reaching the backend, for a share of requests (`percentage`)

@@ -10,6 +10,7 @@ import { celRulesSchema, compileRuleSet, httpActivation, ruleSetAllows } from '.
 import { UPSTREAM_CREDENTIAL_PROBE, UPSTREAM_CREDENTIALS } from '../../core/pipeline/index.ts';
 
 export { markSecretHeader } from './secret-headers.ts';
+export { CEL_VARIABLES, httpActivation } from './cel.ts';
 
 export const DEFAULT_ENTRYPOINT = 'authz/allow';
 

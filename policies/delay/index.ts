@@ -5,7 +5,7 @@ import { parseDuration, s } from '../../core/config/index.ts';
 import type { Issue, Schema } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
-import { CEL_VARIABLES, httpActivation } from '../authorization/cel.ts';
+import { CEL_VARIABLES, httpActivation } from '../authorization/index.ts';
 
 /**
  * Fault injection: latency added before the request goes on to its backend (agentgateway's `delay`). `duration`

@@ -7,7 +7,7 @@ import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey } from '../../core/state/index.ts';
 import { LOG_VARIABLES } from '../../core/telemetry/index.ts';
-import { CEL_VARIABLES, httpActivation } from '../authorization/cel.ts';
+import { CEL_VARIABLES, httpActivation } from '../authorization/index.ts';
 
 /**
  * An external HTTP authorizer decides each request (agentgateway's `extAuthz` with `protocol: { http: {} }`): the

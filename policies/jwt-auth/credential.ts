@@ -1,7 +1,7 @@
 import type { TokenLocation } from '../../sdk-types/security.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { RequestContext } from '../../core/pipeline/index.ts';
-import { markSecretHeader } from '../authorization/secret-headers.ts';
+import { markSecretHeader } from '../authorization/index.ts';
 
 /** Where a credential was found, so it can be removed before forwarding. */
 export type CredentialSource = { kind: 'header' | 'query' | 'cookie'; name: string };

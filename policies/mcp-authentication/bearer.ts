@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { BearerMethod } from '../../sdk-types/security.ts';
 import type { RequestContext } from '../../core/pipeline/index.ts';
-import { markSecretHeader } from '../authorization/secret-headers.ts';
+import { markSecretHeader } from '../authorization/index.ts';
 
 /** A form body read to find `access_token` is at most this large (RFC 6750 bodies are small forms). */
 export const FORM_BODY_LIMIT = 64 * 1024;

@@ -5,7 +5,7 @@ import type { Issue } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import type { RemoteRateLimitPolicy } from '../../sdk-types/remote-rate-limit.ts';
-import { httpActivation } from '../authorization/cel.ts';
+import { httpActivation } from '../authorization/index.ts';
 import { decodeResponse, encodeRequest, RlsCode, SHOULD_RATE_LIMIT, type RlsEntry, type RlsHeader, type RlsRequest, type RlsResponse } from './proto.ts';
 import { compileValue, remoteRateLimitSchema } from './schema.ts';
 

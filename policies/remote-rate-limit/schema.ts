@@ -1,7 +1,7 @@
 import { CelCompileError, compileCel, createCelEnvironment, type CelProgram } from '../../core/cel/index.ts';
 import { hostPortSchema, s } from '../../core/config/index.ts';
 import type { Issue, Schema } from '../../core/schema/index.ts';
-import { CEL_VARIABLES } from '../authorization/cel.ts';
+import { CEL_VARIABLES } from '../authorization/index.ts';
 
 /** The result types a descriptor value may have: each is sent as its string form. */
 export const VALUE_TYPES = ['string', 'int', 'uint', 'double', 'bool'];
@@ -24,7 +24,7 @@ export function compileValue(expr: unknown, path: string, issues: Issue[]): CelP
   }
 }
 
-const celValue: Schema = { describe: 'CEL expression', check: (v, p, issues) => void compileValue(v, p, issues) };
+const celValue: Schema = { describe: 'CEL expression', check: (v, p, issues) => void compileValue(v, p, issues), jsonSchema: () => ({ type: 'string', description: 'a CEL expression over the request' }) };
 
 const entry = s.object({ key: s.string({ nonEmpty: true }), value: celValue }, { required: ['key', 'value'] });
 

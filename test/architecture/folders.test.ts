@@ -108,7 +108,7 @@ describe('the import graph of the product folders', () => {
  * Imports from another folder that bypass its index.ts, per target folder, as counted today: the budget only
  * shrinks (a folder not listed has none). `sdk-types` is exempt: its files are the public types, one per area.
  * The feature branches of the same batch (identity, agentgateway compat, tool governance) landed beside this check
- * and added 14 (pipeline, state, telemetry, the shared CEL activation of authorization, backend-auth's secret.ts).
+ * and added some (pipeline, state, telemetry, backend-auth's secret.ts).
  */
 const INDEX_BYPASS_BUDGET: Readonly<Record<string, number>> = {
   'core/admin': 2,
@@ -124,7 +124,7 @@ const INDEX_BYPASS_BUDGET: Readonly<Record<string, number>> = {
   'core/state': 5,
   'core/telemetry': 59,
   'core/upstream': 4,
-  'policies/authorization': 6,
+  'policies/authorization': 1,
   'policies/backend-auth': 6,
   'policies/jwt-auth': 4,
 };
