@@ -9,18 +9,6 @@ import { describe, it } from 'node:test';
 const ROOT = resolve(new URL('../../', import.meta.url).pathname);
 const README_MAX_LINES = 260;
 
-// Written on other branches of this batch; they exist once those are merged. A name here is accepted as a link target
-// only while the file is missing, so the list cannot hide a broken link after the merge: delete it then.
-const PROVIDED_BY_ANOTHER_BRANCH = new Set([
-  'docs/architecture.md',
-  'docs/mcp-authentication.md',
-  'docs/upstream-credentials.md',
-  'docs/telemetry-switches.md',
-  'docs/agentgateway-extensions.md',
-  'docs/tool-governance.md',
-  'docs/performance.md',
-]);
-
 /** Paths that only exist on a particular machine: a checkout, a home, a test's temporary directory. */
 const MACHINE_PATH = /(?:\/work\/(?:wt|main|shared)\/|\/root\/|\/tmp\/pcl-|\/Users\/\w|[A-Z]:\\Users\\)/;
 
@@ -53,7 +41,7 @@ function lines(markdown: string): Array<{ n: number; text: string }> {
 }
 
 /** Every problem of one Markdown file, `file` relative to `root`. */
-export function checkMarkdown(root: string, file: string, markdown: string, provided = PROVIDED_BY_ANOTHER_BRANCH): Problem[] {
+export function checkMarkdown(root: string, file: string, markdown: string): Problem[] {
   const problems: Problem[] = [];
   const at = (line: number, message: string) => problems.push({ file, line, message });
   markdown.split('\n').forEach((text, i) => {
@@ -76,7 +64,7 @@ export function checkMarkdown(root: string, file: string, markdown: string, prov
         continue;
       }
       if (!existsSync(abs)) {
-        if (!provided.has(rel)) at(n, `link ${target}: no file ${rel}`);
+        at(n, `link ${target}: no file ${rel}`);
         continue;
       }
       if (anchor !== undefined && statSync(abs).isFile() && abs.endsWith('.md')) {
@@ -118,7 +106,7 @@ describe('README and docs/', () => {
       '# Title', '## Upstream calls: retries, TLS', '[a](docs/nothing.md) [b](#upstream-calls-retries-tls) [c](#nope)',
       '[d](../shared/ARCHITECTURE.md) [e](https://example.com/x) [f](docs/architecture.md)', 'run /work/wt/docs/x', '```', '[g](missing.md)', '```',
     ].join('\n');
-    const problems = checkMarkdown(ROOT, 'README.md', doc, new Set(['docs/architecture.md'])).map((p) => `${p.line}: ${p.message}`);
+    const problems = checkMarkdown(ROOT, 'README.md', doc).map((p) => `${p.line}: ${p.message}`);
     const expected = [
       '5: a path of one machine: /work/wt/…',
       '3: link docs/nothing.md: no file docs/nothing.md',
