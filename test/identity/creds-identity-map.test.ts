@@ -186,7 +186,7 @@ describe('backendAuth.identityMap: bad settings are refused with their path', ()
     const cases: Array<[unknown, string]> = [
       [{ identityMap: { credentials: { a: 'vault://x' } } }, '.identityMap.credentials.a: expected env://NAME or file://PATH, got "vault://x"'],
       [{ identityMap: { credentials: {}, fallback: 'allow' } }, ".identityMap.fallback: expected \"deny\" | \"none\", got \"allow\""],
-      [{ identityMap: { credentials: {} }, passthrough: true }, ': expected exactly one of credential, passthrough, identityMap, tokenExchange, oauth, got passthrough, identityMap'],
+      [{ identityMap: { credentials: {} }, passthrough: true }, ': expected exactly one of credential, passthrough, jwtSign, identityMap, tokenExchange, oauth, got passthrough, identityMap'],
     ];
     for (const [backendAuth, message] of cases) {
       await assert.rejects(startTestGateway(simpleConfig([{ name: 'r', policies: { backendAuth } as any, backends: [{ host: '127.0.0.1:9' }] }])), (err: any) => {
