@@ -492,4 +492,24 @@ export interface TokenExchangeCredentials {
   timeoutMs?: number;
   /** How many exchanged tokens the cache keeps (least recently used evicted). @default 10000 @example 1000 */
   cacheEntries?: number;
+  /**
+   * The grant: `tokenExchange` (RFC 8693, the caller's token as `subject_token`) or `jwtBearer` (RFC 7523, the
+   * caller's token as `assertion`: the shape of Microsoft Entra's on-behalf-of flow, with `additionalParams`).
+   * @default 'tokenExchange'
+   * @example 'jwtBearer'
+   */
+  grantType?: 'tokenExchange' | 'jwtBearer';
+  /**
+   * How the gateway authenticates as `clientId`: `basic` (HTTP Basic, client_secret_basic) or `post` (`client_id`
+   * and `client_secret` in the form, client_secret_post).
+   * @default 'basic'
+   * @example 'post'
+   */
+  clientAuthMethod?: 'basic' | 'post';
+  /**
+   * More form parameters sent as they are (they cannot override the grant's own parameters).
+   * @default undefined
+   * @example { requested_token_use: 'on_behalf_of' }
+   */
+  additionalParams?: Record<string, string>;
 }

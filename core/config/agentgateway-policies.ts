@@ -213,6 +213,21 @@ const MAPPERS: Record<string, Mapper> = {
       }
       out.jwtSign = jwtSign;
     }
+    // oauthTokenExchange (RFC 8693, or RFC 7523 with grantType: jwtBearer) is our tokenExchange.
+    if (isPlainObject(out.oauthTokenExchange)) {
+      out.tokenExchange = fromOAuthTokenExchange(out.oauthTokenExchange, join(path, 'oauthTokenExchange'), issues);
+      delete out.oauthTokenExchange;
+    }
+    if (out.crossAppAccess !== undefined) {
+      issues.push(
+        unsupported(
+          'backendAuth.crossAppAccess',
+          join(path, 'crossAppAccess'),
+          'Cross App Access (ID-JAG) chains two grants: an RFC 8693 exchange at the identity provider for an Identity Assertion JWT Authorization Grant (requested_token_type urn:ietf:params:oauth:token-type:id-jag), then an RFC 7523 jwt-bearer grant of that ID-JAG at the resource authorization server. One leg is served: backendAuth.tokenExchange (grantType tokenExchange or jwtBearer)',
+        ),
+      );
+      delete out.crossAppAccess;
+    }
     for (const cloud of ['gcp', 'aws', 'azure']) {
       if (out[cloud] !== undefined) {
         issues.push(unsupported(`backendAuth.${cloud}`, join(path, cloud), 'use `key` or `passthrough`'));
@@ -319,4 +334,55 @@ const MAPPERS: Record<string, Mapper> = {
 function mapJwks(jwks: unknown): unknown {
   if (typeof jwks === 'string') return /^https?:\/\//.test(jwks) ? { url: jwks } : { file: jwks };
   return jwks;
+}
+
+/** A CEL string literal (`'"on_behalf_of"'`), the only additionalParams value read without CEL; else undefined. */
+function celStringLiteral(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*$/.exec(value);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+/**
+ * agentgateway's `backendAuth.oauthTokenExchange` as our `tokenExchange`: the endpoint is `host` (`host:port` is
+ * plain HTTP, `https://host` is HTTPS) and `path`; `clientAuth` (clientSecretBasic or clientSecretPost), one
+ * audience, one resource, scopes, grantType, and additionalParams whose values are string literals.
+ */
+function fromOAuthTokenExchange(value: Obj, path: string, issues: Issue[]): Obj {
+  const out: Obj = {};
+  const host = typeof value.host === 'string' ? value.host : undefined;
+  if (host === undefined) issues.push({ path: join(path, 'host'), message: 'expected the token endpoint host (`host:port` or `https://host`)' });
+  else out.tokenEndpoint = `${/^https?:\/\//.test(host) ? host : `http://${host}`}${typeof value.path === 'string' ? value.path : '/'}`;
+  if (value.grantType !== undefined) out.grantType = value.grantType;
+  if (isPlainObject(value.clientAuth)) {
+    const auth = value.clientAuth;
+    if (auth.clientId !== undefined) out.clientId = auth.clientId;
+    if (typeof auth.clientSecret === 'string') out.clientSecret = { secret: auth.clientSecret };
+    else if (auth.clientSecret !== undefined) out.clientSecret = auth.clientSecret;
+    if (auth.method === 'clientSecretPost') out.clientAuthMethod = 'post';
+    else if (auth.method === 'clientSecretBasic' || auth.method === undefined) out.clientAuthMethod = 'basic';
+    else issues.push(unsupported(`oauthTokenExchange.clientAuth.method ${String(auth.method)}`, join(join(path, 'clientAuth'), 'method'), 'use clientSecretBasic or clientSecretPost'));
+  }
+  for (const [from, to] of [['audiences', 'audience'], ['resources', 'resource']] as const) {
+    const list = value[from];
+    if (list === undefined) continue;
+    if (Array.isArray(list) && list.length === 1) out[to] = list[0];
+    else issues.push(unsupported(`oauthTokenExchange.${from} (other than one)`, join(path, from), `give one ${to}`));
+  }
+  if (Array.isArray(value.scopes)) out.scope = value.scopes.join(' ');
+  if (value.requestedTokenType !== undefined) out.requestedTokenType = value.requestedTokenType;
+  if (isPlainObject(value.additionalParams)) {
+    const params: Record<string, string> = {};
+    for (const [name, expr] of Object.entries(value.additionalParams)) {
+      const literal = celStringLiteral(expr);
+      if (literal === undefined) issues.push(unsupported('oauthTokenExchange.additionalParams (a CEL expression other than a string literal)', join(join(path, 'additionalParams'), name), 'give the value as a quoted string literal'));
+      else params[name] = literal;
+    }
+    out.additionalParams = params;
+  }
+  if (isPlainObject(value.cache) && typeof value.cache.maxEntries === 'number' && value.cache.maxEntries > 0) out.cacheEntries = value.cache.maxEntries;
+  for (const key of ['subjectToken', 'actorToken', 'authorizationLocation']) {
+    if (value[key] !== undefined) issues.push(unsupported(`oauthTokenExchange.${key}`, join(path, key), 'the subject is the caller\'s bearer token and the result is sent as Authorization: Bearer'));
+  }
+  return out;
 }

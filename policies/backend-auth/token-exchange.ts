@@ -8,6 +8,9 @@ import { readSecret, secretSchema } from './secret.ts';
 import { bearerOf, type CredentialResolver } from './per-user.ts';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** Form parameters the grants set themselves. */
+const RESERVED_PARAMS = new Set(['grant_type', 'subject_token', 'subject_token_type', 'assertion', 'audience', 'resource', 'scope', 'requested_token_type', 'client_id', 'client_secret']);
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 export const TOKEN_EXCHANGE_DEFAULTS = { timeoutMs: 5000, cacheEntries: 10_000 } as const;
 /** A cached token is dropped this long before it expires, so that none reaches the upstream about to lapse. */
@@ -29,11 +32,21 @@ export const tokenExchangeSchema = s.object(
     requestedTokenType: s.string({ nonEmpty: true }),
     timeoutMs: s.number({ integer: true, min: 1, max: 120_000 }),
     cacheEntries: s.number({ integer: true, min: 1, max: 1_000_000 }),
+    grantType: s.literal('tokenExchange', 'jwtBearer'),
+    clientAuthMethod: s.literal('basic', 'post'),
+    additionalParams: s.record(s.string()),
   },
   {
     required: ['tokenEndpoint'],
     refine(v, path, issues) {
-      if (v.audience === undefined && v.resource === undefined) issues.push({ path, message: 'needs audience or resource: the upstream the exchanged token is for' });
+      for (const name of Object.keys(v.additionalParams ?? {})) {
+        if (RESERVED_PARAMS.has(name)) issues.push({ path: `${path}.additionalParams.${name}`, message: 'is a parameter of the grant itself: set it with its own setting' });
+      }
+      if (v.grantType === 'jwtBearer' && (v.subjectTokenType !== undefined || v.requestedTokenType !== undefined)) issues.push({ path, message: 'subjectTokenType and requestedTokenType belong to the tokenExchange grant, not jwtBearer' });
+      if (v.clientAuthMethod !== undefined && v.clientId === undefined) issues.push({ path: `${path}.clientAuthMethod`, message: 'needs clientId' });
+      if (v.grantType === 'jwtBearer') {
+        if (v.audience === undefined && v.resource === undefined && v.scope === undefined) issues.push({ path, message: 'needs audience, resource or scope: what the token is asked for' });
+      } else if (v.audience === undefined && v.resource === undefined) issues.push({ path, message: 'needs audience or resource: the upstream the exchanged token is for' });
       if (v.clientSecret !== undefined && v.clientId === undefined) issues.push({ path: `${path}.clientSecret`, message: 'needs clientId (the secret authenticates that client)' });
     },
   },
@@ -49,20 +62,27 @@ interface Cached {
  * token) for this policy's audience, until it expires. Concurrent requests of one caller share one exchange.
  */
 export function createTokenExchangeResolver(config: TokenExchangeCredentials, baseDir: string, path: string): { resolve: CredentialResolver; cache: BoundedMap<string, Cached> } {
-  const basic =
-    config.clientId === undefined
-      ? undefined
-      : `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(config.clientSecret ? readSecret(config.clientSecret, baseDir, `${path}.clientSecret`) : '')}`).toString('base64')}`;
+  const secret = config.clientSecret ? readSecret(config.clientSecret, baseDir, `${path}.clientSecret`) : '';
+  const post = config.clientAuthMethod === 'post';
+  const basic = config.clientId === undefined || post ? undefined : `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
   const timeoutMs = config.timeoutMs ?? TOKEN_EXCHANGE_DEFAULTS.timeoutMs;
   const cache = new BoundedMap<string, Cached>(config.cacheEntries ?? TOKEN_EXCHANGE_DEFAULTS.cacheEntries);
   const inflight = new Map<string, Promise<Cached>>();
-  const audience = config.audience ?? config.resource!;
+  const audience = config.audience ?? config.resource ?? config.scope ?? '';
 
   const fail = (message: string, status?: number, cause?: unknown) =>
     new GatewayError(ErrorCodes.TOKEN_EXCHANGE_FAILED, `backendAuth.tokenExchange: ${message}; nothing was sent upstream`, { status, cause });
 
   async function exchange(subjectToken: string, capMs: number | undefined): Promise<Cached> {
-    const form = new URLSearchParams({ grant_type: TOKEN_EXCHANGE_GRANT, subject_token: subjectToken, subject_token_type: config.subjectTokenType ?? ACCESS_TOKEN_TYPE });
+    const form =
+      config.grantType === 'jwtBearer'
+        ? new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: subjectToken })
+        : new URLSearchParams({ grant_type: TOKEN_EXCHANGE_GRANT, subject_token: subjectToken, subject_token_type: config.subjectTokenType ?? ACCESS_TOKEN_TYPE });
+    for (const [name, value] of Object.entries(config.additionalParams ?? {})) form.set(name, value);
+    if (post && config.clientId !== undefined) {
+      form.set('client_id', config.clientId);
+      if (config.clientSecret !== undefined) form.set('client_secret', secret);
+    }
     if (config.audience !== undefined) form.set('audience', config.audience);
     if (config.resource !== undefined) form.set('resource', config.resource);
     if (config.scope !== undefined) form.set('scope', config.scope);

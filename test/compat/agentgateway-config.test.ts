@@ -297,6 +297,37 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
     assert.equal(route.policies.mcpAuthorization?.rules.length, 1);
   });
 
+  it("backendAuth.oauthTokenExchange is our tokenExchange; a single backend's policies are the route's; what cannot map is named", async () => {
+    const route = (policies: string, name = 'r') => `- port: 3902\n  listeners:\n  - routes:\n    - name: ${name}\n      backends:\n      - host: localhost:18080\n        policies:\n          backendAuth:\n            oauthTokenExchange:\n${policies}`;
+    const good = await write('tx.yaml', `binds:\n${route('              host: https://idp.example.com\n              path: /oauth2/token\n              grantType: jwtBearer\n              clientAuth: { clientId: app, clientSecret: s3cret, method: clientSecretPost }\n              scopes: [a, b]\n              resources: [https://api.example.com]\n              additionalParams: { requested_token_use: \'"on_behalf_of"\' }\n              cache: { maxEntries: 50 }\n')}`);
+    const { config } = await loadConfig(good, builtinPolicies);
+    const r = config.binds[0].listeners[0].routes[0];
+    assert.deepEqual(r.policies.backendAuth, {
+      tokenExchange: {
+        tokenEndpoint: 'https://idp.example.com/oauth2/token',
+        grantType: 'jwtBearer',
+        clientId: 'app',
+        clientSecret: { secret: 's3cret' },
+        clientAuthMethod: 'post',
+        resource: 'https://api.example.com',
+        scope: 'a b',
+        additionalParams: { requested_token_use: 'on_behalf_of' },
+        cacheEntries: 50,
+      },
+    });
+    assert.equal((r.backends[0].config as { policies?: unknown }).policies, undefined);
+    const bad = await write('tx-bad.yaml', `binds:\n${route('              host: localhost:7080\n              audiences: [a, b]\n              clientAuth: { clientId: app, method: privateKeyJwt }\n              additionalParams: { x: \'request.headers["x"]\' }\n              actorToken: { source: { header: x } }\n')}`);
+    const at = 'binds[0].listeners[0].routes[0].backends[0].policies.backendAuth.oauthTokenExchange';
+    assert.deepEqual(await errorsOf(bad), [
+      `${at}.clientAuth.method: agentgateway feature \`oauthTokenExchange.clientAuth.method privateKeyJwt\` is not supported by Portcullis (use clientSecretBasic or clientSecretPost)`,
+      `${at}.audiences: agentgateway feature \`oauthTokenExchange.audiences (other than one)\` is not supported by Portcullis (give one audience)`,
+      `${at}.additionalParams.x: agentgateway feature \`oauthTokenExchange.additionalParams (a CEL expression other than a string literal)\` is not supported by Portcullis (give the value as a quoted string literal)`,
+      `${at}.actorToken: agentgateway feature \`oauthTokenExchange.actorToken\` is not supported by Portcullis (the subject is the caller's bearer token and the result is sent as Authorization: Bearer)`,
+      // Validated as our policy, on the route it was lifted to.
+      'binds[0].listeners[0].routes[0].policies.backendAuth.tokenExchange: needs audience or resource: the upstream the exchanged token is for',
+    ]);
+  });
+
   it('apiKey keyHash ("sha256:<hex>") is the digest; a malformed one is an error with its path', async () => {
     const hex = '1311f8fc80a7ea28d78dd7723f09c44c1754cd35160ca8e7133ae3d7f636a19a';
     const ok = await write('keyhash.yaml', `binds:\n- port: 3902\n  listeners:\n  - routes:\n    - policies:\n        apiKey:\n          keys:\n          - keyHash: "sha256:${hex.toUpperCase()}"\n            metadata: { group: sales }\n${EVERYTHING}`);

@@ -53,8 +53,8 @@ export interface TokenServer extends Proc {
   exchanges(): Promise<number>;
 }
 
-export async function startTokenServer(exchangeTtlSeconds = 120): Promise<TokenServer> {
-  const proc = await start(TOKEN_SERVER, [String(exchangeTtlSeconds)], {}, 'token server');
+export async function startTokenServer(exchangeTtlSeconds = 120, env: Record<string, string> = {}): Promise<TokenServer> {
+  const proc = await start(TOKEN_SERVER, [String(exchangeTtlSeconds)], env, 'token server');
   const post = async (path: string, body: unknown) => (await fetch(`${proc.url}${path}`, { method: 'POST', body: JSON.stringify(body) })).json();
   return {
     ...proc,
