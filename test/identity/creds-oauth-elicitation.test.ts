@@ -3,11 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { UrlElicitationRequiredError, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startTestGateway, simpleConfig, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, MCP_TEST_EXTRA, text } from '../helpers/mcp.ts';
+import { connectClient, MCP_TEST_EXTRA, postModern, text } from '../helpers/mcp.ts';
 import { sha256Hex } from '../../policies/api-key/index.ts';
 import { browserLogin, MCP_HEADERS, initializeBody, startCredsUpstream, startUpstreamAs, type CredsUpstream, type Proc } from './creds-helpers.ts';
 
-const KEYS = { erin: 'erin-key-elicit', frank: 'frank-key-elicit', gina: 'gina-key-elicit' };
+const KEYS = { erin: 'erin-key-elicit', frank: 'frank-key-elicit', gina: 'gina-key-elicit', ivy: 'ivy-key-elicit' };
 const as = (who: keyof typeof KEYS) => ({ 'x-api-key': KEYS[who] });
 
 /** The URL elicitation a refused call carries, checked against the spec's shape (MCP 2025-11-25, -32042). */
@@ -72,6 +72,8 @@ describe('backendAuth.oauth on an MCP route: an unlinked user gets a URL-mode el
     clients.push(c);
     return c;
   };
+  /** A 2026-07-28 request (postModern's envelope) carrying the user's API key. */
+  const postModernAs = (who: keyof typeof KEYS, body: Record<string, unknown>) => postModern(`${gw.url()}/mcp`, body, { headers: as(who) });
   const completeLogin = async (url: string, who: string) => {
     const r = await fetch(await browserLogin(url, who));
     assert.equal(r.status, 200, await r.clone().text());
@@ -122,6 +124,19 @@ describe('backendAuth.oauth on an MCP route: an unlinked user gets a URL-mode el
     const refusal = (await rest.json()) as { error: { code: string; loginUrl: string } };
     assert.equal(refusal.error.code, 'PCL_ERR_UPSTREAM_LINK_REQUIRED');
     assert.equal(refusal.error.loginUrl, body.error.data.elicitations[0].url, 'one pending login per user and link');
+  });
+
+  it('a legacy HTTP+SSE session and 2026-07-28 requests (no session) get the same elicitation; after the login both call the tool', async () => {
+    const legacy = await connectClient(`${gw.url()}/mcp/sse`, { sse: true, headers: as('ivy'), capabilities: { elicitation: { url: {} } } });
+    clients.push(legacy);
+    const viaLegacy = await elicitationOf(legacy.callTool({ name: 'whoami', arguments: {} }));
+    const modern = await postModernAs('ivy', { id: 3, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+    assert.equal(modern.body.error?.code, -32042, JSON.stringify(modern.body));
+    assert.equal(modern.body.error.data.elicitations[0].url, viaLegacy.url);
+    await completeLogin(viaLegacy.url, 'ivy');
+    assert.equal(text(await legacy.callTool({ name: 'whoami', arguments: {} })), 'user=ivy');
+    const after = await postModernAs('ivy', { id: 4, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+    assert.equal(after.body.result?.content?.[0]?.text, 'user=ivy', JSON.stringify(after.body));
   });
 
   it('a link revoked while a session is open: the next call elicits a new login, the upstream is not called without a token', async () => {
