@@ -512,4 +512,26 @@ export interface TokenExchangeCredentials {
    * @example { requested_token_use: 'on_behalf_of' }
    */
   additionalParams?: Record<string, string>;
+  /**
+   * How long a token is cached when the endpoint gives no `expires_in`, in milliseconds (still never past the
+   * caller's own token's expiry). Without it, such a token is not cached.
+   * @default undefined
+   * @example 300000
+   */
+  cacheTtlMs?: number;
+  /**
+   * Cross App Access (ID-JAG): the token got from `tokenEndpoint` (ask for `requestedTokenType:
+   * 'urn:ietf:params:oauth:token-type:id-jag'`, `audience` the resource authorization server) is presented as an
+   * RFC 7523 jwt-bearer `assertion` at this resource authorization server, and the access token it answers is the
+   * one sent upstream. `scope` defaults to the first leg's.
+   * @default undefined
+   * @example { tokenEndpoint: 'https://auth.example.com/oauth/token', clientId: 'resource-client', clientSecret: { env: 'RES_SECRET' }, clientAuthMethod: 'post' }
+   */
+  resourceAuthorizationServer?: {
+    tokenEndpoint: string;
+    clientId?: string;
+    clientSecret?: SecretSource;
+    clientAuthMethod?: 'basic' | 'post';
+    scope?: string;
+  };
 }

@@ -328,6 +328,32 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
     ]);
   });
 
+  it('backendAuth.crossAppAccess is a tokenExchange for an ID-JAG chained to the resource authorization server; what cannot map is named', async () => {
+    const cfg = (extra: string) =>
+      `binds:\n- port: 3903\n  listeners:\n  - routes:\n    - policies:\n        backendAuth:\n          crossAppAccess:\n            identityProvider: { host: https://idp.example.com, path: /token, clientAuth: { clientId: agent, clientSecret: a, method: clientSecretPost } }\n            resourceAuthorizationServer: { host: "as.example.com:8443", path: /oauth/token, clientAuth: { clientId: res, clientSecret: r } }\n            audience: https://as.example.com/\n            scopes: [todos.read]\n${extra}      backends:\n      - host: api.example.com:443\n`;
+    const { config } = await loadConfig(await write('xaa.yaml', cfg('            accessTokenScopes: [todos.read, todos.write]\n            cache: { defaultTtl: 1h }\n')), builtinPolicies);
+    assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.backendAuth, {
+      tokenExchange: {
+        tokenEndpoint: 'https://idp.example.com/token',
+        clientId: 'agent',
+        clientSecret: { secret: 'a' },
+        clientAuthMethod: 'post',
+        requestedTokenType: 'urn:ietf:params:oauth:token-type:id-jag',
+        subjectTokenType: 'urn:ietf:params:oauth:token-type:id_token',
+        audience: 'https://as.example.com/',
+        scope: 'todos.read',
+        resourceAuthorizationServer: { tokenEndpoint: 'http://as.example.com:8443/oauth/token', clientId: 'res', clientSecret: { secret: 'r' }, clientAuthMethod: 'basic', scope: 'todos.read todos.write' },
+        cacheTtlMs: 3_600_000,
+      },
+    });
+    const at = 'binds[0].listeners[0].routes[0].policies.backendAuth.crossAppAccess';
+    assert.deepEqual(await errorsOf(await write('xaa-bad.yaml', cfg('            resources: [a, b]\n            subjectToken: { source: { header: x-token } }\n            cache: { defaultTtl: soon }\n'))), [
+      `${at}.resources: agentgateway feature \`crossAppAccess.resources (other than one)\` is not supported by Portcullis (give one resource)`,
+      `${at}.subjectToken.source: agentgateway feature \`crossAppAccess.subjectToken.source (other than jwt.rawToken.unredacted())\` is not supported by Portcullis (the subject is the caller's bearer token)`,
+      `${at}.cache.defaultTtl: expected a duration such as "500ms", "10s", "1m30s" or a number of milliseconds, got "soon"`,
+    ]);
+  });
+
   it('apiKey keyHash ("sha256:<hex>") is the digest; a malformed one is an error with its path', async () => {
     const hex = '1311f8fc80a7ea28d78dd7723f09c44c1754cd35160ca8e7133ae3d7f636a19a';
     const ok = await write('keyhash.yaml', `binds:\n- port: 3902\n  listeners:\n  - routes:\n    - policies:\n        apiKey:\n          keys:\n          - keyHash: "sha256:${hex.toUpperCase()}"\n            metadata: { group: sales }\n${EVERYTHING}`);

@@ -47,9 +47,8 @@ export const EXAMPLES: Record<string, { runs: true } | { runs: false; missing: s
   'traffic-token-exchange/oauth-rfc8693/config.yaml': { runs: true },
   'traffic-token-exchange/jwt-authz-grant/config.yaml': { runs: true },
   'traffic-token-exchange/extauthz/config.yaml': { runs: false, missing: 'transformations, transformations' },
-  'traffic-cross-app-access/keycloak/gateway.yaml': { runs: false, missing: 'backendAuth.crossAppAccess' },
-  'traffic-cross-app-access/okta-auth0/gateway.yaml': { runs: false, missing: 'backendAuth.crossAppAccess' },
-  'traffic-cross-app-access/xaa-dev/gateway.yaml': { runs: false, missing: 'backendAuth.crossAppAccess' },
+  'traffic-cross-app-access/keycloak/gateway.yaml': { runs: true },
+  'traffic-cross-app-access/xaa-dev/gateway.yaml': { runs: true },
 };
 
 const validate = (file: string) => spawnSync(process.execPath, [BIN, 'validate', '-c', file], { cwd: AG_ROOT, encoding: 'utf8', timeout: 60_000 });
@@ -259,6 +258,39 @@ describe("agentgateway's example configs (its repository, 2026-08-21), unchanged
           await gw.stop();
         }
       });
+    });
+
+    it("traffic-cross-app-access/keycloak: alice's ID token becomes an ID-JAG (agent-client) and then the resource server's access token (resource-client)", async () => {
+      const kc = await startTokenServer(120, {
+        TS_REALM: 'idjag-demo',
+        TS_EXTRA_CLIENTS: 'agent-client:agent-secret,resource-client:resource-secret',
+        TS_EXTRA_AUDIENCES: 'https://resource.idjag.demo',
+        TS_SUBJECT_AUDIENCES: 'agent-client',
+      });
+      // agentgateway expands `$VARS` in its config at load time; Portcullis does not: the copy gets the values the
+      // README has its users export.
+      const gw = await startExample('traffic-cross-app-access/keycloak/gateway.yaml', {
+        'port: 3030': 'port: 0',
+        'localhost:8480': kc.url.replace('http://', ''),
+        'localhost:9000': upstream.host,
+        $KC_AGENT_SECRET: 'agent-secret',
+        $KC_RESOURCE_SECRET: 'resource-secret',
+      });
+      try {
+        const { token } = await kc.mint('alice', { iss: `${kc.url}/realms/idjag-demo`, aud: 'agent-client' });
+        const r = await send(`${gw.url}/todos`, { headers: { authorization: `Bearer ${token}` } });
+        assert.equal(r.status, 200, r.text);
+        const claims = decodeJwt(String(r.json().headers.authorization).replace(/^Bearer /, ''));
+        assert.deepEqual([claims.sub, claims.from_id_jag, (claims.act as { sub: string }).sub, claims.scope], ['alice', true, 'resource-client', 'todos.read']);
+        const form = (await (await fetch(`${kc.url}/last-form`)).json()) as Record<string, string>;
+        assert.equal(form.grant_type, 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'the last leg is the jwt-bearer grant');
+        // A token for another audience (not agent-client) is refused by jwtAuth before any exchange.
+        const other = await kc.mint('alice', { iss: `${kc.url}/realms/idjag-demo`, aud: 'someone-else' });
+        assert.equal((await send(`${gw.url}/todos`, { headers: { authorization: `Bearer ${other.token}` } })).status, 401);
+      } finally {
+        await gw.stop();
+        await kc.close();
+      }
     });
 
     it('mcp-basic: server-everything over stdio (npx, no -y) lists its tools and answers echo', async () => {

@@ -48,7 +48,7 @@ async function start(script: string, args: string[], env: Record<string, string>
 
 export interface TokenServer extends Proc {
   /** A user's token, as the authorization server would issue it at login (aud: the gateway, unless given). */
-  mint(sub: string, options?: { aud?: string; ttl?: number; claims?: Record<string, unknown> }): Promise<{ token: string; jti: string }>;
+  mint(sub: string, options?: { aud?: string; ttl?: number; claims?: Record<string, unknown>; iss?: string }): Promise<{ token: string; jti: string }>;
   revoke(jti: string): Promise<void>;
   exchanges(): Promise<number>;
 }

@@ -205,6 +205,7 @@ describe('backendAuth.tokenExchange: bad settings are refused with their path', 
       [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', grantType: 'jwtBearer', subjectTokenType: 'x' } }, '.tokenExchange: subjectTokenType and requestedTokenType belong to the tokenExchange grant, not jwtBearer'],
       [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', clientAuthMethod: 'post' } }, '.tokenExchange.clientAuthMethod: needs clientId'],
       [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', additionalParams: { assertion: 'x' } } }, '.tokenExchange.additionalParams.assertion: is a parameter of the grant itself: set it with its own setting'],
+      [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', resourceAuthorizationServer: { clientId: 'r' } } }, '.tokenExchange.resourceAuthorizationServer.tokenEndpoint: is required (string)'],
     ];
     for (const [backendAuth, message] of cases) {
       await assert.rejects(startTestGateway(simpleConfig([{ name: 'r', policies: { backendAuth } as any, backends: [{ host: '127.0.0.1:9' }] }])), (err: any) => {
