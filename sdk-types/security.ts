@@ -492,4 +492,46 @@ export interface TokenExchangeCredentials {
   timeoutMs?: number;
   /** How many exchanged tokens the cache keeps (least recently used evicted). @default 10000 @example 1000 */
   cacheEntries?: number;
+  /**
+   * The grant: `tokenExchange` (RFC 8693, the caller's token as `subject_token`) or `jwtBearer` (RFC 7523, the
+   * caller's token as `assertion`: the shape of Microsoft Entra's on-behalf-of flow, with `additionalParams`).
+   * @default 'tokenExchange'
+   * @example 'jwtBearer'
+   */
+  grantType?: 'tokenExchange' | 'jwtBearer';
+  /**
+   * How the gateway authenticates as `clientId`: `basic` (HTTP Basic, client_secret_basic) or `post` (`client_id`
+   * and `client_secret` in the form, client_secret_post).
+   * @default 'basic'
+   * @example 'post'
+   */
+  clientAuthMethod?: 'basic' | 'post';
+  /**
+   * More form parameters sent as they are (they cannot override the grant's own parameters).
+   * @default undefined
+   * @example { requested_token_use: 'on_behalf_of' }
+   */
+  additionalParams?: Record<string, string>;
+  /**
+   * How long a token is cached when the endpoint gives no `expires_in`, in milliseconds (still never past the
+   * caller's own token's expiry). Without it, such a token is not cached.
+   * @default undefined
+   * @example 300000
+   */
+  cacheTtlMs?: number;
+  /**
+   * Cross App Access (ID-JAG): the token got from `tokenEndpoint` (ask for `requestedTokenType:
+   * 'urn:ietf:params:oauth:token-type:id-jag'`, `audience` the resource authorization server) is presented as an
+   * RFC 7523 jwt-bearer `assertion` at this resource authorization server, and the access token it answers is the
+   * one sent upstream. `scope` defaults to the first leg's.
+   * @default undefined
+   * @example { tokenEndpoint: 'https://auth.example.com/oauth/token', clientId: 'resource-client', clientSecret: { env: 'RES_SECRET' }, clientAuthMethod: 'post' }
+   */
+  resourceAuthorizationServer?: {
+    tokenEndpoint: string;
+    clientId?: string;
+    clientSecret?: SecretSource;
+    clientAuthMethod?: 'basic' | 'post';
+    scope?: string;
+  };
 }

@@ -234,6 +234,16 @@ const MAPPERS: Record<string, Mapper> = {
       }
       out.jwtSign = jwtSign;
     }
+    // oauthTokenExchange (RFC 8693, or RFC 7523 with grantType: jwtBearer) is our tokenExchange.
+    if (isPlainObject(out.oauthTokenExchange)) {
+      out.tokenExchange = fromOAuthTokenExchange(out.oauthTokenExchange, join(path, 'oauthTokenExchange'), issues);
+      delete out.oauthTokenExchange;
+    }
+    // crossAppAccess (ID-JAG) is our tokenExchange chained to a resourceAuthorizationServer.
+    if (isPlainObject(out.crossAppAccess)) {
+      out.tokenExchange = fromCrossAppAccess(out.crossAppAccess, join(path, 'crossAppAccess'), issues);
+      delete out.crossAppAccess;
+    }
     for (const cloud of ['gcp', 'aws', 'azure']) {
       if (out[cloud] !== undefined) {
         issues.push(unsupported(`backendAuth.${cloud}`, join(path, cloud), 'use `key` or `passthrough`'));
@@ -340,4 +350,104 @@ const MAPPERS: Record<string, Mapper> = {
 function mapJwks(jwks: unknown): unknown {
   if (typeof jwks === 'string') return /^https?:\/\//.test(jwks) ? { url: jwks } : { file: jwks };
   return jwks;
+}
+
+/** A CEL string literal (`'"on_behalf_of"'`), the only additionalParams value read without CEL; else undefined. */
+function celStringLiteral(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*$/.exec(value);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+/**
+ * agentgateway's `backendAuth.oauthTokenExchange` as our `tokenExchange`: the endpoint is `host` (`host:port` is
+ * plain HTTP, `https://host` is HTTPS) and `path`; `clientAuth` (clientSecretBasic or clientSecretPost), one
+ * audience, one resource, scopes, grantType, and additionalParams whose values are string literals.
+ */
+function fromOAuthTokenExchange(value: Obj, path: string, issues: Issue[]): Obj {
+  const out: Obj = tokenEndpointOf(value, path, issues, 'oauthTokenExchange');
+  if (value.grantType !== undefined) out.grantType = value.grantType;
+  for (const [from, to] of [['audiences', 'audience'], ['resources', 'resource']] as const) {
+    const list = value[from];
+    if (list === undefined) continue;
+    if (Array.isArray(list) && list.length === 1) out[to] = list[0];
+    else issues.push(unsupported(`oauthTokenExchange.${from} (other than one)`, join(path, from), `give one ${to}`));
+  }
+  if (Array.isArray(value.scopes)) out.scope = value.scopes.join(' ');
+  if (value.requestedTokenType !== undefined) out.requestedTokenType = value.requestedTokenType;
+  if (isPlainObject(value.additionalParams)) {
+    const params: Record<string, string> = {};
+    for (const [name, expr] of Object.entries(value.additionalParams)) {
+      const literal = celStringLiteral(expr);
+      if (literal === undefined) issues.push(unsupported('oauthTokenExchange.additionalParams (a CEL expression other than a string literal)', join(join(path, 'additionalParams'), name), 'give the value as a quoted string literal'));
+      else params[name] = literal;
+    }
+    out.additionalParams = params;
+  }
+  if (isPlainObject(value.cache) && typeof value.cache.maxEntries === 'number' && value.cache.maxEntries > 0) out.cacheEntries = value.cache.maxEntries;
+  for (const key of ['subjectToken', 'actorToken', 'authorizationLocation']) {
+    if (value[key] !== undefined) issues.push(unsupported(`oauthTokenExchange.${key}`, join(path, key), 'the subject is the caller\'s bearer token and the result is sent as Authorization: Bearer'));
+  }
+  return out;
+}
+
+/** A token endpoint in agentgateway's spelling (`host`, `path`, `clientAuth`) as ours (`tokenEndpoint`, client settings). */
+function tokenEndpointOf(value: Obj, path: string, issues: Issue[], feature: string): Obj {
+  const out: Obj = {};
+  const host = typeof value.host === 'string' ? value.host : undefined;
+  if (host === undefined) issues.push({ path: join(path, 'host'), message: 'expected the token endpoint host (`host:port` or `https://host`)' });
+  else out.tokenEndpoint = `${/^https?:\/\//.test(host) ? host : `http://${host}`}${typeof value.path === 'string' ? value.path : '/'}`;
+  if (isPlainObject(value.clientAuth)) {
+    const auth = value.clientAuth;
+    if (auth.clientId !== undefined) out.clientId = auth.clientId;
+    if (typeof auth.clientSecret === 'string') out.clientSecret = { secret: auth.clientSecret };
+    else if (auth.clientSecret !== undefined) out.clientSecret = auth.clientSecret;
+    if (auth.method === 'clientSecretPost') out.clientAuthMethod = 'post';
+    else if (auth.method === 'clientSecretBasic' || auth.method === undefined) out.clientAuthMethod = 'basic';
+    else issues.push(unsupported(`${feature}.clientAuth.method ${String(auth.method)}`, join(join(path, 'clientAuth'), 'method'), 'use clientSecretBasic or clientSecretPost'));
+  }
+  return out;
+}
+
+const ID_JAG = 'urn:ietf:params:oauth:token-type:id-jag';
+const ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
+/** The subject expression agentgateway's examples give: the caller's bearer token, which is what ours reads. */
+const RAW_BEARER = /^\s*jwt\.rawToken\.unredacted\(\)\s*$/;
+
+/**
+ * agentgateway's `backendAuth.crossAppAccess` (ID-JAG) as our `tokenExchange`: an RFC 8693 exchange of the caller's
+ * ID token at `identityProvider` for an ID-JAG bound to `audience`, chained to an RFC 7523 jwt-bearer grant at
+ * `resourceAuthorizationServer`.
+ */
+function fromCrossAppAccess(value: Obj, path: string, issues: Issue[]): Obj {
+  const idp = isPlainObject(value.identityProvider) ? value.identityProvider : {};
+  const ras = isPlainObject(value.resourceAuthorizationServer) ? value.resourceAuthorizationServer : {};
+  const out: Obj = { ...tokenEndpointOf(idp, join(path, 'identityProvider'), issues, 'crossAppAccess'), requestedTokenType: ID_JAG, subjectTokenType: ID_TOKEN };
+  const chained = tokenEndpointOf(ras, join(path, 'resourceAuthorizationServer'), issues, 'crossAppAccess');
+  if (value.audience !== undefined) out.audience = value.audience;
+  if (Array.isArray(value.resources)) {
+    if (value.resources.length === 1) out.resource = value.resources[0];
+    else issues.push(unsupported('crossAppAccess.resources (other than one)', join(path, 'resources'), 'give one resource'));
+  }
+  if (Array.isArray(value.scopes)) out.scope = value.scopes.join(' ');
+  if (Array.isArray(value.accessTokenScopes)) chained.scope = value.accessTokenScopes.join(' ');
+  out.resourceAuthorizationServer = chained;
+  if (isPlainObject(value.subjectToken)) {
+    const st = value.subjectToken;
+    const expression = isPlainObject(st.source) ? st.source.expression : undefined;
+    if (st.source !== undefined && !(typeof expression === 'string' && RAW_BEARER.test(expression) && Object.keys(st.source as Obj).length === 1)) {
+      issues.push(unsupported('crossAppAccess.subjectToken.source (other than jwt.rawToken.unredacted())', join(join(path, 'subjectToken'), 'source'), "the subject is the caller's bearer token"));
+    }
+    if (typeof st.tokenType === 'string') out.subjectTokenType = st.tokenType;
+  }
+  if (isPlainObject(value.cache)) {
+    const cache = value.cache;
+    if (typeof cache.maxEntries === 'number' && cache.maxEntries > 0) out.cacheEntries = cache.maxEntries;
+    if (cache.defaultTtl !== undefined) {
+      const ms = parseDuration(cache.defaultTtl);
+      if (ms === undefined) issues.push(durationIssue(join(join(path, 'cache'), 'defaultTtl'), cache.defaultTtl));
+      else out.cacheTtlMs = ms;
+    }
+  }
+  return out;
 }

@@ -151,6 +151,18 @@ function mapRoute(route: unknown, path: string, issues: Issue[]): unknown {
   // A Gateway API rule name: it names the route in agentgateway's telemetry, which has no counterpart here.
   delete out.ruleName;
   if (isPlainObject(out.policies)) out.policies = mapPolicyBlock(out.policies, join(path, 'policies'), issues);
+  // The policies of a route's only backend apply to everything the route sends: they are the route's (unless the
+  // route has its own of the same name).
+  if (Array.isArray(out.backends) && out.backends.length === 1 && isPlainObject(out.backends[0]) && isPlainObject(out.backends[0].policies)) {
+    const backendPath = join(join(path, 'backends'), 0);
+    const own = isPlainObject(out.policies) ? out.policies : {};
+    const lifted = out.backends[0].policies;
+    if (Object.keys(lifted).every((name) => own[name] === undefined)) {
+      out.policies = { ...own, ...mapPolicyBlock(lifted, join(backendPath, 'policies'), issues) };
+      const { policies: _lifted, ...backend } = out.backends[0];
+      out.backends = [backend];
+    }
+  }
   if (Array.isArray(out.backends)) out.backends = out.backends.map((b, i) => mapBackend(b, join(join(path, 'backends'), i), issues));
   return out;
 }

@@ -46,3 +46,22 @@ export const UPSTREAM_CREDENTIAL_PROBE = stateKey<UpstreamCredentialProbe>('back
 
 /** This request's probe answer, set by the authorization step and read by the input builders. */
 export const UPSTREAM_CREDENTIALS = stateKey<Record<string, boolean>>('authorization.upstreamCredentials');
+
+/**
+ * A request whose caller must first link an upstream account (backendAuth `oauth`), on a route whose backend is
+ * MCP: instead of refusing the HTTP request, the policy records this and lets the MCP backend answer. The backend
+ * opens the session without connecting its targets and answers every other request with the JSON-RPC error
+ * URLElicitationRequiredError (-32042, MCP 2025-11-25) carrying the login URL; once the user linked, the next
+ * request connects the targets. Never carries a token: the URL holds the login's single-use state only.
+ */
+export interface UpstreamLinkRequired {
+  /** The link's name (`backendAuth.oauth.name`). */
+  link: string;
+  /** Where the user signs in to the upstream's authorization server. */
+  loginUrl: string;
+  /** The refusal's text, naming the URL. */
+  message: string;
+}
+
+/** Request variable: set by a per-user backendAuth that deferred its link refusal to the MCP backend. */
+export const UPSTREAM_LINK_REQUIRED = stateKey<UpstreamLinkRequired>('backendAuth.linkRequired');

@@ -28,7 +28,9 @@ export {
   CREDENTIAL_LINK_SOURCE,
   UPSTREAM_CREDENTIAL_PROBE,
   UPSTREAM_CREDENTIALS,
+  UPSTREAM_LINK_REQUIRED,
   type CredentialLinkInfo,
   type CredentialLinkSource,
   type UpstreamCredentialProbe,
+  type UpstreamLinkRequired,
 } from './credential-links.ts';

@@ -225,6 +225,11 @@ export interface PolicyBuildContext {
    * across reloads, unique in the gateway. Use it as the scope of state the policy owns.
    */
   scope: string;
+  /**
+   * The kinds of the route's backends (`host`, `mcp`, `a2a`, ...) for a policy placed on a route; undefined for a
+   * listener's policy (shared by routes of several kinds).
+   */
+  backendKinds?: readonly string[];
 }
 
 /**

@@ -45,6 +45,8 @@ export const RpcErrors = {
   METHOD_NOT_FOUND: -32601,
   INVALID_PARAMS: -32602,
   INTERNAL_ERROR: -32603,
+  /** MCP 2025-11-25 URLElicitationRequiredError: the user must first complete `data.elicitations` (URL mode). */
+  URL_ELICITATION_REQUIRED: -32042,
   /** The gateway's own: the owning target is down, timed out or closed. */
   TARGET_UNAVAILABLE: -32080,
   /** The gateway's own: the request did not complete within the target's `requestTimeoutMs`. */

@@ -104,7 +104,7 @@ export async function buildRuntime(
             const own = (route.policies as Record<string, unknown>)[def.name];
             const inherited = (listener.policies as Record<string, unknown>)[def.name];
             let instance: PolicyInstance;
-            if (own !== undefined) instance = await policies.build(def, own, `${route.path}.policies.${def.name}`, scope);
+            if (own !== undefined) instance = await policies.build(def, own, `${route.path}.policies.${def.name}`, scope, route.backends.map((b) => b.kind));
             else if (inherited !== undefined) {
               let pending = shared.get(def.name);
               if (!pending) shared.set(def.name, (pending = policies.build(def, inherited, `${listener.path}.policies.${def.name}`, listenerScope)));
@@ -198,8 +198,8 @@ class PolicyBuilder {
     this.files = files;
   }
 
-  async build(def: PolicyDefinition, value: unknown, path: string, scope: string): Promise<PolicyInstance> {
-    const build: PolicyBuildContext = { baseDir: this.config.baseDir, path, scope, upstream: this.config.upstream, logger: this.logger, state: this.state };
+  async build(def: PolicyDefinition, value: unknown, path: string, scope: string, backendKinds?: readonly string[]): Promise<PolicyInstance> {
+    const build: PolicyBuildContext = { baseDir: this.config.baseDir, path, scope, upstream: this.config.upstream, logger: this.logger, state: this.state, ...(backendKinds ? { backendKinds } : {}) };
     let instance: PolicyInstance;
     try {
       instance = await def.create(value, build);

@@ -55,7 +55,9 @@ export const backendAuth: PolicyDefinition<BackendAuthPolicy> = {
     }
     if (config.oauth) {
       const oauth = createOAuthResolver(config.oauth, { baseDir: build.baseDir, path: `${build.path}.oauth`, state: build.state, logger: build.logger });
-      return createPerUserInstance({ ...bearer, resolve: oauth.resolve, probe: async (ctx) => ({ [oauth.name]: await oauth.linked(ctx.identity) }), close: oauth.close });
+      // On an MCP route, an unlinked user gets a URL elicitation from the MCP backend rather than an HTTP refusal.
+      const deferLinks = build.backendKinds !== undefined && build.backendKinds.length > 0 && build.backendKinds.every((k) => k === 'mcp');
+      return createPerUserInstance({ ...bearer, resolve: oauth.resolve, probe: async (ctx) => ({ [oauth.name]: await oauth.linked(ctx.identity) }), close: oauth.close, deferLinks });
     }
     if (config.passthrough) {
       return {

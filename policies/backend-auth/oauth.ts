@@ -80,9 +80,11 @@ export function linkName(config: UpstreamOAuthCredentials): string {
 /** The refusal that carries the login URL: the body names it as `error.loginUrl` beside the code and message. */
 export class LinkRequiredError extends GatewayError {
   readonly loginUrl: string;
-  constructor(message: string, loginUrl: string) {
+  readonly link: string;
+  constructor(message: string, loginUrl: string, link: string) {
     super(ErrorCodes.UPSTREAM_LINK_REQUIRED, message);
     this.loginUrl = loginUrl;
+    this.link = link;
   }
   override toJSON() {
     const body = super.toJSON();
@@ -189,7 +191,7 @@ export function createOAuthResolver(
     );
     const url = loginUrl(state, login.verifier, login.redirectUri);
     ctx.log.info({ route: ctx.routeName, subject, link: name, code: ErrorCodes.UPSTREAM_LINK_REQUIRED }, 'backendAuth.oauth: the caller has not linked the upstream account yet');
-    throw new LinkRequiredError(`backendAuth.oauth: link your "${name}" account first: open ${url} and sign in, then retry`, url);
+    throw new LinkRequiredError(`backendAuth.oauth: link your "${name}" account first: open ${url} and sign in, then retry`, url, name);
   }
 
   const resolve: CredentialResolver = async (ctx) => {

@@ -3,7 +3,7 @@ import { ErrorCodes, GatewayError } from '../../core/errors.ts';
 import type { PolicyInstance, RequestContext } from '../../core/pipeline/index.ts';
 import { stateKey, type StateStore } from '../../core/state/index.ts';
 import { backendOf, failBeforeDispatch, withHeader, type UpstreamInterceptor } from '../../core/upstream/index.ts';
-import { UPSTREAM_CREDENTIAL_PROBE, type UpstreamCredentialProbe } from '../../core/pipeline/index.ts';
+import { UPSTREAM_CREDENTIAL_PROBE, UPSTREAM_LINK_REQUIRED, type UpstreamCredentialProbe } from '../../core/pipeline/index.ts';
 
 /**
  * What one request's caller sends upstream: a value for the credential header, or nothing at all (a fallback of
@@ -33,7 +33,20 @@ const RESOLVED = stateKey<WeakMap<object, ResolvedCredential>>('backendAuth.perU
  * sets it on every call made for that request. A call that no request of this policy resolved (a stray
  * background call) fails closed rather than going out without the caller's credential.
  */
-export function createPerUserInstance(options: { header: string; prefix: string; scope: string; state: StateStore; resolve: CredentialResolver; probe: UpstreamCredentialProbe; close?: () => Promise<void> }): PolicyInstance {
+export function createPerUserInstance(options: {
+  header: string;
+  prefix: string;
+  scope: string;
+  state: StateStore;
+  resolve: CredentialResolver;
+  probe: UpstreamCredentialProbe;
+  close?: () => Promise<void>;
+  /**
+   * The route's backends are all MCP: a caller who must first link an upstream account is not refused here but
+   * handed to the MCP backend, which answers its JSON-RPC requests with a URL elicitation (UPSTREAM_LINK_REQUIRED).
+   */
+  deferLinks?: boolean;
+}): PolicyInstance {
   const byRequest = options.state.getOrCreate(RESOLVED, options.scope, () => new WeakMap());
   // The route's authorization policy asks this whether the caller has a credential (input.upstreamCredentials).
   const probe = options.probe;
@@ -52,7 +65,16 @@ export function createPerUserInstance(options: { header: string; prefix: string;
     };
   return {
     async step(ctx, next) {
-      const resolved = await options.resolve(ctx);
+      let resolved: ResolvedCredential;
+      try {
+        resolved = await options.resolve(ctx);
+      } catch (err) {
+        const link = err as GatewayError & { loginUrl?: unknown; link?: unknown };
+        if (!options.deferLinks || !(err instanceof GatewayError) || err.code !== ErrorCodes.UPSTREAM_LINK_REQUIRED || typeof link.loginUrl !== 'string') throw err;
+        // Nothing is resolved for this request: any upstream call made for it fails closed in the interceptor.
+        ctx.vars.set(UPSTREAM_LINK_REQUIRED, { link: typeof link.link === 'string' ? link.link : '', loginUrl: link.loginUrl, message: err.message });
+        return next();
+      }
       if (resolved.value !== undefined && /[\r\n\0]/.test(resolved.value)) {
         throw new GatewayError(ErrorCodes.UPSTREAM_CREDENTIAL_MISSING, `backendAuth: the upstream credential for caller "${ctx.identity?.subject ?? 'anonymous'}" contains a line break or NUL; it was not sent`);
       }

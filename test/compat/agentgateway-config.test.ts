@@ -297,6 +297,63 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
     assert.equal(route.policies.mcpAuthorization?.rules.length, 1);
   });
 
+  it("backendAuth.oauthTokenExchange is our tokenExchange; a single backend's policies are the route's; what cannot map is named", async () => {
+    const route = (policies: string, name = 'r') => `- port: 3902\n  listeners:\n  - routes:\n    - name: ${name}\n      backends:\n      - host: localhost:18080\n        policies:\n          backendAuth:\n            oauthTokenExchange:\n${policies}`;
+    const good = await write('tx.yaml', `binds:\n${route('              host: https://idp.example.com\n              path: /oauth2/token\n              grantType: jwtBearer\n              clientAuth: { clientId: app, clientSecret: s3cret, method: clientSecretPost }\n              scopes: [a, b]\n              resources: [https://api.example.com]\n              additionalParams: { requested_token_use: \'"on_behalf_of"\' }\n              cache: { maxEntries: 50 }\n')}`);
+    const { config } = await loadConfig(good, builtinPolicies);
+    const r = config.binds[0].listeners[0].routes[0];
+    assert.deepEqual(r.policies.backendAuth, {
+      tokenExchange: {
+        tokenEndpoint: 'https://idp.example.com/oauth2/token',
+        grantType: 'jwtBearer',
+        clientId: 'app',
+        clientSecret: { secret: 's3cret' },
+        clientAuthMethod: 'post',
+        resource: 'https://api.example.com',
+        scope: 'a b',
+        additionalParams: { requested_token_use: 'on_behalf_of' },
+        cacheEntries: 50,
+      },
+    });
+    assert.equal((r.backends[0].config as { policies?: unknown }).policies, undefined);
+    const bad = await write('tx-bad.yaml', `binds:\n${route('              host: localhost:7080\n              audiences: [a, b]\n              clientAuth: { clientId: app, method: privateKeyJwt }\n              additionalParams: { x: \'request.headers["x"]\' }\n              actorToken: { source: { header: x } }\n')}`);
+    const at = 'binds[0].listeners[0].routes[0].backends[0].policies.backendAuth.oauthTokenExchange';
+    assert.deepEqual(await errorsOf(bad), [
+      `${at}.clientAuth.method: agentgateway feature \`oauthTokenExchange.clientAuth.method privateKeyJwt\` is not supported by Portcullis (use clientSecretBasic or clientSecretPost)`,
+      `${at}.audiences: agentgateway feature \`oauthTokenExchange.audiences (other than one)\` is not supported by Portcullis (give one audience)`,
+      `${at}.additionalParams.x: agentgateway feature \`oauthTokenExchange.additionalParams (a CEL expression other than a string literal)\` is not supported by Portcullis (give the value as a quoted string literal)`,
+      `${at}.actorToken: agentgateway feature \`oauthTokenExchange.actorToken\` is not supported by Portcullis (the subject is the caller's bearer token and the result is sent as Authorization: Bearer)`,
+      // Validated as our policy, on the route it was lifted to.
+      'binds[0].listeners[0].routes[0].policies.backendAuth.tokenExchange: needs audience or resource: the upstream the exchanged token is for',
+    ]);
+  });
+
+  it('backendAuth.crossAppAccess is a tokenExchange for an ID-JAG chained to the resource authorization server; what cannot map is named', async () => {
+    const cfg = (extra: string) =>
+      `binds:\n- port: 3903\n  listeners:\n  - routes:\n    - policies:\n        backendAuth:\n          crossAppAccess:\n            identityProvider: { host: https://idp.example.com, path: /token, clientAuth: { clientId: agent, clientSecret: a, method: clientSecretPost } }\n            resourceAuthorizationServer: { host: "as.example.com:8443", path: /oauth/token, clientAuth: { clientId: res, clientSecret: r } }\n            audience: https://as.example.com/\n            scopes: [todos.read]\n${extra}      backends:\n      - host: api.example.com:443\n`;
+    const { config } = await loadConfig(await write('xaa.yaml', cfg('            accessTokenScopes: [todos.read, todos.write]\n            cache: { defaultTtl: 1h }\n')), builtinPolicies);
+    assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.backendAuth, {
+      tokenExchange: {
+        tokenEndpoint: 'https://idp.example.com/token',
+        clientId: 'agent',
+        clientSecret: { secret: 'a' },
+        clientAuthMethod: 'post',
+        requestedTokenType: 'urn:ietf:params:oauth:token-type:id-jag',
+        subjectTokenType: 'urn:ietf:params:oauth:token-type:id_token',
+        audience: 'https://as.example.com/',
+        scope: 'todos.read',
+        resourceAuthorizationServer: { tokenEndpoint: 'http://as.example.com:8443/oauth/token', clientId: 'res', clientSecret: { secret: 'r' }, clientAuthMethod: 'basic', scope: 'todos.read todos.write' },
+        cacheTtlMs: 3_600_000,
+      },
+    });
+    const at = 'binds[0].listeners[0].routes[0].policies.backendAuth.crossAppAccess';
+    assert.deepEqual(await errorsOf(await write('xaa-bad.yaml', cfg('            resources: [a, b]\n            subjectToken: { source: { header: x-token } }\n            cache: { defaultTtl: soon }\n'))), [
+      `${at}.resources: agentgateway feature \`crossAppAccess.resources (other than one)\` is not supported by Portcullis (give one resource)`,
+      `${at}.subjectToken.source: agentgateway feature \`crossAppAccess.subjectToken.source (other than jwt.rawToken.unredacted())\` is not supported by Portcullis (the subject is the caller's bearer token)`,
+      `${at}.cache.defaultTtl: expected a duration such as "500ms", "10s", "1m30s" or a number of milliseconds, got "soon"`,
+    ]);
+  });
+
   it('apiKey keyHash ("sha256:<hex>") is the digest; a malformed one is an error with its path', async () => {
     const hex = '1311f8fc80a7ea28d78dd7723f09c44c1754cd35160ca8e7133ae3d7f636a19a';
     const ok = await write('keyhash.yaml', `binds:\n- port: 3902\n  listeners:\n  - routes:\n    - policies:\n        apiKey:\n          keys:\n          - keyHash: "sha256:${hex.toUpperCase()}"\n            metadata: { group: sales }\n${EVERYTHING}`);

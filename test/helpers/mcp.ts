@@ -138,7 +138,7 @@ export const MCP_TEST_EXTRA = { shutdown: { drainTimeoutMs: 500 } };
 export async function postModern(
   url: string,
   body: Record<string, any>,
-  options: { key?: string; capabilities?: Record<string, unknown>; signal?: AbortSignal } = {},
+  options: { key?: string; capabilities?: Record<string, unknown>; signal?: AbortSignal; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: any; events: any[] }> {
   const version = '2026-07-28';
   const name = body.params?.name ?? body.params?.uri ?? body.params?.taskId;
@@ -149,6 +149,7 @@ export async function postModern(
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
+      ...options.headers,
       'mcp-protocol-version': version,
       'mcp-method': String(body.method),
       ...(typeof name === 'string' ? { 'mcp-name': name } : {}),

@@ -48,13 +48,13 @@ async function start(script: string, args: string[], env: Record<string, string>
 
 export interface TokenServer extends Proc {
   /** A user's token, as the authorization server would issue it at login (aud: the gateway, unless given). */
-  mint(sub: string, options?: { aud?: string; ttl?: number; claims?: Record<string, unknown> }): Promise<{ token: string; jti: string }>;
+  mint(sub: string, options?: { aud?: string; ttl?: number; claims?: Record<string, unknown>; iss?: string }): Promise<{ token: string; jti: string }>;
   revoke(jti: string): Promise<void>;
   exchanges(): Promise<number>;
 }
 
-export async function startTokenServer(exchangeTtlSeconds = 120): Promise<TokenServer> {
-  const proc = await start(TOKEN_SERVER, [String(exchangeTtlSeconds)], {}, 'token server');
+export async function startTokenServer(exchangeTtlSeconds = 120, env: Record<string, string> = {}): Promise<TokenServer> {
+  const proc = await start(TOKEN_SERVER, [String(exchangeTtlSeconds)], env, 'token server');
   const post = async (path: string, body: unknown) => (await fetch(`${proc.url}${path}`, { method: 'POST', body: JSON.stringify(body) })).json();
   return {
     ...proc,

@@ -200,6 +200,12 @@ describe('backendAuth.tokenExchange: bad settings are refused with their path', 
       [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', clientSecret: { secret: 's' } } }, '.tokenExchange.clientSecret: needs clientId (the secret authenticates that client)'],
       [{ tokenExchange: { tokenEndpoint: 'ftp://idp/token', audience: 'a' } }, '.tokenExchange.tokenEndpoint: expected an http(s) URL, got "ftp://idp/token"'],
       [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a' }, prefix: 'Bearer ' }, ': tokenExchange sends `Authorization: Bearer <token>`: header and prefix do not apply'],
+      [{ tokenExchange: { tokenEndpoint: 'http://idp/token', grantType: 'jwtBearer' } }, '.tokenExchange: needs audience, resource or scope: what the token is asked for'],
+      [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', grantType: 'saml2' } }, '.tokenExchange.grantType: expected "tokenExchange" | "jwtBearer", got "saml2"'],
+      [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', grantType: 'jwtBearer', subjectTokenType: 'x' } }, '.tokenExchange: subjectTokenType and requestedTokenType belong to the tokenExchange grant, not jwtBearer'],
+      [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', clientAuthMethod: 'post' } }, '.tokenExchange.clientAuthMethod: needs clientId'],
+      [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', additionalParams: { assertion: 'x' } } }, '.tokenExchange.additionalParams.assertion: is a parameter of the grant itself: set it with its own setting'],
+      [{ tokenExchange: { tokenEndpoint: 'http://idp/token', audience: 'a', resourceAuthorizationServer: { clientId: 'r' } } }, '.tokenExchange.resourceAuthorizationServer.tokenEndpoint: is required (string)'],
     ];
     for (const [backendAuth, message] of cases) {
       await assert.rejects(startTestGateway(simpleConfig([{ name: 'r', policies: { backendAuth } as any, backends: [{ host: '127.0.0.1:9' }] }])), (err: any) => {

@@ -6,6 +6,8 @@ import { RpcErrors, RpcFailure, type JsonRpcRequest } from '../../protocol/jsonr
 import { PROTOCOL_VERSIONS } from './versions.ts';
 import { openCursor, sealCursor, type CursorBinding, type OpenedCursor } from './list-cursor.ts';
 import { ErrorCodes } from '../../errors.ts';
+import { UPSTREAM_LINK_REQUIRED, type UpstreamLinkRequired } from '../../pipeline/index.ts';
+import { createHash } from 'node:crypto';
 import { resolveTaskId, taskIdsOut } from './tasks.ts';
 import type { Emit, Scope, Session } from './session.ts';
 import { CALL_TOOL, SEARCH_TOOL, ToolSearch } from './tools/index.ts';
@@ -72,6 +74,20 @@ export function hintOf(result: unknown): CacheHint {
   return { ttlMs: ttl, cacheScope: r.cacheScope === 'public' ? 'public' : 'private' };
 }
 
+/**
+ * The answer to a request whose caller must first link an upstream account: MCP 2025-11-25's
+ * URLElicitationRequiredError, one URL-mode elicitation naming the login URL (its id is stable for one pending
+ * login, so a client retrying sees the same elicitation). Clients that do not know the code still show the message,
+ * which names the URL.
+ */
+export function linkElicitation(link: UpstreamLinkRequired): RpcFailure {
+  const elicitationId = createHash('sha256').update(link.loginUrl).digest('base64url').slice(0, 32);
+  return new RpcFailure(RpcErrors.URL_ELICITATION_REQUIRED, link.message, {
+    code: ErrorCodes.UPSTREAM_LINK_REQUIRED,
+    elicitations: [{ mode: 'url', elicitationId, url: link.loginUrl, message: `Sign in to link your "${link.link}" account to this gateway.` }],
+  });
+}
+
 /** Serves one client request within a session: answered here, fanned out, or routed to the owning target. */
 export async function dispatch(session: Session, ctx: RequestContext, pipeline: MessagePipeline, req: JsonRpcRequest, emit?: Emit, era?: RequestEra): Promise<unknown> {
   switch (req.method) {
@@ -80,6 +96,9 @@ export async function dispatch(session: Session, ctx: RequestContext, pipeline: 
     case 'initialize':
       return initializeResult(session);
   }
+  const link = ctx.vars.get(UPSTREAM_LINK_REQUIRED);
+  if (link) throw linkElicitation(link);
+  await session.connectDeferred();
   const m = new McpMessageContext(session, ctx, req, era);
   const kind = LIST_METHODS[req.method];
   if (kind) {

@@ -130,9 +130,44 @@ export class Session {
     for (const config of env.targets) this.targets.set(config.name, { config, failures: 0 });
   }
 
-  /** Connects every target: from the warm pool where one waits, else by starting it now. */
-  async start(clientInit: ClientInit): Promise<void> {
+  /**
+   * Targets not connected yet because the caller had to link an upstream account first (backendAuth `oauth`,
+   * core/upstream/credential-links.ts): the first request after the link connects them.
+   */
+  private deferred?: Promise<void> | 'pending';
+
+  /**
+   * Connects every target: from the warm pool where one waits, else by starting it now. With `deferTargets`
+   * (the caller cannot reach the targets yet) none is connected until `connectDeferred`.
+   */
+  async start(clientInit: ClientInit, deferTargets = false): Promise<void> {
     this.clientInit = clientInit;
+    if (deferTargets) {
+      this.deferred = 'pending';
+      return;
+    }
+    await this.connectAll();
+  }
+
+  /** Connects the targets `start` deferred, once (concurrent requests share it); a no-op otherwise. */
+  async connectDeferred(): Promise<void> {
+    if (this.deferred === undefined) return;
+    if (this.deferred === 'pending') {
+      this.deferred = this.connectAll().then(
+        () => {
+          this.deferred = undefined;
+        },
+        (err) => {
+          // connectAll closed the session (its targets could not start): later requests find it gone.
+          this.deferred = undefined;
+          throw err;
+        },
+      );
+    }
+    await this.deferred;
+  }
+
+  private async connectAll(): Promise<void> {
     const results = await Promise.allSettled([...this.targets.values()].map((s) => this.connect(s)));
     const failed = [...this.targets.values()].filter((_, i) => results[i].status === 'rejected');
     if (failed.length === 0) return;

@@ -8,6 +8,7 @@ import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage,
 import { Session, type Emit, type SessionEnv } from '../session.ts';
 import type { SessionStore } from '../store.ts';
 import { ownerOf } from './guard.ts';
+import { UPSTREAM_LINK_REQUIRED } from '../../../pipeline/index.ts';
 import type { ModernSessions } from './modern-sessions.ts';
 
 /** What the HTTP side of one MCP route needs. */
@@ -78,8 +79,13 @@ export async function openSession(env: ServeEnv, ctx: RequestContext, params: Re
     protocolVersion: session.protocolVersion,
     capabilities: (params?.capabilities as Record<string, unknown>) ?? {},
     clientInfo: (params?.clientInfo as { name: string; version: string }) ?? { name: 'portcullis', version: '0.1.0' },
-  });
+  }, deferTargets(ctx));
   return session;
+}
+
+/** Whether the caller must first link an upstream account: the session then opens without its targets. */
+export function deferTargets(ctx: RequestContext): boolean {
+  return ctx.vars.has(UPSTREAM_LINK_REQUIRED);
 }
 
 /** Answers one client request, turning failures into JSON-RPC errors. */

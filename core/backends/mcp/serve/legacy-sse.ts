@@ -3,7 +3,7 @@ import type { RequestContext } from '../../../pipeline/types.ts';
 import { negotiateVersion } from '../dispatch.ts';
 import { isRequest, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import type { Session } from '../session.ts';
-import { answer, deliverNonRequests, findSession, json, newSession, notFound, readMessages, type ServeEnv } from './common.ts';
+import { answer, deferTargets, deliverNonRequests, findSession, json, newSession, notFound, readMessages, type ServeEnv } from './common.ts';
 import { ownerOf } from './guard.ts';
 import { SseStream } from './sse-stream.ts';
 
@@ -46,7 +46,7 @@ async function handle(env: ServeEnv, ctx: RequestContext, session: Session, stre
           protocolVersion: session.protocolVersion,
           capabilities: (req.params?.capabilities as Record<string, unknown>) ?? {},
           clientInfo: (req.params?.clientInfo as { name: string; version: string }) ?? { name: 'unknown', version: '0' },
-        });
+        }, deferTargets(ctx));
       } catch (err) {
         const message = err instanceof GatewayError ? err.message : (err as Error).message;
         const data = err instanceof GatewayError ? { data: { code: err.code } } : {};

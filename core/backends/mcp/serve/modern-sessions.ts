@@ -13,6 +13,7 @@ export interface Listener {
   uris?: readonly string[];
 }
 import { ownerOf } from './guard.ts';
+import { deferTargets } from './common.ts';
 import { InputBridge } from './input-bridge.ts';
 
 /** The client the gateway is to its 2025-era targets on behalf of 2026-07-28 clients. */
@@ -148,7 +149,7 @@ export class ModernSessions {
     // elicitation or roots request during a call becomes an input-required result of that call when the caller
     // declared the capability in the call's envelope, and is refused otherwise (serve/input-bridge.ts); outside
     // a call it is refused.
-    await session.start({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities, clientInfo: INTERNAL_CLIENT, era: 'modern' });
+    await session.start({ protocolVersion: LATEST_PROTOCOL_VERSION, capabilities, clientInfo: INTERNAL_CLIENT, era: 'modern' }, deferTargets(ctx));
     if (this.closed) {
       await session.close('shutdown');
       throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'the MCP route is shutting down');
