@@ -15,6 +15,7 @@ import { resolveConfig, type ResolvedConfig } from './resolve.ts';
 import { formatIssues, type Issue } from '../schema/index.ts';
 import { withWorkingDirFallback } from './paths.ts';
 import { lazy } from '../lazy.ts';
+import { expandEnv } from './env-expand.ts';
 
 // YAML (agentgateway configs) is parsed by a package loaded on first use: TypeScript configs never load it.
 const yaml = lazy<typeof import('yaml')>('yaml');
@@ -157,6 +158,10 @@ async function readDataFile(file: string): Promise<unknown> {
   } catch (err) {
     throw new GatewayError(ErrorCodes.CONFIG_LOAD, `cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
+  // agentgateway expands $VAR / ${VAR} in the whole text before parsing; so do we, with the same rule.
+  const expanded = expandEnv(text);
+  if (expanded.issues.length > 0) throw new ConfigValidationError(file, expanded.issues);
+  text = expanded.text;
   // YAML is a superset of JSON, so one parser serves both and reports line and column for either.
   const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
