@@ -51,9 +51,32 @@ export const EXAMPLES: Record<string, { runs: true } | { runs: false; missing: s
   'traffic-token-exchange/extauthz/config.yaml': { runs: false, missing: 'transformations, transformations' },
   'traffic-cross-app-access/keycloak/gateway.yaml': { runs: true },
   'traffic-cross-app-access/xaa-dev/gateway.yaml': { runs: true },
+  'traffic-cross-app-access/okta-auth0/gateway.yaml': { runs: true },
 };
 
-const validate = (file: string) => spawnSync(process.execPath, [BIN, 'validate', '-c', file], { cwd: AG_ROOT, encoding: 'utf8', timeout: 60_000 });
+/**
+ * The environment variables an example's README has its users export: agentgateway (and Portcullis) expand `$VAR`
+ * and `${VAR}` in the config at load time, and refuse one that is unset.
+ */
+const EXAMPLE_ENV: Record<string, Record<string, string>> = {
+  'traffic-cross-app-access/keycloak/gateway.yaml': { KC_AGENT_SECRET: 'agent-secret', KC_RESOURCE_SECRET: 'resource-secret' },
+  'traffic-cross-app-access/xaa-dev/gateway.yaml': { XAA_CLIENT_ID: 'client_demo', XAA_IDP_SECRET: 'secret_idp', XAA_RESOURCE_SECRET: 'secret_resource' },
+  'traffic-cross-app-access/okta-auth0/gateway.yaml': {
+    OKTA_DOMAIN: 'dev-12345.okta.com',
+    OKTA_CLIENT_ID: '0oa-demo',
+    OKTA_CLIENT_SECRET: 'okta-secret',
+    AUTH0_DOMAIN: 'your-tenant.us.auth0.com',
+    AUTH0_CLIENT_ID: 'auth0-demo',
+    AUTH0_CLIENT_SECRET: 'auth0-secret',
+    AUTH0_API: 'https://api.example.com',
+    SCOPE: 'todos.read',
+    RESOURCE_API_HOST: 'api.example.com',
+  },
+};
+const envOf = (name: string) => ({ ...process.env, ...EXAMPLE_ENV[name] });
+
+const validate = (name: string) =>
+  spawnSync(process.execPath, [BIN, 'validate', '-c', `examples/${name}`], { cwd: AG_ROOT, encoding: 'utf8', timeout: 60_000, env: envOf(name) });
 
 interface Started {
   url: string;
@@ -69,7 +92,7 @@ async function startExample(name: string, backends: Record<string, string> = {})
   const dir = mkdtempSync(join(AG_ROOT, '.run-'));
   const file = join(dir, 'config.yaml');
   writeFileSync(file, text);
-  const child = spawn(process.execPath, [BIN, 'start', '--no-watch', '-c', relative(AG_ROOT, file), '--admin', 'off', '--readiness', 'off', '--stats', 'off'], { cwd: AG_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start', '--no-watch', '-c', relative(AG_ROOT, file), '--admin', 'off', '--readiness', 'off', '--stats', 'off'], { cwd: AG_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: envOf(name) });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -109,7 +132,7 @@ describe("agentgateway's example configs (its repository, 2026-08-21), unchanged
   for (const [name, status] of Object.entries(EXAMPLES)) {
     if (!status.runs) continue;
     it(`validates examples/${name}`, () => {
-      const r = validate(`examples/${name}`);
+      const r = validate(name);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /: valid \(/);
     });
@@ -120,7 +143,7 @@ describe("agentgateway's example configs (its repository, 2026-08-21), unchanged
     assert.ok(refused.length > 0, 'no example is refused any more: delete this test');
     for (const [name, status] of refused) {
       if (status.runs) continue;
-      const r = validate(`examples/${name}`);
+      const r = validate(name);
       assert.equal(r.status, 1, name);
       const named = [...r.stderr.matchAll(/agentgateway feature `([^`]+)`/g)].map((m) => m[1]);
       assert.deepEqual(named, status.missing.split(', '), `${name}: ${r.stderr}`);
@@ -310,14 +333,11 @@ describe("agentgateway's example configs (its repository, 2026-08-21), unchanged
         TS_EXTRA_AUDIENCES: 'https://resource.idjag.demo',
         TS_SUBJECT_AUDIENCES: 'agent-client',
       });
-      // agentgateway expands `$VARS` in its config at load time; Portcullis does not: the copy gets the values the
-      // README has its users export.
+      // The example's `$KC_*` secrets come from the environment, expanded at load time (EXAMPLE_ENV).
       const gw = await startExample('traffic-cross-app-access/keycloak/gateway.yaml', {
         'port: 3030': 'port: 0',
         'localhost:8480': kc.url.replace('http://', ''),
         'localhost:9000': upstream.host,
-        $KC_AGENT_SECRET: 'agent-secret',
-        $KC_RESOURCE_SECRET: 'resource-secret',
       });
       try {
         const { token } = await kc.mint('alice', { iss: `${kc.url}/realms/idjag-demo`, aud: 'agent-client' });
