@@ -1,4 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as Grpc from '@grpc/grpc-js';
+import { lazy } from '../../core/lazy.ts';
 import type { CelProgram } from '../../core/cel/index.ts';
 import { s } from '../../core/config/index.ts';
 import type { Issue } from '../../core/schema/index.ts';
@@ -10,6 +11,9 @@ import { decodeResponse, encodeRequest, RlsCode, SHOULD_RATE_LIMIT, type RlsEntr
 import { compileValue, remoteRateLimitSchema } from './schema.ts';
 
 export { remoteRateLimitSchema } from './schema.ts';
+
+/** gRPC is loaded when a config first uses a remote rate-limit service, not by every gateway. */
+const loadGrpc = lazy<typeof Grpc>('@grpc/grpc-js');
 
 /**
  * agentgateway's `remoteRateLimit`: each request is checked with an Envoy rate-limit service
@@ -46,6 +50,7 @@ export const remoteRateLimit: PolicyDefinition<RemoteRateLimitPolicy> = {
     if (issues.length > 0) throw new GatewayError(ErrorCodes.CONFIG_INVALID, s.formatIssues(issues));
     const failOpen = config.failureMode === 'failOpen';
     const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const grpc = loadGrpc();
     const client = new grpc.Client(config.host, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': MAX_ANSWER_BYTES,
       // Reconnect quickly after the service restarts: a request in the meantime gets the failure mode, not a wait.
@@ -108,7 +113,7 @@ export const remoteRateLimit: PolicyDefinition<RemoteRateLimitPolicy> = {
         } catch (err) {
           // The client left and the check was cancelled with it: nothing to decide, nothing to log.
           if (ctx.signal.aborted) throw new GatewayError(ErrorCodes.REMOTE_RATE_LIMIT_FAILED, 'the client left before the rate-limit service answered');
-          const why = describe(err as grpc.ServiceError, timeoutMs);
+          const why = describe(err as Grpc.ServiceError, timeoutMs);
           if (failOpen) {
             ctx.log.warn({ route: ctx.routeName, service: config.host, domain: config.domain, err: why }, 'rate-limit service failed: request allowed (failureMode: failOpen)');
             return next();
@@ -166,10 +171,11 @@ function statusHeaders(headers: Record<string, string | string[]>, answer: RlsRe
   headers['x-ratelimit-reset'] = String(Math.max(0, Number(best.durationUntilReset?.seconds ?? 0)));
 }
 
-function describe(err: grpc.ServiceError | Error, timeoutMs: number): string {
-  const code = (err as grpc.ServiceError).code;
+function describe(err: Grpc.ServiceError | Error, timeoutMs: number): string {
+  const grpc = loadGrpc();
+  const code = (err as Grpc.ServiceError).code;
   if (code === grpc.status.DEADLINE_EXCEEDED) return `no answer within ${timeoutMs} ms`;
-  if (code === grpc.status.UNAVAILABLE) return `unreachable (${(err as grpc.ServiceError).details || err.message})`;
-  if (code !== undefined) return `gRPC ${grpc.status[code]}: ${(err as grpc.ServiceError).details || err.message}`;
+  if (code === grpc.status.UNAVAILABLE) return `unreachable (${(err as Grpc.ServiceError).details || err.message})`;
+  if (code !== undefined) return `gRPC ${grpc.status[code]}: ${(err as Grpc.ServiceError).details || err.message}`;
   return err.message;
 }

@@ -1,4 +1,8 @@
-import protobuf from 'protobufjs';
+import type * as Protobuf from 'protobufjs';
+import { lazy } from '../../core/lazy.ts';
+
+/** protobufjs is loaded with the first remote rate-limit message, not by every gateway. */
+const loadProtobuf = lazy<typeof Protobuf>('protobufjs');
 
 /**
  * The messages of Envoy's rate-limit service (`envoy.service.ratelimit.v3`, rls.proto), as far as the gateway uses
@@ -89,10 +93,10 @@ export interface RlsResponse {
 /** `RateLimitResponse.Code`. */
 export const RlsCode = { UNKNOWN: 0, OK: 1, OVER_LIMIT: 2 } as const;
 
-let types: { request: protobuf.Type; response: protobuf.Type } | undefined;
+let types: { request: Protobuf.Type; response: Protobuf.Type } | undefined;
 function load() {
   if (types) return types;
-  const root = protobuf.parse(RLS_PROTO, { keepCase: false }).root;
+  const root = loadProtobuf().parse(RLS_PROTO, { keepCase: false }).root;
   types = { request: root.lookupType('envoy.service.ratelimit.v3.RateLimitRequest'), response: root.lookupType('envoy.service.ratelimit.v3.RateLimitResponse') };
   return types;
 }
