@@ -1,5 +1,6 @@
 import type { Environment } from '@marcbachmann/cel-js';
 import { lazy } from '../lazy.ts';
+import type { Issue } from '../schema/index.ts';
 import { registerAgentgatewayFunctions } from './agentgateway-functions.ts';
 
 /** The CEL interpreter, loaded when a config first uses CEL. */
@@ -87,3 +88,25 @@ function describe(err: unknown): string {
   return lines[0].trim();
 }
 export { compileCelValue, fromCelValue } from './value.ts';
+import { compileCelValue } from './value.ts';
+
+/**
+ * A CEL expression of a config setting, compiled at `path`: the one rule every CEL setting shares. An expression
+ * that is not a non-empty string, or does not parse or type-check, is recorded in `issues` (`expected a CEL
+ * expression (string), got 7` / `invalid CEL expression "x": Unknown variable: x (column 1)`) and answers
+ * undefined. `types` are the result types allowed (a decision by default); `'any'` accepts a value of any type.
+ * @example compileCelSetting(env, config.condition, `${path}.condition`, issues)
+ */
+export function compileCelSetting(env: Environment, expr: unknown, path: string, issues: Issue[], types: readonly string[] | 'any' = ['bool']): CelProgram | undefined {
+  if (typeof expr !== 'string' || expr.trim() === '') {
+    issues.push({ path, message: `expected a CEL expression (string), got ${JSON.stringify(expr)}` });
+    return undefined;
+  }
+  try {
+    return types === 'any' ? compileCelValue(env, expr) : compileCel(env, expr, types);
+  } catch (err) {
+    if (!(err instanceof CelCompileError)) throw err;
+    issues.push({ path, message: `invalid CEL expression ${JSON.stringify(expr)}: ${err.message}` });
+    return undefined;
+  }
+}

@@ -1,7 +1,7 @@
 import type { Environment } from '@marcbachmann/cel-js';
 import type { AccessLogConfig } from '../../sdk-types/config.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
-import { CelCompileError, compileCel, createCelEnvironment, matches, toCelValue, type CelProgram, compileCelValue, fromCelValue } from '../cel/index.ts';
+import { compileCel, compileCelSetting, createCelEnvironment, matches, toCelValue, type CelProgram, compileCelValue, fromCelValue } from '../cel/index.ts';
 import { array, object, record, string, type Schema } from '../schema/index.ts';
 import type { MessageEvent, RequestEvent } from './events.ts';
 
@@ -42,19 +42,7 @@ const celEnv = () => (env ??= createCelEnvironment(ACCESS_LOG_VARIABLES));
 function celSchema(kind: 'bool' | 'value'): Schema {
   return {
     describe: 'a CEL expression',
-    check(value, path, issues) {
-      if (typeof value !== 'string' || value.trim() === '') {
-        issues.push({ path, message: `expected a CEL expression (non-empty string), got ${JSON.stringify(value)}` });
-        return;
-      }
-      try {
-        if (kind === 'bool') compileCel(celEnv(), value);
-        else compileCelValue(celEnv(), value);
-      } catch (err) {
-        if (!(err instanceof CelCompileError)) throw err;
-        issues.push({ path, message: `invalid CEL expression ${JSON.stringify(value)}: ${err.message}` });
-      }
-    },
+    check: (value, path, issues) => void compileCelSetting(celEnv(), value, path, issues, kind === 'bool' ? ['bool'] : 'any'),
     jsonSchema: () => ({ type: 'string', pattern: '\\S', description: 'a CEL expression' }),
   };
 }

@@ -1,5 +1,5 @@
 import type { AbortPolicy, AbortRule } from '../../sdk-types/config.ts';
-import { CelCompileError, compileCel, createCelEnvironment, matches, type CelProgram } from '../../core/cel/index.ts';
+import { compileCelSetting, createCelEnvironment, matches, type CelProgram } from '../../core/cel/index.ts';
 import { s } from '../../core/config/index.ts';
 import type { Issue, Schema } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
@@ -14,20 +14,9 @@ import { CEL_VARIABLES, httpActivation } from '../authorization/index.ts';
  */
 
 let env: ReturnType<typeof createCelEnvironment> | undefined;
+const compileCondition = (expr: unknown, path: string, issues: Issue[]): CelProgram | undefined =>
+  compileCelSetting((env ??= createCelEnvironment(CEL_VARIABLES)), expr, path, issues);
 
-function compileCondition(expr: unknown, path: string, issues: Issue[]): CelProgram | undefined {
-  if (typeof expr !== 'string' || expr.trim() === '') {
-    issues.push({ path, message: `expected a CEL expression (string), got ${JSON.stringify(expr)}` });
-    return undefined;
-  }
-  try {
-    return compileCel((env ??= createCelEnvironment(CEL_VARIABLES)), expr);
-  } catch (err) {
-    if (!(err instanceof CelCompileError)) throw err;
-    issues.push({ path, message: `invalid CEL condition ${JSON.stringify(expr)}: ${err.message}` });
-    return undefined;
-  }
-}
 
 const ruleSchema = s.object(
   {

@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import type { ExtAuthzPolicy } from '../../sdk-types/security.ts';
-import { CelCompileError, compileCel, createCelEnvironment, toCelValue, type CelProgram } from '../../core/cel/index.ts';
+import { compileCelSetting, createCelEnvironment, toCelValue, type CelProgram } from '../../core/cel/index.ts';
 import { hostPortSchema, s } from '../../core/config/index.ts';
 import type { Issue, Schema } from '../../core/schema/index.ts';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
@@ -26,20 +26,9 @@ export const EXT_AUTHZ_METADATA = stateKey<Record<string, unknown>>('extAuthz.me
 const TIMEOUT_MS = 2_000;
 let env: ReturnType<typeof createCelEnvironment> | undefined;
 const celEnv = () => (env ??= createCelEnvironment([...CEL_VARIABLES, 'response']));
+const compile = (expr: unknown, path: string, issues: Issue[], types: readonly string[] | 'any'): CelProgram | undefined =>
+  compileCelSetting(celEnv(), expr, path, issues, types);
 
-function compile(expr: unknown, path: string, issues: Issue[], types: readonly string[]): CelProgram | undefined {
-  if (typeof expr !== 'string' || expr.trim() === '') {
-    issues.push({ path, message: `expected a CEL expression (string), got ${JSON.stringify(expr)}` });
-    return undefined;
-  }
-  try {
-    return compileCel(celEnv(), expr, types);
-  } catch (err) {
-    if (!(err instanceof CelCompileError)) throw err;
-    issues.push({ path, message: `invalid CEL expression ${JSON.stringify(expr)}: ${err.message}` });
-    return undefined;
-  }
-}
 
 const celString = (types: readonly string[]): Schema => ({
   describe: 'CEL expression',

@@ -1,4 +1,4 @@
-import { CelCompileError, compileCel, createCelEnvironment, type CelProgram } from '../../core/cel/index.ts';
+import { compileCelSetting, createCelEnvironment, type CelProgram } from '../../core/cel/index.ts';
 import { hostPortSchema, s } from '../../core/config/index.ts';
 import type { Issue, Schema } from '../../core/schema/index.ts';
 import { CEL_VARIABLES } from '../authorization/index.ts';
@@ -11,17 +11,7 @@ const celEnv = () => (env ??= createCelEnvironment(CEL_VARIABLES));
 
 /** Compiles one descriptor value, or records why it cannot be compiled at `path`. */
 export function compileValue(expr: unknown, path: string, issues: Issue[]): CelProgram | undefined {
-  if (typeof expr !== 'string' || expr.trim() === '') {
-    issues.push({ path, message: `expected a CEL expression (string), got ${JSON.stringify(expr)}` });
-    return undefined;
-  }
-  try {
-    return compileCel(celEnv(), expr, VALUE_TYPES);
-  } catch (err) {
-    if (!(err instanceof CelCompileError)) throw err;
-    issues.push({ path, message: `invalid CEL expression ${JSON.stringify(expr)}: ${err.message}` });
-    return undefined;
-  }
+  return compileCelSetting(celEnv(), expr, path, issues, VALUE_TYPES);
 }
 
 const celValue: Schema = { describe: 'CEL expression', check: (v, p, issues) => void compileValue(v, p, issues), jsonSchema: () => ({ type: 'string', description: 'a CEL expression over the request' }) };

@@ -130,7 +130,7 @@ describe('fault injection: bad input is a config error with its path', () => {
   it('abort: a status out of range, an empty rule list, a condition that does not compile', async () => {
     assert.deepEqual(await errors({ abort: { status: 99 } }), [`${p}.abort.status: must be >= 200, got 99`]);
     assert.deepEqual(await errors({ abort: [] }), [`${p}.abort: expected 1 to 64 rules, got 0`]);
-    assert.deepEqual(await errors({ abort: [{ status: 503, condition: 'nope == 1' }] }), [`${p}.abort[0].condition: invalid CEL condition "nope == 1": Unknown variable: nope (column 1)`]);
+    assert.deepEqual(await errors({ abort: [{ status: 503, condition: 'nope == 1' }] }), [`${p}.abort[0].condition: invalid CEL expression "nope == 1": Unknown variable: nope (column 1)`]);
   });
 
   it("agentgateway's directResponse.conditional: an entry without condition that is not last, or an empty list", async () => {

@@ -138,7 +138,7 @@ describe('bad agentgateway telemetry settings: each named with its path', () => 
     assert.equal(errors[0], 'frontendPolicies.accessLog.database: agentgateway feature `frontendPolicies.accessLog.database` is not supported by Portcullis');
     assert.match(errors[1], /^logging\.accessLog\.filter: invalid CEL expression "request\.pth =": /);
     assert.match(errors[2], /^logging\.accessLog\.add\.a: invalid CEL expression "response\.code \+": /);
-    assert.deepEqual(errors.slice(3), ['logging.accessLog.add.b: expected a CEL expression (non-empty string), got 7', 'logging.accessLog.remove[0]: expected string, got number']);
+    assert.deepEqual(errors.slice(3), ['logging.accessLog.add.b: expected a CEL expression (string), got 7', 'logging.accessLog.remove[0]: expected string, got number']);
     const notBool = await write('not-bool.yaml', `frontendPolicies:\n  accessLog:\n    filter: 'response.code + 1'\n${ROUTE}`);
     assert.deepEqual(await errorsOf(notBool), ['logging.accessLog.filter: invalid CEL expression "response.code + 1": the expression must be a boolean, it is of type int']);
     const both = await write('both.yaml', `config:\n  logging:\n    filter: 'true'\nfrontendPolicies:\n  accessLog:\n    add: { a: '"b"' }\n${ROUTE}`);
