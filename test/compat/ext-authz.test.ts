@@ -36,9 +36,8 @@ describe("extAuthz over HTTP: agentgateway's oauth2-proxy pattern", () => {
   before(async () => {
     proxy = await startProxyLike();
     app = await echoUpstream('app');
-    // The example as written, but for its access log block (another feature) and its addresses.
+    // The example as written (its access log block included), but for its addresses.
     const yaml = readFileSync(EXAMPLE, 'utf8')
-      .replace(/^frontendPolicies:[\s\S]*?(?=^binds:)/m, '')
       .replace('- port: 3000', '- port: 0\n  address: 127.0.0.1')
       .replaceAll('localhost:4180', proxy.host)
       .replaceAll('localhost:8080', app.host);
@@ -68,6 +67,10 @@ describe("extAuthz over HTTP: agentgateway's oauth2-proxy pattern", () => {
     assert.equal(seen.headers['x-auth-request-user'], 'alice');
     assert.equal(seen.headers['x-auth-request-email'], undefined, 'only the headers named in includeResponseHeaders');
     assert.equal(proxy.seen.at(-1)!.headers.cookie, '_oauth2_proxy=valid-alice; theme=dark', 'the cookie went to the authorizer');
+    // The example's access log adds what the authorizer's answer said, through its extAuthz metadata.
+    const line = await gw.logs.waitFor((l) => l.type === 'access' && l.path === '/reports/q3' && l.status === 200);
+    assert.equal(line['github.user'], 'alice');
+    assert.equal(line['github.email'], 'alice@example.com');
   });
 
   it('/oauth2/* goes to the proxy itself (sign-in), with the client\'s Host (authority: none)', async () => {
