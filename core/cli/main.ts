@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { configFileOf, DEFAULT_CONFIG_FILES, parseCommandLine } from './args.ts';
 import { policyCommand } from './policy.ts';
 import { ErrorCodes, isGatewayError } from '../errors.ts';
-import { startGateway } from '../cluster/index.ts';
+import { createPeerChannel, startGateway } from '../cluster/index.ts';
 import { addressOverrides } from './overrides.ts';
 import { checkLocalInputs } from '../config/checks.ts';
 import { formatIssues, ISSUE_STAGES } from '../schema/index.ts';
@@ -61,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     const running = await startGateway({
       configFile: resolve(configFile),
       policies: builtinPolicies,
+      peers: createPeerChannel,
       watch: !values['no-watch'],
       logLevel: values['log-level'] ?? (dev ? 'debug' : undefined),
       logFormat: dev ? 'pretty' : undefined,

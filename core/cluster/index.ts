@@ -1,14 +1,14 @@
 import { loadConfig } from '../config/load.ts';
 import { startPortcullis, type StartOptions } from '../server/start.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
-import { workerIndex } from './identity.ts';
+import { workerIndex } from '../replica/index.ts';
 import { startSupervisor } from './supervisor.ts';
 import { startWorker } from './worker.ts';
 
 export { startSupervisor, type RunningSupervisor, type SupervisorOptions } from './supervisor.ts';
 export { startWorker, workerListenOptions } from './worker.ts';
-export { WORKER_INDEX_ENV } from './protocol.ts';
-export { ownedSessionId, ownerOfSessionId, workerIndex } from './identity.ts';
+export { createPeerChannel } from './peer-setup.ts';
+export { ownedSessionId, ownerOfSessionId, WORKER_INDEX_ENV, workerIndex } from '../replica/index.ts';
 
 /** What the CLI needs of a running gateway, whether it is one process or a supervisor of workers. */
 export interface RunningEntry {

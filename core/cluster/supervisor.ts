@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GENERATED_KEY_ENV, readSessionKeys, SESSION_KEY_ENV } from './session-key.ts';
-import { readPeerSettings } from './peer-address.ts';
+import { GENERATED_KEY_ENV, readPeerSettings, readSessionKeys, SESSION_KEY_ENV, WORKER_INDEX_ENV } from '../replica/index.ts';
 import cluster, { type Worker } from 'node:cluster';
 import { rmSync } from 'node:fs';
 import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
@@ -18,7 +17,7 @@ import { VERSION } from '../telemetry/telemetry.ts';
 import { handoffDir } from './handoff.ts';
 import { ClusterMetrics, SCRAPE_TIMEOUT_MS, type ScrapeTarget } from './metrics.ts';
 import { WorkerLedger } from './observed.ts';
-import { isWorkerMessage, WORKER_INDEX_ENV, type SupervisorMessage, type WorkerMessage } from './protocol.ts';
+import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from './protocol.ts';
 
 export interface SupervisorOptions {
   configFile: string;

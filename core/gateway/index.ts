@@ -3,6 +3,7 @@ import { builtinPolicies } from '../../policies/index.ts';
 import type { GatewayConfig } from '../../sdk-types/config.ts';
 import type { CreateGatewayOptions } from '../../sdk-types/gateway.ts';
 import { registerBackendKind } from '../backends/registry.ts';
+import { createPeerChannel } from '../cluster/peer-setup.ts';
 import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { createGatewayWith, type CreatedGateway, type GatewayParts } from '../server/create.ts';
@@ -39,7 +40,7 @@ export async function createGateway(
   try {
     for (const backend of backends) unregister.push(registerBackendKind(backend));
     for (const sink of sinks) unregister.push(registerTelemetrySink(sink));
-    const created = await createGatewayWith(config, { ...rest, policies: [...builtinPolicies, ...policies] });
+    const created = await createGatewayWith(config, { ...rest, policies: [...builtinPolicies, ...policies], peers: createPeerChannel });
     const close = created.close;
     return Object.assign(created, {
       async close() {

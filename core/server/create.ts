@@ -7,7 +7,7 @@ import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { Telemetry } from '../telemetry/telemetry.ts';
-import { createPeerChannel } from '../cluster/peer-setup.ts';
+import type { PeerListener } from './exchange.ts';
 import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
 import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
 
@@ -22,6 +22,12 @@ export interface GatewayParts extends CreateGatewayOptions {
   loaded?: LoadedConfig;
   /** Set in a worker process (core/cluster): no admin or readiness server (the supervisor runs them). */
   worker?: GatewayOptions['worker'];
+  /**
+   * Makes the channel to other replicas (core/cluster's `createPeerChannel`, handed in by the composition root),
+   * called before anything starts so that a bad session key or peer address fails the start; it returns undefined
+   * when ids are this process's only. Absent: no peer channel.
+   */
+  peers?: () => PeerListener | undefined;
 }
 
 /** A gateway with its parts exposed to the core (the CLI, workers, tests): `createGateway`'s result and more. */
@@ -67,7 +73,7 @@ export async function createGatewayWith(source: GatewayConfig | string, parts: G
   // starts from that same load. Options (the `dev` command, --log-level) win over the file.
   const initial = parts.loaded ?? (await load());
   // Session keys and the peer address are read (and checked) before anything starts: a bad one fails the start.
-  const peers = createPeerChannel();
+  const peers = parts.peers?.();
   const logger = parts.logger ?? createLogger({ level: parts.logLevel ?? initial.config.logging.level, format: parts.logFormat ?? initial.config.logging.format });
   const gateway = new Gateway({
     configFile: configFile ?? resolve(baseDir, '(config object)'),

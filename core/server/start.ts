@@ -6,6 +6,7 @@ import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { AdminServer } from '../admin/index.ts';
 import { createGatewayWith } from './create.ts';
 import type { Gateway, GatewayOptions, ReloadResult } from './gateway.ts';
+import type { GatewayParts } from './create.ts';
 
 export { plannedAddresses } from './create.ts';
 
@@ -23,6 +24,8 @@ export interface StartOptions {
   loaded?: LoadedConfig;
   /** Set in a worker process (core/cluster): no admin or readiness server (the supervisor runs them). */
   worker?: GatewayOptions['worker'];
+  /** Makes the channel to other replicas (see `GatewayParts.peers`): handed in by the composition root. */
+  peers?: GatewayParts['peers'];
 }
 
 export interface RunningGateway {
@@ -50,6 +53,7 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     transform: options.transform,
     loaded: options.loaded,
     worker: options.worker,
+    peers: options.peers,
   });
   try {
     await created.listen();
