@@ -29,7 +29,7 @@ export async function startGateway(options: StartOptions): Promise<RunningEntry>
     const { running } = await startWorker(options, index);
     return entryOf(running.logger, () => running.gateway.config.shutdown.drainTimeoutMs, () => running.close());
   }
-  let loaded = await loadConfig(options.configFile, options.policies);
+  let loaded = await loadConfig(options.configFile, options.policies, options.backends);
   if (options.transform) loaded = options.transform(loaded);
   if (loaded.config.workers <= 1) {
     const running = await startPortcullis({ ...options, loaded });
@@ -38,7 +38,7 @@ export async function startGateway(options: StartOptions): Promise<RunningEntry>
   const logger =
     options.logger ??
     createLogger({ level: options.logLevel ?? loaded.config.logging.level, format: options.logFormat ?? loaded.config.logging.format });
-  const supervisor = await startSupervisor({ configFile: options.configFile, policies: options.policies, loaded, logger, watch: options.watch, transform: options.transform });
+  const supervisor = await startSupervisor({ configFile: options.configFile, policies: options.policies, backends: options.backends, loaded, logger, watch: options.watch, transform: options.transform });
   return entryOf(logger, () => supervisor.drainTimeoutMs, () => supervisor.close());
 }
 

@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
+import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { publish, reloadChannel } from '../telemetry/events.ts';
@@ -22,6 +23,7 @@ import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from './p
 export interface SupervisorOptions {
   configFile: string;
   policies: readonly PolicyDefinition[];
+  backends: readonly BackendDefinition<any>[];
   loaded: LoadedConfig;
   logger: Logger;
   /** Reload every worker when the config or a file it uses changes. @default true */
@@ -248,7 +250,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
     // The config is checked here first: a config that does not load is reported without waking the workers.
     let next: LoadedConfig;
     try {
-      next = await loadConfig(options.configFile, options.policies);
+      next = await loadConfig(options.configFile, options.policies, options.backends);
       if (options.transform) next = options.transform(next);
     } catch (err) {
       return fail(err as Error);

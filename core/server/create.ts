@@ -3,6 +3,7 @@ import type { GatewayConfig } from '../../sdk-types/config.ts';
 import type { CreateGatewayOptions, PortcullisGateway } from '../../sdk-types/gateway.ts';
 import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
 import { loadConfig, loadConfigObject, type LoadedConfig } from '../config/load.ts';
+import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
@@ -14,6 +15,8 @@ import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
 /** What the composition root hands in besides the config. */
 export interface GatewayParts extends CreateGatewayOptions {
   policies: readonly PolicyDefinition[];
+  /** The backend kinds, checked by `backendKinds` (the composition root lists the built-in ones). */
+  backends: readonly BackendDefinition<any>[];
   /** A logger of the caller's (tests, the `dev` command); else one from the config's `logging`. */
   logger?: Logger;
   /** Changes applied to the loaded config before it is served (tests move ports to 0; CLI address flags). */
@@ -65,7 +68,7 @@ export async function createGatewayWith(source: GatewayConfig | string, parts: G
   let inline = typeof source === 'string' ? undefined : source;
   const baseDir = parts.baseDir ?? process.cwd();
   const load = async (): Promise<LoadedConfig> => {
-    let loaded = inline ? loadConfigObject(inline, parts.policies, baseDir) : await loadConfig(configFile!, parts.policies);
+    let loaded = inline ? loadConfigObject(inline, parts.policies, parts.backends, baseDir) : await loadConfig(configFile!, parts.policies, parts.backends);
     if (parts.transform) loaded = parts.transform(loaded);
     return loaded;
   };
@@ -79,6 +82,7 @@ export async function createGatewayWith(source: GatewayConfig | string, parts: G
     configFile: configFile ?? resolve(baseDir, '(config object)'),
     load: inline ? load : undefined,
     policies: parts.policies,
+    backends: parts.backends,
     logger,
     transform: inline ? undefined : parts.transform,
     worker: parts.worker,

@@ -1,5 +1,6 @@
 import type { CreateGatewayOptions } from '../../sdk-types/gateway.ts';
 import type { LoadedConfig } from '../config/load.ts';
+import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
@@ -13,6 +14,8 @@ export { plannedAddresses } from './create.ts';
 export interface StartOptions {
   configFile: string;
   policies: readonly PolicyDefinition[];
+  /** The backend kinds, checked by `backendKinds` (the composition root lists the built-in ones). */
+  backends: readonly BackendDefinition<any>[];
   /** Reload when the config or a file it depends on changes. @default true */
   watch?: boolean;
   /** Overrides the config's logging (the `dev` command, tests). */
@@ -46,6 +49,7 @@ export interface RunningGateway {
 export async function startPortcullis(options: StartOptions): Promise<RunningGateway> {
   const created = await createGatewayWith(options.configFile, {
     policies: options.policies,
+    backends: options.backends,
     watch: options.watch ?? true,
     logger: options.logger,
     logLevel: options.logLevel as CreateGatewayOptions['logLevel'],
