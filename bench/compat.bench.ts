@@ -7,6 +7,7 @@ import { RequestVars, StateStore } from '../core/state/index.ts';
 import { createLogger } from '../core/telemetry/index.ts';
 import { mcpAuthorization } from '../policies/authorization/mcp-authorization.ts';
 import { builtinPolicies } from '../policies/index.ts';
+import { builtinBackends } from '../core/gateway/backends.ts';
 import { percentile, type BenchSection } from './report.ts';
 
 const RULES = [
@@ -52,7 +53,7 @@ export async function bench(): Promise<BenchSection> {
   const loadDeadline = Date.now() + 4_000;
   for (let i = 0; i < 50 && Date.now() < loadDeadline; i++) {
     const t = process.hrtime.bigint();
-    await loadConfig(file, builtinPolicies);
+    await loadConfig(file, builtinPolicies, builtinBackends);
     loads.push(Number(process.hrtime.bigint() - t));
   }
   return {

@@ -13,6 +13,7 @@ import { sandboxHosts } from '../core/sandbox/index.ts';
 import { startPortcullis } from '../core/server/index.ts';
 import { createLogger } from '../core/telemetry/index.ts';
 import { builtinPolicies } from '../policies/index.ts';
+import { builtinBackends } from '../core/gateway/backends.ts';
 import { percentile, type BenchSection } from './report.ts';
 
 const ROUNDS = 3000;
@@ -90,7 +91,7 @@ export async function bench(): Promise<BenchSection> {
   };
   writeFileSync(join(dir, 'gateway.config.ts'), `export default ${JSON.stringify(config)};\n`);
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const running = await startPortcullis({ configFile: join(dir, 'gateway.config.ts'), policies: builtinPolicies, watch: false, logger: createLogger({ level: 'warn', destination: sink }) });
+  const running = await startPortcullis({ configFile: join(dir, 'gateway.config.ts'), policies: builtinPolicies, backends: builtinBackends, watch: false, logger: createLogger({ level: 'warn', destination: sink }) });
   const pool = new Pool(`http://127.0.0.1:${running.gateway.ports()[0]}`, { connections: 1, pipelining: 1 });
   const names = ['plain', 'trivial', 'piiSandboxed', 'pii'] as const;
   const samples: Record<(typeof names)[number], number[]> = { plain: [], trivial: [], piiSandboxed: [], pii: [] };

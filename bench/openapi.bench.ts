@@ -12,6 +12,7 @@ import { loadSpec, OpenApiApi } from '../core/backends/mcp/upstream/openapi/inde
 import { startPortcullis } from '../core/server/index.ts';
 import { createLogger } from '../core/telemetry/index.ts';
 import { builtinPolicies } from '../policies/index.ts';
+import { builtinBackends } from '../core/gateway/backends.ts';
 import { startPetstore } from '../test/fixtures/openapi/petstore-server.ts';
 import { percentile, type BenchSection } from './report.ts';
 
@@ -35,6 +36,7 @@ export async function bench(): Promise<BenchSection> {
   const running = await startPortcullis({
     configFile: file,
     policies: builtinPolicies,
+    backends: builtinBackends,
     watch: false,
     logger: createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
   });

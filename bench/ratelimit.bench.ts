@@ -11,6 +11,7 @@ import { createGcraLimiter } from '../policies/rate-limit/engine/index.ts';
 import { buildRuntime } from '../core/server/index.ts';
 import { createLogger } from '../core/telemetry/index.ts';
 import { builtinPolicies } from '../policies/index.ts';
+import { builtinBackends } from '../core/gateway/backends.ts';
 import { startRedis } from '../test/helpers/redis.ts';
 import { percentile, type BenchSection } from './report.ts';
 
@@ -42,8 +43,8 @@ export async function bench(): Promise<BenchSection> {
   };
   writeFileSync(join(dir, 'gateway.config.ts'), `export default ${JSON.stringify(config)};\n`);
   const logger = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  const loaded = await loadConfig(join(dir, 'gateway.config.ts'), builtinPolicies);
-  const runtime = await buildRuntime(loaded.config, builtinPolicies, logger);
+  const loaded = await loadConfig(join(dir, 'gateway.config.ts'), builtinPolicies, builtinBackends);
+  const runtime = await buildRuntime(loaded.config, builtinPolicies, builtinBackends, logger);
   try {
     const names = ['none', 'local', 'redis'] as const;
     const samples: Record<(typeof names)[number], number[]> = { none: [], local: [], redis: [] };

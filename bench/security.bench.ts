@@ -19,6 +19,7 @@ import { startPortcullis } from '../core/server/index.ts';
 import { createLogger } from '../core/telemetry/index.ts';
 import { StateStore } from '../core/state/index.ts';
 import { builtinPolicies } from '../policies/index.ts';
+import { builtinBackends } from '../core/gateway/backends.ts';
 import { buildRegoPolicy } from '../policies/authorization/index.ts';
 import { createVerifier } from '../policies/jwt-auth/index.ts';
 import { percentile, type BenchSection } from './report.ts';
@@ -80,7 +81,7 @@ export async function bench(): Promise<BenchSection> {
   writeFileSync(join(dir, 'gateway.config.ts'), `export default ${JSON.stringify(config)};\n`);
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const logger = createLogger({ level: 'warn', destination: sink });
-  const running = await startPortcullis({ configFile: join(dir, 'gateway.config.ts'), policies: builtinPolicies, watch: false, logger });
+  const running = await startPortcullis({ configFile: join(dir, 'gateway.config.ts'), policies: builtinPolicies, backends: builtinBackends, watch: false, logger });
   const base = `http://127.0.0.1:${running.gateway.ports()[0]}`;
   const plain = new Client({ name: 'bench-plain', version: '1' });
   const plainToken = new Client({ name: 'bench-plain-token', version: '1' });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { builtinPolicies } from '../policies/index.ts';
+import { builtinBackends } from '../core/gateway/backends.ts';
 import { startPortcullis } from '../core/server/index.ts';
 import { createLogger } from '../core/telemetry/index.ts';
 import { startHttpFixture } from '../test/helpers/mcp.ts';
@@ -33,7 +34,7 @@ const config = {
   ] }] }],
 };
 writeFileSync(file, `export default ${JSON.stringify(config)};\n`);
-const running = await startPortcullis({ configFile: file, policies: builtinPolicies, watch: false, logger: createLogger({ level: 'warn' }) });
+const running = await startPortcullis({ configFile: file, policies: builtinPolicies, backends: builtinBackends, watch: false, logger: createLogger({ level: 'warn' }) });
 const pool = new Pool(`http://127.0.0.1:${running.gateway.ports()[0]}`, { connections: 4 });
 const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
 let i = 0;

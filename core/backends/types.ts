@@ -1,16 +1,17 @@
 import type { Dispatcher } from 'undici';
-import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
-import type { Schema } from '../schema/index.ts';
+import type { BackendKind, ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/index.ts';
 import type { MessagePipeline } from '../pipeline/message.ts';
-import type { BackendCapability, RequestContext, Step } from '../pipeline/types.ts';
+import type { RequestContext, Step } from '../pipeline/types.ts';
 import type { StateStore } from '../state/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { RouteUpstream } from '../upstream/index.ts';
 
 /**
- * One backend kind: the key it takes in a route's `backends` entry, its schema, and how a route's backends of this
- * kind become the last step of the route's chain. Registered once in `core/backends/registry.ts`; the router, the
- * pipeline and other backends know nothing of it.
+ * One backend kind: the key it takes in a route's `backends` entry, its schema and capabilities (`BackendKind`,
+ * what the config reads), and how a route's backends of this kind become the last step of the route's chain.
+ * Listed once: in `builtinBackends` (core/gateway/backends.ts) for a built-in kind, in
+ * `createGateway(config, { backends })` for a plugged-in one; the router, the pipeline and other backends know
+ * nothing of it.
  *
  * @example
  * export const echoBackend: BackendDefinition<string> = {
@@ -20,28 +21,13 @@ import type { RouteUpstream } from '../upstream/index.ts';
  *   create: (backends) => ({ step: (ctx) => ctx.respond({ status: 200, headers: {}, body: backends[0].config }) }),
  * };
  */
-export interface BackendDefinition<C = unknown> {
-  /** The key in a backend entry (`{ host: ... }`, `{ mcp: ... }`); `direct` is the kind of a route with none. */
-  readonly kind: string;
-  /** How messages name the kind ("MCP"); `kind` when absent. */
-  readonly title?: string;
-  /** Schema of the value under `kind`. Absent for `direct`, which has no config. */
-  readonly schema?: Schema;
-  /** A route with a backend of this kind has exactly one, and no backend of another kind (MCP multiplexes its own targets). */
-  readonly exclusive?: boolean;
-  /**
-   * What the kind can do: policies that require a capability (`PolicyDefinition.requires`) may sit on its routes
-   * only when it is listed here. See `BackendCapability` for the built-in ones.
-   */
-  readonly capabilities: readonly BackendCapability[];
+export interface BackendDefinition<C = unknown> extends BackendKind<C> {
   /**
    * The message protocol the backend speaks, if any (a name registered in core/pipeline/protocols.ts): its route's
    * message pipeline is composed from the policies' hooks for that protocol (`PolicyInstance.mcp`, `.a2a`,
    * `.hooks[name]`) plus their protocol-independent `message` steps.
    */
   readonly protocol?: string;
-  /** The name a backend gets in logs and authorization input. */
-  name?(config: C, routeName: string, index: number): string;
   create(backends: ReadonlyArray<ResolvedBackend<C>>, build: BackendBuildContext): BackendInstance | Promise<BackendInstance>;
 }
 

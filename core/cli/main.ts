@@ -1,10 +1,11 @@
 // The composition root: the one place where the core meets the built-in policies.
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../gateway/index.ts';
 import { resolve } from 'node:path';
 import { configFileOf, DEFAULT_CONFIG_FILES, parseCommandLine } from './args.ts';
 import { policyCommand } from './policy.ts';
 import { ErrorCodes, isGatewayError } from '../errors.ts';
-import { startGateway } from '../cluster/index.ts';
+import { createPeerChannel, startGateway } from '../cluster/index.ts';
 import { addressOverrides } from './overrides.ts';
 import { checkLocalInputs } from '../config/checks.ts';
 import { formatIssues, ISSUE_STAGES } from '../schema/index.ts';
@@ -33,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  if (first === 'policy') return policyCommand(argv.slice(1), builtinPolicies);
+  if (first === 'policy') return policyCommand(argv.slice(1), builtinPolicies, builtinBackends);
   // The command's own usage for its --help and its mistakes: "portcullis validate --help" explains validate.
   const named = argv.find((a) => !a.startsWith('-'));
   const commandUsage = (named !== undefined && COMMAND_USAGE[named]) || USAGE;
@@ -61,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     const running = await startGateway({
       configFile: resolve(configFile),
       policies: builtinPolicies,
+      backends: builtinBackends,
+      peers: createPeerChannel,
       watch: !values['no-watch'],
       logLevel: values['log-level'] ?? (dev ? 'debug' : undefined),
       logFormat: dev ? 'pretty' : undefined,
@@ -92,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
 
 async function validate(configFile: string, strict: boolean): Promise<number> {
   try {
-    const checked = await checkConfigFile(resolve(configFile), builtinPolicies, (c) => checkLocalInputs(c, builtinPolicies));
+    const checked = await checkConfigFile(resolve(configFile), builtinPolicies, builtinBackends, (c) => checkLocalInputs(c, builtinPolicies));
     const { notices, localChecked } = checked;
     // A warning is true of this machine only (a stdio command it lacks); --strict makes it an error.
     const warnings = strict ? [] : checked.issues.filter((i) => i.severity === 'warning');

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { configFileOf, DEFAULT_CONFIG_FILES, parseCommandLine } from './args.ts';
 import type { AuthorizationPolicy } from '../../sdk-types/security.ts';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, type BackendKinds } from '../config/index.ts';
 import { isGatewayError } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { compileRego, findOpa, loadRegoData, loadRegoPolicy, RegoEvalError } from '../rego/index.ts';
@@ -40,8 +40,8 @@ interface PolicySet {
 
 const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-async function policySets(configFile: string, policies: readonly PolicyDefinition[], route?: string): Promise<PolicySet[]> {
-  const { config } = await loadConfig(configFile, policies);
+async function policySets(configFile: string, policies: readonly PolicyDefinition[], backends: BackendKinds, route?: string): Promise<PolicySet[]> {
+  const { config } = await loadConfig(configFile, policies, backends);
   const sets = new Map<string, PolicySet>();
   for (const bind of config.binds) {
     for (const listener of bind.listeners) {
@@ -117,7 +117,7 @@ async function evaluate(sets: PolicySet[], inputFile: string, out: NodeJS.Writab
 }
 
 /** `portcullis policy ...`: the Rego of the config, tested and evaluated outside the gateway. */
-export async function policyCommand(argv: string[], policies: readonly PolicyDefinition[]): Promise<number> {
+export async function policyCommand(argv: string[], policies: readonly PolicyDefinition[], backends: BackendKinds): Promise<number> {
   const parsed = parseCommandLine(argv, { input: { type: 'string', short: 'i' }, route: { type: 'string' } }, POLICY_USAGE);
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
@@ -137,7 +137,7 @@ export async function policyCommand(argv: string[], policies: readonly PolicyDef
     return 1;
   }
   try {
-    const sets = await policySets(configFile, policies, values.route);
+    const sets = await policySets(configFile, policies, backends, values.route);
     if (sets.length === 0) {
       process.stderr.write(`${configFile}: no authorization policy${values.route ? ` on route "${values.route}"` : ''}\n`);
       return 1;

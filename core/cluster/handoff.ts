@@ -8,7 +8,7 @@ import { announcesBody, errorResponse, type HandoffChannel, type ServeEnv } from
 import { handleRequest } from '../server/handler.ts';
 import { stripHopByHop } from '../pipeline/index.ts';
 import { relayAnswer } from './relay.ts';
-import { ownerOfSessionId } from './identity.ts';
+import { ownerOfSessionId } from '../replica/index.ts';
 
 /** Carries, from the worker that received a request to the owner, what the owner cannot see itself. */
 const HANDOFF_HEADER = 'x-portcullis-handoff';

@@ -1,14 +1,14 @@
 import { loadConfig } from '../config/load.ts';
 import { startPortcullis, type StartOptions } from '../server/start.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
-import { workerIndex } from './identity.ts';
+import { workerIndex } from '../replica/index.ts';
 import { startSupervisor } from './supervisor.ts';
 import { startWorker } from './worker.ts';
 
 export { startSupervisor, type RunningSupervisor, type SupervisorOptions } from './supervisor.ts';
 export { startWorker, workerListenOptions } from './worker.ts';
-export { WORKER_INDEX_ENV } from './protocol.ts';
-export { ownedSessionId, ownerOfSessionId, workerIndex } from './identity.ts';
+export { createPeerChannel } from './peer-setup.ts';
+export { ownedSessionId, ownerOfSessionId, WORKER_INDEX_ENV, workerIndex } from '../replica/index.ts';
 
 /** What the CLI needs of a running gateway, whether it is one process or a supervisor of workers. */
 export interface RunningEntry {
@@ -29,7 +29,7 @@ export async function startGateway(options: StartOptions): Promise<RunningEntry>
     const { running } = await startWorker(options, index);
     return entryOf(running.logger, () => running.gateway.config.shutdown.drainTimeoutMs, () => running.close());
   }
-  let loaded = await loadConfig(options.configFile, options.policies);
+  let loaded = await loadConfig(options.configFile, options.policies, options.backends);
   if (options.transform) loaded = options.transform(loaded);
   if (loaded.config.workers <= 1) {
     const running = await startPortcullis({ ...options, loaded });
@@ -38,7 +38,7 @@ export async function startGateway(options: StartOptions): Promise<RunningEntry>
   const logger =
     options.logger ??
     createLogger({ level: options.logLevel ?? loaded.config.logging.level, format: options.logFormat ?? loaded.config.logging.format });
-  const supervisor = await startSupervisor({ configFile: options.configFile, policies: options.policies, loaded, logger, watch: options.watch, transform: options.transform });
+  const supervisor = await startSupervisor({ configFile: options.configFile, policies: options.policies, backends: options.backends, loaded, logger, watch: options.watch, transform: options.transform });
   return entryOf(logger, () => supervisor.drainTimeoutMs, () => supervisor.close());
 }
 

@@ -1,7 +1,6 @@
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import { PEER_ADDRESS_ENV, peerSettings } from './peer-address.ts';
+import { PEER_ADDRESS_ENV, peerSettings, SESSION_KEY_ENV, sessionKeys } from '../replica/index.ts';
 import { PeerChannel } from './peer.ts';
-import { SESSION_KEY_ENV, sessionKeys } from './session-key.ts';
 
 export type { PeerChannel };
 

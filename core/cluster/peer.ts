@@ -8,9 +8,7 @@ import { handleRequest } from '../server/handler.ts';
 import { BoundedMap } from '../state/bounded-map.ts';
 import { stripHopByHop } from '../pipeline/index.ts';
 import { relayAnswer } from './relay.ts';
-import type { PeerSettings } from './peer-address.ts';
-import { openSessionId } from './sealed-id.ts';
-import { peerMac, type SessionKeys } from './session-key.ts';
+import { type PeerSettings, openSessionId, peerMac, type SessionKeys } from '../replica/index.ts';
 
 /** `<time ms> <bind index> <scheme> <client address> <hmac>`: what the owner needs, signed. */
 const PEER_HEADER = 'x-portcullis-peer';

@@ -48,6 +48,3 @@ export function isWorkerMessage(m: unknown): m is WorkerMessage {
 export function isSupervisorMessage(m: unknown): m is SupervisorMessage {
   return isOurs(m);
 }
-
-/** The environment variable that tells a worker its index (0-based, stable across restarts of that worker). */
-export const WORKER_INDEX_ENV = 'PORTCULLIS_WORKER_INDEX';

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { GENERATED_KEY_ENV, readSessionKeys, SESSION_KEY_ENV } from './session-key.ts';
-import { readPeerSettings } from './peer-address.ts';
+import { GENERATED_KEY_ENV, readPeerSettings, readSessionKeys, SESSION_KEY_ENV, WORKER_INDEX_ENV } from '../replica/index.ts';
 import cluster, { type Worker } from 'node:cluster';
 import { rmSync } from 'node:fs';
 import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
+import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { publish, reloadChannel } from '../telemetry/events.ts';
@@ -18,11 +18,12 @@ import { VERSION } from '../telemetry/telemetry.ts';
 import { handoffDir } from './handoff.ts';
 import { ClusterMetrics, SCRAPE_TIMEOUT_MS, type ScrapeTarget } from './metrics.ts';
 import { WorkerLedger } from './observed.ts';
-import { isWorkerMessage, WORKER_INDEX_ENV, type SupervisorMessage, type WorkerMessage } from './protocol.ts';
+import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from './protocol.ts';
 
 export interface SupervisorOptions {
   configFile: string;
   policies: readonly PolicyDefinition[];
+  backends: readonly BackendDefinition<any>[];
   loaded: LoadedConfig;
   logger: Logger;
   /** Reload every worker when the config or a file it uses changes. @default true */
@@ -249,7 +250,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Runni
     // The config is checked here first: a config that does not load is reported without waking the workers.
     let next: LoadedConfig;
     try {
-      next = await loadConfig(options.configFile, options.policies);
+      next = await loadConfig(options.configFile, options.policies, options.backends);
       if (options.transform) next = options.transform(next);
     } catch (err) {
       return fail(err as Error);

@@ -31,7 +31,7 @@ export interface RunningWorker {
 export async function startWorker(options: StartOptions, index: number): Promise<RunningWorker> {
   let loaded = options.loaded;
   if (!loaded) {
-    loaded = await loadConfig(options.configFile, options.policies);
+    loaded = await loadConfig(options.configFile, options.policies, options.backends);
     if (options.transform) loaded = options.transform(loaded);
   }
   const send = (m: WorkerMessage) => {

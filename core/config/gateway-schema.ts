@@ -13,7 +13,7 @@ import {
 } from '../schema/index.ts';
 
 import { HOST_PORT, headerNameSchema, hostnameSchema } from '../schema/index.ts';
-import { BACKENDS, routeBackendKinds } from '../backends/registry.ts';
+import { DIRECT_KIND, routeBackendKinds, type BackendKinds } from './backend-kinds.ts';
 import { accessLogShapeSchema } from '../telemetry/access-log-shape.ts';
 import { telemetrySchemas } from '../telemetry/config.ts';
 import { sinksSchema } from '../telemetry/sinks.ts';
@@ -32,9 +32,9 @@ const routeMatch = object({
   query: array(object({ name: string({ nonEmpty: true }), value: valueMatch }, { required: ['name', 'value'] })),
 });
 
-/** A backend entry: exactly one registered kind's key, and a weight (built per validation: kinds may be plugged in). */
-function backendSchema(): Schema {
-  const backendKeys = BACKENDS.filter((b) => b.schema);
+/** A backend entry: exactly one served kind's key, and a weight (built per validation: kinds may be plugged in). */
+function backendSchema(kinds: BackendKinds): Schema {
+  const backendKeys = kinds.filter((b) => b.schema);
   return object(
     { ...Object.fromEntries(backendKeys.map((b) => [b.kind, b.schema!])), weight: number({ integer: true, min: 0, max: 1_000_000 }) },
     { exactlyOne: backendKeys.map((b) => b.kind) },
@@ -45,11 +45,14 @@ export function policiesSchema(definitions: readonly PolicyDefinition[]): Schema
   return object(Object.fromEntries(definitions.map((d) => [d.name, d.schema])));
 }
 
-/** The schema of the whole config, with the `policies` blocks made of the registered policy kinds. */
-export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema {
+/**
+ * The schema of the whole config, with the `policies` blocks made of the given policy kinds and the `backends`
+ * entries of the given backend kinds (both handed in by the composition root).
+ */
+export function gatewaySchema(definitions: readonly PolicyDefinition[], kinds: BackendKinds): Schema {
   const policies = policiesSchema(definitions);
   const terminal = definitions.filter((d) => d.terminal).map((d) => d.name);
-  const backend = backendSchema();
+  const backend = backendSchema(kinds);
 
   const route = object(
     {
@@ -71,14 +74,14 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
             stage: 'backends',
           });
         }
-        const kinds = routeBackendKinds(backends);
-        for (const def of BACKENDS.filter((b) => b.exclusive)) {
+        const used = routeBackendKinds(kinds, backends);
+        for (const def of kinds.filter((b) => b.exclusive)) {
           // An exclusive backend (MCP) already multiplexes what it serves: a second one would have nothing to do.
           const count = backends.filter((b) => isPlainObject(b) && b[def.kind] !== undefined).length;
           if (count > 1) issues.push({ path: `${p}.backends`, message: `a route serves one ${def.title ?? def.kind} backend (put every server in its targets), got ${count}`, stage: 'backends' });
-          if (count > 0 && kinds.length > 1) issues.push({ path: `${p}.backends`, message: `a route cannot mix ${kinds.join(' and ')} backends`, stage: 'backends' });
+          if (count > 0 && used.length > 1) issues.push({ path: `${p}.backends`, message: `a route cannot mix ${used.join(' and ')} backends`, stage: 'backends' });
         }
-        if (isPlainObject(v.policies)) checkPolicyBackends(definitions, v.policies, `${p}.policies`, kinds, '', issues);
+        if (isPlainObject(v.policies)) checkPolicyBackends(definitions, kinds, v.policies, `${p}.policies`, used, '', issues);
       },
     },
   );
@@ -113,8 +116,8 @@ export function gatewaySchema(definitions: readonly PolicyDefinition[]): Schema 
           routes.forEach((r, i) => {
             const own = isPlainObject(r.policies) ? r.policies : {};
             const inherited = Object.fromEntries(Object.entries(v.policies as object).filter(([k]) => own[k] === undefined));
-            const kinds = routeBackendKinds(r.backends as unknown[] | undefined).filter((k) => k !== 'direct');
-            checkPolicyBackends(definitions, inherited, `${p}.policies`, kinds, ` of routes[${i}]`, issues);
+            const used = routeBackendKinds(kinds, r.backends as unknown[] | undefined).filter((k) => k !== DIRECT_KIND);
+            checkPolicyBackends(definitions, kinds, inherited, `${p}.policies`, used, ` of routes[${i}]`, issues);
           });
         }
         if (v.protocol === 'HTTPS' && v.tls === undefined) issues.push({ path: `${p}.tls`, message: 'is required when protocol is "HTTPS"' });
@@ -213,10 +216,11 @@ export function routeName(route: { name?: unknown }, index: number): string {
 
 /**
  * One rule for validation: a policy that requires capabilities cannot sit on a route whose backend kind lacks one.
- * The message names the kinds that have them, read from the backend registry.
+ * The message names the kinds that have them, read from the gateway's backend kinds.
  */
 function checkPolicyBackends(
   definitions: readonly PolicyDefinition[],
+  served: BackendKinds,
   policies: Record<string, unknown>,
   path: string,
   kinds: readonly string[],
@@ -227,22 +231,22 @@ function checkPolicyBackends(
     const def = definitions.find((d) => d.name === name);
     if (!def?.requires) continue;
     for (const kind of kinds) {
-      if (!kindHas(kind, def.requires)) {
-        const able = BACKENDS.filter((b) => kindHas(b.kind, def.requires!)).map((b) => kindLabel(b.kind));
+      if (!kindHas(served, kind, def.requires)) {
+        const able = served.filter((b) => kindHas(served, b.kind, def.requires!)).map((b) => kindLabel(served, b.kind));
         const acts = able.length > 0 ? `it acts on ${able.join(', ')}` : `no backend kind has ${def.requires.join(', ')}`;
-        issues.push({ path: `${path}.${name}`, message: `the ${name} policy cannot act on ${kindLabel(kind)}${where} (${acts})`, stage: 'backends' });
+        issues.push({ path: `${path}.${name}`, message: `the ${name} policy cannot act on ${kindLabel(served, kind)}${where} (${acts})`, stage: 'backends' });
       }
     }
   }
 }
 
 /** Whether a backend kind has every capability in `required` (a route without a backend has none). */
-function kindHas(kind: string, required: readonly string[]): boolean {
-  const capabilities = BACKENDS.find((b) => b.kind === kind)?.capabilities ?? [];
+function kindHas(served: BackendKinds, kind: string, required: readonly string[]): boolean {
+  const capabilities = served.find((b) => b.kind === kind)?.capabilities ?? [];
   return required.every((c) => capabilities.includes(c));
 }
 
-function kindLabel(kind: string): string {
-  if (kind === 'direct') return 'routes without a backend';
-  return `${BACKENDS.find((b) => b.kind === kind)?.title ?? kind} backends`;
+function kindLabel(served: BackendKinds, kind: string): string {
+  if (kind === DIRECT_KIND) return 'routes without a backend';
+  return `${served.find((b) => b.kind === kind)?.title ?? kind} backends`;
 }

@@ -9,6 +9,7 @@ import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { fromAgentgateway } from './agentgateway.ts';
 import { esbuildFailure, localInputs, SDK_ENTRY } from './esbuild.ts';
+import type { BackendKinds } from './backend-kinds.ts';
 import { gatewaySchema } from './gateway-schema.ts';
 import { telemetryEnvIssues } from '../telemetry/config.ts';
 import { resolveConfig, type ResolvedConfig } from './resolve.ts';
@@ -40,13 +41,16 @@ export class ConfigValidationError extends GatewayError {
   }
 }
 
-/** Reads, validates and resolves a config file: TypeScript/JavaScript, or YAML/JSON in agentgateway's format. */
-export async function loadConfig(file: string, policies: readonly PolicyDefinition[]): Promise<LoadedConfig> {
+/**
+ * Reads, validates and resolves a config file: TypeScript/JavaScript, or YAML/JSON in agentgateway's format. The
+ * policies and backend kinds it may use are handed in by the composition root.
+ */
+export async function loadConfig(file: string, policies: readonly PolicyDefinition[], backends: BackendKinds): Promise<LoadedConfig> {
   const absolute = resolvePath(file);
   const { raw, files, translation } = await readConfigSource(absolute);
-  const config = validateConfig(raw, policies, absolute, translation);
+  const config = validateConfig(raw, policies, backends, absolute, translation);
   const notices: string[] = [];
-  const resolved = resolveConfig(withWorkingDirFallback(config, dirname(absolute), process.cwd(), notices), dirname(absolute));
+  const resolved = resolveConfig(withWorkingDirFallback(config, dirname(absolute), process.cwd(), notices), dirname(absolute), backends);
   return { config: resolved, files: [...new Set([...files, ...policyFiles(resolved, policies)])], notices };
 }
 
@@ -54,9 +58,9 @@ export async function loadConfig(file: string, policies: readonly PolicyDefiniti
  * Validates and resolves a config given as an object (`createGateway(config)`): the same checks as a file's, with
  * relative paths taken from `baseDir`. What it returns watches only the local files its policies name.
  */
-export function loadConfigObject(raw: unknown, policies: readonly PolicyDefinition[], baseDir: string): LoadedConfig {
-  const config = validateConfig(raw, policies, 'the config object');
-  const resolved = resolveConfig(config, resolvePath(baseDir));
+export function loadConfigObject(raw: unknown, policies: readonly PolicyDefinition[], backends: BackendKinds, baseDir: string): LoadedConfig {
+  const config = validateConfig(raw, policies, backends, 'the config object');
+  const resolved = resolveConfig(config, resolvePath(baseDir), backends);
   return { config: resolved, files: policyFiles(resolved, policies) };
 }
 
@@ -68,13 +72,14 @@ export function loadConfigObject(raw: unknown, policies: readonly PolicyDefiniti
 export async function checkConfigFile(
   file: string,
   policies: readonly PolicyDefinition[],
+  backends: BackendKinds,
   checkLocal: (config: ResolvedConfig) => Issue[],
 ): Promise<{ issues: Issue[]; notices: string[]; config?: ResolvedConfig; localChecked: boolean }> {
   const absolute = resolvePath(file);
   const { raw, translation } = await readConfigSource(absolute);
   let issues: Issue[] = [];
   try {
-    validateConfig(raw, policies, absolute, translation);
+    validateConfig(raw, policies, backends, absolute, translation);
   } catch (err) {
     if (!(err instanceof ConfigValidationError)) throw err;
     issues = err.issues;
@@ -82,7 +87,7 @@ export async function checkConfigFile(
   const notices: string[] = [];
   let config: ResolvedConfig | undefined;
   try {
-    config = resolveConfig(withWorkingDirFallback(raw as GatewayConfig, dirname(absolute), process.cwd(), notices), dirname(absolute));
+    config = resolveConfig(withWorkingDirFallback(raw as GatewayConfig, dirname(absolute), process.cwd(), notices), dirname(absolute), backends);
   } catch (err) {
     // A config with schema errors may not resolve; one without them must.
     if (issues.length === 0) throw err;
@@ -105,9 +110,9 @@ export async function checkConfigFile(
  * found before (agentgateway features Portcullis does not have): reported together, with the schema's issues that
  * only repeat them (the object that held a refused feature is now incomplete) left out.
  */
-export function validateConfig(raw: unknown, policies: readonly PolicyDefinition[], file = 'config', earlier: readonly Issue[] = []): GatewayConfig {
+export function validateConfig(raw: unknown, policies: readonly PolicyDefinition[], backends: BackendKinds, file = 'config', earlier: readonly Issue[] = []): GatewayConfig {
   const issues: Issue[] = [];
-  gatewaySchema(policies).check(raw, '', issues);
+  gatewaySchema(policies, backends).check(raw, '', issues);
   // The environment variables the config leaves tracing and Langfuse to (a malformed one refuses the start too).
   issues.push(...telemetryEnvIssues(raw));
   const emptied = (i: Issue) => i.message.startsWith('expected exactly one of') || i.message.startsWith('a route needs at least one backend');

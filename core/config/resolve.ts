@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { backendDefinition, backendKindOf } from '../backends/registry.ts';
+import { backendKindOf, type BackendKinds } from './backend-kinds.ts';
 import { routeName as nameOfRoute } from './gateway-schema.ts';
 import { resolveAccessLogShape, type ResolvedAccessLogShape } from '../telemetry/access-log-shape.ts';
 import { resolveTelemetry, type ResolvedTelemetry } from '../telemetry/config.ts';
@@ -95,8 +95,8 @@ export const DEFAULTS = {
 
 const MATCH_ALL: readonly RouteMatch[] = Object.freeze([{ path: { pathPrefix: '/' } as PathMatch }]);
 
-/** Fills in defaults on a config that has passed validation. */
-export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedConfig {
+/** Fills in defaults on a config that has passed validation against the same backend `kinds`. */
+export function resolveConfig(config: GatewayConfig, baseDir: string, kinds: BackendKinds): ResolvedConfig {
   const file = (p: string) => (isAbsolute(p) ? p : resolvePath(baseDir, p));
   const resolved: ResolvedConfig = {
     baseDir,
@@ -125,9 +125,10 @@ export function resolveConfig(config: GatewayConfig, baseDir: string): ResolvedC
               policies: route.policies ?? {},
               path: `binds[${b}].listeners[${l}].routes[${r}]`,
               backends: (route.backends ?? []).map((backend, i): ResolvedBackend => {
-                const kind = backendKindOf(backend)!;
+                const kind = backendKindOf(kinds, backend)!;
                 const value = (backend as unknown as Record<string, unknown>)[kind];
-                return { kind, name: backendDefinition(kind)?.name?.(value, routeName, i) ?? `${routeName}/${kind}${i}`, config: value, weight: backend.weight ?? 1 };
+                const named = kinds.find((k) => k.kind === kind)?.name?.(value, routeName, i);
+                return { kind, name: named ?? `${routeName}/${kind}${i}`, config: value, weight: backend.weight ?? 1 };
               }),
             };
           }),

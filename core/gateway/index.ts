@@ -1,26 +1,31 @@
-// A composition root: where the core meets the built-in policies (beside core/cli/main.ts).
+// A composition root: where the core meets the built-in policies and backend kinds (beside core/cli/main.ts).
 import { builtinPolicies } from '../../policies/index.ts';
 import type { GatewayConfig } from '../../sdk-types/config.ts';
 import type { CreateGatewayOptions } from '../../sdk-types/gateway.ts';
-import { registerBackendKind } from '../backends/registry.ts';
+import { backendKinds } from '../backends/registry.ts';
+import { createPeerChannel } from '../cluster/peer-setup.ts';
 import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
+import { builtinBackends } from './backends.ts';
 import { createGatewayWith, type CreatedGateway, type GatewayParts } from '../server/create.ts';
 import { registerTelemetrySink, type TelemetrySinkDefinition } from '../telemetry/sinks.ts';
+
+export { builtinBackends } from './backends.ts';
 
 /** What a gateway can be extended with, each item one definition from its own folder. */
 export interface GatewayExtensions {
   /** Policies beside the built-in ones. */
   policies?: readonly PolicyDefinition<any>[];
-  /** Backend kinds beside the built-in ones (see `registerBackendKind`). */
+  /** Backend kinds beside the built-in ones (`builtinBackends`), for this gateway only. */
   backends?: readonly BackendDefinition<any>[];
   /** Telemetry sinks (see `registerTelemetrySink`). */
   sinks?: readonly TelemetrySinkDefinition<any>[];
 }
 
 /**
- * `createGateway` of the package root, with the built-in policies and any extensions: the extensions are
- * registered for the gateway's life and removed when it closes (or fails to start).
+ * `createGateway` of the package root, with the built-in policies and backend kinds and any extensions: policies
+ * and backend kinds are this gateway's own (handed in, a taken backend key refused); sinks are registered for the
+ * gateway's life and removed when it closes (or fails to start).
  *
  * @example
  * const gateway = await createGateway('./gateway.config.ts');
@@ -37,9 +42,13 @@ export async function createGateway(
     for (const undo of unregister.reverse()) undo();
   };
   try {
-    for (const backend of backends) unregister.push(registerBackendKind(backend));
     for (const sink of sinks) unregister.push(registerTelemetrySink(sink));
-    const created = await createGatewayWith(config, { ...rest, policies: [...builtinPolicies, ...policies] });
+    const created = await createGatewayWith(config, {
+      ...rest,
+      policies: [...builtinPolicies, ...policies],
+      backends: backendKinds([...builtinBackends, ...backends]),
+      peers: createPeerChannel,
+    });
     const close = created.close;
     return Object.assign(created, {
       async close() {

@@ -3,17 +3,20 @@ import type { GatewayConfig } from '../../sdk-types/config.ts';
 import type { CreateGatewayOptions, PortcullisGateway } from '../../sdk-types/gateway.ts';
 import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
 import { loadConfig, loadConfigObject, type LoadedConfig } from '../config/load.ts';
+import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { Telemetry } from '../telemetry/telemetry.ts';
-import { createPeerChannel } from '../cluster/peer-setup.ts';
+import type { PeerListener } from './exchange.ts';
 import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
 import { checkAddressesFree, type PlannedAddress } from './port-check.ts';
 
 /** What the composition root hands in besides the config. */
 export interface GatewayParts extends CreateGatewayOptions {
   policies: readonly PolicyDefinition[];
+  /** The backend kinds, checked by `backendKinds` (the composition root lists the built-in ones). */
+  backends: readonly BackendDefinition<any>[];
   /** A logger of the caller's (tests, the `dev` command); else one from the config's `logging`. */
   logger?: Logger;
   /** Changes applied to the loaded config before it is served (tests move ports to 0; CLI address flags). */
@@ -22,6 +25,12 @@ export interface GatewayParts extends CreateGatewayOptions {
   loaded?: LoadedConfig;
   /** Set in a worker process (core/cluster): no admin or readiness server (the supervisor runs them). */
   worker?: GatewayOptions['worker'];
+  /**
+   * Makes the channel to other replicas (core/cluster's `createPeerChannel`, handed in by the composition root),
+   * called before anything starts so that a bad session key or peer address fails the start; it returns undefined
+   * when ids are this process's only. Absent: no peer channel.
+   */
+  peers?: () => PeerListener | undefined;
 }
 
 /** A gateway with its parts exposed to the core (the CLI, workers, tests): `createGateway`'s result and more. */
@@ -59,7 +68,7 @@ export async function createGatewayWith(source: GatewayConfig | string, parts: G
   let inline = typeof source === 'string' ? undefined : source;
   const baseDir = parts.baseDir ?? process.cwd();
   const load = async (): Promise<LoadedConfig> => {
-    let loaded = inline ? loadConfigObject(inline, parts.policies, baseDir) : await loadConfig(configFile!, parts.policies);
+    let loaded = inline ? loadConfigObject(inline, parts.policies, parts.backends, baseDir) : await loadConfig(configFile!, parts.policies, parts.backends);
     if (parts.transform) loaded = parts.transform(loaded);
     return loaded;
   };
@@ -67,12 +76,13 @@ export async function createGatewayWith(source: GatewayConfig | string, parts: G
   // starts from that same load. Options (the `dev` command, --log-level) win over the file.
   const initial = parts.loaded ?? (await load());
   // Session keys and the peer address are read (and checked) before anything starts: a bad one fails the start.
-  const peers = createPeerChannel();
+  const peers = parts.peers?.();
   const logger = parts.logger ?? createLogger({ level: parts.logLevel ?? initial.config.logging.level, format: parts.logFormat ?? initial.config.logging.format });
   const gateway = new Gateway({
     configFile: configFile ?? resolve(baseDir, '(config object)'),
     load: inline ? load : undefined,
     policies: parts.policies,
+    backends: parts.backends,
     logger,
     transform: inline ? undefined : parts.transform,
     worker: parts.worker,

@@ -56,6 +56,14 @@ export interface PeerForwarder {
   attach(env: ServeEnv): void;
 }
 
+/** The peer channel as a gateway runs it: opened after the binds, closed with the gateway (core/cluster/peer.ts). */
+export interface PeerListener extends PeerForwarder {
+  readonly settings: { readonly address: string };
+  /** Opens the peer port when this replica has a peer address: its port, else undefined. */
+  listen(): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
 /** How a worker passes a request for a stateful session to the worker that owns it. */
 export interface HandoffChannel {
   /** The owning worker when it is another one, else undefined (serve it here). */

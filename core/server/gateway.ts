@@ -12,6 +12,7 @@ import { publish, reloadChannel } from '../telemetry/events.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { HandoffChannel, PeerForwarder, ServeEnv } from './exchange.ts';
 import { handleRequest } from './handler.ts';
+import type { BackendDefinition } from '../backends/types.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 import type { HandleOptions } from './web.ts';
 import { applyTimeouts, checkingIntervalMs, limitConnections, wasRefused } from './connection-limits.ts';
@@ -22,6 +23,8 @@ export interface GatewayOptions {
   /** Where the config comes from instead of `configFile` (a config object given to `createGateway`). */
   load?: () => Promise<LoadedConfig>;
   policies: readonly PolicyDefinition[];
+  /** The backend kinds this gateway serves (core/backends/registry.ts `backendKinds`), handed in like the policies. */
+  backends: readonly BackendDefinition<any>[];
   logger: Logger;
   /** Changes applied to the loaded config before it is served (tests move ports to 0). */
   transform?: (loaded: LoadedConfig) => LoadedConfig;
@@ -136,7 +139,7 @@ export class Gateway {
   async start(initial?: LoadedConfig, options: { listen?: boolean } = {}): Promise<void> {
     this.loaded = initial ?? (await this.load());
     for (const notice of this.loaded.notices ?? []) this.options.logger.warn(notice);
-    this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.logger, this.state);
+    this.runtime = await buildRuntime(this.loaded.config, this.options.policies, this.options.backends, this.options.logger, this.state);
     this.syncAccessLog();
     if (options.listen ?? true) {
       try {
@@ -201,7 +204,7 @@ export class Gateway {
   private async swap(gate?: ReloadGate): Promise<void> {
     if (this.draining) throw new GatewayError(ErrorCodes.SHUTTING_DOWN, 'shutting down');
     const loaded = await this.load();
-    const next = await buildRuntime(loaded.config, this.options.policies, this.options.logger, this.state);
+    const next = await buildRuntime(loaded.config, this.options.policies, this.options.backends, this.options.logger, this.state);
     const previousRuntime = this.runtime;
     const opened: OpenBind[] = [];
     const replaced: OpenBind[] = [];
@@ -293,7 +296,7 @@ export class Gateway {
   }
 
   private async load(): Promise<LoadedConfig> {
-    const loaded = this.options.load ? await this.options.load() : await loadConfig(this.options.configFile, this.options.policies);
+    const loaded = this.options.load ? await this.options.load() : await loadConfig(this.options.configFile, this.options.policies, this.options.backends);
     return this.options.transform ? this.options.transform(loaded) : loaded;
   }
 

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { Agent } from 'undici';
-import { backendDefinition, DIRECT_KIND } from '../backends/registry.ts';
+import { backendDefinition } from '../backends/registry.ts';
+import type { BackendDefinition } from '../backends/types.ts';
+import { DIRECT_KIND } from '../config/index.ts';
 import type { BackendBuildContext, BackendInstance } from '../backends/types.ts';
 import type { ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
@@ -63,6 +65,7 @@ export interface Runtime {
 export async function buildRuntime(
   config: ResolvedConfig,
   definitions: readonly PolicyDefinition[],
+  backends: readonly BackendDefinition<any>[],
   logger: Logger,
   state: StateStore = new StateStore(),
 ): Promise<Runtime> {
@@ -88,7 +91,7 @@ export async function buildRuntime(
         const shared = new Map<string, Promise<PolicyInstance>>();
         for (const route of listener.routes) {
           const scope = routeScopeId(bind.key, listener.name, route.name);
-          const protocol = backendDefinition(route.backends[0]?.kind ?? DIRECT_KIND)?.protocol;
+          const protocol = backendDefinition(backends, route.backends[0]?.kind ?? DIRECT_KIND)?.protocol;
           if (protocol !== undefined && !messageProtocol(protocol)) {
             throw new GatewayError(ErrorCodes.BACKEND_UNSUPPORTED, `${route.path}.backends: the backend speaks message protocol "${protocol}", which is not registered (registerMessageProtocol)`);
           }
@@ -120,7 +123,7 @@ export async function buildRuntime(
           // How this route calls its backends (retries, timeouts, TLS, credentials): composed once, here.
           const upstream = createRouteUpstream({ contributions, ...config.upstream, path: route.path, routeName: route.name });
           closers.push(() => upstream.close());
-          const backend = await buildBackend({
+          const backend = await buildBackend(backends, {
             config,
             bind,
             listener,
@@ -275,11 +278,11 @@ function messageStepOf(def: PolicyDefinition, instance: PolicyInstance, protocol
   return messageProtocol(protocol)?.stepOf(def.name, def.phase, instance);
 }
 
-/** The route's backend, from the registry: the kind its entries name, or `direct` when it has none. */
-function buildBackend(build: BackendBuildContext): BackendInstance | Promise<BackendInstance> {
+/** The route's backend, from the gateway's kinds: the kind its entries name, or `direct` when it has none. */
+function buildBackend(backends: readonly BackendDefinition<any>[], build: BackendBuildContext): BackendInstance | Promise<BackendInstance> {
   const { route } = build;
   const kind = route.backends[0]?.kind ?? DIRECT_KIND;
-  const def = backendDefinition(kind);
+  const def = backendDefinition(backends, kind);
   if (!def) throw new GatewayError(ErrorCodes.BACKEND_UNSUPPORTED, `${route.path}.backends: backend kind "${kind}" is not served by this build`);
   return def.create(route.backends, build);
 }

@@ -1,17 +1,21 @@
 import type { CreateGatewayOptions } from '../../sdk-types/gateway.ts';
 import type { LoadedConfig } from '../config/load.ts';
+import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { AdminServer } from '../admin/index.ts';
 import { createGatewayWith } from './create.ts';
 import type { Gateway, GatewayOptions, ReloadResult } from './gateway.ts';
+import type { GatewayParts } from './create.ts';
 
 export { plannedAddresses } from './create.ts';
 
 export interface StartOptions {
   configFile: string;
   policies: readonly PolicyDefinition[];
+  /** The backend kinds, checked by `backendKinds` (the composition root lists the built-in ones). */
+  backends: readonly BackendDefinition<any>[];
   /** Reload when the config or a file it depends on changes. @default true */
   watch?: boolean;
   /** Overrides the config's logging (the `dev` command, tests). */
@@ -23,6 +27,8 @@ export interface StartOptions {
   loaded?: LoadedConfig;
   /** Set in a worker process (core/cluster): no admin or readiness server (the supervisor runs them). */
   worker?: GatewayOptions['worker'];
+  /** Makes the channel to other replicas (see `GatewayParts.peers`): handed in by the composition root. */
+  peers?: GatewayParts['peers'];
 }
 
 export interface RunningGateway {
@@ -43,6 +49,7 @@ export interface RunningGateway {
 export async function startPortcullis(options: StartOptions): Promise<RunningGateway> {
   const created = await createGatewayWith(options.configFile, {
     policies: options.policies,
+    backends: options.backends,
     watch: options.watch ?? true,
     logger: options.logger,
     logLevel: options.logLevel as CreateGatewayOptions['logLevel'],
@@ -50,6 +57,7 @@ export async function startPortcullis(options: StartOptions): Promise<RunningGat
     transform: options.transform,
     loaded: options.loaded,
     worker: options.worker,
+    peers: options.peers,
   });
   try {
     await created.listen();

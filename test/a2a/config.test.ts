@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigValidationError, validateConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 function issues(a2a: unknown, extra: object = {}): string[] {
   try {
-    validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ a2a }], ...extra }] }] }] }, builtinPolicies);
+    validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ a2a }], ...extra }] }] }] }, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.ok(err instanceof ConfigValidationError);
     return err.issues.map((i) => `${i.path}: ${i.message}`);

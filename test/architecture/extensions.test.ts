@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createGateway } from '../../core/gateway/index.ts';
-import { registerBackendKind } from '../../core/backends/registry.ts';
 import { registerTelemetrySink } from '../../core/telemetry/sinks.ts';
 import { messageProtocol, registerMessageProtocol } from '../../core/pipeline/index.ts';
 import { requestChannel, type RequestEvent } from '../../core/telemetry/events.ts';
@@ -140,8 +139,11 @@ describe('extension seams: a toy backend kind and a toy telemetry sink, one fold
     });
   });
 
-  it('refuses a second kind or sink under a taken name with PCL_ERR_EXTENSION_CONFLICT, and removes both when the gateway closes', async () => {
-    assert.throws(() => registerBackendKind({ ...relayBackend, kind: 'mcp' }), { code: 'PCL_ERR_EXTENSION_CONFLICT', message: 'backend kind "mcp" is already registered: pick another key for the plugged-in kind' });
+  it('refuses a second kind or sink under a taken name with PCL_ERR_EXTENSION_CONFLICT; a kind is its gateway\'s only, a sink is removed when the gateway closes', async () => {
+    await assert.rejects(createGateway(config(join(dir, 'w.jsonl')), { backends: [{ ...relayBackend, kind: 'mcp' }] }), {
+      code: 'PCL_ERR_EXTENSION_CONFLICT',
+      message: 'backend kind "mcp" is already registered: pick another key for the plugged-in kind',
+    });
     const gateway = await createGateway(config(join(dir, 'x.jsonl')), { backends: [relayBackend], sinks: [tallySink] });
     assert.throws(() => registerTelemetrySink(tallySink), { code: 'PCL_ERR_EXTENSION_CONFLICT' });
     await gateway.close();

@@ -5,12 +5,13 @@ import { ConfigValidationError, resolveConfig, validateConfig } from '../../core
 import { ownedSessionId, ownerOfSessionId } from '../../core/cluster/index.ts';
 import { workerListenOptions } from '../../core/cluster/worker.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 const base = { binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ host: '127.0.0.1:1' }] }] }] }] };
 
 function issues(raw: unknown): string[] {
   try {
-    validateConfig(raw, builtinPolicies);
+    validateConfig(raw, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.ok(err instanceof ConfigValidationError);
     return err.issues.map((i) => `${i.path}: ${i.message}`);
@@ -22,8 +23,8 @@ describe('workers setting', () => {
   it('accepts a count or auto, and resolves auto to the number of cores', () => {
     assert.deepEqual(issues({ ...base, workers: 4 }), []);
     assert.deepEqual(issues({ ...base, workers: 'auto' }), []);
-    assert.equal(resolveConfig(validateConfig({ ...base, workers: 'auto' }, builtinPolicies), '/tmp').workers, availableParallelism());
-    assert.equal(resolveConfig(validateConfig(base, builtinPolicies), '/tmp').workers, 1);
+    assert.equal(resolveConfig(validateConfig({ ...base, workers: 'auto' }, builtinPolicies, builtinBackends), '/tmp', builtinBackends).workers, availableParallelism());
+    assert.equal(resolveConfig(validateConfig(base, builtinPolicies, builtinBackends), '/tmp', builtinBackends).workers, 1);
   });
 
   it('rejects anything else with the path of the field', () => {

@@ -3,8 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { sealSessionId, type SessionClaims } from '../../core/cluster/sealed-id.ts';
-import { readSessionKeys } from '../../core/cluster/session-key.ts';
+import { sealSessionId, type SessionClaims, readSessionKeys } from '../../core/replica/index.ts';
 import { fixtureStdio, freePort, startHttpFixture, type RunningServer } from '../helpers/mcp.ts';
 import { callText, INIT, openSession, rpc, startReplica, type Replica } from '../helpers/replica.ts';
 
@@ -253,7 +252,7 @@ describe('session key and peer settings', () => {
     const after = readSessionKeys({ PORTCULLIS_SESSION_KEY: KEY });
     const claims: SessionClaims = { f: 1, r: 'x', o: 'anonymous', v: '2025-06-18', p: '', t: 1, n: 'z' };
     const id = sealSessionId(claims, before);
-    return import('../../core/cluster/sealed-id.ts').then(({ openSessionId }) => {
+    return import('../../core/replica/index.ts').then(({ openSessionId }) => {
       assert.deepEqual(openSessionId(id, during), { claims });
       assert.deepEqual(openSessionId(id, after), { failure: 'unauthentic' });
       assert.ok('claims' in openSessionId(sealSessionId(claims, during), after), 'new ids use the current key');

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { openSessionId, sealSessionId, type SessionClaims } from '../../core/cluster/sealed-id.ts';
-import { readSessionKeys } from '../../core/cluster/session-key.ts';
+import { openSessionId, sealSessionId, type SessionClaims, readSessionKeys } from '../../core/replica/index.ts';
 
 // Sealed session ids (AES-256-GCM): every change to an id, anywhere, makes it name no session.
 const keys = readSessionKeys({ PORTCULLIS_SESSION_KEY: randomBytes(32).toString('base64') });

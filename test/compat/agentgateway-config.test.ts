@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, parseDuration } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/agentgateway/', import.meta.url));
 const fixture = (name: string) => join(FIXTURES, name);
@@ -13,7 +14,7 @@ const fixture = (name: string) => join(FIXTURES, name);
 /** The error lines of a config that does not load, without the first line (which names the file). */
 async function errorsOf(file: string): Promise<string[]> {
   try {
-    await loadConfig(file, builtinPolicies);
+    await loadConfig(file, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.equal((err as { code?: string }).code, 'PCL_ERR_CONFIG_INVALID', (err as Error).message);
     return (err as Error).message.split('\n').slice(1);
@@ -23,14 +24,14 @@ async function errorsOf(file: string): Promise<string[]> {
 
 describe('agentgateway configs: our fixtures in its format validate unchanged', () => {
   it('basic: cors.maxAge as a duration string is read in seconds', async () => {
-    const { config } = await loadConfig(fixture('basic.yaml'), builtinPolicies);
+    const { config } = await loadConfig(fixture('basic.yaml'), builtinPolicies, builtinBackends);
     const route = config.binds[0].listeners[0].routes[0];
     assert.equal((route.policies.cors as { maxAge: number }).maxAge, 100);
     assert.equal(route.backends[0].kind, 'mcp');
   });
 
   it('authorization: a URL in host becomes the target url, passthrough: {} is on, the CEL rules are kept', async () => {
-    const { config } = await loadConfig(fixture('authorization.yaml'), builtinPolicies);
+    const { config } = await loadConfig(fixture('authorization.yaml'), builtinPolicies, builtinBackends);
     const route = config.binds[0].listeners[0].routes[0];
     const mcp = route.backends[0].config as { targets: Array<{ mcp: unknown }> };
     assert.deepEqual(mcp.targets[0].mcp, { url: 'http://localhost:3001/mcp' });
@@ -39,7 +40,7 @@ describe('agentgateway configs: our fixtures in its format validate unchanged', 
   });
 
   it('mcp-authentication: agentgateway field names map onto ours; a bind without a port serves 3000', async () => {
-    const { config } = await loadConfig(fixture('mcp-authentication.yaml'), builtinPolicies);
+    const { config } = await loadConfig(fixture('mcp-authentication.yaml'), builtinPolicies, builtinBackends);
     assert.equal(config.binds[0].port, 3000);
     assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.mcpAuthentication, {
       mode: 'strict',
@@ -54,7 +55,7 @@ describe('agentgateway configs: our fixtures in its format validate unchanged', 
   });
 
   it('policies: durations, retry codes, plain urlRewrite authority, backend key, mirror, config and frontendPolicies', async () => {
-    const { config } = await loadConfig(fixture('policies.yaml'), builtinPolicies);
+    const { config } = await loadConfig(fixture('policies.yaml'), builtinPolicies, builtinBackends);
     const p = config.binds[0].listeners[0].routes[0].policies;
     assert.deepEqual(p.timeout, { requestTimeoutMs: 10_000, backendRequestTimeoutMs: 90_000 });
     assert.deepEqual(p.retry, { attempts: 2, backoffMs: 50, codes: [503] });
@@ -71,7 +72,7 @@ describe('agentgateway configs: our fixtures in its format validate unchanged', 
   });
 
   it('multiplex and tls validate too', async () => {
-    for (const name of ['multiplex.yaml', 'tls.yaml']) await loadConfig(fixture(name), builtinPolicies);
+    for (const name of ['multiplex.yaml', 'tls.yaml']) await loadConfig(fixture(name), builtinPolicies, builtinBackends);
   });
 
   it('features Portcullis does not have are named, with their paths, all at once', async () => {
@@ -237,7 +238,7 @@ describe('agentgateway configs: bad input is refused with its path', () => {
       `${at}.policies.mcpAuthentication.authorizationLocation: agentgateway feature \`mcpAuthentication.authorizationLocation\` is not supported by Portcullis (the token is read as \`resourceMetadata.bearerMethodsSupported\` announces (header, body, query))`,
     ]);
     const ok = await yaml(policies.replace('          authorizationLocation: { queryParameter: { name: token } }\n', '').replace('            mcpProtocolVersion: "2025-06-18"\n', ''), '', '      backends:\n      - mcp:\n          targets:\n          - name: a\n            stdio:\n              cmd: node\n');
-    const { config } = await loadConfig(ok, builtinPolicies);
+    const { config } = await loadConfig(ok, builtinPolicies, builtinBackends);
     assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.mcpAuthentication, {
       mode: 'optional',
       issuer: 'https://login.microsoftonline.com/tenant-1/v2.0',
@@ -289,7 +290,7 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
 
   it('the top-level mcp short form is one bind with one MCP route, its policies on the route', async () => {
     const file = await write('mcp.yaml', `mcp:\n  port: 3901\n  policies:\n    backendAuth: { passthrough: {} }\n    mcpAuthorization:\n      rules: ['mcp.tool.name == "echo"']\n  targets:\n  - name: remote\n    mcp: { host: http://localhost:3001/mcp }\n`);
-    const { config } = await loadConfig(file, builtinPolicies);
+    const { config } = await loadConfig(file, builtinPolicies, builtinBackends);
     assert.equal(config.binds[0].port, 3901);
     const route = config.binds[0].listeners[0].routes[0];
     assert.equal(route.backends[0].kind, 'mcp');
@@ -300,7 +301,7 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
   it("backendAuth.oauthTokenExchange is our tokenExchange; a single backend's policies are the route's; what cannot map is named", async () => {
     const route = (policies: string, name = 'r') => `- port: 3902\n  listeners:\n  - routes:\n    - name: ${name}\n      backends:\n      - host: localhost:18080\n        policies:\n          backendAuth:\n            oauthTokenExchange:\n${policies}`;
     const good = await write('tx.yaml', `binds:\n${route('              host: https://idp.example.com\n              path: /oauth2/token\n              grantType: jwtBearer\n              clientAuth: { clientId: app, clientSecret: s3cret, method: clientSecretPost }\n              scopes: [a, b]\n              resources: [https://api.example.com]\n              additionalParams: { requested_token_use: \'"on_behalf_of"\' }\n              cache: { maxEntries: 50 }\n')}`);
-    const { config } = await loadConfig(good, builtinPolicies);
+    const { config } = await loadConfig(good, builtinPolicies, builtinBackends);
     const r = config.binds[0].listeners[0].routes[0];
     assert.deepEqual(r.policies.backendAuth, {
       tokenExchange: {
@@ -331,7 +332,7 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
   it('backendAuth.crossAppAccess is a tokenExchange for an ID-JAG chained to the resource authorization server; what cannot map is named', async () => {
     const cfg = (extra: string) =>
       `binds:\n- port: 3903\n  listeners:\n  - routes:\n    - policies:\n        backendAuth:\n          crossAppAccess:\n            identityProvider: { host: https://idp.example.com, path: /token, clientAuth: { clientId: agent, clientSecret: a, method: clientSecretPost } }\n            resourceAuthorizationServer: { host: "as.example.com:8443", path: /oauth/token, clientAuth: { clientId: res, clientSecret: r } }\n            audience: https://as.example.com/\n            scopes: [todos.read]\n${extra}      backends:\n      - host: api.example.com:443\n`;
-    const { config } = await loadConfig(await write('xaa.yaml', cfg('            accessTokenScopes: [todos.read, todos.write]\n            cache: { defaultTtl: 1h }\n')), builtinPolicies);
+    const { config } = await loadConfig(await write('xaa.yaml', cfg('            accessTokenScopes: [todos.read, todos.write]\n            cache: { defaultTtl: 1h }\n')), builtinPolicies, builtinBackends);
     assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.backendAuth, {
       tokenExchange: {
         tokenEndpoint: 'https://idp.example.com/token',
@@ -357,7 +358,7 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
   it('apiKey keyHash ("sha256:<hex>") is the digest; a malformed one is an error with its path', async () => {
     const hex = '1311f8fc80a7ea28d78dd7723f09c44c1754cd35160ca8e7133ae3d7f636a19a';
     const ok = await write('keyhash.yaml', `binds:\n- port: 3902\n  listeners:\n  - routes:\n    - policies:\n        apiKey:\n          keys:\n          - keyHash: "sha256:${hex.toUpperCase()}"\n            metadata: { group: sales }\n${EVERYTHING}`);
-    const { config } = await loadConfig(ok, builtinPolicies);
+    const { config } = await loadConfig(ok, builtinPolicies, builtinBackends);
     const keys = (config.binds[0].listeners[0].routes[0].policies.apiKey as { keys: Array<{ name: string; sha256: string }> }).keys;
     assert.equal(keys[0].sha256, hex);
     assert.equal(keys[0].name, 'key0');
@@ -368,7 +369,7 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
 
   it('localRateLimit as limit per unit is a rate limit of that window', async () => {
     const file = await write('rl.yaml', `binds:\n- port: 3903\n  listeners:\n  - routes:\n    - policies:\n        localRateLimit:\n        - { type: requests, limit: 50, unit: seconds }\n        - { limit: 1000, unit: hours }\n${EVERYTHING}`);
-    const { config } = await loadConfig(file, builtinPolicies);
+    const { config } = await loadConfig(file, builtinPolicies, builtinBackends);
     assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.rateLimit, {
       limits: [
         { rate: { limit: 50, windowMs: 1_000, burst: 50 }, type: 'requests' },
@@ -379,11 +380,11 @@ describe('agentgateway configs: the shapes of its newer releases', () => {
 
   it('config.tracing over OTLP/HTTP and over gRPC (its default) is our tracing block', async () => {
     const http = await write('tracing.yaml', `config:\n  tracing:\n    otlpEndpoint: http://localhost:4318/v1/traces\n    otlpProtocol: http\n    randomSampling: true\nbinds:\n- port: 3904\n  listeners:\n  - routes:\n    - policies: { directResponse: { status: 200 } }\n`);
-    const { config } = await loadConfig(http, builtinPolicies);
+    const { config } = await loadConfig(http, builtinPolicies, builtinBackends);
     assert.equal(config.telemetry.tracing?.endpoint, 'http://localhost:4318/v1/traces');
     assert.equal(config.telemetry.tracing?.protocol, 'http/protobuf');
     const grpc = await write('tracing-grpc.yaml', `config:\n  tracing:\n    otlpEndpoint: http://localhost:4317\nbinds:\n- port: 3904\n  listeners:\n  - routes:\n    - policies: { directResponse: { status: 200 } }\n`);
-    const t = (await loadConfig(grpc, builtinPolicies)).config.telemetry.tracing;
+    const t = (await loadConfig(grpc, builtinPolicies, builtinBackends)).config.telemetry.tracing;
     // Without randomSampling agentgateway starts no trace of its own: only a caller's sampled traceparent is followed.
     assert.deepEqual([t?.protocol, t?.endpoint, t?.samplerRatio, t?.clientSamplerRatio], ['grpc', 'http://localhost:4317', 0, 1]);
   });

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { startPortcullis, type RunningGateway } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { LogCapture, startUpstream, type Upstream } from '../helpers/gateway.ts';
@@ -41,6 +42,7 @@ async function startFixture(name: string, backends: Record<number, number> = {})
   const running = await startPortcullis({
     configFile: file,
     policies: builtinPolicies,
+    backends: builtinBackends,
     watch: false,
     logger,
     transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } }, shutdown: { drainTimeoutMs: 500 } } }),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { configSource, echoUpstream, send, simpleConfig, startTestGateway, startUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 
 const EXAMPLE = new URL('../fixtures/agentgateway-examples/examples/traffic-oauth2-proxy/config.yaml', import.meta.url);
@@ -115,7 +116,7 @@ describe('extAuthz: an authorizer that is down, and bad config', () => {
   it('CEL that does not compile or is not a string, a gRPC authorizer in agentgateway YAML', async () => {
     const p = 'binds[0].listeners[0].routes[0].policies.extAuthz';
     const errorsOf = async (file: string) => {
-      const err = await loadConfig(file, builtinPolicies).then(() => undefined, (e: Error & { code?: string }) => e);
+      const err = await loadConfig(file, builtinPolicies, builtinBackends).then(() => undefined, (e: Error & { code?: string }) => e);
       assert.equal(err?.code, 'PCL_ERR_CONFIG_INVALID');
       return err!.message.split('\n').slice(1);
     };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { configSource, echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 
 /** Time of one request, in ms. */
@@ -109,7 +110,7 @@ describe('fault injection: bad input is a config error with its path', () => {
     const file = join(dir, name);
     await writeFile(file, text ?? configSource(simpleConfig([{ policies, backends: [{ host: '127.0.0.1:1' }] }] as never)));
     try {
-      await loadConfig(file, builtinPolicies);
+      await loadConfig(file, builtinPolicies, builtinBackends);
     } catch (err) {
       assert.equal((err as { code?: string }).code, 'PCL_ERR_CONFIG_INVALID', (err as Error).message);
       return (err as Error).message.split('\n').slice(1);

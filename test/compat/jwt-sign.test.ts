@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { configSource, echoUpstream, send, simpleConfig, startTestGateway, type Upstream } from '../helpers/gateway.ts';
 
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -87,7 +88,7 @@ describe('backendAuth.jwtSign: the gateway signs a JWT for the backend on every 
       const file = join(dir, 'gateway.config.ts');
       await writeFile(file, configSource(simpleConfig([{ policies: { backendAuth: policy }, backends: [{ host: '127.0.0.1:1' }] }] as never)));
       try {
-        await loadConfig(file, builtinPolicies);
+        await loadConfig(file, builtinPolicies, builtinBackends);
       } catch (err) {
         assert.equal((err as { code?: string }).code, 'PCL_ERR_CONFIG_INVALID', (err as Error).message);
         return (err as Error).message.split('\n').slice(1);

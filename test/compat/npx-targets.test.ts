@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../core/config/index.ts';
 import { npxAutoInstalls, npxPackage } from '../../core/backends/mcp/upstream/npx.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { configSource, send, simpleConfig, startTestGateway } from '../helpers/gateway.ts';
 import { connectClient, MCP_TEST_EXTRA, mcpRoute, text } from '../helpers/mcp.ts';
 
@@ -133,7 +134,7 @@ describe('npx stdio targets start without a prompt', () => {
   it('autoInstall that is not a boolean is a config error with its path', async () => {
     const file = join(dir, 'gateway.config.ts');
     await writeFile(file, configSource(simpleConfig([mcpRoute([{ name: 'a', stdio: { cmd: 'npx', args: ['x'], autoInstall: 'no' } }])])));
-    await assert.rejects(loadConfig(file, builtinPolicies), (e: Error & { code?: string }) => {
+    await assert.rejects(loadConfig(file, builtinPolicies, builtinBackends), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'PCL_ERR_CONFIG_INVALID');
       assert.equal(e.message.split('\n').slice(1).join('\n'), 'binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].stdio.autoInstall: expected boolean, got string');
       return true;

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import Provider from 'oidc-provider';
 import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { configSource, echoUpstream, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 
 /** A real OpenID provider (oidc-provider, with its development login and consent pages) on a loopback port. */
@@ -241,7 +242,7 @@ describe('oidc: a provider that cannot be reached, and bad config', () => {
     const p = 'binds[0].listeners[0].routes[0].policies.oidc';
     const errors = async (oidc: Record<string, unknown>) => {
       await writeFile(file, configSource(simpleConfig([{ policies: { oidc }, backends: [{ host: '127.0.0.1:1' }] }] as never)));
-      const err = await loadConfig(file, builtinPolicies).then(() => undefined, (e: Error & { code?: string }) => e);
+      const err = await loadConfig(file, builtinPolicies, builtinBackends).then(() => undefined, (e: Error & { code?: string }) => e);
       assert.equal(err?.code, 'PCL_ERR_CONFIG_INVALID');
       return err!.message.split('\n').slice(1);
     };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { configSource, send, simpleConfig, startTestGateway } from '../helpers/gateway.ts';
 import { connectClient, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, text } from '../helpers/mcp.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -84,7 +85,7 @@ describe('stdio targets: environment and early failures', () => {
     try {
       const file = join(dir, 'gateway.config.ts');
       await writeFile(file, configSource(simpleConfig([mcpRoute([{ name: 'a', stdio: { cmd: 'node', inheritEnv: 'yes' } }, { name: 'b', stdio: { cmd: 'node', inheritEnv: ['OK', 'NOT OK'] } }])])));
-      await assert.rejects(loadConfig(file, builtinPolicies), (e: Error) => {
+      await assert.rejects(loadConfig(file, builtinPolicies, builtinBackends), (e: Error) => {
         assert.equal(
           e.message.split('\n').slice(1).join('\n'),
           [

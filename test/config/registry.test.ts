@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BACKENDS } from '../../core/backends/registry.ts';
 import { ConfigValidationError, resolveConfig, validateConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 function issues(raw: unknown): string[] {
   try {
-    validateConfig(raw, builtinPolicies);
+    validateConfig(raw, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.ok(err instanceof ConfigValidationError);
     return err.issues.map((i) => `${i.path}: ${i.message}`);
@@ -34,7 +34,7 @@ describe('route and listener names are identities', () => {
     assert.deepEqual(issues(listeners({ routes: [{ name: 'route1', ...host }, { ...host }] })), [
       'binds[0].listeners[0].routes[1].name: the name "route1" this unnamed route gets is already used by routes[0] of this listener',
     ]);
-    const config = resolveConfig(validateConfig(listeners({ routes: [{ ...host }, { name: 'api', ...host }, { ...host }] }), builtinPolicies), '/tmp');
+    const config = resolveConfig(validateConfig(listeners({ routes: [{ ...host }, { name: 'api', ...host }, { ...host }] }), builtinPolicies, builtinBackends), '/tmp', builtinBackends);
     assert.deepEqual(config.binds[0].listeners[0].routes.map((r) => r.name), ['route0', 'api', 'route2']);
   });
 
@@ -80,13 +80,13 @@ describe('policies require backend capabilities; backend kinds declare them', ()
   });
 
   it('every backend kind declares its capabilities, and every capability a built-in policy requires is declared by some kind', () => {
-    assert.deepEqual(Object.fromEntries(BACKENDS.map((b) => [b.kind, [...b.capabilities]])), {
+    assert.deepEqual(Object.fromEntries(builtinBackends.map((b) => [b.kind, [...b.capabilities]])), {
       host: ['http-upstream', 'http-forward'],
       mcp: ['http-upstream', 'message-protocol', 'mcp', 'sessions'],
       a2a: ['http-upstream', 'message-protocol', 'a2a'],
       direct: [],
     });
-    const declared = new Set(BACKENDS.flatMap((b) => b.capabilities));
+    const declared = new Set(builtinBackends.flatMap((b) => b.capabilities));
     assert.deepEqual(builtinPolicies.flatMap((p) => p.requires ?? []).filter((c) => !declared.has(c)), []);
   });
 
@@ -96,7 +96,7 @@ describe('policies require backend capabilities; backend kinds declare them', ()
   });
 
   it('every registered backend kind is served; the config accepts exactly their keys', () => {
-    assert.deepEqual(BACKENDS.map((b) => b.kind), ['host', 'mcp', 'a2a', 'direct']);
+    assert.deepEqual(builtinBackends.map((b) => b.kind), ['host', 'mcp', 'a2a', 'direct']);
     assert.deepEqual(issues(listeners({ routes: [{ backends: [{ grpc: {} }] }] })), [
       'binds[0].listeners[0].routes[0].backends[0].grpc: unknown key (expected one of: host, mcp, a2a, weight)',
       'binds[0].listeners[0].routes[0].backends[0]: expected exactly one of host, mcp, a2a, got none',

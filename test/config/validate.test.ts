@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigValidationError, loadConfig, validateConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 const fixture = (name: string) => new URL(`../fixtures/config/${name}`, import.meta.url).pathname;
 
 function issues(raw: unknown): string[] {
   try {
-    validateConfig(raw, builtinPolicies);
+    validateConfig(raw, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.ok(err instanceof ConfigValidationError);
     assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
@@ -24,7 +25,7 @@ const withRoutes = (routes: object[]) => ({ binds: [{ port: 1, listeners: [{ rou
 
 describe('config validation', () => {
   it('loads the seed basic YAML unchanged into the model', async () => {
-    const { config } = await loadConfig(fixture('seed-basic.yaml'), builtinPolicies);
+    const { config } = await loadConfig(fixture('seed-basic.yaml'), builtinPolicies, builtinBackends);
     const r = config.binds[0].listeners[0].routes[0];
     assert.equal(config.binds[0].port, 3000);
     assert.deepEqual(r.policies.cors?.exposeHeaders, ['Mcp-Session-Id']);
@@ -104,7 +105,7 @@ describe('config loading', () => {
         'shared.ts': `export const port: number = 0;`,
         'gateway.config.ts': `import { defineConfig } from 'portcullis';\nimport { port } from './shared.ts';\nvoid port;\nexport default defineConfig(${exp});`,
       });
-      const { config, files } = await loadConfig(join(dir, 'gateway.config.ts'), builtinPolicies);
+      const { config, files } = await loadConfig(join(dir, 'gateway.config.ts'), builtinPolicies, builtinBackends);
       assert.equal(config.binds[0].port, 0);
       assert.deepEqual(files.sort(), [join(dir, 'gateway.config.ts'), join(dir, 'shared.ts')]);
     }
@@ -116,11 +117,11 @@ describe('config loading', () => {
       'nodefault.config.ts': 'export const x = 1;',
       'throws.config.ts': 'export default () => { throw new Error("no env") };',
     });
-    await assert.rejects(loadConfig(join(dir, 'syntax.config.ts'), builtinPolicies), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /syntax\.config\.ts:1:\d+: Expected identifier but found end of file/.test(e.message));
-    await assert.rejects(loadConfig(join(dir, 'nodefault.config.ts'), builtinPolicies), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /has no default export/.test(e.message));
-    await assert.rejects(loadConfig(join(dir, 'throws.config.ts'), builtinPolicies), (e: any) => /the config function in .* threw: no env/.test(e.message));
-    await assert.rejects(loadConfig(join(dir, 'missing.yaml'), builtinPolicies), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /cannot read/.test(e.message));
-    await assert.rejects(loadConfig(join(dir, 'x.toml'), builtinPolicies), (e: any) => /unknown extension ".toml"/.test(e.message));
+    await assert.rejects(loadConfig(join(dir, 'syntax.config.ts'), builtinPolicies, builtinBackends), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /syntax\.config\.ts:1:\d+: Expected identifier but found end of file/.test(e.message));
+    await assert.rejects(loadConfig(join(dir, 'nodefault.config.ts'), builtinPolicies, builtinBackends), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /has no default export/.test(e.message));
+    await assert.rejects(loadConfig(join(dir, 'throws.config.ts'), builtinPolicies, builtinBackends), (e: any) => /the config function in .* threw: no env/.test(e.message));
+    await assert.rejects(loadConfig(join(dir, 'missing.yaml'), builtinPolicies, builtinBackends), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /cannot read/.test(e.message));
+    await assert.rejects(loadConfig(join(dir, 'x.toml'), builtinPolicies, builtinBackends), (e: any) => /unknown extension ".toml"/.test(e.message));
   });
 
   it('reads JSON too, reports YAML/JSON syntax errors with line numbers, and maps agentgateway durations', async () => {
@@ -130,11 +131,11 @@ describe('config loading', () => {
       'bad.json': '{ "binds": [ }',
       'ag.yaml': 'config:\n  adminAddr: 127.0.0.1:0\nbinds:\n- port: 0\n  listeners:\n  - routes:\n    - policies:\n        timeout: { requestTimeout: 1.5s }\n      backends: [{ host: "127.0.0.1:1" }]\n',
     });
-    await assert.rejects(loadConfig(join(dir, 'bad.yaml'), builtinPolicies), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /at line 3, column 1/.test(e.message));
-    const json = await loadConfig(join(dir, 'ag.json'), builtinPolicies);
+    await assert.rejects(loadConfig(join(dir, 'bad.yaml'), builtinPolicies, builtinBackends), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /at line 3, column 1/.test(e.message));
+    const json = await loadConfig(join(dir, 'ag.json'), builtinPolicies, builtinBackends);
     assert.equal(json.config.binds[0].listeners[0].routes[0].backends[0].name, '127.0.0.1:2');
-    await assert.rejects(loadConfig(join(dir, 'bad.json'), builtinPolicies), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /bad\.json/.test(e.message));
-    const { config } = await loadConfig(join(dir, 'ag.yaml'), builtinPolicies);
+    await assert.rejects(loadConfig(join(dir, 'bad.json'), builtinPolicies, builtinBackends), (e: any) => e.code === 'PCL_ERR_CONFIG_LOAD' && /bad\.json/.test(e.message));
+    const { config } = await loadConfig(join(dir, 'ag.yaml'), builtinPolicies, builtinBackends);
     assert.equal(config.admin.address, '127.0.0.1:0');
     assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.timeout, { requestTimeoutMs: 1500 });
   });

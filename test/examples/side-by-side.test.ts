@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../core/config/index.ts';
 import { plannedAddresses } from '../../core/server/start.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'core/cli/bin.mjs');
@@ -116,7 +117,7 @@ describe('examples run side by side, from their READMEs', () => {
       ...EXAMPLES.flatMap((name) => ['gateway.config.ts', 'config.yaml'].filter((f) => existsSync(join(ROOT, 'examples', name, f))).map((f) => [`examples/${name}/${f}`, join(ROOT, 'examples', name, f)])),
     ];
     for (const [label, file] of configs) {
-      const loaded = await loadConfig(file, builtinPolicies);
+      const loaded = await loadConfig(file, builtinPolicies, builtinBackends);
       for (const bind of loaded.config.binds) assert.equal(bind.address, '127.0.0.1', `${label}: binds ${bind.address}`);
       for (const planned of plannedAddresses(loaded)) {
         const first = owner.get(planned.address);

@@ -4,6 +4,7 @@ import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { startPortcullis, type RunningGateway } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { LogCapture } from './gateway.ts';
 
 export const examplePath = (name: string, file = 'gateway.config.ts') => fileURLToPath(new URL(`../../examples/${name}/${file}`, import.meta.url));
@@ -46,6 +47,7 @@ export async function startExample(
   const running = await startPortcullis({
     configFile: examplePath(name, options.file),
     policies: options.policies ?? builtinPolicies,
+    backends: builtinBackends,
     watch: false,
     logger: createLogger({ level: 'debug', destination: logs.stream }),
     transform,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { startPortcullis, type RunningGateway } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
@@ -73,7 +74,7 @@ export async function startTestGateway(
   await write(config);
   const logs = new LogCapture();
   const logger = createLogger({ level: 'debug', destination: logs.stream });
-  const running = await startPortcullis({ configFile: file, policies: options.policies ?? builtinPolicies, watch: options.watch ?? false, logger });
+  const running = await startPortcullis({ configFile: file, policies: options.policies ?? builtinPolicies, backends: builtinBackends, watch: options.watch ?? false, logger });
   return {
     running,
     logs,

@@ -10,6 +10,7 @@ import { buildRuntime } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { redactSecrets } from '../../core/telemetry/redact.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { configSource, simpleConfig } from '../helpers/gateway.ts';
 
 const at = 'binds[0].listeners[0].routes[0].policies.mcpAuthentication';
@@ -26,7 +27,7 @@ async function write(auth: Record<string, unknown>): Promise<string> {
 
 async function loadErrors(auth: Record<string, unknown>): Promise<string[]> {
   try {
-    await loadConfig(await write(auth), builtinPolicies);
+    await loadConfig(await write(auth), builtinPolicies, builtinBackends);
   } catch (err) {
     assert.equal((err as { code?: string }).code, 'PCL_ERR_CONFIG_INVALID', (err as Error).message);
     return (err as Error).message.split('\n').slice(1).map((l) => l.trim());
@@ -55,8 +56,8 @@ describe('mcpAuthentication: settings refused at load and build', () => {
   });
 
   it('an entra issuer without a tenant fails the build, naming the issuer setting (jwks given or derived)', async () => {
-    const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/', clientId: 'app', jwks: { url: 'https://login.microsoftonline.com/common/discovery/v2.0/keys' } }), builtinPolicies);
-    await assert.rejects(buildRuntime(config, builtinPolicies, createLogger({ level: 'silent' })), (err: Error & { code?: string }) => {
+    const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/', clientId: 'app', jwks: { url: 'https://login.microsoftonline.com/common/discovery/v2.0/keys' } }), builtinPolicies, builtinBackends);
+    await assert.rejects(buildRuntime(config, builtinPolicies, builtinBackends, createLogger({ level: 'silent' })), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
       assert.match(err.message, /policies\.mcpAuthentication\.issuer: the Entra issuer "https:\/\/login\.microsoftonline\.com\/" has no tenant path segment/);
       return true;
@@ -65,12 +66,12 @@ describe('mcpAuthentication: settings refused at load and build', () => {
 
   it('an entra clientSecret from an unset environment variable fails the build with the variable name', async () => {
     delete process.env.PCL_TEST_ENTRA_SECRET;
-    const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/t1/v2.0', clientId: 'app', clientSecret: { env: 'PCL_TEST_ENTRA_SECRET' } }), builtinPolicies);
-    await assert.rejects(buildRuntime(config, builtinPolicies, createLogger({ level: 'silent' })), /clientSecret\.env: environment variable PCL_TEST_ENTRA_SECRET is not set/);
+    const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/t1/v2.0', clientId: 'app', clientSecret: { env: 'PCL_TEST_ENTRA_SECRET' } }), builtinPolicies, builtinBackends);
+    await assert.rejects(buildRuntime(config, builtinPolicies, builtinBackends, createLogger({ level: 'silent' })), /clientSecret\.env: environment variable PCL_TEST_ENTRA_SECRET is not set/);
   });
 
   it('/config_dump shows an entra clientSecret as redacted (the dump is redactSecrets of the resolved config)', async () => {
-    const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/t1/v2.0', clientId: 'app', clientSecret: { secret: 'dump-must-not-show-this' } }), builtinPolicies);
+    const { config } = await loadConfig(await write({ provider: 'entra', issuer: 'https://login.microsoftonline.com/t1/v2.0', clientId: 'app', clientSecret: { secret: 'dump-must-not-show-this' } }), builtinPolicies, builtinBackends);
     const dumped = JSON.stringify(redactSecrets(config));
     assert.ok(dumped.includes('"clientId":"app"'));
     assert.ok(!dumped.includes('dump-must-not-show-this'));

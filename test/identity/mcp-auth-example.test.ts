@@ -11,6 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { Client as ClientV2, StreamableHTTPClientTransport as StreamableHTTPClientTransportV2, UnauthorizedError as UnauthorizedErrorV2 } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { startKeycloakStandIn, startSpecCompliantIdp, type Idp } from '../../examples/mcp-authentication/idp.ts';
 import { freePort } from '../helpers/mcp.ts';
 import { EXAMPLE_CONFIG, logIn, logInForCallback, MemoryOAuthClient, startAgentgatewayExample, type RunningExample } from './mcp-auth-flow.ts';
@@ -37,7 +38,7 @@ describe('examples/mcp-authentication/agentgateway/config.yaml: scenarios A and 
   });
 
   it('validates as written (every scenario, the commented providers aside)', async () => {
-    const { config } = await loadConfig(EXAMPLE_CONFIG, builtinPolicies);
+    const { config } = await loadConfig(EXAMPLE_CONFIG, builtinPolicies, builtinBackends);
     const routes = config.binds[0].listeners[0].routes;
     assert.equal(routes.length, 3);
     assert.equal(routes[2].policies.mcpAuthentication?.provider, 'keycloak');

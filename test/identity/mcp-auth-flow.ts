@@ -9,6 +9,7 @@ import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } fr
 import { startPortcullis, type RunningGateway } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { LogCapture } from '../helpers/gateway.ts';
 
 export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/mcp-authentication/agentgateway/config.yaml', import.meta.url));
@@ -122,6 +123,7 @@ export async function startAgentgatewayExample(ports: { gateway: number; idp: nu
   const running = await startPortcullis({
     configFile: file,
     policies: builtinPolicies,
+    backends: builtinBackends,
     watch: false,
     logger: createLogger({ level: 'debug', destination: logs.stream }),
     transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } }, shutdown: { drainTimeoutMs: 500 } } }),

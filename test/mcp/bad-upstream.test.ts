@@ -7,6 +7,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigValidationError, validateConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { connectClient, MCP_TEST_EXTRA, mcpRoute, spawnListening, text } from '../helpers/mcp.ts';
 import type { ChildProcess } from 'node:child_process';
@@ -128,7 +129,7 @@ describe('an upstream that sends what is not MCP: the call fails with a JSON-RPC
     assert.equal(text(await client.callTool({ name: 'bad_big-json' })), 'é'.repeat(8192));
     const schema = (value: unknown) => {
       try {
-        validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'a', mcp: { url: 'http://h/mcp' } }], maxUpstreamMessageBytes: value } }] }] }] }] }, builtinPolicies);
+        validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'a', mcp: { url: 'http://h/mcp' } }], maxUpstreamMessageBytes: value } }] }] }] }] }, builtinPolicies, builtinBackends);
         return [];
       } catch (err) {
         assert.ok(err instanceof ConfigValidationError);

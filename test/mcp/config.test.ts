@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigValidationError, validateConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { simpleConfig, startTestGateway } from '../helpers/gateway.ts';
 import { MCP_TEST_EXTRA } from '../helpers/mcp.ts';
 
 function issues(mcp: unknown): string[] {
   try {
-    validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp }] }] }] }] }, builtinPolicies);
+    validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp }] }] }] }] }, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.ok(err instanceof ConfigValidationError);
     assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
@@ -60,7 +61,7 @@ describe('MCP backend settings', () => {
     const backends = (list: unknown[]) => ({ binds: [{ port: 1, listeners: [{ routes: [{ backends: list }] }] }] });
     const route = (list: unknown[]) => {
       try {
-        validateConfig(backends(list), builtinPolicies);
+        validateConfig(backends(list), builtinPolicies, builtinBackends);
         return [];
       } catch (err) {
         return (err as ConfigValidationError).issues.map((i) => `${i.path}: ${i.message}`);

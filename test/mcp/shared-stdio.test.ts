@@ -5,6 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CreateMessageRequestSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigValidationError, validateConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { connectClient, countTagged, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, text, waitUntil } from '../helpers/mcp.ts';
 
@@ -56,7 +57,7 @@ const resultText = (m: Message): string => m.result?.content?.[0]?.text ?? '';
 
 function issues(stdio: unknown): string[] {
   try {
-    validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'a', stdio }] } }] }] }] }] }, builtinPolicies);
+    validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'a', stdio }] } }] }] }] }] }, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.ok(err instanceof ConfigValidationError);
     assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');

@@ -6,10 +6,11 @@ import { compileNames } from '../../core/backends/mcp/tools/glob.ts';
 import { Toolsets } from '../../core/backends/mcp/tools/toolsets.ts';
 import { TargetToolRules } from '../../core/backends/mcp/tools/overrides.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 function issues(mcp: unknown): string[] {
   try {
-    validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp }] }] }] }] }, builtinPolicies);
+    validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp }] }] }] }] }, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.ok(err instanceof ConfigValidationError);
     assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');

@@ -6,6 +6,7 @@ import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { buildRuntime } from '../../core/server/runtime.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 describe('listener policies are built once per listener', () => {
   it('shares one instance among the routes that inherit it, builds a route its own when it sets one, and scopes each', async () => {
@@ -33,8 +34,8 @@ describe('listener policies are built once per listener', () => {
         },
       ],
     };
-    const config = resolveConfig(validateConfig(raw, definitions), '/tmp');
-    const runtime = await buildRuntime(config, definitions, createLogger({ level: 'silent' }));
+    const config = resolveConfig(validateConfig(raw, definitions, builtinBackends), '/tmp', builtinBackends);
+    const runtime = await buildRuntime(config, definitions, builtinBackends, createLogger({ level: 'silent' }));
     await runtime.close();
     const bind = config.binds[0].key;
     assert.deepEqual(built, [

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigValidationError, loadConfig, validateConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 const P = 'binds[0].listeners[0].routes[0].policies.rateLimit';
 
 function issues(rateLimit: unknown): string[] {
   const raw = { binds: [{ port: 1, listeners: [{ routes: [{ policies: { rateLimit }, backends: [{ host: '127.0.0.1:1' }] }] }] }] };
   try {
-    validateConfig(raw, builtinPolicies);
+    validateConfig(raw, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.ok(err instanceof ConfigValidationError);
     assert.equal(err.code, 'PCL_ERR_CONFIG_INVALID');
@@ -133,11 +134,11 @@ describe('rateLimit config', () => {
       - host: 127.0.0.1:9
 `,
       );
-      const { config } = await loadConfig(file, builtinPolicies);
+      const { config } = await loadConfig(file, builtinPolicies, builtinBackends);
       assert.deepEqual(config.binds[0].listeners[0].routes[0].policies.rateLimit, { limits: [{ rate: { limit: 1, windowMs: 60_000, burst: 10 }, type: 'requests' }] });
 
       await writeFile(file, `binds:\n- port: 3509\n  listeners:\n  - routes:\n    - policies:\n        localRateLimit:\n        - { maxTokens: 100, tokensPerFill: 100, fillInterval: 1d, type: tokens }\n      backends:\n      - host: 127.0.0.1:9\n`);
-      await assert.rejects(loadConfig(file, builtinPolicies), (err: ConfigValidationError) => {
+      await assert.rejects(loadConfig(file, builtinPolicies, builtinBackends), (err: ConfigValidationError) => {
         assert.deepEqual(
           err.issues.map((i) => `${i.path}: ${i.message}`),
           [

@@ -10,6 +10,7 @@ import { buildRuntime, type Runtime } from '../../core/server/index.ts';
 import { GLOBAL_SCOPE, StateStore } from '../../core/state/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import type { GatewayConfig, Policies } from '../../sdk-types/index.ts';
 import { configSource, eventually, LogCapture, simpleConfig, startTestGateway, startUpstream, type Upstream } from '../helpers/gateway.ts';
 import { buildTestRuntime } from '../helpers/runtime.ts';
@@ -33,8 +34,8 @@ async function runtimeWith(config: GatewayConfig, state: StateStore): Promise<{ 
   const dir = await mkdtemp(join(tmpdir(), 'pcl-rl-'));
   const file = join(dir, 'gateway.config.ts');
   await writeFile(file, configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, ...config }));
-  const loaded = await loadConfig(file, builtinPolicies);
-  const runtime = await buildRuntime(loaded.config, builtinPolicies, createLogger({ level: 'silent', destination: new LogCapture().stream }), state);
+  const loaded = await loadConfig(file, builtinPolicies, builtinBackends);
+  const runtime = await buildRuntime(loaded.config, builtinPolicies, builtinBackends, createLogger({ level: 'silent', destination: new LogCapture().stream }), state);
   return {
     runtime,
     async close() {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { configSource, echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/mcp.ts';
 import { startRateLimitService, type RateLimitService } from '../helpers/ratelimit-service.ts';
@@ -189,7 +190,7 @@ describe('remoteRateLimit: bad config', () => {
     await rm(dir, { recursive: true, force: true });
   });
   const errorsOf = async (file: string) => {
-    const err = await loadConfig(file, builtinPolicies).then(() => undefined, (e: Error & { code?: string }) => e);
+    const err = await loadConfig(file, builtinPolicies, builtinBackends).then(() => undefined, (e: Error & { code?: string }) => e);
     assert.equal(err?.code, 'PCL_ERR_CONFIG_INVALID');
     return err!.message.split('\n').slice(1);
   };
@@ -224,7 +225,7 @@ describe('remoteRateLimit: bad config', () => {
     const config = (policy: string) =>
       `binds:\n- port: 3000\n  listeners:\n  - routes:\n    - policies:\n        remoteRateLimit:\n${policy.replace(/^/gm, '          ')}\n      backends:\n      - host: 127.0.0.1:1\n`;
     await writeFile(yaml, config('domain: d\nhost: 127.0.0.1:8081\nfailureMode: FailOpen\ndescriptors:\n- entries:\n  - key: m\n    value: request.method\n  type: requests'));
-    const loaded = await loadConfig(yaml, builtinPolicies);
+    const loaded = await loadConfig(yaml, builtinPolicies, builtinBackends);
     assert.equal((loaded.config.binds[0].listeners[0].routes[0].policies as Record<string, any>).remoteRateLimit.failureMode, 'failOpen');
     await writeFile(yaml, config('domain: d\nhost: 127.0.0.1:8081\ndescriptors:\n- entries:\n  - key: m\n    value: request.method\n  type: tokens\n  cost: "1"\n  limitOverride: "{}"'));
     assert.deepEqual(await errorsOf(yaml), [

@@ -10,6 +10,7 @@ import { fromAgentgateway } from '../../core/config/agentgateway.ts';
 import { gatewaySchema } from '../../core/config/gateway-schema.ts';
 import type { Issue } from '../../core/schema/schema.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { CONFIG_SCHEMA_FILE } from '../../schema/generate.ts';
 
 /**
@@ -25,7 +26,7 @@ const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, 
 // The editors' message for a pattern (yaml-language-server, VS Code): an annotation to ajv.
 ajv.addKeyword('patternErrorMessage');
 const validateJson = ajv.compile(JSON.parse(readFileSync(CONFIG_SCHEMA_FILE, 'utf8')));
-const runtime = gatewaySchema(builtinPolicies);
+const runtime = gatewaySchema(builtinPolicies, builtinBackends);
 
 function runtimeIssues(raw: unknown): Issue[] {
   const issues: Issue[] = [];

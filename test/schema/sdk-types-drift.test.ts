@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BACKENDS } from '../../core/backends/registry.ts';
 import { gatewaySchema } from '../../core/config/gateway-schema.ts';
 import { toJsonSchema } from '../../core/schema/json-schema.ts';
 import { object, string, type JsonSchema } from '../../core/schema/schema.ts';
 import type { PolicyDefinition } from '../../core/pipeline/types.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { annotateFromSdkTypes } from '../../schema/sdk-types-docs.ts';
 
 /**
@@ -14,7 +14,7 @@ import { annotateFromSdkTypes } from '../../schema/sdk-types-docs.ts';
  * The TypeScript compiler reads the interfaces; the walk follows the generated JSON Schema.
  */
 
-const generated = () => toJsonSchema(gatewaySchema(builtinPolicies));
+const generated = () => toJsonSchema(gatewaySchema(builtinPolicies, builtinBackends));
 type Props = Record<string, JsonSchema>;
 const defs = (schema: JsonSchema) => schema.$defs as Record<string, JsonSchema>;
 const policiesOf = (schema: JsonSchema) => defs(schema).policies.properties as Props;
@@ -35,7 +35,7 @@ describe('sdk-types and the runtime schema', () => {
     assert.deepEqual(missed, [], 'every policy block is compared with its interface');
     const route = '$binds[].listeners[].routes[]';
     assert.ok(at.has(`${route}.backends[]`), 'the backend entry');
-    for (const def of BACKENDS.filter((b) => b.schema)) {
+    for (const def of builtinBackends.filter((b) => b.schema)) {
       const kind = `${route}.backends[].${def.kind}`;
       // A backend whose value is a plain string (host) has no keys to compare; the others are objects.
       if (def.kind !== 'host') assert.ok(at.has(kind), `the ${def.kind} backend is compared`);
@@ -45,7 +45,7 @@ describe('sdk-types and the runtime schema', () => {
 
   it('names a policy the runtime registers that the Policies interface lacks', () => {
     const toy: PolicyDefinition = { name: 'toyPolicy', phase: 'request' as PolicyDefinition['phase'], schema: object({ a: string() }), create: () => ({}) as never };
-    const { mismatches } = annotateFromSdkTypes(toJsonSchema(gatewaySchema([...builtinPolicies, toy])));
+    const { mismatches } = annotateFromSdkTypes(toJsonSchema(gatewaySchema([...builtinPolicies, toy], builtinBackends)));
     assert.deepEqual(mismatches, ['binds[].listeners[].policies (Policies): the runtime schema accepts "toyPolicy", the type has no such property']);
   });
 

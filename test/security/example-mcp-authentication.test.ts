@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { startPortcullis, type RunningGateway } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { DEMO_AGENTS, startAuthServer, type AuthServer } from '../../examples/mcp-authentication/auth-server.ts';
 import { examplePath } from '../helpers/examples.ts';
 import { LogCapture } from '../helpers/gateway.ts';
@@ -32,6 +33,7 @@ describe('examples/mcp-authentication/: OAuth resource server with a real oidc-p
     running = await startPortcullis({
       configFile: examplePath('mcp-authentication'),
       policies: builtinPolicies,
+      backends: builtinBackends,
       watch: false,
       logger: createLogger({ level: 'debug', destination: logs.stream }),
       transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } } } }),

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { connectClient, MCP_TEST_EXTRA } from '../helpers/mcp.ts';
 import { startJaeger, tag, type Jaeger } from './tools.ts';
@@ -38,7 +39,7 @@ async function write(name: string, yaml: string): Promise<string> {
 /** The error lines of a config that does not load, without the first line (which names the file). */
 async function errorsOf(file: string): Promise<string[]> {
   try {
-    await loadConfig(file, builtinPolicies);
+    await loadConfig(file, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.equal((err as { code?: string }).code, 'PCL_ERR_CONFIG_INVALID', (err as Error).message);
     return (err as Error).message.split('\n').slice(1).filter((l) => !/^\S.*\(\d+\):$/.test(l)).map((l) => l.trim());
@@ -50,26 +51,26 @@ const ROUTE = 'binds:\n- port: 0\n  listeners:\n  - routes:\n    - policies: { d
 
 describe("agentgateway's telemetry examples validate unchanged", () => {
   it('mcp-telemetry: frontendPolicies.tracing to localhost:4317 is OTLP over gRPC, every new request sampled', async () => {
-    const { config } = await loadConfig(join(EXAMPLES, 'mcp-telemetry/config.yaml'), builtinPolicies);
+    const { config } = await loadConfig(join(EXAMPLES, 'mcp-telemetry/config.yaml'), builtinPolicies, builtinBackends);
     const t = config.telemetry.tracing!;
     assert.deepEqual([t.protocol, t.endpoint, t.samplerRatio, t.clientSamplerRatio], ['grpc', 'http://localhost:4317', 1, 1]);
     assert.equal(config.telemetry.decisions.tracing.from, 'config');
   });
 
   it('traffic-a2a: frontendPolicies.accessLog.add is the access log shape, with JSON logging', async () => {
-    const { config } = await loadConfig(join(EXAMPLES, 'traffic-a2a/config.yaml'), builtinPolicies);
+    const { config } = await loadConfig(join(EXAMPLES, 'traffic-a2a/config.yaml'), builtinPolicies, builtinBackends);
     assert.deepEqual(config.logging, { level: 'info', format: 'json', accessLog: true, accessLogShape: { add: { backend: 'backend' }, remove: [] } });
     assert.equal(config.binds[0].listeners[0].routes[0].backends[0].kind, 'a2a');
   });
 
   it('traffic-ratelimiting-local: config.tracing over gRPC (its default otlpProtocol) with randomSampling', async () => {
-    const { config } = await loadConfig(join(EXAMPLES, 'traffic-ratelimiting-local/config.yaml'), builtinPolicies);
+    const { config } = await loadConfig(join(EXAMPLES, 'traffic-ratelimiting-local/config.yaml'), builtinPolicies, builtinBackends);
     const t = config.telemetry.tracing!;
     assert.deepEqual([t.protocol, t.endpoint, t.samplerRatio], ['grpc', 'http://localhost:4317', 1]);
   });
 
   it('traffic-ratelimiting-global: config.tracing over gRPC beside its remoteRateLimit (docs/remote-rate-limit.md)', async () => {
-    const { config } = await loadConfig(join(EXAMPLES, 'traffic-ratelimiting-global/config.yaml'), builtinPolicies);
+    const { config } = await loadConfig(join(EXAMPLES, 'traffic-ratelimiting-global/config.yaml'), builtinPolicies, builtinBackends);
     assert.equal(config.telemetry.tracing!.protocol, 'grpc');
   });
 
@@ -80,22 +81,22 @@ describe("agentgateway's telemetry examples validate unchanged", () => {
   });
 
   it('traffic-oidc: its accessLog fields (jwt.sub, jwt.email) map, beside its oidc browser login', async () => {
-    const { config } = await loadConfig(join(EXAMPLES, 'traffic-oidc/config.yaml'), builtinPolicies);
+    const { config } = await loadConfig(join(EXAMPLES, 'traffic-oidc/config.yaml'), builtinPolicies, builtinBackends);
     assert.deepEqual(config.logging.accessLogShape, { add: { 'user.id': 'jwt.sub', 'user.email': 'jwt.email' }, remove: [] });
   });
 
   it('the older config.logging.filter and fields.add/remove are the same access log shape', async () => {
     const file = await write('old-logging.yaml', `config:\n  logging:\n    format: text\n    filter: 'response.code >= 500'\n    fields:\n      add: { user.id: jwt.sub }\n      remove: [http.path, src.addr]\n${ROUTE}`);
-    const { config } = await loadConfig(file, builtinPolicies);
+    const { config } = await loadConfig(file, builtinPolicies, builtinBackends);
     assert.deepEqual(config.logging, { level: 'info', format: 'pretty', accessLog: true, accessLogShape: { filter: 'response.code >= 500', add: { 'user.id': 'jwt.sub' }, remove: ['path', 'client'] } });
   });
 
   it('config.tracing: path over HTTP, clientSampling, headers, resources of frontendPolicies.tracing as CEL constants', async () => {
     const http = await write('http.yaml', `config:\n  tracing:\n    otlpEndpoint: http://collector:4318\n    otlpProtocol: http\n    path: /otlp/v1/traces\n    randomSampling: "0.5"\n    clientSampling: false\n    headers: { x-team: blue }\n${ROUTE}`);
-    const t = (await loadConfig(http, builtinPolicies)).config.telemetry.tracing!;
+    const t = (await loadConfig(http, builtinPolicies, builtinBackends)).config.telemetry.tracing!;
     assert.deepEqual([t.protocol, t.endpoint, t.samplerRatio, t.clientSamplerRatio, t.headers['x-team']], ['http/protobuf', 'http://collector:4318/otlp/v1/traces', 0.5, 0, 'blue']);
     const fp = await write('fp.yaml', `frontendPolicies:\n  tracing:\n    host: collector:4318\n    protocol: http\n    randomSampling: 0.1\n    resources:\n      service.name: '"edge-" + "gw"'\n      deployment.tier: '1 + 2'\n${ROUTE}`);
-    const f = (await loadConfig(fp, builtinPolicies)).config.telemetry.tracing!;
+    const f = (await loadConfig(fp, builtinPolicies, builtinBackends)).config.telemetry.tracing!;
     assert.deepEqual([f.protocol, f.endpoint, f.samplerRatio, f.serviceName, f.resourceAttributes], ['http/protobuf', 'http://collector:4318/v1/traces', 0.1, 'edge-gw', { 'deployment.tier': 3 }]);
   });
 });

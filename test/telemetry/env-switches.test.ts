@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { BIN, startReplica, type Replica } from '../helpers/replica.ts';
 import { startOtlpReceiver, type OtlpReceiver } from './otlp.ts';
 import { startJaeger, tag, type Jaeger } from './tools.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 
 /**
  * The standard environment switches of the trace sinks, on real gateway processes started by the CLI with the
@@ -228,15 +229,15 @@ describe('environment switches: every bad value, and precedence, decided without
     try {
       for (const k of Object.keys(CLEAN)) delete process.env[k];
       Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317/', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' });
-      const t = resolveConfig(raw() as GatewayConfig, '/base').telemetry;
+      const t = resolveConfig(raw() as GatewayConfig, '/base', builtinBackends).telemetry;
       // The gRPC endpoint is taken as given: no signal path.
       assert.deepEqual([t.tracing?.endpoint, t.tracing?.protocol, t.tracing?.samplerRatio, t.decisions.tracing.from], ['http://collector:4317/', 'grpc', 0.25, 'OTEL_EXPORTER_OTLP_ENDPOINT']);
       process.env.OTEL_TRACES_SAMPLER = 'always_off';
-      assert.equal(resolveConfig(raw() as GatewayConfig, '/base').telemetry.tracing?.samplerRatio, 0);
-      const block = resolveConfig(raw({ tracing: { protocol: 'grpc' } }) as GatewayConfig, '/base').telemetry.tracing;
+      assert.equal(resolveConfig(raw() as GatewayConfig, '/base', builtinBackends).telemetry.tracing?.samplerRatio, 0);
+      const block = resolveConfig(raw({ tracing: { protocol: 'grpc' } }) as GatewayConfig, '/base', builtinBackends).telemetry.tracing;
       assert.equal(block?.endpoint, 'http://collector:4317/');
       delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-      assert.equal(resolveConfig(raw({ tracing: { protocol: 'grpc' } }) as GatewayConfig, '/base').telemetry.tracing?.endpoint, 'http://localhost:4317');
+      assert.equal(resolveConfig(raw({ tracing: { protocol: 'grpc' } }) as GatewayConfig, '/base', builtinBackends).telemetry.tracing?.endpoint, 'http://localhost:4317');
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);

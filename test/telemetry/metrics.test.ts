@@ -7,6 +7,7 @@ import { fromAgentgateway } from '../../core/config/agentgateway.ts';
 import { resolveConfig } from '../../core/config/resolve.ts';
 import { wantsOpenMetrics } from '../../core/telemetry/stats.ts';
 import { builtinPolicies } from '../../policies/index.ts';
+import { builtinBackends } from '../../core/gateway/backends.ts';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
 import { echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 import { parseExposition, promtoolCheck, sample, type ParsedMetrics } from './tools.ts';
@@ -15,7 +16,7 @@ const KEY = 'metrics-key';
 
 function issues(raw: unknown): string[] {
   try {
-    validateConfig(raw, builtinPolicies);
+    validateConfig(raw, builtinPolicies, builtinBackends);
   } catch (err) {
     assert.ok(err instanceof ConfigValidationError);
     return err.issues.map((i) => `${i.path}: ${i.message}`);
@@ -143,7 +144,7 @@ describe('stats, tracing, langfuse and audit settings', () => {
   });
 
   it('resolves defaults, and the OTEL_* variables where the config is silent', () => {
-    const c = resolveConfig({ ...base, tracing: {} } as GatewayConfig, '/base');
+    const c = resolveConfig({ ...base, tracing: {} } as GatewayConfig, '/base', builtinBackends);
     assert.deepEqual(c.telemetry.stats, { address: '127.0.0.1:15020' });
     assert.equal(c.telemetry.tracing?.samplerRatio, 1);
     assert.equal(c.telemetry.tracing?.protocol, 'http/protobuf');
@@ -151,7 +152,7 @@ describe('stats, tracing, langfuse and audit settings', () => {
     process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-team=a%20b,x-key=1';
     process.env.OTEL_SERVICE_NAME = 'edge';
     try {
-      const t = resolveConfig({ ...base, tracing: { headers: { 'x-key': '2' } } } as GatewayConfig, '/base').telemetry.tracing!;
+      const t = resolveConfig({ ...base, tracing: { headers: { 'x-key': '2' } } } as GatewayConfig, '/base', builtinBackends).telemetry.tracing!;
       assert.equal(t.endpoint, 'http://collector:4318/v1/traces');
       assert.deepEqual(t.headers, { 'x-team': 'a b', 'x-key': '2' });
       assert.equal(t.serviceName, 'edge');
@@ -160,7 +161,7 @@ describe('stats, tracing, langfuse and audit settings', () => {
       delete process.env.OTEL_EXPORTER_OTLP_HEADERS;
       delete process.env.OTEL_SERVICE_NAME;
     }
-    const a = resolveConfig({ ...base, audit: { destination: { file: 'logs/audit.log' } } } as GatewayConfig, '/base').telemetry.audit;
+    const a = resolveConfig({ ...base, audit: { destination: { file: 'logs/audit.log' } } } as GatewayConfig, '/base', builtinBackends).telemetry.audit;
     assert.deepEqual(a, { file: '/base/logs/audit.log', maxBytes: 10485760, maxFiles: 5 });
   });
 

@@ -10,6 +10,8 @@ import { CARD_PATHS, CardCache, gatewayBaseOf, rewriteCard, routeSecurity, type 
 import { restCallOf } from './methods.ts';
 import { createOutboundGuard } from '../../upstream/outbound-guard.ts';
 import { json, serveJsonRpc, serveRest, type ServeEnv } from './serve.ts';
+// The kind's definition, listed by the composition root (core/gateway/backends.ts).
+export { a2aBackendDefinition } from './backend.ts';
 
 export const A2A_DEFAULTS = { cardTtlMs: 60_000, maxResponseBytes: 16 * 1024 * 1024 } as const;
 

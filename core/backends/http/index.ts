@@ -6,6 +6,8 @@ import { createBalanceInterceptor, type HostTarget } from './balancer.ts';
 import { UpstreamCall, type UpstreamBody } from './forward.ts';
 
 export { createBalancer, createBalanceInterceptor } from './balancer.ts';
+// The kind's definition, listed by the composition root (core/gateway/backends.ts).
+export { hostBackendDefinition } from './backend.ts';
 
 export interface HttpBackendOptions {
   routeName: string;

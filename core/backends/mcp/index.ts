@@ -20,6 +20,8 @@ import { TargetLauncher } from './upstream/processes.ts';
 import type { OpenApiService } from './upstream/openapi/index.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
 import type { ToolGovernance } from './tools/index.ts';
+// The kind's definition, listed by the composition root (core/gateway/backends.ts).
+export { mcpBackendDefinition } from './backend.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
 /** The SSE `retry:` hint streams end with on drain: reconnect after this long (to a replica still serving). */

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { sessionKeys } from '../../cluster/session-key.ts';
+import { sessionKeys } from '../../replica/index.ts';
 
 /**
  * The request state the gateway hands a 2026-07-28 client with an input-required result, and takes back on the

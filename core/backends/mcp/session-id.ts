@@ -1,8 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ownedSessionId, workerIndex } from '../../cluster/identity.ts';
-import { selfPeerAddress } from '../../cluster/peer-address.ts';
-import { openSessionId, sealSessionId, type SessionClaims } from '../../cluster/sealed-id.ts';
-import { sessionKeys, type SessionKeys } from '../../cluster/session-key.ts';
+import { ownedSessionId, workerIndex, selfPeerAddress, openSessionId, sealSessionId, type SessionClaims, sessionKeys, type SessionKeys } from '../../replica/index.ts';
 import { Session, type SessionEnv } from './session.ts';
 
 /** Why an id names no session here, for the log line (the client sees 404 whatever the reason). */

@@ -1,6 +1,6 @@
 import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { isJsonRpcMessage, isNotification, isRequest, isResponse, RpcErrors, RpcFailure, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
-import type { ResumableTarget } from '../../../cluster/sealed-id.ts';
+import type { ResumableTarget } from '../../../replica/index.ts';
 import { createTransport, targetKind, type TargetKind, type TransportEnv, type UpstreamTransport } from './transport.ts';
 import { failedAnswer, UpstreamProtocolError } from './upstream-answer.ts';
 import { ModernEraTransport, refusedAsModern } from './modern.ts';

@@ -3,7 +3,7 @@ import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
 import type { Logger } from '../../../telemetry/logger.ts';
 import { processChannel, publish } from '../../../telemetry/events.ts';
-import type { ResumableTarget } from '../../../cluster/sealed-id.ts';
+import type { ResumableTarget } from '../../../replica/index.ts';
 import { connectTarget, UpstreamConnection, type ClientInit } from './connection.ts';
 import type { TransportEnv } from './transport.ts';
 

@@ -1,5 +1,7 @@
 import cluster from 'node:cluster';
-import { WORKER_INDEX_ENV } from './protocol.ts';
+
+/** The environment variable that tells a worker its index (0-based, stable across restarts of that worker). */
+export const WORKER_INDEX_ENV = 'PORTCULLIS_WORKER_INDEX';
 
 /** The index of this worker process, or undefined outside a worker (one process, or the supervisor). */
 export function workerIndex(): number | undefined {
@@ -13,7 +15,7 @@ const PREFIX = index === undefined ? '' : `w${index}.`;
 
 /**
  * A session id that names the worker owning the session (`w3.<uuid>`), so that a request landing on another
- * worker can be handed to the owner (see handoff.ts). In one process ids carry no prefix.
+ * worker can be handed to the owner (see core/cluster/handoff.ts). In one process ids carry no prefix.
  */
 export function ownedSessionId(random: string): string {
   return PREFIX + random;
