@@ -1,6 +1,7 @@
 export { subscribeAccessLog } from './access-log.ts';
 export { registerTelemetrySink, telemetrySinks, type TelemetrySinkContext, type TelemetrySinkDefinition, type TelemetrySinkInstance } from './sinks.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export type { PhaseName, TelemetryConfigView, TelemetryRouteView } from './view.ts';
 export {
   CHANNELS,
   LOG_VARIABLES,

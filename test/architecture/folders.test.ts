@@ -33,9 +33,6 @@ const LAYERS: readonly (readonly string[])[] = [
 
 /** Upward imports that exist today, each a cycle still to break (with where it comes from). */
 const KNOWN_UPWARD: ReadonlyMap<string, string> = new Map([
-  // telemetry/config.ts, metrics.ts, telemetry.ts read resolved-config and pipeline types; audit.ts the policy input.
-  ['core/telemetry -> core/config', 'telemetry subscribers read the resolved config types'],
-  ['core/telemetry -> core/pipeline', 'telemetry subscribers read pipeline context types'],
   // config validates backend options through the backend registry (the registry should be handed in, like policies).
   ['core/config -> core/backends', 'gateway-schema.ts and resolve.ts call the backend registry'],
   // backends/types.ts names types of the kinds' common parts.
@@ -116,13 +113,13 @@ const INDEX_BYPASS_BUDGET: Readonly<Record<string, number>> = {
   'core/backends/http': 1,
   'core/backends/mcp': 1,
   'core/cluster': 10,
-  'core/config': 24,
-  'core/pipeline': 56,
+  'core/config': 22,
+  'core/pipeline': 53,
   'core/regex': 2,
   'core/reload': 2,
   'core/server': 10,
   'core/state': 5,
-  'core/telemetry': 59,
+  'core/telemetry': 58,
   'core/upstream': 4,
   'policies/authorization': 1,
   'policies/backend-auth': 6,
