@@ -1,8 +1,7 @@
 import type { CreateGatewayOptions } from '../../sdk-types/gateway.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
-import type { Logger } from '../telemetry/logger.ts';
-import type { Telemetry } from '../telemetry/telemetry.ts';
+import type { Logger, Telemetry } from '../telemetry/index.ts';
 import type { AdminServer } from '../admin/index.ts';
 import { createGatewayWith } from './create.ts';
 import type { Gateway, GatewayOptions, ReloadResult } from './gateway.ts';

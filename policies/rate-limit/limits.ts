@@ -13,7 +13,7 @@ import {
   type SharedRedis,
 } from './engine/index.ts';
 import { stateKey, type StateStore } from '../../core/state/index.ts';
-import { publish, rateLimitChannel, type RateLimitEvent } from '../../core/telemetry/events.ts';
+import { publish, rateLimitChannel, type RateLimitEvent } from '../../core/telemetry/index.ts';
 import type { RateLimitPolicy, RateLimitRule } from '../../sdk-types/rate-limit.ts';
 import { policyMember } from './headers.ts';
 import { compileKey, type KeyBuilder } from './keys.ts';

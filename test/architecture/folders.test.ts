@@ -119,7 +119,7 @@ const INDEX_BYPASS_BUDGET: Readonly<Record<string, number>> = {
   'core/reload': 2,
   'core/server': 10,
   'core/state': 5,
-  'core/telemetry': 58,
+  'core/telemetry': 39,
   'core/upstream': 4,
   'policies/authorization': 1,
   'policies/backend-auth': 6,
