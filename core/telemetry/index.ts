@@ -1,6 +1,9 @@
 export { subscribeAccessLog } from './access-log.ts';
+// The settings core/config validates and resolves (its telemetry blocks, the access log's shape, the sinks' keys).
+export { accessLogShapeSchema, resolveAccessLogShape, type ResolvedAccessLogShape } from './access-log-shape.ts';
+export { resolveTelemetry, telemetryEnvIssues, telemetrySchemas, type ResolvedTelemetry } from './config.ts';
 export { activeTraceId } from './active-trace.ts';
-export { registerTelemetrySink, telemetrySinks, type TelemetrySinkContext, type TelemetrySinkDefinition, type TelemetrySinkInstance } from './sinks.ts';
+export { registerTelemetrySink, sinksSchema, telemetrySinks, type TelemetrySinkContext, type TelemetrySinkDefinition, type TelemetrySinkInstance } from './sinks.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export { REDACTED, SECRET_KEY, redactSecrets, redactString } from './redact.ts';
 export type { PhaseName, TelemetryConfigView, TelemetryRouteView } from './view.ts';
