@@ -1,7 +1,6 @@
 import { finished, type Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
-import type { MessageContext, MessageStep } from '../../core/pipeline/message.ts';
-import type { PolicyDefinition, RequestContext } from '../../core/pipeline/types.ts';
+import type { MessageContext, MessageStep, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { RpcErrors, RpcFailure } from '../../core/protocol/jsonrpc.ts';
 import { acquireRedis, createClientAddressResolver, RATE_LIMIT_CLOCK, type Decision } from './engine/index.ts';
 import { GLOBAL_SCOPE } from '../../core/state/index.ts';

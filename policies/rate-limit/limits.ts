@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { MessageContext } from '../../core/pipeline/message.ts';
+import type { MessageContext } from '../../core/pipeline/index.ts';
 import {
   createConcurrencyLimiter,
   createGcraLimiter,
