@@ -1,5 +1,5 @@
 import { ErrorCodes } from '../errors.ts';
-import type { ProcessEvent, UpstreamAttemptEvent } from '../telemetry/events.ts';
+import type { ProcessEvent, UpstreamAttemptEvent } from '../telemetry/index.ts';
 import type { MessageLine, TrafficLine } from './observer.ts';
 
 export type HealthStatus = 'up' | 'failed' | 'restarting' | 'unknown';

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ResolvedConfig } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import type { Logger } from '../telemetry/index.ts';
 import { handleApi } from './api.ts';
 import { errorJson, json } from './http.ts';
 import { AdminObserver } from './observer.ts';

@@ -1,4 +1,4 @@
-import type { RateLimitEvent, SessionEvent } from '../telemetry/events.ts';
+import type { RateLimitEvent, SessionEvent } from '../telemetry/index.ts';
 import type { DecisionLine, MessageLine, ReloadLine, TrafficLine } from './observer.ts';
 
 const BUCKET_MS = 5_000;

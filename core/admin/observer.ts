@@ -1,7 +1,9 @@
-import { REDACTED, redactString, SECRET_KEY } from '../telemetry/redact.ts';
 import type { Channel } from 'node:diagnostics_channel';
-import { activeTraceId } from '../telemetry/active-trace.ts';
 import {
+  activeTraceId,
+  REDACTED,
+  redactString,
+  SECRET_KEY,
   messageChannel,
   policyChannel,
   processChannel,
@@ -18,7 +20,7 @@ import {
   type RequestEvent,
   type SessionEvent,
   type UpstreamAttemptEvent,
-} from '../telemetry/events.ts';
+} from '../telemetry/index.ts';
 import { MetricsWindow } from './metrics.ts';
 import { HealthBook } from './health.ts';
 import { Ring } from './ring.ts';

@@ -6,7 +6,7 @@ import { configFileOf, DEFAULT_CONFIG_FILES, parseCommandLine } from './args.ts'
 import type { AuthorizationPolicy } from '../../sdk-types/security.ts';
 import { loadConfig, type BackendKinds } from '../config/index.ts';
 import { isGatewayError } from '../errors.ts';
-import type { PolicyDefinition } from '../pipeline/types.ts';
+import type { PolicyDefinition } from '../pipeline/index.ts';
 import { compileRego, findOpa, loadRegoData, loadRegoPolicy, RegoEvalError } from '../rego/index.ts';
 import { lazy } from '../lazy.ts';
 

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { HeaderMap } from '../pipeline/types.ts';
+import type { HeaderMap } from '../pipeline/index.ts';
 
 /** Header values as filters see them: one string each, repeated headers joined with `, `. */
 export function flattenHeaders(headers: HeaderMap): Record<string, string> {

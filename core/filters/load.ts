@@ -1,8 +1,7 @@
 import { basename, extname, resolve as resolvePath } from 'node:path';
 import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
 import { Sandbox, SandboxError, type SandboxFailureKind } from '../sandbox/index.ts';
-import { publish, sandboxChannel } from '../telemetry/events.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { publish, sandboxChannel, type Logger } from '../telemetry/index.ts';
 import type { FilterAttachment } from '../../sdk-types/filter-policies.ts';
 import { bundleFilter } from './bundle.ts';
 import { typeCheckFilter } from './typecheck.ts';

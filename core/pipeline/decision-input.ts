@@ -1,5 +1,5 @@
 import { stateKey } from '../state/index.ts';
-import { policyChannel } from '../telemetry/events.ts';
+import { policyChannel } from '../telemetry/index.ts';
 import type { RequestContext } from './types.ts';
 
 /** The input document (JSON text) a deciding policy evaluated for the decision being taken in this request. */

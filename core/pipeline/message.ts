@@ -1,5 +1,5 @@
 import { RpcErrors, RpcFailure } from '../protocol/jsonrpc.ts';
-import { messageChannel, policyChannel, type MessageEvent } from '../telemetry/events.ts';
+import { messageChannel, policyChannel, type MessageEvent } from '../telemetry/index.ts';
 import { takeDecisionInput } from './decision-input.ts';
 import type { A2aMessage, A2aPolicyHooks, McpListItem, McpMessage, McpPolicyHooks, Phase, RequestContext } from './types.ts';
 

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { UpstreamContribution } from '../upstream/types.ts';
+import type { UpstreamContribution } from '../upstream/index.ts';
 import type { Logger } from 'pino';
 import type { Schema } from '../schema/index.ts';
 import type { GatewayError } from '../errors.ts';

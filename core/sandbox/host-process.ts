@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { publish, sandboxChannel } from '../telemetry/events.ts';
+import { publish, sandboxChannel } from '../telemetry/index.ts';
 import { createFrameReader, encodeRequest, MEMORY_OVERRUN_MESSAGE, Op, OVERRUN_MESSAGE, RESPONSE_HEADER, Status, type LoadPayload } from './protocol.ts';
 import { siblingEntry } from '../entry.ts';
 

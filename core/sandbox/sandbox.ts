@@ -1,4 +1,4 @@
-import { publish, sandboxChannel } from '../telemetry/events.ts';
+import { publish, sandboxChannel } from '../telemetry/index.ts';
 import { SandboxHost, type HostLogger, type SandboxFailureKind, type Slot } from './host-process.ts';
 import { encodeRequest, HOOKS, Op, Status, type LoadPayload } from './protocol.ts';
 

@@ -6,7 +6,7 @@ import { loadConfig, loadConfigObject, type LoadedConfig } from '../config/load.
 import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/types.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
-import { createLogger, type Logger } from '../telemetry/logger.ts';
+import { createLogger, type Logger, type TelemetryConfigView } from '../telemetry/index.ts';
 import { Telemetry } from '../telemetry/telemetry.ts';
 import type { PeerListener } from './exchange.ts';
 import { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
@@ -98,7 +98,8 @@ export async function createGatewayWith(source: GatewayConfig | string, parts: G
   }
   let telemetry!: Telemetry;
   try {
-    telemetry = await Telemetry.start(gateway.config, { logger, gateway: gateway.id, policies: parts.policies, ports: () => gateway.ports(), serveStats: false });
+    // Telemetry sits below core/config and reads the resolved config through its own narrow view (core/telemetry/view.ts).
+    telemetry = await Telemetry.start(gateway.config satisfies TelemetryConfigView, { logger, gateway: gateway.id, policies: parts.policies, ports: () => gateway.ports(), serveStats: false });
   } catch (err) {
     observer?.close();
     await gateway.close();

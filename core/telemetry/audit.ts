@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
-import type { Phase } from '../pipeline/types.ts';
 import type { ResolvedAudit } from './config.ts';
 import { credentialChannel, policyChannel, requestChannel, type CredentialLinkEvent, type PolicyDecisionEvent, type RequestEvent } from './events.ts';
+import type { PhaseName } from './view.ts';
 
 /**
  * The audit log: one JSON line per decision of a deciding policy (authentication, rate limit, request filters,
@@ -82,7 +82,7 @@ class RotatingFile implements AuditSink {
 export interface AuditOptions {
   sink: AuditSink;
   gateway?: string;
-  phases: () => ReadonlyMap<string, Phase>;
+  phases: () => ReadonlyMap<string, PhaseName>;
 }
 
 const MAX_TRACKED = 100_000;

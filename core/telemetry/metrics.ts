@@ -1,8 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ResolvedConfig } from '../config/resolve.ts';
-import type { Phase } from '../pipeline/types.ts';
 import {
   messageChannel,
   policyChannel,
@@ -27,6 +25,7 @@ import {
 } from './events.ts';
 import { CellCounter, CellHistogram } from './cells.ts';
 import { A2A_METHODS, HTTP_METHODS, LabelFold, MCP_METHODS, statusClass } from './labels.ts';
+import type { PhaseName, TelemetryConfigView } from './view.ts';
 
 /**
  * Prometheus metrics: a subscriber to every telemetry channel that counts into its own prom-client registry.
@@ -51,7 +50,7 @@ export interface MetricsOptions {
 export interface GatewayMetrics {
   readonly registry: Registry;
   /** Refreshes what the labels are drawn from (route backend kinds, policy phases) after a reload. */
-  configure(config: ResolvedConfig, phases: ReadonlyMap<string, Phase>): void;
+  configure(config: TelemetryConfigView, phases: ReadonlyMap<string, PhaseName>): void;
   /** Counts spans an exporter dropped (queue full, export failed) or exported. */
   spans(exporter: string, outcome: 'exported' | 'queue_full' | 'export_failed', count: number): void;
   close(): void;
@@ -158,7 +157,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   for (const exporter of ['otlp', 'langfuse']) for (const outcome of ['exported', 'queue_full', 'export_failed']) spanCounter.inc({ exporter, outcome }, 0);
 
   let kinds = new Map<string, string>();
-  let phases: ReadonlyMap<string, Phase> = new Map();
+  let phases: ReadonlyMap<string, PhaseName> = new Map();
   const ours = new Map<string, RequestEvent>();
   const backendOfOrigin = new Map<string, string>();
 

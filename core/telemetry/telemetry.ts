@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ResolvedConfig } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import type { Phase } from '../pipeline/types.ts';
 import { createAuditSink, subscribeAudit, type AuditSink } from './audit.ts';
 import type { ResolvedTelemetry } from './config.ts';
 import type { LangfuseKeys } from './langfuse.ts';
@@ -11,6 +9,7 @@ import { readSecretSource } from './secrets.ts';
 import { telemetrySinks, type TelemetrySinkInstance } from './sinks.ts';
 import { startStatsServer, type StatsServer } from './stats.ts';
 import type { TraceExport } from './trace-export.ts';
+import type { PhaseName, TelemetryConfigView } from './view.ts';
 
 /**
  * The observability sinks of one gateway, built from its config and rebuilt on reload where their block changed:
@@ -31,7 +30,7 @@ export interface TelemetryOptions {
   /** The gateway whose requests are observed (`RequestEvent.gateway`). */
   gateway?: string;
   /** Policy names and their phases, for the `phase` of decisions. */
-  policies: ReadonlyArray<{ name: string; phase: Phase }>;
+  policies: ReadonlyArray<{ name: string; phase: PhaseName }>;
   /** The ports of the gateway's binds (open-connections gauge). */
   ports?: () => readonly number[];
   /**
@@ -60,7 +59,7 @@ interface AuditState {
 
 export class Telemetry {
   private readonly options: TelemetryOptions;
-  private readonly phases: ReadonlyMap<string, Phase>;
+  private readonly phases: ReadonlyMap<string, PhaseName>;
   private metrics: GatewayMetrics | undefined;
   private stats: StatsServer | undefined;
   private statsAddress: string | false = false;
@@ -90,7 +89,7 @@ export class Telemetry {
   }
 
   /** Starts every sink the config turns on; throws a config error (with its path) when one cannot start. */
-  static async start(config: ResolvedConfig, options: TelemetryOptions): Promise<Telemetry> {
+  static async start(config: TelemetryConfigView, options: TelemetryOptions): Promise<Telemetry> {
     const t = new Telemetry(options);
     try {
       await t.apply(config);
@@ -112,7 +111,7 @@ export class Telemetry {
   }
 
   /** Brings the sinks in line with a reloaded config, and flushes what the exporters hold. */
-  async reload(config: ResolvedConfig): Promise<void> {
+  async reload(config: TelemetryConfigView): Promise<void> {
     await this.apply(config);
     await this.flush();
   }
@@ -139,7 +138,7 @@ export class Telemetry {
     this.metrics = undefined;
   }
 
-  private async apply(config: ResolvedConfig): Promise<void> {
+  private async apply(config: TelemetryConfigView): Promise<void> {
     const telemetry = config.telemetry;
     this.current = telemetry;
     await this.applyStats(telemetry);

@@ -1,11 +1,10 @@
 import { finished, type Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../../core/errors.ts';
-import type { MessageContext, MessageStep } from '../../core/pipeline/message.ts';
-import type { PolicyDefinition, RequestContext } from '../../core/pipeline/types.ts';
+import type { MessageContext, MessageStep, PolicyDefinition, RequestContext } from '../../core/pipeline/index.ts';
 import { RpcErrors, RpcFailure } from '../../core/protocol/jsonrpc.ts';
 import { acquireRedis, createClientAddressResolver, RATE_LIMIT_CLOCK, type Decision } from './engine/index.ts';
 import { GLOBAL_SCOPE } from '../../core/state/index.ts';
-import { policyChannel, rateLimitChannel } from '../../core/telemetry/events.ts';
+import { policyChannel, rateLimitChannel } from '../../core/telemetry/index.ts';
 import type { RateLimitPolicy } from '../../sdk-types/rate-limit.ts';
 import { seconds, stateMember } from './headers.ts';
 import { compileLimits, type CompiledLimit } from './limits.ts';

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MessageContext } from '../../core/pipeline/message.ts';
-import type { RequestContext } from '../../core/pipeline/types.ts';
+import type { MessageContext, RequestContext } from '../../core/pipeline/index.ts';
 import type { RateLimitKeyPart } from '../../sdk-types/rate-limit.ts';
 
 /** Builds a limit's bucket key from a request (and, for message limits, the message). */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { MessageContext } from '../../core/pipeline/message.ts';
+import type { MessageContext } from '../../core/pipeline/index.ts';
 import {
   createConcurrencyLimiter,
   createGcraLimiter,
@@ -13,7 +13,7 @@ import {
   type SharedRedis,
 } from './engine/index.ts';
 import { stateKey, type StateStore } from '../../core/state/index.ts';
-import { publish, rateLimitChannel, type RateLimitEvent } from '../../core/telemetry/events.ts';
+import { publish, rateLimitChannel, type RateLimitEvent } from '../../core/telemetry/index.ts';
 import type { RateLimitPolicy, RateLimitRule } from '../../sdk-types/rate-limit.ts';
 import { policyMember } from './headers.ts';
 import { compileKey, type KeyBuilder } from './keys.ts';

@@ -31,11 +31,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['core/cli'],
 ];
 
-/** Upward imports that exist today, each a cycle still to break (with where it comes from). */
+/** Upward imports that exist today, each a cycle still to break (with where it comes from). Empty: a new one needs a reason here, and a plan to remove it. */
 const KNOWN_UPWARD: ReadonlyMap<string, string> = new Map([
-  // telemetry/config.ts, metrics.ts, telemetry.ts read resolved-config and pipeline types; audit.ts the policy input.
-  ['core/telemetry -> core/config', 'telemetry subscribers read the resolved config types'],
-  ['core/telemetry -> core/pipeline', 'telemetry subscribers read pipeline context types'],
 ]);
 
 /** Where the core may import policies: the composition root. */
@@ -102,14 +99,14 @@ describe('the import graph of the product folders', () => {
 const INDEX_BYPASS_BUDGET: Readonly<Record<string, number>> = {
   'core/admin': 2,
   'core/cluster': 1,
-  'core/config': 22,
-  'core/pipeline': 56,
+  'core/config': 20,
+  'core/pipeline': 46,
   'core/regex': 2,
   'core/reload': 2,
   'core/server': 10,
   'core/state': 5,
-  'core/telemetry': 59,
-  'core/upstream': 4,
+  'core/telemetry': 39,
+  'core/upstream': 3,
   'policies/authorization': 1,
   'policies/backend-auth': 6,
   'policies/jwt-auth': 4,

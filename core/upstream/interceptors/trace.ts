@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { upstreamChannel, type UpstreamAttemptEvent } from '../../telemetry/events.ts';
+import { upstreamChannel, type UpstreamAttemptEvent } from '../../telemetry/index.ts';
 import { backendOf, ForwardingHandler } from '../handler.ts';
 import type { UpstreamInterceptor } from '../types.ts';
 

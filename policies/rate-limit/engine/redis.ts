@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { lazy } from '../../../core/lazy.ts';
 import { GLOBAL_SCOPE, stateKey, type StateStore } from '../../../core/state/index.ts';
-import { publish, rateLimitChannel, type RateLimitEvent } from '../../../core/telemetry/events.ts';
+import { publish, rateLimitChannel, type RateLimitEvent } from '../../../core/telemetry/index.ts';
 import { createCalendar, type Calendar, type PeriodWindow } from './calendar.ts';
 import type { RateParams } from './gcra.ts';
 import type { QuotaParams } from './quota.ts';
