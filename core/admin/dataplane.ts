@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
-import type { ResolvedConfig } from '../config/resolve.ts';
+import type { ResolvedConfig } from '../config/index.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { createSseDecoder } from '../protocol/sse.ts';
 import { loopbackHost, routeBasePath } from './picture.ts';

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ResolvedConfig } from '../config/resolve.ts';
+import type { ResolvedConfig } from '../config/index.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { handleApi } from './api.ts';

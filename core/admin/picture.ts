@@ -1,4 +1,4 @@
-import type { ResolvedConfig, ResolvedRoute } from '../config/resolve.ts';
+import type { ResolvedConfig, ResolvedRoute } from '../config/index.ts';
 import type { HealthBook, Health } from './health.ts';
 import { redactSecrets } from './redact.ts';
 

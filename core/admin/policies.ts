@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ResolvedConfig } from '../config/resolve.ts';
+import type { ResolvedConfig } from '../config/index.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
 import { compileRego, loadRegoData, loadRegoPolicy, RegoEvalError } from '../rego/index.ts';
 import { redactSecrets } from './redact.ts';

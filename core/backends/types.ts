@@ -1,9 +1,8 @@
 import type { Dispatcher } from 'undici';
 import type { BackendKind, ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/index.ts';
-import type { MessagePipeline } from '../pipeline/message.ts';
-import type { RequestContext, Step } from '../pipeline/types.ts';
+import type { MessagePipeline, RequestContext, Step } from '../pipeline/index.ts';
 import type { StateStore } from '../state/index.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import type { Logger } from '../telemetry/index.ts';
 import type { RouteUpstream } from '../upstream/index.ts';
 
 /**

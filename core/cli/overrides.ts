@@ -1,5 +1,5 @@
 import { HOST_PORT } from '../schema/index.ts';
-import type { LoadedConfig } from '../config/load.ts';
+import type { LoadedConfig } from '../config/index.ts';
 
 /** The CLI flags that move a server of the gateway, and the config setting each overrides. */
 const FLAGS = { admin: 'admin', readiness: 'readiness', stats: 'stats' } as const;

@@ -1,6 +1,6 @@
-import { loadConfig } from '../config/load.ts';
-import { startPortcullis, type StartOptions } from '../server/start.ts';
-import { createLogger, type Logger } from '../telemetry/logger.ts';
+import { loadConfig } from '../config/index.ts';
+import { startPortcullis, type StartOptions } from '../server/index.ts';
+import { createLogger, type Logger } from '../telemetry/index.ts';
 import { workerIndex } from '../replica/index.ts';
 import { startSupervisor } from './supervisor.ts';
 import { startWorker } from './worker.ts';

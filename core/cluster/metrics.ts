@@ -1,6 +1,5 @@
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { reloadChannel } from '../telemetry/events.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { type Logger, reloadChannel } from '../telemetry/index.ts';
 import { GATEWAY_WIDE_METRICS, gatewayMetrics } from '../telemetry/metrics.ts';
 import type { MetricJson } from './protocol.ts';
 

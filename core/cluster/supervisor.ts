@@ -3,14 +3,13 @@ import { GENERATED_KEY_ENV, readPeerSettings, readSessionKeys, SESSION_KEY_ENV, 
 import cluster, { type Worker } from 'node:cluster';
 import { rmSync } from 'node:fs';
 import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer } from '../admin/index.ts';
-import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { loadConfig, type LoadedConfig } from '../config/index.ts';
 import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
 import type { BackendDefinition } from '../backends/types.ts';
-import type { PolicyDefinition } from '../pipeline/types.ts';
+import type { PolicyDefinition } from '../pipeline/index.ts';
 import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
-import { publish, reloadChannel } from '../telemetry/events.ts';
-import type { Logger } from '../telemetry/logger.ts';
-import type { ReloadResult } from '../server/gateway.ts';
+import { type Logger, publish, reloadChannel } from '../telemetry/index.ts';
+import type { ReloadResult } from '../server/index.ts';
 import { checkAddressesFree } from '../server/port-check.ts';
 import { plannedAddresses } from '../server/start.ts';
 import { startStatsServer, type StatsServer } from '../telemetry/stats.ts';

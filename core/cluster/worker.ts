@@ -1,7 +1,7 @@
 import { AdminObserver } from '../admin/index.ts';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig } from '../config/index.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import { startPortcullis, type RunningGateway, type StartOptions } from '../server/start.ts';
+import { startPortcullis, type RunningGateway, type StartOptions } from '../server/index.ts';
 import { SessionHandoff } from './handoff.ts';
 import { ObservedForwarder } from './observed.ts';
 import { isSupervisorMessage, type WorkerMessage } from './protocol.ts';

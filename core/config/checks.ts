@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import type { PolicyDefinition } from '../pipeline/types.ts';
+import type { PolicyDefinition } from '../pipeline/index.ts';
 import type { ResolvedConfig } from './resolve.ts';
 import type { Issue } from '../schema/index.ts';
 

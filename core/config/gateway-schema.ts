@@ -1,22 +1,8 @@
-import type { PolicyDefinition } from '../pipeline/types.ts';
-import {
-  array,
-  boolean,
-  isPlainObject,
-  literal,
-  number,
-  object,
-  oneOf,
-  regex,
-  string,
-  type Schema,
-} from '../schema/index.ts';
+import type { PolicyDefinition } from '../pipeline/index.ts';
+import { array, boolean, headerNameSchema, HOST_PORT, hostnameSchema, isPlainObject, literal, number, object, oneOf, regex, type Schema, string } from '../schema/index.ts';
 
-import { HOST_PORT, headerNameSchema, hostnameSchema } from '../schema/index.ts';
 import { DIRECT_KIND, routeBackendKinds, type BackendKinds } from './backend-kinds.ts';
-import { accessLogShapeSchema } from '../telemetry/access-log-shape.ts';
-import { telemetrySchemas } from '../telemetry/config.ts';
-import { sinksSchema } from '../telemetry/sinks.ts';
+import { accessLogShapeSchema, sinksSchema, telemetrySchemas } from '../telemetry/index.ts';
 
 export { headerNameSchema, hostnameSchema, hostPortSchema } from '../schema/index.ts';
 

@@ -2,8 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { backendKindOf, type BackendKinds } from './backend-kinds.ts';
 import { routeName as nameOfRoute } from './gateway-schema.ts';
-import { resolveAccessLogShape, type ResolvedAccessLogShape } from '../telemetry/access-log-shape.ts';
-import { resolveTelemetry, type ResolvedTelemetry } from '../telemetry/config.ts';
+import { resolveAccessLogShape, type ResolvedAccessLogShape, type ResolvedTelemetry, resolveTelemetry } from '../telemetry/index.ts';
 import type {
   GatewayConfig,
   PathMatch,

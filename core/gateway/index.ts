@@ -5,10 +5,10 @@ import type { CreateGatewayOptions } from '../../sdk-types/gateway.ts';
 import { backendKinds } from '../backends/registry.ts';
 import { createPeerChannel } from '../cluster/peer-setup.ts';
 import type { BackendDefinition } from '../backends/types.ts';
-import type { PolicyDefinition } from '../pipeline/types.ts';
+import type { PolicyDefinition } from '../pipeline/index.ts';
 import { builtinBackends } from './backends.ts';
 import { createGatewayWith, type CreatedGateway, type GatewayParts } from '../server/create.ts';
-import { registerTelemetrySink, type TelemetrySinkDefinition } from '../telemetry/sinks.ts';
+import { registerTelemetrySink, type TelemetrySinkDefinition } from '../telemetry/index.ts';
 
 export { builtinBackends } from './backends.ts';
 

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ResolvedConfig } from '../config/resolve.ts';
+import type { ResolvedConfig } from '../config/index.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import { connectionChannel, publish } from '../telemetry/events.ts';
+import { connectionChannel, publish } from '../telemetry/index.ts';
 
 type Limits = ResolvedConfig['limits'];
 

@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError, toGatewayError } from '../errors.ts';
-import type { GatewayResponse, HeaderMap, RequestContext } from '../pipeline/types.ts';
+import { addForwardedHeaders, type GatewayResponse, type HeaderMap, type RequestContext, stripHopByHop } from '../pipeline/index.ts';
 import { hostOf, normalizePath, type RouteHit } from '../routing/router.ts';
 import { RequestVars } from '../state/index.ts';
-import { LOG_VARIABLES, requestChannel, type RequestEvent } from '../telemetry/events.ts';
-import type { Logger } from '../telemetry/logger.ts';
-import { addForwardedHeaders, stripHopByHop } from '../pipeline/index.ts';
+import { LOG_VARIABLES, type Logger, requestChannel, type RequestEvent } from '../telemetry/index.ts';
 import type { ListenerRuntime, RouteRuntime, Runtime } from './runtime.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import type { GatewayResponse, HeaderMap, WholeBody } from '../pipeline/types.ts';
+import type { GatewayResponse, HeaderMap, WholeBody } from '../pipeline/index.ts';
 
 export type { WholeBody } from '../pipeline/types.ts';
 

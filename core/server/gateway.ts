@@ -1,15 +1,11 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { loadConfig, type LoadedConfig, type ResolvedBind } from '../config/index.ts';
 import { GLOBAL_SCOPE, StateStore } from '../state/index.ts';
-import { CREDENTIAL_LINK_SOURCE, type CredentialLinkSource } from '../pipeline/index.ts';
-import type { ResolvedBind } from '../config/resolve.ts';
+import { CREDENTIAL_LINK_SOURCE, type CredentialLinkSource, type PolicyDefinition } from '../pipeline/index.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import type { PolicyDefinition } from '../pipeline/types.ts';
-import { subscribeAccessLog } from '../telemetry/access-log.ts';
-import { publish, reloadChannel } from '../telemetry/events.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { type Logger, publish, reloadChannel, subscribeAccessLog } from '../telemetry/index.ts';
 import type { HandoffChannel, PeerForwarder, ServeEnv } from './exchange.ts';
 import { handleRequest } from './handler.ts';
 import type { BackendDefinition } from '../backends/types.ts';

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { ErrorCodes } from '../errors.ts';
-import type { GatewayResponse } from '../pipeline/types.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import type { GatewayResponse } from '../pipeline/index.ts';
+import type { Logger } from '../telemetry/index.ts';
 import { announcesBody, clientClosed, errorResponse, Exchange, type ServeEnv } from './exchange.ts';
 import { frameResponse, invalidResponseError, type FramedResponse } from './framing.ts';
 

@@ -3,20 +3,27 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { Agent } from 'undici';
 import { backendDefinition } from '../backends/registry.ts';
 import type { BackendDefinition } from '../backends/types.ts';
-import { DIRECT_KIND } from '../config/index.ts';
+import { DIRECT_KIND, type ResolvedBind, type ResolvedConfig, type ResolvedListener, type ResolvedRoute } from '../config/index.ts';
 import type { BackendBuildContext, BackendInstance } from '../backends/types.ts';
-import type { ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from '../config/resolve.ts';
 import { ErrorCodes, GatewayError } from '../errors.ts';
-import { compose } from '../pipeline/compose.ts';
-import { takeDecisionInput } from '../pipeline/decision-input.ts';
-import { composeMessagePipeline, type MessageStep } from '../pipeline/message.ts';
-import { messageProtocol } from '../pipeline/protocols.ts';
-import { PHASES, type Phase, type PolicyBuildContext, type PolicyDefinition, type PolicyInstance, type RequestContext, type Step } from '../pipeline/types.ts';
+import {
+  compose,
+  composeMessagePipeline,
+  messageProtocol,
+  PHASES,
+  takeDecisionInput,
+  type MessageStep,
+  type Phase,
+  type PolicyBuildContext,
+  type PolicyDefinition,
+  type PolicyInstance,
+  type RequestContext,
+  type Step,
+} from '../pipeline/index.ts';
 import { createHostSelector, createRouter, type MatchInput, type RouteHit } from '../routing/router.ts';
 import { listenerScopeId, routeScopeId, StateStore } from '../state/index.ts';
-import { policyChannel } from '../telemetry/events.ts';
+import { policyChannel, type Logger } from '../telemetry/index.ts';
 import { createRouteUpstream, type UpstreamContribution } from '../upstream/index.ts';
-import type { Logger } from '../telemetry/logger.ts';
 import { handleWebRequest, type HandleOptions } from './web.ts';
 
 export interface RouteRuntime {

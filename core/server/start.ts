@@ -1,7 +1,7 @@
 import type { CreateGatewayOptions } from '../../sdk-types/gateway.ts';
-import type { LoadedConfig } from '../config/load.ts';
+import type { LoadedConfig } from '../config/index.ts';
 import type { BackendDefinition } from '../backends/types.ts';
-import type { PolicyDefinition } from '../pipeline/types.ts';
+import type { PolicyDefinition } from '../pipeline/index.ts';
 import type { Logger, Telemetry } from '../telemetry/index.ts';
 import type { AdminServer } from '../admin/index.ts';
 import { createGatewayWith } from './create.ts';

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrorCodes } from '../errors.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import type { Logger } from '../telemetry/index.ts';
 import { clientClosed, errorResponse, Exchange, type ServeEnv } from './exchange.ts';
 import { frameResponse, invalidResponseError, type FramedResponse } from './framing.ts';
 import type { Runtime } from './runtime.ts';

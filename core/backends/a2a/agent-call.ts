@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { HeaderMap, RequestContext } from '../../pipeline/types.ts';
+import type { HeaderMap, RequestContext } from '../../pipeline/index.ts';
 import type { UpstreamDispatchOptions } from '../../upstream/index.ts';
 
 /** One agent behind the route: where it is, and where the gateway serves it. */

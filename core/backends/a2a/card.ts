@@ -1,7 +1,6 @@
-import type { ResolvedListener, ResolvedRoute } from '../../config/resolve.ts';
+import type { ResolvedListener, ResolvedRoute } from '../../config/index.ts';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { MessagePipeline } from '../../pipeline/message.ts';
-import type { McpListItem, RequestContext } from '../../pipeline/types.ts';
+import type { McpListItem, MessagePipeline, RequestContext } from '../../pipeline/index.ts';
 import type { AgentCaller, AgentEndpoint } from './agent-call.ts';
 import { BoundedMap } from '../../state/bounded-map.ts';
 

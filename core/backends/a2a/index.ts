@@ -1,8 +1,7 @@
 import type { A2aBackendConfig } from '../../../sdk-types/a2a.ts';
-import type { ResolvedListener, ResolvedRoute } from '../../config/resolve.ts';
+import type { ResolvedListener, ResolvedRoute } from '../../config/index.ts';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { MessagePipeline } from '../../pipeline/message.ts';
-import type { RequestContext, Step } from '../../pipeline/types.ts';
+import type { MessagePipeline, RequestContext, Step } from '../../pipeline/index.ts';
 import type { Dispatcher } from 'undici';
 import type { RouteUpstream } from '../../upstream/index.ts';
 import { AgentCaller, type AgentEndpoint } from './agent-call.ts';

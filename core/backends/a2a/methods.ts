@@ -1,5 +1,5 @@
 import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { A2aMessage } from '../../pipeline/types.ts';
+import type { A2aMessage } from '../../pipeline/index.ts';
 
 export { CARD_METHODS, KNOWN_METHODS, PUSH_CONFIG_METHODS, STREAMING_METHODS } from '../../protocol/a2a-methods.ts';
 

@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { MessageContext, MessagePipeline } from '../../pipeline/message.ts';
-import type { GatewayResponse, RequestContext } from '../../pipeline/types.ts';
+import type { GatewayResponse, MessageContext, MessagePipeline, RequestContext } from '../../pipeline/index.ts';
 import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcId } from '../../protocol/jsonrpc.ts';
 import type { AgentCaller, AgentEndpoint, AgentResponse } from './agent-call.ts';
 import { rewriteCard, type CardView } from './card.ts';

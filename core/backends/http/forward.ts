@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { HeaderMap } from '../../pipeline/types.ts';
-import type { WholeBody } from '../../pipeline/index.ts';
+import type { HeaderMap, WholeBody } from '../../pipeline/index.ts';
 
 export interface UpstreamResponse {
   status: number;

@@ -1,6 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { RequestContext, Step } from '../../pipeline/types.ts';
-import { stripHopByHop } from '../../pipeline/index.ts';
+import { type RequestContext, type Step, stripHopByHop } from '../../pipeline/index.ts';
 import type { RouteUpstream, UpstreamDispatchOptions } from '../../upstream/index.ts';
 import { createBalanceInterceptor, type HostTarget } from './balancer.ts';
 import { UpstreamCall, type UpstreamBody } from './forward.ts';

@@ -3,7 +3,7 @@
  * way back from a client-visible name or URI to the owning target.
  */
 
-import type { McpListItem } from '../../pipeline/types.ts';
+import type { McpListItem } from '../../pipeline/index.ts';
 import type { ToolGovernance } from './tools/index.ts';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';

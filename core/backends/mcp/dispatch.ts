@@ -1,12 +1,10 @@
-import type { MessageContext, MessagePipeline } from '../../pipeline/message.ts';
-import type { McpListItem, RequestContext } from '../../pipeline/types.ts';
+import { type McpListItem, type MessageContext, type MessagePipeline, type RequestContext, UPSTREAM_LINK_REQUIRED, type UpstreamLinkRequired } from '../../pipeline/index.ts';
 import { normalizeResourceUri } from '../../protocol/uri.ts';
 import { LIST_METHODS, type ListKind, type Owned } from './catalog.ts';
 import { RpcErrors, RpcFailure, type JsonRpcRequest } from '../../protocol/jsonrpc.ts';
 import { PROTOCOL_VERSIONS } from './versions.ts';
 import { openCursor, sealCursor, type CursorBinding, type OpenedCursor } from './list-cursor.ts';
 import { ErrorCodes } from '../../errors.ts';
-import { UPSTREAM_LINK_REQUIRED, type UpstreamLinkRequired } from '../../pipeline/index.ts';
 import { createHash } from 'node:crypto';
 import { resolveTaskId, taskIdsOut } from './tasks.ts';
 import type { Emit, Scope, Session } from './session.ts';

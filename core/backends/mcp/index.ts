@@ -1,8 +1,7 @@
 import type { McpBackendConfig, McpTarget } from '../../../sdk-types/config.ts';
-import type { ResolvedRoute } from '../../config/resolve.ts';
-import type { MessagePipeline } from '../../pipeline/message.ts';
-import type { Step } from '../../pipeline/types.ts';
-import type { Logger } from '../../telemetry/logger.ts';
+import type { ResolvedRoute } from '../../config/index.ts';
+import type { MessagePipeline, Step } from '../../pipeline/index.ts';
+import type { Logger } from '../../telemetry/index.ts';
 import type { ServeEnv } from './serve/common.ts';
 import { isLegacySse, serveLegacySse } from './serve/legacy-sse.ts';
 import { serveStreamable } from './serve/streamable.ts';

@@ -1,15 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { ownedSessionId } from '../../replica/index.ts';
+import { ownedSessionId, type ResumableTarget } from '../../replica/index.ts';
 import type { McpTarget } from '../../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { Logger } from '../../telemetry/logger.ts';
-import { publish, sessionChannel, type SessionEvent } from '../../telemetry/events.ts';
+import { type Logger, publish, sessionChannel, type SessionEvent } from '../../telemetry/index.ts';
 import { Catalog } from './catalog.ts';
 import type { ToolGovernance } from './tools/index.ts';
 import { taskNotificationOut } from './tasks.ts';
 import { RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../../protocol/jsonrpc.ts';
-import type { ResumableTarget } from '../../replica/index.ts';
 import type { ClientInit, TargetConnection } from './upstream/connection.ts';
 import type { WarmPool } from './upstream/pool.ts';
 import type { TargetLauncher } from './upstream/processes.ts';

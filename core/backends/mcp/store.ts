@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
 import { BoundedMap } from '../../state/bounded-map.ts';
-import type { Logger } from '../../telemetry/logger.ts';
+import type { Logger } from '../../telemetry/index.ts';
 import type { CloseReason, Session } from './session.ts';
 import type { SessionIds } from './session-id.ts';
 import { ProcessBudget } from './upstream/processes.ts';

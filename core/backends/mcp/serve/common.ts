@@ -1,14 +1,12 @@
 import type { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
-import type { MessagePipeline } from '../../../pipeline/message.ts';
-import type { GatewayResponse, RequestContext } from '../../../pipeline/types.ts';
+import { type GatewayResponse, type MessagePipeline, type RequestContext, UPSTREAM_LINK_REQUIRED } from '../../../pipeline/index.ts';
 import { dispatch, negotiateVersion, type RequestEra } from '../dispatch.ts';
 import { malformedMcpMessage } from '../../../protocol/message-check.ts';
 import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
 import { Session, type Emit, type SessionEnv } from '../session.ts';
 import type { SessionStore } from '../store.ts';
 import { ownerOf } from './guard.ts';
-import { UPSTREAM_LINK_REQUIRED } from '../../../pipeline/index.ts';
 import type { ModernSessions } from './modern-sessions.ts';
 
 /** What the HTTP side of one MCP route needs. */

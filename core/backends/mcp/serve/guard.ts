@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import type { McpDnsRebindingProtection } from '../../../../sdk-types/config.ts';
 import type { Identity } from '../../../../sdk-types/identity.ts';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
-import type { RequestContext } from '../../../pipeline/types.ts';
+import type { RequestContext } from '../../../pipeline/index.ts';
 import { originMatcher } from '../../../routing/origin.ts';
 
 /**

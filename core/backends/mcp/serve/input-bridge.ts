@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RequestContext } from '../../../pipeline/types.ts';
+import type { RequestContext } from '../../../pipeline/index.ts';
 import { RpcErrors, type JsonRpcMessage, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
 import { CLIENT_CAPABILITY, type Session } from '../session.ts';
 import { json } from './common.ts';

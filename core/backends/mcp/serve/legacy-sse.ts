@@ -1,5 +1,5 @@
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
-import type { RequestContext } from '../../../pipeline/types.ts';
+import type { RequestContext } from '../../../pipeline/index.ts';
 import { negotiateVersion } from '../dispatch.ts';
 import { isRequest, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import type { Session } from '../session.ts';

@@ -1,5 +1,5 @@
 import { ErrorCodes } from '../../../errors.ts';
-import type { RequestContext } from '../../../pipeline/types.ts';
+import type { RequestContext } from '../../../pipeline/index.ts';
 import { rpcError, RpcErrors, type JsonRpcMessage, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import { META_SERVER_INFO, META_SUBSCRIPTION_ID } from '../era.ts';
 import { json } from './common.ts';

@@ -1,5 +1,5 @@
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
-import type { RequestContext } from '../../../pipeline/types.ts';
+import type { RequestContext } from '../../../pipeline/index.ts';
 import { LATEST_PROTOCOL_VERSION } from '../versions.ts';
 import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { Session, type SessionEnv } from '../session.ts';

@@ -1,5 +1,5 @@
 import { ErrorCodes } from '../../../errors.ts';
-import type { RequestContext } from '../../../pipeline/types.ts';
+import type { RequestContext } from '../../../pipeline/index.ts';
 import { rpcError, RpcErrors, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
 import { hintOf, list, stricterHint, type CacheHint, type RequestEra } from '../dispatch.ts';
 import { checkParamHeaders, paramHeadersOf, ALL_VERSIONS, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL, META_SERVER_INFO, readEnvelope, withoutEnvelope, type EdgeRefusal, type Envelope } from '../era.ts';

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { GatewayResponse } from '../../../pipeline/types.ts';
+import type { GatewayResponse } from '../../../pipeline/index.ts';
 import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
 import { encodeSseComment, encodeSseEvent } from '../../../protocol/sse.ts';
 

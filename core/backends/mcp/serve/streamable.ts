@@ -1,5 +1,5 @@
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
-import type { RequestContext } from '../../../pipeline/types.ts';
+import type { RequestContext } from '../../../pipeline/index.ts';
 import { isRequest, rpcError, RpcErrors, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
 import { PROTOCOL_VERSIONS } from '../versions.ts';
 import { ALL_VERSIONS, isModernMessage, isModernVersion } from '../era.ts';

@@ -6,8 +6,8 @@
 import type { McpBackendConfig } from '../../../../sdk-types/config.ts';
 import type { Identity } from '../../../../sdk-types/identity.ts';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
-import type { McpListItem } from '../../../pipeline/types.ts';
-import type { Logger } from '../../../telemetry/logger.ts';
+import type { McpListItem } from '../../../pipeline/index.ts';
+import type { Logger } from '../../../telemetry/index.ts';
 import { TargetToolRules, type ShownTool, type ToolProblem } from './overrides.ts';
 import { ToolSearch } from './search.ts';
 import { Toolsets } from './toolsets.ts';

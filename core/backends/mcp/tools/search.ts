@@ -1,6 +1,6 @@
 import type { McpToolSearch } from '../../../../sdk-types/tools.ts';
 import { ErrorCodes } from '../../../errors.ts';
-import type { McpListItem } from '../../../pipeline/types.ts';
+import type { McpListItem } from '../../../pipeline/index.ts';
 import { RpcErrors, RpcFailure } from '../../../protocol/jsonrpc.ts';
 import { Bm25Index } from './bm25.ts';
 import { compileNames, type NameMatcher } from './glob.ts';

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Logger } from '../../../telemetry/logger.ts';
+import type { Logger } from '../../../telemetry/index.ts';
 import { LATEST_PROTOCOL_VERSION } from '../versions.ts';
 import type { ClientInit, UpstreamConnection } from './connection.ts';
 import type { TargetLauncher } from './processes.ts';

@@ -1,8 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
-import type { Logger } from '../../../telemetry/logger.ts';
-import { processChannel, publish } from '../../../telemetry/events.ts';
+import { type Logger, processChannel, publish } from '../../../telemetry/index.ts';
 import type { ResumableTarget } from '../../../replica/index.ts';
 import { connectTarget, UpstreamConnection, type ClientInit } from './connection.ts';
 import type { TransportEnv } from './transport.ts';

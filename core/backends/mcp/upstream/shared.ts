@@ -1,4 +1,4 @@
-import type { Logger } from '../../../telemetry/logger.ts';
+import type { Logger } from '../../../telemetry/index.ts';
 import { RpcErrors, RpcFailure, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import { unavailable, type ClientInit, type ConnectionHandlers, type RequestHandle, type ServerInit, type TargetConnection, type UpstreamConnection } from './connection.ts';
 import { POOL_CLIENT_INIT, sameClient } from './pool.ts';

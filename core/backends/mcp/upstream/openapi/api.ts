@@ -1,4 +1,4 @@
-import { redactString } from '../../../../telemetry/redact.ts';
+import { redactString } from '../../../../telemetry/index.ts';
 import { createOutboundGuard } from '../../../../upstream/outbound-guard.ts';
 import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js';
 import type { McpOpenApiTarget } from '../../../../../sdk-types/openapi.ts';

@@ -1,6 +1,6 @@
 import type { McpTarget } from '../../../../../sdk-types/config.ts';
 import { stateKey, type StateStore } from '../../../../state/index.ts';
-import type { Logger } from '../../../../telemetry/logger.ts';
+import type { Logger } from '../../../../telemetry/index.ts';
 import { OpenApiApi } from './api.ts';
 import { loadSpec } from './load.ts';
 
