@@ -1,4 +1,4 @@
-import type { ObservedItem } from '../admin/observer.ts';
+import type { ObservedItem } from '../admin/index.ts';
 import type { WorkerMessage } from './protocol.ts';
 
 /** Items one batch carries at most; past it, items wait for the next batch, up to `MAX_PENDING`. */

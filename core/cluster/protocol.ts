@@ -3,7 +3,7 @@
  * field so that the channel can carry other traffic (node's own cluster messages) beside it.
  */
 import type { Registry } from 'prom-client';
-import type { ObservedItem } from '../admin/observer.ts';
+import type { ObservedItem } from '../admin/index.ts';
 
 /** One metric of a worker's registry, as prom-client's `getMetricsAsJSON` gives it. */
 export type MetricJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>[number];

@@ -7,7 +7,7 @@ import { loadConfig, type LoadedConfig } from '../config/index.ts';
 import { ErrorCodes, GatewayError, type ErrorCode } from '../errors.ts';
 import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/index.ts';
-import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
+import { watchFiles, type FileWatcher } from '../reload/index.ts';
 import { type Logger, publish, reloadChannel } from '../telemetry/index.ts';
 import type { ReloadResult } from '../server/index.ts';
 import { checkAddressesFree } from '../server/port-check.ts';

@@ -5,7 +5,7 @@ import { AdminObserver, startAdminServer, startReadinessServer, type AdminServer
 import { loadConfig, loadConfigObject, type LoadedConfig } from '../config/index.ts';
 import type { BackendDefinition } from '../backends/types.ts';
 import type { PolicyDefinition } from '../pipeline/index.ts';
-import { watchFiles, type FileWatcher } from '../reload/watcher.ts';
+import { watchFiles, type FileWatcher } from '../reload/index.ts';
 import { createLogger, type Logger, type TelemetryConfigView } from '../telemetry/index.ts';
 import { Telemetry } from '../telemetry/telemetry.ts';
 import type { PeerListener } from './exchange.ts';

@@ -7,7 +7,7 @@ import { headerNameSchema, s } from '../../core/config/index.ts';
 import { formatIssues, type Issue } from '../../core/schema/index.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { configError, readSecret } from '../backend-auth/secret.ts';
-import { extractCredential, rejectUnauthenticated, removeCredential } from '../jwt-auth/credential.ts';
+import { extractCredential, rejectUnauthenticated, removeCredential } from '../jwt-auth/index.ts';
 import { lazy } from '../../core/lazy.ts';
 
 // Loaded the first time a key file is read.

@@ -7,7 +7,7 @@ import type { RouteUpstream } from '../../upstream/index.ts';
 import { AgentCaller, type AgentEndpoint } from './agent-call.ts';
 import { CARD_PATHS, CardCache, gatewayBaseOf, rewriteCard, routeSecurity, type CardView } from './card.ts';
 import { restCallOf } from './methods.ts';
-import { createOutboundGuard } from '../../upstream/outbound-guard.ts';
+import { createOutboundGuard } from '../../upstream/index.ts';
 import { json, serveJsonRpc, serveRest, type ServeEnv } from './serve.ts';
 // The kind's definition, listed by the composition root (core/gateway/backends.ts).
 export { a2aBackendDefinition } from './backend.ts';

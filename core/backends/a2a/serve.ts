@@ -7,7 +7,7 @@ import { rewriteCard, type CardView } from './card.ts';
 import { CARD_METHODS, describeMessage, KNOWN_METHODS, STREAMING_METHODS, type RestCall } from './methods.ts';
 import { pushUrlsOf } from './push.ts';
 import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '../../protocol/message-check.ts';
-import type { OutboundGuard } from '../../upstream/outbound-guard.ts';
+import type { OutboundGuard } from '../../upstream/index.ts';
 
 /** What serving one agent's traffic needs, built once per route. */
 export interface ServeEnv {

@@ -1,5 +1,5 @@
 import { redactString } from '../../../../telemetry/index.ts';
-import { createOutboundGuard } from '../../../../upstream/outbound-guard.ts';
+import { createOutboundGuard } from '../../../../upstream/index.ts';
 import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js';
 import type { McpOpenApiTarget } from '../../../../../sdk-types/openapi.ts';
 import { lazy } from '../../../../lazy.ts';
