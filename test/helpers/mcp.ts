@@ -37,6 +37,11 @@ export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutM
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/**
+ * @deprecated Races (the port is free when this returns, not when something binds it later): listen on port 0 and
+ * read the port back, or use `portBelowEphemeralRange()` / `withHeldPortRetry()` from held-ports.ts. Kept only for
+ * helpers outside the MCP tests that still call it.
+ */
 export async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -88,21 +93,30 @@ export async function startHttpFixture(name: string): Promise<RunningServer> {
   return { url: `http://127.0.0.1:${port}/mcp`, port, child, close: () => stop(child) };
 }
 
-/** server-everything over `sse` or `streamableHttp` on a free port. */
+const REPORT_PORT = fileURLToPath(new URL('../fixtures/mcp/report-port.mjs', import.meta.url));
+
+/**
+ * server-everything over `sse` or `streamableHttp`, on port 0: it logs the port it was given, not the one it got,
+ * so the `report-port.mjs` preload prints the bound port and that is what this reads back.
+ */
 export async function startEverything(kind: 'sse' | 'streamableHttp'): Promise<RunningServer> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [EVERYTHING, kind], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
+  const child = spawn(process.execPath, ['--import', REPORT_PORT, EVERYTHING, kind], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let timer: NodeJS.Timeout | undefined;
+  const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (c: Buffer) => {
       out += c;
-      if (/listening|running/i.test(out)) resolve();
+      const m = /bound port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server-everything exited with ${code}: ${out}`)));
-    setTimeout(() => reject(new Error(`server-everything did not start: ${out}`)), 15_000).unref();
-  });
+    timer = setTimeout(() => reject(new Error(`server-everything did not report its port within 15 s: ${out}`)), 15_000);
+  }).catch(async (err) => {
+    await stop(child);
+    throw err;
+  }).finally(() => clearTimeout(timer));
   return { url: `http://127.0.0.1:${port}/${kind === 'sse' ? 'sse' : 'mcp'}`, port, child, close: () => stop(child) };
 }
 
