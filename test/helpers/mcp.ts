@@ -7,6 +7,8 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 export const FIXTURE = fileURLToPath(new URL('../fixtures/mcp/server.ts', import.meta.url));
+/** A bare stdio MCP server (no SDK, no TypeScript): for tests that count processes, not what they serve. */
+export const TINY = fileURLToPath(new URL('../fixtures/mcp/tiny-server.mjs', import.meta.url));
 export const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 
 /** A stdio target running the test fixture server under this Node, tagged for process counting. */
