@@ -11,9 +11,17 @@ export const FIXTURE = fileURLToPath(new URL('../fixtures/mcp/server.ts', import
 export const TINY = fileURLToPath(new URL('../fixtures/mcp/tiny-server.mjs', import.meta.url));
 export const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 
-/** A stdio target running the test fixture server under this Node, tagged for process counting. */
+/**
+ * Without a warm pool, unless the test sets one (or `shared`): every warm process is a Node child costing ~0.3 s
+ * of CPU, and the pool grows under a burst of sessions, so tests that are not about pooling spawn only the
+ * processes their sessions use.
+ */
+export const NO_POOL = { warmPool: 0 } as const;
+
+/** A stdio target running the test fixture server under this Node, tagged for process counting; no warm pool unless `extra` asks. */
 export function fixtureStdio(name: string, tag = 'untagged', extra: Record<string, unknown> = {}) {
-  return { name, stdio: { cmd: process.execPath, args: [FIXTURE, name, 'stdio', `--tag=${tag}`], ...extra } };
+  const pool = 'shared' in extra || 'warmPool' in extra || 'warmPoolMax' in extra ? {} : NO_POOL;
+  return { name, stdio: { cmd: process.execPath, args: [FIXTURE, name, 'stdio', `--tag=${tag}`], ...pool, ...extra } };
 }
 
 /** Processes whose command line contains `tag` (children, grandchildren, anything). */
