@@ -24,6 +24,16 @@ export function fixtureStdio(name: string, tag = 'untagged', extra: Record<strin
   return { name, stdio: { cmd: process.execPath, args: [FIXTURE, name, 'stdio', `--tag=${tag}`], ...pool, ...extra } };
 }
 
+/**
+ * Like `fixtureStdio`, with the bare server: it answers initialize, ping, tools/list and `echo` (as `<name>: <text>`,
+ * like the fixture) and nothing else, for a fraction of the fixture's start-up CPU. Same command-line shape
+ * (`<name> stdio --tag=<tag>`), so process counts match the same way.
+ */
+export function tinyStdio(name: string, tag = 'untagged', extra: Record<string, unknown> = {}) {
+  const pool = 'shared' in extra || 'warmPool' in extra || 'warmPoolMax' in extra ? {} : NO_POOL;
+  return { name, stdio: { cmd: process.execPath, args: [TINY, name, 'stdio', `--tag=${tag}`], ...pool, ...extra } };
+}
+
 /** Processes whose command line contains `tag` (children, grandchildren, anything). */
 export function countTagged(tag: string): number {
   let n = 0;
