@@ -2,21 +2,19 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { simpleConfig, startTestGateway } from '../helpers/gateway.ts';
-import { countTagged, MCP_TEST_EXTRA, mcpRoute, TINY, waitUntil } from '../helpers/mcp.ts';
+import { countTagged, MCP_TEST_EXTRA, mcpRoute, TINY, tinyStdio, waitUntil } from '../helpers/mcp.ts';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
 
-/** A bare stdio server (no SDK): the subject is which processes start and stop, and each costs a Node start. */
-const tiny = (name: string, tag: string, extra: Record<string, unknown> = {}) => ({ name, stdio: { cmd: process.execPath, args: [TINY, name, `--tag=${tag}`], ...extra } });
-
 // A gateway closed while MCP processes are still starting must leave none behind: no child outlives the gateway.
+// The targets are the bare stdio server: the subject is which processes start and stop, and each is a Node start.
 describe('MCP processes and gateway shutdown', () => {
   it('closing at any moment of the warm pool filling leaves no process behind', async () => {
     const tags = new Map<number, string>();
     for (const delay of [0, 5, 15, 30, 60, 100, 150, 250, 400, 700]) {
       const tag = `pool-close-${randomUUID()}`;
       tags.set(delay, tag);
-      const gw = await startTestGateway(simpleConfig([mcpRoute([tiny('pooled', tag, { warmPool: 3 })])], MCP_TEST_EXTRA));
+      const gw = await startTestGateway(simpleConfig([mcpRoute([tinyStdio('pooled', tag, { warmPool: 3 })])], MCP_TEST_EXTRA));
       // The moment of closing is the subject: this wait is not for something to happen.
       await new Promise((r) => setTimeout(r, delay));
       await gw.close();
