@@ -30,6 +30,8 @@ describe('admin UI in a real browser', () => {
   const config = (broken = false) =>
     adminConfig({
       broken,
+      // The default warm pool: the Overview test stops a server-everything process that must be running then.
+      warmPool: true,
       extraRoutes: [
         { name: 'agent', matches: [{ path: { pathPrefix: '/agent' } }], backends: [{ host: agent.host }] },
         {
