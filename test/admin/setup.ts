@@ -18,8 +18,10 @@ export function ensureUiBuilt(): void {
 /**
  * A gateway.config.ts with the admin server on a free loopback port, and one MCP route: server-everything behind
  * API keys and the Rego rules of examples/authorization (readonly-agent may call `echo`, data-ingest-agent not).
+ * Its stdio target keeps no warm pool (each warm server-everything is a Node child, and the pool grows under a
+ * burst of sessions) unless `warmPool` is true, which leaves the default pool (a test that needs a process running).
  */
-export function adminConfig(options: { admin?: Record<string, unknown>; broken?: boolean; extraRoutes?: unknown[] } = {}): string {
+export function adminConfig(options: { admin?: Record<string, unknown>; broken?: boolean; extraRoutes?: unknown[]; warmPool?: boolean } = {}): string {
   const config = {
     admin: { address: '127.0.0.1:0', ...options.admin },
     readiness: { address: false },
@@ -43,7 +45,7 @@ export function adminConfig(options: { admin?: Record<string, unknown>; broken?:
                   },
                   authorization: { rego: `${AUTHZ_DIR}authz.rego`, data: `${AUTHZ_DIR}roles.yaml` },
                 },
-                backends: [{ mcp: { targets: [{ name: 'everything', stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'], env: { SECRET_VALUE: 'never-shown-9f8e' } } }] } }],
+                backends: [{ mcp: { targets: [{ name: 'everything', stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'], env: { SECRET_VALUE: 'never-shown-9f8e' }, ...(options.warmPool ? {} : { warmPool: 0 }) } }] } }],
               },
               ...(options.extraRoutes ?? []),
               { name: 'welcome', matches: [{ path: { exact: '/' } }], policies: { directResponse: { status: 200, body: 'hi' } } },

@@ -6,7 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startEchoAgent } from './a2a-agent.ts';
 import { startAgents } from '../../examples/a2a/agents.ts';
-import { EVERYTHING } from '../helpers/mcp.ts';
+import { EVERYTHING, waitUntil } from '../helpers/mcp.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { adminConfig, ensureUiBuilt, INGEST_KEY, READONLY_KEY } from './setup.ts';
 
@@ -30,6 +30,8 @@ describe('admin UI in a real browser', () => {
   const config = (broken = false) =>
     adminConfig({
       broken,
+      // The default warm pool: the Overview test stops a server-everything process that must be running then.
+      warmPool: true,
       extraRoutes: [
         { name: 'agent', matches: [{ path: { pathPrefix: '/agent' } }], backends: [{ host: agent.host }] },
         {
@@ -131,6 +133,10 @@ describe('admin UI in a real browser', () => {
     await page.fill('input[name="filter-tool"]', 'echo');
     await page.fill('input[name="filter-identity"]', 'readonly-agent');
     await page.click('text=Apply');
+    // Until the filtered tail replaces the unfiltered one, the data-ingest agent's echo line may be the first echo
+    // line shown: wait for the filter to take effect (the readonly agent's line, and no other identity's).
+    const rows = (text: string) => page.locator('tr.traffic-line', { hasText: text }).count();
+    await waitUntil(async () => (await rows('readonly-agent')) > 0 && (await rows('data-ingest-agent')) === 0, 20_000, 'the identity filter to apply');
     const line = page.locator('tr.traffic-line', { hasText: 'tools/call echo' }).first();
     await line.waitFor();
     assert.match(await line.innerText(), /readonly-agent/);

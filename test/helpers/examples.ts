@@ -10,19 +10,32 @@ import { LogCapture } from './gateway.ts';
 export const examplePath = (name: string, file = 'gateway.config.ts') => fileURLToPath(new URL(`../../examples/${name}/${file}`, import.meta.url));
 
 /**
+ * A stdio MCP target without its warm pool: every warm process is a Node child (~0.3 s of CPU, more as the pool
+ * grows under a burst of sessions), and the example tests check what the examples serve, not how they pool.
+ */
+function withoutWarmPool(target: { stdio?: Record<string, unknown> }): unknown {
+  if (!target.stdio || target.stdio.shared) return target;
+  const { warmPoolMax: _max, ...stdio } = target.stdio;
+  return { ...target, stdio: { ...stdio, warmPool: 0 } };
+}
+
+/**
  * Starts an example's config exactly as written, except that binds move to 127.0.0.1 port 0, admin and readiness
- * are off, the stats server is off unless `stats` names an address, and (optionally) HTTP host backends point at a test upstream
- * and A2A agents at the ones a test started.
+ * are off, the stats server is off unless `stats` names an address, stdio MCP targets keep no warm pool unless
+ * `warmPool` is true, and (optionally) HTTP host backends point at a test upstream and A2A agents at the ones a
+ * test started.
  */
 export async function startExample(
   name: string,
-  options: { file?: string; upstreamHost?: string; policies?: readonly PolicyDefinition[]; stats?: string | false; a2aAgents?: Record<string, string> } = {},
+  options: { file?: string; upstreamHost?: string; policies?: readonly PolicyDefinition[]; stats?: string | false; a2aAgents?: Record<string, string>; warmPool?: boolean } = {},
 ): Promise<{ running: RunningGateway; logs: LogCapture; url(i?: number): string }> {
   const logs = new LogCapture();
   const transform = (loaded: LoadedConfig): LoadedConfig => {
     const c = loaded.config;
     const backend = (b: ResolvedBackend): ResolvedBackend => {
       if (b.kind === 'host' && options.upstreamHost) return { ...b, config: options.upstreamHost, name: options.upstreamHost };
+      const targets = (b.config as { targets?: Array<{ stdio?: Record<string, unknown> }> }).targets;
+      if (b.kind === 'mcp' && !options.warmPool && targets) return { ...b, config: { ...(b.config as object), targets: targets.map(withoutWarmPool) } };
       // A2A agents started on free ports (`a2aAgents`: name → URL), so the test never needs the example's fixed ones.
       const agents = (b.config as { agents?: Array<{ name: string; url: string }> }).agents;
       if (b.kind === 'a2a' && options.a2aAgents && agents) return { ...b, config: { ...(b.config as object), agents: agents.map((a) => ({ ...a, url: options.a2aAgents![a.name] ?? a.url })) } };

@@ -5,13 +5,35 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { jsonSchemaValidator, JsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 
 export const FIXTURE = fileURLToPath(new URL('../fixtures/mcp/server.ts', import.meta.url));
+/** A bare stdio MCP server (no SDK, no TypeScript): for tests that count processes, not what they serve. */
+export const TINY = fileURLToPath(new URL('../fixtures/mcp/tiny-server.mjs', import.meta.url));
 export const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 
-/** A stdio target running the test fixture server under this Node, tagged for process counting. */
+/**
+ * Without a warm pool, unless the test sets one (or `shared`): every warm process is a Node child costing ~0.3 s
+ * of CPU, and the pool grows under a burst of sessions, so tests that are not about pooling spawn only the
+ * processes their sessions use.
+ */
+export const NO_POOL = { warmPool: 0 } as const;
+
+/** A stdio target running the test fixture server under this Node, tagged for process counting; no warm pool unless `extra` asks. */
 export function fixtureStdio(name: string, tag = 'untagged', extra: Record<string, unknown> = {}) {
-  return { name, stdio: { cmd: process.execPath, args: [FIXTURE, name, 'stdio', `--tag=${tag}`], ...extra } };
+  const pool = 'shared' in extra || 'warmPool' in extra || 'warmPoolMax' in extra ? {} : NO_POOL;
+  return { name, stdio: { cmd: process.execPath, args: [FIXTURE, name, 'stdio', `--tag=${tag}`], ...pool, ...extra } };
+}
+
+/**
+ * Like `fixtureStdio`, with the bare server: it answers initialize, ping, tools/list and `echo` (as `<name>: <text>`,
+ * like the fixture) and nothing else, for a fraction of the fixture's start-up CPU. Same command-line shape
+ * (`<name> stdio --tag=<tag>`), so process counts match the same way.
+ */
+export function tinyStdio(name: string, tag = 'untagged', extra: Record<string, unknown> = {}) {
+  const pool = 'shared' in extra || 'warmPool' in extra || 'warmPoolMax' in extra ? {} : NO_POOL;
+  return { name, stdio: { cmd: process.execPath, args: [TINY, name, 'stdio', `--tag=${tag}`], ...pool, ...extra } };
 }
 
 /** Processes whose command line contains `tag` (children, grandchildren, anything). */
@@ -37,6 +59,11 @@ export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutM
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/**
+ * @deprecated Races (the port is free when this returns, not when something binds it later): listen on port 0 and
+ * read the port back, or use `portBelowEphemeralRange()` / `withHeldPortRetry()` from held-ports.ts. Kept only for
+ * helpers outside the MCP tests that still call it.
+ */
 export async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -88,27 +115,49 @@ export async function startHttpFixture(name: string): Promise<RunningServer> {
   return { url: `http://127.0.0.1:${port}/mcp`, port, child, close: () => stop(child) };
 }
 
-/** server-everything over `sse` or `streamableHttp` on a free port. */
+const REPORT_PORT = fileURLToPath(new URL('../fixtures/mcp/report-port.mjs', import.meta.url));
+
+/**
+ * server-everything over `sse` or `streamableHttp`, on port 0: it logs the port it was given, not the one it got,
+ * so the `report-port.mjs` preload prints the bound port and that is what this reads back.
+ */
 export async function startEverything(kind: 'sse' | 'streamableHttp'): Promise<RunningServer> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [EVERYTHING, kind], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
+  const child = spawn(process.execPath, ['--import', REPORT_PORT, EVERYTHING, kind], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let timer: NodeJS.Timeout | undefined;
+  const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (c: Buffer) => {
       out += c;
-      if (/listening|running/i.test(out)) resolve();
+      const m = /bound port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server-everything exited with ${code}: ${out}`)));
-    setTimeout(() => reject(new Error(`server-everything did not start: ${out}`)), 15_000).unref();
-  });
+    timer = setTimeout(() => reject(new Error(`server-everything did not report its port within 15 s: ${out}`)), 15_000);
+  }).catch(async (err) => {
+    await stop(child);
+    throw err;
+  }).finally(() => clearTimeout(timer));
   return { url: `http://127.0.0.1:${port}/${kind === 'sse' ? 'sse' : 'mcp'}`, port, child, close: () => stop(child) };
+}
+
+/**
+ * The SDK client's own validator, compiling a tool's output schema when a call of that tool is first checked rather
+ * than for every tool at each tools/list: a list of the GitHub API's 1,000+ tools spent ~9 s of CPU in Ajv, for
+ * schemas of tools the test never calls. Results are checked exactly as before.
+ */
+export class LazyOutputValidator implements jsonSchemaValidator {
+  private readonly ajv = new AjvJsonSchemaValidator();
+  getValidator<T>(schema: Parameters<jsonSchemaValidator['getValidator']>[0]): JsonSchemaValidator<T> {
+    let compiled: JsonSchemaValidator<T> | undefined;
+    return (input) => (compiled ??= this.ajv.getValidator<T>(schema))(input);
+  }
 }
 
 /** An official SDK client connected through the gateway, over streamable HTTP (`/mcp`) or legacy SSE (`/sse`). */
 export async function connectClient(url: string, options: { sse?: boolean; capabilities?: Record<string, unknown>; headers?: Record<string, string> } = {}): Promise<Client> {
-  const client = new Client({ name: 'portcullis-test', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
+  const client = new Client({ name: 'portcullis-test', version: '1.0.0' }, { capabilities: options.capabilities ?? {}, jsonSchemaValidator: new LazyOutputValidator() });
   const requestInit = options.headers ? { requestInit: { headers: options.headers } } : undefined;
   const transport = options.sse ? new SSEClientTransport(new URL(url), requestInit) : new StreamableHTTPClientTransport(new URL(url), requestInit);
   await client.connect(transport);

@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { MCP_DEFAULTS } from '../../core/backends/mcp/index.ts';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { countTagged, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, text, waitUntil } from '../helpers/mcp.ts';
+import { countTagged, MCP_TEST_EXTRA, mcpRoute, text, tinyStdio, waitUntil } from '../helpers/mcp.ts';
 
 const IDLE_MS = 4000;
 
@@ -17,7 +17,7 @@ describe('abandoned MCP sessions (clients that never send DELETE)', () => {
   const tag = `abandon-${randomUUID()}`;
   let gw: TestGateway;
   before(async () => {
-    gw = await startTestGateway(simpleConfig([mcpRoute([fixtureStdio('a', tag, { warmPool: 0 })], { sessionIdleTimeoutMs: IDLE_MS })], MCP_TEST_EXTRA));
+    gw = await startTestGateway(simpleConfig([mcpRoute([tinyStdio('a', tag, { warmPool: 0 })], { sessionIdleTimeoutMs: IDLE_MS })], MCP_TEST_EXTRA));
   });
   after(async () => {
     await gw?.close();

@@ -31,7 +31,7 @@ describe('MCP eras: 2025 clients on 2026-07-28-only targets, mixed targets on on
             ...mcpRoute([
               fixtureStdio('alpha', 'eras-bridge'),
               { name: 'web', mcp: { url: `http://127.0.0.1:${started.port}/mcp` } },
-              { name: 'pipe', stdio: { cmd: process.execPath, args: [MODERN, 'pipe', 'stdio', '--reject'] } },
+              { name: 'pipe', stdio: { cmd: process.execPath, args: [MODERN, 'pipe', 'stdio', '--reject'], warmPool: 0 } },
             ]),
             policies: { apiKey: { keys: [{ name: 'agent-a', sha256: sha('key-a') }, { name: 'agent-b', sha256: sha('key-b') }] } },
           },

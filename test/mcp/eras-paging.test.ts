@@ -15,7 +15,7 @@ const ENVELOPE = {
 };
 
 function paged(name: string, count: number, size: number) {
-  return { name, stdio: { cmd: process.execPath, args: [PAGED, name, String(count), String(size)] } };
+  return { name, stdio: { cmd: process.execPath, args: [PAGED, name, String(count), String(size)], warmPool: 0 } };
 }
 
 /** One raw 2026-07-28 POST, headers mirroring the body. */
@@ -256,7 +256,7 @@ describe('MCP tasks extension (2026-07-28) on several 2026-only targets', () => 
   }
 
   before(async () => {
-    const target = (name: string) => ({ name, stdio: { cmd: process.execPath, args: [MODERN_TASKS, name] } });
+    const target = (name: string) => ({ name, stdio: { cmd: process.execPath, args: [MODERN_TASKS, name], warmPool: 0 } });
     gw = await startTestGateway(simpleConfig([mcpRoute([target('m1'), target('m2')])], MCP_TEST_EXTRA));
     url = `${gw.url()}/mcp`;
   });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, countTagged, FIXTURE, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, text, waitUntil } from '../helpers/mcp.ts';
+import { connectClient, countTagged, FIXTURE, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, text, tinyStdio, waitUntil } from '../helpers/mcp.ts';
 
 const ghost = { name: 'ghost', stdio: { cmd: '/nonexistent/mcp-server-binary', warmPool: 0 } };
 
@@ -15,14 +15,15 @@ describe('MCP failure isolation', () => {
     gw = await startTestGateway(
       simpleConfig(
         [
-          { ...mcpRoute([fixtureStdio('a', tag), ghost], { failureMode: 'failOpen' }, 'open-missing'), matches: [{ path: { pathPrefix: '/open-missing' } }] },
-          { ...mcpRoute([fixtureStdio('a', tag), ghost], {}, 'closed-missing'), matches: [{ path: { pathPrefix: '/closed-missing' } }] },
+          // Beside the missing target, one that only echoes: the bare stdio server, a fraction of the fixture's start-up CPU.
+          { ...mcpRoute([tinyStdio('a', tag), ghost], { failureMode: 'failOpen' }, 'open-missing'), matches: [{ path: { pathPrefix: '/open-missing' } }] },
+          { ...mcpRoute([tinyStdio('a', tag), ghost], {}, 'closed-missing'), matches: [{ path: { pathPrefix: '/closed-missing' } }] },
           {
             ...mcpRoute([fixtureStdio('a', tag, { warmPool: 0 }), fixtureStdio('b', tag, { warmPool: 0 })], { failureMode: 'failOpen' }, 'crash'),
             matches: [{ path: { pathPrefix: '/crash' } }],
           },
           {
-            ...mcpRoute([fixtureStdio('a', tag), { name: 'hang', stdio: { cmd: process.execPath, args: [FIXTURE, 'hang', 'hang', `--tag=${tag}`], warmPool: 0 }, requestTimeoutMs: 400 }], {
+            ...mcpRoute([tinyStdio('a', tag), { name: 'hang', stdio: { cmd: process.execPath, args: [FIXTURE, 'hang', 'hang', `--tag=${tag}`], warmPool: 0 }, requestTimeoutMs: 400 }], {
               failureMode: 'failOpen',
             }, 'hang'),
             matches: [{ path: { pathPrefix: '/hang' } }],

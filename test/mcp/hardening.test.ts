@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { sha256Hex } from '../../policies/api-key/index.ts';
 import { CHANNELS, type ProcessEvent, type SessionEvent } from '../../core/telemetry/events.ts';
 import { send, simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, countTagged, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, text, waitUntil } from '../helpers/mcp.ts';
+import { connectClient, countTagged, MCP_TEST_EXTRA, mcpRoute, text, tinyStdio, waitUntil } from '../helpers/mcp.ts';
 import { makeKey, sign, type SigningKey } from '../security/jwks-server.ts';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
@@ -58,7 +58,8 @@ describe('MCP hardening: sessions bound to identities, caps, DNS-rebinding prote
     subscribe(CHANNELS.session, onSession);
     subscribe(CHANNELS.process, onProcess);
     key = await makeKey('hard-1', 'RS256');
-    const target = (name: string, extra: Record<string, unknown> = {}) => fixtureStdio(name, tag, { warmPool: 0, ...extra });
+    // The bare server: these tests call only `echo`, and each session and pooled process is a Node start.
+    const target = (name: string, extra: Record<string, unknown> = {}) => tinyStdio(name, tag, { warmPool: 0, ...extra });
     gw = await startTestGateway(
       simpleConfig(
         [
@@ -279,7 +280,7 @@ describe('MCP session stores are per route, not per display name', () => {
     // Unnamed routes on both listeners get the same display name ("route0"); their sessions must still not mix.
     const listener = (hostname: string, target: string) => ({
       hostname,
-      routes: [{ backends: [{ mcp: { targets: [fixtureStdio(target, tag, { warmPool: 0 })], dnsRebindingProtection: { allowedHosts: [hostname] } } }] }],
+      routes: [{ backends: [{ mcp: { targets: [tinyStdio(target, tag, { warmPool: 0 })], dnsRebindingProtection: { allowedHosts: [hostname] } } }] }],
     });
     gw = await startTestGateway({ binds: [{ port: 0, address: '127.0.0.1', listeners: [listener('a.test', 'alpha'), listener('b.test', 'beta')] }], ...MCP_TEST_EXTRA } as any);
     const url = `${gw.url()}/mcp`;

@@ -138,8 +138,12 @@ describe('MCP multiplexing: three targets as one server', () => {
 
   it('cancels a call: the client gets its abort and the session keeps serving', async () => {
     const controller = new AbortController();
+    // Target a counts the calls of `slow` that began: abort once this one has, so there is a call to cancel there.
+    const slowStarted = async () => Number(text(await client.callTool({ name: 'a_cancelled', arguments: { which: 'started' } })));
+    const started = await slowStarted();
     const call = client.callTool({ name: 'a_slow', arguments: { ms: 5000 } }, undefined, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 100);
+    await waitUntil(async () => (await slowStarted()) > started, 5000, 'the call to reach target a');
+    controller.abort();
     await assert.rejects(call, /abort/i);
     assert.equal(text(await client.callTool({ name: 'a_echo', arguments: { text: 'after' } })), 'a: after');
     // notifications/cancelled reached target a (and only a), with a's own request id.

@@ -14,7 +14,9 @@ describe('MCP warm pool: a pooled session sees the same tools as a fresh one', (
   let gw: TestGateway;
   const events: ProcessEvent[] = [];
   const onProcess = (m: unknown) => void events.push(m as ProcessEvent);
-  const everything = (warmPool: number) => [{ name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'], warmPool } }];
+  // A fixed-size pool (warmPoolMax = warmPool): the subject is what a pooled process serves, and an adaptive pool would
+  // grow on each miss, starting server-everything processes no session takes.
+  const everything = (warmPool: number) => [{ name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'], warmPool, warmPoolMax: warmPool } }];
 
   before(async () => {
     subscribe(CHANNELS.process, onProcess);

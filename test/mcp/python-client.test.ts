@@ -30,7 +30,7 @@ async function python(url: string, transport: 'streamable' | 'sse' | 'modern'): 
 describe('independent client: the official Python MCP SDK through the gateway', () => {
   let gw: TestGateway;
   before(async () => {
-    gw = await startTestGateway(simpleConfig([mcpRoute([{ name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'] } }])], MCP_TEST_EXTRA));
+    gw = await startTestGateway(simpleConfig([mcpRoute([{ name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'], warmPool: 0 } }])], MCP_TEST_EXTRA));
   });
   after(async () => {
     await gw?.close();

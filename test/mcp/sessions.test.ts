@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, countTagged, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, startHttpFixture, text, waitUntil, type RunningServer } from '../helpers/mcp.ts';
+import { connectClient, countTagged, fixtureStdio, MCP_TEST_EXTRA, mcpRoute, startHttpFixture, text, tinyStdio, waitUntil, type RunningServer } from '../helpers/mcp.ts';
 import { PROXY_CA_ENV } from '../../core/backends/mcp/upstream/stdio.ts';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
@@ -29,10 +29,11 @@ describe('MCP sessions', () => {
       simpleConfig(
         [
           { ...mcpRoute([fixtureStdio('a', tag, { warmPool: 0 })], {}, 'plain'), matches: [{ path: { pathPrefix: '/plain' } }] },
-          // Each counting test has its route and tag: processes of other tests' sessions may still be exiting.
-          { ...mcpRoute([fixtureStdio('del', `${tag}-del`, { warmPool: 0 })], {}, 'del'), matches: [{ path: { pathPrefix: '/del' } }] },
-          { ...mcpRoute([fixtureStdio('idle', `${tag}-idle`, { warmPool: 0 })], { sessionIdleTimeoutMs: 300 }, 'idle'), matches: [{ path: { pathPrefix: '/idle' } }] },
-          { ...mcpRoute([fixtureStdio('st', `${tag}-st`, { warmPool: 0 })], { statefulMode: 'stateless' }, 'stateless'), matches: [{ path: { pathPrefix: '/stateless' } }] },
+          // Each counting test has its route and tag: processes of other tests' sessions may still be exiting. They
+          // call only echo and ping: the bare stdio server, whose processes start for a fraction of the CPU.
+          { ...mcpRoute([tinyStdio('del', `${tag}-del`, { warmPool: 0 })], {}, 'del'), matches: [{ path: { pathPrefix: '/del' } }] },
+          { ...mcpRoute([tinyStdio('idle', `${tag}-idle`, { warmPool: 0 })], { sessionIdleTimeoutMs: 300 }, 'idle'), matches: [{ path: { pathPrefix: '/idle' } }] },
+          { ...mcpRoute([tinyStdio('st', `${tag}-st`, { warmPool: 0 })], { statefulMode: 'stateless' }, 'stateless'), matches: [{ path: { pathPrefix: '/stateless' } }] },
           { ...mcpRoute([fixtureStdio('pooled', tag, { warmPool: 1 })], {}, 'pooled'), matches: [{ path: { pathPrefix: '/pooled' } }] },
           { ...mcpRoute([{ name: 'remote', mcp: { url: http.url, headers: { 'x-target-key': 'k-123' } } }], {}, 'remote'), matches: [{ path: { pathPrefix: '/remote' } }] },
         ],

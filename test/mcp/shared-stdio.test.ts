@@ -55,6 +55,27 @@ function answerOf(messages: Message[], id: number): Message {
 
 const resultText = (m: Message): string => m.result?.content?.[0]?.text ?? '';
 
+/** Calls of the fixture's `slow` tool that began in the process behind `ask` (its `cancelled` tool reports them). */
+async function slowStarted(ask: (args: Record<string, unknown>) => Promise<string>): Promise<number> {
+  return Number(await ask({ which: 'started' }));
+}
+
+/** Waits until the process has begun `n` calls of `slow`: a call is in flight there, not just sent. */
+async function untilSlowStarted(ask: (args: Record<string, unknown>) => Promise<string>, n: number): Promise<void> {
+  await waitUntil(async () => (await slowStarted(ask)) >= n, 5000, `${n} calls of slow to reach the process`);
+}
+
+/** Asks a raw session's process through its `cancelled` tool, with request ids of its own (from 1000 up). */
+function rawAsk(s: RawSession): (args: Record<string, unknown>) => Promise<string> {
+  let id = 1000;
+  return async (args) => {
+    const n = id++;
+    return resultText(answerOf(await s.call(n, 'cancelled', args), n));
+  };
+}
+
+const clientAsk = (c: Client) => async (args: Record<string, unknown>) => text(await c.callTool({ name: 'cancelled', arguments: args }));
+
 function issues(stdio: unknown): string[] {
   try {
     validateConfig({ binds: [{ port: 1, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'a', stdio }] } }] }] }] }] }, builtinPolicies, builtinBackends);
@@ -166,9 +187,11 @@ describe('stdio.shared: many sessions, one process, isolated', () => {
     const a = await raw();
     const b = await raw();
     const before = Number(resultText(answerOf(await a.call(1, 'cancelled'), 1)));
+    const askA = rawAsk(a);
+    const started = await slowStarted(askA);
     const callA = a.call(9, 'slow', { ms: 1500 });
     const callB = b.call(9, 'slow', { ms: 1500 }).catch(() => []);
-    await new Promise((r) => setTimeout(r, 300));
+    await untilSlowStarted(askA, started + 2);
     await b.post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 9, reason: 'test' } });
     assert.equal(resultText(answerOf(await callA, 9)), 'slept');
     await waitUntil(async () => Number(resultText(answerOf(await a.call(2, 'cancelled'), 2))) === before + 1, 5000, 'the cancellation to reach the process');
@@ -192,8 +215,9 @@ describe('stdio.shared: many sessions, one process, isolated', () => {
     assert.equal(text(await b.callTool({ name: 'ask', arguments: {} })), 'sampled: from b');
     assert.deepEqual(asked, ['a', 'b']);
     // A call of a is in flight: whose is the server's question? The gateway cannot know, so it refuses it.
+    const started = await slowStarted(clientAsk(a));
     const slow = a.callTool({ name: 'slow', arguments: { ms: 1500 } });
-    await new Promise((r) => setTimeout(r, 200));
+    await untilSlowStarted(clientAsk(a), started + 1);
     await assert.rejects(b.callTool({ name: 'ask', arguments: {} }), /sampling\/createMessage refused: this process is shared by several client sessions \(stdio\.shared\)/);
     assert.equal(text(await slow), 'slept');
     assert.deepEqual(asked, ['a', 'b']);
@@ -235,8 +259,10 @@ describe('stdio.shared: many sessions, one process, isolated', () => {
     const a = await raw();
     const b = await raw();
     const pid = JSON.parse(resultText(answerOf(await a.call(1, 'whoami'), 1))).pid;
+    const askA = rawAsk(a);
+    const started = await slowStarted(askA);
     const slow = a.call(2, 'slow', { ms: 5000 });
-    await new Promise((r) => setTimeout(r, 200));
+    await untilSlowStarted(askA, started + 1);
     const crash = answerOf(await b.call(2, 'crash'), 2);
     const lost = answerOf(await slow, 2);
     for (const m of [crash, lost]) {

@@ -38,7 +38,7 @@ describe('admin picture and MCP playground with tool settings', () => {
                   backends: [
                     {
                       mcp: {
-                        targets: [{ name: 'everything', stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'] }, tools: { include: ['echo', 'get-sum'], overrides: { 'get-sum': { name: 'add', fixedArguments: { b: 2 } } } } }],
+                        targets: [{ name: 'everything', stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'], warmPool: 0 }, tools: { include: ['echo', 'get-sum'], overrides: { 'get-sum': { name: 'add', fixedArguments: { b: 2 } } } } }],
                         toolSearch: { list: 'all' },
                       },
                     },

@@ -22,7 +22,7 @@ allow if pairs[input.mcp.tool] == input.mcp.upstreamTool
 
 const everything = {
   name: 'everything',
-  stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'] },
+  stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'], warmPool: 0 },
   tools: {
     exclude: ['trigger-*', 'toggle-*', 'simulate-*', 'gzip-*'],
     overrides: {
@@ -46,11 +46,11 @@ describe('tool overrides on a stdio target (server-everything)', () => {
         [
           { ...mcpRoute([everything]), policies: { authorization: { rego: './tools.rego', entrypoint: 'tools/allow' } } },
           {
-            ...mcpRoute([{ name: 'p', stdio: { cmd: process.execPath, args: [PAGED, 'p', '5', '2'] }, tools: { exclude: ['t1'], overrides: { t3: { name: 'third', description: 'renamed' } } } }], {}, 'paged'),
+            ...mcpRoute([{ name: 'p', stdio: { cmd: process.execPath, args: [PAGED, 'p', '5', '2'], warmPool: 0 }, tools: { exclude: ['t1'], overrides: { t3: { name: 'third', description: 'renamed' } } } }], {}, 'paged'),
             matches: [{ path: { pathPrefix: '/paged' } }],
           },
           {
-            ...mcpRoute([{ name: 'p', stdio: { cmd: process.execPath, args: [PAGED, 'p', '5', '2'] }, tools: { overrides: { t3: { name: 'third' } } } }], {}, 'cel'),
+            ...mcpRoute([{ name: 'p', stdio: { cmd: process.execPath, args: [PAGED, 'p', '5', '2'], warmPool: 0 }, tools: { overrides: { t3: { name: 'third' } } } }], {}, 'cel'),
             matches: [{ path: { pathPrefix: '/cel' } }],
             policies: { mcpAuthorization: { rules: ['mcp.tool.upstreamName == "t3" && mcp.tool.name == "third"'] } },
           },

@@ -13,7 +13,7 @@ describe('MCP targets: server-everything over stdio, SSE and streamable HTTP', (
     [sse, http] = await Promise.all([startEverything('sse'), startEverything('streamableHttp')]);
     gw = await startTestGateway(
       simpleConfig([
-        { ...mcpRoute([{ name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'] } }], {}, 'stdio'), matches: [{ path: { pathPrefix: '/stdio' } }] },
+        { ...mcpRoute([{ name: 'everything', stdio: { cmd: 'node', args: [EVERYTHING, 'stdio'], warmPool: 0 } }], {}, 'stdio'), matches: [{ path: { pathPrefix: '/stdio' } }] },
         { ...mcpRoute([{ name: 'everything', sse: { url: sse.url } }], {}, 'sse'), matches: [{ path: { pathPrefix: '/over-sse' } }] },
         { ...mcpRoute([{ name: 'everything', mcp: { host: '127.0.0.1', port: http.port, path: '/mcp' } }], {}, 'http'), matches: [{ path: { pathPrefix: '/over-http' } }] },
       ], MCP_TEST_EXTRA),

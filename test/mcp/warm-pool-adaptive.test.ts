@@ -5,7 +5,7 @@ import { DEFAULT_WARM_POOL_MAX, POOL_CLIENT_INIT, WarmPool, warmPoolSizing } fro
 import { MCP_DEFAULTS } from '../../core/backends/mcp/index.ts';
 import { ProcessBudget, TargetLauncher } from '../../core/backends/mcp/upstream/processes.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
-import { countTagged, FIXTURE, waitUntil } from '../helpers/mcp.ts';
+import { countTagged, TINY, waitUntil } from '../helpers/mcp.ts';
 
 // The warm pool grows while sessions are opened faster than processes start, never past its maximum, and
 // shrinks back when no session comes. Functional checks only: timings are in bench/mcp-pool.bench.ts.
@@ -14,7 +14,8 @@ const logger = createLogger({ level: 'silent' });
 function pool(tag: string, sizing: { min: number; max: number; idleMs?: number }, limit = 50) {
   const launcher = new TargetLauncher({
     route: 'r',
-    target: { name: 't', stdio: { cmd: process.execPath, args: [FIXTURE, 't', 'stdio', `--tag=${tag}`] } },
+    // A bare server: the subject is how many processes start and stop, and each costs a Node start.
+    target: { name: 't', stdio: { cmd: process.execPath, args: [TINY, 't', `--tag=${tag}`] } },
     env: { baseDir: process.cwd() },
     timeoutMs: 20_000,
     budget: new ProcessBudget(limit),
@@ -33,8 +34,9 @@ describe('adaptive warm pool', () => {
 
   it('grows under a burst of sequential sessions, up to its maximum, then shrinks when idle', async () => {
     const tag = `adaptive-${randomUUID()}`;
-    // The idle period is long enough that a slow machine fills the grown pool before a quiet period shrinks it.
-    const { pool: p } = pool(tag, { min: 1, max: 4, idleMs: 10_000 });
+    // The idle period is long enough that a slow machine fills the grown pool (of bare servers, which start in tens
+    // of ms) before a quiet period shrinks it, and short enough that the shrink comes in seconds.
+    const { pool: p } = pool(tag, { min: 1, max: 4, idleMs: 3_000 });
     pools.push(p);
     await waitUntil(() => p.available === 1, 20_000, 'the first pooled process');
     assert.equal(p.size, 1);
