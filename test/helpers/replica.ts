@@ -44,6 +44,8 @@ export const portClash = (error: unknown) => /EADDRINUSE|already in use/i.test(S
 
 export interface CliOptions {
   cwd?: string;
+  /** The CLI to run: this checkout's core/cli/bin.mjs by default. */
+  bin?: string;
   /** Added to this process's environment. */
   env?: Record<string, string>;
   /** Node flags before bin.mjs; `--no-node-snapshot` by default (bin.mjs then runs the gateway in this process). */
@@ -59,7 +61,7 @@ export interface CliOptions {
  * and the error carries its output.
  */
 export async function startCli(args: string[], opts: CliOptions = {}): Promise<Replica> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? ['--no-node-snapshot']), BIN, ...args], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? ['--no-node-snapshot']), opts.bin ?? BIN, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
