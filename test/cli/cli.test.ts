@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configSource, send, startUpstream, type Upstream } from '../helpers/gateway.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
+import { listenPort, portClash, startCli, until } from '../helpers/replica.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NODE = process.execPath;
 const BIN = join(ROOT, 'core/cli/bin.mjs');
-const cli = (args: string[], cwd = ROOT) => spawnSync(NODE, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+// With the flag bin.mjs needs given here, it runs the command in that one process rather than re-running itself;
+// `wrapped` goes through the re-run, as a user's `portcullis ...` does.
+const cli = (args: string[], cwd = ROOT) => spawnSync(NODE, ['--no-node-snapshot', BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+const wrapped = (args: string[], cwd = ROOT) => spawnSync(NODE, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
 
 describe('portcullis validate', () => {
   it('exits 0 on the seed basic config', () => {
@@ -171,22 +175,11 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
         ],
       }),
     );
-    const child = spawn(NODE, [BIN, 'start', '--no-watch'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const portOf = async (msg: string) => {
-      const until = Date.now() + 20_000;
-      while (Date.now() < until) {
-        const line = out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === msg);
-        if (line) return line.port as number;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no "${msg}" line in:\n${out}`);
-    };
+    const gw = await startCli(['start', '--no-watch'], { cwd: dir, nodeArgs: [] });
+    const out = () => gw.output();
+    const portOf = async (msg: string) => (await gw.waitFor((l) => l.msg === msg, 20_000, `the "${msg}" line`)).port as number;
     try {
-      const port = await portOf('listening');
+      const port = await listenPort(gw);
       const admin = await portOf('admin server listening');
       const ready = await portOf('readiness server listening');
       assert.equal((await send(`http://127.0.0.1:${ready}/healthz/ready`)).status, 200);
@@ -195,32 +188,31 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
       assert.ok(!dump.text.includes('backend-secret-123') && !dump.text.includes('tok-456'), dump.text);
       assert.equal(dump.json().binds[0].listeners[0].routes[0].policies.requestHeaderModifier.set.authorization, '[redacted]');
 
+      const seen = up.seen.length;
       const inflight = send(`http://127.0.0.1:${port}/slow`);
-      await new Promise((r) => setTimeout(r, 300));
-      child.kill('SIGTERM');
+      await until(() => up.seen.length > seen, { what: 'the slow request at the upstream' });
+      gw.child.kill('SIGTERM');
       const res = await inflight;
       assert.equal(res.status, 200);
       assert.equal(res.text, 'slow finished');
-      assert.equal(await exited, 0);
-      assert.match(out, /"msg":"shutting down: draining in-flight requests"/);
-      assert.match(out, /"msg":"stopped"/);
-      assert.ok(!out.includes('backend-secret-123'));
+      assert.equal(await gw.exited, 0);
+      assert.match(out(), /"msg":"shutting down: draining in-flight requests"/);
+      assert.match(out(), /"msg":"stopped"/);
+      assert.ok(!out().includes('backend-secret-123'));
     } finally {
-      child.kill('SIGKILL');
+      await gw.cleanup();
     }
   });
 
   it('shuts the gateway down when its CLI wrapper is killed outright, leaving no orphan', async () => {
     await writeFile(join(dir, 'orphan.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
     // Started without --no-node-snapshot, so bin.mjs re-runs itself: the wrapper is this child, the gateway its child.
-    const wrapper = spawn(NODE, [BIN, 'start', '--no-watch', '-c', 'orphan.config.ts'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    wrapper.stdout.on('data', (d) => (out += d));
-    const until = Date.now() + 20_000;
-    while (!out.includes('"msg":"listening"') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    const gatewayPid = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"listening"'))!).pid as number;
+    const gw = await startCli(['start', '--no-watch', '-c', 'orphan.config.ts'], { cwd: dir, nodeArgs: [], ready: (l) => l.msg === 'listening' });
+    const wrapper = gw.child;
+    const gatewayPid = gw.lines().find((l) => l.msg === 'listening')!.pid as number;
     assert.notEqual(gatewayPid, wrapper.pid);
-    wrapper.kill('SIGKILL');
+    // The gateway holds the wrapper's stdout too: the pipes close when it is gone.
+    await gw.cleanup();
     const alive = () => {
       try {
         process.kill(gatewayPid, 0);
@@ -229,37 +221,32 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
         return false;
       }
     };
-    const deadline = Date.now() + 10_000;
-    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(() => !alive(), { what: `gateway ${gatewayPid} to stop after its wrapper` }).catch(() => undefined);
     assert.equal(alive(), false, `gateway ${gatewayPid} outlived its wrapper`);
   });
 
   it('takes the log format and level from the config', async () => {
-    const run = async (logging: object) => {
-      const port = await new Promise<number>((r) => {
-        const probe = createNetServer().listen(0, '127.0.0.1', () => {
-          const p = (probe.address() as { port: number }).port;
-          probe.close(() => r(p));
-        });
-      });
-      await writeFile(
-        join(dir, 'logging.config.ts'),
-        configSource({ logging, admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] } as any),
+    // At level warn the gateway logs nothing, not even its port: it is told one in advance.
+    const run = (logging: object) =>
+      withHeldPortRetry(
+        async (port) => {
+          await writeFile(
+            join(dir, 'logging.config.ts'),
+            configSource({ logging, admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] } as any),
+          );
+          const gw = await startCli(['start', '--no-watch', '-c', 'logging.config.ts'], { cwd: dir });
+          try {
+            await until(async () => gw.child.exitCode !== null || (await send(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 0)) === 200, { timeoutMs: 20_000, what: 'the gateway to answer' });
+            if (gw.child.exitCode !== null) throw new Error(gw.output());
+            gw.child.kill('SIGTERM');
+            assert.equal(await gw.exited, 0);
+            return gw.stdout();
+          } finally {
+            await gw.cleanup();
+          }
+        },
+        { isPortClash: portClash },
       );
-      const child = spawn(NODE, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', 'logging.config.ts'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      const until = Date.now() + 20_000;
-      let status = 0;
-      while (status !== 200 && Date.now() < until) {
-        status = await send(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 0);
-        if (status !== 200) await new Promise((r) => setTimeout(r, 50));
-      }
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0);
-      return out;
-    };
     const pretty = await run({ format: 'pretty' });
     const line = pretty.split('\n').find((l) => l.includes('INFO: listening'));
     assert.ok(line, pretty);
@@ -270,7 +257,7 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
 
   it('exits 1 with a clear message when the port is taken', async () => {
     await writeFile(join(dir, 'clash.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: up.port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
-    const r = cli(['start', '--no-watch', '-c', 'clash.config.ts'], dir);
+    const r = wrapped(['start', '--no-watch', '-c', 'clash.config.ts'], dir);
     assert.equal(r.status, 1);
     assert.equal(
       r.stderr,

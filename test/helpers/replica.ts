@@ -12,6 +12,8 @@ export interface Replica {
   child: ChildProcess;
   /** Everything it wrote, stdout and stderr. */
   output(): string;
+  /** What it wrote on stdout alone. */
+  stdout(): string;
   /** Parsed JSON log lines. */
   lines(): Array<Record<string, any>>;
   /** Resolves when a log line matches; rejects after `timeoutMs` or when the process exits. */
@@ -67,12 +69,16 @@ export async function startCli(args: string[], opts: CliOptions = {}): Promise<R
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let stdout = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {
     out += d;
     for (const w of [...waiters]) w();
   };
-  child.stdout!.on('data', onData);
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d;
+    onData(d);
+  });
   child.stderr!.on('data', onData);
   // 'close', not 'exit': by then the last output has been read.
   let done = false;
@@ -111,6 +117,7 @@ export async function startCli(args: string[], opts: CliOptions = {}): Promise<R
   const replica: Replica = {
     child,
     output: () => out,
+    stdout: () => stdout,
     lines,
     waitFor: (pred, timeoutMs = 20_000, what = 'a log line') => waitOn(() => lines().find(pred), timeoutMs, what),
     waitForText: (text, timeoutMs = 20_000) => waitOn(() => (out.includes(text) ? true : undefined), timeoutMs, JSON.stringify(text)).then(() => undefined),
