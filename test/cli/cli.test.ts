@@ -12,29 +12,34 @@ import { listenPort, portClash, startCli, until } from '../helpers/replica.ts';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NODE = process.execPath;
 const BIN = join(ROOT, 'core/cli/bin.mjs');
+type Ran = { status: number | null; stdout: string; stderr: string };
+/**
+ * One-shot commands the tests of a describe run, run beforehand all together through the CLI's own `main` in one
+ * process (test/compat/cli-batch.ts): the gateway is loaded once, not once per command. `cli` answers from these,
+ * and runs the real CLI for anything not fetched; the start tests and `wrapped` prove the bin.mjs wiring.
+ */
+const fetched = new Map<string, Ran>();
+const key = (args: string[], cwd: string) => JSON.stringify([args, cwd]);
+function prefetch(jobs: Array<[string[], string?]>): void {
+  const list = jobs.map(([args, cwd = ROOT]) => ({ args, cwd }));
+  const r = spawnSync(NODE, ['--no-node-snapshot', join(ROOT, 'test/compat/cli-batch.ts'), JSON.stringify(list)], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, maxBuffer: 16 << 20 });
+  assert.equal(r.status, 0, r.stderr);
+  (JSON.parse(r.stdout) as Ran[]).forEach((ran, i) => fetched.set(key(list[i].args, list[i].cwd), ran));
+}
 // With the flag bin.mjs needs given here, it runs the command in that one process rather than re-running itself;
 // `wrapped` goes through the re-run, as a user's `portcullis ...` does.
-const cli = (args: string[], cwd = ROOT) => spawnSync(NODE, ['--no-node-snapshot', BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+const cli = (args: string[], cwd = ROOT): Ran => fetched.get(key(args, cwd)) ?? spawnSync(NODE, ['--no-node-snapshot', BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
 const wrapped = (args: string[], cwd = ROOT) => spawnSync(NODE, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
 
 describe('portcullis validate', () => {
-  it('exits 0 on the seed basic config', () => {
-    const r = cli(['validate', '-f', 'test/fixtures/config/seed-basic.yaml']);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, 'test/fixtures/config/seed-basic.yaml: valid (1 bind(s), 1 route(s))\n');
-  });
-  it('exits 1 naming the field with a wrong type', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
-    await writeFile(join(dir, 'bad.yaml'), 'binds:\n- port: "3000"\n  listeners:\n  - routes:\n    - backends: [{ host: "127.0.0.1:1" }]\n');
-    const r = cli(['validate', '-c', join(dir, 'bad.yaml')]);
-    assert.equal(r.status, 1);
-    assert.equal(r.stderr, `PCL_ERR_CONFIG_INVALID: invalid configuration in ${join(dir, 'bad.yaml')} (1 error):\nschema (1):\n  binds[0].port: expected integer, got string\n`);
-  });
-  it('reports every error of every check in one run, grouped by check', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
-    const config = join(dir, 'bad.yaml');
+  let badDir: string;
+  let manyDir: string;
+  before(async () => {
+    badDir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
+    await writeFile(join(badDir, 'bad.yaml'), 'binds:\n- port: "3000"\n  listeners:\n  - routes:\n    - backends: [{ host: "127.0.0.1:1" }]\n');
+    manyDir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
     await writeFile(
-      config,
+      join(manyDir, 'bad.yaml'),
       [
         'binds:',
         '- port: "3000"',
@@ -52,6 +57,34 @@ describe('portcullis validate', () => {
         '',
       ].join('\n'),
     );
+    prefetch([
+      [['validate', '-f', 'test/fixtures/config/seed-basic.yaml']],
+      [['validate', '-c', join(badDir, 'bad.yaml')]],
+      [['validate', '-c', join(manyDir, 'bad.yaml')], manyDir],
+      [['validate']],
+      [['policy', 'test', '-c', 'no/such.config.ts']],
+      [['policy', '--help']],
+      [['frobnicate']],
+      [['--bogus']],
+      [['--help']],
+      [['validate', 'extra']],
+    ]);
+  });
+
+  it('exits 0 on the seed basic config', () => {
+    const r = cli(['validate', '-f', 'test/fixtures/config/seed-basic.yaml']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'test/fixtures/config/seed-basic.yaml: valid (1 bind(s), 1 route(s))\n');
+  });
+  it('exits 1 naming the field with a wrong type', async () => {
+    const dir = badDir;
+    const r = cli(['validate', '-c', join(dir, 'bad.yaml')]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `PCL_ERR_CONFIG_INVALID: invalid configuration in ${join(dir, 'bad.yaml')} (1 error):\nschema (1):\n  binds[0].port: expected integer, got string\n`);
+  });
+  it('reports every error of every check in one run, grouped by check', async () => {
+    const dir = manyDir;
+    const config = join(dir, 'bad.yaml');
     const r = cli(['validate', '-c', config], dir);
     assert.equal(r.status, 1);
     const route = 'binds[0].listeners[0].routes';
@@ -99,6 +132,18 @@ describe('portcullis validate', () => {
 
 describe('portcullis answers: version, help, per-command help, an old Node', () => {
   const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  before(() => {
+    const commands = ['start', 'dev', 'validate'];
+    prefetch([
+      [['--version']],
+      [['-v']],
+      [['version']],
+      [['help']],
+      ...commands.flatMap((c): Array<[string[]]> => [[['help', c]], [[c, '--help']]]),
+      [['help', 'policy']],
+      [['help', 'frobnicate']],
+    ]);
+  });
   it('--version, -v and version print the version and exit 0', () => {
     for (const args of [['--version'], ['-v'], ['version']]) {
       const r = cli(args);
