@@ -143,6 +143,9 @@ class Reply {
       res.end(body);
       return;
     }
+    // An event stream's head goes out now: its first event (or keepalive) may be many seconds away, and a client
+    // or proxy waiting for the head would take the stream for a hung request.
+    if (String(framed.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
     new Pump(body, res, this, this.logger).start();
   }
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '../helpers/mcp.ts';
+import { listenPort, startCli } from '../helpers/replica.ts';
 // @ts-expect-error plain JavaScript module without declarations
 import { buildGateway, freshGatewayBuild } from '../../scripts/build.mjs';
 
@@ -104,30 +104,23 @@ describe('the gateway runs from its JavaScript build', () => {
   });
 
   async function serveThroughFilter(): Promise<void> {
-    const port = await freePort();
     writeFileSync(join(root, 'deny.ts'), "import { defineFilter } from 'portcullis';\nexport default defineFilter({ name: 'deny', onRequest(ctx) { return ctx.request.headers['x-ok'] === '1' ? { action: 'continue' } : { action: 'respond', status: 403, body: { denied: true } }; } });\n");
     writeFileSync(
       join(root, 'filter.config.ts'),
-      `export default { admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: ${port}, address: '127.0.0.1', listeners: [{ routes: [{ policies: { filters: [{ file: './deny.ts' }], directResponse: { status: 200, body: 'ok' } } }] }] }] };\n`,
+      `export default { admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { filters: [{ file: './deny.ts' }], directResponse: { status: 200, body: 'ok' } } }] }] }] };\n`,
     );
-    const gateway = spawn(process.execPath, ['--no-node-snapshot', join(root, 'core/cli/bin.mjs'), 'start', '--no-watch', '-c', 'filter.config.ts'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    gateway.stderr!.on('data', (d) => (stderr += d));
+    const gateway = await startCli(['start', '--no-watch', '-c', 'filter.config.ts'], { cwd: root, bin: join(root, 'core/cli/bin.mjs') });
     try {
-      let denied: Response | undefined;
-      for (let i = 0; i < 150 && !denied; i++) {
-        denied = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
-        if (!denied) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(denied, `the gateway did not answer: ${stderr}`);
+      const port = await listenPort(gateway, 60_000);
+      const stderr = gateway.output();
+      const denied = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(15_000) });
       assert.equal(denied.status, 403, stderr);
       assert.deepEqual(await denied.json(), { denied: true });
       const allowed = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'x-ok': '1' }, signal: AbortSignal.timeout(15_000) });
       assert.equal(allowed.status, 200);
       assert.equal(await allowed.text(), 'ok');
     } finally {
-      gateway.kill('SIGTERM');
-      await new Promise((r) => gateway.once('exit', r));
+      await gateway.stop('SIGTERM');
     }
   }
 });

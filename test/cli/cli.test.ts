@@ -1,36 +1,45 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configSource, send, startUpstream, type Upstream } from '../helpers/gateway.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
+import { listenPort, portClash, startCli, until } from '../helpers/replica.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NODE = process.execPath;
 const BIN = join(ROOT, 'core/cli/bin.mjs');
-const cli = (args: string[], cwd = ROOT) => spawnSync(NODE, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+type Ran = { status: number | null; stdout: string; stderr: string };
+/**
+ * One-shot commands the tests of a describe run, run beforehand all together through the CLI's own `main` in one
+ * process (test/compat/cli-batch.ts): the gateway is loaded once, not once per command. `cli` answers from these,
+ * and runs the real CLI for anything not fetched; the start tests and `wrapped` prove the bin.mjs wiring.
+ */
+const fetched = new Map<string, Ran>();
+const key = (args: string[], cwd: string) => JSON.stringify([args, cwd]);
+function prefetch(jobs: Array<[string[], string?]>): void {
+  const list = jobs.map(([args, cwd = ROOT]) => ({ args, cwd }));
+  const r = spawnSync(NODE, ['--no-node-snapshot', join(ROOT, 'test/compat/cli-batch.ts'), JSON.stringify(list)], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, maxBuffer: 16 << 20 });
+  assert.equal(r.status, 0, r.stderr);
+  (JSON.parse(r.stdout) as Ran[]).forEach((ran, i) => fetched.set(key(list[i].args, list[i].cwd), ran));
+}
+// With the flag bin.mjs needs given here, it runs the command in that one process rather than re-running itself;
+// `wrapped` goes through the re-run, as a user's `portcullis ...` does.
+const cli = (args: string[], cwd = ROOT): Ran => fetched.get(key(args, cwd)) ?? spawnSync(NODE, ['--no-node-snapshot', BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+const wrapped = (args: string[], cwd = ROOT) => spawnSync(NODE, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
 
 describe('portcullis validate', () => {
-  it('exits 0 on the seed basic config', () => {
-    const r = cli(['validate', '-f', 'test/fixtures/config/seed-basic.yaml']);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, 'test/fixtures/config/seed-basic.yaml: valid (1 bind(s), 1 route(s))\n');
-  });
-  it('exits 1 naming the field with a wrong type', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
-    await writeFile(join(dir, 'bad.yaml'), 'binds:\n- port: "3000"\n  listeners:\n  - routes:\n    - backends: [{ host: "127.0.0.1:1" }]\n');
-    const r = cli(['validate', '-c', join(dir, 'bad.yaml')]);
-    assert.equal(r.status, 1);
-    assert.equal(r.stderr, `PCL_ERR_CONFIG_INVALID: invalid configuration in ${join(dir, 'bad.yaml')} (1 error):\nschema (1):\n  binds[0].port: expected integer, got string\n`);
-  });
-  it('reports every error of every check in one run, grouped by check', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
-    const config = join(dir, 'bad.yaml');
+  let badDir: string;
+  let manyDir: string;
+  before(async () => {
+    badDir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
+    await writeFile(join(badDir, 'bad.yaml'), 'binds:\n- port: "3000"\n  listeners:\n  - routes:\n    - backends: [{ host: "127.0.0.1:1" }]\n');
+    manyDir = await mkdtemp(join(tmpdir(), 'pcl-cli-'));
     await writeFile(
-      config,
+      join(manyDir, 'bad.yaml'),
       [
         'binds:',
         '- port: "3000"',
@@ -48,6 +57,34 @@ describe('portcullis validate', () => {
         '',
       ].join('\n'),
     );
+    prefetch([
+      [['validate', '-f', 'test/fixtures/config/seed-basic.yaml']],
+      [['validate', '-c', join(badDir, 'bad.yaml')]],
+      [['validate', '-c', join(manyDir, 'bad.yaml')], manyDir],
+      [['validate']],
+      [['policy', 'test', '-c', 'no/such.config.ts']],
+      [['policy', '--help']],
+      [['frobnicate']],
+      [['--bogus']],
+      [['--help']],
+      [['validate', 'extra']],
+    ]);
+  });
+
+  it('exits 0 on the seed basic config', () => {
+    const r = cli(['validate', '-f', 'test/fixtures/config/seed-basic.yaml']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'test/fixtures/config/seed-basic.yaml: valid (1 bind(s), 1 route(s))\n');
+  });
+  it('exits 1 naming the field with a wrong type', async () => {
+    const dir = badDir;
+    const r = cli(['validate', '-c', join(dir, 'bad.yaml')]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `PCL_ERR_CONFIG_INVALID: invalid configuration in ${join(dir, 'bad.yaml')} (1 error):\nschema (1):\n  binds[0].port: expected integer, got string\n`);
+  });
+  it('reports every error of every check in one run, grouped by check', async () => {
+    const dir = manyDir;
+    const config = join(dir, 'bad.yaml');
     const r = cli(['validate', '-c', config], dir);
     assert.equal(r.status, 1);
     const route = 'binds[0].listeners[0].routes';
@@ -95,6 +132,18 @@ describe('portcullis validate', () => {
 
 describe('portcullis answers: version, help, per-command help, an old Node', () => {
   const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  before(() => {
+    const commands = ['start', 'dev', 'validate'];
+    prefetch([
+      [['--version']],
+      [['-v']],
+      [['version']],
+      [['help']],
+      ...commands.flatMap((c): Array<[string[]]> => [[['help', c]], [[c, '--help']]]),
+      [['help', 'policy']],
+      [['help', 'frobnicate']],
+    ]);
+  });
   it('--version, -v and version print the version and exit 0', () => {
     for (const args of [['--version'], ['-v'], ['version']]) {
       const r = cli(args);
@@ -171,22 +220,11 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
         ],
       }),
     );
-    const child = spawn(NODE, [BIN, 'start', '--no-watch'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const portOf = async (msg: string) => {
-      const until = Date.now() + 20_000;
-      while (Date.now() < until) {
-        const line = out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === msg);
-        if (line) return line.port as number;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no "${msg}" line in:\n${out}`);
-    };
+    const gw = await startCli(['start', '--no-watch'], { cwd: dir, nodeArgs: [] });
+    const out = () => gw.output();
+    const portOf = async (msg: string) => (await gw.waitFor((l) => l.msg === msg, 20_000, `the "${msg}" line`)).port as number;
     try {
-      const port = await portOf('listening');
+      const port = await listenPort(gw);
       const admin = await portOf('admin server listening');
       const ready = await portOf('readiness server listening');
       assert.equal((await send(`http://127.0.0.1:${ready}/healthz/ready`)).status, 200);
@@ -195,32 +233,31 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
       assert.ok(!dump.text.includes('backend-secret-123') && !dump.text.includes('tok-456'), dump.text);
       assert.equal(dump.json().binds[0].listeners[0].routes[0].policies.requestHeaderModifier.set.authorization, '[redacted]');
 
+      const seen = up.seen.length;
       const inflight = send(`http://127.0.0.1:${port}/slow`);
-      await new Promise((r) => setTimeout(r, 300));
-      child.kill('SIGTERM');
+      await until(() => up.seen.length > seen, { what: 'the slow request at the upstream' });
+      gw.child.kill('SIGTERM');
       const res = await inflight;
       assert.equal(res.status, 200);
       assert.equal(res.text, 'slow finished');
-      assert.equal(await exited, 0);
-      assert.match(out, /"msg":"shutting down: draining in-flight requests"/);
-      assert.match(out, /"msg":"stopped"/);
-      assert.ok(!out.includes('backend-secret-123'));
+      assert.equal(await gw.exited, 0);
+      assert.match(out(), /"msg":"shutting down: draining in-flight requests"/);
+      assert.match(out(), /"msg":"stopped"/);
+      assert.ok(!out().includes('backend-secret-123'));
     } finally {
-      child.kill('SIGKILL');
+      await gw.cleanup();
     }
   });
 
   it('shuts the gateway down when its CLI wrapper is killed outright, leaving no orphan', async () => {
     await writeFile(join(dir, 'orphan.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
     // Started without --no-node-snapshot, so bin.mjs re-runs itself: the wrapper is this child, the gateway its child.
-    const wrapper = spawn(NODE, [BIN, 'start', '--no-watch', '-c', 'orphan.config.ts'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    wrapper.stdout.on('data', (d) => (out += d));
-    const until = Date.now() + 20_000;
-    while (!out.includes('"msg":"listening"') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    const gatewayPid = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"listening"'))!).pid as number;
+    const gw = await startCli(['start', '--no-watch', '-c', 'orphan.config.ts'], { cwd: dir, nodeArgs: [], ready: (l) => l.msg === 'listening' });
+    const wrapper = gw.child;
+    const gatewayPid = gw.lines().find((l) => l.msg === 'listening')!.pid as number;
     assert.notEqual(gatewayPid, wrapper.pid);
-    wrapper.kill('SIGKILL');
+    // The gateway holds the wrapper's stdout too: the pipes close when it is gone.
+    await gw.cleanup();
     const alive = () => {
       try {
         process.kill(gatewayPid, 0);
@@ -229,37 +266,32 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
         return false;
       }
     };
-    const deadline = Date.now() + 10_000;
-    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(() => !alive(), { what: `gateway ${gatewayPid} to stop after its wrapper` }).catch(() => undefined);
     assert.equal(alive(), false, `gateway ${gatewayPid} outlived its wrapper`);
   });
 
   it('takes the log format and level from the config', async () => {
-    const run = async (logging: object) => {
-      const port = await new Promise<number>((r) => {
-        const probe = createNetServer().listen(0, '127.0.0.1', () => {
-          const p = (probe.address() as { port: number }).port;
-          probe.close(() => r(p));
-        });
-      });
-      await writeFile(
-        join(dir, 'logging.config.ts'),
-        configSource({ logging, admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] } as any),
+    // At level warn the gateway logs nothing, not even its port: it is told one in advance.
+    const run = (logging: object) =>
+      withHeldPortRetry(
+        async (port) => {
+          await writeFile(
+            join(dir, 'logging.config.ts'),
+            configSource({ logging, admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] } as any),
+          );
+          const gw = await startCli(['start', '--no-watch', '-c', 'logging.config.ts'], { cwd: dir });
+          try {
+            await until(async () => gw.child.exitCode !== null || (await send(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 0)) === 200, { timeoutMs: 20_000, what: 'the gateway to answer' });
+            if (gw.child.exitCode !== null) throw new Error(gw.output());
+            gw.child.kill('SIGTERM');
+            assert.equal(await gw.exited, 0);
+            return gw.stdout();
+          } finally {
+            await gw.cleanup();
+          }
+        },
+        { isPortClash: portClash },
       );
-      const child = spawn(NODE, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', 'logging.config.ts'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      const until = Date.now() + 20_000;
-      let status = 0;
-      while (status !== 200 && Date.now() < until) {
-        status = await send(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 0);
-        if (status !== 200) await new Promise((r) => setTimeout(r, 50));
-      }
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0);
-      return out;
-    };
     const pretty = await run({ format: 'pretty' });
     const line = pretty.split('\n').find((l) => l.includes('INFO: listening'));
     assert.ok(line, pretty);
@@ -270,7 +302,7 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
 
   it('exits 1 with a clear message when the port is taken', async () => {
     await writeFile(join(dir, 'clash.config.ts'), configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: up.port, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
-    const r = cli(['start', '--no-watch', '-c', 'clash.config.ts'], dir);
+    const r = wrapped(['start', '--no-watch', '-c', 'clash.config.ts'], dir);
     assert.equal(r.status, 1);
     assert.equal(
       r.stderr,

@@ -7,14 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { configSource, send, startUpstream } from '../helpers/gateway.ts';
+import { startCli, until } from '../helpers/replica.ts';
 
 // Every way a user starts the gateway, stopped by a signal to the process the user started: the port must stop
 // being served and every process of the tree (npm, sh, the CLI wrapper, the gateway) must exit.
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'core/cli/bin.mjs');
 const STOP_WITHIN_MS = 15_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Live (non-zombie) processes whose process group is `pgid`, from /proc. */
 function groupMembers(pgid: number): Array<{ pid: number; cmd: string }> {
@@ -55,18 +54,29 @@ async function startTree(command: string, args: string[], configFile: string): P
   // detached: its own process group, so the test can list the whole tree and clean it up.
   const root = spawn(command, [...args, '--no-watch', '-c', configFile], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  root.stdout!.on('data', (d) => (out += d));
-  root.stderr!.on('data', (d) => (out += d));
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
-    if (line) {
-      const port = JSON.parse(line).port as number;
-      assert.equal((await send(`http://127.0.0.1:${port}/`)).status, 200);
-      return { root, port, output: () => out };
-    }
-    if (root.exitCode !== null) break;
-    await sleep(50);
+  // The "listening" line, looked for as output arrives; undefined if the root exits or 60 s pass first.
+  const listening = new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), 60_000);
+    const onData = (d: Buffer) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    };
+    root.stdout!.on('data', onData);
+    root.stderr!.on('data', onData);
+    root.once('exit', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+  const line = await listening;
+  if (line) {
+    const port = JSON.parse(line).port as number;
+    assert.equal((await send(`http://127.0.0.1:${port}/`)).status, 200);
+    return { root, port, output: () => out };
   }
   killGroup(root.pid!);
   throw new Error(`${command} ${args.join(' ')} did not start:\n${out}`);
@@ -88,8 +98,7 @@ async function stopAndCheck(tree: Tree, signal: NodeJS.Signals, target: 'root' |
   try {
     if (target === 'group') process.kill(-pgid, signal);
     else tree.root.kill(signal);
-    const deadline = Date.now() + STOP_WITHIN_MS;
-    while (Date.now() < deadline && ((await portServed(tree.port)) || groupMembers(pgid).length > 0)) await sleep(100);
+    await until(async () => !(await portServed(tree.port)) && groupMembers(pgid).length === 0, { timeoutMs: STOP_WITHIN_MS, intervalMs: 50, what: 'the tree to end' }).catch(() => undefined);
     assert.equal(await portServed(tree.port), false, `port ${tree.port} still served ${STOP_WITHIN_MS} ms after ${signal}`);
     assert.deepEqual(groupMembers(pgid), [], `processes left ${STOP_WITHIN_MS} ms after ${signal}:\n${tree.output()}`);
     const out = tree.output();
@@ -137,27 +146,24 @@ describe('stopping the gateway by a signal to whatever process the user started'
     const dir = await mkdtemp(join(tmpdir(), 'pcl-lifecycle-'));
     const file = join(dir, 'slow.config.ts');
     await writeFile(file, configSource({ admin: { address: false }, readiness: { address: false }, stats: { address: false }, shutdown: { drainTimeoutMs: 10_000 }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ backends: [{ host: slow.host }] }] }] }] }));
-    const root = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    root.stdout.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => root.on('exit', (code) => r(code)));
+    const gw = await startCli(['start', '--no-watch', '-c', file], { ready: (l) => l.msg === 'listening' });
+    const root = gw.child;
+    const out = () => gw.output();
     try {
-      const until = Date.now() + 60_000;
-      while (!out.includes('"msg":"listening"') && Date.now() < until) await sleep(50);
-      const port = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"listening"'))!).port as number;
+      const port = gw.lines().find((l) => l.msg === 'listening')!.port as number;
       const inflight = send(`http://127.0.0.1:${port}/`);
-      await sleep(300);
+      await until(() => slow.seen.length > 0, { what: 'the request at the upstream' });
       root.kill('SIGTERM');
-      await sleep(300);
+      await gw.waitFor((l) => l.msg === 'shutting down: draining in-flight requests');
       root.kill('SIGINT');
       const res = await inflight;
       assert.equal(res.status, 200);
       assert.equal(res.text, 'slow finished');
-      assert.equal(await exited, 0);
-      assert.equal(out.match(/shutting down: draining/g)?.length, 1);
-      assert.match(out, /"msg":"stopped"/);
+      assert.equal(await gw.exited, 0);
+      assert.equal(out().match(/shutting down: draining/g)?.length, 1);
+      assert.match(out(), /"msg":"stopped"/);
     } finally {
-      root.kill('SIGKILL');
+      await gw.cleanup();
       await slow.close();
     }
   });

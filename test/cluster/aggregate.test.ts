@@ -9,6 +9,7 @@ import { publish, reloadChannel, sessionChannel } from '../../core/telemetry/eve
 import { createLogger } from '../../core/telemetry/logger.ts';
 import { createMetrics } from '../../core/telemetry/metrics.ts';
 import type { CellCounter } from '../../core/telemetry/cells.ts';
+import { until } from '../helpers/replica.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = createLogger({ level: 'silent' });
@@ -76,28 +77,28 @@ describe('a worker forwards its admin lines in bounded batches', () => {
     const forwarder = new ObservedForwarder((m, done) => sent.push({ m: m as Extract<WorkerMessage, { pcl: 'observed' }>, done }));
     forwarder.push(line(0));
     forwarder.push(line(1));
-    await sleep(40);
+    await until(() => sent.length > 0, { intervalMs: 5, what: 'the first batch' });
     assert.equal(sent.length, 1, 'one batch for items pushed together');
     assert.deepEqual(sent[0].m, { pcl: 'observed', items: [line(0), line(1)], dropped: 0 });
     // Nothing is acknowledged: three more batches go out, then the worker stops sending.
     for (let i = 0; i < 1500; i++) forwarder.push(line(i));
-    await sleep(40);
+    await until(() => sent.length >= 4, { intervalMs: 5, what: 'three more batches' });
     assert.deepEqual(
       sent.map((s) => s.m.items.length),
       [2, 500, 500, 500],
     );
     for (let i = 0; i < 5_007; i++) forwarder.push(line(i));
-    await sleep(40);
+    await sleep(40); // time passing: four flush intervals in which a fifth batch could have gone
     assert.equal(sent.length, 4, 'no fifth batch while four are in flight');
     // The supervisor takes one: the next batch goes, with the count of what was dropped.
     sent[0].done(null);
-    await sleep(40);
+    await until(() => sent.length >= 5, { intervalMs: 5, what: 'the fifth batch' });
     assert.equal(sent.length, 5);
     assert.equal(sent[4].m.items.length, 500);
     assert.equal(sent[4].m.dropped, 7);
     // A batch the channel could not carry is counted as dropped too.
     sent[1].done(new Error('channel closed'));
-    await sleep(40);
+    await until(() => sent.length >= 6, { intervalMs: 5, what: 'the batch after the failed one' });
     assert.equal(sent.at(-1)!.m.dropped, 500);
     forwarder.close();
   });

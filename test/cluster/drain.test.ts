@@ -65,9 +65,11 @@ describe('graceful drain on SIGTERM', () => {
     const url = `http://127.0.0.1:${port}/mcp`;
     assert.equal(await readiness(readyPort), 200);
     const session = await openSession(url);
-    // A GET stream, open until the drain ends it.
+    // A GET stream, open until the drain ends it. Its head comes at once, not with the first keepalive 15 s later.
+    const asked = Date.now();
     const stream = await request(url, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' } });
     assert.equal(stream.statusCode, 200);
+    assert.ok(Date.now() - asked < 5_000, `the GET stream's head took ${Date.now() - asked} ms`);
     const streamText = stream.body.text();
     // A call in flight when the signal comes: progress notifications switch its answer to SSE, so its head
     // arriving proves the gateway is serving it; 150 steps of 10 ms keep it running through the signal.

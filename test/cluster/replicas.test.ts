@@ -3,14 +3,23 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { sealSessionId, type SessionClaims, readSessionKeys } from '../../core/replica/index.ts';
-import { fixtureStdio, freePort, startHttpFixture, type RunningServer } from '../helpers/mcp.ts';
-import { callText, INIT, openSession, rpc, startReplica, type Replica } from '../helpers/replica.ts';
+import { readSessionKeys, sealSessionId, type SessionClaims } from '../../core/replica/index.ts';
+import { portBelowEphemeralRange, withHeldPortRetry } from '../helpers/held-ports.ts';
+import { fixtureStdio, startHttpFixture, type RunningServer } from '../helpers/mcp.ts';
+import { callText, INIT, listenPort, openSession, portClash, rpc, startReplica, type Replica } from '../helpers/replica.ts';
 
 // Two replicas of one deployment: separate gateway processes on loopback, one session key, no shared store. A
 // session of remote targets opened on one is served by the other from its id alone; a session holding a stdio
 // target is forwarded to its owner over the signed peer channel.
 const KEY = randomBytes(32).toString('base64');
+
+/**
+ * A replica whose peer port is given in advance (the other replica learns it from session ids, so it is not port 0)
+ * and held below the ephemeral range; `env(peer)` gives its environment. Returns it and its peer port.
+ */
+async function startWithPeer(cfg: Record<string, unknown>, env: (peer: number) => Record<string, string>, ready: (l: Record<string, any>) => boolean): Promise<[Replica, number]> {
+  return withHeldPortRetry(async (peer) => [await startReplica(cfg, env(peer), ready), peer] as [Replica, number], { isPortClash: portClash });
+}
 
 function config(port: number, upstream: string) {
   return {
@@ -48,12 +57,10 @@ describe('MCP sessions across replicas', () => {
 
   before(async () => {
     upstream = await startHttpFixture('up');
-    const [portA, portB] = [await freePort(), await freePort()];
-    [peerA, peerB] = [await freePort(), await freePort()];
-    urlA = `http://127.0.0.1:${portA}`;
-    urlB = `http://127.0.0.1:${portB}`;
     const env = (peer: number) => ({ PORTCULLIS_SESSION_KEY: KEY, PORTCULLIS_PEER_ADDRESS: `127.0.0.1:${peer}`, PORTCULLIS_PEER_TIMEOUT_MS: '1500' });
-    [a, b] = await Promise.all([startReplica(config(portA, upstream.url), env(peerA), peerReady), startReplica(config(portB, upstream.url), env(peerB), peerReady)]);
+    [[a, peerA], [b, peerB]] = await Promise.all([startWithPeer(config(0, upstream.url), env, peerReady), startWithPeer(config(0, upstream.url), env, peerReady)]);
+    urlA = `http://127.0.0.1:${await listenPort(a)}`;
+    urlB = `http://127.0.0.1:${await listenPort(b)}`;
   });
 
   after(async () => {
@@ -171,7 +178,7 @@ describe('MCP sessions across replicas', () => {
     assert.ok(Date.now() - started < 10_000, 'bounded by PORTCULLIS_PEER_TIMEOUT_MS');
     for (const s of hung) s.destroy();
     await new Promise((r) => silent.close(r));
-    const gone = await rpc(`${urlB}/stdio`, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, bound(`127.0.0.1:${await freePort()}`));
+    const gone = await rpc(`${urlB}/stdio`, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, bound(`127.0.0.1:${await portBelowEphemeralRange()}`));
     assert.equal(gone.status, 404);
     assert.equal(gone.message.error.code, 'PCL_ERR_MCP_SESSION_NOT_FOUND');
     // B still serves its own traffic.
@@ -199,15 +206,22 @@ describe('a replica with workers behind the peer channel', () => {
 
   before(async () => {
     upstream = await startHttpFixture('up2');
-    const [portA, portB, peerA, peerB] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    urlA = `http://127.0.0.1:${portA}`;
-    urlB = `http://127.0.0.1:${portB}`;
     const env = (peer: number) => ({ PORTCULLIS_SESSION_KEY: KEY, PORTCULLIS_PEER_ADDRESS: `127.0.0.1:${peer}` });
     // A runs two workers: a forward reaches either one on the shared peer port, which hands it to the owner worker.
+    // Its data port is given in advance too: each worker opens its own SO_REUSEPORT socket on it.
+    let portA = 0;
     [a, b] = await Promise.all([
-      startReplica({ ...config(portA, upstream.url), workers: 2 }, env(peerA), (l) => l.msg === 'workers serving'),
-      startReplica(config(portB, upstream.url), env(peerB), (l) => l.msg === 'listening for peer replicas'),
+      withHeldPortRetry(
+        async (peer) => {
+          portA = await portBelowEphemeralRange();
+          return startReplica({ ...config(portA, upstream.url), workers: 2 }, env(peer), (l) => l.msg === 'workers serving');
+        },
+        { isPortClash: portClash },
+      ),
+      startWithPeer(config(0, upstream.url), env, (l) => l.msg === 'listening for peer replicas').then(([r]) => r),
     ]);
+    urlA = `http://127.0.0.1:${portA}`;
+    urlB = `http://127.0.0.1:${await listenPort(b)}`;
   });
 
   after(async () => {
@@ -236,8 +250,7 @@ describe('session key and peer settings', () => {
   ];
   for (const [what, env, message] of bad) {
     it(`refuses to start with ${what}, with a stable code`, async () => {
-      const port = await freePort();
-      const cfg = { admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'x', backends: [{ host: '127.0.0.1:9' }] }] }] }] };
+      const cfg = { admin: { address: false }, readiness: { address: false }, stats: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ name: 'x', backends: [{ host: '127.0.0.1:9' }] }] }] }] };
       const replica = startReplica(cfg, { ...env }, () => false);
       await assert.rejects(replica, (err: Error) => {
         assert.match(err.message, message);

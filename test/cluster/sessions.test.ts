@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { fixtureStdio, freePort } from '../helpers/mcp.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
+import { fixtureStdio } from '../helpers/mcp.ts';
+import { portClash, startCli, type Replica } from '../helpers/replica.ts';
 
 // MCP sessions with `workers: 2`: a session lives in the worker that opened it; requests for it that land on the
 // other worker (every request here comes on a new connection) are handed to the owner over the local channel.
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'core/cli/bin.mjs');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// The port is given in advance: each worker opens its own SO_REUSEPORT socket on it.
 
 /** One JSON-RPC POST on a new connection; the answer whether it came as JSON or as one SSE event. */
 async function rpc(url: string, body: unknown, session?: string): Promise<{ status: number; session?: string; message: any }> {
@@ -33,39 +32,32 @@ async function rpc(url: string, body: unknown, session?: string): Promise<{ stat
 
 describe('MCP sessions across workers', () => {
   let dir: string;
-  let cli: ChildProcess;
+  let gw: Replica;
   let port: number;
-  let output = '';
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pcl-sessions-'));
-    port = await freePort();
-    const config = {
-      workers: 2,
-      admin: { address: false },
-      readiness: { address: false },
-      stats: { address: false },
-      logging: { level: 'debug' },
-      shutdown: { drainTimeoutMs: 1000 },
-      binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [fixtureStdio('a')] } }] }] }] }],
-    };
-    await writeFile(join(dir, 'gateway.config.ts'), `export default ${JSON.stringify(config)};\n`);
-    cli = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    cli.stdout!.on('data', (d) => (output += d));
-    cli.stderr!.on('data', (d) => (output += d));
-    const until = Date.now() + 90_000;
-    while (!output.includes('"workers serving"')) {
-      if (Date.now() > until || cli.exitCode !== null) throw new Error(`the gateway did not start:\n${output}`);
-      await sleep(100);
-    }
+    gw = await withHeldPortRetry(
+      async (held) => {
+        port = held;
+        const config = {
+          workers: 2,
+          admin: { address: false },
+          readiness: { address: false },
+          stats: { address: false },
+          logging: { level: 'debug' },
+          shutdown: { drainTimeoutMs: 1000 },
+          binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [fixtureStdio('a')] } }] }] }] }],
+        };
+        await writeFile(join(dir, 'gateway.config.ts'), `export default ${JSON.stringify(config)};\n`);
+        return startCli(['start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { ready: (l) => l.msg === 'workers serving', readyTimeoutMs: 90_000 });
+      },
+      { isPortClash: portClash },
+    );
   });
 
   after(async () => {
-    if (cli.exitCode === null) {
-      cli.kill('SIGTERM');
-      await Promise.race([new Promise((r) => cli.once('exit', r)), sleep(10_000)]);
-    }
-    if (cli.exitCode === null) cli.kill('SIGKILL');
+    await gw?.stop('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -81,6 +73,7 @@ describe('MCP sessions across workers', () => {
       assert.equal(call.message.result.content[0].text, `a: n${i}`);
     }
     // Which worker served what: new connections reached both workers, yet the session's requests ran in one.
+    const output = gw.output();
     const access = output
       .split('\n')
       .filter((l) => l.includes('"type":"access"'))

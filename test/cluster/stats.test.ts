@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
+import { portClash, startCli, until, type Replica } from '../helpers/replica.ts';
 import { parseExposition, promtoolCheck, sample } from '../telemetry/tools.ts';
 
 // `workers: 2` through the real CLI: the supervisor serves the stats address and the admin API for every worker.
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'core/cli/bin.mjs');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// The data port is given in advance (each worker opens its own SO_REUSEPORT socket on it); stats and admin take port 0.
 
 /** One request on a new connection (so that the kernel may pick another worker). */
 async function get(port: number, path = '/', headers: Record<string, string> = {}, method: 'GET' | 'POST' = 'GET') {
@@ -42,22 +32,6 @@ function total(text: string, name: string, labels = ''): number {
   return sum;
 }
 
-/** Starts the CLI on `file`; resolves once its supervisor logs `until` (or rejects with the output). */
-function startCli(file: string, args: string[], until: string) {
-  const cli = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', '-c', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const state = { cli, output: '' };
-  cli.stdout!.on('data', (d) => (state.output += d));
-  cli.stderr!.on('data', (d) => (state.output += d));
-  const started = (async () => {
-    const deadline = Date.now() + 90_000;
-    while (!state.output.includes(until)) {
-      if (Date.now() > deadline || cli.exitCode !== null) throw new Error(`the gateway did not start:\n${state.output}`);
-      await sleep(100);
-    }
-  })();
-  return { state, started };
-}
-
 function logLines(output: string): Array<Record<string, unknown>> {
   return output
     .split('\n')
@@ -71,8 +45,7 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
   let port: number;
   let statsPort: number;
   let adminPort: number;
-  let cli: ChildProcess;
-  let state: { output: string };
+  let gw: Replica;
   /** Requests sent so far, and the worker pid that answered each, by request id. */
   const answeredBy = new Map<string, string>();
 
@@ -110,26 +83,28 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pcl-cluster-stats-'));
     file = join(dir, 'gateway.config.ts');
-    port = await freePort();
-    await writeFile(file, config('v1'));
-    const started = startCli(file, ['--stats', '127.0.0.1:0'], '"workers serving"');
-    cli = started.state.cli;
-    state = started.state;
-    await started.started;
-    const lines = logLines(state.output);
+    gw = await withHeldPortRetry(
+      async (held) => {
+        port = held;
+        await writeFile(file, config('v1'));
+        return startCli(['start', '-c', file, '--stats', '127.0.0.1:0'], { ready: (l) => l.msg === 'workers serving', readyTimeoutMs: 90_000 });
+      },
+      { isPortClash: portClash },
+    );
+    const lines = gw.lines();
     statsPort = Number(String(lines.find((l) => l.msg === 'stats server listening')?.address ?? ':0').split(':').at(-1));
     adminPort = Number(lines.find((l) => l.msg === 'admin server listening')?.port ?? 0);
   });
 
   after(async () => {
-    if (cli.exitCode === null && cli.signalCode === null) cli.kill('SIGKILL');
+    await gw?.cleanup();
     await rm(dir, { recursive: true, force: true });
   });
 
   it('the supervisor opens the stats address (from --stats) once every worker is up', async () => {
-    const opened = logLines(state.output).filter((l) => l.msg === 'stats server listening');
+    const opened = gw.lines().filter((l) => l.msg === 'stats server listening');
     assert.equal(opened.length, 1, 'one stats server, in the supervisor');
-    assert.equal(opened[0].pid, cli.pid);
+    assert.equal(opened[0].pid, gw.child.pid);
     assert.ok(statsPort > 0);
     assert.ok(adminPort > 0);
   });
@@ -181,11 +156,13 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
 
   it('the admin API shows the traffic of both workers', async () => {
     let lines: Array<{ id: string }> = [];
-    for (let i = 0; i < 100; i++) {
-      lines = (JSON.parse((await get(adminPort, '/api/traffic')).text) as { lines: Array<{ id: string }> }).lines;
-      if (lines.length >= answeredBy.size) break;
-      await sleep(50);
-    }
+    await until(
+      async () => {
+        lines = (JSON.parse((await get(adminPort, '/api/traffic')).text) as { lines: Array<{ id: string }> }).lines;
+        return lines.length >= answeredBy.size;
+      },
+      { timeoutMs: 5_000, intervalMs: 50, what: 'the traffic lines of both workers' },
+    ).catch(() => undefined);
     const ids = new Set(lines.map((l) => l.id));
     const pids = new Set([...answeredBy].filter(([id]) => ids.has(id)).map(([, pid]) => pid));
     assert.equal(lines.length, answeredBy.size);
@@ -208,14 +185,19 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
       assert.equal(total(res.text, 'portcullis_worker_scrape_failures_total'), 1);
       assert.ok(total(res.text, 'portcullis_requests_total') < answeredBy.size);
       // The supervisor's log line reaches our pipe on its own time, maybe after the scrape's answer.
-      for (let i = 0; i < 50 && !state.output.includes('stats: a worker did not answer the scrape in time'); i++) await sleep(100);
-      assert.ok(state.output.includes('stats: a worker did not answer the scrape in time'), state.output.slice(-2000));
+      await gw.waitForText('stats: a worker did not answer the scrape in time', 5_000);
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    // Its late answer is ignored; the next scrape has both again.
-    await sleep(200);
-    const res = await scrape();
+    // Its late answer is ignored; once it runs again, a scrape has both again.
+    let res = await scrape();
+    await until(
+      async () => {
+        res = await scrape();
+        return total(res.text, 'portcullis_workers_scraped') === 2;
+      },
+      { timeoutMs: 10_000, intervalMs: 50, what: 'a scrape of both workers' },
+    ).catch(() => undefined);
     assert.equal(total(res.text, 'portcullis_workers_scraped'), 2);
     assert.equal(total(res.text, 'portcullis_requests_total'), answeredBy.size);
   });
@@ -227,11 +209,13 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
       assert.equal((await get(port, '/secure', { 'x-request-id': ids[i] })).status, 401);
     }
     let decisions: Array<{ requestId: string; outcome: string; route: string }> = [];
-    for (let i = 0; i < 100; i++) {
-      decisions = (JSON.parse((await get(adminPort, '/api/decisions')).text) as { decisions: typeof decisions }).decisions.filter((d) => d.requestId.startsWith('denied-'));
-      if (decisions.length >= ids.length) break;
-      await sleep(50);
-    }
+    await until(
+      async () => {
+        decisions = (JSON.parse((await get(adminPort, '/api/decisions')).text) as { decisions: typeof decisions }).decisions.filter((d) => d.requestId.startsWith('denied-'));
+        return decisions.length >= ids.length;
+      },
+      { timeoutMs: 5_000, intervalMs: 50, what: 'the decisions of both workers' },
+    ).catch(() => undefined);
     // Two workers, two channels: their batches may arrive in either order.
     assert.deepEqual(decisions.map((d) => [d.requestId, d.route, d.outcome]).sort(), ids.map((id) => [id, 'secure', 'deny']).sort());
     const line = JSON.parse((await get(adminPort, `/api/traffic/${ids[0]}`)).text) as { status: number; decisions: unknown[] };
@@ -241,13 +225,14 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
 
   it('keeps --stats across a reload; reloads are counted once for the gateway', async () => {
     await writeFile(file, config('v2'));
-    const deadline = Date.now() + 60_000;
     let seen = new Map<string, string>();
-    while (Date.now() < deadline) {
-      seen = await spread();
-      if (seen.size === 2 && [...seen.values()].every((v) => v === 'v2')) break;
-      await sleep(200);
-    }
+    await until(
+      async () => {
+        seen = await spread();
+        return seen.size === 2 && [...seen.values()].every((v) => v === 'v2');
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: 'both workers at v2' },
+    ).catch(() => undefined);
     assert.deepEqual([...seen.values()], ['v2', 'v2']);
     const res = await scrape();
     assert.equal(res.status, 200, 'the stats server still answers on the --stats address');
@@ -266,13 +251,14 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
     process.kill(pid, 'SIGKILL');
     const res = await scrape();
     assert.equal(res.status, 200);
-    const deadline = Date.now() + 60_000;
     let text = '';
-    while (Date.now() < deadline) {
-      text = (await scrape()).text;
-      if (total(text, 'portcullis_workers_scraped') === 2 && total(text, 'portcullis_worker_restarts_total') === 1) break;
-      await sleep(200);
-    }
+    await until(
+      async () => {
+        text = (await scrape()).text;
+        return total(text, 'portcullis_workers_scraped') === 2 && total(text, 'portcullis_worker_restarts_total') === 1;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: 'the restarted worker in a scrape' },
+    ).catch(() => undefined);
     assert.equal(total(text, 'portcullis_workers_scraped'), 2);
     assert.equal(total(text, 'portcullis_worker_restarts_total'), 1);
     const seen = await spread();
@@ -306,14 +292,13 @@ describe('workers: 2, a busy stats address', () => {
   admin: { address: false },
   readiness: { address: false },
   stats: { address: '127.0.0.1:${busyPort}' },
-  binds: [{ port: ${await freePort()}, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }],
+  binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }],
 };
 `,
     );
-    const { state, started } = startCli(file, [], 'never');
-    // 'close', not 'exit': the process's last output is read by then.
-    const code = await new Promise<number | null>((r) => state.cli.once('close', (c) => r(c)));
-    await assert.rejects(started, /the gateway did not start/);
+    const gw = await startCli(['start', '-c', file]);
+    const code = await gw.exited;
+    const state = { output: gw.output(), cli: gw.child };
     assert.equal(code, 1, state.output);
     assert.ok(
       state.output.includes(

@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { startUpstream, type Upstream } from '../helpers/gateway.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
+import { portClash, startCli, until, type Replica } from '../helpers/replica.ts';
 
-// `workers: 2` through the real CLI: one supervisor and two worker processes on one port.
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'core/cli/bin.mjs');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// `workers: 2` through the real CLI: one supervisor and two worker processes on one port. The port is given in
+// advance (each worker opens its own SO_REUSEPORT socket on it, which port 0 would bypass); readiness takes port 0.
 
 /** One request on a new connection (so that the kernel may pick another worker): body and status. */
 async function get(port: number, path = '/'): Promise<{ status: number; text: string }> {
@@ -38,7 +28,18 @@ async function answersByPid(port: number, n: number): Promise<Map<string, string
   return seen;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Asks until both workers answer with `version` (bounded); returns what the last round saw. */
+async function allAt(port: number, version: string): Promise<Map<string, string>> {
+  let seen = new Map<string, string>();
+  await until(
+    async () => {
+      seen = await answersByPid(port, 2);
+      return seen.size === 2 && [...seen.values()].every((v) => v === version);
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `both workers at ${version}` },
+  ).catch(() => undefined);
+  return seen;
+}
 
 describe('workers: 2', () => {
   let dir: string;
@@ -47,8 +48,8 @@ describe('workers: 2', () => {
   let port: number;
   let readyPort: number;
   let upstream: Upstream;
-  let cli: ChildProcess;
-  let output = '';
+  let gw: Replica;
+  const output = () => gw.output();
 
   const config = (version: string) => `import { existsSync } from 'node:fs';
 // Worker 1 cannot build this config while the flag file exists: the all-or-none reload case.
@@ -56,7 +57,7 @@ const broken = process.env.PORTCULLIS_WORKER_INDEX === '1' && existsSync(${JSON.
 export default {
   workers: 2,
   admin: { address: false },
-  readiness: { address: '127.0.0.1:${readyPort}' },
+  readiness: { address: '127.0.0.1:0' },
   stats: { address: false },
   logging: { level: 'info', accessLog: false },
   shutdown: { drainTimeoutMs: 10000 },
@@ -75,22 +76,20 @@ export default {
     dir = await mkdtemp(join(tmpdir(), 'pcl-workers-'));
     file = join(dir, 'gateway.config.ts');
     flag = join(dir, 'break-worker-1');
-    port = await freePort();
-    readyPort = await freePort();
-    await writeFile(file, config('v1'));
     // With the runtime's flag given up front, bin.mjs runs the supervisor in this very process (no wrapper).
-    cli = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', '-c', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    cli.stdout!.on('data', (d) => (output += d));
-    cli.stderr!.on('data', (d) => (output += d));
-    const until = Date.now() + 90_000;
-    while (!output.includes('"workers serving"')) {
-      if (Date.now() > until || cli.exitCode !== null) throw new Error(`the gateway did not start:\n${output}`);
-      await sleep(100);
-    }
+    gw = await withHeldPortRetry(
+      async (held) => {
+        port = held;
+        await writeFile(file, config('v1'));
+        return startCli(['start', '-c', file], { ready: (l) => l.msg === 'workers serving', readyTimeoutMs: 90_000 });
+      },
+      { isPortClash: portClash },
+    );
+    readyPort = (await gw.waitFor((l) => l.msg === 'readiness server listening')).port;
   });
 
   after(async () => {
-    if (cli.exitCode === null && cli.signalCode === null) cli.kill('SIGKILL');
+    await gw?.cleanup();
     await upstream.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -99,34 +98,24 @@ export default {
     const seen = await answersByPid(port, 2);
     assert.equal(seen.size, 2, `answers came from ${[...seen.keys()].join(', ')}`);
     assert.deepEqual([...seen.values()], ['v1', 'v1']);
-    assert.ok(![...seen.keys()].includes(String(cli.pid)), 'the supervisor serves no traffic');
+    assert.ok(![...seen.keys()].includes(String(gw.child.pid)), 'the supervisor serves no traffic');
     const ready = await get(readyPort, '/healthz/ready');
     assert.equal(ready.status, 200);
   });
 
   it('reloads every worker when the config changes', async () => {
     await writeFile(file, config('v2'));
-    const until = Date.now() + 60_000;
-    let seen = new Map<string, string>();
-    while (Date.now() < until) {
-      seen = await answersByPid(port, 2);
-      if (seen.size === 2 && [...seen.values()].every((v) => v === 'v2')) break;
-      await sleep(200);
-    }
-    assert.deepEqual([...seen.values()], ['v2', 'v2']);
+    assert.deepEqual([...(await allAt(port, 'v2')).values()], ['v2', 'v2']);
   });
 
   it('swaps in no worker when one cannot build the config, and reports the error once', async () => {
     await writeFile(flag, '');
-    const failuresBefore = output.split('\n').filter((l) => l.includes('reload failed')).length;
+    const failed = () => output().split('\n').filter((l) => l.includes('reload failed'));
+    const failuresBefore = failed().length;
     await writeFile(file, config('v3'));
-    const until = Date.now() + 60_000;
-    while (output.split('\n').filter((l) => l.includes('reload failed')).length === failuresBefore && Date.now() < until) await sleep(100);
-    await sleep(500); // a second report, if there were one, would be written by now
-    const failures = output.split('\n').filter((l) => l.includes('reload failed'));
-    assert.equal(failures.length - failuresBefore, 1, output);
-    const line = JSON.parse(failures.at(-1)!);
-    assert.equal(line.pid, cli.pid, 'reported by the supervisor');
+    await until(() => failed().length > failuresBefore, { timeoutMs: 60_000, what: 'the reload failure' });
+    const line = JSON.parse(failed().at(-1)!);
+    assert.equal(line.pid, gw.child.pid, 'reported by the supervisor');
     assert.match(line.err, /limits\.maxRequestBodyBytes/);
     const seen = await answersByPid(port, 2);
     assert.equal(seen.size, 2);
@@ -134,25 +123,18 @@ export default {
     // Without the flag, the same change goes through everywhere.
     await rm(flag);
     await writeFile(file, config('v4'));
-    const until2 = Date.now() + 60_000;
-    let now = seen;
-    while (Date.now() < until2) {
-      now = await answersByPid(port, 2);
-      if (now.size === 2 && [...now.values()].every((v) => v === 'v4')) break;
-      await sleep(200);
-    }
-    assert.deepEqual([...now.values()], ['v4', 'v4']);
+    assert.deepEqual([...(await allAt(port, 'v4')).values()], ['v4', 'v4']);
+    // Any second report of v3's failure would have come before v4 was served: it was reported once.
+    assert.equal(failed().length - failuresBefore, 1, output());
   });
 
   it('drains every worker on shutdown: a request in flight completes, then every process exits', async () => {
     const inflight = [get(port, '/slow/1'), get(port, '/slow/2'), get(port, '/slow/3'), get(port, '/slow/4')];
-    await sleep(400);
-    const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
-    cli.kill('SIGTERM');
+    await until(() => upstream.seen.length === 4, { what: 'the four requests at the upstream' });
+    gw.child.kill('SIGTERM');
     const results = await Promise.all(inflight);
     for (const r of results) assert.deepEqual(r, { status: 200, text: 'slow done' });
-    const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout')]);
-    assert.equal(code, 0, output.slice(-2000));
+    assert.equal(await gw.exited, 0, output().slice(-2000));
     await assert.rejects(get(port), 'the port is no longer served');
   });
 });

@@ -75,8 +75,25 @@ const EXAMPLE_ENV: Record<string, Record<string, string>> = {
 };
 const envOf = (name: string) => ({ ...process.env, ...EXAMPLE_ENV[name] });
 
-const validate = (name: string) =>
+const validateWithCli = (name: string) =>
   spawnSync(process.execPath, [BIN, 'validate', '-c', `examples/${name}`], { cwd: AG_ROOT, encoding: 'utf8', timeout: 60_000, env: envOf(name) });
+
+/**
+ * `portcullis validate` of every example, run by the CLI's own `main` in one process (test/compat/cli-batch.ts):
+ * loading the gateway once rather than once per example. `validateWithCli` proves the bin.mjs wiring once.
+ */
+let validated: Map<string, { status: number; stdout: string; stderr: string }> | undefined;
+function validate(name: string): { status: number; stdout: string; stderr: string } {
+  if (!validated) {
+    const names = Object.keys(EXAMPLES);
+    const jobs = names.map((n) => ({ args: ['validate', '-c', `examples/${n}`], cwd: AG_ROOT, env: EXAMPLE_ENV[n] ?? {} }));
+    const r = spawnSync(process.execPath, ['--no-node-snapshot', join(ROOT, 'test/compat/cli-batch.ts'), JSON.stringify(jobs)], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr);
+    const results = JSON.parse(r.stdout) as Array<{ status: number; stdout: string; stderr: string }>;
+    validated = new Map(names.map((n, i) => [n, results[i]]));
+  }
+  return validated.get(name)!;
+}
 
 interface Started {
   url: string;
@@ -92,7 +109,7 @@ async function startExample(name: string, backends: Record<string, string> = {})
   const dir = mkdtempSync(join(AG_ROOT, '.run-'));
   const file = join(dir, 'config.yaml');
   writeFileSync(file, text);
-  const child = spawn(process.execPath, [BIN, 'start', '--no-watch', '-c', relative(AG_ROOT, file), '--admin', 'off', '--readiness', 'off', '--stats', 'off'], { cwd: AG_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: envOf(name) });
+  const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', relative(AG_ROOT, file), '--admin', 'off', '--readiness', 'off', '--stats', 'off'], { cwd: AG_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: envOf(name) });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -129,6 +146,13 @@ async function startExample(name: string, backends: Record<string, string> = {})
 }
 
 describe("agentgateway's example configs (its repository, 2026-08-21), unchanged", () => {
+  it('validates an example through the real CLI (bin.mjs), as the batch below does through its main', () => {
+    const r = validateWithCli('mcp-basic/config.yaml');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'examples/mcp-basic/config.yaml: valid (1 bind(s), 1 route(s))\n');
+    assert.deepEqual(validate('mcp-basic/config.yaml'), { status: 0, stdout: r.stdout, stderr: r.stderr });
+  });
+
   for (const [name, status] of Object.entries(EXAMPLES)) {
     if (!status.runs) continue;
     it(`validates examples/${name}`, () => {

@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configSource, send } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { startCli } from '../helpers/replica.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NODE = process.execPath;
 const BIN = join(ROOT, 'core/cli/bin.mjs');
-const cli = (args: string[], cwd = ROOT) => spawnSync(NODE, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+// With the flag bin.mjs needs given here, it runs the command in that one process rather than re-running itself.
+const cli = (args: string[], cwd = ROOT) => spawnSync(NODE, ['--no-node-snapshot', BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
 
 describe('the CLI in a newcomer\'s first hour', () => {
   let dir: string;
@@ -89,9 +90,8 @@ describe('the CLI in a newcomer\'s first hour', () => {
     const busy: Server = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
     const adminPort = (busy.address() as { port: number }).port;
-    const dataPort = await freePort();
     const file = join(dir, 'busy.config.ts');
-    await writeFile(file, configSource({ admin: { address: `127.0.0.1:${adminPort}` }, readiness: { address: false }, binds: [{ port: dataPort, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
+    await writeFile(file, configSource({ admin: { address: `127.0.0.1:${adminPort}` }, readiness: { address: false }, binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ policies: { directResponse: { status: 200 } } }] }] }] }));
     try {
       const r = cli(['start', '--no-watch', '-c', file]);
       assert.equal(r.status, 1);
@@ -114,7 +114,6 @@ describe('the CLI in a newcomer\'s first hour', () => {
       return (s.address() as { port: number }).port;
     };
     const [admin, readiness, stats, data] = [await hold(), await hold(), await hold(), await hold()];
-    const free = await freePort();
     const file = join(dir, 'all-busy.config.ts');
     const route = { routes: [{ policies: { directResponse: { status: 200 } } }] };
     await writeFile(
@@ -123,7 +122,7 @@ describe('the CLI in a newcomer\'s first hour', () => {
         admin: { address: `127.0.0.1:${admin}` },
         readiness: { address: `127.0.0.1:${readiness}` },
         stats: { address: `127.0.0.1:${stats}` },
-        binds: [{ port: free, address: '127.0.0.1', listeners: [route] }, { port: data, address: '127.0.0.1', listeners: [route] }],
+        binds: [{ port: 0, address: '127.0.0.1', listeners: [route] }, { port: data, address: '127.0.0.1', listeners: [route] }],
       }),
     );
     try {
@@ -154,25 +153,20 @@ describe('the CLI in a newcomer\'s first hour', () => {
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /^--admin: expected host:port or off, got "localhost"\n/);
 
-    const admin = await freePort();
-    const stats = await freePort();
-    const child = spawn(NODE, [BIN, 'start', '--no-watch', '-c', file, '--admin', `127.0.0.1:${admin}`, '--readiness', 'off', '--stats', `127.0.0.1:${stats}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
+    // The data bind says "listening" first; the stats and admin servers start after it and say so themselves.
+    const gw = await startCli(['start', '--no-watch', '-c', file, '--admin', '127.0.0.1:0', '--readiness', 'off', '--stats', '127.0.0.1:0'], { cwd: dir, ready: (l) => l.msg === 'admin server listening' });
+    const out = gw.output();
     try {
-      const until = Date.now() + 20_000;
-      // The data bind says "listening" first; the stats and admin servers start after it and say so themselves.
-      const up = () => out.includes('"msg":"listening"') && out.includes('"msg":"stats server listening"') && out.includes('"msg":"admin server listening"');
-      while (!up() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(up(), out);
+      const stats = Number(String((await gw.waitFor((l) => l.msg === 'stats server listening')).address).split(':').at(-1));
+      const admin = gw.lines().find((l) => l.msg === 'admin server listening')!.port as number;
+      assert.ok(gw.lines().some((l) => l.msg === 'listening'), out);
       assert.equal((await send(`http://127.0.0.1:${admin}/config_dump`)).status, 200);
-      assert.ok(!out.includes('readiness server listening'), out);
+      assert.ok(!gw.output().includes('readiness server listening'), gw.output());
       const metrics = await send(`http://127.0.0.1:${stats}/metrics`);
       assert.equal(metrics.status, 200);
       assert.match(metrics.text, /^# HELP /m);
     } finally {
-      child.kill('SIGKILL');
+      await gw.cleanup();
     }
   });
 });

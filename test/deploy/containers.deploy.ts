@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { freePort, startHttpFixture, type RunningServer } from '../helpers/mcp.ts';
+import { portsBelowEphemeralRange } from '../helpers/held-ports.ts';
+import { startHttpFixture, type RunningServer } from '../helpers/mcp.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { callText, openSession, rpc } from '../helpers/replica.ts';
 
@@ -202,9 +203,11 @@ describe('container image and replicas', { timeout: 1_800_000 }, () => {
     hostUpstream = createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => hostUpstream.listen(0, '127.0.0.1', () => r()));
     const hostPort = (hostUpstream.address() as { port: number }).port;
-    const ports = async (): Promise<Ports> => ({ http: await freePort(), readiness: await freePort(), peer: await freePort() });
-    a = new Replica('a', await ports());
-    b = new Replica('b', await ports());
+    // The replicas are restarted on the same ports (a rolling restart) and each is told its peer address: ports given
+    // in advance, below the ephemeral range, where no port-0 listener or outgoing connection can take them meanwhile.
+    const [ah, ar, ap, bh, br, bp] = await portsBelowEphemeralRange(6);
+    a = new Replica('a', { http: ah, readiness: ar, peer: ap });
+    b = new Replica('b', { http: bh, readiness: br, peer: bp });
     await writeFile(join(dir, 'a.yaml'), config(a.ports, upstream.url, redis.url, `127.0.0.1:${hostPort}`));
     await writeFile(join(dir, 'b.yaml'), config(b.ports, upstream.url, redis.url, `127.0.0.1:${hostPort}`));
     t = Date.now();

@@ -12,35 +12,79 @@ export interface Replica {
   child: ChildProcess;
   /** Everything it wrote, stdout and stderr. */
   output(): string;
+  /** What it wrote on stdout alone. */
+  stdout(): string;
   /** Parsed JSON log lines. */
   lines(): Array<Record<string, any>>;
   /** Resolves when a log line matches; rejects after `timeoutMs` or when the process exits. */
   waitFor(pred: (l: Record<string, any>) => boolean, timeoutMs?: number, what?: string): Promise<Record<string, any>>;
-  /** Resolves with the exit code (or signal name) once it exits. */
+  /** Resolves when the output (any format) contains `text`; rejects after `timeoutMs` or when the process exits. */
+  waitForText(text: string, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code (or signal name) once it exits and its output is read. */
   exited: Promise<number | string>;
   stop(signal?: NodeJS.Signals): Promise<number | string>;
   cleanup(): Promise<void>;
 }
 
 /**
- * Starts `portcullis start` on `config` (written as gateway.config.ts in a temp dir) with `env` added to this
- * process's environment. Resolves once `ready` matches a log line (bounded by 60 s).
+ * Polls `cond` every `intervalMs` (25 ms) until it returns something truthy, and returns that; throws naming `what`
+ * after `timeoutMs` (10 s). For waiting on a state that announces itself no other way (a port served, a process gone).
  */
-export async function startReplica(config: Record<string, unknown>, env: Record<string, string>, ready: (l: Record<string, any>) => boolean): Promise<Replica> {
-  const dir = await mkdtemp(join(tmpdir(), 'pcl-replica-'));
-  const file = join(dir, 'gateway.config.ts');
-  await writeFile(file, `export default ${JSON.stringify(config)};\n`);
-  const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', file], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function until<T>(cond: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+  const { timeoutMs = 10_000, intervalMs = 25, what = 'the condition' } = opts;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await cond();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** For `withHeldPortRetry`: a start that failed because another process took the port (the CLI's wording, or the OS's). */
+export const portClash = (error: unknown) => /EADDRINUSE|already in use/i.test(String((error as Error)?.message ?? error));
+
+export interface CliOptions {
+  cwd?: string;
+  /** The CLI to run: this checkout's core/cli/bin.mjs by default. */
+  bin?: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** Node flags before bin.mjs; `--no-node-snapshot` by default (bin.mjs then runs the gateway in this process). */
+  nodeArgs?: string[];
+  /** Resolves the start once a JSON log line matches (bounded by `readyTimeoutMs`, 60 s); none: resolves at once. */
+  ready?: (l: Record<string, any>) => boolean;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts `node bin.mjs ...args` and follows its output: `waitFor` a log line (checked on each chunk of output and on
+ * exit, not by polling), `exited`, `stop`. Resolves once `ready` matches; if the start fails the process is killed
+ * and the error carries its output.
+ */
+export async function startCli(args: string[], opts: CliOptions = {}): Promise<Replica> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? ['--no-node-snapshot']), opts.bin ?? BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
+  let stdout = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {
     out += d;
     for (const w of [...waiters]) w();
   };
-  child.stdout!.on('data', onData);
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d;
+    onData(d);
+  });
   child.stderr!.on('data', onData);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  // 'close', not 'exit': by then the last output has been read.
+  let done = false;
+  const exited = new Promise<number | string>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal ?? -1)));
   exited.then(() => {
+    done = true;
     for (const w of [...waiters]) w();
   });
   const lines = () =>
@@ -54,12 +98,12 @@ export async function startReplica(config: Record<string, unknown>, env: Record<
           return {};
         }
       });
-  const waitFor = (pred: (l: Record<string, any>) => boolean, timeoutMs = 20_000, what = 'a log line') =>
-    new Promise<Record<string, any>>((resolve, reject) => {
+  const waitOn = <T>(find: () => T | undefined, timeoutMs: number, what: string) =>
+    new Promise<T>((resolve, reject) => {
       const check = () => {
-        const hit = lines().find(pred);
-        if (hit) return finish(() => resolve(hit));
-        if (child.exitCode !== null || child.signalCode !== null) finish(() => reject(new Error(`the replica exited before ${what}:\n${out.slice(-3000)}`)));
+        const hit = find();
+        if (hit !== undefined) return finish(() => resolve(hit));
+        if (done) finish(() => reject(new Error(`the process exited before ${what}:\n${out.slice(-3000)}`)));
       };
       const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms:\n${out.slice(-3000)}`))), timeoutMs);
       const finish = (fn: () => void) => {
@@ -73,30 +117,65 @@ export async function startReplica(config: Record<string, unknown>, env: Record<
   const replica: Replica = {
     child,
     output: () => out,
+    stdout: () => stdout,
     lines,
-    waitFor,
+    waitFor: (pred, timeoutMs = 20_000, what = 'a log line') => waitOn(() => lines().find(pred), timeoutMs, what),
+    waitForText: (text, timeoutMs = 20_000) => waitOn(() => (out.includes(text) ? true : undefined), timeoutMs, JSON.stringify(text)).then(() => undefined),
     exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (!done) child.kill(signal);
       const kill = setTimeout(() => child.kill('SIGKILL'), 40_000);
       const code = await exited;
       clearTimeout(kill);
       return code;
     },
     async cleanup() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-      await rm(dir, { recursive: true, force: true });
+      if (done) return;
+      child.kill('SIGKILL');
+      // Workers of a killed supervisor may hold its stdout a little longer; past that, let the pipes go.
+      const late = setTimeout(() => {
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+      }, 5_000);
+      await exited;
+      clearTimeout(late);
     },
   };
+  if (!opts.ready) return replica;
   try {
-    await waitFor(ready, 60_000, 'the start');
+    await replica.waitFor(opts.ready, opts.readyTimeoutMs ?? 60_000, 'the start');
   } catch (err) {
     await replica.cleanup();
     throw err;
   }
+  return replica;
+}
+
+/** The port of a gateway's first 'listening' log line, once it is written. */
+export async function listenPort(r: Replica, timeoutMs = 20_000): Promise<number> {
+  return (await r.waitFor((l) => l.msg === 'listening', timeoutMs, 'the "listening" line')).port as number;
+}
+
+/**
+ * Starts `portcullis start` on `config` (written as gateway.config.ts in a temp dir) with `env` added to this
+ * process's environment. Resolves once `ready` matches a log line (bounded by 60 s).
+ */
+export async function startReplica(config: Record<string, unknown>, env: Record<string, string>, ready: (l: Record<string, any>) => boolean): Promise<Replica> {
+  const dir = await mkdtemp(join(tmpdir(), 'pcl-replica-'));
+  const file = join(dir, 'gateway.config.ts');
+  await writeFile(file, `export default ${JSON.stringify(config)};\n`);
+  let replica: Replica;
+  try {
+    replica = await startCli(['start', '--no-watch', '-c', file], { env, ready });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const cleanup = replica.cleanup;
+  replica.cleanup = async () => {
+    await cleanup();
+    await rm(dir, { recursive: true, force: true });
+  };
   return replica;
 }
 

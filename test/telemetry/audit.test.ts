@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { configSource, echoUpstream, send, simpleConfig, startTestGateway } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
+import { portClash, startCli } from '../helpers/replica.ts';
 
 const KEY = 'audit-key';
 const apiKey = { header: 'x-api-key', keys: [{ name: 'agent-9', sha256: createHash('sha256').update(KEY).digest('hex') }] };
@@ -79,39 +78,47 @@ describe('the audit log: one line per decision, its own destination, whatever th
 
   it('stdout: lines carry "type":"audit" beside the logger output (a real gateway process)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pcl-audit-'));
-    const port = await freePort();
     const file = join(dir, 'gateway.config.ts');
-    await writeFile(
-      file,
-      configSource({
-        binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'r', policies: { apiKey, directResponse: { status: 204 } } }] }] }],
-        admin: { address: false },
-        readiness: { address: false },
-        stats: { address: false },
-        logging: { level: 'warn' },
-        audit: { destination: 'stdout' },
-      }),
-    );
-    const cli = fileURLToPath(new URL('../../core/cli/bin.mjs', import.meta.url));
-    const child = spawn(process.execPath, [cli, '-c', file, '--no-watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    try {
-      await until(async () => {
-        try {
-          return (await send(`http://127.0.0.1:${port}/z`, { headers: { 'x-api-key': KEY } })).status === 204 ? true : undefined;
-        } catch {
-          return undefined;
+    // At level warn the gateway logs no port: it is told one in advance, held below the ephemeral range.
+    const { gw, port } = await withHeldPortRetry(
+      async (port) => {
+        await writeFile(
+          file,
+          configSource({
+            binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'r', policies: { apiKey, directResponse: { status: 204 } } }] }] }],
+            admin: { address: false },
+            readiness: { address: false },
+            stats: { address: false },
+            logging: { level: 'warn' },
+            audit: { destination: 'stdout' },
+          }),
+        );
+        const gw = await startCli(['-c', file, '--no-watch']);
+        const answered = await until(async () => {
+          if (gw.child.exitCode !== null) return false;
+          try {
+            return (await send(`http://127.0.0.1:${port}/z`, { headers: { 'x-api-key': KEY } })).status === 204 ? true : undefined;
+          } catch {
+            return undefined;
+          }
+        }, `the gateway to answer (output: ${gw.output()})`, 20_000);
+        if (!answered) {
+          await gw.exited;
+          throw new Error(gw.output());
         }
-      }, `the gateway to answer (output: ${out})`, 20_000);
-      const line = await until(async () => out.split('\n').find((l) => l.includes('"type":"audit"')), 'an audit line on stdout');
+        return { gw, port };
+      },
+      { isPortClash: portClash },
+    );
+    const out = gw.stdout();
+    try {
+      const line = JSON.stringify(await gw.waitFor((l) => l.type === 'audit', 5000, 'an audit line on stdout'));
       const parsed = JSON.parse(line);
       assert.deepEqual([parsed.decision, parsed.policy, parsed.path, parsed['enduser.id']], ['allow', 'apiKey', '/z', 'agent-9']);
-      assert.ok(!out.includes('"type":"access"'), 'at level warn there is no access line, the audit line is there anyway');
+      assert.ok(!gw.output().includes('"type":"access"'), 'at level warn there is no access line, the audit line is there anyway');
+      assert.ok(gw.stdout().includes('"type":"audit"'), `on stdout: ${out}`);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await gw.stop('SIGTERM');
       await rm(dir, { recursive: true, force: true });
     }
   });

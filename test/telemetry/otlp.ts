@@ -165,6 +165,8 @@ export async function startOtlpReceiver(options: { auth?: { publicKey: string; s
   const spans: DecodedSpan[] = [];
   const requests: OtlpReceiver['requests'] = [];
   const refused: OtlpReceiver['refused'] = [];
+  /** Slow answers not sent yet: close cancels them rather than keeping the process up until they fire. */
+  const pending = new Set<NodeJS.Timeout>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
@@ -186,8 +188,13 @@ export async function startOtlpReceiver(options: { auth?: { publicKey: string; s
       spans.push(...decoded);
       requests.push({ path: req.url, headers: req.headers, contentType: type, spans: decoded.length });
       const answer = () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-      if (options.delayMs) setTimeout(answer, options.delayMs);
-      else answer();
+      if (options.delayMs) {
+        const timer = setTimeout(() => {
+          pending.delete(timer);
+          answer();
+        }, options.delayMs);
+        pending.add(timer);
+      } else answer();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -208,6 +215,8 @@ export async function startOtlpReceiver(options: { auth?: { publicKey: string; s
     },
     close: () =>
       new Promise((r) => {
+        for (const timer of pending) clearTimeout(timer);
+        pending.clear();
         server.close(() => r());
         server.closeAllConnections();
       }),

@@ -9,7 +9,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../helpers/mcp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const INSTALL = 'run "npm run setup:test" (it builds Jaeger and promtool into .tools/bin with Go)';
@@ -62,10 +61,27 @@ export interface Jaeger {
 
 export const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
 
-/** Starts Jaeger v2 (all-in-one, in-memory storage) on free loopback ports. */
+/** The JSON fields of Jaeger's (the OTel collector's) console log lines: time, level, caller, message, then JSON. */
+function jaegerLines(log: string): Array<{ msg: string; fields: Record<string, any> }> {
+  const lines: Array<{ msg: string; fields: Record<string, any> }> = [];
+  for (const line of log.split('\n')) {
+    const parts = line.split('\t');
+    if (parts.length < 5) continue;
+    try {
+      lines.push({ msg: parts[3], fields: JSON.parse(parts.slice(4).join('\t')) });
+    } catch {
+      // a partial line, or not one of its log lines
+    }
+  }
+  return lines;
+}
+
+/**
+ * Starts Jaeger v2 (all-in-one, in-memory storage) on loopback port 0; the ports it bound are read from its log
+ * (info level: the OTLP receivers log their endpoints, the query server its address) once it says it is ready.
+ */
 export async function startJaeger(): Promise<Jaeger> {
   const bin = jaegerPath();
-  const [otlp, http, grpc, otlpGrpc] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const dir = await mkdtemp(join(tmpdir(), 'pcl-jaeger-'));
   const config = join(dir, 'jaeger.yaml');
   await writeFile(
@@ -80,15 +96,15 @@ export async function startJaeger(): Promise<Jaeger> {
     metrics:
       level: none
     logs:
-      level: warn
+      level: info
 extensions:
   jaeger_query:
     storage:
       traces: mem
     http:
-      endpoint: 127.0.0.1:${http}
+      endpoint: 127.0.0.1:0
     grpc:
-      endpoint: 127.0.0.1:${grpc}
+      endpoint: 127.0.0.1:0
   jaeger_storage:
     backends:
       mem:
@@ -98,9 +114,9 @@ receivers:
   otlp:
     protocols:
       http:
-        endpoint: 127.0.0.1:${otlp}
+        endpoint: 127.0.0.1:0
       grpc:
-        endpoint: 127.0.0.1:${otlpGrpc}
+        endpoint: 127.0.0.1:0
 exporters:
   jaeger_storage_exporter:
     trace_storage: mem
@@ -108,24 +124,40 @@ exporters:
   );
   const child: ChildProcess = spawn(bin, ['--config', `file:${config}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
-  const queryUrl = `http://127.0.0.1:${http}`;
-  const until = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`jaeger exited with ${child.exitCode}: ${log.slice(-2000)}`);
-    try {
-      const res = await fetch(`${queryUrl}/api/services`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) {
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`jaeger did not start within 20 s: ${log.slice(-2000)}`)), 20_000);
+    const onData = (d: Buffer) => {
+      log += d;
+      if (log.includes('Everything is ready')) done();
+    };
+    const onExit = (code: number | null) => fail(new Error(`jaeger exited with ${code}: ${log.slice(-2000)}`));
+    const done = () => {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve();
+    };
+    const fail = (err: Error) => {
+      clearTimeout(timer);
       child.kill('SIGKILL');
-      throw new Error(`jaeger did not start within 20 s: ${log.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+      reject(err);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', onExit);
+  });
+  await ready.catch(async (err) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
+  const lines = jaegerLines(log);
+  const address = (msg: string, component: string, field: string) => {
+    const value = lines.find((l) => l.msg === msg && l.fields['otelcol.component.id'] === component)?.fields[field];
+    if (typeof value !== 'string') throw new Error(`jaeger logged no ${component} "${msg}" ${field}: ${log.slice(-3000)}`);
+    return value;
+  };
+  const queryUrl = `http://${address('Query server started', 'jaeger_query', 'http_addr')}`;
+  const otlp = address('Starting HTTP server', 'otlp', 'endpoint');
+  const otlpGrpc = address('Starting GRPC server', 'otlp', 'endpoint');
   const trace = async (traceId: string): Promise<JaegerSpan[]> => {
     const res = await fetch(`${queryUrl}/api/traces/${traceId}`);
     if (res.status === 404) return [];
@@ -133,8 +165,8 @@ exporters:
     return body.data?.[0]?.spans ?? [];
   };
   return {
-    otlpUrl: `http://127.0.0.1:${otlp}/v1/traces`,
-    otlpGrpcUrl: `http://127.0.0.1:${otlpGrpc}`,
+    otlpUrl: `http://${otlp}/v1/traces`,
+    otlpGrpcUrl: `http://${otlpGrpc}`,
     queryUrl,
     trace,
     async waitForTrace(traceId, count, timeoutMs = 15_000) {
@@ -158,11 +190,12 @@ exporters:
       throw new Error(`jaeger: no matching span in trace ${traceId} after ${timeoutMs} ms: ${spans.map((s) => s.operationName).join(', ')}`);
     },
     async close() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('close', r));
         child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(kill);
       }
       await rm(dir, { recursive: true, force: true });
     },
