@@ -75,7 +75,10 @@ export function subscribeAccessLog(logger: Logger, gateway?: string, shape?: Res
       span_id: e.spanId,
       'enduser.id': e.subject,
     };
-    if (m) Object.assign(fields, (protocolTelemetry(m.protocol)?.accessLogFields ?? GENERIC_PROTOCOL_TELEMETRY.accessLogFields)!(m));
+    if (m) {
+      const d = protocolTelemetry(m.protocol);
+      Object.assign(fields, d?.accessLogFields ? d.accessLogFields(m) : GENERIC_PROTOCOL_TELEMETRY.accessLogFields!(m));
+    }
     if (shaped && !shaped.apply(fields, e, m)) return;
     if (direct) direct(fields, 'request');
     else logger.info(fields, 'request');

@@ -160,7 +160,8 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     if (!t) return;
     const d = protocolTelemetry(e.protocol);
     const attributes: Attributes = { 'portcullis.protocol': e.protocol, 'rpc.system': 'jsonrpc' };
-    (d?.startSpan ?? GENERIC_PROTOCOL_TELEMETRY.startSpan)!(e, attributes);
+    if (d?.startSpan) d.startSpan(e, attributes);
+    else GENERIC_PROTOCOL_TELEMETRY.startSpan!(e, attributes);
     if (e.rpcId !== undefined && e.rpcId !== null) attributes['jsonrpc.request.id'] = String(e.rpcId);
     if (e.sessionId) {
       const session = d?.session ?? GENERIC_PROTOCOL_TELEMETRY.session!;
