@@ -3,7 +3,8 @@
 
 /** One protocol message of a request, as the Traffic page shows it. */
 export interface MessageLine {
-  protocol: 'mcp' | 'a2a';
+  /** The message protocol's name (`mcp`, `a2a`, a plugged-in one). */
+  protocol: string;
   method: string;
   target?: string;
   tool?: string;

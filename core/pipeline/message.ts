@@ -20,7 +20,8 @@ import type { A2aMessage, A2aPolicyHooks, McpListItem, McpMessage, McpPolicyHook
 
 /** One client-to-server protocol message on its way through the pipeline. */
 export interface MessageContext extends McpMessage {
-  readonly protocol: 'mcp' | 'a2a';
+  /** The name of a registered message protocol (protocols.ts). */
+  readonly protocol: string;
   /** The HTTP request that carried the message (identity, headers, route, logger). */
   readonly http: RequestContext;
   /** The session the message belongs to, when the protocol has sessions. */

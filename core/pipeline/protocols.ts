@@ -1,4 +1,5 @@
 import { ErrorCodes, GatewayError } from '../errors.ts';
+import { registerProtocolTelemetry, type ProtocolTelemetry } from '../telemetry/index.ts';
 import { stepFromA2aHooks, stepFromHooks, type MessageStep } from './message.ts';
 import type { Phase, PolicyInstance } from './types.ts';
 
@@ -13,6 +14,12 @@ export interface MessageProtocol {
   readonly name: string;
   /** The step a built policy contributes to this protocol's messages, from its hooks; undefined when it has none. */
   stepOf(policy: string, phase: Phase, instance: PolicyInstance): MessageStep | undefined;
+  /**
+   * What traces, metrics and the access log add for its messages (`registerProtocolTelemetry`, registered and
+   * removed with the protocol); without it they get the generic parts. The built-in protocols' descriptors are
+   * registered by the composition root, beside the kinds that speak them.
+   */
+  readonly telemetry?: ProtocolTelemetry;
 }
 
 const protocols = new Map<string, MessageProtocol>([
@@ -24,11 +31,20 @@ export function messageProtocol(name: string): MessageProtocol | undefined {
   return protocols.get(name);
 }
 
-/** Adds a message protocol (one call, beside the backend kind that speaks it); returns how to remove it. */
+/**
+ * Adds a message protocol, with its telemetry descriptor when it has one (one call, beside the backend kind that
+ * speaks it); returns how to remove both.
+ */
 export function registerMessageProtocol(protocol: MessageProtocol): () => void {
   if (protocols.has(protocol.name)) throw new GatewayError(ErrorCodes.EXTENSION_CONFLICT, `message protocol "${protocol.name}" is already registered`);
+  if (protocol.telemetry && protocol.telemetry.name !== protocol.name) {
+    throw new GatewayError(ErrorCodes.EXTENSION_CONFLICT, `the telemetry of message protocol "${protocol.name}" is named "${protocol.telemetry.name}": name both alike`);
+  }
+  const unregisterTelemetry = protocol.telemetry ? registerProtocolTelemetry(protocol.telemetry) : undefined;
   protocols.set(protocol.name, protocol);
   return () => {
-    if (protocols.get(protocol.name) === protocol) protocols.delete(protocol.name);
+    if (protocols.get(protocol.name) !== protocol) return;
+    protocols.delete(protocol.name);
+    unregisterTelemetry?.();
   };
 }

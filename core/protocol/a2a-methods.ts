@@ -1,4 +1,4 @@
-// Protocol constants: the A2A method names, a leaf both the A2A backend and telemetry (metric labels) import.
+// Protocol constants: the A2A method names, a leaf the A2A backend (its routing and its metric labels) imports.
 
 /**
  * The A2A methods the gateway forwards, under their v0.3 and v1.0 JSON-RPC names. A method not listed here never

@@ -4,6 +4,7 @@ import type { Identity } from '../../sdk-types/identity.ts';
 import { compileCel, compileCelSetting, createCelEnvironment, matches, toCelValue, type CelProgram, compileCelValue, fromCelValue } from '../cel/index.ts';
 import { array, object, record, string, type Schema } from '../schema/index.ts';
 import type { MessageEvent, RequestEvent } from './events.ts';
+import { protocolTelemetry } from './protocols.ts';
 
 /**
  * The shape of the access log's lines (`logging.accessLog: { filter, add, remove }`, agentgateway's
@@ -13,7 +14,10 @@ import type { MessageEvent, RequestEvent } from './events.ts';
  * when a line is written.
  */
 
-/** The variables an access-log expression may name. */
+/**
+ * The variables an access-log expression may name (agentgateway's). They are declared before any protocol registers
+ * (a config is validated without a gateway), so a protocol's descriptor fills one of these (`mcp`), never a new one.
+ */
 export const ACCESS_LOG_VARIABLES = ['request', 'response', 'source', 'jwt', 'apiKey', 'backend', 'mcp', 'extauthz'] as const;
 
 /** agentgateway's names of the fields every line has, and ours. */
@@ -104,16 +108,8 @@ function activation(e: RequestEvent, m: MessageEvent | undefined): Record<string
   if (e.backend !== undefined) vars.backend = { name: e.backend };
   if (e.identity) Object.assign(vars, identityVars(e.identity));
   if (e.logVariables) for (const [name, value] of Object.entries(e.logVariables)) vars[name] = toCelValue(value);
-  if (m?.protocol === 'mcp') {
-    const mcp: Record<string, unknown> = { methodName: m.method };
-    if (m.sessionId) mcp.sessionId = m.sessionId;
-    const target = m.target ?? '';
-    const bare = (name: string) => (target && name.startsWith(`${target}_`) ? name.slice(target.length + 1) : name);
-    if (m.tool) mcp.tool = { target, name: bare(m.tool) };
-    if (m.prompt) mcp.prompt = { target, name: bare(m.prompt) };
-    if (m.resourceUri) mcp.resource = { target, name: m.resourceUri };
-    vars.mcp = mcp;
-  }
+  const fromProtocol = m && protocolTelemetry(m.protocol)?.accessLogVariables?.(m);
+  if (fromProtocol) Object.assign(vars, fromProtocol);
   return vars;
 }
 

@@ -1,6 +1,7 @@
 import { compileAccessLogShape, type ResolvedAccessLogShape } from './access-log-shape.ts';
 import { pino } from 'pino';
 import { messageChannel, requestChannel, type MessageEvent, type RequestEvent } from './events.ts';
+import { GENERIC_PROTOCOL_TELEMETRY, protocolTelemetry } from './protocols.ts';
 import type { Logger } from './logger.ts';
 import { redactString } from './redact.ts';
 
@@ -38,7 +39,8 @@ const MAX_PENDING = 10_000;
  *
  * Field names shared with spans, metrics and the audit log (`trace_id`, `span_id`, `enduser.id`,
  * `mcp.method.name`, `gen_ai.tool.name`, `mcp.session.id`) let a line be joined with the trace and audit lines of
- * the same request. The MCP fields name the request's (last) protocol message.
+ * the same request. The message fields name the request's (last) protocol message; its protocol's descriptor
+ * (protocols.ts) says which they are.
  */
 export function subscribeAccessLog(logger: Logger, gateway?: string, shape?: ResolvedAccessLogShape): () => void {
   // The line's shape (filter, added and removed fields), compiled once here; without one a line costs what it did.
@@ -72,13 +74,11 @@ export function subscribeAccessLog(logger: Logger, gateway?: string, shape?: Res
       trace_id: e.traceId,
       span_id: e.spanId,
       'enduser.id': e.subject,
-      'mcp.method.name': m?.protocol === 'mcp' ? m.method : undefined,
-      'gen_ai.tool.name': m?.tool,
-      // The tool as its target knows it (before the route's prefix and renames).
-      'portcullis.mcp.upstream_tool': m?.upstreamTool,
-      'mcp.session.id': m?.protocol === 'mcp' ? m.sessionId : undefined,
-      'mcp.protocol.version': m?.protocol === 'mcp' ? m.protocolVersion : undefined,
     };
+    if (m) {
+      const d = protocolTelemetry(m.protocol);
+      Object.assign(fields, d?.accessLogFields ? d.accessLogFields(m) : GENERIC_PROTOCOL_TELEMETRY.accessLogFields!(m));
+    }
     if (shaped && !shaped.apply(fields, e, m)) return;
     if (direct) direct(fields, 'request');
     else logger.info(fields, 'request');

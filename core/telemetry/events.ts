@@ -82,10 +82,15 @@ export interface UpstreamAttemptEvent {
   propagation?: Record<string, string>;
 }
 
-/** One JSON-RPC message of a protocol backend (MCP now, A2A next), through the message pipeline. */
+/**
+ * One JSON-RPC message of a protocol backend, through the message pipeline. `protocol` is a registered message
+ * protocol's name; what traces, metrics and the access log add for it is its descriptor's (protocols.ts). The
+ * fields below are the ones the built-in protocols fill (MCP: tool, prompt, resource, protocol version; A2A: skill,
+ * task, context); a protocol leaves out what it does not have.
+ */
 export interface MessageEvent {
   requestId: string;
-  protocol: 'mcp' | 'a2a';
+  protocol: string;
   route: string;
   method: string;
   /** JSON-RPC id of the client's request (undefined for notifications). */
@@ -176,10 +181,11 @@ export interface ReloadEvent {
   files?: readonly string[];
 }
 
-/** An MCP (later A2A) session opened or closed. */
+/** A protocol session (MCP's) opened or closed. */
 export interface SessionEvent {
   event: 'open' | 'close';
-  protocol: 'mcp' | 'a2a';
+  /** The message protocol's name. */
+  protocol: string;
   route: string;
   sessionId: string;
   subject?: string;

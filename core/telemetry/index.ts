@@ -5,6 +5,14 @@ export { resolveTelemetry, telemetryEnvIssues, telemetrySchemas, type ResolvedTe
 export { activeTraceId } from './active-trace.ts';
 export { registerTelemetrySink, sinksSchema, telemetrySinks, type TelemetrySinkContext, type TelemetrySinkDefinition, type TelemetrySinkInstance } from './sinks.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export {
+  GENERIC_PROTOCOL_TELEMETRY,
+  protocolTelemetry,
+  registerProtocolTelemetry,
+  type MessageLabelValues,
+  type ProtocolMetrics,
+  type ProtocolTelemetry,
+} from './protocols.ts';
 export { REDACTED, SECRET_KEY, redactSecrets, redactString } from './redact.ts';
 export type { PhaseName, TelemetryConfigView, TelemetryRouteView } from './view.ts';
 // Types only: the sinks' runtime (prom-client, the stats server) loads where a gateway starts them, not with every

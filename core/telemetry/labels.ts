@@ -1,4 +1,3 @@
-import { KNOWN_METHODS } from '../protocol/a2a-methods.ts';
 /**
  * Bounded label values. A metric label may only take values the config or an upstream catalog gave it; every value
  * goes through a `LabelFold`, which keeps the first `max` distinct values it sees and folds the rest into `other`,
@@ -11,7 +10,7 @@ export class LabelFold {
   private readonly max: number;
   private readonly allowed: ReadonlySet<string> | undefined;
 
-  /** `allowed`: a closed set of values (HTTP methods, MCP methods); anything else folds at once. */
+  /** `allowed`: a closed set of values (HTTP methods, a protocol's methods); anything else folds at once. */
   constructor(max: number, allowed?: Iterable<string>) {
     this.max = max;
     this.allowed = allowed && new Set(allowed);
@@ -28,29 +27,6 @@ export class LabelFold {
 }
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'];
-
-/** Every method of the MCP specification (2025-06-18), client and server side. */
-export const MCP_METHODS = [
-  'initialize',
-  'ping',
-  'tools/list',
-  'tools/call',
-  'prompts/list',
-  'prompts/get',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'completion/complete',
-  'logging/setLevel',
-  'sampling/createMessage',
-  'elicitation/create',
-  'roots/list',
-];
-
-/** Methods of the A2A protocol (JSON-RPC binding, v0.3 and v1.0 names): the A2A backend's own list. */
-export const A2A_METHODS: readonly string[] = [...KNOWN_METHODS];
 
 export function statusClass(status: number | undefined): string {
   if (!status) return 'none';

@@ -24,7 +24,8 @@ import {
   type UpstreamAttemptEvent,
 } from './events.ts';
 import { CellCounter, CellHistogram } from './cells.ts';
-import { A2A_METHODS, HTTP_METHODS, LabelFold, MCP_METHODS, statusClass } from './labels.ts';
+import { HTTP_METHODS, LabelFold, statusClass } from './labels.ts';
+import { protocolTelemetries, protocolTelemetry, type MessageLabelValues, type ProtocolMetrics } from './protocols.ts';
 import type { PhaseName, TelemetryConfigView } from './view.ts';
 
 /**
@@ -93,8 +94,8 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     backend: new LabelFold(1024),
     kind: new LabelFold(32),
     method: new LabelFold(0, HTTP_METHODS),
-    mcpMethod: new LabelFold(0, MCP_METHODS),
-    a2aMethod: new LabelFold(0, A2A_METHODS),
+    messageMethod: new LabelFold(256),
+    protocol: new LabelFold(32),
     target: new LabelFold(1024),
     tool: new LabelFold(2000),
     policy: new LabelFold(256),
@@ -127,12 +128,34 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const retries = new Counter({ name: 'portcullis_upstream_retries_total', help: 'Attempts after the first.', labelNames: ['route', 'backend'] as const, registers });
   const connectTime = new Histogram({ name: 'portcullis_upstream_connect_seconds', help: 'Time to open a connection to an upstream (TCP and TLS).', labelNames: ['backend', 'outcome'] as const, buckets: DURATION_BUCKETS, registers });
 
-  const mcpLabels = ['route', 'method', 'target', 'tool', 'upstream_tool', 'outcome'] as const;
   // Per message, like the per-request series: cells looked up by a key of folded values, not prom-client's
-  // validate-and-hash on every inc/observe.
-  const mcpMessages = new CellCounter({ name: 'portcullis_mcp_messages_total', help: 'MCP requests through the message pipeline; tool is the tool, prompt or "resource".', labelNames: mcpLabels, registers });
-  const mcpDuration = new CellHistogram({ name: 'portcullis_mcp_message_duration_seconds', help: 'Time an MCP request spent in the gateway and its target.', labelNames: mcpLabels, buckets: DURATION_BUCKETS, registers });
-  const a2aMessages = new CellCounter({ name: 'portcullis_a2a_messages_total', help: 'A2A requests through the message pipeline.', labelNames: ['route', 'method', 'skill', 'outcome'] as const, registers });
+  // validate-and-hash on every inc/observe. Each protocol with a descriptor (protocols.ts) has its own series,
+  // created here for the ones registered now and on its first message for one registered later; a protocol
+  // without series of its own is counted in `portcullis_messages_total`.
+  interface MessageSeries {
+    spec: ProtocolMetrics;
+    methods: LabelFold;
+    counter: CellCounter<string>;
+    histogram?: CellHistogram<string>;
+  }
+  const messageSeries = new Map<string, MessageSeries>();
+  const seriesOf = (protocol: string): MessageSeries | undefined => {
+    let series = messageSeries.get(protocol);
+    if (series) return series;
+    const spec = protocolTelemetry(protocol)?.metrics;
+    if (!spec) return undefined;
+    const { counter, histogram, labelNames } = spec;
+    series = {
+      spec,
+      methods: new LabelFold(0, spec.methods),
+      counter: new CellCounter({ name: counter.name, help: counter.help, labelNames, registers }),
+      histogram: histogram && new CellHistogram({ name: histogram.name, help: histogram.help, labelNames, buckets: DURATION_BUCKETS, registers }),
+    };
+    messageSeries.set(protocol, series);
+    return series;
+  };
+  for (const d of protocolTelemetries()) seriesOf(d.name);
+  let genericMessages: CellCounter<'protocol' | 'route' | 'method' | 'outcome'> | undefined;
   const sessionsOpen = new Gauge({ name: 'portcullis_sessions_open', help: 'Protocol sessions open.', labelNames: ['protocol', 'route'] as const, registers });
   const sessions = new Counter({ name: 'portcullis_sessions_total', help: 'Protocol sessions opened.', labelNames: ['protocol', 'route'] as const, registers });
   const processesRunning = new Gauge({ name: 'portcullis_mcp_processes_running', help: 'stdio MCP server processes running.', labelNames: ['route', 'target'] as const, registers });
@@ -222,21 +245,19 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     messageStart.delete(e);
     const outcome = e[DENIED] ? 'denied' : (e.outcome ?? 'error');
     const route = fold.route.value(e.route);
-    if (e.protocol === 'a2a') {
-      const method = fold.a2aMethod.value(e.method);
-      const skill = fold.tool.value(e.skill);
-      a2aMessages.cell(`${route}\0${method}\0${skill}\0${outcome}`, () => ({ route, method, skill, outcome })).value++;
+    const series = seriesOf(e.protocol);
+    if (!series) {
+      genericMessages ??= new CellCounter({ name: 'portcullis_messages_total', help: 'Messages of protocols without series of their own, through the message pipeline.', labelNames: ['protocol', 'route', 'method', 'outcome'] as const, registers });
+      const protocol = fold.protocol.value(e.protocol);
+      const method = fold.messageMethod.value(e.method);
+      genericMessages.cell(`${protocol}\0${route}\0${method}\0${outcome}`, () => ({ protocol, route, method, outcome })).value++;
       return;
     }
-    const method = fold.mcpMethod.value(e.method);
-    const target = fold.target.value(e.target);
-    const tool = fold.tool.value(e.tool ?? e.prompt ?? (e.resourceUri !== undefined ? 'resource' : undefined));
-    // The tool as its target knows it: "" when the same as `tool` or none, so that series only split on renames.
-    const upstream_tool = e.upstreamTool !== undefined && e.upstreamTool !== e.tool ? fold.tool.value(e.upstreamTool) : '';
-    const key = `${route}\0${method}\0${target}\0${tool}\0${upstream_tool}\0${outcome}`;
-    const labels = () => ({ route, method, target, tool, upstream_tool, outcome });
-    mcpMessages.cell(key, labels).value++;
-    mcpDuration.observe(mcpDuration.cell(key, labels), (performance.now() - started) / 1000);
+    const values = series.spec.values(e, { route, method: series.methods.value(e.method), outcome, fold } satisfies MessageLabelValues);
+    const key = values.join('\0');
+    const labels = () => Object.fromEntries(series.spec.labelNames.map((name, i) => [name, values[i]!]));
+    series.counter.cell(key, labels).value++;
+    series.histogram?.observe(series.histogram.cell(key, labels), (performance.now() - started) / 1000);
   };
   // Message-level denials mark the message in flight for that request, so that its outcome reads `denied`.
   const inflightMessages = new Map<string, MessageEvent>();

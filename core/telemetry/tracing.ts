@@ -12,13 +12,14 @@ import {
   type RequestEvent,
   type UpstreamAttemptEvent,
 } from './events.ts';
+import { GENERIC_PROTOCOL_TELEMETRY, protocolTelemetry, sessionHeaders, type ProtocolTelemetry } from './protocols.ts';
 import { captureContent } from './redact-content.ts';
 
 /**
  * Traces: a subscriber that turns the request, message, policy and upstream events into OpenTelemetry spans.
  *
  * - one SERVER span per request, its parent the client's W3C `traceparent` (with `tracestate` and baggage);
- * - a child span per protocol message (MCP method and tool, A2A method and skill);
+ * - a child span per protocol message, with the attributes its protocol's descriptor adds (protocols.ts);
  * - a point span per policy decision, under the message it decided on or the request;
  * - a CLIENT span per upstream attempt, whose context is injected into the attempt's headers.
  * The trace context of a message span is handed back on the event (`propagation`) and forwarded by the MCP
@@ -42,13 +43,16 @@ interface RequestTrace {
   ctx: Context;
   /** The message in progress, parent of its policy decisions and upstream attempts. */
   message?: MessageTrace;
-  sessionId?: string;
+  /** The protocol session the request belongs to (a header named by a protocol's descriptor, or its message). */
+  session?: { attribute: string; id: string };
   tags: Set<string>;
 }
 
 interface MessageTrace {
   span: Span;
   ctx: Context;
+  /** The descriptor of the message's protocol, looked up once at its start. */
+  telemetry: ProtocolTelemetry | undefined;
   denied?: string;
 }
 
@@ -108,8 +112,15 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     const sc = span.spanContext();
     e.traceId = sc.traceId;
     e.spanId = sc.spanId;
-    const sid = e.headers?.['mcp-session-id'];
-    requests.set(e.id, { span, ctx: trace.setSpan(parent, span), tags: new Set(), sessionId: typeof sid === 'string' ? sid : undefined });
+    let session: RequestTrace['session'];
+    for (const { header, attribute } of sessionHeaders()) {
+      const sid = e.headers?.[header];
+      if (typeof sid === 'string') {
+        session = { attribute, id: sid };
+        break;
+      }
+    }
+    requests.set(e.id, { span, ctx: trace.setSpan(parent, span), tags: new Set(), session });
   };
 
   const onRequestEnd = (m: unknown) => {
@@ -127,11 +138,11 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     if (e.bytesIn) attributes['http.request.body.size'] = e.bytesIn;
     if (e.bytesOut) attributes['http.response.body.size'] = e.bytesOut;
     if (e.errorCode) attributes['error.type'] = e.errorCode;
-    if (t.sessionId) attributes['mcp.session.id'] = t.sessionId;
+    if (t.session) attributes[t.session.attribute] = t.session.id;
     if (langfuse) {
       attributes['langfuse.trace.name'] = e.route ? `${e.method} ${e.route}` : e.method;
       if (e.subject) attributes['user.id'] = e.subject;
-      if (t.sessionId) attributes['session.id'] = t.sessionId;
+      if (t.session) attributes['session.id'] = t.session.id;
       if (e.route) t.tags.add(`route:${e.route}`);
       attributes['langfuse.trace.tags'] = [...t.tags];
       if (e.route) attributes['langfuse.trace.metadata.route'] = e.route;
@@ -147,19 +158,21 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     const e = m as MessageEvent;
     const t = requests.get(e.requestId);
     if (!t) return;
+    const d = protocolTelemetry(e.protocol);
     const attributes: Attributes = { 'portcullis.protocol': e.protocol, 'rpc.system': 'jsonrpc' };
-    if (e.protocol === 'mcp') attributes['mcp.method.name'] = e.method;
-    if (e.protocolVersion) attributes['mcp.protocol.version'] = e.protocolVersion;
-    else attributes['rpc.method'] = e.method;
+    if (d?.startSpan) d.startSpan(e, attributes);
+    else GENERIC_PROTOCOL_TELEMETRY.startSpan!(e, attributes);
     if (e.rpcId !== undefined && e.rpcId !== null) attributes['jsonrpc.request.id'] = String(e.rpcId);
     if (e.sessionId) {
-      attributes[e.protocol === 'mcp' ? 'mcp.session.id' : 'portcullis.a2a.context_id'] = e.sessionId;
-      if (e.protocol === 'mcp') t.sessionId = e.sessionId;
+      const session = d?.session ?? GENERIC_PROTOCOL_TELEMETRY.session!;
+      attributes[session.attribute] = e.sessionId;
+      // A session the request's header names: the request span carries it too.
+      if (session.header) t.session = { attribute: session.attribute, id: e.sessionId };
     }
     if (e.subject) attributes['enduser.id'] = e.subject;
     const span = tracer.startSpan(e.method, { kind: SpanKind.INTERNAL, attributes }, t.ctx);
     const ctx = trace.setSpan(t.ctx, span);
-    const mt: MessageTrace = { span, ctx };
+    const mt: MessageTrace = { span, ctx, telemetry: d };
     messages.set(e, mt);
     t.message = mt;
     // Handed back to the publisher: forwarded with the message (MCP `params._meta`).
@@ -186,19 +199,10 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     const name = e.tool ?? e.prompt ?? e.skill;
     if (e.target) attributes['portcullis.target'] = e.target;
     if (e.tool) attributes['gen_ai.tool.name'] = e.tool;
-    if (e.upstreamTool) attributes['portcullis.mcp.upstream_tool'] = e.upstreamTool;
     if (e.prompt) attributes['gen_ai.prompt.name'] = e.prompt;
-    if (e.resourceUri) attributes['mcp.resource.uri'] = e.resourceUri;
-    if (e.method === 'tools/call') attributes['gen_ai.operation.name'] = 'execute_tool';
-    if (e.protocol === 'a2a') {
-      attributes['gen_ai.operation.name'] = 'invoke_agent';
-      if (e.skill) attributes['portcullis.a2a.skill'] = e.skill;
-      if (e.taskId) attributes['portcullis.a2a.task_id'] = e.taskId;
-      if (e.contextId) attributes['portcullis.a2a.context_id'] = e.contextId;
-    }
+    mt.telemetry?.endSpan?.(e, attributes);
     if (langfuse) {
-      const isTool = e.method === 'tools/call' || (e.protocol === 'a2a' && e.method.startsWith('message/'));
-      attributes['langfuse.observation.type'] = isTool ? 'tool' : 'span';
+      attributes['langfuse.observation.type'] = mt.telemetry?.langfuse?.isTool(e) ? 'tool' : 'span';
       const input = captureContent(e.arguments, langfuse.captureContent);
       const output = e.outcome === 'ok' ? captureContent(e.result, langfuse.captureContent) : undefined;
       if (input !== undefined) attributes['langfuse.observation.input'] = input;
@@ -210,7 +214,7 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
         attributes['langfuse.observation.status_message'] = mt.denied ?? e.errorMessage ?? 'error';
       }
       if (t) {
-        if (name) t.tags.add(`${e.protocol === 'a2a' ? 'skill' : 'tool'}:${name}`);
+        if (name) t.tags.add(`${mt.telemetry?.langfuse?.tag ?? 'tool'}:${name}`);
         if (e.target) t.tags.add(`target:${e.target}`);
         if (mt.denied) t.tags.add('denied');
       }

@@ -7,12 +7,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createGateway } from '../../core/gateway/index.ts';
 import { registerTelemetrySink } from '../../core/telemetry/sinks.ts';
+import { createLogger, protocolTelemetry } from '../../core/telemetry/index.ts';
 import { messageProtocol, registerMessageProtocol } from '../../core/pipeline/index.ts';
 import { requestChannel, type RequestEvent } from '../../core/telemetry/events.ts';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
 import { startUpstream, type Upstream } from '../helpers/gateway.ts';
 import { relayBackend } from '../fixtures/toy-backend/index.ts';
+import { parrotBackend, toyWireProtocol } from '../fixtures/toy-protocol/index.ts';
 import { tallySink } from '../fixtures/toy-sink/index.ts';
+import { startOtlpReceiver, type OtlpReceiver } from '../telemetry/otlp.ts';
+import { parseExposition, sample } from '../telemetry/tools.ts';
 import { ROOT } from './import-graph.ts';
 
 const quiet = { admin: { address: false }, readiness: { address: false }, stats: { address: false }, logging: { level: 'silent' } } as const;
@@ -181,6 +185,7 @@ describe('extension seams: a toy backend kind and a toy telemetry sink, one fold
     for (const [kind, folder, word] of [
       ['backend-kind', 'test/fixtures/toy-backend', 'toyRelay'],
       ['telemetry-sink', 'test/fixtures/toy-sink', 'tally'],
+      ['protocol', 'test/fixtures/toy-protocol', 'toyWire'],
     ] as const) {
       const { steps, files } = checklist(kind);
       assert.ok(steps.length >= 2, `${kind}: the checklist has its steps`);
@@ -188,6 +193,100 @@ describe('extension seams: a toy backend kind and a toy telemetry sink, one fold
       assert.deepEqual(written, files.filter((f) => f.startsWith('<folder>/')).sort(), `${kind}: the toy's folder holds what the checklist lists`);
       assert.deepEqual(productFilesNaming(word), [], `${kind}: no product file had to name the toy`);
     }
-    for (const kind of ['policy', 'protocol', 'mcp-target-kind']) assert.ok(checklist(kind).steps.length >= 2, `${kind}: the checklist has its steps`);
+    for (const kind of ['policy', 'mcp-target-kind']) assert.ok(checklist(kind).steps.length >= 2, `${kind}: the checklist has its steps`);
+  });
+});
+
+describe('extension seams: a toy message protocol with its telemetry, one folder and one registration', () => {
+  let receiver: OtlpReceiver;
+  before(async () => {
+    receiver = await startOtlpReceiver();
+  });
+  after(async () => {
+    await receiver?.close();
+  });
+
+  it("gives the protocol's messages its descriptor's span attributes, series and access-log fields; without it, the generic ones", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } });
+    const config = {
+      admin: { address: false },
+      readiness: { address: false },
+      stats: { address: '127.0.0.1:0' },
+      tracing: { endpoint: `${receiver.url}/v1/traces`, scheduledDelayMs: 50 },
+      binds: [{ port: 0, address: '127.0.0.1', listeners: [{ routes: [{ name: 'parrot', backends: [{ toyParrot: { name: 'polly' } }] }] }] }],
+    } as unknown as GatewayConfig;
+    const say = async (gateway: Awaited<ReturnType<typeof createGateway>>, query: string) => {
+      const ended = new Promise<void>((resolve) => {
+        const onEnd = () => {
+          requestChannel.end.unsubscribe(onEnd);
+          resolve();
+        };
+        requestChannel.end.subscribe(onEnd);
+      });
+      // Over a socket: a request handled in process (`handle`) belongs to no gateway's traces or access log.
+      const { ports } = await gateway.listen();
+      const res = await fetch(`http://127.0.0.1:${ports[0]}/${query}`, { headers: { 'x-toywire-conversation': 'c-1' } });
+      const body = await res.json();
+      await ended;
+      return body;
+    };
+    const accessLines = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.type === 'access');
+
+    const unregister = registerMessageProtocol(toyWireProtocol);
+    try {
+      const gateway = await createGateway(config, { backends: [parrotBackend], logger });
+      try {
+        assert.deepEqual(await say(gateway, '?method=say&topic=weather'), { said: 'polly: say weather' });
+        await receiver.waitFor((spans) => spans.some((s) => s.name === 'say weather'));
+        const span = receiver.spans.find((s) => s.name === 'say weather')!;
+        assert.equal(span.attributes['portcullis.protocol'], 'toyWire');
+        assert.equal(span.attributes['toywire.method'], 'say');
+        assert.equal(span.attributes['toywire.topic'], 'weather');
+        assert.equal(span.attributes['toywire.conversation'], 'c-1');
+        assert.equal(span.attributes['rpc.method'], undefined, 'the descriptor replaces the generic start attributes');
+        const server = receiver.spans.find((s) => s.spanId === span.parentSpanId)!;
+        assert.equal(server.attributes['toywire.conversation'], 'c-1', "the request span carries the session the descriptor's header names");
+
+        const parsed = parseExposition(await gateway.telemetry.registry!.metrics(), 'text/plain; version=0.0.4');
+        assert.equal(sample(parsed, 'toywire_messages_total', { route: 'parrot', method: 'say', topic: 'weather', outcome: 'ok' }), 1);
+        assert.equal(sample(parsed, 'toywire_message_duration_seconds_count', { route: 'parrot', method: 'say', topic: 'weather', outcome: 'ok' }), 1);
+        assert.equal(parsed.samples.filter((s) => s.name === 'portcullis_messages_total').length, 0);
+
+        const [line] = accessLines();
+        assert.equal(line?.['toywire.method'], 'say');
+        assert.equal(line?.['toywire.topic'], 'weather');
+        assert.equal(line?.['mcp.method.name'], undefined);
+      } finally {
+        await gateway.close();
+      }
+    } finally {
+      unregister();
+    }
+    assert.equal(protocolTelemetry('toyWire'), undefined, 'the descriptor goes with its protocol');
+
+    // The same protocol without a descriptor: the generic span attributes, series and log fields.
+    const bare = registerMessageProtocol({ ...toyWireProtocol, telemetry: undefined });
+    lines.length = 0;
+    try {
+      const gateway = await createGateway(config, { backends: [parrotBackend], logger });
+      try {
+        await say(gateway, '?method=ask&topic=tides');
+        await receiver.waitFor((spans) => spans.some((s) => s.name === 'ask tides'));
+        const span = receiver.spans.find((s) => s.name === 'ask tides')!;
+        assert.equal(span.attributes['rpc.method'], 'ask');
+        assert.equal(span.attributes['portcullis.session_id'], 'c-1');
+        assert.equal(span.attributes['toywire.method'], undefined);
+        const parsed = parseExposition(await gateway.telemetry.registry!.metrics(), 'text/plain; version=0.0.4');
+        assert.equal(sample(parsed, 'portcullis_messages_total', { protocol: 'toyWire', route: 'parrot', method: 'ask', outcome: 'ok' }), 1);
+        const [line] = accessLines();
+        assert.equal(line?.['gen_ai.tool.name'], 'tides');
+        assert.equal(line?.['toywire.method'], undefined);
+      } finally {
+        await gateway.close();
+      }
+    } finally {
+      bare();
+    }
   });
 });

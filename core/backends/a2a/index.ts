@@ -11,6 +11,7 @@ import { createOutboundGuard } from '../../upstream/index.ts';
 import { json, serveJsonRpc, serveRest, type ServeEnv } from './serve.ts';
 // The kind's definition, listed by the composition root (core/gateway/backends.ts).
 export { a2aBackendDefinition } from './backend.ts';
+export { a2aTelemetry } from './telemetry.ts';
 
 export const A2A_DEFAULTS = { cardTtlMs: 60_000, maxResponseBytes: 16 * 1024 * 1024 } as const;
 

@@ -21,6 +21,7 @@ import { stateKey, type StateStore } from '../../state/index.ts';
 import type { ToolGovernance } from './tools/index.ts';
 // The kind's definition, listed by the composition root (core/gateway/backends.ts).
 export { mcpBackendDefinition } from './backend.ts';
+export { mcpTelemetry } from './telemetry.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
 /** The SSE `retry:` hint streams end with on drain: reconnect after this long (to a replica still serving). */
