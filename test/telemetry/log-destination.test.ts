@@ -49,16 +49,27 @@ describe('log destination', () => {
   });
 
   it('lets a line wait a few ms for the lines of the next turns to share its write', () => {
-    const { stderr } = run(`
-      logger.info({ n: 0 }, 'first');
-      await new Promise((r) => setImmediate(r));
-      logger.info({ n: 1 }, 'next turn');
-      await new Promise((r) => setImmediate(r));
-      logger.info({ n: 2 }, 'the turn after');
-      await globalThis.written;
-      process.stderr.write('writes=' + globalThis.writes + ' lines in the first=' + globalThis.firstLines);
-    `);
-    assert.equal(stderr, 'writes=1 lines in the first=3');
+    // The three lines span two turns of the event loop; they share the write only if those turns take less than
+    // the 10 ms the first line waits. On a loaded 2-core host a process can be descheduled for longer than that,
+    // so a run where they took 5 ms or more says nothing and is run again (up to 5 times); the last is asserted.
+    let result = '';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { stderr } = run(`
+        const t0 = performance.now();
+        logger.info({ n: 0 }, 'first');
+        await new Promise((r) => setImmediate(r));
+        logger.info({ n: 1 }, 'next turn');
+        await new Promise((r) => setImmediate(r));
+        logger.info({ n: 2 }, 'the turn after');
+        const spent = performance.now() - t0;
+        await globalThis.written;
+        process.stderr.write(JSON.stringify({ spent, result: 'writes=' + globalThis.writes + ' lines in the first=' + globalThis.firstLines }));
+      `);
+      const out = JSON.parse(stderr) as { spent: number; result: string };
+      result = out.result;
+      if (out.spent < 5) break;
+    }
+    assert.equal(result, 'writes=1 lines in the first=3');
   });
 
   it('writes what is still pending when the process exits at once', () => {
