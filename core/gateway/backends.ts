@@ -2,7 +2,7 @@
 import { a2aBackendDefinition } from '../backends/a2a/index.ts';
 import { directBackendDefinition } from '../backends/direct/index.ts';
 import { hostBackendDefinition } from '../backends/http/index.ts';
-import { mcpBackendDefinition } from '../backends/mcp/index.ts';
+import { builtinMcpTargetKinds, createMcpBackendDefinition, mcpBackendDefinition, type McpTargetKind } from '../backends/mcp/index.ts';
 import type { BackendDefinition } from '../backends/types.ts';
 
 /**
@@ -10,3 +10,13 @@ import type { BackendDefinition } from '../backends/types.ts';
  * (`createGateway(config, { backends })`). `direct` is the kind of a route with no backend entry.
  */
 export const builtinBackends: readonly BackendDefinition<any>[] = Object.freeze([hostBackendDefinition, mcpBackendDefinition, a2aBackendDefinition, directBackendDefinition]);
+
+/**
+ * The built-in backend kinds of a gateway that adds MCP target kinds (`createGateway(config, { mcpTargetKinds })`):
+ * its `mcp` kind accepts them beside the built-in target kinds, for this gateway only.
+ */
+export function builtinBackendsWith(mcpTargetKinds: readonly McpTargetKind[]): readonly BackendDefinition<any>[] {
+  if (mcpTargetKinds.length === 0) return builtinBackends;
+  const mcp = createMcpBackendDefinition([...builtinMcpTargetKinds, ...mcpTargetKinds]);
+  return Object.freeze(builtinBackends.map((b) => (b === mcpBackendDefinition ? mcp : b)));
+}
