@@ -1,6 +1,5 @@
 import { array, boolean, literal, number, object, string, type Schema } from '../../schema/index.ts';
 import { refineToolNames, targetToolsSchema, toolSearchSchema, toolsetsSchema } from './tools/schema.ts';
-import { builtinMcpTargetKinds } from './upstream/builtin-targets.ts';
 import type { McpTargetKind } from './upstream/target-kind.ts';
 
 /** One target entry: its name, exactly one kind's key with that kind's options, and the settings every target has. */
@@ -53,6 +52,3 @@ export function mcpBackendSchemaOf(kinds: readonly McpTargetKind[]): Schema {
     },
   );
 }
-
-/** The schema of an `mcp` backend entry with the built-in target kinds. */
-export const mcpBackendSchema = mcpBackendSchemaOf(builtinMcpTargetKinds);
