@@ -2,7 +2,7 @@
 import { a2aBackendDefinition, a2aTelemetry } from '../backends/a2a/index.ts';
 import { directBackendDefinition } from '../backends/direct/index.ts';
 import { hostBackendDefinition } from '../backends/http/index.ts';
-import { mcpBackendDefinition, mcpTelemetry } from '../backends/mcp/index.ts';
+import { builtinMcpTargetKinds, createMcpBackendDefinition, mcpBackendDefinition, mcpTelemetry, type McpTargetKind } from '../backends/mcp/index.ts';
 import type { BackendDefinition } from '../backends/types.ts';
 import { registerProtocolTelemetry } from '../telemetry/index.ts';
 
@@ -16,3 +16,13 @@ export const builtinBackends: readonly BackendDefinition<any>[] = Object.freeze(
 // in this order: the metrics subscriber creates their series in it. A plugged-in protocol brings its own with
 // `registerMessageProtocol({ name, stepOf, telemetry })`.
 for (const descriptor of [mcpTelemetry, a2aTelemetry]) registerProtocolTelemetry(descriptor);
+
+/**
+ * The built-in backend kinds of a gateway that adds MCP target kinds (`createGateway(config, { mcpTargetKinds })`):
+ * its `mcp` kind accepts them beside the built-in target kinds, for this gateway only.
+ */
+export function builtinBackendsWith(mcpTargetKinds: readonly McpTargetKind[]): readonly BackendDefinition<any>[] {
+  if (mcpTargetKinds.length === 0) return builtinBackends;
+  const mcp = createMcpBackendDefinition([...builtinMcpTargetKinds, ...mcpTargetKinds]);
+  return Object.freeze(builtinBackends.map((b) => (b === mcpBackendDefinition ? mcp : b)));
+}

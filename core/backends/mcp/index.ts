@@ -13,14 +13,17 @@ import { ModernSessions } from './serve/modern-sessions.ts';
 import { WarmPool, warmPoolSizing } from './upstream/pool.ts';
 import { SharedStdio } from './upstream/shared.ts';
 import { attachRemoteUpstream } from './upstream/transport.ts';
-import { npxAutoInstalls, npxPackage } from './upstream/npx.ts';
 import type { RouteUpstream } from '../../upstream/index.ts';
 import { TargetLauncher } from './upstream/processes.ts';
-import type { OpenApiService } from './upstream/openapi/index.ts';
+import { builtinMcpTargetKinds } from './upstream/builtin-targets.ts';
+import { targetKindOf, targetOptions, type McpTargetKind } from './upstream/target-kind.ts';
 import { stateKey, type StateStore } from '../../state/index.ts';
 import type { ToolGovernance } from './tools/index.ts';
-// The kind's definition, listed by the composition root (core/gateway/backends.ts).
-export { mcpBackendDefinition } from './backend.ts';
+// The kind's definition, listed by the composition root (core/gateway/backends.ts), and its target kinds.
+export { createMcpBackendDefinition, mcpBackendDefinition } from './backend.ts';
+export { builtinMcpTargetKinds } from './upstream/builtin-targets.ts';
+export { mcpTargetKinds, type McpProcessSettings, type McpTargetContext, type McpTargetKind, type McpTargetLoadContext, type McpTargetsLoaded } from './upstream/target-kind.ts';
+export type { UpstreamTransport } from './upstream/transport.ts';
 export { mcpTelemetry } from './telemetry.ts';
 
 const SESSION_STORE = stateKey<SessionStore>('mcp.sessionStore');
@@ -68,8 +71,10 @@ export interface McpBackendOptions {
    * loopback `Host` names only (DNS-rebinding protection); when absent, each request's client address stands for it.
    */
   bindAddress?: string;
-  /** The loaded APIs of the route's OpenAPI targets, by target name (see `attachOpenApiTargets`). */
-  openapi?: ReadonlyMap<string, OpenApiService>;
+  /** The target kinds the route's targets are of. @default builtinMcpTargetKinds */
+  targetKinds?: readonly McpTargetKind[];
+  /** What the targets' kinds loaded for them (`McpTargetKind.load`: an OpenAPI target's API), by target name. */
+  loaded?: ReadonlyMap<string, unknown>;
   /** The route's tool governance, compiled at load (`createToolGovernance`). */
   tools?: ToolGovernance;
 }
@@ -93,8 +98,10 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const timeoutMs = config.requestTimeoutMs ?? MCP_DEFAULTS.requestTimeoutMs;
   const idleMs = config.sessionIdleTimeoutMs ?? MCP_DEFAULTS.sessionIdleTimeoutMs;
   const byName = new Map(targets.map((t) => [t.name, t]));
-  const remote = attachRemoteUpstream(targets, options.upstream, options.state, options.scope);
-  const transportEnv = (target: string) => ({
+  const kinds = options.targetKinds ?? builtinMcpTargetKinds;
+  const remote = attachRemoteUpstream(kinds, targets, options.upstream, options.state, options.scope);
+  const transportEnv = (target: string, kind: McpTargetKind) => ({
+    kind,
     baseDir: options.baseDir ?? process.cwd(),
     onStderr: (line: string) => logger.debug({ route: route.name, target, stderr: line }, 'MCP target stderr'),
     onTransportError: (err: Error) => {
@@ -103,8 +110,8 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
       if (typeof code === 'string' && code.startsWith('PCL_ERR_')) logger.warn({ route: route.name, target, code, err: err.message }, 'MCP target sent what is not MCP');
       else logger.warn({ route: route.name, target, err: err.message }, 'MCP target transport error');
     },
-    upstream: remote?.dispatcher,
-    openapi: options.openapi,
+    upstream: kind.remote ? remote?.dispatcher : undefined,
+    loaded: options.loaded?.get(target),
     maxMessageBytes: config.maxUpstreamMessageBytes ?? MCP_DEFAULTS.maxUpstreamMessageBytes,
   });
   const stateless = config.statefulMode === 'stateless';
@@ -119,19 +126,21 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const pools = new Map<string, WarmPool>();
   const shared = new Map<string, SharedStdio>();
   for (const t of targets) {
-    if (t.stdio && npxAutoInstalls(t.stdio)) {
-      logger.info({ route: route.name, target: t.name, package: npxPackage(t.stdio.args ?? []) }, 'npx target: the package is fetched from the npm registry when it is not installed (npm_config_yes=true, as a terminal user answers npx\'s prompt; autoInstall: false turns this off)');
-    }
-    const budget = t.stdio ? store.processBudget(t.name, t.stdio.maxProcesses ?? MCP_DEFAULTS.maxProcesses) : undefined;
-    const launcher = new TargetLauncher({ route: route.name, target: t, env: transportEnv(t.name), timeoutMs: t.requestTimeoutMs ?? timeoutMs, budget, logger });
+    const kind = targetKindOf(kinds, t);
+    const settings = targetOptions(kind, t);
+    kind.announce?.(settings, { route: route.name, target: t.name, logger });
+    // A kind whose connections are processes: counted against maxProcesses, pooled warm, or one shared process.
+    const processes = kind.processes?.(settings);
+    const budget = processes ? store.processBudget(t.name, processes.maxProcesses ?? MCP_DEFAULTS.maxProcesses) : undefined;
+    const launcher = new TargetLauncher({ route: route.name, target: t, env: transportEnv(t.name, kind), timeoutMs: t.requestTimeoutMs ?? timeoutMs, budget, logger });
     launchers.set(t.name, launcher);
-    if (t.stdio?.shared) {
+    if (processes?.shared) {
       shared.set(t.name, new SharedStdio(launcher, logger));
       continue;
     }
     // The pool grows under a burst of new sessions (by default up to DEFAULT_WARM_POOL_MAX, never past the process
     // limit) and shrinks back when sessions stop coming: a client opening sessions in a row is served from it.
-    const sizing = t.stdio ? warmPoolSizing(t.stdio, MCP_DEFAULTS) : undefined;
+    const sizing = processes ? warmPoolSizing(processes, MCP_DEFAULTS) : undefined;
     if (sizing && sizing.min > 0) pools.set(t.name, new WarmPool(launcher, sizing, logger));
   }
   const sessionEnv: SessionEnv = {

@@ -1,7 +1,8 @@
 import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { isJsonRpcMessage, isNotification, isRequest, isResponse, RpcErrors, RpcFailure, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../../../protocol/jsonrpc.ts';
 import type { ResumableTarget } from '../../../replica/index.ts';
-import { createTransport, targetKind, type TargetKind, type TransportEnv, type UpstreamTransport } from './transport.ts';
+import { createTransport, type TransportEnv, type UpstreamTransport } from './transport.ts';
+import type { McpTargetKind } from './target-kind.ts';
 import { failedAnswer, UpstreamProtocolError } from './upstream-answer.ts';
 import { ModernEraTransport, refusedAsModern } from './modern.ts';
 import { MODERN_VERSIONS } from '../era.ts';
@@ -90,7 +91,7 @@ function probedLegacy(target: McpTarget): boolean {
 
 export class UpstreamConnection implements TargetConnection {
   readonly target: string;
-  readonly kind: TargetKind;
+  readonly kind: McpTargetKind;
   init!: ServerInit;
   handlers?: ConnectionHandlers;
   closed = false;
@@ -111,7 +112,7 @@ export class UpstreamConnection implements TargetConnection {
   constructor(config: McpTarget, env: TransportEnv, clientInit: ClientInit, timeoutMs: number) {
     this.ended = new Promise((r) => (this.markEnded = r));
     this.target = config.name;
-    this.kind = targetKind(config);
+    this.kind = env.kind;
     this.config = config;
     this.env = env;
     this.clientInit = clientInit;
@@ -141,7 +142,7 @@ export class UpstreamConnection implements TargetConnection {
 
   /**
    * Takes over an upstream session another replica opened, with no `initialize`: `init` is what the target
-   * answered then (carried in the session id). Streamable HTTP and OpenAPI targets only.
+   * answered then (carried in the session id). Kinds that are `resumable` only.
    */
   resume(init: ServerInit, sessionId: string | undefined): void {
     this.transport = this.attach(createTransport(this.config, this.env));
@@ -151,7 +152,7 @@ export class UpstreamConnection implements TargetConnection {
   }
 
   portable(): ResumableTarget | undefined {
-    if ((this.kind !== 'mcp' && this.kind !== 'openapi') || !this.init) return undefined;
+    if (!this.kind.resumable || !this.init) return undefined;
     // A 2026-07-28-only target is spoken to through the era wrapper, which another replica would have to rebuild from
     // a discovery of its own: such a session stays with its owner (forwarded), like a stdio one.
     if (this.transport instanceof ModernEraTransport) return undefined;
@@ -176,7 +177,7 @@ export class UpstreamConnection implements TargetConnection {
   private async handshake(): Promise<void> {
     const timeoutMs = Math.max(this.timeoutMs, MIN_STARTUP_MS);
     let result: ServerInit | undefined;
-    if (this.clientInit.era === 'modern' && this.kind === 'mcp' && !probedLegacy(this.config)) {
+    if (this.clientInit.era === 'modern' && this.kind.eraProbe && !probedLegacy(this.config)) {
       // Probe: a target that answers server/discover with a modern version is spoken to in that era.
       const probed = this.transport;
       this.transport = this.attach(new ModernEraTransport(probed, this.clientInit, MODERN_VERSIONS[0]));
@@ -240,7 +241,7 @@ export class UpstreamConnection implements TargetConnection {
       await this.transport.send(message);
     } catch (err) {
       // A 2026-07-28 target has no session to forget (its 404 is an unknown method, answered as such).
-      if (this.kind !== 'mcp' || this.transport instanceof ModernEraTransport || (err as { code?: number }).code !== 404 || (message as JsonRpcRequest).method === 'initialize') throw err;
+      if (!this.kind.reinitializeOn404 || this.transport instanceof ModernEraTransport || (err as { code?: number }).code !== 404 || (message as JsonRpcRequest).method === 'initialize') throw err;
       this.reinit ??= this.reopen().finally(() => {
         this.reinit = undefined;
       });

@@ -5,6 +5,8 @@ import { type Logger, processChannel, publish } from '../../../telemetry/index.t
 import type { ResumableTarget } from '../../../replica/index.ts';
 import { connectTarget, UpstreamConnection, type ClientInit } from './connection.ts';
 import type { TransportEnv } from './transport.ts';
+import { builtinMcpTargetKinds } from './builtin-targets.ts';
+import { targetKindOf, type McpTargetKind } from './target-kind.ts';
 
 /**
  * The running processes of one stdio target of one route, pooled and in sessions together. It lives with the
@@ -56,21 +58,22 @@ export class TargetLauncher {
   private readonly budget: ProcessBudget | undefined;
   private readonly logger: Logger;
 
-  constructor(options: { route: string; target: McpTarget; env: TransportEnv; timeoutMs: number; budget?: ProcessBudget; logger: Logger }) {
+  /** `env.kind`: the target's kind, by default the built-in one its key names. */
+  constructor(options: { route: string; target: McpTarget; env: Omit<TransportEnv, 'kind'> & { kind?: McpTargetKind }; timeoutMs: number; budget?: ProcessBudget; logger: Logger }) {
     this.route = options.route;
     this.target = options.target;
-    this.env = options.env;
+    this.env = { ...options.env, kind: options.env.kind ?? targetKindOf(builtinMcpTargetKinds, options.target) };
     this.timeoutMs = options.timeoutMs;
     this.budget = options.budget;
     this.logger = options.logger;
   }
 
-  /** Whether a new process would be over the target's `stdio.maxProcesses`. */
+  /** Whether a new process would be over the target's `maxProcesses` (e.g. `stdio.maxProcesses`). */
   get full(): boolean {
     return this.budget?.full ?? false;
   }
 
-  /** Connects to the target; a stdio target at its process limit throws PCL_ERR_MCP_PROCESS_LIMIT. */
+  /** Connects to the target; a target at its process limit throws PCL_ERR_MCP_PROCESS_LIMIT. */
   async open(init: ClientInit, pooled: boolean, clientHeaders?: () => Readonly<IncomingHttpHeaders> | undefined): Promise<UpstreamConnection> {
     const budget = this.budget;
     if (!budget) {
@@ -79,7 +82,7 @@ export class TargetLauncher {
       return connectTarget(this.target, bound ? { ...this.env, upstream: bound } : this.env, init, this.timeoutMs);
     }
     if (!budget.reserve()) {
-      const message = `route "${this.route}": target "${this.target.name}" already runs ${budget.limit} processes (stdio.maxProcesses): no session can start another until one ends`;
+      const message = `route "${this.route}": target "${this.target.name}" already runs ${budget.limit} processes (${this.env.kind.key}.maxProcesses): no session can start another until one ends`;
       if (!pooled) this.logger.warn({ route: this.route, target: this.target.name, limit: budget.limit, code: ErrorCodes.MCP_PROCESS_LIMIT }, 'MCP process limit reached');
       throw new GatewayError(ErrorCodes.MCP_PROCESS_LIMIT, message);
     }

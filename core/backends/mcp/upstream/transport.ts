@@ -1,17 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { resolve as resolvePath } from 'node:path';
 import { Dispatcher } from 'undici';
-import type { McpRemoteTarget, McpTarget } from '../../../../sdk-types/config.ts';
+import type { McpTarget } from '../../../../sdk-types/config.ts';
 import { stateKey, type StateStore } from '../../../state/index.ts';
 import type { RouteUpstream } from '../../../upstream/index.ts';
 import type { JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
-import { safeEnvironment, StdioTransport } from './stdio.ts';
-import { npxEnvironment } from './npx.ts';
-import { sharedRemoteAgent, StreamableHttpTransport } from './streamable-http.ts';
-import { LegacySseTransport } from './legacy-sse.ts';
-import { OpenApiTransport, type OpenApiService } from './openapi/index.ts';
+import { sharedRemoteAgent } from './streamable-http.ts';
+import { targetKindOf, targetOptions, type McpTargetKind } from './target-kind.ts';
 
-/** What a target's transport does for its connection (stdio, streamable HTTP, legacy SSE and OpenAPI: all ours). */
+/** What a target's transport does for its connection: each target kind's `create` makes one (target-kind.ts). */
 export interface UpstreamTransport {
   start(): Promise<void>;
   /** `headers`: HTTP headers a remote transport sends with this message (2026-07-28 `Mcp-Param-*`). */
@@ -31,21 +27,9 @@ export interface UpstreamTransport {
   close(keep?: boolean): Promise<void>;
 }
 
-export type TargetKind = 'stdio' | 'sse' | 'mcp' | 'openapi';
-
-export function targetKind(target: McpTarget): TargetKind {
-  return target.stdio ? 'stdio' : target.sse ? 'sse' : target.openapi ? 'openapi' : 'mcp';
-}
-
-/** A target's URL: its `url`, else built from `host`, `port` and `path` (over `https` when the route has backend TLS). */
-export function remoteUrl(remote: McpRemoteTarget, kind: 'sse' | 'mcp', tls = false): URL {
-  if (remote.url) return new URL(remote.url);
-  const host = remote.host!.includes(':') && !remote.host!.startsWith('[') ? `[${remote.host}]` : remote.host!;
-  const port = remote.port ?? (tls ? 443 : 80);
-  return new URL(`${tls ? 'https' : 'http'}://${host}:${port}${remote.path ?? (kind === 'sse' ? '/sse' : '/mcp')}`);
-}
-
 export interface TransportEnv {
+  /** The target's kind (target-kind.ts). */
+  kind: McpTargetKind;
   baseDir: string;
   onStderr?: (line: string) => void;
   /** What a transport reports without failing a call by it: a target that sent something that is not MCP. */
@@ -57,8 +41,8 @@ export interface TransportEnv {
   upstream?: UpstreamDispatcher;
   /** Remote targets: most bytes of one SSE event or JSON body (the backend's `maxUpstreamMessageBytes`). */
   maxMessageBytes?: number;
-  /** OpenAPI targets: each one's loaded API, by target name. */
-  openapi?: ReadonlyMap<string, OpenApiService>;
+  /** What the target's kind loaded for it (`McpTargetKind.load`), e.g. an OpenAPI target's API. */
+  loaded?: unknown;
 }
 
 /**
@@ -159,12 +143,13 @@ const REMOTE_UPSTREAM = stateKey<RemoteUpstream>('mcp.remoteUpstream');
  * remote target.
  */
 export function attachRemoteUpstream(
+  kinds: readonly McpTargetKind[],
   targets: readonly McpTarget[],
   upstream: RouteUpstream | undefined,
   state: StateStore,
   scope: string,
 ): { dispatcher: RemoteUpstream; release(): void } | undefined {
-  if (!upstream || targets.every((t) => t.stdio)) return undefined;
+  if (!upstream || targets.every((t) => !targetKindOf(kinds, t).remote)) return undefined;
   const dispatcher = state.getOrCreate(REMOTE_UPSTREAM, scope, () => new RemoteUpstream());
   const remove = dispatcher.use({ dispatcher: upstream.compose({ shared: sharedRemoteAgent }), tls: upstream.tls });
   return {
@@ -175,25 +160,8 @@ export function attachRemoteUpstream(
   };
 }
 
+/** A new transport for one connection to `target`, made by its kind. */
 export function createTransport(target: McpTarget, env: TransportEnv): UpstreamTransport {
-  if (target.stdio) {
-    const s = target.stdio;
-    return new StdioTransport({
-      cmd: s.cmd,
-      args: s.args ?? [],
-      env: { ...safeEnvironment(s.env, s.inheritEnv), ...npxEnvironment(s) },
-      cwd: s.cwd ? resolvePath(env.baseDir, s.cwd) : env.baseDir,
-      onStderr: env.onStderr,
-    });
-  }
-  if (target.openapi) {
-    const service = env.openapi?.get(target.name);
-    if (!service) throw new Error(`OpenAPI target "${target.name}" has no loaded API`);
-    return new OpenApiTransport(service, env.upstream ?? sharedRemoteAgent, target.name);
-  }
-  const kind = target.sse ? 'sse' : 'mcp';
-  const remote = (target.sse ?? target.mcp)!;
-  const url = remoteUrl(remote, kind, env.upstream?.tls);
-  const options = { target: target.name, headers: { ...remote.headers }, dispatcher: env.upstream, maxMessageBytes: env.maxMessageBytes };
-  return kind === 'mcp' ? new StreamableHttpTransport(url, options) : new LegacySseTransport(url, options);
+  const { kind, ...ctx } = env;
+  return kind.create(targetOptions(kind, target), { ...ctx, target: target.name });
 }
