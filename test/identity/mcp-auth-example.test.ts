@@ -12,7 +12,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as StreamableHTTPClie
 import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { startKeycloakStandIn, startSpecCompliantIdp, type Idp } from '../../examples/mcp-authentication/idp.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
 import { EXAMPLE_CONFIG, logIn, logInForCallback, MemoryOAuthClient, startAgentgatewayExample, type RunningExample } from './mcp-auth-flow.ts';
 
 const USER = { username: 'testuser', password: 'testpass' };
@@ -24,10 +24,15 @@ describe('examples/mcp-authentication/agentgateway/config.yaml: scenarios A and 
   const clients: Client[] = [];
 
   before(async () => {
-    const gateway = await freePort();
-    idp = await startSpecCompliantIdp({ port: 0, issuerHost: 'localhost', resources: [`http://localhost:${gateway}/stdio/mcp`, `http://localhost:${gateway}/remote/mcp`] });
-    keycloak = await startKeycloakStandIn({ port: 0, issuerHost: 'localhost' });
-    example = await startAgentgatewayExample({ gateway, idp: idp.port, keycloak: keycloak.port });
+    // The config names the gateway's origin (its resources), so the gateway's port is chosen before it starts.
+    await withHeldPortRetry(async (gateway) => {
+      idp = await startSpecCompliantIdp({ port: 0, issuerHost: 'localhost', resources: [`http://localhost:${gateway}/stdio/mcp`, `http://localhost:${gateway}/remote/mcp`] });
+      keycloak = await startKeycloakStandIn({ port: 0, issuerHost: 'localhost' });
+      example = await startAgentgatewayExample({ gateway, idp: idp.port, keycloak: keycloak.port }).catch(async (error) => {
+        await Promise.all([idp.close(), keycloak.close()]);
+        throw error;
+      });
+    });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
@@ -131,10 +136,14 @@ describe('examples/mcp-authentication/agentgateway/config.yaml with the v2 SDK c
   const clients: ClientV2[] = [];
 
   before(async () => {
-    const gateway = await freePort();
-    idp = await startSpecCompliantIdp({ port: 0, issuerHost: 'localhost', resources: [`http://localhost:${gateway}/stdio/mcp`] });
-    keycloak = await startKeycloakStandIn({ port: 0, issuerHost: 'localhost' });
-    example = await startAgentgatewayExample({ gateway, idp: idp.port, keycloak: keycloak.port });
+    await withHeldPortRetry(async (gateway) => {
+      idp = await startSpecCompliantIdp({ port: 0, issuerHost: 'localhost', resources: [`http://localhost:${gateway}/stdio/mcp`] });
+      keycloak = await startKeycloakStandIn({ port: 0, issuerHost: 'localhost' });
+      example = await startAgentgatewayExample({ gateway, idp: idp.port, keycloak: keycloak.port }).catch(async (error) => {
+        await Promise.all([idp.close(), keycloak.close()]);
+        throw error;
+      });
+    });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));

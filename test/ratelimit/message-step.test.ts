@@ -11,7 +11,7 @@ import { rateLimit } from '../../policies/rate-limit/index.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import type { RateLimitPolicy } from '../../sdk-types/rate-limit.ts';
 import { LogCapture } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { portBelowEphemeralRange } from '../helpers/held-ports.ts';
 
 /**
  * The policy's protocol-independent message step, driven with the message contexts a protocol backend builds: A2A
@@ -92,7 +92,7 @@ describe('rateLimit message step', () => {
   });
 
   it('an unreachable Redis: failClosed refuses a message with a JSON-RPC error, failOpen decides in this process', async () => {
-    const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
+    const url = `redis://127.0.0.1:${await portBelowEphemeralRange()}`; // nothing listens there
     const limits: RateLimitPolicy['limits'] = [{ name: 'calls', scope: 'message', key: ['subject'], rate: { limit: 1, windowMs: 3_600_000 } }];
     const started = Date.now();
     const closed = await build({ limits, store: { redis: { url } }, failureMode: 'failClosed' });
