@@ -1,4 +1,4 @@
-// agentgateway's examples/mcp-authentication/config.yaml (here agentgateway/config.yaml), unchanged but for its ports, run end to end: the SDK's
+// agentgateway's examples/mcp-authentication/config.yaml (here agentgateway/config.yaml), unchanged but for its ports (and npx: see mcp-auth-flow.ts), run end to end: the SDK's
 // OAuth client discovers the metadata through the gateway, registers, the user logs in at the identity provider,
 // the client gets a token and calls a tool of server-everything (a real stdio process) behind the gateway.
 // Scenario A: a spec-compliant authorization server (oidc-provider). Scenario C: Keycloak, played by a stand-in
