@@ -159,3 +159,17 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 8000
   }
   throw new Error(`condition not met within ${timeoutMs} ms`);
 }
+
+/**
+ * Waits for something to happen (a log line, an event, a counter), checking `cond` every `intervalMs` (default 10)
+ * until it holds; throws after `timeoutMs` (default 10 s), naming `what`. Use it instead of a fixed sleep.
+ */
+export async function until(cond: () => boolean | Promise<boolean>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
+  }
+}
