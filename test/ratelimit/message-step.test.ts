@@ -10,7 +10,7 @@ import { createLogger } from '../../core/telemetry/index.ts';
 import { rateLimit } from '../../policies/rate-limit/index.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import type { RateLimitPolicy } from '../../sdk-types/rate-limit.ts';
-import { LogCapture } from '../helpers/gateway.ts';
+import { LogCapture, until } from '../helpers/gateway.ts';
 import { portBelowEphemeralRange } from '../helpers/held-ports.ts';
 
 /**
@@ -108,5 +108,20 @@ describe('rateLimit message step', () => {
     instances.push(open);
     assert.equal(await run(open, a2a('alice', 'message/send')), 'passed');
     assert.equal(((await run(open, a2a('alice', 'message/send'))) as RpcFailure).code, -32083, 'the local fallback limit applies');
+  });
+
+  it('once closed, a policy whose Redis never answered leaves no client timer to hold the process up', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const url = `redis://127.0.0.1:${await portBelowEphemeralRange()}`; // nothing listens there
+    const instance = await build({ limits: [{ name: 'calls', scope: 'message', key: ['subject'], rate: { limit: 1, windowMs: 3_600_000 } }], store: { redis: { url } }, failureMode: 'failOpen' });
+    assert.equal(await run(instance, a2a('alice', 'message/send')), 'passed');
+    // Known down, its refused socket closed: the client waits to try again.
+    await logs.waitFor((l) => l.msg === 'rate-limit store (Redis) is unreachable: the failure mode decides until it is back' && l.store === url);
+    await until(() => !process.getActiveResourcesInfo().includes('ConnectWrap'), { what: 'the refused connection to close' });
+    await instance.close!();
+    // ioredis waits disconnectTimeout (2 s by default) for a socket that already closed: a gateway (or a reload)
+    // that drops the store kept its process up that long.
+    await until(() => timers() <= before, { timeoutMs: 1000, what: "the Redis client's timers to end" });
   });
 });
