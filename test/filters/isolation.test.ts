@@ -112,7 +112,7 @@ describe('filter isolation: nothing a filter does stops the gateway', () => {
       if (exp === 20) {
         // Small enough to fit: the filter answers normally.
         const res = await send(`${gw.url()}/bombs?kind=array-fill&n=${2 ** exp}`);
-        assert.equal(res.status, 200);
+        assert.equal(res.status, 200, res.text);
         assert.deepEqual(res.json(), { length: 2 ** 20 });
         return;
       }
