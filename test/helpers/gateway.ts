@@ -173,3 +173,11 @@ export async function until(cond: () => boolean | Promise<boolean>, opts: { time
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
   }
 }
+
+/**
+ * For `withHeldPortRetry` around a gateway started on a chosen port: the gateway reports a taken port as
+ * `binds[0].port 127.0.0.1:N is already in use (...)`, which the default test (EADDRINUSE, "address in use") misses.
+ */
+export function isGatewayPortClash(error: unknown): boolean {
+  return /already in use|EADDRINUSE/i.test(String((error as Error)?.message ?? error));
+}

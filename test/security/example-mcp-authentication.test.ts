@@ -8,7 +8,7 @@ import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { DEMO_AGENTS, startAuthServer, type AuthServer } from '../../examples/mcp-authentication/auth-server.ts';
 import { examplePath } from '../helpers/examples.ts';
-import { LogCapture } from '../helpers/gateway.ts';
+import { isGatewayPortClash, LogCapture } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
 
 const OTHER_RESOURCE = 'http://other.invalid/mcp';
@@ -38,7 +38,7 @@ describe('examples/mcp-authentication/: OAuth resource server with a real oidc-p
         logger: createLogger({ level: 'debug', destination: logs.stream }),
         transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } } } }),
       });
-    });
+    }, { isPortClash: isGatewayPortClash });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
