@@ -5,6 +5,7 @@ import { CHANNELS, type SandboxEvent } from '../../core/telemetry/index.ts';
 import { sandboxHosts } from '../../core/sandbox/index.ts';
 import { echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
 import { filterFixture, filterRoute } from '../helpers/filters.ts';
+import { cpuMs, spinning } from '../helpers/process-cpu.ts';
 
 const fixture = filterFixture;
 const route = filterRoute;
@@ -166,8 +167,8 @@ describe('filter isolation: nothing a filter does stops the gateway', () => {
       // Let a 1.5 s call start, then kill the process that runs it.
       const victim = send(`${gw.url()}/slow?kind=spin&n=1500`);
       await until(() => runs().length === 1, 5000);
-      await new Promise((r) => setTimeout(r, 300));
       const pids = runs().map((h) => h.pid);
+      await spinning(pids[0], cpuMs(pids[0]));
       for (const pid of pids) process.kill(pid, 'SIGKILL');
       const res = await victim;
       assert.equal(res.status, 500, res.text);
