@@ -49,7 +49,7 @@ describe('rateLimit on MCP messages', () => {
                 ],
               },
             },
-            backends: [{ mcp: { targets: [fixtureStdio('a', 'rl-mcp')] } }],
+            backends: [{ mcp: { targets: [fixtureStdio('a', 'rl-mcp', { warmPool: 0 })] } }],
           },
         ],
         MCP_TEST_EXTRA,

@@ -42,7 +42,7 @@ describe('MCP requests (pending answers and SSE streams) in flight are capped pe
 
   before(async () => {
     messageChannel.start.subscribe(onStart);
-    gw = await startTestGateway(simpleConfig([{ ...mcpRoute([fixtureStdio('a')], { maxRequestsPerSession: 3, maxRequestsPerIdentity: 5 }), matches: [{ path: { pathPrefix: '/mcp' } }] }], MCP_TEST_EXTRA));
+    gw = await startTestGateway(simpleConfig([{ ...mcpRoute([fixtureStdio('a', 'untagged', { warmPool: 0 })], { maxRequestsPerSession: 3, maxRequestsPerIdentity: 5 }), matches: [{ path: { pathPrefix: '/mcp' } }] }], MCP_TEST_EXTRA));
   });
   after(async () => {
     messageChannel.start.unsubscribe(onStart);
