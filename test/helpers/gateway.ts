@@ -181,3 +181,20 @@ export async function until(cond: () => boolean | Promise<boolean>, opts: { time
 export function isGatewayPortClash(error: unknown): boolean {
   return /already in use|EADDRINUSE/i.test(String((error as Error)?.message ?? error));
 }
+
+/**
+ * A loaded config (startPortcullis's `transform`) whose stdio MCP targets keep no warm pool: one process per session,
+ * started when it opens. For tests of examples that do not test the pool, which doubles while sessions open faster
+ * than a process starts (a few sessions in a row started several processes each).
+ */
+export function withoutWarmPool<T extends { config: { binds: readonly unknown[] } }>(loaded: T): T {
+  const backend = (b: any) =>
+    b.kind === 'mcp' && Array.isArray(b.config?.targets)
+      ? { ...b, config: { ...b.config, targets: b.config.targets.map((t: any) => (t.stdio ? { ...t, stdio: { ...t.stdio, warmPool: 0 } } : t)) } }
+      : b;
+  const binds = (loaded.config.binds as any[]).map((bind) => ({
+    ...bind,
+    listeners: bind.listeners.map((l: any) => ({ ...l, routes: l.routes.map((r: any) => ({ ...r, backends: r.backends.map(backend) })) })),
+  }));
+  return { ...loaded, config: { ...loaded.config, binds } };
+}

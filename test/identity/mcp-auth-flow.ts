@@ -9,7 +9,7 @@ import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } fr
 import { startPortcullis, type RunningGateway } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
-import { LogCapture } from '../helpers/gateway.ts';
+import { LogCapture, withoutWarmPool } from '../helpers/gateway.ts';
 
 const SERVER_EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 
@@ -130,7 +130,7 @@ export async function startAgentgatewayExample(ports: { gateway: number; idp: nu
     policies: builtinPolicies,
     watch: false,
     logger: createLogger({ level: 'debug', destination: logs.stream }),
-    transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } }, shutdown: { drainTimeoutMs: 500 } } }),
+    transform: (loaded) => withoutWarmPool({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } }, shutdown: { drainTimeoutMs: 500 } } }),
   });
   return { running, logs, origin: `http://localhost:${ports.gateway}`, close: () => running.close() };
 }

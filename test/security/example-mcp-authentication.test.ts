@@ -8,7 +8,7 @@ import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { DEMO_AGENTS, startAuthServer, type AuthServer } from '../../examples/mcp-authentication/auth-server.ts';
 import { examplePath } from '../helpers/examples.ts';
-import { isGatewayPortClash, LogCapture } from '../helpers/gateway.ts';
+import { isGatewayPortClash, LogCapture, withoutWarmPool } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
 
 const OTHER_RESOURCE = 'http://other.invalid/mcp';
@@ -36,7 +36,7 @@ describe('examples/mcp-authentication/: OAuth resource server with a real oidc-p
         policies: builtinPolicies,
         watch: false,
         logger: createLogger({ level: 'debug', destination: logs.stream }),
-        transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } } } }),
+        transform: (loaded) => withoutWarmPool({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } } } }),
       });
     }, { isPortClash: isGatewayPortClash });
   });
