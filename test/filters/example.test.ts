@@ -10,7 +10,7 @@ describe("examples/filters: custom filters and the PII filter, as the README run
   let gw: Awaited<ReturnType<typeof startExample>>;
   let client: Client;
   before(async () => {
-    gw = await startExample('filters');
+    gw = await startExample('filters', { noWarmPool: true });
     client = await connectClient(`${gw.url()}/mcp`);
   });
   after(async () => {

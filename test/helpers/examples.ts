@@ -4,18 +4,19 @@ import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { startPortcullis, type RunningGateway } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
-import { LogCapture } from './gateway.ts';
+import { LogCapture, withoutWarmPool } from './gateway.ts';
 
 export const examplePath = (name: string, file = 'gateway.config.ts') => fileURLToPath(new URL(`../../examples/${name}/${file}`, import.meta.url));
 
 /**
  * Starts an example's config exactly as written, except that binds move to 127.0.0.1 port 0, admin and readiness
  * are off, the stats server is off unless `stats` names an address, and (optionally) HTTP host backends point at a test upstream
- * and A2A agents at the ones a test started.
+ * and A2A agents at the ones a test started. `noWarmPool` starts stdio MCP processes per session, without the warm
+ * pool (which grows under sessions opened in a row), for tests that do not test the pool.
  */
 export async function startExample(
   name: string,
-  options: { file?: string; upstreamHost?: string; policies?: readonly PolicyDefinition[]; stats?: string | false; a2aAgents?: Record<string, string> } = {},
+  options: { file?: string; upstreamHost?: string; policies?: readonly PolicyDefinition[]; stats?: string | false; a2aAgents?: Record<string, string>; noWarmPool?: boolean } = {},
 ): Promise<{ running: RunningGateway; logs: LogCapture; url(i?: number): string }> {
   const logs = new LogCapture();
   const transform = (loaded: LoadedConfig): LoadedConfig => {
@@ -48,7 +49,7 @@ export async function startExample(
     policies: options.policies ?? builtinPolicies,
     watch: false,
     logger: createLogger({ level: 'debug', destination: logs.stream }),
-    transform,
+    transform: options.noWarmPool ? (loaded) => withoutWarmPool(transform(loaded)) : transform,
   });
   return { running, logs, url: (i = 0) => `http://127.0.0.1:${running.gateway.ports()[i]}` };
 }

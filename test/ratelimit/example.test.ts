@@ -33,7 +33,7 @@ describe('examples/ratelimiting', () => {
   });
 
   it('gives each agent 100 requests per minute: the 101st is answered 429 with Retry-After and RateLimit headers', async () => {
-    ex = await startExample('ratelimiting');
+    ex = await startExample('ratelimiting', { noWarmPool: true });
     const hello = (key?: string) => fetch(`${ex.url()}/hello`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
     const anonymous = await hello();
     assert.equal(anonymous.status, 401);

@@ -11,7 +11,7 @@ describe("examples/authorization: per-agent MCP rules through a real MCP client"
   let ex: Awaited<ReturnType<typeof startExample>>;
   const clients: Client[] = [];
   before(async () => {
-    ex = await startExample('authorization');
+    ex = await startExample('authorization', { noWarmPool: true });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
