@@ -111,8 +111,11 @@ describe('filter isolation: nothing a filter does stops the gateway', () => {
   for (const exp of [20, 26, 28]) {
     it(`answers new Array(2^${exp}).fill() sized from the request with the filter's failure, and keeps serving`, async () => {
       if (exp === 20) {
-        // Small enough to fit: the filter answers normally.
-        const res = await send(`${gw.url()}/bombs?kind=array-fill&n=${2 ** exp}`);
+        // Small enough to fit: the filter answers normally. What is judged is the memory limit; the route's 50 ms
+        // time budget can be overrun by a loaded 2-core host descheduling the sandbox process (seen in CI-like runs),
+        // so a timeout, and only a timeout, is asked again (twice at most).
+        let res = await send(`${gw.url()}/bombs?kind=array-fill&n=${2 ** exp}`);
+        for (let i = 0; i < 2 && res.status === 500 && res.json().error?.code === 'PCL_ERR_FILTER_TIMEOUT'; i++) res = await send(`${gw.url()}/bombs?kind=array-fill&n=${2 ** exp}`);
         assert.equal(res.status, 200, res.text);
         assert.deepEqual(res.json(), { length: 2 ** 20 });
         return;
