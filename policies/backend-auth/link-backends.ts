@@ -106,7 +106,9 @@ export class RedisLinkBackend implements LinkBackend {
   constructor(url: string, prefix: string) {
     this.id = `redis ${url} ${prefix}`;
     this.prefix = prefix;
-    this.client = new (ioredis().Redis)(url, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: true });
+    // disconnectTimeout: ioredis's wait for the socket to close on disconnect, a timer left running (2 s by default)
+    // when the socket had already closed; it kept a closing gateway's process up.
+    this.client = new (ioredis().Redis)(url, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: true, disconnectTimeout: 100 });
     // Errors surface on the commands (the call fails closed); the connection retries on its own.
     this.client.on('error', () => {});
   }

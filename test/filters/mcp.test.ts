@@ -12,11 +12,11 @@ const mcp = everythingRoute;
 // The official TypeScript SDK client, through the gateway, to server-everything over stdio.
 describe('filters on MCP messages', () => {
   let gw: TestGateway;
-  const clients: Client[] = [];
-  const connect = async (route: string) => {
-    const c = await connectClient(`${gw.url()}/${route}/mcp`);
-    clients.push(c);
-    return c;
+  const clients = new Map<string, Promise<Client>>();
+  // One session per route, shared by the tests: each session starts its own server-everything process.
+  const connect = (route: string) => {
+    if (!clients.has(route)) clients.set(route, connectClient(`${gw.url()}/${route}/mcp`));
+    return clients.get(route)!;
   };
 
   before(async () => {
@@ -43,7 +43,7 @@ describe('filters on MCP messages', () => {
     );
   });
   after(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
+    await Promise.allSettled([...clients.values()].map(async (c) => (await c).close()));
     await gw?.close();
   });
 

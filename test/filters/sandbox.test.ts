@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Sandbox, SandboxError, sandboxHosts } from '../../core/sandbox/index.ts';
 import { createFrameReader, encodeResponse, RESPONSE_HEADER } from '../../core/sandbox/protocol.ts';
+import { cpuMs, spinning } from '../helpers/process-cpu.ts';
 
 const module = (body: string) => `var __pcl_module = { default: { ${body} } };`;
 const limits = { memoryLimitMb: 16, timeoutMs: 40, maxResultBytes: 64 * 1024 };
@@ -41,7 +42,7 @@ describe('sandbox (isolated-vm)', () => {
       const settled = await Promise.allSettled(calls);
       for (const [n, s] of settled.entries()) {
         if (n === 5) assert.equal(s.status === 'rejected' && (s.reason as SandboxError).kind, 'timeout');
-        else assert.deepEqual(s.status === 'fulfilled' && s.value.value, { n });
+        else assert.deepEqual(s.status === 'fulfilled' ? s.value.value : String(s.reason), { n }, `call ${n}`);
       }
       assert.equal(sb.replacements, 2);
     } finally {
@@ -73,8 +74,9 @@ describe('sandbox (isolated-vm)', () => {
     try {
       assert.equal(a.hostPid, b.hostPid);
       const shared = a.hostPid!;
+      const idle = cpuMs(shared);
       const running = a.call('onRequest', { ms: 2000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await spinning(shared, idle);
       const queued = [1, 2, 3].map((n) => b.call('onRequest', { n }));
       process.kill(shared, 'SIGKILL');
       await assert.rejects(running, (e: SandboxError) => e.kind === 'crashed' && e.message === 'onRequest crashed its sandbox process (killed by SIGKILL)');

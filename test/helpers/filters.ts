@@ -13,10 +13,13 @@ export const filterRoute = (name: string, prefix: string, filters: FilterAttachm
   backends: [{ host }],
 });
 
-/** An MCP route at `/<name>` serving server-everything over stdio, with the given policies. */
+/**
+ * An MCP route at `/<name>` serving server-everything over stdio, with the given policies. No warm pool: one process
+ * per session, started when the session opens (a pool grows under sessions opened in a row, each spare a process).
+ */
 export const everythingRoute = (name: string, policies: Record<string, unknown>) => ({
   name,
   matches: [{ path: { pathPrefix: `/${name}` } }],
   policies,
-  backends: [{ mcp: { targets: [{ name: 'everything', stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'] } }] } }],
+  backends: [{ mcp: { targets: [{ name: 'everything', stdio: { cmd: process.execPath, args: [EVERYTHING, 'stdio'], warmPool: 0 } }] } }],
 });

@@ -160,3 +160,42 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 8000
   }
   throw new Error(`condition not met within ${timeoutMs} ms`);
 }
+
+/**
+ * Waits for something to happen (a log line, an event, a counter), checking `cond` every `intervalMs` (default 10)
+ * until it holds; throws after `timeoutMs` (default 10 s), naming `what`. Use it instead of a fixed sleep.
+ */
+export async function until(cond: () => boolean | Promise<boolean>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
+  }
+}
+
+/**
+ * For `withHeldPortRetry` around a gateway started on a chosen port: the gateway reports a taken port as
+ * `binds[0].port 127.0.0.1:N is already in use (...)`, which the default test (EADDRINUSE, "address in use") misses.
+ */
+export function isGatewayPortClash(error: unknown): boolean {
+  return /already in use|EADDRINUSE/i.test(String((error as Error)?.message ?? error));
+}
+
+/**
+ * A loaded config (startPortcullis's `transform`) whose stdio MCP targets keep no warm pool: one process per session,
+ * started when it opens. For tests of examples that do not test the pool, which doubles while sessions open faster
+ * than a process starts (a few sessions in a row started several processes each).
+ */
+export function withoutWarmPool<T extends { config: { binds: readonly unknown[] } }>(loaded: T): T {
+  const backend = (b: any) =>
+    b.kind === 'mcp' && Array.isArray(b.config?.targets)
+      ? { ...b, config: { ...b.config, targets: b.config.targets.map((t: any) => (t.stdio ? { ...t, stdio: { ...t.stdio, warmPool: 0 } } : t)) } }
+      : b;
+  const binds = (loaded.config.binds as any[]).map((bind) => ({
+    ...bind,
+    listeners: bind.listeners.map((l: any) => ({ ...l, routes: l.routes.map((r: any) => ({ ...r, backends: r.backends.map(backend) })) })),
+  }));
+  return { ...loaded, config: { ...loaded.config, binds } };
+}

@@ -56,7 +56,7 @@ export async function withHeldPortRetry<T>(
   start: (port: number) => Promise<T>,
   opts: { tries?: number; host?: string; isPortClash?: (error: unknown) => boolean } = {},
 ): Promise<T> {
-  const clash = opts.isPortClash ?? ((e: unknown) => /EADDRINUSE|address already in use|address in use/i.test(String((e as Error)?.message ?? e)));
+  const clash = opts.isPortClash ?? ((e: unknown) => /EADDRINUSE|already in use|address in use/i.test(String((e as Error)?.message ?? e)));
   let last: unknown;
   for (let i = 0; i < (opts.tries ?? 3); i++) {
     try {

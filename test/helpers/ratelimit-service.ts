@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { freePort } from './mcp.ts';
+import { portsBelowEphemeralRange } from './held-ports.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,16 +31,26 @@ export interface RateLimitService {
 }
 
 /**
- * Starts the service with `config` (its YAML: `domain`, `descriptors`) on free loopback ports, counting in the Redis
+ * Starts the service with `config` (its YAML: `domain`, `descriptors`) on loopback ports below the ephemeral range, counting in the Redis
  * at `redisPort`; resolves once its gRPC port accepts a connection (bounded: 20 s).
  * `responseHeaders` turns on its own `RateLimit-*` response headers (LIMIT_RESPONSE_HEADERS_ENABLED).
  */
 export async function startRateLimitService(config: string, redisPort: number, opts: { responseHeaders?: boolean } = {}): Promise<RateLimitService> {
+  // The service must be told its three ports: below the ephemeral range, fresh ones if a parallel test took one first.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(config, redisPort, opts, await portsBelowEphemeralRange(3));
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use|EADDRINUSE/i.test(String((err as Error).message))) throw err;
+    }
+  }
+}
+
+async function startOnce(config: string, redisPort: number, opts: { responseHeaders?: boolean }, [grpcPort, httpPort, debugPort]: number[]): Promise<RateLimitService> {
   const bin = ratelimitPath();
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-rls-'));
   await mkdir(join(dir, 'rl', 'config'), { recursive: true });
   await writeFile(join(dir, 'rl', 'config', 'config.yaml'), config);
-  const [grpcPort, httpPort, debugPort] = [await freePort(), await freePort(), await freePort()];
   const child: ChildProcess = spawn(bin, [], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

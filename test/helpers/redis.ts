@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freePort } from './mcp.ts';
+import { withHeldPortRetry } from './held-ports.ts';
 
 const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p)) ?? 'redis-server';
 
@@ -18,11 +18,11 @@ export interface TestRedis {
 }
 
 /**
- * A real redis-server (Debian's package; `.ci/run` installs it) on a free loopback port, with no persistence: no
+ * A real redis-server (Debian's package; `.ci/run` installs it) on a loopback port below the ephemeral range, with no persistence: no
  * RDB snapshots, no AOF, nothing written to disk. Bounded: a server that does not say it is ready within 10 s fails.
  */
 export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort();
+  let port = 0;
   let child: ChildProcess | undefined;
   const launch = async () => {
     const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp', '--loglevel', 'notice', '--logfile', ''], {
@@ -31,7 +31,10 @@ export async function startRedis(): Promise<TestRedis> {
     child = proc;
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s: ${out}`)), 10_000);
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`redis-server did not start within 10 s: ${out}`));
+      }, 10_000);
       const onData = (c: Buffer) => {
         out += c;
         if (out.includes('Ready to accept connections')) {
@@ -47,7 +50,12 @@ export async function startRedis(): Promise<TestRedis> {
       });
     });
   };
-  await launch();
+  // redis-server must be told its port: one below the ephemeral range, another one if a parallel test took it first
+  // (redis-server then exits saying "Address already in use", which withHeldPortRetry recognises).
+  await withHeldPortRetry(async (p) => {
+    port = p;
+    await launch();
+  });
   return {
     port,
     url: `redis://127.0.0.1:${port}`,

@@ -1,4 +1,4 @@
-// agentgateway's examples/mcp-authentication/config.yaml (here agentgateway/config.yaml), unchanged but for its ports, run end to end: the SDK's
+// agentgateway's examples/mcp-authentication/config.yaml (here agentgateway/config.yaml), unchanged but for its ports (and npx: see mcp-auth-flow.ts), run end to end: the SDK's
 // OAuth client discovers the metadata through the gateway, registers, the user logs in at the identity provider,
 // the client gets a token and calls a tool of server-everything (a real stdio process) behind the gateway.
 // Scenario A: a spec-compliant authorization server (oidc-provider). Scenario C: Keycloak, played by a stand-in
@@ -13,7 +13,8 @@ import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { builtinBackends } from '../../core/gateway/backends.ts';
 import { startKeycloakStandIn, startSpecCompliantIdp, type Idp } from '../../examples/mcp-authentication/idp.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { isGatewayPortClash } from '../helpers/gateway.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
 import { EXAMPLE_CONFIG, logIn, logInForCallback, MemoryOAuthClient, startAgentgatewayExample, type RunningExample } from './mcp-auth-flow.ts';
 
 const USER = { username: 'testuser', password: 'testpass' };
@@ -25,10 +26,15 @@ describe('examples/mcp-authentication/agentgateway/config.yaml: scenarios A and 
   const clients: Client[] = [];
 
   before(async () => {
-    const gateway = await freePort();
-    idp = await startSpecCompliantIdp({ port: 0, issuerHost: 'localhost', resources: [`http://localhost:${gateway}/stdio/mcp`, `http://localhost:${gateway}/remote/mcp`] });
-    keycloak = await startKeycloakStandIn({ port: 0, issuerHost: 'localhost' });
-    example = await startAgentgatewayExample({ gateway, idp: idp.port, keycloak: keycloak.port });
+    // The config names the gateway's origin (its resources), so the gateway's port is chosen before it starts.
+    await withHeldPortRetry(async (gateway) => {
+      idp = await startSpecCompliantIdp({ port: 0, issuerHost: 'localhost', resources: [`http://localhost:${gateway}/stdio/mcp`, `http://localhost:${gateway}/remote/mcp`] });
+      keycloak = await startKeycloakStandIn({ port: 0, issuerHost: 'localhost' });
+      example = await startAgentgatewayExample({ gateway, idp: idp.port, keycloak: keycloak.port }).catch(async (error) => {
+        await Promise.all([idp.close(), keycloak.close()]);
+        throw error;
+      });
+    }, { isPortClash: isGatewayPortClash });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
@@ -132,10 +138,14 @@ describe('examples/mcp-authentication/agentgateway/config.yaml with the v2 SDK c
   const clients: ClientV2[] = [];
 
   before(async () => {
-    const gateway = await freePort();
-    idp = await startSpecCompliantIdp({ port: 0, issuerHost: 'localhost', resources: [`http://localhost:${gateway}/stdio/mcp`] });
-    keycloak = await startKeycloakStandIn({ port: 0, issuerHost: 'localhost' });
-    example = await startAgentgatewayExample({ gateway, idp: idp.port, keycloak: keycloak.port });
+    await withHeldPortRetry(async (gateway) => {
+      idp = await startSpecCompliantIdp({ port: 0, issuerHost: 'localhost', resources: [`http://localhost:${gateway}/stdio/mcp`] });
+      keycloak = await startKeycloakStandIn({ port: 0, issuerHost: 'localhost' });
+      example = await startAgentgatewayExample({ gateway, idp: idp.port, keycloak: keycloak.port }).catch(async (error) => {
+        await Promise.all([idp.close(), keycloak.close()]);
+        throw error;
+      });
+    }, { isPortClash: isGatewayPortClash });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));

@@ -10,7 +10,9 @@ import { startPortcullis, type RunningGateway } from '../../core/server/index.ts
 import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { builtinBackends } from '../../core/gateway/backends.ts';
-import { LogCapture } from '../helpers/gateway.ts';
+import { LogCapture, withoutWarmPool } from '../helpers/gateway.ts';
+
+const SERVER_EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 
 export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/mcp-authentication/agentgateway/config.yaml', import.meta.url));
 
@@ -107,7 +109,8 @@ export interface RunningExample {
 
 /**
  * Runs agentgateway's `examples/mcp-authentication/config.yaml` as written, with its ports moved: the gateway's 3000,
- * the authorization server's 9000 and Keycloak's 7080 become the ones the test's servers listen on.
+ * the authorization server's 9000 and Keycloak's 7080 become the ones the test's servers listen on; and its
+ * `npx @modelcontextprotocol/server-everything` runs the installed package with node, skipping npx's resolution.
  */
 export async function startAgentgatewayExample(ports: { gateway: number; idp: number; keycloak: number }): Promise<RunningExample> {
   let yaml = readFileSync(EXAMPLE_CONFIG, 'utf8');
@@ -115,7 +118,10 @@ export async function startAgentgatewayExample(ports: { gateway: number; idp: nu
     .replaceAll('localhost:3000', `localhost:${ports.gateway}`)
     .replaceAll('localhost:9000', `localhost:${ports.idp}`)
     .replaceAll('localhost:7080', `localhost:${ports.keycloak}`)
-    .replace(/^ {2}port: 3000$/m, `  port: ${ports.gateway}\n  address: 127.0.0.1`);
+    .replace(/^ {2}port: 3000$/m, `  port: ${ports.gateway}\n  address: 127.0.0.1`)
+    // `npx <package>` resolves the package each time a session starts (~1 s of CPU); the same server, run directly.
+    .replaceAll("- '@modelcontextprotocol/server-everything'\n              cmd: npx", `- '${SERVER_EVERYTHING}'\n              cmd: '${process.execPath}'`);
+  if (/^ +cmd: npx$/m.test(yaml)) throw new Error('the example runs npx in a way this harness does not rewrite');
   const dir = mkdtempSync(join(tmpdir(), 'pcl-mcp-auth-'));
   const file = join(dir, 'config.yaml');
   writeFileSync(file, yaml);
@@ -126,7 +132,7 @@ export async function startAgentgatewayExample(ports: { gateway: number; idp: nu
     backends: builtinBackends,
     watch: false,
     logger: createLogger({ level: 'debug', destination: logs.stream }),
-    transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } }, shutdown: { drainTimeoutMs: 500 } } }),
+    transform: (loaded) => withoutWarmPool({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } }, shutdown: { drainTimeoutMs: 500 } } }),
   });
   return { running, logs, origin: `http://localhost:${ports.gateway}`, close: () => running.close() };
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { send, simpleConfig, startTestGateway, echoUpstream, type TestGateway, type Upstream } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { portBelowEphemeralRange } from '../helpers/held-ports.ts';
 import type { McpAuthenticationPolicy } from '../../sdk-types/index.ts';
 import { makeKey, type SigningKey } from '../security/jwks-server.ts';
 import { metadataFor, startIdpFixture, type IdpFixture } from '../fixtures/identity/mcp-auth/idp-fixture.ts';
@@ -21,7 +21,7 @@ describe('mcpAuthentication provider adapters against stand-ins of each provider
   let dead: number;
 
   before(async () => {
-    [idp, up, key, dead] = await Promise.all([startIdpFixture(), echoUpstream(), makeKey('k1'), freePort()]);
+    [idp, up, key, dead] = await Promise.all([startIdpFixture(), echoUpstream(), makeKey('k1'), portBelowEphemeralRange()]);
     const O = idp.origin;
     idp.on('/realms/kc/.well-known/openid-configuration', { json: metadataFor(`${O}/realms/kc`, { registration_endpoint: `${O}/realms/kc/clients-registrations/openid-connect` }) });
     idp.on('/realms/kc/clients-registrations/openid-connect', (req) => ({ status: 201, json: { client_id: 'kc-client-1', redirect_uris: JSON.parse(req.body).redirect_uris } }));

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, freePort, MCP_TEST_EXTRA, mcpRoute, text } from '../helpers/mcp.ts';
+import { portBelowEphemeralRange } from '../helpers/held-ports.ts';
+import { connectClient, MCP_TEST_EXTRA, mcpRoute, text } from '../helpers/mcp.ts';
 import { PNG, startStylesServer, type StylesServer } from '../fixtures/openapi/styles-server.ts';
 
 const SPEC = fileURLToPath(new URL('../fixtures/openapi/styles.yaml', import.meta.url));
@@ -16,7 +17,7 @@ describe('OpenAPI target (3.1): parameter styles, body kinds, answer kinds, fail
 
   before(async () => {
     server = await startStylesServer();
-    deadPort = await freePort();
+    deadPort = await portBelowEphemeralRange(); // nothing listens there, and no port-0 listener is handed it
     const route = (name: string, openapi: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
       ...mcpRoute([{ name: 'styles', openapi: { schema: { file: SPEC }, ...openapi }, ...extra }], {}, name),
       matches: [{ path: { pathPrefix: `/${name}` } }],

@@ -40,7 +40,7 @@ describe('OpenAPI target: the Swagger Petstore 3 served as MCP tools, called on 
                 exclude: [{ methods: ['DELETE'] }, { paths: ['/pet/*/uploadImage'] }],
                 overrides: { getPetById: { name: 'get_pet', description: 'Look a pet up' }, 'GET /pet/findByTags': { description: 'Pets by tag' } },
               }),
-              fixtureStdio('fixture'),
+              fixtureStdio('fixture', 'untagged', { warmPool: 0 }),
             ],
             {
               toolArgumentRules: { rules: [{ tool: 'petstore_findPetsByStatus', deny: ['pending'] }] },

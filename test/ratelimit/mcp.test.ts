@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { rateLimitChannel, type RateLimitEvent } from '../../core/telemetry/events.ts';
-import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { simpleConfig, startTestGateway, until, type TestGateway } from '../helpers/gateway.ts';
 import { fixtureStdio, MCP_TEST_EXTRA, text } from '../helpers/mcp.ts';
 
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
@@ -49,7 +49,7 @@ describe('rateLimit on MCP messages', () => {
                 ],
               },
             },
-            backends: [{ mcp: { targets: [fixtureStdio('a', 'rl-mcp')] } }],
+            backends: [{ mcp: { targets: [fixtureStdio('a', 'rl-mcp', { warmPool: 0 })] } }],
           },
         ],
         MCP_TEST_EXTRA,
@@ -79,8 +79,10 @@ describe('rateLimit on MCP messages', () => {
       assert.equal((await rpcError(b.callTool({ name: 'echo', arguments: { text: 'b' } }))).code, -32083);
 
       // One slow call in flight per agent: a second at the same time is refused, then the slot is free again.
+      const admitted = events.length;
       const first = b.callTool({ name: 'slow', arguments: { ms: 400 } });
-      await new Promise((r) => setTimeout(r, 100));
+      // Wait for the limit to admit it (it then holds the slot until the call ends), not for a guessed delay.
+      await until(() => events.slice(admitted).some((e) => e.kind === 'decision' && e.limit === 'slow-in-flight' && e.outcome === 'allowed'), { timeoutMs: 10_000 });
       const second = await rpcError(b.callTool({ name: 'slow', arguments: { ms: 1 } }));
       assert.equal(second.code, -32083);
       assert.match(second.message, /concurrency limit "slow-in-flight" reached/);

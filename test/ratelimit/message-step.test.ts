@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import type { MessageContext } from '../../core/pipeline/message.ts';
@@ -10,8 +11,8 @@ import { createLogger } from '../../core/telemetry/index.ts';
 import { rateLimit } from '../../policies/rate-limit/index.ts';
 import type { Identity } from '../../sdk-types/identity.ts';
 import type { RateLimitPolicy } from '../../sdk-types/rate-limit.ts';
-import { LogCapture } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { LogCapture, until } from '../helpers/gateway.ts';
+import { portBelowEphemeralRange } from '../helpers/held-ports.ts';
 
 /**
  * The policy's protocol-independent message step, driven with the message contexts a protocol backend builds: A2A
@@ -92,7 +93,7 @@ describe('rateLimit message step', () => {
   });
 
   it('an unreachable Redis: failClosed refuses a message with a JSON-RPC error, failOpen decides in this process', async () => {
-    const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
+    const url = `redis://127.0.0.1:${await portBelowEphemeralRange()}`; // nothing listens there
     const limits: RateLimitPolicy['limits'] = [{ name: 'calls', scope: 'message', key: ['subject'], rate: { limit: 1, windowMs: 3_600_000 } }];
     const started = Date.now();
     const closed = await build({ limits, store: { redis: { url } }, failureMode: 'failClosed' });
@@ -108,5 +109,30 @@ describe('rateLimit message step', () => {
     instances.push(open);
     assert.equal(await run(open, a2a('alice', 'message/send')), 'passed');
     assert.equal(((await run(open, a2a('alice', 'message/send'))) as RpcFailure).code, -32083, 'the local fallback limit applies');
+  });
+
+  it('once closed, a policy whose Redis never answered leaves no client timer to hold the process up', async () => {
+    const url = `redis://127.0.0.1:${await portBelowEphemeralRange()}`; // nothing listens there
+    const instance = await build({ limits: [{ name: 'calls', scope: 'message', key: ['subject'], rate: { limit: 1, windowMs: 3_600_000 } }], store: { redis: { url } }, failureMode: 'failOpen' });
+    assert.equal(await run(instance, a2a('alice', 'message/send')), 'passed');
+    // Known down, its refused socket closed: the client waits to try again.
+    await logs.waitFor((l) => l.msg === 'rate-limit store (Redis) is unreachable: the failure mode decides until it is back' && l.store === url);
+    await until(() => !process.getActiveResourcesInfo().includes('ConnectWrap'), { what: 'the refused connection to close' });
+    // The timers ioredis's disconnect starts while the policy closes (other tests' clients, still open, reconnect).
+    const started = new Set<number>();
+    const hook = createHook({
+      init: (id, type) => {
+        if (type === 'Timeout' && /ioredis.built.connectors.AbstractConnector/.test(new Error().stack ?? '')) started.add(id);
+      },
+      destroy: (id) => started.delete(id),
+    }).enable();
+    try {
+      await instance.close!();
+      // ioredis waits disconnectTimeout (2 s by default) for a socket that already closed: a gateway (or a reload)
+      // that drops the store kept its process up that long.
+      await until(() => started.size === 0, { timeoutMs: 1000, what: "the Redis client's timers to end" });
+    } finally {
+      hook.disable();
+    }
   });
 });

@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { rateLimitChannel, type RateLimitEvent } from '../../core/telemetry/events.ts';
 import type { Policies } from '../../sdk-types/index.ts';
-import { configSource, eventually, simpleConfig, startTestGateway } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { configSource, eventually, isGatewayPortClash, simpleConfig, startTestGateway } from '../helpers/gateway.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
 const BIN = fileURLToPath(new URL('../../core/cli/bin.mjs', import.meta.url));
@@ -37,8 +37,11 @@ async function gatewayProcess(file: string, port: number): Promise<ChildProcess>
       await (await fetch(`http://127.0.0.1:${port}/ready-probe`)).arrayBuffer();
       return child;
     } catch {
-      if (Date.now() > until) throw new Error(`gateway on ${port} did not answer within 20 s: ${err}`);
-      await new Promise((r) => setTimeout(r, 100));
+      if (Date.now() > until) {
+        child.kill('SIGKILL');
+        throw new Error(`gateway on ${port} did not answer within 20 s: ${err}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
 }
@@ -61,42 +64,47 @@ describe('rateLimit shared in Redis', () => {
 
   it('two gateway processes sharing one Redis admit exactly the limit under a concurrent burst from both', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pcl-rl-two-'));
-    const ports = [await freePort(), await freePort()];
+    const ports: number[] = [];
     const children: ChildProcess[] = [];
     closers.push(async () => {
       for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     });
-    for (const [i, port] of ports.entries()) {
-      const config = {
-        // Replicas share a counter when listener, route, limit and definition are the same: name the listener
-        // (its default name carries the port, which differs between these two).
-        admin: { address: false },
-        readiness: { address: false },
-        stats: { address: false },
-        logging: { level: 'warn' },
-        // The probe route is not limited; `shared` is, in Redis, with the same config on both replicas.
-        binds: [
-          {
-            port,
-            address: '127.0.0.1',
-            listeners: [
-              {
-                name: 'public',
-                routes: [
-                  { name: 'probe', matches: [{ path: { exact: '/ready-probe' } }], policies: ok },
-                  { name: 'warm', matches: [{ path: { exact: '/warm' } }], policies: { ...ok, rateLimit: { limits: [{ rate: { limit: 1000, windowMs: 1000 } }], store: { redis: { url: redis.url, prefix: 'two:', timeoutMs: 5000 } }, failureMode: 'failClosed' } } },
-                  { name: 'daily', matches: [{ path: { exact: '/daily' } }], policies: { ...ok, rateLimit: { limits: [{ name: 'daily', key: [{ header: 'x-tenant' }], quota: { limit: 15, period: 'day', timeZone: 'America/New_York' } }], store: { redis: { url: redis.url, prefix: 'two:', timeoutMs: 5000 } }, failureMode: 'failClosed' } } },
-                  { name: 'shared', policies: { ...ok, rateLimit: { limits: [{ name: 'hourly', rate: { limit: 20, windowMs: 3_600_000 } }], store: { redis: { url: redis.url, prefix: 'two:', timeoutMs: 5000 } }, failureMode: 'failClosed' } } },
-                ],
-              },
-            ],
-          },
-        ],
-      };
-      const file = join(dir, `gw${i}.config.ts`);
-      await writeFile(file, configSource(config as never));
-      children.push(await gatewayProcess(file, port));
+    // Replicas started from a config file are told their port: one below the ephemeral range, another on a clash.
+    for (const i of [0, 1]) {
+      const [port, child] = await withHeldPortRetry(async (port) => {
+        const config = {
+          // Replicas share a counter when listener, route, limit and definition are the same: name the listener
+          // (its default name carries the port, which differs between these two).
+          admin: { address: false },
+          readiness: { address: false },
+          stats: { address: false },
+          logging: { level: 'warn' },
+          // The probe route is not limited; `shared` is, in Redis, with the same config on both replicas.
+          binds: [
+            {
+              port,
+              address: '127.0.0.1',
+              listeners: [
+                {
+                  name: 'public',
+                  routes: [
+                    { name: 'probe', matches: [{ path: { exact: '/ready-probe' } }], policies: ok },
+                    { name: 'warm', matches: [{ path: { exact: '/warm' } }], policies: { ...ok, rateLimit: { limits: [{ rate: { limit: 1000, windowMs: 1000 } }], store: { redis: { url: redis.url, prefix: 'two:', timeoutMs: 5000 } }, failureMode: 'failClosed' } } },
+                    { name: 'daily', matches: [{ path: { exact: '/daily' } }], policies: { ...ok, rateLimit: { limits: [{ name: 'daily', key: [{ header: 'x-tenant' }], quota: { limit: 15, period: 'day', timeZone: 'America/New_York' } }], store: { redis: { url: redis.url, prefix: 'two:', timeoutMs: 5000 } }, failureMode: 'failClosed' } } },
+                    { name: 'shared', policies: { ...ok, rateLimit: { limits: [{ name: 'hourly', rate: { limit: 20, windowMs: 3_600_000 } }], store: { redis: { url: redis.url, prefix: 'two:', timeoutMs: 5000 } }, failureMode: 'failClosed' } } },
+                  ],
+                },
+              ],
+            },
+          ],
+        };
+        const file = join(dir, `gw${i}.config.ts`);
+        await writeFile(file, configSource(config as never));
+        return [port, await gatewayProcess(file, port)] as const;
+      }, { isPortClash: isGatewayPortClash });
+      ports.push(port);
+      children.push(child);
     }
     // Both replicas connected to Redis (one connection per URL serves every route of a replica).
     for (const port of ports) {

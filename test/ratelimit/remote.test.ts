@@ -8,7 +8,7 @@ import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { builtinBackends } from '../../core/gateway/backends.ts';
 import { configSource, echoUpstream, send, simpleConfig, startTestGateway, type TestGateway, type Upstream } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { portBelowEphemeralRange } from '../helpers/held-ports.ts';
 import { startRateLimitService, type RateLimitService } from '../helpers/ratelimit-service.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startScriptedService, type ScriptedService } from '../fixtures/remote-rate-limit/scripted-service.ts';
@@ -125,7 +125,7 @@ describe('remoteRateLimit: a service that is down or hangs', () => {
     });
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
     hangingHost = `127.0.0.1:${(hanging.address() as { port: number }).port}`;
-    deadHost = `127.0.0.1:${await freePort()}`;
+    deadHost = `127.0.0.1:${await portBelowEphemeralRange()}`;
     const route = (prefix: string, host: string, extra: Record<string, unknown>) => ({
       matches: [{ path: { pathPrefix: prefix } }],
       policies: { remoteRateLimit: { domain: 'd', host, descriptors: [{ entries: [{ key: 'path', value: 'request.path' }] }], ...extra } },

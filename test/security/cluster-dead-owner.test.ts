@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fixtureStdio, freePort } from '../helpers/mcp.ts';
+import { isGatewayPortClash } from '../helpers/gateway.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
+import { fixtureStdio } from '../helpers/mcp.ts';
 import { INIT, rpc, startReplica, type Replica } from '../helpers/replica.ts';
 
 describe('a session whose worker died (issue 25, finding 6)', () => {
@@ -9,16 +11,18 @@ describe('a session whose worker died (issue 25, finding 6)', () => {
 
   before(async () => {
     // Workers share the bind through SO_REUSEPORT, which a port-0 bind turns off: the port is chosen here.
-    port = await freePort();
-    const config = {
-      workers: 2,
-      admin: { address: false },
-      readiness: { address: false },
-      stats: { address: false },
-      shutdown: { drainTimeoutMs: 1000 },
-      binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [fixtureStdio('a')] } }] }] }] }],
-    };
-    gw = await startReplica(config, {}, (l) => l.msg === 'workers serving');
+    gw = await withHeldPortRetry(async (p) => {
+      port = p;
+      const config = {
+        workers: 2,
+        admin: { address: false },
+        readiness: { address: false },
+        stats: { address: false },
+        shutdown: { drainTimeoutMs: 1000 },
+        binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [fixtureStdio('a')] } }] }] }] }],
+      };
+      return startReplica(config, {}, (l) => l.msg === 'workers serving');
+    }, { isPortClash: isGatewayPortClash });
   });
   after(async () => {
     await gw?.cleanup();

@@ -9,8 +9,8 @@ import { builtinPolicies } from '../../policies/index.ts';
 import { builtinBackends } from '../../core/gateway/backends.ts';
 import { DEMO_AGENTS, startAuthServer, type AuthServer } from '../../examples/mcp-authentication/auth-server.ts';
 import { examplePath } from '../helpers/examples.ts';
-import { LogCapture } from '../helpers/gateway.ts';
-import { freePort } from '../helpers/mcp.ts';
+import { isGatewayPortClash, LogCapture, withoutWarmPool } from '../helpers/gateway.ts';
+import { withHeldPortRetry } from '../helpers/held-ports.ts';
 
 const OTHER_RESOURCE = 'http://other.invalid/mcp';
 
@@ -23,21 +23,24 @@ describe('examples/mcp-authentication/: OAuth resource server with a real oidc-p
   const clients: Client[] = [];
 
   before(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    resource = `${base}/mcp`;
-    auth = await startAuthServer({ port: 0, resource, otherResources: [OTHER_RESOURCE] });
-    // The example reads these at load time, as a deployment would set them.
-    process.env.PORT = String(port);
-    process.env.ISSUER = auth.issuer;
-    running = await startPortcullis({
-      configFile: examplePath('mcp-authentication'),
-      policies: builtinPolicies,
-      backends: builtinBackends,
-      watch: false,
-      logger: createLogger({ level: 'debug', destination: logs.stream }),
-      transform: (loaded) => ({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } } } }),
-    });
+    // The example reads its port from PORT at load time: it is chosen before the gateway starts.
+    running = await withHeldPortRetry(async (port) => {
+      base = `http://127.0.0.1:${port}`;
+      resource = `${base}/mcp`;
+      await auth?.close();
+      auth = await startAuthServer({ port: 0, resource, otherResources: [OTHER_RESOURCE] });
+      // The example reads these at load time, as a deployment would set them.
+      process.env.PORT = String(port);
+      process.env.ISSUER = auth.issuer;
+      return startPortcullis({
+        configFile: examplePath('mcp-authentication'),
+        policies: builtinPolicies,
+        backends: builtinBackends,
+        watch: false,
+        logger: createLogger({ level: 'debug', destination: logs.stream }),
+        transform: (loaded) => withoutWarmPool({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } } } }),
+      });
+    }, { isPortClash: isGatewayPortClash });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));

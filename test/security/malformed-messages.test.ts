@@ -25,7 +25,7 @@ describe('malformed messages are refused at the edge with the right JSON-RPC err
     gw = await buildTestRuntime(
       simpleConfig(
         [
-          { ...mcpRoute([fixtureStdio('a')], { requestTimeoutMs: 60_000 }), matches: [{ path: { pathPrefix: '/mcp' } }] },
+          { ...mcpRoute([fixtureStdio('a', 'untagged', { warmPool: 0 })], { requestTimeoutMs: 60_000 }), matches: [{ path: { pathPrefix: '/mcp' } }] },
           { name: 'a2a', matches: [{ path: { pathPrefix: '/a2a-agent' } }], backends: [{ a2a: { url: agent.url } }] },
         ],
         MCP_TEST_EXTRA,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
-import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { messageChannel, type MessageEvent } from '../../core/telemetry/events.ts';
+import { simpleConfig, startTestGateway, until, type TestGateway } from '../helpers/gateway.ts';
 import { fixtureStdio, MCP_TEST_EXTRA, mcpRoute } from '../helpers/mcp.ts';
 
 describe('MCP requests (pending answers and SSE streams) in flight are capped per session and per identity (issue 25, finding 6)', () => {
@@ -23,10 +24,28 @@ describe('MCP requests (pending answers and SSE streams) in flight are capped pe
   };
   const slow = (session: string, id: number) => post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow', arguments: { ms: 1500 } } }, session);
 
+  // tools/call messages the gateway has started handling (published once the request is admitted and in flight).
+  const started = new Set<string | number | null | undefined>();
+  const onStart = (e: unknown) => {
+    if ((e as MessageEvent).method === 'tools/call') started.add((e as MessageEvent).rpcId);
+  };
+  /** Resolves once the calls with these JSON-RPC ids are in flight, then asks (every 10 ms, bounded) until refused. */
+  const refusedOnce = async (ids: number[], ask: () => ReturnType<typeof post>, settled: () => boolean) => {
+    await until(() => ids.every((id) => started.has(id)) || settled(), { what: `calls ${ids.join(', ')} in flight` });
+    let refused = await ask();
+    for (let i = 0; i < 100 && refused.status !== 429 && !settled(); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      refused = await ask();
+    }
+    return refused;
+  };
+
   before(async () => {
-    gw = await startTestGateway(simpleConfig([{ ...mcpRoute([fixtureStdio('a')], { maxRequestsPerSession: 3, maxRequestsPerIdentity: 5 }), matches: [{ path: { pathPrefix: '/mcp' } }] }], MCP_TEST_EXTRA));
+    messageChannel.start.subscribe(onStart);
+    gw = await startTestGateway(simpleConfig([{ ...mcpRoute([fixtureStdio('a', 'untagged', { warmPool: 0 })], { maxRequestsPerSession: 3, maxRequestsPerIdentity: 5 }), matches: [{ path: { pathPrefix: '/mcp' } }] }], MCP_TEST_EXTRA));
   });
   after(async () => {
+    messageChannel.start.unsubscribe(onStart);
     await gw?.close();
     await dispatcher.close();
   });
@@ -36,9 +55,8 @@ describe('MCP requests (pending answers and SSE streams) in flight are capped pe
     const pending = [slow(s, 10), slow(s, 11), slow(s, 12)];
     let settled = false;
     void Promise.all(pending).then(() => (settled = true));
-    // Asked until the three are in flight (a loaded machine may take a moment to dispatch them), bounded.
-    let refused = await post({ jsonrpc: '2.0', id: 13, method: 'tools/list' }, s);
-    for (let i = 0; i < 500 && refused.status !== 429 && !settled; i++) refused = await post({ jsonrpc: '2.0', id: 13, method: 'tools/list' }, s);
+    // Once the three are in flight (a loaded machine may take a moment to dispatch them), the next is refused.
+    const refused = await refusedOnce([10, 11, 12], () => post({ jsonrpc: '2.0', id: 13, method: 'tools/list' }, s), () => settled);
     assert.equal(refused.status, 429, refused.text);
     assert.deepEqual(JSON.parse(refused.text), { error: { code: 'PCL_ERR_MCP_STREAM_LIMIT', message: 'route "mcp": this session already has 3 requests in flight (maxRequestsPerSession); wait for an answer before sending more' } });
     for (const r of await Promise.all(pending)) assert.equal(r.status, 200, r.text);
@@ -50,8 +68,7 @@ describe('MCP requests (pending answers and SSE streams) in flight are capped pe
     const pending = [slow(a, 20), slow(a, 21), slow(a, 22), slow(b, 23), slow(b, 24)];
     let settled = false;
     void Promise.all(pending).then(() => (settled = true));
-    let refused = await post({ jsonrpc: '2.0', id: 25, method: 'tools/list' }, b);
-    for (let i = 0; i < 500 && refused.status !== 429 && !settled; i++) refused = await post({ jsonrpc: '2.0', id: 25, method: 'tools/list' }, b);
+    const refused = await refusedOnce([20, 21, 22, 23, 24], () => post({ jsonrpc: '2.0', id: 25, method: 'tools/list' }, b), () => settled);
     assert.equal(refused.status, 429, refused.text);
     assert.match(JSON.parse(refused.text).error.message, /this identity already has 5 requests in flight across its sessions \(maxRequestsPerIdentity\)/);
     for (const r of await Promise.all(pending)) assert.equal(r.status, 200, r.text);

@@ -131,6 +131,12 @@ class RetryingCall implements Dispatcher.DispatchController {
     }
     this.attempt++;
     const avoid = err instanceof UpstreamAttemptError ? err.backend : undefined;
+    // An attempt that failed to connect never started, so the caller may hold no controller yet: hand it this one
+    // now, or its abort during the wait could not cancel the retry (sent anyway, the timer keeping the process up).
+    if (!this.announced) {
+      this.announced = true;
+      this.handler.onRequestStart?.(this, {});
+    }
     this.waiting = setTimeout(() => {
       this.waiting = undefined;
       this.next(avoid);

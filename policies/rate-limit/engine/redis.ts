@@ -103,6 +103,9 @@ function connect(url: string, options: { timeoutMs: number; logger: Logger }, la
     maxRetriesPerRequest: 0,
     commandTimeout: options.timeoutMs,
     connectTimeout: 2000,
+    // On disconnect ioredis waits this long for the socket to close, with a timer it never clears when the socket had
+    // already closed (Redis away): 2 s by default, keeping a closing gateway's process up that long.
+    disconnectTimeout: 100,
     // Reconnect for ever, at most a second apart: limiting resumes on its own when Redis is back.
     retryStrategy: (times) => Math.min(times * 100, 1000),
     lazyConnect: false,
