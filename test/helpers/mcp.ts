@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
@@ -57,19 +56,6 @@ export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutM
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-/**
- * @deprecated Races (the port is free when this returns, not when something binds it later): listen on port 0 and
- * read the port back, or use `portBelowEphemeralRange()` / `withHeldPortRetry()` from held-ports.ts. Kept only for
- * helpers outside the MCP tests that still call it.
- */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 export interface RunningServer {
