@@ -176,14 +176,6 @@ export async function until(cond: () => boolean | Promise<boolean>, opts: { time
 }
 
 /**
- * For `withHeldPortRetry` around a gateway started on a chosen port: the gateway reports a taken port as
- * `binds[0].port 127.0.0.1:N is already in use (...)`, which the default test (EADDRINUSE, "address in use") misses.
- */
-export function isGatewayPortClash(error: unknown): boolean {
-  return /already in use|EADDRINUSE/i.test(String((error as Error)?.message ?? error));
-}
-
-/**
  * A loaded config (startPortcullis's `transform`) whose stdio MCP targets keep no warm pool: one process per session,
  * started when it opens. For tests of examples that do not test the pool, which doubles while sessions open faster
  * than a process starts (a few sessions in a row started several processes each).

@@ -13,7 +13,6 @@ import { loadConfig } from '../../core/config/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { builtinBackends } from '../../core/gateway/backends.ts';
 import { startKeycloakStandIn, startSpecCompliantIdp, type Idp } from '../../examples/mcp-authentication/idp.ts';
-import { isGatewayPortClash } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
 import { EXAMPLE_CONFIG, logIn, logInForCallback, MemoryOAuthClient, startAgentgatewayExample, type RunningExample } from './mcp-auth-flow.ts';
 
@@ -34,7 +33,7 @@ describe('examples/mcp-authentication/agentgateway/config.yaml: scenarios A and 
         await Promise.all([idp.close(), keycloak.close()]);
         throw error;
       });
-    }, { isPortClash: isGatewayPortClash });
+    });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
@@ -145,7 +144,7 @@ describe('examples/mcp-authentication/agentgateway/config.yaml with the v2 SDK c
         await Promise.all([idp.close(), keycloak.close()]);
         throw error;
       });
-    }, { isPortClash: isGatewayPortClash });
+    });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { rateLimitChannel, type RateLimitEvent } from '../../core/telemetry/events.ts';
 import type { Policies } from '../../sdk-types/index.ts';
-import { configSource, eventually, isGatewayPortClash, simpleConfig, startTestGateway } from '../helpers/gateway.ts';
+import { configSource, eventually, simpleConfig, startTestGateway } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -102,7 +102,7 @@ describe('rateLimit shared in Redis', () => {
         const file = join(dir, `gw${i}.config.ts`);
         await writeFile(file, configSource(config as never));
         return [port, await gatewayProcess(file, port)] as const;
-      }, { isPortClash: isGatewayPortClash });
+      });
       ports.push(port);
       children.push(child);
     }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isGatewayPortClash } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
 import { fixtureStdio } from '../helpers/mcp.ts';
 import { INIT, rpc, startReplica, type Replica } from '../helpers/replica.ts';
@@ -22,7 +21,7 @@ describe('a session whose worker died (issue 25, finding 6)', () => {
         binds: [{ port, address: '127.0.0.1', listeners: [{ routes: [{ name: 'mcp', matches: [{ path: { pathPrefix: '/mcp' } }], backends: [{ mcp: { targets: [fixtureStdio('a')] } }] }] }] }],
       };
       return startReplica(config, {}, (l) => l.msg === 'workers serving');
-    }, { isPortClash: isGatewayPortClash });
+    });
   });
   after(async () => {
     await gw?.cleanup();

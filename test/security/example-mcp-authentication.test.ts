@@ -9,7 +9,7 @@ import { builtinPolicies } from '../../policies/index.ts';
 import { builtinBackends } from '../../core/gateway/backends.ts';
 import { DEMO_AGENTS, startAuthServer, type AuthServer } from '../../examples/mcp-authentication/auth-server.ts';
 import { examplePath } from '../helpers/examples.ts';
-import { isGatewayPortClash, LogCapture, withoutWarmPool } from '../helpers/gateway.ts';
+import { LogCapture, withoutWarmPool } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
 
 const OTHER_RESOURCE = 'http://other.invalid/mcp';
@@ -40,7 +40,7 @@ describe('examples/mcp-authentication/: OAuth resource server with a real oidc-p
         logger: createLogger({ level: 'debug', destination: logs.stream }),
         transform: (loaded) => withoutWarmPool({ ...loaded, config: { ...loaded.config, admin: { address: false }, readiness: { address: false }, telemetry: { ...loaded.config.telemetry, stats: { address: false } } } }),
       });
-    }, { isPortClash: isGatewayPortClash });
+    });
   });
   after(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
