@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configSource, send, startUpstream, type Upstream } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
-import { listenPort, portClash, startCli, until } from '../helpers/replica.ts';
+import { listenPort, startCli, until } from '../helpers/replica.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NODE = process.execPath;
@@ -289,8 +289,7 @@ describe('portcullis start: readiness, admin and graceful shutdown', () => {
           } finally {
             await gw.cleanup();
           }
-        },
-        { isPortClash: portClash },
+        }
       );
     const pretty = await run({ format: 'pretty' });
     const line = pretty.split('\n').find((l) => l.includes('INFO: listening'));

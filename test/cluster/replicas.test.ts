@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { readSessionKeys, sealSessionId, type SessionClaims } from '../../core/replica/index.ts';
 import { portBelowEphemeralRange, withHeldPortRetry } from '../helpers/held-ports.ts';
 import { fixtureStdio, startHttpFixture, type RunningServer } from '../helpers/mcp.ts';
-import { callText, INIT, listenPort, openSession, portClash, rpc, startReplica, type Replica } from '../helpers/replica.ts';
+import { callText, INIT, listenPort, openSession, rpc, startReplica, type Replica } from '../helpers/replica.ts';
 
 // Two replicas of one deployment: separate gateway processes on loopback, one session key, no shared store. A
 // session of remote targets opened on one is served by the other from its id alone; a session holding a stdio
@@ -18,7 +18,7 @@ const KEY = randomBytes(32).toString('base64');
  * and held below the ephemeral range; `env(peer)` gives its environment. Returns it and its peer port.
  */
 async function startWithPeer(cfg: Record<string, unknown>, env: (peer: number) => Record<string, string>, ready: (l: Record<string, any>) => boolean): Promise<[Replica, number]> {
-  return withHeldPortRetry(async (peer) => [await startReplica(cfg, env(peer), ready), peer] as [Replica, number], { isPortClash: portClash });
+  return withHeldPortRetry(async (peer) => [await startReplica(cfg, env(peer), ready), peer] as [Replica, number]);
 }
 
 function config(port: number, upstream: string) {
@@ -216,7 +216,6 @@ describe('a replica with workers behind the peer channel', () => {
           portA = await portBelowEphemeralRange();
           return startReplica({ ...config(portA, upstream.url), workers: 2 }, env(peer), (l) => l.msg === 'workers serving');
         },
-        { isPortClash: portClash },
       ),
       startWithPeer(config(0, upstream.url), env, (l) => l.msg === 'listening for peer replicas').then(([r]) => r),
     ]);

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
 import { fixtureStdio } from '../helpers/mcp.ts';
-import { portClash, startCli, type Replica } from '../helpers/replica.ts';
+import { startCli, type Replica } from '../helpers/replica.ts';
 
 // MCP sessions with `workers: 2`: a session lives in the worker that opened it; requests for it that land on the
 // other worker (every request here comes on a new connection) are handed to the owner over the local channel.
@@ -51,8 +51,7 @@ describe('MCP sessions across workers', () => {
         };
         await writeFile(join(dir, 'gateway.config.ts'), `export default ${JSON.stringify(config)};\n`);
         return startCli(['start', '--no-watch', '-c', join(dir, 'gateway.config.ts')], { ready: (l) => l.msg === 'workers serving', readyTimeoutMs: 90_000 });
-      },
-      { isPortClash: portClash },
+      }
     );
   });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
-import { portClash, startCli, until, type Replica } from '../helpers/replica.ts';
+import { startCli, until, type Replica } from '../helpers/replica.ts';
 import { parseExposition, promtoolCheck, sample } from '../telemetry/tools.ts';
 
 // `workers: 2` through the real CLI: the supervisor serves the stats address and the admin API for every worker.
@@ -88,8 +88,7 @@ describe('workers: 2, stats and admin for the whole gateway', () => {
         port = held;
         await writeFile(file, config('v1'));
         return startCli(['start', '-c', file, '--stats', '127.0.0.1:0'], { ready: (l) => l.msg === 'workers serving', readyTimeoutMs: 90_000 });
-      },
-      { isPortClash: portClash },
+      }
     );
     const lines = gw.lines();
     statsPort = Number(String(lines.find((l) => l.msg === 'stats server listening')?.address ?? ':0').split(':').at(-1));

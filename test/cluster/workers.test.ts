@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { startUpstream, type Upstream } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
-import { portClash, startCli, until, type Replica } from '../helpers/replica.ts';
+import { startCli, until, type Replica } from '../helpers/replica.ts';
 
 // `workers: 2` through the real CLI: one supervisor and two worker processes on one port. The port is given in
 // advance (each worker opens its own SO_REUSEPORT socket on it, which port 0 would bypass); readiness takes port 0.
@@ -82,8 +82,7 @@ export default {
         port = held;
         await writeFile(file, config('v1'));
         return startCli(['start', '-c', file], { ready: (l) => l.msg === 'workers serving', readyTimeoutMs: 90_000 });
-      },
-      { isPortClash: portClash },
+      }
     );
     readyPort = (await gw.waitFor((l) => l.msg === 'readiness server listening')).port;
   });

@@ -10,6 +10,7 @@ import { builtinBackends } from '../../core/gateway/backends.ts';
 import type { PolicyDefinition } from '../../core/pipeline/index.ts';
 import { startPortcullis, type RunningGateway } from '../../core/server/index.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
+import { until } from './wait.ts';
 
 /** Log lines captured from a gateway under test, parsed. */
 export class LogCapture {
@@ -153,27 +154,10 @@ export async function send(
 
 /** Polls `check` until it holds, or throws after `timeoutMs` (for effects that land asynchronously, like reloads). */
 export async function eventually(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
+  await until(check, { timeoutMs, intervalMs: 50 });
 }
 
-/**
- * Waits for something to happen (a log line, an event, a counter), checking `cond` every `intervalMs` (default 10)
- * until it holds; throws after `timeoutMs` (default 10 s), naming `what`. Use it instead of a fixed sleep.
- */
-export async function until(cond: () => boolean | Promise<boolean>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<void> {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'}`);
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
-  }
-}
+export { until };
 
 /**
  * A loaded config (startPortcullis's `transform`) whose stdio MCP targets keep no warm pool: one process per session,

@@ -26,23 +26,7 @@ export interface Replica {
   cleanup(): Promise<void>;
 }
 
-/**
- * Polls `cond` every `intervalMs` (25 ms) until it returns something truthy, and returns that; throws naming `what`
- * after `timeoutMs` (10 s). For waiting on a state that announces itself no other way (a port served, a process gone).
- */
-export async function until<T>(cond: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
-  const { timeoutMs = 10_000, intervalMs = 25, what = 'the condition' } = opts;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await cond();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-/** For `withHeldPortRetry`: a start that failed because another process took the port (the CLI's wording, or the OS's). */
-export const portClash = (error: unknown) => /EADDRINUSE|already in use/i.test(String((error as Error)?.message ?? error));
+export { until } from './wait.ts';
 
 export interface CliOptions {
   cwd?: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configSource, echoUpstream, send, simpleConfig, startTestGateway } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
-import { portClash, startCli } from '../helpers/replica.ts';
+import { startCli } from '../helpers/replica.ts';
 
 const KEY = 'audit-key';
 const apiKey = { header: 'x-api-key', keys: [{ name: 'agent-9', sha256: createHash('sha256').update(KEY).digest('hex') }] };
@@ -107,8 +107,7 @@ describe('the audit log: one line per decision, its own destination, whatever th
           throw new Error(gw.output());
         }
         return { gw, port };
-      },
-      { isPortClash: portClash },
+      }
     );
     const out = gw.stdout();
     try {
