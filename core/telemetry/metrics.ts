@@ -24,6 +24,7 @@ import {
   type UpstreamAttemptEvent,
 } from './events.ts';
 import { CellCounter, CellHistogram } from './cells.ts';
+import type { Logger } from './logger.ts';
 import { HTTP_METHODS, LabelFold, statusClass } from './labels.ts';
 import { protocolTelemetries, protocolTelemetry, type MessageLabelValues, type ProtocolMetrics } from './protocols.ts';
 import type { PhaseName, TelemetryConfigView } from './view.ts';
@@ -46,6 +47,8 @@ export interface MetricsOptions {
   version: string;
   /** Ports the gateway's binds listen on, for the open-connections gauge. */
   ports?: () => readonly number[];
+  /** Says when a message protocol registered after the start could not get its own series. */
+  logger?: Logger;
 }
 
 export interface GatewayMetrics {
@@ -138,23 +141,34 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     counter: CellCounter<string>;
     histogram?: CellHistogram<string>;
   }
-  const messageSeries = new Map<string, MessageSeries>();
-  const seriesOf = (protocol: string): MessageSeries | undefined => {
-    let series = messageSeries.get(protocol);
-    if (series) return series;
-    const spec = protocolTelemetry(protocol)?.metrics;
-    if (!spec) return undefined;
+  // null: the protocol's series could not be made (a name already in the registry); it is counted generically.
+  const messageSeries = new Map<string, MessageSeries | null>();
+  const makeSeries = (spec: ProtocolMetrics): MessageSeries => {
     const { counter, histogram, labelNames } = spec;
-    series = {
+    return {
       spec,
       methods: new LabelFold(0, spec.methods),
       counter: new CellCounter({ name: counter.name, help: counter.help, labelNames, registers }),
       histogram: histogram && new CellHistogram({ name: histogram.name, help: histogram.help, labelNames, buckets: DURATION_BUCKETS, registers }),
     };
-    messageSeries.set(protocol, series);
-    return series;
   };
-  for (const d of protocolTelemetries()) seriesOf(d.name);
+  // The protocols registered now: a clash of names fails the gateway's start, with prom-client's message.
+  for (const d of protocolTelemetries()) if (d.metrics) messageSeries.set(d.name, makeSeries(d.metrics));
+  const seriesOf = (protocol: string): MessageSeries | undefined => {
+    const known = messageSeries.get(protocol);
+    if (known !== undefined) return known ?? undefined;
+    const spec = protocolTelemetry(protocol)?.metrics;
+    if (!spec) return undefined;
+    // A protocol registered after the start: made on its first message, where a throw would reach the publisher.
+    let series: MessageSeries | null = null;
+    try {
+      series = makeSeries(spec);
+    } catch (err) {
+      options.logger?.warn({ protocol, err: (err as Error).message }, 'message protocol series not created; its messages are counted in portcullis_messages_total');
+    }
+    messageSeries.set(protocol, series);
+    return series ?? undefined;
+  };
   let genericMessages: CellCounter<'protocol' | 'route' | 'method' | 'outcome'> | undefined;
   const sessionsOpen = new Gauge({ name: 'portcullis_sessions_open', help: 'Protocol sessions open.', labelNames: ['protocol', 'route'] as const, registers });
   const sessions = new Counter({ name: 'portcullis_sessions_total', help: 'Protocol sessions opened.', labelNames: ['protocol', 'route'] as const, registers });

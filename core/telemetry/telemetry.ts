@@ -175,7 +175,7 @@ export class Telemetry {
       this.metrics = undefined;
       return;
     }
-    this.metrics ??= createMetrics({ gateway: this.options.gateway, version: VERSION, ports: this.options.ports });
+    this.metrics ??= createMetrics({ gateway: this.options.gateway, version: VERSION, ports: this.options.ports, logger: this.options.logger });
     const metrics = this.metrics;
     if (!this.serving) return;
     try {

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createGateway } from '../../core/gateway/index.ts';
 import { registerTelemetrySink } from '../../core/telemetry/sinks.ts';
-import { createLogger, protocolTelemetry } from '../../core/telemetry/index.ts';
+import { createLogger, protocolTelemetry, registerProtocolTelemetry } from '../../core/telemetry/index.ts';
 import { messageProtocol, registerMessageProtocol } from '../../core/pipeline/index.ts';
 import { requestChannel, type RequestEvent } from '../../core/telemetry/events.ts';
 import type { GatewayConfig } from '../../sdk-types/index.ts';
 import { startUpstream, type Upstream } from '../helpers/gateway.ts';
 import { relayBackend } from '../fixtures/toy-backend/index.ts';
-import { parrotBackend, toyWireProtocol } from '../fixtures/toy-protocol/index.ts';
+import { parrotBackend, toyWireProtocol, toyWireTelemetry } from '../fixtures/toy-protocol/index.ts';
 import { tallySink } from '../fixtures/toy-sink/index.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../telemetry/otlp.ts';
 import { parseExposition, sample } from '../telemetry/tools.ts';
@@ -283,6 +283,19 @@ describe('extension seams: a toy message protocol with its telemetry, one folder
         const [line] = accessLines();
         assert.equal(line?.['gen_ai.tool.name'], 'tides');
         assert.equal(line?.['toywire.method'], undefined);
+
+        // A descriptor added after the start whose series name is taken: its series are made on the next message,
+        // where a throw would reach the publisher. The message is served, counted generically, and the log says why.
+        const late = registerProtocolTelemetry({ ...toyWireTelemetry, metrics: { ...toyWireTelemetry.metrics!, counter: { name: 'portcullis_requests_total', help: 'taken' }, histogram: undefined } });
+        try {
+          assert.deepEqual(await say(gateway, '?method=say&topic=clash'), { said: 'polly: say clash' });
+          const after = parseExposition(await gateway.telemetry.registry!.metrics(), 'text/plain; version=0.0.4');
+          assert.equal(sample(after, 'portcullis_messages_total', { protocol: 'toyWire', route: 'parrot', method: 'say', outcome: 'ok' }), 1);
+          assert.ok(lines.some((l) => l.includes('message protocol series not created')), 'the log names the skipped series');
+          assert.deepEqual(await say(gateway, '?method=say&topic=again'), { said: 'polly: say again' });
+        } finally {
+          late();
+        }
       } finally {
         await gateway.close();
       }
