@@ -5,19 +5,9 @@ import { startPortcullis, type RunningGateway } from '../../core/server/index.ts
 import { createLogger } from '../../core/telemetry/index.ts';
 import { builtinPolicies } from '../../policies/index.ts';
 import { builtinBackends } from '../../core/gateway/backends.ts';
-import { LogCapture } from './gateway.ts';
+import { LogCapture, targetWithoutWarmPool } from './gateway.ts';
 
 export const examplePath = (name: string, file = 'gateway.config.ts') => fileURLToPath(new URL(`../../examples/${name}/${file}`, import.meta.url));
-
-/**
- * A stdio MCP target without its warm pool: every warm process is a Node child (~0.3 s of CPU, more as the pool
- * grows under a burst of sessions), and the example tests check what the examples serve, not how they pool.
- */
-function withoutWarmPool(target: { stdio?: Record<string, unknown> }): unknown {
-  if (!target.stdio || target.stdio.shared) return target;
-  const { warmPoolMax: _max, ...stdio } = target.stdio;
-  return { ...target, stdio: { ...stdio, warmPool: 0 } };
-}
 
 /**
  * Starts an example's config exactly as written, except that binds move to 127.0.0.1 port 0, admin and readiness
@@ -35,7 +25,7 @@ export async function startExample(
     const backend = (b: ResolvedBackend): ResolvedBackend => {
       if (b.kind === 'host' && options.upstreamHost) return { ...b, config: options.upstreamHost, name: options.upstreamHost };
       const targets = (b.config as { targets?: Array<{ stdio?: Record<string, unknown> }> }).targets;
-      if (b.kind === 'mcp' && !options.warmPool && targets) return { ...b, config: { ...(b.config as object), targets: targets.map(withoutWarmPool) } };
+      if (b.kind === 'mcp' && !options.warmPool && targets) return { ...b, config: { ...(b.config as object), targets: targets.map(targetWithoutWarmPool) } };
       // A2A agents started on free ports (`a2aAgents`: name → URL), so the test never needs the example's fixed ones.
       const agents = (b.config as { agents?: Array<{ name: string; url: string }> }).agents;
       if (b.kind === 'a2a' && options.a2aAgents && agents) return { ...b, config: { ...(b.config as object), agents: agents.map((a) => ({ ...a, url: options.a2aAgents![a.name] ?? a.url })) } };

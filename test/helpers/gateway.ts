@@ -165,13 +165,17 @@ export { until };
  * than a process starts (a few sessions in a row started several processes each).
  */
 export function withoutWarmPool<T extends { config: { binds: readonly unknown[] } }>(loaded: T): T {
-  const backend = (b: any) =>
-    b.kind === 'mcp' && Array.isArray(b.config?.targets)
-      ? { ...b, config: { ...b.config, targets: b.config.targets.map((t: any) => (t.stdio ? { ...t, stdio: { ...t.stdio, warmPool: 0 } } : t)) } }
-      : b;
+  const backend = (b: any) => (b.kind === 'mcp' && Array.isArray(b.config?.targets) ? { ...b, config: { ...b.config, targets: b.config.targets.map(targetWithoutWarmPool) } } : b);
   const binds = (loaded.config.binds as any[]).map((bind) => ({
     ...bind,
     listeners: bind.listeners.map((l: any) => ({ ...l, routes: l.routes.map((r: any) => ({ ...r, backends: r.backends.map(backend) })) })),
   }));
   return { ...loaded, config: { ...loaded.config, binds } };
+}
+
+/** One stdio MCP target without its warm pool (a shared process stays as it is); other targets unchanged. */
+export function targetWithoutWarmPool<T extends { stdio?: Record<string, unknown> }>(target: T): T {
+  if (!target.stdio || target.stdio.shared) return target;
+  const { warmPoolMax: _max, ...stdio } = target.stdio;
+  return { ...target, stdio: { ...stdio, warmPool: 0 } };
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { until } from './wait.ts';
 
 /** CPU time (user + system, in ms) process `pid` has used so far, from /proc/<pid>/stat (Linux, 100 ticks a second). */
 export function cpuMs(pid: number): number {
@@ -12,9 +13,5 @@ export function cpuMs(pid: number): number {
  * then running in it. A wait on that, rather than a guessed delay, which a loaded machine can overrun. Bounded: 10 s.
  */
 export async function spinning(pid: number, since: number, ms = 100): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (cpuMs(pid) - since < ms) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} did not spin for ${ms} ms of CPU within 10 s`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await until(() => cpuMs(pid) - since >= ms, { what: `process ${pid} to spin for ${ms} ms of CPU` });
 }

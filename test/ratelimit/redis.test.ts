@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { rateLimitChannel, type RateLimitEvent } from '../../core/telemetry/events.ts';
 import type { Policies } from '../../sdk-types/index.ts';
 import { configSource, eventually, simpleConfig, startTestGateway } from '../helpers/gateway.ts';
 import { withHeldPortRetry } from '../helpers/held-ports.ts';
+import { startCli, type Replica } from '../helpers/replica.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
-const BIN = fileURLToPath(new URL('../../core/cli/bin.mjs', import.meta.url));
 const ok = { directResponse: { status: 200, body: 'ok' } } satisfies Policies;
 
 async function statuses(url: string, n: number): Promise<number[]> {
@@ -25,26 +23,8 @@ async function statuses(url: string, n: number): Promise<number[]> {
   return out;
 }
 
-/** A gateway in its own process (the CLI, as `npx portcullis start` runs it), on a given port. */
-async function gatewayProcess(file: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'start', '--no-watch', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (c) => (err += c));
-  const until = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${err}`);
-    try {
-      await (await fetch(`http://127.0.0.1:${port}/ready-probe`)).arrayBuffer();
-      return child;
-    } catch {
-      if (Date.now() > until) {
-        child.kill('SIGKILL');
-        throw new Error(`gateway on ${port} did not answer within 20 s: ${err}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
+/** A gateway in its own process (the CLI, as `npx portcullis start` runs it), once it logs that it listens. */
+const gatewayProcess = (file: string) => startCli(['start', '--no-watch', '-c', file], { ready: (l) => l.msg === 'listening', readyTimeoutMs: 20_000 });
 
 describe('rateLimit shared in Redis', () => {
   let redis: TestRedis;
@@ -65,9 +45,9 @@ describe('rateLimit shared in Redis', () => {
   it('two gateway processes sharing one Redis admit exactly the limit under a concurrent burst from both', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pcl-rl-two-'));
     const ports: number[] = [];
-    const children: ChildProcess[] = [];
+    const children: Replica[] = [];
     closers.push(async () => {
-      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      await Promise.all(children.map((c) => c.cleanup()));
       await rm(dir, { recursive: true, force: true });
     });
     // Replicas started from a config file are told their port: one below the ephemeral range, another on a clash.
@@ -79,8 +59,8 @@ describe('rateLimit shared in Redis', () => {
           admin: { address: false },
           readiness: { address: false },
           stats: { address: false },
-          logging: { level: 'warn' },
-          // The probe route is not limited; `shared` is, in Redis, with the same config on both replicas.
+          logging: { level: 'info' },
+          // `shared` is limited in Redis, with the same config on both replicas.
           binds: [
             {
               port,
@@ -89,7 +69,6 @@ describe('rateLimit shared in Redis', () => {
                 {
                   name: 'public',
                   routes: [
-                    { name: 'probe', matches: [{ path: { exact: '/ready-probe' } }], policies: ok },
                     { name: 'warm', matches: [{ path: { exact: '/warm' } }], policies: { ...ok, rateLimit: { limits: [{ rate: { limit: 1000, windowMs: 1000 } }], store: { redis: { url: redis.url, prefix: 'two:', timeoutMs: 5000 } }, failureMode: 'failClosed' } } },
                     { name: 'daily', matches: [{ path: { exact: '/daily' } }], policies: { ...ok, rateLimit: { limits: [{ name: 'daily', key: [{ header: 'x-tenant' }], quota: { limit: 15, period: 'day', timeZone: 'America/New_York' } }], store: { redis: { url: redis.url, prefix: 'two:', timeoutMs: 5000 } }, failureMode: 'failClosed' } } },
                     { name: 'shared', policies: { ...ok, rateLimit: { limits: [{ name: 'hourly', rate: { limit: 20, windowMs: 3_600_000 } }], store: { redis: { url: redis.url, prefix: 'two:', timeoutMs: 5000 } }, failureMode: 'failClosed' } } },
@@ -101,7 +80,7 @@ describe('rateLimit shared in Redis', () => {
         };
         const file = join(dir, `gw${i}.config.ts`);
         await writeFile(file, configSource(config as never));
-        return [port, await gatewayProcess(file, port)] as const;
+        return [port, await gatewayProcess(file)] as const;
       });
       ports.push(port);
       children.push(child);
