@@ -2,12 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { publish, sandboxChannel } from '../telemetry/index.ts';
-import { createFrameReader, encodeRequest, MEMORY_OVERRUN_MESSAGE, Op, OVERRUN_MESSAGE, RESPONSE_HEADER, Status, type LoadPayload } from './protocol.ts';
+import { createFrameReader, createFrameWriter, encodeRequest, MEMORY_OVERRUN_MESSAGE, Op, OVERRUN_MESSAGE, RESPONSE_HEADER, Status, type LoadPayload } from './protocol.ts';
 import { siblingEntry } from '../entry.ts';
 
 const HOST_ENTRY = fileURLToPath(siblingEntry('host', import.meta.url));
+/**
+ * PORTCULLIS_SANDBOX_CPU_PROF=<dir> writes a V8 CPU profile of every sandbox process there (for the bench: the
+ * gateway's own profile comes from `node --cpu-prof`); such a process is then ended by closing its socket, not
+ * killed, so it can write its profile.
+ */
+const CPU_PROF_DIR = process.env.PORTCULLIS_SANDBOX_CPU_PROF;
 /** isolated-vm needs it (see core/cli/bin.mjs); the host is a fresh Node with only the flags it needs. */
-export const HOST_FLAGS = ['--no-node-snapshot'];
+export const HOST_FLAGS = ['--no-node-snapshot', ...(CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : [])];
 
 /** Past its filter's time limit a call gets this much longer before its host is taken for hung and killed. */
 const HANG_GRACE_MS = 2000;
@@ -78,6 +84,8 @@ export class SandboxHost {
   readonly slots = new Set<Slot>();
   private child: ChildProcess | undefined;
   private socket: Socket | undefined;
+  /** Writes a frame to `socket` (see createFrameWriter). */
+  private write: (frame: Buffer) => void = () => {};
   private pending = new Map<number, Pending>();
   /** When the first pending frame became the one running (or the host was started, before its first answer). */
   private headSince = 0;
@@ -118,7 +126,7 @@ export class SandboxHost {
   remove(slot: Slot): void {
     if (!this.slots.delete(slot)) return;
     slot.host = undefined;
-    if (this.socket) this.socket.write(encodeRequest(0, Op.DROP, slot.id, ''));
+    if (this.socket) this.write(encodeRequest(0, Op.DROP, slot.id, ''));
     if (this.slots.size === 0) {
       this.close();
       this.onEmpty(this);
@@ -144,8 +152,11 @@ export class SandboxHost {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) p.reject('unavailable', 'the filter was closed');
-    this.child?.kill('SIGKILL');
-    this.socket?.destroy();
+    if (CPU_PROF_DIR) this.socket?.end();
+    else {
+      this.child?.kill('SIGKILL');
+      this.socket?.destroy();
+    }
     this.child = undefined;
     this.socket = undefined;
   }
@@ -163,7 +174,7 @@ export class SandboxHost {
       this.startWatchdog();
     }
     this.pending.set(id, p);
-    if (this.socket) this.socket.write(p.frame);
+    if (this.socket) this.write(p.frame);
     else if (!this.child && !this.restartTimer) this.start();
   }
 
@@ -177,6 +188,7 @@ export class SandboxHost {
     this.child = child;
     const socket = child.stdio[3] as Socket;
     this.socket = socket;
+    this.write = createFrameWriter(socket);
     child.unref();
     (child.stderr as Socket).unref();
     (child.stderr as Socket).on('data', (d: Buffer) => {
@@ -224,7 +236,7 @@ export class SandboxHost {
     const id = frameId();
     p.frame.writeUInt32LE(id, 4);
     this.pending.set(id, p);
-    this.socket!.write(p.frame);
+    this.write(p.frame);
   }
 
   private reloaded(slot: Slot, answer: { status: number; text: string }): void {
@@ -368,7 +380,7 @@ export class SandboxHost {
     if (slot.quarantined || slot.host !== this || this.slots.size < 2) return;
     slot.quarantined = true;
     this.slots.delete(slot);
-    if (this.socket) this.socket.write(encodeRequest(0, Op.DROP, slot.id, ''));
+    if (this.socket) this.write(encodeRequest(0, Op.DROP, slot.id, ''));
     this.onQuarantine?.(slot);
   }
 

@@ -1,6 +1,6 @@
 /**
  * Code evaluated inside every isolate before and after the user's bundle. Only strings cross the boundary: the
- * host passes JSON text in and gets JSON text back, so no host object, function or prototype is ever reachable
+ * host passes JSON text in and gets JSON text back (or '' for "no decision and no log lines"), so no host object, function or prototype is ever reachable
  * from filter code. The builtins the glue needs are captured before user code runs, so a filter that replaces
  * `JSON.stringify` only breaks itself.
  */
@@ -120,13 +120,15 @@ export const PRELUDE = String.raw`
       if (dropped > 0) logs.push({ message: dropped + ' more log lines dropped: at most ' + LOG_LINES + ' lines and ' + LOG_TOTAL + ' characters per call' });
       return logs;
     };
-    if (typeof filter[hook] !== 'function') return stringify({ ok: true, value: null, logs });
+    // The empty answer is the common one (no decision, no log lines): nothing to stringify here or parse there.
+    if (typeof filter[hook] !== 'function') return '';
     let out;
     try {
       const value = filter[hook](ctx);
       if (value && typeof value.then === 'function') {
         return stringify({ ok: false, error: hook + ' returned a Promise: filter hooks must be synchronous', logs: finish() });
       }
+      if ((value === undefined || value === null) && logs.length === 0 && dropped === 0) return '';
       out = stringify({ ok: true, value: value === undefined ? null : value, logs: finish() });
     } catch (err) {
       return stringify({ ok: false, error: describe(err), logs: finish() });

@@ -10,6 +10,8 @@
  * the order it received them (it runs one call at a time), which is how the gateway knows, when a host dies, which
  * call was running: the oldest unanswered one.
  */
+import { writeSync } from 'node:fs';
+import type { Socket } from 'node:net';
 
 export const HOOKS = ['onRequest', 'onResponse', 'onMcpRequest', 'onMcpResponse', 'onA2aRequest', 'onA2aResponse'] as const;
 
@@ -61,20 +63,26 @@ export function encodeResponse(id: number, status: number, text: string): Buffer
 
 /**
  * Splits a byte stream into frames. `onFrame` gets each whole frame (length prefix included); a frame announced
- * larger than `maxFrame` is a protocol violation: `onOversize` is called and the reader stops.
+ * larger than `maxFrame` is a protocol violation: `onOversize` is called and the reader stops. With `reusedChunks`
+ * the caller hands in a buffer it overwrites after the call returns (a socket's `onread` buffer): frames are then
+ * views that live only as long as `onFrame` runs, and whatever part of a frame waits for the rest is copied.
  */
-export function createFrameReader(maxFrame: () => number, onFrame: (frame: Buffer) => void, onOversize: (size: number) => void): (chunk: Buffer) => void {
+export function createFrameReader(maxFrame: () => number, onFrame: (frame: Buffer) => void, onOversize: (size: number) => void, reusedChunks = false): (chunk: Buffer) => void {
   // Partial data is kept as a list and joined once the frame is whole: a 4 MiB frame in 64 KiB reads is one copy.
   let parts: Buffer[] = [];
   let held = 0;
   let need = 0;
   let broken = false;
+  const keep = reusedChunks ? (b: Buffer) => Buffer.from(b) : (b: Buffer) => b;
   return (chunk) => {
     if (broken) return;
     if (held > 0) {
       parts.push(chunk);
       held += chunk.length;
-      if (held < need) return;
+      if (held < need) {
+        parts[parts.length - 1] = keep(chunk);
+        return;
+      }
       chunk = Buffer.concat(parts, held);
       parts = [];
       held = 0;
@@ -92,10 +100,36 @@ export function createFrameReader(maxFrame: () => number, onFrame: (frame: Buffe
       at += 4 + size;
     }
     if (at < chunk.length) {
-      const rest = chunk.subarray(at);
+      const rest = keep(chunk.subarray(at));
       parts = [rest];
       held = rest.length;
       need = rest.length >= 4 ? 4 + rest.readUInt32LE(0) : 4;
     }
+  };
+}
+
+/**
+ * Writes frames to a socket. While nothing is queued in the stream (the common case: frames are small and the
+ * peer reads them as they come) a frame is one write(2) on the socket's descriptor, without the stream's write
+ * requests and callbacks; what the kernel does not take at once (a full buffer, a large frame), any error, and every
+ * frame after it until the stream has drained go through `socket.write`, which keeps the order and reports errors
+ * as the stream always did.
+ */
+export function createFrameWriter(socket: Socket): (frame: Buffer) => void {
+  // The descriptor of a pipe handle (a socket pair's end on Unix); not in the typings.
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return (frame) => void socket.write(frame);
+  return (frame) => {
+    if (socket.destroyed || socket.writableLength > 0) {
+      socket.write(frame);
+      return;
+    }
+    let written = 0;
+    try {
+      written = writeSync(fd, frame);
+    } catch {
+      // EAGAIN (the buffer is full) or a dead peer: the stream queues the frame or reports the error.
+    }
+    if (written < frame.length) socket.write(written === 0 ? frame : frame.subarray(written));
   };
 }

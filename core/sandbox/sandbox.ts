@@ -178,6 +178,7 @@ export class Sandbox {
   }
 
   private decode(out: string): SandboxResult {
+    if (out === '') return { value: null, logs: [] };
     const parsed = JSON.parse(out) as { ok: boolean; value?: unknown; error?: string; tooLarge?: number; logs: SandboxLog[] };
     if (parsed.tooLarge !== undefined) {
       throw new SandboxError('tooLarge', `the decision is ${parsed.tooLarge} bytes, over maxResultBytes (${this.options.maxResultBytes})`);
