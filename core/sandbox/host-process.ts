@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { publish, sandboxChannel } from '../telemetry/index.ts';
-import { createFrameReader, createFrameWriter, encodeRequest, MEMORY_OVERRUN_MESSAGE, Op, OVERRUN_MESSAGE, RESPONSE_HEADER, Status, type LoadPayload } from './protocol.ts';
+import { createFrameReader, encodeRequest, MEMORY_OVERRUN_MESSAGE, Op, OVERRUN_MESSAGE, RESPONSE_HEADER, Status, type LoadPayload } from './protocol.ts';
 import { siblingEntry } from '../entry.ts';
 
 const HOST_ENTRY = fileURLToPath(siblingEntry('host', import.meta.url));
@@ -84,8 +84,6 @@ export class SandboxHost {
   readonly slots = new Set<Slot>();
   private child: ChildProcess | undefined;
   private socket: Socket | undefined;
-  /** Writes a frame to `socket` (see createFrameWriter). */
-  private write: (frame: Buffer) => void = () => {};
   private pending = new Map<number, Pending>();
   /** When the first pending frame became the one running (or the host was started, before its first answer). */
   private headSince = 0;
@@ -126,7 +124,7 @@ export class SandboxHost {
   remove(slot: Slot): void {
     if (!this.slots.delete(slot)) return;
     slot.host = undefined;
-    if (this.socket) this.write(encodeRequest(0, Op.DROP, slot.id, ''));
+    if (this.socket) this.socket.write(encodeRequest(0, Op.DROP, slot.id, ''));
     if (this.slots.size === 0) {
       this.close();
       this.onEmpty(this);
@@ -174,7 +172,7 @@ export class SandboxHost {
       this.startWatchdog();
     }
     this.pending.set(id, p);
-    if (this.socket) this.write(p.frame);
+    if (this.socket) this.socket.write(p.frame);
     else if (!this.child && !this.restartTimer) this.start();
   }
 
@@ -188,7 +186,6 @@ export class SandboxHost {
     this.child = child;
     const socket = child.stdio[3] as Socket;
     this.socket = socket;
-    this.write = createFrameWriter(socket);
     child.unref();
     (child.stderr as Socket).unref();
     (child.stderr as Socket).on('data', (d: Buffer) => {
@@ -236,7 +233,7 @@ export class SandboxHost {
     const id = frameId();
     p.frame.writeUInt32LE(id, 4);
     this.pending.set(id, p);
-    this.write(p.frame);
+    this.socket!.write(p.frame);
   }
 
   private reloaded(slot: Slot, answer: { status: number; text: string }): void {
@@ -380,7 +377,7 @@ export class SandboxHost {
     if (slot.quarantined || slot.host !== this || this.slots.size < 2) return;
     slot.quarantined = true;
     this.slots.delete(slot);
-    if (this.socket) this.write(encodeRequest(0, Op.DROP, slot.id, ''));
+    if (this.socket) this.socket.write(encodeRequest(0, Op.DROP, slot.id, ''));
     this.onQuarantine?.(slot);
   }
 

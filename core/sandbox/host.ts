@@ -8,7 +8,7 @@
 import { Socket } from 'node:net';
 import ivm from 'isolated-vm';
 import { initCall, PRELUDE } from './prelude.ts';
-import { createFrameReader, createFrameWriter, encodeResponse, HOOKS, Op, REQUEST_HEADER, Status, type LoadPayload } from './protocol.ts';
+import { createFrameReader, encodeResponse, HOOKS, Op, REQUEST_HEADER, Status, type LoadPayload } from './protocol.ts';
 import { guard, unguard } from './watchdog.ts';
 
 const INIT_TIMEOUT_MS = 2000;
@@ -43,7 +43,6 @@ const channel = new Socket({
   },
 });
 const read = createFrameReader(() => 0xffffffff, handle, () => process.exit(65), true);
-const send = createFrameWriter(channel);
 
 function start(spec: LoadPayload): { instance: Instance; meta: string } {
   const isolate = new ivm.Isolate({
@@ -122,7 +121,7 @@ function handle(frame: Buffer): void {
     const slot = slots.get(sandbox);
     const hook = HOOKS[frame.readUInt8(REQUEST_HEADER)];
     const [status, text] = slot ? call(slot, hook, frame.toString('utf8', REQUEST_HEADER + 1)) : [Status.ERROR, 'the filter is not loaded'];
-    send(encodeResponse(id, status, text));
+    channel.write(encodeResponse(id, status, text));
   } else if (op === Op.LOAD) {
     const spec = JSON.parse(frame.toString('utf8', REQUEST_HEADER)) as LoadPayload;
     const old = slots.get(sandbox);
@@ -130,10 +129,10 @@ function handle(frame: Buffer): void {
     try {
       const { instance, meta } = start(spec);
       slots.set(sandbox, { spec, instance, apply: { arguments: { copy: true }, result: { copy: true }, timeout: spec.timeoutMs } });
-      send(encodeResponse(id, Status.OK, meta));
+      channel.write(encodeResponse(id, Status.OK, meta));
     } catch (err) {
       slots.delete(sandbox);
-      send(encodeResponse(id, Status.ERROR, describe(err)));
+      channel.write(encodeResponse(id, Status.ERROR, describe(err)));
     }
   } else if (op === Op.DROP) {
     const slot = slots.get(sandbox);

@@ -10,8 +10,6 @@
  * the order it received them (it runs one call at a time), which is how the gateway knows, when a host dies, which
  * call was running: the oldest unanswered one.
  */
-import { writeSync } from 'node:fs';
-import type { Socket } from 'node:net';
 
 export const HOOKS = ['onRequest', 'onResponse', 'onMcpRequest', 'onMcpResponse', 'onA2aRequest', 'onA2aResponse'] as const;
 
@@ -105,31 +103,5 @@ export function createFrameReader(maxFrame: () => number, onFrame: (frame: Buffe
       held = rest.length;
       need = rest.length >= 4 ? 4 + rest.readUInt32LE(0) : 4;
     }
-  };
-}
-
-/**
- * Writes frames to a socket. While nothing is queued in the stream (the common case: frames are small and the
- * peer reads them as they come) a frame is one write(2) on the socket's descriptor, without the stream's write
- * requests and callbacks; what the kernel does not take at once (a full buffer, a large frame), any error, and every
- * frame after it until the stream has drained go through `socket.write`, which keeps the order and reports errors
- * as the stream always did.
- */
-export function createFrameWriter(socket: Socket): (frame: Buffer) => void {
-  // The descriptor of a pipe handle (a socket pair's end on Unix); not in the typings.
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) return (frame) => void socket.write(frame);
-  return (frame) => {
-    if (socket.destroyed || socket.writableLength > 0) {
-      socket.write(frame);
-      return;
-    }
-    let written = 0;
-    try {
-      written = writeSync(fd, frame);
-    } catch {
-      // EAGAIN (the buffer is full) or a dead peer: the stream queues the frame or reports the error.
-    }
-    if (written < frame.length) socket.write(written === 0 ? frame : frame.subarray(written));
   };
 }
