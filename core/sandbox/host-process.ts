@@ -85,6 +85,8 @@ export class SandboxHost {
   private child: ChildProcess | undefined;
   private socket: Socket | undefined;
   private pending = new Map<number, Pending>();
+  /** Frames written after the first one of this turn of the event loop, sent together when the turn ends. */
+  private batch: { socket: Socket; frames: Buffer[] } | undefined;
   /** When the first pending frame became the one running (or the host was started, before its first answer). */
   private headSince = 0;
   private answered = false;
@@ -124,7 +126,7 @@ export class SandboxHost {
   remove(slot: Slot): void {
     if (!this.slots.delete(slot)) return;
     slot.host = undefined;
-    if (this.socket) this.socket.write(encodeRequest(0, Op.DROP, slot.id, ''));
+    this.writeFrame(encodeRequest(0, Op.DROP, slot.id, ''));
     if (this.slots.size === 0) {
       this.close();
       this.onEmpty(this);
@@ -172,7 +174,7 @@ export class SandboxHost {
       this.startWatchdog();
     }
     this.pending.set(id, p);
-    if (this.socket) this.socket.write(p.frame);
+    if (this.socket) this.writeFrame(p.frame);
     else if (!this.child && !this.restartTimer) this.start();
   }
 
@@ -233,7 +235,31 @@ export class SandboxHost {
     const id = frameId();
     p.frame.writeUInt32LE(id, 4);
     this.pending.set(id, p);
-    this.socket!.write(p.frame);
+    this.writeFrame(p.frame);
+  }
+
+  /**
+   * The first frame of a turn of the event loop is written at once: the host starts on it. Frames after it in the
+   * same turn (other requests' calls, read from other connections in the same poll) would wait behind it anyway,
+   * since the host runs one call at a time, so they go together in one write when the turn ends: one syscall, and
+   * one wakeup of the host, per batch. Frames batched for a socket that has since died are dropped: `exited`
+   * already queued their calls again for the next process.
+   */
+  private writeFrame(frame: Buffer): void {
+    const socket = this.socket;
+    if (!socket) return;
+    if (this.batch?.socket === socket) {
+      this.batch.frames.push(frame);
+      return;
+    }
+    socket.write(frame);
+    const batch = { socket, frames: [] as Buffer[] };
+    this.batch = batch;
+    setImmediate(() => {
+      if (this.batch === batch) this.batch = undefined;
+      if (batch.frames.length === 0 || this.socket !== socket) return;
+      socket.write(batch.frames.length === 1 ? batch.frames[0] : Buffer.concat(batch.frames));
+    });
   }
 
   private reloaded(slot: Slot, answer: { status: number; text: string }): void {
@@ -377,7 +403,7 @@ export class SandboxHost {
     if (slot.quarantined || slot.host !== this || this.slots.size < 2) return;
     slot.quarantined = true;
     this.slots.delete(slot);
-    if (this.socket) this.socket.write(encodeRequest(0, Op.DROP, slot.id, ''));
+    this.writeFrame(encodeRequest(0, Op.DROP, slot.id, ''));
     this.onQuarantine?.(slot);
   }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Sandbox, SandboxError, sandboxHosts } from '../../core/sandbox/index.ts';
 import { createFrameReader, encodeResponse, RESPONSE_HEADER } from '../../core/sandbox/protocol.ts';
@@ -94,6 +95,22 @@ describe('sandbox (isolated-vm)', () => {
       await b.close();
     }
     assert.deepEqual(sandboxHosts(), []);
+  });
+
+  it('writes the calls issued in one turn of the event loop after the first one together, and answers each in order', async () => {
+    const sb = await Sandbox.create({ ...limits, name: 'echo', config: {}, code: module(`onRequest(ctx) { return ctx.n; }`) });
+    // write(2) calls of this process so far, from /proc (Linux).
+    const writes = () => Number(/^syscw: (\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+    try {
+      await sb.call('onRequest', { n: -1 });
+      const before = writes();
+      const calls = Array.from({ length: 16 }, (_, n) => sb.call('onRequest', { n }));
+      // The first frame went at once; the other fifteen wait for the end of this turn.
+      assert.equal(writes() - before, 1);
+      assert.deepEqual((await Promise.all(calls)).map((r) => r.value), Array.from({ length: 16 }, (_, n) => n));
+    } finally {
+      await sb.close();
+    }
   });
 
   it('kills a sandbox process that stops answering (SIGSTOP: even its watchdog thread is frozen) and serves the next call', async () => {
