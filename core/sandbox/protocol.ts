@@ -1,6 +1,7 @@
 /**
  * The frames between the gateway and a sandbox host process, over one unix socket pair (the child's fd 3).
- * Binary and length-prefixed, so a call costs one write each way and no JSON wrapping of the JSON it carries:
+ * Binary and length-prefixed, so a call costs at most one write each way and no JSON wrapping of the JSON it carries
+ * (calls the gateway issues in one turn of its event loop share one write after the first, see `SandboxHost`):
  *
  *   gateway → host:  u32 length | u32 id | u8 op | u32 sandbox | payload
  *   host → gateway:  u32 length | u32 id | u8 status | payload
@@ -8,7 +9,8 @@
  * `length` counts the bytes after itself. A CALL payload is one byte (the hook's index in {@link HOOKS}) and the
  * input as UTF-8 JSON; a LOAD payload is the JSON of {@link LoadPayload}. The host answers every LOAD and CALL, in
  * the order it received them (it runs one call at a time), which is how the gateway knows, when a host dies, which
- * call was running: the oldest unanswered one.
+ * call was running: the oldest unanswered one. So the host never holds an answer back to batch it. An OK answer with
+ * an empty payload is a call that decided nothing and logged nothing.
  */
 
 export const HOOKS = ['onRequest', 'onResponse', 'onMcpRequest', 'onMcpResponse', 'onA2aRequest', 'onA2aResponse'] as const;
