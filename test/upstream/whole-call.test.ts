@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { readWhole } from '../../core/protocol/read-body.ts';
-import { callWhole, createRouteUpstream, type UpstreamDispatchOptions } from '../../core/upstream/index.ts';
+import { callPushed, callWhole, createRouteUpstream, readPushed, type UpstreamDispatchOptions } from '../../core/upstream/index.ts';
 
 describe('callWhole: one call whose answer is read whole by the dispatch handler', () => {
   let server: Server;
@@ -71,6 +71,56 @@ describe('callWhole: one call whose answer is read whole by the dispatch handler
 
   it('maps an unreachable upstream through the route error mapping', async () => {
     await assert.rejects(callWhole(dispatcher, { origin: 'http://127.0.0.1:1', path: '/', method: 'POST', body: 'x', backend: 'gone' } as UpstreamDispatchOptions, { limit: 1024, tooLarge }), { code: 'PCL_ERR_BACKEND_UNREACHABLE' });
+  });
+});
+
+describe('callPushed: a body pushed by the dispatch handler to one sink', () => {
+  let server: Server;
+  let origin: string;
+  const agent = new Agent();
+  const tooLarge = () => new Error('too large');
+  before(async () => {
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url === '/broken') {
+        res.write('data: 1\n\n');
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      res.write('data: 1\n\n');
+      setTimeout(() => res.end('data: 2\n\n'), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await agent.close();
+  });
+
+  it('hands over what arrived before the pipe first, then the rest and the end', async () => {
+    const res = await callPushed(agent, { origin, path: '/', method: 'GET' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'text/event-stream');
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the first event arrives before anyone pipes
+    assert.equal((await readPushed(res.body, 1024, tooLarge)).toString(), 'data: 1\n\ndata: 2\n\n');
+  });
+
+  it('a body broken after its head reaches the sink as an error; past the bound, the read fails with tooLarge()', async () => {
+    const broken = await callPushed(agent, { origin, path: '/broken', method: 'GET' });
+    await assert.rejects(readPushed(broken.body, 1024, tooLarge));
+    const big = await callPushed(agent, { origin, path: '/', method: 'GET' });
+    await assert.rejects(readPushed(big.body, 4, tooLarge), { message: 'too large' });
+  });
+
+  it('an abort of the signal fails the call before its head, and the body after it', async () => {
+    await assert.rejects(callPushed(agent, { origin, path: '/', method: 'GET' }, AbortSignal.abort(new Error('closed'))), { message: 'closed' });
+    const controller = new AbortController();
+    const res = await callPushed(agent, { origin, path: '/', method: 'GET' }, controller.signal);
+    const read = readPushed(res.body, 1024, tooLarge);
+    controller.abort(new Error('transport closed'));
+    await assert.rejects(read, { message: 'transport closed' });
   });
 });
 
