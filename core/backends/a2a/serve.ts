@@ -62,8 +62,8 @@ function messageContext(ctx: RequestContext, agent: AgentEndpoint, method: strin
 }
 
 /** Refuses a message that would have the agent call a URL outside the allowlist. */
-async function checkPush(env: ServeEnv, m: MessageContext): Promise<void> {
-  for (const url of pushUrlsOf(m.method, m.params)) {
+async function checkPush(env: ServeEnv, m: MessageContext, urls: unknown[]): Promise<void> {
+  for (const url of urls) {
     const verdict = await env.pushGuard.check(url);
     if (!verdict.ok) {
       const shown = typeof url === 'string' ? url : JSON.stringify(url) ?? String(url);
@@ -85,10 +85,26 @@ async function runMessage(
   send: (m: MessageContext) => Promise<AgentResponse | AgentAnswer>,
   readResult: (m: MessageContext, res: AgentAnswer) => Promise<void>,
 ): Promise<AgentResponse | undefined> {
+  // Most messages name no push-notification URL: no lookup and no await for them.
+  const pushCheck = (msg: MessageContext): Promise<void> | undefined => {
+    const urls = pushUrlsOf(msg.method, msg.params);
+    return urls.length > 0 ? checkPush(env, msg, urls) : undefined;
+  };
+  if (!m.streaming) {
+    // A non-streaming method's answer is read whole: the pipeline's end is the answer's.
+    await env.messages.run(m, async (msg) => {
+      const check = pushCheck(msg);
+      if (check) await check;
+      const res = await send(msg);
+      return readResult(msg, 'body' in res ? { status: res.status, headers: res.headers, text: await env.caller.readText(res.body, env.maxResponseBytes) } : res);
+    });
+    return undefined;
+  }
   let streamReady!: (res: AgentResponse) => void;
   const stream = new Promise<AgentResponse>((resolve) => (streamReady = resolve));
   const done = env.messages.run(m, async (msg) => {
-    await checkPush(env, msg);
+    const check = pushCheck(msg);
+    if (check) await check;
     const res = await send(msg);
     if (!('body' in res)) return readResult(msg, res);
     if (!msg.streaming || !isSse(res)) return readResult(msg, { status: res.status, headers: res.headers, text: await env.caller.readText(res.body, env.maxResponseBytes) });
