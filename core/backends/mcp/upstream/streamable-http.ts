@@ -5,7 +5,7 @@ import { createSseDecoder, DEFAULT_MAX_SSE_EVENT_BYTES, SseDecodeError, type Sse
 import type { UpstreamTransport } from './transport.ts';
 import { mirroredHeaders } from '../era.ts';
 import { failedAnswer, parseUpstreamMessages, preview, requestIdOf, UpstreamProtocolError } from './upstream-answer.ts';
-import { callPushed, readPushed, type PushedBody } from '../../../upstream/index.ts';
+import { callPushed, readPushed, type PushedBody, type UpstreamDispatchOptions } from '../../../upstream/index.ts';
 
 /**
  * One keep-alive pool for every upstream session of routes without backend TLS: thousands of idle sessions share
@@ -78,6 +78,8 @@ export class StreamableHttpTransport implements UpstreamTransport {
   /** The URL's origin and path, taken apart once: each POST is dispatched with them as they are. */
   private readonly origin: string;
   private readonly path: string;
+  /** The host the route's interceptors name in events and errors (what `backendOf` would parse from the origin per call). */
+  private readonly host: string;
   private readonly target: string;
   private readonly headers: Record<string, string>;
   private readonly streams = new AbortController();
@@ -88,6 +90,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.url = url;
     this.origin = url.origin;
     this.path = `${url.pathname}${url.search}`;
+    this.host = url.host;
     this.target = options.target;
     this.headers = options.headers ?? {};
     this.dispatcher = options.dispatcher ?? sharedRemoteAgent;
@@ -133,7 +136,8 @@ export class StreamableHttpTransport implements UpstreamTransport {
         method: 'POST',
         headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), ...mirroredHeaders(message, this.protocolVersion), ...extraHeaders, 'content-type': 'application/json' },
         body: JSON.stringify(message),
-      },
+        backend: this.host,
+      } as UpstreamDispatchOptions,
       this.streams.signal,
     );
     const sid = res.headers['mcp-session-id'];
