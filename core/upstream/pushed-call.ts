@@ -98,7 +98,7 @@ class PushedCall implements Dispatcher.DispatchHandler, PushedBody {
       return;
     }
     this.outcome = outcome;
-    this.held = this.sink ? undefined : this.held;
+    // Without a sink yet, `pipe` hands over what was held and then this outcome.
     const sink = this.sink;
     if (!sink) return;
     if (outcome === true) sink.end();
