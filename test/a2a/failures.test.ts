@@ -181,6 +181,17 @@ describe('A2A: denials, bad input and failures', () => {
     await eventually(async () => agent.aborted > before, 3000);
   });
 
+  it('aborts the agent call when the client disconnects while a SendMessage waits for its answer', async () => {
+    const before = agent.aborted;
+    const hits = agent.hits.length;
+    const controller = new AbortController();
+    const pending = request(jsonrpc, { method: 'POST', body: rpc('SendMessage', textMessage('slow 1')), headers: { 'content-type': 'application/json', 'x-api-key': READER_KEY, 'a2a-version': '1.0' }, signal: controller.signal });
+    await eventually(async () => agent.hits.length > hits, 3000);
+    controller.abort();
+    await assert.rejects(pending);
+    await eventually(async () => agent.aborted > before, 3000);
+  });
+
   it('publishes one message event per A2A message, a stream ending when the stream does', async () => {
     const events: MessageEvent[] = [];
     const onEnd = (e: unknown) => events.push(e as MessageEvent);

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
 import type { HeaderMap, RequestContext } from '../../pipeline/index.ts';
-import type { UpstreamDispatchOptions } from '../../upstream/index.ts';
+import { callWhole, type AbortSource, type UpstreamDispatchOptions } from '../../upstream/index.ts';
 
 /** One agent behind the route: where it is, and where the gateway serves it. */
 export interface AgentEndpoint {
@@ -21,13 +21,21 @@ export interface AgentResponse {
   body: Readable;
 }
 
+/** An answer read whole (see `AgentCaller.callWhole`). */
+export interface AgentAnswer {
+  status: number;
+  headers: HeaderMap;
+  text: string;
+}
+
 export interface AgentRequest {
   method: 'GET' | 'POST' | 'DELETE';
   /** Path on the agent, with the query string. */
   path: string;
   headers: Record<string, string | string[]>;
   body?: string | Buffer;
-  signal: AbortSignal;
+  /** Cancels the call; without it, the request's own abort (client gone) does. */
+  signal?: AbortSignal;
 }
 
 /** Headers of the client's request that are the gateway's business, not the agent's. */
@@ -55,26 +63,29 @@ export class AgentCaller {
     return out;
   }
 
-  async call(ctx: RequestContext, agent: AgentEndpoint, req: AgentRequest): Promise<AgentResponse> {
-    const options: UpstreamDispatchOptions & { signal: AbortSignal } = {
-      origin: agent.origin,
-      path: req.path,
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      signal: req.signal,
-      clientHeaders: ctx.clientHeaders,
-      requestId: ctx.id,
-      route: ctx.routeName,
-      backend: agent.name,
-    };
+  async call(ctx: RequestContext, agent: AgentEndpoint, req: AgentRequest & { signal: AbortSignal }): Promise<AgentResponse> {
+    const options = { ...dispatchOptions(ctx, agent, req), signal: req.signal };
     try {
       const res = await this.dispatcher.request(options as Dispatcher.RequestOptions);
       return { status: res.statusCode, headers: res.headers as HeaderMap, body: res.body };
     } catch (err) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (err instanceof GatewayError) throw err;
-      throw new GatewayError(ErrorCodes.BACKEND_UNREACHABLE, `agent "${agent.name}" could not be reached: ${(err as Error).message}`, { cause: err });
+      throw callFailure(ctx, agent, err);
+    }
+  }
+
+  /**
+   * One call whose answer is read whole, up to `limit` bytes (more is an error: the gateway does not hold unbounded
+   * bodies), pushed into one buffer by the dispatch handler: no body stream, no async iteration. For answers that
+   * are parsed whole; an answer that may be an event stream passed on as it comes goes through `call`. The
+   * request's abort (client gone) cancels it, through the context's plain callback where it has one.
+   */
+  async callWhole(ctx: RequestContext, agent: AgentEndpoint, req: AgentRequest, limit: number): Promise<AgentAnswer> {
+    const abort: AbortSource = req.signal ?? (ctx.onAbort ? (ctx as Required<Pick<RequestContext, 'onAbort'>>) : ctx.signal);
+    try {
+      const res = await callWhole(this.dispatcher, dispatchOptions(ctx, agent, req), { limit, tooLarge: () => answerTooLarge(limit), abort });
+      return { status: res.status, headers: res.headers, text: res.body.toString('utf8') };
+    } catch (err) {
+      throw callFailure(ctx, agent, err);
     }
   }
 
@@ -86,10 +97,39 @@ export class AgentCaller {
       size += (chunk as Buffer).length;
       if (size > limit) {
         body.destroy();
-        throw new GatewayError(ErrorCodes.BACKEND_UNREACHABLE, `the agent's answer is larger than ${limit} bytes`);
+        throw answerTooLarge(limit);
       }
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks).toString('utf8');
   }
 }
+
+function dispatchOptions(ctx: RequestContext, agent: AgentEndpoint, req: AgentRequest): UpstreamDispatchOptions {
+  return {
+    origin: agent.origin,
+    path: req.path,
+    method: req.method,
+    headers: req.headers,
+    body: req.body,
+    clientHeaders: ctx.clientHeaders,
+    requestId: ctx.id,
+    route: ctx.routeName,
+    backend: agent.name,
+  };
+}
+
+/** Whether the request was aborted, without making a context create its AbortSignal for the question. */
+function aborted(ctx: RequestContext): boolean {
+  const own = (ctx as { aborted?: boolean }).aborted;
+  return own ?? ctx.signal.aborted;
+}
+
+/** What a failed call throws: the request's abort reason when it was aborted, else a gateway error naming the agent. */
+function callFailure(ctx: RequestContext, agent: AgentEndpoint, err: unknown): unknown {
+  if (aborted(ctx)) return ctx.signal.reason;
+  if (err instanceof GatewayError) return err;
+  return new GatewayError(ErrorCodes.BACKEND_UNREACHABLE, `agent "${agent.name}" could not be reached: ${(err as Error).message}`, { cause: err });
+}
+
+const answerTooLarge = (limit: number) => new GatewayError(ErrorCodes.BACKEND_UNREACHABLE, `the agent's answer is larger than ${limit} bytes`);

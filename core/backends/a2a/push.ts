@@ -8,7 +8,7 @@ const MAX_WALK = 10_000;
  * `taskPushNotificationConfig` and `TaskPushNotificationConfig` are one key (ts-proto's `fromJSON`, which
  * `@a2a-js/sdk` uses, accepts both camelCase and snake_case for every field).
  */
-const normalKey = (k: string): string => k.replace(/[_-]/g, '').toLowerCase();
+const normalKey = (k: string): string => (k.includes('_') || k.includes('-') ? k.replace(/[_-]/g, '') : k).toLowerCase();
 
 /**
  * Every push-notification URL a message gives the agent, in every spelling an agent accepts: anything named `url`

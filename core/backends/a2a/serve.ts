@@ -1,12 +1,13 @@
 import type { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { GatewayResponse, MessageContext, MessagePipeline, RequestContext } from '../../pipeline/index.ts';
+import type { GatewayResponse, HeaderMap, MessageContext, MessagePipeline, RequestContext } from '../../pipeline/index.ts';
 import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcId } from '../../protocol/jsonrpc.ts';
-import type { AgentCaller, AgentEndpoint, AgentResponse } from './agent-call.ts';
+import type { AgentAnswer, AgentCaller, AgentEndpoint, AgentRequest, AgentResponse } from './agent-call.ts';
 import { rewriteCard, type CardView } from './card.ts';
 import { CARD_METHODS, describeMessage, KNOWN_METHODS, STREAMING_METHODS, type RestCall } from './methods.ts';
 import { pushUrlsOf } from './push.ts';
 import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '../../protocol/message-check.ts';
+import { readWhole } from '../../protocol/read-body.ts';
 import type { OutboundGuard } from '../../upstream/index.ts';
 
 /** What serving one agent's traffic needs, built once per route. */
@@ -29,10 +30,14 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: text };
 }
 
-async function readBody(ctx: RequestContext): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of (ctx.body ?? []) as Readable) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+const readBody = (ctx: RequestContext): Promise<Buffer> => readWhole(ctx.body as Readable | undefined);
+
+/**
+ * Sends one message to the agent: a streaming method through `call` (its answer may be an event stream, passed on
+ * as it comes), any other read whole by `callWhole`.
+ */
+function sendTo(env: ServeEnv, ctx: RequestContext, agent: AgentEndpoint, m: MessageContext, req: AgentRequest): Promise<AgentResponse | AgentAnswer> {
+  return m.streaming ? env.caller.call(ctx, agent, { ...req, signal: ctx.signal }) : env.caller.callWhole(ctx, agent, req, env.maxResponseBytes);
 }
 
 const isSse = (res: AgentResponse) => String(res.headers['content-type'] ?? '').includes('text/event-stream');
@@ -57,8 +62,8 @@ function messageContext(ctx: RequestContext, agent: AgentEndpoint, method: strin
 }
 
 /** Refuses a message that would have the agent call a URL outside the allowlist. */
-async function checkPush(env: ServeEnv, m: MessageContext): Promise<void> {
-  for (const url of pushUrlsOf(m.method, m.params)) {
+async function checkPush(env: ServeEnv, m: MessageContext, urls: unknown[]): Promise<void> {
+  for (const url of urls) {
     const verdict = await env.pushGuard.check(url);
     if (!verdict.ok) {
       const shown = typeof url === 'string' ? url : JSON.stringify(url) ?? String(url);
@@ -77,15 +82,32 @@ async function checkPush(env: ServeEnv, m: MessageContext): Promise<void> {
 async function runMessage(
   env: ServeEnv,
   m: MessageContext,
-  send: (m: MessageContext) => Promise<AgentResponse>,
-  readResult: (m: MessageContext, res: AgentResponse) => Promise<void>,
+  send: (m: MessageContext) => Promise<AgentResponse | AgentAnswer>,
+  readResult: (m: MessageContext, res: AgentAnswer) => Promise<void>,
 ): Promise<AgentResponse | undefined> {
+  // Most messages name no push-notification URL: no lookup and no await for them.
+  const pushCheck = (msg: MessageContext): Promise<void> | undefined => {
+    const urls = pushUrlsOf(msg.method, msg.params);
+    return urls.length > 0 ? checkPush(env, msg, urls) : undefined;
+  };
+  if (!m.streaming) {
+    // A non-streaming method's answer is read whole: the pipeline's end is the answer's.
+    await env.messages.run(m, async (msg) => {
+      const check = pushCheck(msg);
+      if (check) await check;
+      const res = await send(msg);
+      return readResult(msg, 'body' in res ? { status: res.status, headers: res.headers, text: await env.caller.readText(res.body, env.maxResponseBytes) } : res);
+    });
+    return undefined;
+  }
   let streamReady!: (res: AgentResponse) => void;
   const stream = new Promise<AgentResponse>((resolve) => (streamReady = resolve));
   const done = env.messages.run(m, async (msg) => {
-    await checkPush(env, msg);
+    const check = pushCheck(msg);
+    if (check) await check;
     const res = await send(msg);
-    if (!msg.streaming || !isSse(res)) return readResult(msg, res);
+    if (!('body' in res)) return readResult(msg, res);
+    if (!msg.streaming || !isSse(res)) return readResult(msg, { status: res.status, headers: res.headers, text: await env.caller.readText(res.body, env.maxResponseBytes) });
     streamReady(res);
     env.streams.add(res.body);
     res.body.once('close', () => env.streams.delete(res.body));
@@ -111,7 +133,7 @@ function failureOf(ctx: RequestContext, err: unknown): RpcFailure {
 /** Response headers of the agent that are A2A's, not HTTP's: the extensions it activated. */
 const A2A_HEADERS = ['a2a-extensions', 'x-a2a-extensions'];
 
-function a2aHeaders(res: AgentResponse | undefined): Record<string, string> {
+function a2aHeaders(res: { headers: HeaderMap } | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!res) return out;
   for (const name of A2A_HEADERS) {
@@ -146,22 +168,21 @@ export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: Ag
   if (!KNOWN_METHODS.has(req.method)) return ctx.respond(json(200, rpcError(id, RpcErrors.METHOD_NOT_FOUND, `Method not found: ${req.method.slice(0, 100)}`)));
   const m = messageContext(ctx, agent, req.method, req.params, id);
   const view = env.view(ctx, agent);
-  let answered: AgentResponse | undefined;
+  let answered: AgentAnswer | undefined;
   try {
     const stream = await runMessage(
       env,
       m,
       (msg) =>
-        env.caller.call(ctx, agent, {
+        sendTo(env, ctx, agent, msg, {
           method: 'POST',
           path,
           headers: env.caller.forwardHeaders(ctx, 'application/json'),
           body: JSON.stringify({ jsonrpc: '2.0', id, method: msg.method, params: msg.params }),
-          signal: ctx.signal,
         }),
       async (msg, res) => {
         answered = res;
-        const text = await env.caller.readText(res.body, env.maxResponseBytes);
+        const text = res.text;
         let answer: Json | undefined;
         try {
           answer = JSON.parse(text);
@@ -212,15 +233,14 @@ export async function serveRest(env: ServeEnv, ctx: RequestContext, agent: Agent
       env,
       m,
       (msg) =>
-        env.caller.call(ctx, agent, {
+        sendTo(env, ctx, agent, msg, {
           method: ctx.method as 'GET' | 'POST' | 'DELETE',
           path,
           headers: env.caller.forwardHeaders(ctx, raw.length > 0 ? String(ctx.clientHeaders['content-type'] ?? 'application/json') : undefined),
           body: raw.length === 0 ? undefined : msg.params === original ? raw : JSON.stringify(msg.params),
-          signal: ctx.signal,
         }),
       async (msg, res) => {
-        const text = await env.caller.readText(res.body, env.maxResponseBytes);
+        const text = res.text;
         let parsed: unknown = text;
         try {
           parsed = text === '' ? undefined : JSON.parse(text);

@@ -1,10 +1,11 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { ErrorCodes } from '../../../errors.ts';
 import { isResponse, type JsonRpcId, type JsonRpcMessage } from '../../../protocol/jsonrpc.ts';
-import { createSseDecoder, DEFAULT_MAX_SSE_EVENT_BYTES, SseDecodeError, type SseEvent } from '../../../protocol/sse.ts';
+import { createSseDecoder, DEFAULT_MAX_SSE_EVENT_BYTES, SseDecodeError, type SseDecoder, type SseEvent } from '../../../protocol/sse.ts';
 import type { UpstreamTransport } from './transport.ts';
 import { mirroredHeaders } from '../era.ts';
 import { failedAnswer, parseUpstreamMessages, preview, requestIdOf, UpstreamProtocolError } from './upstream-answer.ts';
+import { callPushed, readPushed, type PushedBody, type UpstreamDispatchOptions } from '../../../upstream/index.ts';
 
 /**
  * One keep-alive pool for every upstream session of routes without backend TLS: thousands of idle sessions share
@@ -74,6 +75,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private closed = false;
   private getStreamOpen = false;
   private readonly url: URL;
+  /** The URL's origin and path, taken apart once: each POST is dispatched with them as they are. */
+  private readonly origin: string;
+  private readonly path: string;
+  /** The host the route's interceptors name in events and errors (what `backendOf` would parse from the origin per call). */
+  private readonly host: string;
   private readonly target: string;
   private readonly headers: Record<string, string>;
   private readonly streams = new AbortController();
@@ -82,6 +88,9 @@ export class StreamableHttpTransport implements UpstreamTransport {
 
   constructor(url: URL, options: RemoteTransportOptions) {
     this.url = url;
+    this.origin = url.origin;
+    this.path = `${url.pathname}${url.search}`;
+    this.host = url.host;
     this.target = options.target;
     this.headers = options.headers ?? {};
     this.dispatcher = options.dispatcher ?? sharedRemoteAgent;
@@ -118,18 +127,24 @@ export class StreamableHttpTransport implements UpstreamTransport {
 
   async send(message: JsonRpcMessage, extraHeaders?: Record<string, string>): Promise<void> {
     if (this.closed) throw new Error('the transport is closed');
-    const res = await request(this.url, {
-      method: 'POST',
-      dispatcher: this.dispatcher,
-      headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), ...mirroredHeaders(message, this.protocolVersion), ...extraHeaders, 'content-type': 'application/json' },
-      body: JSON.stringify(message),
-      signal: this.streams.signal,
-    });
+    // The answer's body is pushed by the dispatch handler into the SSE decoder or one buffer: no body stream.
+    const res = await callPushed(
+      this.dispatcher,
+      {
+        origin: this.origin,
+        path: this.path,
+        method: 'POST',
+        headers: { ...this.requestHeaders('application/json, text/event-stream'), ...traceHeaders(message), ...mirroredHeaders(message, this.protocolVersion), ...extraHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify(message),
+        backend: this.host,
+      } as UpstreamDispatchOptions,
+      this.streams.signal,
+    );
     const sid = res.headers['mcp-session-id'];
     if (typeof sid === 'string') this.sessionId = sid;
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      const text = await readBounded(res.body, 4096).then((b) => new TextDecoder().decode(b), () => '');
-      throw new UpstreamHttpError(res.statusCode, `upstream answered HTTP ${res.statusCode}: ${text.slice(0, 500)}`);
+    if (res.status < 200 || res.status >= 300) {
+      const text = await readPushed(res.body, 4096, tooLarge(4096)).then((b) => new TextDecoder().decode(b), () => '');
+      throw new UpstreamHttpError(res.status, `upstream answered HTTP ${res.status}: ${text.slice(0, 500)}`);
     }
     const type = String(res.headers['content-type'] ?? '');
     const id = requestIdOf(message);
@@ -137,7 +152,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       // Read in the background: a long call streams progress before its result.
       void this.answerStream(res.body, id, message);
     } else {
-      const body = await readBounded(res.body, this.maxBytes).catch((err: Error) => {
+      const body = await readPushed(res.body, this.maxBytes, tooLarge(this.maxBytes)).catch((err: Error) => {
         throw err instanceof UpstreamProtocolError ? err : new UpstreamProtocolError(`broke off its answer: ${err.message}`, ErrorCodes.MCP_UPSTREAM_STREAM_ENDED);
       });
       // An empty 2xx is an acknowledgement, whatever it says its type is (the Python SDK: 202 application/json);
@@ -154,7 +169,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       } else if (body.length > 0) {
         if (!isJson(type)) {
           throw new UpstreamProtocolError(
-            `answered HTTP ${res.statusCode} with content-type ${JSON.stringify(type || 'none')}, not JSON or an event stream: ${preview(new TextDecoder().decode(body.subarray(0, 512)))}`,
+            `answered HTTP ${res.status} with content-type ${JSON.stringify(type || 'none')}, not JSON or an event stream: ${preview(new TextDecoder().decode(body.subarray(0, 512)))}`,
           );
         }
         for (const m of parseUpstreamMessages(body)) this.onmessage?.(m);
@@ -170,7 +185,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
    * The SSE answer to one POST. When it breaks before the answer to `id`, it is resumed with GET + `Last-Event-ID`
    * if the server gave event ids; else, or when resuming fails, the call gets a JSON-RPC error naming the target.
    */
-  private async answerStream(body: AsyncIterable<Uint8Array>, id: JsonRpcId | undefined, message: JsonRpcMessage): Promise<void> {
+  private async answerStream(body: PushedBody, id: JsonRpcId | undefined, message: JsonRpcMessage): Promise<void> {
     const cursor: { lastEventId?: string; retryMs?: number } = {};
     let end = await this.readStream(body, id, cursor);
     let failures = 0;
@@ -246,7 +261,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
    * Reads one event stream to its end, delivering each JSON-RPC message. With `id`, a message that is not JSON-RPC
    * ends it as garbled (the answer cannot be trusted); without, it is reported and skipped.
    */
-  private async readStream(body: AsyncIterable<Uint8Array>, id: JsonRpcId | undefined, cursor: { lastEventId?: string; retryMs?: number }): Promise<StreamEnd> {
+  private async readStream(body: AsyncIterable<Uint8Array> | PushedBody, id: JsonRpcId | undefined, cursor: { lastEventId?: string; retryMs?: number }): Promise<StreamEnd> {
     const end: StreamEnd = { answered: false, progressed: false };
     const decoder = createSseDecoder({
       maxEventBytes: this.maxBytes,
@@ -254,6 +269,8 @@ export class StreamableHttpTransport implements UpstreamTransport {
       onEvent: (e) => this.event(e, id, end),
       onError: (err) => (end.error ??= new UpstreamProtocolError(sseWhy(err))),
     });
+    // A Readable has a `pipe` of its own: the iterable is told apart by its iterator.
+    if (!(Symbol.asyncIterator in body)) return readPushedStream(body, decoder, end, cursor);
     try {
       for await (const chunk of body) {
         decoder.push(chunk);
@@ -320,6 +337,51 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.onclose?.();
   }
 }
+
+/**
+ * An event stream pushed by the dispatch handler into `decoder` chunk by chunk, read to its end as `readStream`
+ * reads an iterated one: the same cursor, the same end, the body destroyed when what it sent is garbled.
+ */
+function readPushedStream(body: PushedBody, decoder: SseDecoder, end: StreamEnd, cursor: { lastEventId?: string }): Promise<StreamEnd> {
+  return new Promise<StreamEnd>((resolve) => {
+    let over = false;
+    // `stop`: the read ends before the body does, which then is destroyed (as breaking out of `for await` does).
+    const finish = (stop: boolean) => {
+      if (over) return;
+      over = true;
+      if (decoder.lastEventId !== undefined) cursor.lastEventId = decoder.lastEventId;
+      if (stop) body.destroy();
+      resolve(end);
+    };
+    body.pipe({
+      data(chunk) {
+        if (over) return;
+        try {
+          decoder.push(chunk);
+        } catch (err) {
+          end.error ??= err as Error;
+        }
+        if (decoder.lastEventId !== undefined) cursor.lastEventId = decoder.lastEventId;
+        if (end.error) finish(true);
+      },
+      end() {
+        if (over) return;
+        try {
+          if (!end.error) decoder.end();
+        } catch (err) {
+          end.error ??= err as Error;
+        }
+        finish(false);
+      },
+      error(err) {
+        end.error ??= err;
+        finish(false);
+      },
+    });
+  });
+}
+
+const tooLarge = (max: number) => () => new UpstreamProtocolError(`answered with a body over ${max} bytes`);
 
 /** The SSE decoder's refusal as the client reads it. */
 export function sseWhy(err: SseDecodeError): string {
