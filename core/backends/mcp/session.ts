@@ -198,8 +198,8 @@ export class Session {
       const snapshot = conn || launcher.full ? undefined : snapshots?.find(this.clientInit);
       // The process comes from the pool's next start for such a client (the pool grows on this miss), or without
       // a pool from a start of its own.
-      const claimed = snapshot && pool ? pool.claim(this.clientInit) : undefined;
-      if (snapshot && (claimed || !pool)) return this.startBehind(state, claimed ?? launcher.open(this.clientInit, false, () => this.clientHeaders), snapshots!, snapshot);
+      const claim = snapshot && pool ? pool.claim(this.clientInit) : undefined;
+      if (snapshot && (claim || !pool)) return this.startBehind(state, claim ?? { started: launcher.open(this.clientInit, false, () => this.clientHeaders) }, snapshots!, snapshot);
       if (!conn) {
         // At the process limit, the pool hands over the process it is starting for such a client, or an idle
         // pooled process (initialized for other clients) gives its place up.
@@ -217,16 +217,17 @@ export class Session {
   }
 
   /**
-   * Starts the session's own process in the background; until it is up, the target answers from `snapshot`
-   * (initialize, the first tools/list) and every other request waits for it. Once up, its tools list is compared
-   * with the one the client was given: a different one is announced with `notifications/tools/list_changed`. A
-   * failed start drops the target's snapshots (the next session connects visibly) and is handled like a lost
-   * process: requests to the target fail naming why, and the session retries with backoff.
+   * The session's process comes up in the background (`opening`: the pool's next start claimed for it, or its own
+   * start without a pool); until then the target answers from `snapshot` (initialize, the first tools/list) and
+   * every other request waits for it. Once up, its tools list is compared with the one the client was given: a
+   * different one is announced with `notifications/tools/list_changed`. A failed start drops the target's
+   * snapshots (the next session connects visibly) and is handled like a lost process: requests to the target fail
+   * naming why, and the session retries with backoff.
    */
-  private startBehind(state: TargetState, opening: Promise<TargetConnection>, snapshots: TargetSnapshots, snapshot: TargetSnapshot): void {
+  private startBehind(state: TargetState, opening: { started: Promise<TargetConnection>; cancel?: () => void }, snapshots: TargetSnapshots, snapshot: TargetSnapshot): void {
     const name = state.config.name;
     let pending: StartingConnection | undefined;
-    const starting = opening.then((conn) => {
+    const starting = opening.started.then((conn) => {
       // Closed meanwhile: the placeholder's close() stops the process.
       if (!this.closed && state.conn === pending) {
         this.adopt(state, conn);
@@ -234,12 +235,13 @@ export class Session {
       }
       return conn as TargetConnection;
     });
-    pending = new StartingConnection(name, snapshot, starting);
+    pending = new StartingConnection(name, snapshot, starting, opening.cancel);
     state.conn = pending;
     pending.started.catch((err: Error) => {
+      // Given up because the session closed: nothing failed.
+      if (this.closed || state.conn !== pending) return;
       // At the process limit the target is not broken: what it answered before still holds.
       if (((err as RpcFailure).data as { code?: string } | undefined)?.code !== ErrorCodes.MCP_PROCESS_LIMIT) snapshots.drop();
-      if (this.closed || state.conn !== pending) return;
       state.conn = undefined;
       state.lastError = err.message.replace(/^target "[^"]*" is unavailable: /, '');
       this.env.logger.warn({ route: this.env.routeName, session: this.id, target: name, err: state.lastError }, 'MCP target failed to start');

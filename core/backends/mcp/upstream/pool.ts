@@ -63,6 +63,13 @@ interface Ready {
   conn: UpstreamConnection;
 }
 
+/** A session's place in the queue for the pool's next process (`WarmPool.claim`). */
+export interface Claim {
+  started: Promise<UpstreamConnection>;
+  /** Gives the place up (the session closed): `started` rejects, and the process goes to the pool. */
+  cancel(): void;
+}
+
 /** A session that found no process ready and was answered from a snapshot: it gets the next one started for it. */
 interface Waiter {
   init: ClientInit;
@@ -88,6 +95,8 @@ export class WarmPool {
   private readonly startingFor = new Map<Promise<unknown>, ClientInit>();
   /** Sessions waiting for a process, oldest first (`claim`). */
   private readonly waiters: Waiter[] = [];
+  /** Starts under way for waiting sessions (any process a session like it waits for goes to it, whichever ends first). */
+  private sessionStarts = 0;
   /** The size the pool fills to now: between `min` and `max`, grown by demand, shrunk when idle. */
   private target: number;
   /** How long a process takes to start and initialize (moving average, ms); demand is judged against it. */
@@ -189,11 +198,19 @@ export class WarmPool {
    * starting its own beside them. Undefined when the process limit leaves no room for one more: the caller then
    * connects as without a snapshot (and meets the limit's error or `makeRoom`).
    */
-  claim(init: ClientInit): Promise<UpstreamConnection> | undefined {
+  claim(init: ClientInit): Claim | undefined {
     if (this.closed || this.launcher.room <= this.waiters.length) return undefined;
-    const claimed = new Promise<UpstreamConnection>((resolve, reject) => this.waiters.push({ init, resolve, reject }));
+    let waiter!: Waiter;
+    const started = new Promise<UpstreamConnection>((resolve, reject) => this.waiters.push((waiter = { init, resolve, reject })));
     queueMicrotask(() => this.fill());
-    return claimed;
+    return {
+      started,
+      cancel: () => {
+        // The session closed first: the process started for it joins the pool instead.
+        const i = this.waiters.indexOf(waiter);
+        if (i !== -1) this.waiters.splice(i, 1)[0].reject(new Error('the session closed'));
+      },
+    };
   }
 
   /** The oldest waiter for a client like `init`, removed from the queue. */
@@ -248,7 +265,9 @@ export class WarmPool {
     // Below the size (waiting sessions included): start what is missing, a few at a time.
     while (this.ready.length + this.starting.size < this.target + this.waiters.length && this.starting.size < PARALLEL_STARTS) {
       if (this.launcher.full) return; // at the process limit sessions come first: refilled when one next takes
-      this.begin(this.nextKind());
+      // A start beyond those already under way for waiting sessions is theirs: it says so (`pooled: false`).
+      const forSession = this.sessionStarts < this.waiters.length;
+      this.begin(forSession ? this.nextKind() : wanted, undefined, forSession);
     }
     if (this.starting.size > 0 || this.ready.length < this.target || this.target === 0) return;
     // Full, but of processes initialized for other clients: replace the oldest of those, one when the clients
@@ -265,16 +284,18 @@ export class WarmPool {
    * it, and a process that finished starting after close() began is closed here rather than pushed into a closed
    * pool (where it would leak).
    */
-  private begin(wanted: ClientInit, stale?: Ready): void {
+  private begin(wanted: ClientInit, stale?: Ready, forSession = false): void {
     this.fillingFor = wanted;
     const startedAt = performance.now();
+    if (forSession) this.sessionStarts++;
     const run = (async () => {
       if (stale) await stale.conn.close();
-      return this.startOne(wanted);
+      return this.startOne(wanted, !forSession);
     })().then(
       (conn) => {
         this.starting.delete(run);
         this.startingFor.delete(run);
+        if (forSession) this.sessionStarts--;
         if (this.filling === run) this.filling = undefined;
         this.failures = 0;
         const took = performance.now() - startedAt;
@@ -288,6 +309,7 @@ export class WarmPool {
       (err: Error) => {
         this.starting.delete(run);
         this.startingFor.delete(run);
+        if (forSession) this.sessionStarts--;
         if (this.filling === run) this.filling = undefined;
         // The sessions waiting for such a process fail now, naming why (they retry on their own, with backoff);
         // the snapshot they were answered from is dropped, so the next session connects visibly.
@@ -313,9 +335,9 @@ export class WarmPool {
     this.filling = run;
   }
 
-  /** Starts, initializes and warms one process. */
-  private async startOne(init: ClientInit): Promise<UpstreamConnection> {
-    const conn = await this.launcher.open(init, true);
+  /** Starts, initializes and warms one process; `pooled` is false for a start made for a waiting session (its process event says so). */
+  private async startOne(init: ClientInit, pooled: boolean): Promise<UpstreamConnection> {
+    const conn = await this.launcher.open(init, pooled);
     // A pooled process that dies before use is simply dropped; take() skips closed ones.
     conn.handlers = {
       onNotification() {},
@@ -420,9 +442,15 @@ export class StartingConnection implements TargetConnection {
   private markEnded!: () => void;
   private readonly notifications: Array<[string, Record<string, unknown> | undefined]> = [];
 
-  /** `starting`: the process being started for this session (the session adopts it before it resolves). */
-  constructor(target: string, snapshot: TargetSnapshot, starting: Promise<TargetConnection>) {
+  private readonly cancel?: () => void;
+
+  /**
+   * `starting`: the process being started for this session (the session adopts it before it resolves); `cancel`
+   * gives it up when the session closes first.
+   */
+  constructor(target: string, snapshot: TargetSnapshot, starting: Promise<TargetConnection>, cancel?: () => void) {
     this.target = target;
+    this.cancel = cancel;
     this.init = snapshot.server;
     if (snapshot.tools !== undefined) this.prefetched.set('tools/list', snapshot.tools);
     this.ended = new Promise((r) => (this.markEnded = r));
@@ -460,6 +488,7 @@ export class StartingConnection implements TargetConnection {
   async close(keep = false): Promise<void> {
     this.closed = true;
     this.markEnded();
+    this.cancel?.();
     await this.started.then((conn) => conn.close(keep), () => {});
   }
 }
