@@ -6,7 +6,10 @@
 //   MCP:  tools/call echo, 8 in flight on one session, server-everything over streamable HTTP directly, and through
 //         each gateway to the same server (streamable HTTP target) and to its stdio form (stdio target).
 //   A2A:  message/send (SendMessage, JSON-RPC) to the @a2a-js/sdk agent, directly and through each gateway.
-//   Sessions: 20 new MCP sessions in a row on the stdio target (initialize, initialized, tools/list).
+//   Sessions: 20 new MCP sessions in a row on the stdio target (initialize, initialized, tools/list), each then
+//         calling a tool without holding up the next: the time to open a session and the time to its first call.
+//         BENCH_BASELINE_ROOT=<checkout> adds that tree's gateway to the same run (BENCH_BASELINE_LAST=1: its
+//         bursts after this tree's).
 // Both gateways read one agentgateway-format YAML file (Portcullis loads it into its own model), so neither runs
 // a setting the other does not. The generator and the upstreams are pinned to core 0, the proxies to core 1
 // (taskset), and CPU time per request comes from /proc/<pid>/stat: on a shared host it moves far less than req/s.
