@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { connectClient, countTagged, MCP_TEST_EXTRA, mcpRoute, text, waitUntil } from '../helpers/mcp.ts';
@@ -14,7 +14,8 @@ import { connectClient, countTagged, MCP_TEST_EXTRA, mcpRoute, text, waitUntil }
 // A session that finds no pooled process is answered from what a fresh process of its target answered before (its
 // initialize result and first tools list) while its own process starts; whatever needs the process waits for it.
 const NUMBERED = fileURLToPath(new URL('../fixtures/mcp/numbered-server.mjs', import.meta.url));
-const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+// What the SDK client declares: the same kind of client (snapshots are per protocol version and capabilities).
+const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 't', version: '1' } } };
 
 describe('MCP sessions answered from a target snapshot while their process starts', () => {
   const tag = `snapshot-${randomUUID()}`;
@@ -49,6 +50,7 @@ describe('MCP sessions answered from a target snapshot while their process start
           route('vary', numbered('vary', ['--vary-tools', '--hold-from=2'], { warmPool: 1, warmPoolMax: 1 })),
           route('broken', numbered('broken', ['--hold-from=2', '--fail-from=2'], { warmPool: 1, warmPoolMax: 1 })),
           route('broken-open', numbered('broken-open', ['--hold-from=2', '--fail-from=2'], { warmPool: 1, warmPoolMax: 1 }), { failureMode: 'failOpen' }),
+          route('cancel', numbered('cancel', ['--hold-from=2'], { warmPool: 1, warmPoolMax: 1 })),
           // No pool: the first session's own process is the one whose answers are recorded.
           route('reload', numbered('reload', ['--hold-from=2'], { warmPool: 0 })),
         ],
@@ -139,6 +141,25 @@ describe('MCP sessions answered from a target snapshot while their process start
     await assert.rejects(c.callTool({ name: 'echo', arguments: {} }), /target "a" is unavailable/);
     // Left out of lists from then on, like a target that failed to start under failOpen.
     assert.deepEqual((await c.listTools()).tools, []);
+  });
+
+  it('a session deleted while its process starts ends at once; the process started for it joins the pool', async () => {
+    await snapshotTaken('cancel');
+    await client('cancel'); // the pooled process #1
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const res = await fetch(`${gw.url()}/cancel/mcp`, { method: 'POST', headers, body: JSON.stringify(INITIALIZE) });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    const id = res.headers.get('mcp-session-id')!;
+    // Its process is held: closing the session does not wait for it.
+    const del = await fetch(`${gw.url()}/cancel/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': id } });
+    assert.equal(del.status, 200);
+    assert.equal(existsSync(join(counters.cancel, 'go')), false);
+    release('cancel');
+    // The next session is served from the pool, by one of the processes started meanwhile, and nothing more starts.
+    const c = await client('cancel');
+    assert.match(text(await c.callTool({ name: 'echo', arguments: { text: 'c' } })), /^a#[23]: c$/);
+    assert.ok(starts('cancel') <= 3, `${starts('cancel')} starts`);
   });
 
   it('a reload drops the snapshot: the first session after it waits for its process', async () => {
