@@ -311,7 +311,8 @@ function isInputRequired(result: unknown): result is { resultType: 'input_requir
 }
 
 async function call(session: Session, target: string, req: JsonRpcRequest, params: Record<string, unknown>, emit?: Emit, era?: RequestEra): Promise<unknown> {
-  const conn = session.connection(target);
+  // A process still starting behind a snapshot is waited for: the call needs it, and its upstream id (cancellation).
+  const conn = await session.ready(target);
   const meta = params._meta as Record<string, unknown> | undefined;
   // A 2026-07-28 target decides on the capabilities the client declared for this request; 2025 targets never
   // see envelope keys.

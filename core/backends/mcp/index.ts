@@ -10,7 +10,7 @@ import { SessionStore } from './store.ts';
 import { SessionIds } from './session-id.ts';
 import { createRebindingGuard } from './serve/guard.ts';
 import { ModernSessions } from './serve/modern-sessions.ts';
-import { WarmPool, warmPoolSizing } from './upstream/pool.ts';
+import { TargetSnapshots, WarmPool, warmPoolSizing } from './upstream/pool.ts';
 import { SharedStdio } from './upstream/shared.ts';
 import { attachRemoteUpstream } from './upstream/transport.ts';
 import type { RouteUpstream } from '../../upstream/index.ts';
@@ -125,6 +125,8 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   const launchers = new Map<string, TargetLauncher>();
   const pools = new Map<string, WarmPool>();
   const shared = new Map<string, SharedStdio>();
+  // Per loaded config: a reload (or a changed target) starts without snapshots, so its first session connects visibly.
+  const snapshots = new Map<string, TargetSnapshots>();
   for (const t of targets) {
     const kind = targetKindOf(kinds, t);
     const settings = targetOptions(kind, t);
@@ -140,8 +142,11 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     }
     // The pool grows under a burst of new sessions (by default up to DEFAULT_WARM_POOL_MAX, never past the process
     // limit) and shrinks back when sessions stop coming: a client opening sessions in a row is served from it.
-    const sizing = processes ? warmPoolSizing(processes, MCP_DEFAULTS) : undefined;
-    if (sizing && sizing.min > 0) pools.set(t.name, new WarmPool(launcher, sizing, logger));
+    if (!processes) continue;
+    const snapshot = new TargetSnapshots({ logger, route: route.name, target: t.name });
+    snapshots.set(t.name, snapshot);
+    const sizing = warmPoolSizing(processes, MCP_DEFAULTS);
+    if (sizing.min > 0) pools.set(t.name, new WarmPool(launcher, sizing, logger, snapshot));
   }
   const sessionEnv: SessionEnv = {
     routeName: route.name,
@@ -151,6 +156,7 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     timeoutMs: (name) => byName.get(name)?.requestTimeoutMs ?? timeoutMs,
     launchers,
     pools,
+    snapshots,
     shared,
     logger,
     tools: options.tools,

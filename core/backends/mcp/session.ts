@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { ownedSessionId, type ResumableTarget } from '../../replica/index.ts';
 import type { McpTarget } from '../../../sdk-types/config.ts';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
@@ -9,7 +10,7 @@ import type { ToolGovernance } from './tools/index.ts';
 import { taskNotificationOut } from './tasks.ts';
 import { RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../../protocol/jsonrpc.ts';
 import type { ClientInit, TargetConnection } from './upstream/connection.ts';
-import type { WarmPool } from './upstream/pool.ts';
+import { StartingConnection, type TargetSnapshot, type TargetSnapshots, type WarmPool } from './upstream/pool.ts';
 import type { TargetLauncher } from './upstream/processes.ts';
 import type { SharedStdio } from './upstream/shared.ts';
 
@@ -23,6 +24,11 @@ export interface SessionEnv {
   /** Opens connections to each target (stdio ones within their process limit). */
   launchers: ReadonlyMap<string, TargetLauncher>;
   pools: ReadonlyMap<string, WarmPool>;
+  /**
+   * What a fresh process of each per-session stdio target answered, per kind of client: a session that finds no
+   * pooled process answers from it while its own process starts.
+   */
+  snapshots?: ReadonlyMap<string, TargetSnapshots>;
   /** Targets with `stdio.shared`: every session leases the target's shared process instead of starting one. */
   shared?: ReadonlyMap<string, SharedStdio>;
   logger: Logger;
@@ -187,6 +193,13 @@ export class Session {
       const launcher = this.env.launchers.get(name)!;
       const shared = this.env.shared?.get(name);
       let conn: TargetConnection | undefined = shared ? await shared.lease(this.clientInit) : pool?.take(this.clientInit);
+      const snapshots = shared ? undefined : this.env.snapshots?.get(name);
+      // No pooled process, but one like it answered before: answer from that while this session's own starts.
+      const snapshot = conn || launcher.full ? undefined : snapshots?.find(this.clientInit);
+      // The process comes from the pool's next start for such a client (the pool grows on this miss), or without
+      // a pool from a start of its own.
+      const claim = snapshot && pool ? pool.claim(this.clientInit) : undefined;
+      if (snapshot && (claim || !pool)) return this.startBehind(state, claim ?? { started: launcher.open(this.clientInit, false, () => this.clientHeaders) }, snapshots!, snapshot);
       if (!conn) {
         // At the process limit, the pool hands over the process it is starting for such a client, or an idle
         // pooled process (initialized for other clients) gives its place up.
@@ -195,11 +208,81 @@ export class Session {
       }
       if (this.closed) return void (await conn.close());
       this.adopt(state, conn);
+      if (snapshots && !snapshots.find(this.clientInit)) void this.snapshotOf(conn, snapshots);
     } catch (err) {
       state.lastError = (err as Error).message;
       this.env.logger.warn({ route: this.env.routeName, session: this.id, target: name, err: state.lastError }, 'MCP target failed to start');
       throw err;
     }
+  }
+
+  /**
+   * The session's process comes up in the background (`opening`: the pool's next start claimed for it, or its own
+   * start without a pool); until then the target answers from `snapshot` (initialize, the first tools/list) and
+   * every other request waits for it. Once up, its tools list is compared with the one the client was given: a
+   * different one is announced with `notifications/tools/list_changed`. A failed start drops the target's
+   * snapshots (the next session connects visibly) and is handled like a lost process: requests to the target fail
+   * naming why, and the session retries with backoff.
+   */
+  private startBehind(state: TargetState, opening: { started: Promise<TargetConnection>; cancel?: () => void }, snapshots: TargetSnapshots, snapshot: TargetSnapshot): void {
+    const name = state.config.name;
+    let pending: StartingConnection | undefined;
+    const starting = opening.started.then((conn) => {
+      // Closed meanwhile: the placeholder's close() stops the process.
+      if (!this.closed && state.conn === pending) {
+        this.adopt(state, conn);
+        void this.compareTools(name, conn, snapshots, snapshot);
+      }
+      return conn as TargetConnection;
+    });
+    pending = new StartingConnection(name, snapshot, starting, opening.cancel);
+    state.conn = pending;
+    pending.started.catch((err: Error) => {
+      // Given up because the session closed: nothing failed.
+      if (this.closed || state.conn !== pending) return;
+      // At the process limit the target is not broken: what it answered before still holds.
+      if (((err as RpcFailure).data as { code?: string } | undefined)?.code !== ErrorCodes.MCP_PROCESS_LIMIT) snapshots.drop();
+      state.conn = undefined;
+      state.lastError = err.message.replace(/^target "[^"]*" is unavailable: /, '');
+      this.env.logger.warn({ route: this.env.routeName, session: this.id, target: name, err: state.lastError }, 'MCP target failed to start');
+      this.listsChanged();
+      this.scheduleRestart(state);
+    });
+  }
+
+  /** The target's first tools list, recorded as its snapshot for clients like this session's (nothing else was sent). */
+  private async snapshotOf(conn: TargetConnection, snapshots: TargetSnapshots): Promise<void> {
+    let tools: unknown;
+    if (conn.init.capabilities.tools) {
+      tools = conn.prefetched.get('tools/list') ?? (await conn.request('tools/list', undefined).result.catch(() => undefined));
+      if (tools === undefined) return;
+    }
+    if (!conn.closed) snapshots.record(this.clientInit, conn.init, tools);
+  }
+
+  /** The session's own process is up: if its tools differ from the snapshot the client was given, say so. */
+  private async compareTools(target: string, conn: TargetConnection, snapshots: TargetSnapshots, snapshot: TargetSnapshot): Promise<void> {
+    if (!conn.init.capabilities.tools) {
+      if (snapshot.tools !== undefined) this.fromTarget(target, { jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+      return;
+    }
+    // A pooled process fetched its list when it started, before any session used it.
+    const tools = conn.prefetched.get('tools/list') ?? (await conn.request('tools/list', undefined).result.catch(() => undefined));
+    if (tools === undefined || conn.closed || this.closed) return;
+    snapshots.record(this.clientInit, conn.init, tools);
+    if (isDeepStrictEqual(tools, snapshot.tools)) return;
+    this.env.logger.info({ route: this.env.routeName, session: this.id, target }, 'MCP target process lists other tools than its snapshot: the client is told its list changed');
+    // The client lists again: served from what was just fetched.
+    conn.prefetched.set('tools/list', tools);
+    this.fromTarget(target, { jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+  }
+
+  /** The connection of a target once it can take a request that needs its process (a call, a read). */
+  async ready(target: string): Promise<TargetConnection> {
+    const conn = this.connection(target);
+    if (!(conn instanceof StartingConnection)) return conn;
+    await conn.started;
+    return this.connection(target);
   }
 
   private adopt(state: TargetState, conn: TargetConnection): void {

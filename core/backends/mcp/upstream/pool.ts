@@ -1,7 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../../../telemetry/index.ts';
+import { RpcFailure } from '../../../protocol/jsonrpc.ts';
+import { ErrorCodes } from '../../../errors.ts';
 import { LATEST_PROTOCOL_VERSION } from '../versions.ts';
-import type { ClientInit, UpstreamConnection } from './connection.ts';
+import { type ClientInit, type ConnectionHandlers, type RequestHandle, type ServerInit, type TargetConnection, unavailable, type UpstreamConnection } from './connection.ts';
 import type { TargetLauncher } from './processes.ts';
 
 /**
@@ -61,6 +63,20 @@ interface Ready {
   conn: UpstreamConnection;
 }
 
+/** A session's place in the queue for the pool's next process (`WarmPool.claim`). */
+export interface Claim {
+  started: Promise<UpstreamConnection>;
+  /** Gives the place up (the session closed): `started` rejects, and the process goes to the pool. */
+  cancel(): void;
+}
+
+/** A session that found no process ready and was answered from a snapshot: it gets the next one started for it. */
+interface Waiter {
+  init: ClientInit;
+  resolve(conn: UpstreamConnection): void;
+  reject(err: Error): void;
+}
+
 /**
  * Started and initialized stdio processes of one target, waiting for sessions. A session takes one only when it
  * was initialized with the same protocol version and client capabilities the session's client declared, so a
@@ -75,6 +91,12 @@ export class WarmPool {
   private filling?: Promise<unknown>;
   private fillingFor?: ClientInit;
   private readonly starting = new Set<Promise<unknown>>();
+  /** What each start in progress is for (the kind of client it initializes as). */
+  private readonly startingFor = new Map<Promise<unknown>, ClientInit>();
+  /** Sessions waiting for a process, oldest first (`claim`). */
+  private readonly waiters: Waiter[] = [];
+  /** Starts under way for waiting sessions (any process a session like it waits for goes to it, whichever ends first). */
+  private sessionStarts = 0;
   /** The size the pool fills to now: between `min` and `max`, grown by demand, shrunk when idle. */
   private target: number;
   /** How long a process takes to start and initialize (moving average, ms); demand is judged against it. */
@@ -93,9 +115,13 @@ export class WarmPool {
   private readonly launcher: TargetLauncher;
   private readonly logger: Logger;
 
+  /** Where each process the pool starts records what it answered before any session used it. */
+  private readonly snapshots?: TargetSnapshots;
+
   /** `size` is a fixed size (`min` = `max`), or how the pool adapts. */
-  constructor(launcher: TargetLauncher, size: number | WarmPoolSizing, logger: Logger) {
+  constructor(launcher: TargetLauncher, size: number | WarmPoolSizing, logger: Logger, snapshots?: TargetSnapshots) {
     this.launcher = launcher;
+    this.snapshots = snapshots;
     const sizing = typeof size === 'number' ? { min: size, max: size } : size;
     this.sizing = { min: sizing.min, max: Math.max(sizing.min, sizing.max), idleMs: sizing.idleMs ?? 30_000 };
     this.target = this.sizing.min;
@@ -165,6 +191,45 @@ export class WarmPool {
     while (this.ready.length > this.target) void this.ready.shift()!.conn.close();
   }
 
+  /**
+   * For a session whose `take` found nothing and that answers its client from a snapshot meanwhile: the next
+   * process the pool finishes starting for a client like `init`, oldest claim first. The pool starts one per claim
+   * (a few at a time, as it grows), so a burst of sessions shares the starts the pool makes anyway instead of each
+   * starting its own beside them. Undefined when the process limit leaves no room for one more: the caller then
+   * connects as without a snapshot (and meets the limit's error or `makeRoom`).
+   */
+  claim(init: ClientInit): Claim | undefined {
+    if (this.closed || this.launcher.room <= this.waiters.length) return undefined;
+    let waiter!: Waiter;
+    const started = new Promise<UpstreamConnection>((resolve, reject) => this.waiters.push((waiter = { init, resolve, reject })));
+    queueMicrotask(() => this.fill());
+    return {
+      started,
+      cancel: () => {
+        // The session closed first: the process started for it joins the pool instead.
+        const i = this.waiters.indexOf(waiter);
+        if (i !== -1) this.waiters.splice(i, 1)[0].reject(new Error('the session closed'));
+      },
+    };
+  }
+
+  /** The oldest waiter for a client like `init`, removed from the queue. */
+  private waiterFor(init: ClientInit): Waiter | undefined {
+    const i = this.waiters.findIndex((w) => sameClient(w.init, init));
+    return i === -1 ? undefined : this.waiters.splice(i, 1)[0];
+  }
+
+  /** The kind of client the next start is for: a waiter's that no start in progress covers, else the latest client's. */
+  private nextKind(): ClientInit {
+    const covered = [...this.startingFor.values()];
+    for (const w of this.waiters) {
+      const i = covered.findIndex((c) => sameClient(c, w.init));
+      if (i === -1) return w.init;
+      covered.splice(i, 1);
+    }
+    return this.wanted;
+  }
+
   get available(): number {
     this.prune();
     return this.ready.length;
@@ -197,10 +262,12 @@ export class WarmPool {
     if (this.closed || this.retryTimer) return;
     this.prune();
     const wanted = this.wanted;
-    // Below the size: start what is missing, a few at a time.
-    while (this.ready.length + this.starting.size < this.target && this.starting.size < PARALLEL_STARTS) {
+    // Below the size (waiting sessions included): start what is missing, a few at a time.
+    while (this.ready.length + this.starting.size < this.target + this.waiters.length && this.starting.size < PARALLEL_STARTS) {
       if (this.launcher.full) return; // at the process limit sessions come first: refilled when one next takes
-      this.begin(wanted);
+      // A start beyond those already under way for waiting sessions is theirs: it says so (`pooled: false`).
+      const forSession = this.sessionStarts < this.waiters.length;
+      this.begin(forSession ? this.nextKind() : wanted, undefined, forSession);
     }
     if (this.starting.size > 0 || this.ready.length < this.target || this.target === 0) return;
     // Full, but of processes initialized for other clients: replace the oldest of those, one when the clients
@@ -217,26 +284,40 @@ export class WarmPool {
    * it, and a process that finished starting after close() began is closed here rather than pushed into a closed
    * pool (where it would leak).
    */
-  private begin(wanted: ClientInit, stale?: Ready): void {
+  private begin(wanted: ClientInit, stale?: Ready, forSession = false): void {
     this.fillingFor = wanted;
     const startedAt = performance.now();
+    if (forSession) this.sessionStarts++;
     const run = (async () => {
       if (stale) await stale.conn.close();
-      return this.startOne(wanted);
+      return this.startOne(wanted, !forSession);
     })().then(
       (conn) => {
         this.starting.delete(run);
+        this.startingFor.delete(run);
+        if (forSession) this.sessionStarts--;
         if (this.filling === run) this.filling = undefined;
         this.failures = 0;
         const took = performance.now() - startedAt;
         this.startMs = this.startMs === 0 ? took : 0.7 * this.startMs + 0.3 * took;
         if (this.closed) return conn.close();
-        this.ready.push({ init: wanted, conn });
+        const waiter = conn.closed ? undefined : this.waiterFor(wanted);
+        if (waiter) waiter.resolve(conn);
+        else this.ready.push({ init: wanted, conn });
         this.fill();
       },
       (err: Error) => {
         this.starting.delete(run);
+        this.startingFor.delete(run);
+        if (forSession) this.sessionStarts--;
         if (this.filling === run) this.filling = undefined;
+        // The sessions waiting for such a process fail now, naming why (they retry on their own, with backoff);
+        // the snapshot they were answered from is dropped, so the next session connects visibly.
+        if (!this.closed) {
+          // At the process limit the target is not broken: what it answered before still holds.
+          if ((err as { code?: string }).code !== ErrorCodes.MCP_PROCESS_LIMIT) this.snapshots?.drop();
+          for (let w = this.waiterFor(wanted); w; w = this.waiterFor(wanted)) w.reject(err);
+        }
         if (this.launcher.full || this.closed) return;
         this.failures++;
         const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
@@ -250,12 +331,13 @@ export class WarmPool {
       },
     );
     this.starting.add(run);
+    this.startingFor.set(run, wanted);
     this.filling = run;
   }
 
-  /** Starts, initializes and warms one process. */
-  private async startOne(init: ClientInit): Promise<UpstreamConnection> {
-    const conn = await this.launcher.open(init, true);
+  /** Starts, initializes and warms one process; `pooled` is false for a start made for a waiting session (its process event says so). */
+  private async startOne(init: ClientInit, pooled: boolean): Promise<UpstreamConnection> {
+    const conn = await this.launcher.open(init, pooled);
     // A pooled process that dies before use is simply dropped; take() skips closed ones.
     conn.handlers = {
       onNotification() {},
@@ -267,9 +349,11 @@ export class WarmPool {
       try {
         conn.prefetched.set('tools/list', await conn.request('tools/list', undefined).result);
       } catch {
-        // Not fatal: the session asks again itself.
+        // Not fatal: the session asks again itself (and no snapshot is taken of a process that could not list).
+        return conn;
       }
     }
+    if (!conn.closed) this.snapshots?.record(init, conn.init, conn.prefetched.get('tools/list'));
     return conn;
   }
 
@@ -284,9 +368,127 @@ export class WarmPool {
     clearTimeout(this.retryTimer);
     clearTimeout(this.refillTimer);
     clearInterval(this.idleTimer);
+    // Sessions still waiting (a reload closed the pool under them) start their own process.
+    for (const w of this.waiters.splice(0)) this.launcher.open(w.init, false).then(w.resolve, w.reject);
     // A spawn in progress is closed by its own callback; wait for it so no process outlives the pool.
     await Promise.allSettled([...this.starting]);
     const all = this.ready.splice(0);
     await Promise.allSettled(all.map((r) => r.conn.close()));
+  }
+}
+
+/**
+ * What a fresh process of one target answered a kind of client (`sameClient`) before any session used it: its
+ * `initialize` result and its first `tools/list`. A session that finds no pooled process answers its client from
+ * this while its own process starts (`StartingConnection`). One per target per loaded config: a reload, or a
+ * changed target, starts with none; a failed start drops it, so the next session connects (and fails) visibly.
+ */
+export class TargetSnapshots {
+  private entries: TargetSnapshot[] = [];
+  private readonly log?: { logger: Logger; route: string; target: string };
+
+  constructor(log?: { logger: Logger; route: string; target: string }) {
+    this.log = log;
+  }
+
+  /** The latest snapshot for a client like `init`, if one was taken. */
+  find(init: ClientInit): TargetSnapshot | undefined {
+    return this.entries.find((e) => sameClient(e.client, init));
+  }
+
+  /** Keeps the freshest answer per kind of client. `tools`: the first `tools/list` result, when the target lists tools. */
+  record(client: ClientInit, server: ServerInit, tools: unknown): void {
+    if (server.capabilities.tools && tools === undefined) return;
+    const entry: TargetSnapshot = { client, server, tools };
+    const i = this.entries.findIndex((e) => sameClient(e.client, client));
+    if (i !== -1) {
+      this.entries[i] = entry;
+      return;
+    }
+    this.entries.push(entry);
+    this.log?.logger.debug({ route: this.log.route, target: this.log.target, protocolVersion: client.protocolVersion }, 'MCP target snapshot taken: new sessions are answered while their process starts');
+  }
+
+  /** Forgets every snapshot: the target failed to start, so what it answered before says nothing now. */
+  drop(): void {
+    if (this.entries.length === 0) return;
+    this.entries = [];
+    this.log?.logger.debug({ route: this.log.route, target: this.log.target }, 'MCP target snapshot dropped: a process failed to start');
+  }
+}
+
+export interface TargetSnapshot {
+  client: ClientInit;
+  server: ServerInit;
+  /** The first `tools/list` result (undefined when the target offers no tools). */
+  tools: unknown;
+}
+
+/**
+ * A session's connection to a target whose process is still starting: it answers what the snapshot holds (the
+ * target's `initialize` result, its first `tools/list`, once, as a pooled process's prefetched list) and every
+ * other request once the process is up, or with the target's start error if it could not start.
+ */
+export class StartingConnection implements TargetConnection {
+  readonly target: string;
+  readonly init: ServerInit;
+  handlers?: ConnectionHandlers;
+  closed = false;
+  readonly prefetched = new Map<string, unknown>();
+  readonly ended: Promise<void>;
+  readonly pid = undefined;
+  /** The started connection; rejects with a TARGET_UNAVAILABLE failure naming why it could not start. */
+  readonly started: Promise<TargetConnection>;
+  private markEnded!: () => void;
+  private readonly notifications: Array<[string, Record<string, unknown> | undefined]> = [];
+
+  private readonly cancel?: () => void;
+
+  /**
+   * `starting`: the process being started for this session (the session adopts it before it resolves); `cancel`
+   * gives it up when the session closes first.
+   */
+  constructor(target: string, snapshot: TargetSnapshot, starting: Promise<TargetConnection>, cancel?: () => void) {
+    this.target = target;
+    this.cancel = cancel;
+    this.init = snapshot.server;
+    if (snapshot.tools !== undefined) this.prefetched.set('tools/list', snapshot.tools);
+    this.ended = new Promise((r) => (this.markEnded = r));
+    this.started = starting.then(
+      (conn) => {
+        // Notifications the client sent meanwhile (roots changed, cancellations of nothing yet) go on, in order.
+        for (const [method, params] of this.notifications.splice(0)) conn.notify(method, params);
+        return conn;
+      },
+      (err: Error) => {
+        this.closed = true;
+        this.markEnded();
+        const code = (err as { code?: unknown }).code;
+        throw err instanceof RpcFailure ? err : unavailable(target, err.message, typeof code === 'string' ? code : undefined);
+      },
+    );
+    // Nobody may be waiting: a failed start is the session's to report, not an unhandled rejection.
+    this.started.catch(() => {});
+  }
+
+  request(method: string, params: Record<string, unknown> | undefined, timeoutMs?: number): RequestHandle {
+    // No upstream id yet: a call that may be cancelled waits for the process first (Session.ready), lists need none.
+    return { upstreamId: 0, result: this.started.then((conn) => conn.request(method, params, timeoutMs).result) };
+  }
+
+  notify(method: string, params?: Record<string, unknown>): void {
+    if (!this.closed) this.notifications.push([method, params]);
+  }
+
+  precheck(): unknown {
+    return undefined;
+  }
+
+  /** Stops the process once it is up: a session closed while its process starts leaves none behind. */
+  async close(keep = false): Promise<void> {
+    this.closed = true;
+    this.markEnded();
+    this.cancel?.();
+    await this.started.then((conn) => conn.close(keep), () => {});
   }
 }

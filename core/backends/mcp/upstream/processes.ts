@@ -30,6 +30,11 @@ export class ProcessBudget {
     return this.count >= this.limit;
   }
 
+  /** How many more processes may start. */
+  get room(): number {
+    return Math.max(0, this.limit - this.count);
+  }
+
   /** Takes a place for a process about to start; false at the limit. */
   reserve(): boolean {
     if (this.full) return false;
@@ -71,6 +76,11 @@ export class TargetLauncher {
   /** Whether a new process would be over the target's `maxProcesses` (e.g. `stdio.maxProcesses`). */
   get full(): boolean {
     return this.budget?.full ?? false;
+  }
+
+  /** How many more processes may start now (unbounded for targets that are not processes). */
+  get room(): number {
+    return this.budget?.room ?? Infinity;
   }
 
   /** Connects to the target; a target at its process limit throws PCL_ERR_MCP_PROCESS_LIMIT. */
