@@ -34,6 +34,7 @@ const keyOf = (route: string, name: string) => `${route}\u0000${name}`;
 /** Health of backends and MCP targets, as the telemetry events tell it (no probing of its own). */
 export class HealthBook {
   private readonly entries = new Map<string, Entry>();
+  private lastRequest: { route: string; backend: string; entry: Entry } | undefined;
 
   private entry(route: string, name: string): Entry {
     const key = keyOf(route, name);
@@ -72,7 +73,14 @@ export class HealthBook {
 
   request(line: TrafficLine): void {
     if (!line.route || !line.backend) return;
-    const h = this.entry(line.route, line.backend);
+    // Request after request names the same route and backend: its entry is kept at hand (entries are never removed).
+    let h: Entry;
+    const last = this.lastRequest;
+    if (last !== undefined && last.route === line.route && last.backend === line.backend) h = last.entry;
+    else {
+      h = this.entry(line.route, line.backend);
+      this.lastRequest = { route: line.route, backend: line.backend, entry: h };
+    }
     if (line.errorCode && UNREACHABLE.has(line.errorCode)) h.lastError = { at: Date.now(), message: line.errorCode };
     else if (line.status > 0 && line.status < 500) h.lastOk = Date.now();
   }
