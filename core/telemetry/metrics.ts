@@ -40,6 +40,7 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 /** Requests whose events this subscriber follows at most at once (a bound on memory if ends never come). */
 const MAX_TRACKED = 100_000;
 const DENIED = Symbol('portcullis.metrics.denied');
+const ATTEMPT_STARTED = Symbol('portcullis.metrics.attemptStarted');
 
 export interface MetricsOptions {
   /** Only the requests of this gateway are counted (`RequestEvent.gateway`). */
@@ -269,19 +270,26 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     return s;
   };
 
-  const attemptStart = new WeakMap<UpstreamAttemptEvent, number>();
+  // When an attempt of this gateway's started, kept on the event under a symbol of ours: a WeakMap entry per
+  // attempt costs a hash insert and delete and, for the collector, an ephemeron to trace.
+  let lastOrigin: string | undefined;
+  let lastOriginBackend: string | undefined;
   const onUpstreamStart = (m: unknown) => {
-    const e = m as UpstreamAttemptEvent;
+    const e = m as UpstreamAttemptEvent & { [ATTEMPT_STARTED]?: number };
     if (!ours.has(e.requestId)) return;
-    attemptStart.set(e, performance.now());
-    if (e.origin && e.backend && backendOfOrigin.size < 1024) backendOfOrigin.set(e.origin, e.backend);
+    e[ATTEMPT_STARTED] = performance.now();
+    if (e.origin && e.backend && (e.origin !== lastOrigin || e.backend !== lastOriginBackend) && backendOfOrigin.size < 1024) {
+      backendOfOrigin.set(e.origin, e.backend);
+      lastOrigin = e.origin;
+      lastOriginBackend = e.backend;
+    }
     if (e.attempt > 0) retries.inc({ route: fold.route.value(e.route), backend: fold.backend.value(e.backend) });
   };
   const onUpstreamSettled = (m: unknown) => {
-    const e = m as UpstreamAttemptEvent;
-    const started = attemptStart.get(e);
+    const e = m as UpstreamAttemptEvent & { [ATTEMPT_STARTED]?: number };
+    const started = e[ATTEMPT_STARTED];
     if (started === undefined) return;
-    attemptStart.delete(e);
+    e[ATTEMPT_STARTED] = undefined;
     const route = fold.route.value(e.route);
     const backend = fold.backend.value(e.backend);
     const status = statusClass(e.status);
