@@ -290,12 +290,23 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     const started = e[ATTEMPT_STARTED];
     if (started === undefined) return;
     e[ATTEMPT_STARTED] = undefined;
+    const s = seriesOfAttempt(e);
+    s.count.value++;
+    attemptDuration.observe(s.duration, (performance.now() - started) / 1000);
+  };
+  // As for requests: the series of the last attempt's labels, found again only when they change.
+  let lastAttempt: { route: string; backend: string; statusClass: string; errorCode: string | undefined; generation: number; count: CounterCell; duration: HistogramCell } | undefined;
+  const seriesOfAttempt = (e: UpstreamAttemptEvent) => {
+    const status = statusClass(e.status);
+    const l = lastAttempt;
+    if (l !== undefined && l.route === e.route && l.backend === e.backend && l.statusClass === status && l.errorCode === e.errorCode && l.generation === attempts.generation + attemptDuration.generation) return l;
     const route = fold.route.value(e.route);
     const backend = fold.backend.value(e.backend);
-    const status = statusClass(e.status);
     const errorKind = fold.errorKind.value(e.errorCode);
-    attempts.cell(`${route}\0${backend}\0${status}\0${errorKind}`, () => ({ route, backend, status_class: status, error_kind: errorKind })).value++;
-    attemptDuration.observe(attemptDuration.cell(`${route}\0${backend}`, () => ({ route, backend })), (performance.now() - started) / 1000);
+    const count = attempts.cell(`${route}\0${backend}\0${status}\0${errorKind}`, () => ({ route, backend, status_class: status, error_kind: errorKind }));
+    const duration = attemptDuration.cell(`${route}\0${backend}`, () => ({ route, backend }));
+    lastAttempt = { route: e.route, backend: e.backend, statusClass: status, errorCode: e.errorCode, generation: attempts.generation + attemptDuration.generation, count, duration };
+    return lastAttempt;
   };
 
   const messageStart = new WeakMap<MessageEvent, number>();
