@@ -304,6 +304,8 @@ export class AdminObserver {
   }
 
   private emit(topic: Topic, data: unknown): void {
+    // Nobody watches the live view most of the time: no iterator per request then.
+    if (this.listeners.size === 0) return;
     for (const fn of this.listeners) {
       try {
         fn(topic, data);
