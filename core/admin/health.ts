@@ -34,12 +34,25 @@ const keyOf = (route: string, name: string) => `${route}\u0000${name}`;
 /** Health of backends and MCP targets, as the telemetry events tell it (no probing of its own). */
 export class HealthBook {
   private readonly entries = new Map<string, Entry>();
+  private lastUsed: { route: string; name: string; entry: Entry } | undefined;
 
   private entry(route: string, name: string): Entry {
     const key = keyOf(route, name);
     let e = this.entries.get(key);
     if (!e) this.entries.set(key, (e = { running: 0, pooled: 0, starts: 0 }));
     return e;
+  }
+
+  /**
+   * The entry of a backend, for the per-request events: request after request (and attempt after attempt) names
+   * the same route and backend, so the last one is kept at hand (entries are never removed).
+   */
+  private lastEntry(route: string, name: string): Entry {
+    const last = this.lastUsed;
+    if (last !== undefined && last.route === route && last.name === name) return last.entry;
+    const entry = this.entry(route, name);
+    this.lastUsed = { route, name, entry };
+    return entry;
   }
 
   process(e: ProcessEvent): void {
@@ -65,14 +78,14 @@ export class HealthBook {
   }
 
   upstream(e: Pick<UpstreamAttemptEvent, 'route' | 'backend' | 'errorCode' | 'error'>): void {
-    const h = this.entry(e.route, e.backend);
+    const h = this.lastEntry(e.route, e.backend);
     if (e.error !== undefined || e.errorCode !== undefined) h.lastError = { at: Date.now(), message: e.errorCode ?? String((e.error as Error)?.message ?? e.error) };
     else h.lastOk = Date.now();
   }
 
   request(line: TrafficLine): void {
     if (!line.route || !line.backend) return;
-    const h = this.entry(line.route, line.backend);
+    const h = this.lastEntry(line.route, line.backend);
     if (line.errorCode && UNREACHABLE.has(line.errorCode)) h.lastError = { at: Date.now(), message: line.errorCode };
     else if (line.status > 0 && line.status < 500) h.lastOk = Date.now();
   }

@@ -48,6 +48,9 @@ export interface MetricsSnapshot {
   mcpByMethod: Record<string, { ok: number; error: number }>;
 }
 
+/** Status class names by hundreds, made once rather than a new string per request. */
+const STATUS_CLASSES: readonly string[] = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -71,8 +74,12 @@ export class MetricsWindow {
   }
 
   private bucket(): Bucket {
-    const t = Math.floor(this.now() / BUCKET_MS) * BUCKET_MS;
-    let last = this.buckets.at(-1);
+    const now = this.now();
+    const current = this.buckets[this.buckets.length - 1];
+    // Within the current bucket (nearly every call): no division.
+    if (current !== undefined && now >= current.t && now < current.t + BUCKET_MS) return current;
+    const t = Math.floor(now / BUCKET_MS) * BUCKET_MS;
+    let last = current;
     if (!last || last.t !== t) {
       last = { t, requests: 0, errors: 0, denials: 0, rateLimited: 0, messages: 0, durations: [] };
       this.buckets.push(last);
@@ -91,7 +98,7 @@ export class MetricsWindow {
       b.errors++;
       this.totals.errors++;
     }
-    const cls = line.status === 0 ? 'none' : `${Math.floor(line.status / 100)}xx`;
+    const cls = line.status === 0 ? 'none' : (STATUS_CLASSES[Math.floor(line.status / 100)] ?? `${Math.floor(line.status / 100)}xx`);
     this.byStatusClass[cls] = (this.byStatusClass[cls] ?? 0) + 1;
     // Route names come from the config, so this map is bounded by it.
     const route = line.route ?? '(no route)';

@@ -154,6 +154,11 @@ function lazyInput(d: DecisionLine, json: string): void {
   });
 }
 
+interface PendingExtra {
+  messages: MessageLine[];
+  decisions: DecisionLine[];
+}
+
 export class AdminObserver {
   readonly traffic = new Ring<TrafficLine>(TRAFFIC_KEPT);
   readonly decisions = new Ring<DecisionLine>(DECISIONS_KEPT);
@@ -161,7 +166,11 @@ export class AdminObserver {
   readonly metrics = new MetricsWindow();
   readonly health = new HealthBook();
   private readonly gateway: string | undefined;
-  private readonly pending = new Map<string, { messages: MessageLine[]; decisions: DecisionLine[] }>();
+  /**
+   * Requests started and not ended yet, with the messages and decisions recorded for them so far: null until the
+   * first one (most plain HTTP requests have none, and pay no objects for them).
+   */
+  private readonly pending = new Map<string, PendingExtra | null>();
   private readonly byId = new Map<string, TrafficLine>();
   private readonly listeners = new Set<Listener>();
   private readonly messageStarts = new WeakMap<MessageEvent, number>();
@@ -295,6 +304,8 @@ export class AdminObserver {
   }
 
   private emit(topic: Topic, data: unknown): void {
+    // Nobody watches the live view most of the time: no iterator per request then.
+    if (this.listeners.size === 0) return;
     for (const fn of this.listeners) {
       try {
         fn(topic, data);
@@ -312,15 +323,16 @@ export class AdminObserver {
   private onRequestStart(e: RequestEvent): void {
     if (!this.mine(e)) return;
     if (this.pending.size >= PENDING_MAX) return;
-    this.pending.set(e.id, { messages: [], decisions: [] });
+    this.pending.set(e.id, null);
   }
 
   private onRequestEnd(e: RequestEvent): void {
     if (!this.mine(e)) return;
-    const extra = this.pending.get(e.id) ?? { messages: [], decisions: [] };
-    this.pending.delete(e.id);
+    const extra = this.pending.get(e.id);
+    if (extra !== undefined) this.pending.delete(e.id);
+    const decisions = extra?.decisions ?? [];
     // The end may be published outside the request's span (the socket closed): its decisions carry it then.
-    const traceId = traceIdOf(e) ?? extra.decisions.find((d) => d.traceId)?.traceId;
+    const traceId = traceIdOf(e) ?? (decisions.length > 0 ? decisions.find((d) => d.traceId)?.traceId : undefined);
     const line: TrafficLine = {
       id: e.id,
       time: isoNow(),
@@ -338,8 +350,8 @@ export class AdminObserver {
       errorCode: e.errorCode,
       identity: e.subject,
       traceId,
-      messages: extra.messages,
-      decisions: extra.decisions,
+      messages: extra?.messages ?? [],
+      decisions,
     };
     if (traceId) for (const d of line.decisions) d.traceId ??= traceId;
     this.addTraffic(line);
@@ -364,7 +376,7 @@ export class AdminObserver {
     for (const k of ['target', 'tool', 'prompt', 'resourceUri', 'skill', 'taskId', 'rpcErrorCode', 'errorMessage'] as const) {
       if (e[k] !== undefined) (line as unknown as Record<string, unknown>)[k] = e[k];
     }
-    const pending = this.pending.get(e.requestId);
+    const pending = this.extraOf(e.requestId);
     const owner = pending ?? this.byId.get(e.requestId);
     if (!owner) return;
     owner.messages.push(line);
@@ -375,7 +387,7 @@ export class AdminObserver {
   }
 
   private onDecision(e: PolicyDecisionEvent): void {
-    const owner = this.pending.get(e.requestId) ?? this.byId.get(e.requestId);
+    const owner = this.extraOf(e.requestId) ?? this.byId.get(e.requestId);
     if (!owner) return;
     const d: DecisionLine = {
       time: isoNow(),
@@ -394,6 +406,15 @@ export class AdminObserver {
     owner.decisions.push(d);
     this.addDecision(d);
     this.forward?.({ t: 'decision', line: d });
+  }
+
+  /** The messages and decisions of a request still running (made on the first), or undefined when it is not. */
+  private extraOf(requestId: string): PendingExtra | undefined {
+    const extra = this.pending.get(requestId);
+    if (extra !== null) return extra;
+    const made: PendingExtra = { messages: [], decisions: [] };
+    this.pending.set(requestId, made);
+    return made;
   }
 
   private addDecision(d: DecisionLine): void {

@@ -115,13 +115,15 @@ export class Exchange {
     const runtime = (this.runtime = env.current());
     runtime.inflight++;
     this.id = (head.headers['x-request-id'] as string | undefined) ?? randomUUID();
+    // Once, for the event and the routing both.
+    const host = hostOf(head.headers.host);
     if (requestChannel.hasSubscribers) {
       this.startedAt = performance.now();
       this.event = {
         id: this.id,
         method: head.method,
         path: pathOf(head.url),
-        host: hostOf(head.headers.host),
+        host,
         clientAddress: head.clientAddress,
         scheme: head.scheme,
         bind: head.bind,
@@ -131,10 +133,10 @@ export class Exchange {
       };
       requestChannel.start.publish(this.event);
     }
-    this.early = this.route();
+    this.early = this.route(host);
   }
 
-  private route(): GatewayResponse | undefined {
+  private route(host: string): GatewayResponse | undefined {
     const { head, runtime } = this;
     const bind = runtime.binds.get(head.bind);
     if (!bind) return errorResponse(new GatewayError(ErrorCodes.SHUTTING_DOWN, 'this port is being closed'));
@@ -147,7 +149,6 @@ export class Exchange {
     this.routedPath = path;
     this.routedSearch = q === -1 ? '' : url.slice(q);
     if (this.event) this.event.path = path;
-    const host = hostOf(head.headers.host);
     const listener = (this.listener = bind.selectListener(host));
     if (this.event) this.event.listener = listener?.listener.name;
     const hit = (this.hit = listener?.match({ host, method: head.method, path, search: this.routedSearch, headers: head.headers }));

@@ -26,6 +26,8 @@ abstract class CellMetric<L extends string, C extends object> {
   readonly help: string;
   readonly aggregator = 'sum';
   protected readonly cells = new Map<string, C & { labels: Labels<L> }>();
+  /** Bumped when the series are dropped: a caller holding a cell of an older generation must look it up again. */
+  generation = 0;
 
   constructor(config: CellConfig<L>) {
     this.name = config.name;
@@ -37,7 +39,7 @@ abstract class CellMetric<L extends string, C extends object> {
   cell(key: string, labels: () => Labels<L>): C {
     let c = this.cells.get(key);
     if (c === undefined) {
-      if (this.cells.size >= MAX_SERIES) this.cells.clear();
+      if (this.cells.size >= MAX_SERIES) this.reset();
       c = { ...this.empty(), labels: labels() };
       this.cells.set(key, c);
     }
@@ -48,6 +50,7 @@ abstract class CellMetric<L extends string, C extends object> {
 
   reset(): void {
     this.cells.clear();
+    this.generation++;
   }
 }
 

@@ -28,7 +28,11 @@ export class LabelFold {
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'];
 
+/** The class names of statuses 100–599, made once rather than a new string per request. */
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
 export function statusClass(status: number | undefined): string {
   if (!status) return 'none';
-  return `${Math.floor(status / 100)}xx`;
+  const i = Math.floor(status / 100) - 1;
+  return STATUS_CLASSES[i] ?? `${Math.floor(status / 100)}xx`;
 }

@@ -1,4 +1,4 @@
-import { write, writeSync } from 'node:fs';
+import { fstatSync, write, writeSync } from 'node:fs';
 import type { DestinationStream } from 'pino';
 
 /** Lines held at most while the descriptor does not keep up (a stalled pipe); beyond, new lines are dropped. */
@@ -28,6 +28,10 @@ const byFd = new Map<number, LineDestination>();
 export function lineDestination(fd = 1): LineDestination {
   const existing = byFd.get(fd);
   if (existing) return existing;
+  // A regular file takes a batch into the page cache without waiting for any reader: written at once, on this
+  // thread (as pino's own file destination does), rather than by a thread-pool thread that must be woken for it,
+  // which on a busy core costs a context switch per batch. A pipe, a terminal or a socket may block: asynchronous.
+  const toFile = isRegularFile(fd);
   let pending: string[] = [];
   let pendingBytes = 0;
   let inFlight: { buf: Buffer; offset: number } | undefined;
@@ -53,6 +57,7 @@ export function lineDestination(fd = 1): LineDestination {
       timer = undefined;
     }
     if (inFlight || pending.length === 0 || broken) return;
+    if (toFile) return flushSync();
     const buf = Buffer.from(pending.length === 1 ? pending[0] : pending.join(''));
     pending = [];
     pendingBytes = 0;
@@ -81,9 +86,9 @@ export function lineDestination(fd = 1): LineDestination {
   const flushSync = () => {
     if (broken) return;
     try {
-      if (inFlight) writeSync(fd, inFlight.buf, inFlight.offset);
+      if (inFlight) writeAllSync(fd, inFlight.buf, inFlight.offset);
       inFlight = undefined;
-      if (pending.length > 0) writeSync(fd, pending.join(''));
+      if (pending.length > 0) writeAllSync(fd, Buffer.from(pending.length === 1 ? pending[0] : pending.join('')), 0);
       pending = [];
       pendingBytes = 0;
     } catch {
@@ -110,4 +115,17 @@ export function lineDestination(fd = 1): LineDestination {
   process.on('exit', flushSync);
   byFd.set(fd, destination);
   return destination;
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Writes all of `buf` from `offset` (a write may take only part of it). */
+function writeAllSync(fd: number, buf: Buffer, offset: number): void {
+  while (offset < buf.length) offset += writeSync(fd, buf, offset);
 }

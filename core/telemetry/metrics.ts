@@ -23,7 +23,7 @@ import {
   type SessionEvent,
   type UpstreamAttemptEvent,
 } from './events.ts';
-import { CellCounter, CellHistogram } from './cells.ts';
+import { CellCounter, CellHistogram, type CounterCell, type HistogramCell } from './cells.ts';
 import type { Logger } from './logger.ts';
 import { HTTP_METHODS, LabelFold, statusClass } from './labels.ts';
 import { protocolTelemetries, protocolTelemetry, type MessageLabelValues, type ProtocolMetrics } from './protocols.ts';
@@ -40,6 +40,7 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 /** Requests whose events this subscriber follows at most at once (a bound on memory if ends never come). */
 const MAX_TRACKED = 100_000;
 const DENIED = Symbol('portcullis.metrics.denied');
+const ATTEMPT_STARTED = Symbol('portcullis.metrics.attemptStarted');
 
 export interface MetricsOptions {
   /** Only the requests of this gateway are counted (`RequestEvent.gateway`). */
@@ -209,42 +210,103 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     if (e.gateway !== options.gateway) return;
     inflightNow--;
     if (ours.get(e.id) === e) ours.delete(e.id);
+    const s = seriesOfRequest(e);
+    s.count.value++;
+    requestDuration.observe(s.duration, (e.durationMs ?? 0) / 1000);
+    if (e.bytesIn) (s.bytesIn ??= requestBytes.cell(s.where, s.byteLabels)).value += e.bytesIn;
+    if (e.bytesOut) (s.bytesOut ??= responseBytes.cell(s.where, s.byteLabels)).value += e.bytesOut;
+  };
+  // The series of the last request's labels: under load, request after request has the same bind, listener,
+  // route, method and status class, so the folding, the key strings and the map lookups are skipped for it. The
+  // raw values are compared (a fold maps a value to the same label for good once it has seen it); the series are
+  // looked up again after a reload (the backend kinds) and when a metric dropped its series (its generation).
+  interface RequestSeries {
+    bind: string;
+    listener: string | undefined;
+    route: string | undefined;
+    method: string;
+    statusClass: string;
+    kinds: Map<string, string>;
+    generation: number;
+    count: CounterCell;
+    duration: HistogramCell;
+    where: string;
+    byteLabels: () => { listener: string; route: string };
+    /** Made when a request of these labels first has bytes (as the series always were). */
+    bytesIn?: CounterCell;
+    bytesOut?: CounterCell;
+  }
+  let lastSeries: RequestSeries | undefined;
+  const generation = () => requests.generation + requestDuration.generation + requestBytes.generation + responseBytes.generation;
+  const seriesOfRequest = (e: RequestEvent): RequestSeries => {
+    const status = statusClass(e.status);
+    const l = lastSeries;
+    if (l !== undefined && l.route === e.route && l.listener === e.listener && l.bind === e.bind && l.method === e.method && l.statusClass === status && l.kinds === kinds && l.generation === generation()) {
+      return l;
+    }
     const route = fold.route.value(e.route);
     const listener = fold.listener.value(e.listener);
     const bind = fold.bind.value(e.bind);
     const kind = fold.kind.value(e.route ? (kinds.get(`${e.listener}\0${e.route}`) ?? '') : '');
     const method = fold.method.value(e.method);
-    const status = statusClass(e.status);
     const key = `${bind}\0${listener}\0${route}\0${kind}\0${method}\0${status}`;
     const labels = () => ({ bind, listener, route, backend_kind: kind, method, status_class: status });
-    requests.cell(key, labels).value++;
-    requestDuration.observe(requestDuration.cell(key, labels), (e.durationMs ?? 0) / 1000);
-    if (e.bytesIn || e.bytesOut) {
-      const where = `${listener}\0${route}`;
-      if (e.bytesIn) requestBytes.cell(where, () => ({ listener, route })).value += e.bytesIn;
-      if (e.bytesOut) responseBytes.cell(where, () => ({ listener, route })).value += e.bytesOut;
-    }
+    const s: RequestSeries = {
+      bind: e.bind,
+      listener: e.listener,
+      route: e.route,
+      method: e.method,
+      statusClass: status,
+      kinds,
+      generation: 0,
+      count: requests.cell(key, labels),
+      duration: requestDuration.cell(key, labels),
+      where: `${listener}\0${route}`,
+      byteLabels: () => ({ listener, route }),
+    };
+    // Read after the lookups: a lookup that dropped series bumped a generation.
+    s.generation = generation();
+    lastSeries = s;
+    return s;
   };
 
-  const attemptStart = new WeakMap<UpstreamAttemptEvent, number>();
+  // When an attempt of this gateway's started, kept on the event under a symbol of ours: a WeakMap entry per
+  // attempt costs a hash insert and delete and, for the collector, an ephemeron to trace.
+  let lastOrigin: string | undefined;
+  let lastOriginBackend: string | undefined;
   const onUpstreamStart = (m: unknown) => {
-    const e = m as UpstreamAttemptEvent;
+    const e = m as UpstreamAttemptEvent & { [ATTEMPT_STARTED]?: number };
     if (!ours.has(e.requestId)) return;
-    attemptStart.set(e, performance.now());
-    if (e.origin && e.backend && backendOfOrigin.size < 1024) backendOfOrigin.set(e.origin, e.backend);
+    e[ATTEMPT_STARTED] = performance.now();
+    if (e.origin && e.backend && (e.origin !== lastOrigin || e.backend !== lastOriginBackend) && backendOfOrigin.size < 1024) {
+      backendOfOrigin.set(e.origin, e.backend);
+      lastOrigin = e.origin;
+      lastOriginBackend = e.backend;
+    }
     if (e.attempt > 0) retries.inc({ route: fold.route.value(e.route), backend: fold.backend.value(e.backend) });
   };
   const onUpstreamSettled = (m: unknown) => {
-    const e = m as UpstreamAttemptEvent;
-    const started = attemptStart.get(e);
+    const e = m as UpstreamAttemptEvent & { [ATTEMPT_STARTED]?: number };
+    const started = e[ATTEMPT_STARTED];
     if (started === undefined) return;
-    attemptStart.delete(e);
+    e[ATTEMPT_STARTED] = undefined;
+    const s = seriesOfAttempt(e);
+    s.count.value++;
+    attemptDuration.observe(s.duration, (performance.now() - started) / 1000);
+  };
+  // As for requests: the series of the last attempt's labels, found again only when they change.
+  let lastAttempt: { route: string; backend: string; statusClass: string; errorCode: string | undefined; generation: number; count: CounterCell; duration: HistogramCell } | undefined;
+  const seriesOfAttempt = (e: UpstreamAttemptEvent) => {
+    const status = statusClass(e.status);
+    const l = lastAttempt;
+    if (l !== undefined && l.route === e.route && l.backend === e.backend && l.statusClass === status && l.errorCode === e.errorCode && l.generation === attempts.generation + attemptDuration.generation) return l;
     const route = fold.route.value(e.route);
     const backend = fold.backend.value(e.backend);
-    const status = statusClass(e.status);
     const errorKind = fold.errorKind.value(e.errorCode);
-    attempts.cell(`${route}\0${backend}\0${status}\0${errorKind}`, () => ({ route, backend, status_class: status, error_kind: errorKind })).value++;
-    attemptDuration.observe(attemptDuration.cell(`${route}\0${backend}`, () => ({ route, backend })), (performance.now() - started) / 1000);
+    const count = attempts.cell(`${route}\0${backend}\0${status}\0${errorKind}`, () => ({ route, backend, status_class: status, error_kind: errorKind }));
+    const duration = attemptDuration.cell(`${route}\0${backend}`, () => ({ route, backend }));
+    lastAttempt = { route: e.route, backend: e.backend, statusClass: status, errorCode: e.errorCode, generation: attempts.generation + attemptDuration.generation, count, duration };
+    return lastAttempt;
   };
 
   const messageStart = new WeakMap<MessageEvent, number>();

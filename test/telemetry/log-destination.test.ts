@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -70,6 +73,44 @@ describe('log destination', () => {
       if (out.spent < 5) break;
     }
     assert.equal(result, 'writes=1 lines in the first=3');
+  });
+
+  it('writes to a regular file on the event loop thread, each batch in one write, no thread-pool write', () => {
+    // stdout is a file here (a gateway started with `> gateway.log`): a batch is written synchronously, so that no
+    // thread-pool thread must be woken for it; the lines logged in one turn still share one write.
+    const dir = mkdtempSync(join(tmpdir(), 'pcl-log-file-'));
+    try {
+      const file = join(dir, 'out.log');
+      const fd = openSync(file, 'a');
+      const script = `
+        import { createRequire, syncBuiltinESMExports } from 'node:module';
+        const fs = createRequire(import.meta.url)('node:fs');
+        const write = fs.write, writeSync = fs.writeSync;
+        let writes = 0, syncWrites = 0;
+        fs.write = (...args) => { writes++; return write(...args); };
+        fs.writeSync = (...args) => { if (args[0] === 1) syncWrites++; return writeSync(...args); };
+        syncBuiltinESMExports();
+        const { createLogger } = await import(${JSON.stringify(LOGGER)});
+        const logger = createLogger({ level: 'info' });
+        for (let i = 0; i < 200; i++) logger.info({ type: 'access', n: i }, 'request');
+        await new Promise((r) => setTimeout(r, 50));
+        const afterFirst = syncWrites;
+        logger.info({ n: 200 }, 'later');
+        await new Promise((r) => setTimeout(r, 50));
+        process.stderr.write(JSON.stringify({ writes, afterFirst, syncWrites }));
+      `;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', fd, 'pipe'] });
+      closeSync(fd);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stderr), { writes: 0, afterFirst: 1, syncWrites: 2 });
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { n: number });
+      assert.deepEqual(
+        lines.map((l) => l.n),
+        Array.from({ length: 201 }, (_, i) => i),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('writes what is still pending when the process exits at once', () => {

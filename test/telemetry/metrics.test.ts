@@ -196,3 +196,55 @@ describe('stats, tracing, langfuse and audit settings', () => {
     }
   });
 });
+
+// The request and attempt series of the last labels are kept at hand: a change of any label, of the backend kinds
+// (a reload) or of the series themselves must find the right series again.
+describe('per-request series kept at hand', () => {
+  it('count runs of equal labels, every change of a label, and a reload that changes a backend kind', async () => {
+    const { createMetrics } = await import('../../core/telemetry/metrics.ts');
+    const { requestChannel, upstreamChannel } = await import('../../core/telemetry/events.ts');
+    const metrics = createMetrics({ gateway: 'series-test', version: '0' });
+    const view = (kind: string) => ({ binds: [{ listeners: [{ name: 'l', routes: [{ name: 'r', backends: [{ kind }] }, { name: 'r2', backends: [{ kind }] }] }] }] });
+    metrics.configure(view('host') as never, new Map());
+    let n = 0;
+    const request = (route: string, status: number, method = 'GET', bytesOut = 10) => {
+      const e = { id: `id-${n++}`, gateway: 'series-test', bind: 'b', listener: 'l', route, method, status, durationMs: 1, bytesIn: 0, bytesOut } as Record<string, unknown>;
+      requestChannel.start.publish(e as never);
+      const u = { requestId: e.id, route, backend: 'up', attempt: 0, method, origin: 'http://up', path: '/' } as Record<string, unknown>;
+      upstreamChannel.start.publish(u as never);
+      u.status = status;
+      upstreamChannel.asyncEnd.publish(u as never);
+      requestChannel.end.publish(e as never);
+    };
+    try {
+      for (let i = 0; i < 5; i++) request('r', 200);
+      request('r', 201);
+      request('r', 404);
+      request('r2', 404);
+      request('r', 200, 'POST', 0);
+      request('r', 200);
+      metrics.configure(view('mcp') as never, new Map());
+      request('r', 200);
+      request('r', 200);
+      const values = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [Object.values(v.labels).join(' '), v.value]).sort();
+      assert.deepEqual(await values('portcullis_requests_total'), [
+        ['b l r host GET 2xx', 7],
+        ['b l r host GET 4xx', 1],
+        ['b l r host POST 2xx', 1],
+        ['b l r mcp GET 2xx', 2],
+        ['b l r2 host GET 4xx', 1],
+      ]);
+      assert.deepEqual(await values('portcullis_response_bytes_total'), [
+        ['l r', 100],
+        ['l r2', 10],
+      ]);
+      assert.deepEqual(await values('portcullis_upstream_attempts_total'), [
+        ['r up 2xx ', 10],
+        ['r up 4xx ', 1],
+        ['r2 up 4xx ', 1],
+      ]);
+    } finally {
+      metrics.close();
+    }
+  });
+});
