@@ -2,8 +2,10 @@
 // receiver that decodes every export and counts its spans), plain HTTP and MCP tools/call, interleaved in one run.
 // Reported per mode: req/s and the gateway's CPU per request from /proc (process and threads) under a closed-loop
 // load, and p50/p99 at one request in flight (the latency tracing adds, without queueing in it).
-// BENCH_BASELINE=<checkout> (e.g. /work/main) adds that checkout's gateway, off and on, to the same run.
-import { spawn, type ChildProcess } from 'node:child_process';
+// BENCH_BASELINE=<checkout> (e.g. /work/main) adds that checkout's gateway, off and on, to the same run. A second
+// section measures the tracing pipeline alone in one process (steadier on a shared host); BENCH_ONLY=pipeline runs
+// only that.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -69,6 +71,74 @@ const receiver = createServer((req, res) => {
 process.stdout.write(JSON.stringify([await listening(upstream), await listening(receiver)]) + '\\n');
 `;
 
+// The tracing subscriber and its OTLP/protobuf export alone, in one process: the request, message and upstream
+// events of a plain HTTP request or an MCP tools/call published as the gateway publishes them, 10 per 1 ms tick,
+// exported to a receiver in a child process. Prints { rounds: CPU µs per request of this process, exported, dropped }.
+const PIPELINE = `
+import { spawn } from 'node:child_process';
+const [kind, root, perRound, tracing] = process.argv.slice(2);
+const { requestChannel, messageChannel, upstreamChannel } = await import(root + '/core/telemetry/events.ts');
+const { startTraceExport } = await import(root + '/core/telemetry/trace-export.ts');
+const receiver = spawn(process.execPath, ['-e', "require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); })"], { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise((r) => receiver.stdout.once('data', (d) => r(Number(String(d).trim()))));
+const counts = { exported: 0, queue_full: 0, export_failed: 0 };
+const te = tracing === 'off' ? undefined : startTraceExport({
+  tracing: { endpoint: 'http://127.0.0.1:' + port + '/v1/traces', protocol: 'http/protobuf', headers: {}, samplerRatio: 1, clientSamplerRatio: 1, maxQueueSize: 2048, scheduledDelayMs: 200, exportTimeoutMs: 10000, serviceName: 'bench', resourceAttributes: {} },
+  langfuse: undefined, keys: undefined, gateway: undefined, version: '1',
+  count: () => (outcome, n) => (counts[outcome] += n),
+});
+let id = 0;
+function upstream(requestId, method, path) {
+  const u = { requestId, route: 'r', backend: 'b', attempt: 0, method, origin: 'http://127.0.0.1:9', path };
+  upstreamChannel.start.publish(u);
+  upstreamChannel.end.publish(u);
+  u.status = 200;
+  upstreamChannel.asyncStart.publish(u);
+  upstreamChannel.asyncEnd.publish(u);
+}
+function http() {
+  const e = { id: String(++id), method: 'GET', path: '/http', host: '127.0.0.1:1', clientAddress: '127.0.0.1', scheme: 'http', bind: 'b', startedAt: performance.now(), headers: { host: 'x', 'user-agent': 'wrk' } };
+  requestChannel.start.publish(e);
+  upstream(e.id, 'GET', '/http');
+  Object.assign(e, { route: 'http', listener: 'l', backend: 'b', status: 200, bytesOut: 2, durationMs: performance.now() - e.startedAt });
+  requestChannel.end.publish(e);
+}
+function mcp() {
+  const e = { id: String(++id), method: 'POST', path: '/mcp', host: '127.0.0.1:1', clientAddress: '127.0.0.1', scheme: 'http', bind: 'b', startedAt: performance.now(), headers: { host: 'x', 'mcp-session-id': 'abc' } };
+  requestChannel.start.publish(e);
+  const m = { requestId: e.id, protocol: 'mcp', route: 'mcp', method: 'tools/call', rpcId: 1, sessionId: 'abc', tool: 'echo', arguments: { message: 'bench' } };
+  messageChannel.start.publish(m);
+  upstream(e.id, 'POST', '/mcp');
+  Object.assign(m, { target: 'everything', outcome: 'ok', result: { content: [] } });
+  messageChannel.end.publish(m);
+  messageChannel.asyncStart.publish(m);
+  messageChannel.asyncEnd.publish(m);
+  Object.assign(e, { route: 'mcp', backend: 'mcp', status: 200, durationMs: performance.now() - e.startedAt });
+  requestChannel.end.publish(e);
+}
+const one = kind === 'mcp' ? mcp : http;
+const run = async (n) => {
+  for (let done = 0; done < n; ) {
+    for (let i = 0; i < 10 && done < n; i++, done++) one();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+};
+const cpu = () => { const u = process.cpuUsage(); return u.user + u.system; };
+await run(Number(perRound) / 2);
+await te?.provider.forceFlush();
+const rounds = [];
+for (let r = 0; r < 5; r++) {
+  const c0 = cpu();
+  await run(Number(perRound));
+  await te?.provider.forceFlush();
+  rounds.push((cpu() - c0) / Number(perRound));
+}
+await te?.provider.shutdown();
+te?.unsubscribe();
+receiver.kill();
+process.stdout.write(JSON.stringify({ rounds, ...counts }));
+`;
+
 interface Counts {
   exports: number;
   bytes: number;
@@ -119,12 +189,56 @@ async function openMcp(port: number): Promise<Record<string, string>> {
   }
 }
 
-export async function bench(): Promise<BenchSection> {
+/**
+ * The tracing pipeline alone (PIPELINE), for each checkout and without tracing (what the event publishing itself
+ * costs), interleaved: CPU µs per request, medians over rounds and runs.
+ */
+function pipelineSection(roots: Array<[string, string]>, dir: string): BenchSection {
+  const script = join(dir, 'pipeline.mjs');
+  writeFileSync(script, PIPELINE);
+  const runs = Number(process.env.BENCH_PIPELINE_RUNS ?? (QUICK ? 1 : 3));
+  const variants: Array<[string, string, 'on' | 'off']> = [['events only, no tracing', ROOT, 'off'], ...roots.map(([name, root]): [string, string, 'on'] => [name, root, 'on'])];
+  const out = new Map<string, { rounds: number[]; exported: number; dropped: number }>();
+  for (let r = 0; r < runs; r++) {
+    for (const kind of ['http', 'mcp']) {
+      for (const [name, root, tracing] of variants) {
+        const run = spawnSync(process.execPath, ['--no-warnings', script, kind, root, '5000', tracing], { encoding: 'utf8', cwd: root });
+        if (run.status !== 0) throw new Error(`tracing pipeline bench (${name}, ${kind}) failed: ${run.stderr}`);
+        const res = JSON.parse(run.stdout) as { rounds: number[]; exported: number; queue_full: number; export_failed: number };
+        const o = out.get(`${kind} ${name}`) ?? { rounds: [], exported: 0, dropped: 0 };
+        o.rounds.push(...res.rounds.slice(1));
+        o.exported += res.exported;
+        o.dropped += res.queue_full + res.export_failed;
+        out.set(`${kind} ${name}`, o);
+      }
+    }
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const rows: BenchSection['rows'] = [];
+  for (const kind of ['http', 'mcp']) {
+    const none = med(out.get(`${kind} events only, no tracing`)!.rounds);
+    for (const [name] of variants) {
+      const o = out.get(`${kind} ${name}`)!;
+      rows.push({ workload: kind === 'http' ? 'HTTP GET (2 spans)' : 'MCP tools/call (3 spans)', pipeline: name, 'cpu µs/req': Number(med(o.rounds).toFixed(1)), 'tracing µs/req': name === variants[0][0] ? '' : Number((med(o.rounds) - none).toFixed(1)), 'spans exported': o.exported, dropped: o.dropped });
+    }
+  }
+  return {
+    title: 'Tracing pipeline alone: subscriber, spans, batch and OTLP/protobuf export in one process (CPU per request)',
+    rows,
+    notes: [`${runs} interleaved runs × 4 rounds of 5,000 requests at up to 10,000 req/s each, medians; "tracing µs/req" is the CPU above publishing the same events with no subscriber; the receiver (a child process) is not counted; load average ${loadAverage()}`],
+  };
+}
+
+export async function bench(): Promise<BenchSection[]> {
   const tools = checkTools(cpus().length);
   const dir = mkdtempSync(join(tmpdir(), 'pcl-bench-telemetry-'));
   const procs: ChildProcess[] = [];
   const startLoad = loadAverage();
+  const roots: Array<[string, string]> = [['candidate', ROOT]];
+  if (process.env.BENCH_BASELINE) roots.unshift(['baseline', resolve(process.env.BENCH_BASELINE)]);
   try {
+    // BENCH_ONLY=pipeline: only the in-process pipeline section (a minute, and steadier than the gateways).
+    if (process.env.BENCH_ONLY === 'pipeline') return [pipelineSection(roots.slice().reverse(), dir)];
     const sidecar = join(dir, 'sidecar.mjs');
     writeFileSync(sidecar, SIDECAR);
     const side = spawnPinned(tools.pin?.load, process.execPath, [sidecar, join(ROOT, 'package.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -141,8 +255,6 @@ export async function bench(): Promise<BenchSection> {
     const mcpPort = await freePort();
     procs.push(spawnPinned(tools.pin?.load, process.execPath, [EVERYTHING, 'streamableHttp'], { env: { ...process.env, PORT: String(mcpPort) }, stdio: 'ignore' }));
 
-    const roots: Array<[string, string]> = [['candidate', ROOT]];
-    if (process.env.BENCH_BASELINE) roots.unshift(['baseline', resolve(process.env.BENCH_BASELINE)]);
     const gateways: Gateway[] = [];
     for (const [name, root] of roots) for (const tracing of [false, true]) gateways.push({ name: `${name}, tracing ${tracing ? 'on' : 'off'}`, root, tracing, port: await freePort() });
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
@@ -241,7 +353,7 @@ export async function bench(): Promise<BenchSection> {
       `${ROUNDS} interleaved rounds of ${seconds} s slices per gateway and workload (BENCH_ROUNDS, BENCH_SLICE_SECONDS); req/s and CPU at 16 connections (HTTP) / 8 calls in flight on one session (MCP), p50/p99 (medians over rounds) at 1 in flight; generator ${tools.wrk ? 'wrk' : 'autocannon'}; ${tools.pin ? `generator, upstreams and receiver on cpu ${tools.pin.load}, gateways on cpu ${tools.pin.proxy}` : 'not pinned'}; load average at start ${startLoad}, at end ${loadAverage()}`,
       ...tools.missing,
     );
-    return { title: 'Tracing overhead: the same gateway with tracing off and on (100 %, OTLP/protobuf to a live receiver), one run', rows, notes };
+    return [pipelineSection(roots.slice().reverse(), dir), { title: 'Tracing overhead: the same gateway with tracing off and on (100 %, OTLP/protobuf to a live receiver), one run', rows, notes }];
   } finally {
     await stopAll(procs);
     rmSync(dir, { recursive: true, force: true });
