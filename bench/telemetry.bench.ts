@@ -346,8 +346,9 @@ export async function bench(): Promise<BenchSection[]> {
     for (const g of gateways.filter((x) => x.tracing)) {
       const served = sum(legs.filter((l) => l.gateway === g).flatMap((l) => [...l.loaded, ...l.single].map((r) => r.requests)));
       const c = counts[`/${gateways.indexOf(g)}/v1/traces`];
-      if (!c || c.server < served) throw new Error(`${g.name}: the receiver got ${c?.server ?? 0} server spans for ${served} measured requests: spans are lost`);
-      notes.push(`${g.name}: the receiver decoded ${c.spans} spans (${c.server} server, ${c.internal} internal, ${c.client} client) in ${c.exports} OTLP/protobuf exports (${Math.round(c.bytes / 1024)} KiB) for ${served} measured requests (+ warm-up and session setup)`);
+      // A span the gateway dropped (queue full, failed export) shows here: tracing did not keep up at 100 %.
+      if (!c || c.server < served) notes.push(`${g.name}: SPANS LOST: the receiver got ${c?.server ?? 0} server spans for ${served} measured requests`);
+      else notes.push(`${g.name}: the receiver decoded ${c.spans} spans (${c.server} server, ${c.internal} internal, ${c.client} client) in ${c.exports} OTLP/protobuf exports (${Math.round(c.bytes / 1024)} KiB) for ${served} measured requests (+ warm-up and session setup)`);
     }
     notes.push(
       `${ROUNDS} interleaved rounds of ${seconds} s slices per gateway and workload (BENCH_ROUNDS, BENCH_SLICE_SECONDS); req/s and CPU at 16 connections (HTTP) / 8 calls in flight on one session (MCP), p50/p99 (medians over rounds) at 1 in flight; generator ${tools.wrk ? 'wrk' : 'autocannon'}; ${tools.pin ? `generator, upstreams and receiver on cpu ${tools.pin.load}, gateways on cpu ${tools.pin.proxy}` : 'not pinned'}; load average at start ${startLoad}, at end ${loadAverage()}`,
