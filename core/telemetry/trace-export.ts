@@ -1,11 +1,11 @@
 import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createRequire } from 'node:module';
 import type { ResolvedTelemetry } from './config.ts';
 import { ExportQueue } from './export-queue.ts';
 import { createLangfuseProcessor, LANGFUSE_MAX_QUEUE, type LangfuseKeys } from './langfuse.ts';
+import { createOtlpProtoExporter } from './otlp-trace-serializer.ts';
 import { subscribeTracing } from './tracing.ts';
 
 /**
@@ -68,6 +68,6 @@ function createOtlpExporter(tracing: NonNullable<ResolvedTelemetry['tracing']>):
     const secure = tracing.endpoint.startsWith('https:');
     return new OTLPTraceExporter({ url: tracing.endpoint, metadata, credentials: secure ? credentials.createSsl() : credentials.createInsecure(), timeoutMillis: tracing.exportTimeoutMs });
   }
-  const Exporter = tracing.protocol === 'http/json' ? OTLPJsonExporter : OTLPProtoExporter;
-  return new Exporter({ url: tracing.endpoint, headers: { ...tracing.headers }, timeoutMillis: tracing.exportTimeoutMs });
+  const config = { url: tracing.endpoint, headers: { ...tracing.headers }, timeoutMillis: tracing.exportTimeoutMs };
+  return tracing.protocol === 'http/json' ? new OTLPJsonExporter(config) : createOtlpProtoExporter(config);
 }

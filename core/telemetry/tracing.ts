@@ -1,6 +1,6 @@
 import { redactString } from './redact.ts';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { CompositePropagator, isTracingSuppressed, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   messageChannel,
@@ -63,10 +63,21 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   get: (carrier, key) => carrier[key],
 };
 
-/** The W3C headers of a context: `traceparent`, and `tracestate`/`baggage` when there are any. */
+/**
+ * The W3C headers of a context: `traceparent`, and `tracestate`/`baggage` when there are any. Written here as
+ * `W3CTraceContextPropagator.inject` writes them (once per message and per upstream attempt, where the composite
+ * propagator's getter/setter calls showed); a context with baggage goes through the propagators.
+ */
 export function traceHeaders(ctx: Context): Record<string, string> {
-  const carrier: Record<string, string> = {};
-  propagator.inject(ctx, carrier, { set: (c, k, v) => (c[k] = v) });
+  const sc = trace.getSpanContext(ctx);
+  if (propagation.getBaggage(ctx) !== undefined) {
+    const carrier: Record<string, string> = {};
+    propagator.inject(ctx, carrier, { set: (c, k, v) => (c[k] = v) });
+    return carrier;
+  }
+  if (!sc || isTracingSuppressed(ctx) || !isSpanContextValid(sc)) return {};
+  const carrier: Record<string, string> = { traceparent: `00-${sc.traceId}-${sc.spanId}-0${Number(sc.traceFlags || 0).toString(16)}` };
+  if (sc.traceState) carrier.tracestate = sc.traceState.serialize();
   return carrier;
 }
 
@@ -93,11 +104,18 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
   const messages = new WeakMap<MessageEvent, MessageTrace>();
   const attempts = new WeakMap<UpstreamAttemptEvent, Span>();
   const started = (startedAt: number) => performance.timeOrigin + startedAt;
+  // The SDK copies and checks the attributes given to `startSpan` twice before the span checks them again (for
+  // samplers, which here read none): set on the span, they are checked once. Langfuse's processor reads and adds
+  // attributes when a span starts, so with it they go in at the start, as before.
+  const startSpan = langfuse
+    ? (name: string, kind: SpanKind, attributes: Attributes, parent: Context, startTime?: number) => tracer.startSpan(name, { kind, attributes, startTime }, parent)
+    : (name: string, kind: SpanKind, attributes: Attributes, parent: Context, startTime?: number) => tracer.startSpan(name, { kind, startTime }, parent).setAttributes(attributes);
 
   const onRequestStart = (m: unknown) => {
     const e = m as RequestEvent;
     if (e.gateway !== options.gateway || requests.size >= MAX_TRACKED) return;
-    const parent = e.headers ? propagator.extract(ROOT_CONTEXT, e.headers, headerGetter) : ROOT_CONTEXT;
+    // Only a request with `traceparent` or `baggage` has a context to extract (`tracestate` alone is ignored).
+    const parent = e.headers && (e.headers.traceparent !== undefined || e.headers.baggage !== undefined) ? propagator.extract(ROOT_CONTEXT, e.headers, headerGetter) : ROOT_CONTEXT;
     const attributes: Attributes = {
       'http.request.method': e.method,
       'url.path': e.path,
@@ -108,7 +126,7 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
     };
     const ua = e.headers?.['user-agent'];
     if (typeof ua === 'string') attributes['user_agent.original'] = ua;
-    const span = tracer.startSpan(e.method, { kind: SpanKind.SERVER, attributes, startTime: started(e.startedAt) }, parent);
+    const span = startSpan(e.method, SpanKind.SERVER, attributes, parent, started(e.startedAt));
     const sc = span.spanContext();
     e.traceId = sc.traceId;
     e.spanId = sc.spanId;
@@ -170,7 +188,7 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
       if (session.header) t.session = { attribute: session.attribute, id: e.sessionId };
     }
     if (e.subject) attributes['enduser.id'] = e.subject;
-    const span = tracer.startSpan(e.method, { kind: SpanKind.INTERNAL, attributes }, t.ctx);
+    const span = startSpan(e.method, SpanKind.INTERNAL, attributes, t.ctx);
     const ctx = trace.setSpan(t.ctx, span);
     const mt: MessageTrace = { span, ctx, telemetry: d };
     messages.set(e, mt);
@@ -246,7 +264,7 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
       if (e.outcome !== 'allow') attributes['langfuse.observation.level'] = e.outcome === 'deny' ? 'WARNING' : 'ERROR';
     }
     const now = Date.now();
-    const span = tracer.startSpan(`policy ${e.policy}`, { kind: SpanKind.INTERNAL, attributes, startTime: now }, parent.ctx);
+    const span = startSpan(`policy ${e.policy}`, SpanKind.INTERNAL, attributes, parent.ctx, now);
     if (e.outcome !== 'allow') {
       const why = `${e.outcome === 'deny' ? 'denied' : 'failed'} by ${e.policy}${e.reason ? `: ${e.reason}` : ''}`;
       span.setStatus({ code: SpanStatusCode.ERROR, message: why });
@@ -269,7 +287,7 @@ export function subscribeTracing(options: TracingSubscriberOptions): () => void 
       attributes['server.port'] = server.port;
     }
     if (e.attempt > 0) attributes['http.request.resend_count'] = e.attempt;
-    const span = tracer.startSpan(e.method, { kind: SpanKind.CLIENT, attributes }, parent.ctx);
+    const span = startSpan(e.method, SpanKind.CLIENT, attributes, parent.ctx);
     attempts.set(e, span);
     e.propagation = traceHeaders(trace.setSpan(parent.ctx, span));
   };
