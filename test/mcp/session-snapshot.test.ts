@@ -4,16 +4,14 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { LATEST_PROTOCOL_VERSION, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { simpleConfig, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { connectClient, countTagged, MCP_TEST_EXTRA, mcpRoute, text, waitUntil } from '../helpers/mcp.ts';
+import { connectClient, countTagged, MCP_TEST_EXTRA, mcpRoute, text, TINY, waitUntil } from '../helpers/mcp.ts';
 
 // A session that finds no pooled process is answered from what a fresh process of its target answered before (its
 // initialize result and first tools list) while its own process starts; whatever needs the process waits for it.
-const NUMBERED = fileURLToPath(new URL('../fixtures/mcp/numbered-server.mjs', import.meta.url));
 // What the SDK client declares: the same kind of client (snapshots are per protocol version and capabilities).
 const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 't', version: '1' } } };
 
@@ -24,10 +22,10 @@ describe('MCP sessions answered from a target snapshot while their process start
   const counters: Record<string, string> = {};
   const clients: Client[] = [];
 
-  /** A stdio target of the numbered fixture, counting its starts in its own directory. */
+  /** A stdio target of the tiny fixture in its numbered mode, counting its starts in its own directory. */
   function numbered(route: string, flags: string[], stdio: Record<string, unknown>) {
     counters[route] = join(dir, route);
-    return { name: 'a', stdio: { cmd: process.execPath, args: [NUMBERED, 'a', `--counter=${counters[route]}`, ...flags, `--tag=${tag}`], ...stdio } };
+    return { name: 'a', stdio: { cmd: process.execPath, args: [TINY, 'a', `--counter=${counters[route]}`, ...flags, `--tag=${tag}`], ...stdio } };
   }
   const route = (name: string, target: unknown, extra: Record<string, unknown> = {}) => ({ ...mcpRoute([target], extra, name), matches: [{ path: { pathPrefix: `/${name}` } }] });
   const starts = (route: string) => readdirSync(counters[route]).filter((f) => /^\d+$/.test(f)).length;
