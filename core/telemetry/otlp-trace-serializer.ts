@@ -35,14 +35,29 @@ type AttributeValue = Attributes[string];
 export const { ProtobufTraceSerializer } = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
 
 // Internal modules of @opentelemetry/otlp-transformer (the same ones its serializer uses; test/telemetry/otlp.ts
-// reads with its ProtobufReader): the writer and the attribute, resource and scope writers.
-const { ProtobufWriter } = require('@opentelemetry/otlp-transformer/build/src/common/protobuf/protobuf-writer.js') as { ProtobufWriter: new (size: number) => Writer };
-const common = require('@opentelemetry/otlp-transformer/build/src/common/protobuf/common-serializer.js') as {
+// reads with its ProtobufReader): the writer and the attribute, resource and scope writers. Not public API: when a
+// version moves or renames them, the package's own serializer is used instead (see `fastProtobufTraceSerializer`).
+interface Internals {
+  ProtobufWriter: new (size: number) => Writer;
   writeAnyValue(w: Writer, value: AttributeValue): void;
   writeHrTimeAsFixed64(w: Writer, time: readonly [number, number]): void;
   writeResource(w: Writer, resource: ReadableSpan['resource'], field: number): void;
   writeInstrumentationScope(w: Writer, scope: ReadableSpan['instrumentationScope'], field: number): void;
-};
+}
+function loadInternals(): Internals | undefined {
+  try {
+    const { ProtobufWriter } = require('@opentelemetry/otlp-transformer/build/src/common/protobuf/protobuf-writer.js') as Pick<Internals, 'ProtobufWriter'>;
+    const common = require('@opentelemetry/otlp-transformer/build/src/common/protobuf/common-serializer.js') as Omit<Internals, 'ProtobufWriter'>;
+    const out = { ProtobufWriter, ...common };
+    for (const fn of Object.values(out)) if (typeof fn !== 'function') return undefined;
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+const internals = loadInternals();
+const ProtobufWriter = internals?.ProtobufWriter as Internals['ProtobufWriter'];
+const common = internals as Internals;
 
 const MIN_BATCH_BYTES = 16 * 1024;
 let lastBatchBytes = 64 * 1024;
@@ -53,12 +68,47 @@ const MAX_KEYS = 4096;
 const encodedResources = new WeakMap<object, Uint8Array>();
 const encodedScopes = new WeakMap<object, Uint8Array>();
 
+/**
+ * Whether the one-pass serializer may be used: undefined until the first batch, which is written by both and
+ * compared byte for byte; false when the internals are missing, differ or threw (the package's serializer then
+ * writes every batch, as it would without this file).
+ */
+let verified: boolean | undefined = internals ? undefined : false;
+
+/** The one-pass serializer where it is proven to write what the package's does; the package's otherwise. */
 export const fastProtobufTraceSerializer: typeof ProtobufTraceSerializer = {
-  serializeRequest: (spans) => serializeTraceExportRequest(spans as ReadableSpan[]),
+  serializeRequest: (spans) => {
+    if (verified === false) return ProtobufTraceSerializer.serializeRequest(spans);
+    if (verified === undefined) {
+      const reference = ProtobufTraceSerializer.serializeRequest(spans);
+      verified = reference !== undefined && sameBytes(attempt(spans as ReadableSpan[]), reference);
+      return reference;
+    }
+    return attempt(spans as ReadableSpan[]) ?? ProtobufTraceSerializer.serializeRequest(spans);
+  },
   deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
 };
 
+function attempt(spans: ReadableSpan[]): Uint8Array | undefined {
+  try {
+    return serializeTraceExportRequest(spans);
+  } catch {
+    verified = false;
+    return undefined;
+  }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+/** Test hook: what the serializer decided (undefined before the first batch). */
+export function fastSerializerVerified(): boolean | undefined {
+  return verified;
+}
+
 export function serializeTraceExportRequest(spans: ReadableSpan[]): Uint8Array {
+  if (!internals) return ProtobufTraceSerializer.serializeRequest(spans)!;
   for (const span of spans) if (span.events.length > 0 || span.links.length > 0) return ProtobufTraceSerializer.serializeRequest(spans)!;
   // Grouped by resource, then scope, by identity: the order the package's serializer writes them in.
   const byResource = new Map<object, Map<object, ReadableSpan[]>>();

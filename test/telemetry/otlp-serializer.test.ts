@@ -109,4 +109,33 @@ describe('OTLP/protobuf trace serializer', () => {
     assert.equal(server.traceState, 'vendor=opaque,other=1');
     assert.equal(server.resource['service.version'], '1.2.3');
   });
+
+  // The one-pass serializer uses internals of @opentelemetry/otlp-transformer; the exporter only trusts it after its
+  // first batch came out byte for byte like the package's. Each case loads a fresh copy of the module (its own state).
+  const fresh = async (tag: string) =>
+    (await import(`../../core/telemetry/otlp-trace-serializer.ts?${tag}`)) as typeof import('../../core/telemetry/otlp-trace-serializer.ts');
+
+  it("the exporter's serializer writes its first batch with the package's serializer, then its own once they agree", async () => {
+    const m = await fresh('agree');
+    assert.equal(m.fastSerializerVerified(), undefined);
+    const first = Buffer.from(m.fastProtobufTraceSerializer.serializeRequest(gatewaySpans)!);
+    assert.ok(first.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(gatewaySpans)!)));
+    assert.equal(m.fastSerializerVerified(), true);
+    const next = Buffer.from(m.fastProtobufTraceSerializer.serializeRequest([...gatewaySpans, ...otherResource])!);
+    assert.ok(next.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest([...gatewaySpans, ...otherResource])!)));
+  });
+
+  it("when its first batch differs from the package's, the package's serializer writes every batch", async () => {
+    const m = await fresh('differ');
+    // An id of odd length (the SDK never makes one): the package's hexToBinary and the in-place decoder disagree on it.
+    const odd = gatewaySpans.map((span) => Object.assign(Object.create(Object.getPrototypeOf(span) as object) as ReadableSpan, span, {
+      spanContext: () => ({ ...span.spanContext(), spanId: 'abc' }),
+    }));
+    const first = Buffer.from(m.fastProtobufTraceSerializer.serializeRequest(odd)!);
+    assert.ok(first.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(odd)!)));
+    assert.equal(m.fastSerializerVerified(), false);
+    const next = Buffer.from(m.fastProtobufTraceSerializer.serializeRequest(gatewaySpans)!);
+    assert.ok(next.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(gatewaySpans)!)));
+    assert.equal(m.fastSerializerVerified(), false);
+  });
 });
