@@ -51,7 +51,8 @@ describe('the traffic the admin observer keeps', () => {
       const events: RequestEvent[] = [];
       const before = Date.now();
       for (let i = 0; i < 1205; i++) {
-        // Every 7th carries a decision (kept as its object), the others are plain (kept as columns).
+        // Every 7th carries a decision (kept as its object), the others are plain (kept as columns); every 3rd has
+        // no route, an error code and an identity.
         const e = request(`w-${i}`, i % 3 === 0 ? { errorCode: 'x', subject: `u${i}`, route: undefined, backend: undefined } : {});
         requestChannel.start.publish(e);
         if (i % 7 === 0) policyChannel.publish({ requestId: e.id, route: 'r', policy: 'authorization', level: 'http', outcome: 'allow' });
@@ -130,6 +131,24 @@ describe('the traffic the admin observer keeps', () => {
       policyChannel.publish({ requestId: other.id, route: 'r', policy: 'authorization', level: 'http', outcome: 'deny' });
       assert.equal(observer.line(other.id), undefined);
       assert.equal(observer.decisions.all().some((d) => d.requestId === other.id), false);
+    } finally {
+      observer.close();
+    }
+  });
+
+  it('finds a line by its id among ids that end alike', () => {
+    const observer = new AdminObserver(GW);
+    try {
+      // Same length and last characters: the search compares the strings where the cheap check cannot tell.
+      for (const id of ['a-end', 'b-end', 'c-end']) {
+        const e = request(id);
+        requestChannel.start.publish(e);
+        end(e, id === 'b-end' ? 404 : 200);
+      }
+      assert.equal(observer.line('b-end')!.status, 404);
+      assert.equal(observer.line('a-end')!.id, 'a-end');
+      assert.equal(observer.line('d-end'), undefined);
+      assert.equal(observer.line(''), undefined);
     } finally {
       observer.close();
     }
