@@ -339,7 +339,9 @@ export class AdminObserver {
     if (extra == null) {
       // Most requests (plain HTTP) carry no message and no decision: columns, no object (traffic.ts).
       const slot = this.traffic.pushEvent(e, Date.now(), status, durationMs, traceIdOf(e));
-      if (this.listeners.size > 0) this.emit('access', this.traffic.lineAt(slot));
+      // The live view serializes the line at once: a new object, not kept (a kept one would outlive the young
+      // generation, what the columns avoid).
+      if (this.listeners.size > 0) this.emit('access', this.traffic.build(slot));
       this.forward?.({ t: 'access', line: this.traffic.build(slot) });
       return;
     }

@@ -5,8 +5,9 @@ import type { TrafficLine } from './lines.ts';
  * The newest `capacity` traffic lines, kept as columns: a plain request (no message, no decision: most HTTP
  * traffic) costs a few array stores, no object. Each of its numbers goes to a typed array, its strings stay where
  * they are (the route, backend and method names are the config's and the parser's own strings, shared by every
- * request). Its `TrafficLine` is built when read (the admin API, the live view), then kept in its slot, so that
- * every reader sees the same object and a message or decision that ends after the request reaches it. A request
+ * request). Its `TrafficLine` is built when the admin API reads it, then kept in its slot, so that every reader
+ * sees the same object and a message or decision that ends after the request reaches it; the live view and a
+ * worker's forwarding serialize a line at once, and get one that is not kept (`build`). A request
  * with messages or decisions, and a line a worker forwarded (core/cluster), is kept as its object from the start.
  *
  * Why: a line kept as an object outlives the young generation, and the GC copies every one of them, each with
