@@ -1,6 +1,6 @@
 import { ErrorCodes } from '../errors.ts';
 import type { ProcessEvent, UpstreamAttemptEvent } from '../telemetry/index.ts';
-import type { MessageLine, TrafficLine } from './observer.ts';
+import type { MessageLine } from './observer.ts';
 
 export type HealthStatus = 'up' | 'failed' | 'restarting' | 'unknown';
 
@@ -83,11 +83,12 @@ export class HealthBook {
     else h.lastOk = Date.now();
   }
 
-  request(line: TrafficLine): void {
-    if (!line.route || !line.backend) return;
-    const h = this.lastEntry(line.route, line.backend);
-    if (line.errorCode && UNREACHABLE.has(line.errorCode)) h.lastError = { at: Date.now(), message: line.errorCode };
-    else if (line.status > 0 && line.status < 500) h.lastOk = Date.now();
+  /** A request's line: its route, backend, status and error code. */
+  request(route: string | undefined, backend: string | undefined, status: number, errorCode: string | undefined): void {
+    if (!route || !backend) return;
+    const h = this.lastEntry(route, backend);
+    if (errorCode && UNREACHABLE.has(errorCode)) h.lastError = { at: Date.now(), message: errorCode };
+    else if (status > 0 && status < 500) h.lastOk = Date.now();
   }
 
   of(route: string, name: string, stdio: boolean): Health {

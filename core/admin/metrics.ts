@@ -1,5 +1,5 @@
 import type { RateLimitEvent, SessionEvent } from '../telemetry/index.ts';
-import type { DecisionLine, MessageLine, ReloadLine, TrafficLine } from './observer.ts';
+import type { DecisionLine, MessageLine, ReloadLine } from './observer.ts';
 
 const BUCKET_MS = 5_000;
 const BUCKETS_KEPT = 180;
@@ -88,21 +88,22 @@ export class MetricsWindow {
     return last;
   }
 
-  request(line: TrafficLine): void {
+  /** A request's line: its `status` and `durationMs` as the line shows them. */
+  request(status: number, durationMs: number, route: string | undefined): void {
     const b = this.bucket();
     b.requests++;
     this.totals.requests++;
-    if (b.durations.length < SAMPLES_PER_BUCKET) b.durations.push(line.durationMs);
-    const error = line.status >= 500 || line.status === 0;
+    if (b.durations.length < SAMPLES_PER_BUCKET) b.durations.push(durationMs);
+    const error = status >= 500 || status === 0;
     if (error) {
       b.errors++;
       this.totals.errors++;
     }
-    const cls = line.status === 0 ? 'none' : (STATUS_CLASSES[Math.floor(line.status / 100)] ?? `${Math.floor(line.status / 100)}xx`);
+    const cls = status === 0 ? 'none' : (STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`);
     this.byStatusClass[cls] = (this.byStatusClass[cls] ?? 0) + 1;
     // Route names come from the config, so this map is bounded by it.
-    const route = line.route ?? '(no route)';
-    this.byRoute[route] = (this.byRoute[route] ?? 0) + 1;
+    const key = route ?? '(no route)';
+    this.byRoute[key] = (this.byRoute[key] ?? 0) + 1;
   }
 
   message(line: MessageLine): void {

@@ -24,6 +24,7 @@ import {
 import { MetricsWindow } from './metrics.ts';
 import { HealthBook } from './health.ts';
 import { Ring } from './ring.ts';
+import { TrafficRing } from './traffic.ts';
 
 import type { DecisionLine, ErrorLocation, MessageLine, ReloadLine, TrafficLine } from './lines.ts';
 
@@ -160,7 +161,7 @@ interface PendingExtra {
 }
 
 export class AdminObserver {
-  readonly traffic = new Ring<TrafficLine>(TRAFFIC_KEPT);
+  readonly traffic = new TrafficRing(TRAFFIC_KEPT);
   readonly decisions = new Ring<DecisionLine>(DECISIONS_KEPT);
   readonly reloads = new Ring<ReloadLine>(RELOADS_KEPT);
   readonly metrics = new MetricsWindow();
@@ -171,7 +172,6 @@ export class AdminObserver {
    * first one (most plain HTTP requests have none, and pay no objects for them).
    */
   private readonly pending = new Map<string, PendingExtra | null>();
-  private readonly byId = new Map<string, TrafficLine>();
   private readonly listeners = new Set<Listener>();
   private readonly messageStarts = new WeakMap<MessageEvent, number>();
   private reloadCount = 0;
@@ -236,16 +236,18 @@ export class AdminObserver {
             this.metrics.message(m);
             if (item.line.route !== undefined) this.health.message(item.line.route, m);
           }
-          this.addTraffic(item.line);
+          this.traffic.pushLine(item.line);
+          this.counted(item.line);
+          this.emit('access', item.line);
           break;
         case 'decision': {
           // A decision taken after its request's line came attaches to it; earlier ones are in the line already.
-          this.byId.get(item.line.requestId)?.decisions.push(item.line);
+          this.traffic.line(item.line.requestId)?.decisions.push(item.line);
           this.addDecision(item.line);
           break;
         }
         case 'message':
-          this.byId.get(item.requestId)?.messages.push(item.line);
+          this.traffic.line(item.requestId)?.messages.push(item.line);
           this.metrics.message(item.line);
           this.health.message(item.route, item.line);
           break;
@@ -286,16 +288,16 @@ export class AdminObserver {
   }
 
   line(id: string): TrafficLine | undefined {
-    return this.byId.get(id);
+    return this.traffic.line(id);
   }
 
   /** Decisions taken for a request so far (also while it is still running: the playground asks right after). */
   decisionsOf(requestId: string): DecisionLine[] {
-    return this.byId.get(requestId)?.decisions ?? this.pending.get(requestId)?.decisions ?? [];
+    return this.traffic.line(requestId)?.decisions ?? this.pending.get(requestId)?.decisions ?? [];
   }
 
   messagesOf(requestId: string): MessageLine[] {
-    return this.byId.get(requestId)?.messages ?? this.pending.get(requestId)?.messages ?? [];
+    return this.traffic.line(requestId)?.messages ?? this.pending.get(requestId)?.messages ?? [];
   }
 
   close(): void {
@@ -330,7 +332,20 @@ export class AdminObserver {
     if (!this.mine(e)) return;
     const extra = this.pending.get(e.id);
     if (extra !== undefined) this.pending.delete(e.id);
-    const decisions = extra?.decisions ?? [];
+    const status = e.status ?? 0;
+    const durationMs = Math.round((e.durationMs ?? 0) * 100) / 100;
+    this.metrics.request(status, durationMs, e.route);
+    this.health.request(e.route, e.backend, status, e.errorCode);
+    if (extra == null) {
+      // Most requests (plain HTTP) carry no message and no decision: columns, no object (traffic.ts).
+      const slot = this.traffic.pushEvent(e, Date.now(), status, durationMs, traceIdOf(e));
+      // The live view serializes the line at once: a new object, not kept (a kept one would outlive the young
+      // generation, what the columns avoid).
+      if (this.listeners.size > 0) this.emit('access', this.traffic.build(slot));
+      this.forward?.({ t: 'access', line: this.traffic.build(slot) });
+      return;
+    }
+    const decisions = extra.decisions;
     // The end may be published outside the request's span (the socket closed): its decisions carry it then.
     const traceId = traceIdOf(e) ?? (decisions.length > 0 ? decisions.find((d) => d.traceId)?.traceId : undefined);
     const line: TrafficLine = {
@@ -342,31 +357,29 @@ export class AdminObserver {
       listener: e.listener,
       route: e.route,
       backend: e.backend,
-      status: e.status ?? 0,
-      durationMs: Math.round((e.durationMs ?? 0) * 100) / 100,
+      status,
+      durationMs,
       bytesIn: e.bytesIn ?? 0,
       bytesOut: e.bytesOut ?? 0,
       client: e.clientAddress,
       errorCode: e.errorCode,
       identity: e.subject,
       traceId,
-      messages: extra?.messages ?? [],
+      messages: extra.messages,
       decisions,
     };
     if (traceId) for (const d of line.decisions) d.traceId ??= traceId;
-    this.addTraffic(line);
+    this.traffic.pushLine(line);
+    this.emit('access', line);
     // The line as it is now: a message or decision that comes later travels as its own item, and must not also
     // reach the batch (sent a few ms later) through these arrays.
     this.forward?.({ t: 'access', line: { ...line, messages: line.messages.slice(), decisions: line.decisions.slice() } });
   }
 
-  private addTraffic(line: TrafficLine): void {
-    const dropped = this.traffic.push(line);
-    if (dropped) this.byId.delete(dropped.id);
-    this.byId.set(line.id, line);
-    this.metrics.request(line);
-    this.health.request(line);
-    this.emit('access', line);
+  /** What the metric and health windows count of a line (a worker's, in the supervisor). */
+  private counted(line: TrafficLine): void {
+    this.metrics.request(line.status, line.durationMs, line.route);
+    this.health.request(line.route, line.backend, line.status, line.errorCode);
   }
 
   private onMessageEnd(e: MessageEvent): void {
@@ -377,7 +390,7 @@ export class AdminObserver {
       if (e[k] !== undefined) (line as unknown as Record<string, unknown>)[k] = e[k];
     }
     const pending = this.extraOf(e.requestId);
-    const owner = pending ?? this.byId.get(e.requestId);
+    const owner = pending ?? this.traffic.line(e.requestId);
     if (!owner) return;
     owner.messages.push(line);
     this.metrics.message(line);
@@ -387,7 +400,7 @@ export class AdminObserver {
   }
 
   private onDecision(e: PolicyDecisionEvent): void {
-    const owner = this.extraOf(e.requestId) ?? this.byId.get(e.requestId);
+    const owner = this.extraOf(e.requestId) ?? this.traffic.line(e.requestId);
     if (!owner) return;
     const d: DecisionLine = {
       time: isoNow(),
