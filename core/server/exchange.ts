@@ -288,7 +288,7 @@ class ExchangeContext implements RequestContext {
   private abortListeners: Array<(reason: Error) => void> | undefined;
   /** The client's body; undefined when it has none. */
   private readonly clientBody: RequestBody | undefined;
-  /** A body a policy set while the request had none (or undefined, when it removed it). */
+  /** The body a policy put in place of the client's (undefined when it removed it). */
   private replacedBody: Readable | undefined;
   private bodyReplaced = false;
 
@@ -316,10 +316,6 @@ class ExchangeContext implements RequestContext {
   }
 
   set body(body: Readable | undefined) {
-    if (body !== undefined && this.clientBody && !this.bodyReplaced) {
-      this.clientBody.stream = body;
-      return;
-    }
     this.bodyReplaced = true;
     this.replacedBody = body;
   }

@@ -21,7 +21,7 @@ export class RequestBody {
   private readonly limit: number;
   private readonly counter: BodyCounter;
   private onFirstRead: (() => void) | undefined;
-  /** The stream view, once something asked for it (or a body a policy put in its place). */
+  /** The stream view, once something asked for it. */
   private view: Readable | undefined;
   /** Set once the body was read whole from the source: the source is spent. */
   private spent = false;
@@ -50,11 +50,6 @@ export class RequestBody {
     this.onFirstRead = undefined;
     if (this.early) view.destroy(this.early);
     return view;
-  }
-
-  /** Puts another body in place of the client's (a policy that rewrote it). */
-  set stream(body: Readable) {
-    this.view = body;
   }
 
   /** Whether the body is still the client's, unread: `readWhole` then collects it from the source itself. */
