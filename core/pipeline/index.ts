@@ -4,6 +4,7 @@ export { PHASES } from './types.ts';
 export { messageProtocol, registerMessageProtocol, type MessageProtocol } from './protocols.ts';
 export { addForwardedHeaders, stripHopByHop } from './headers.ts';
 export { recordDecisionInput, takeDecisionInput } from './decision-input.ts';
+export { readRequestBody } from './request-body.ts';
 export type {
   A2aMessage,
   A2aPolicyHooks,

@@ -206,6 +206,12 @@ export function composeMessagePipeline(steps: readonly MessageStep[]): MessagePi
   }
 
   async function runSteps(m: MessageContext, backend: (m: MessageContext) => Promise<void>): Promise<void> {
+    // A route without message policies (the common case): the backend alone, with no dispatch closure per message.
+    if (runners.length === 0) {
+      await backend(m);
+      if (m.items) await filterItems(m);
+      return;
+    }
     let index = -1;
     const dispatch = async (i: number): Promise<void> => {
       if (i <= index) throw new Error('next() called more than once in one message step');

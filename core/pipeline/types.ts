@@ -64,6 +64,13 @@ export interface RequestContext {
   authority: string;
   /** The request body as it is sent upstream (size-limited), or undefined when the request has none. */
   body: Readable | undefined;
+  /**
+   * The whole body in one Buffer (empty when there is none), for backends and policies that parse it: collected
+   * from the client's chunks without the stream `body` (which is then spent), or read from the body a policy put
+   * in its place. Fails like the stream (over the size limit, client gone). Optional so that hand-built contexts
+   * (tests) need not have it: use `readRequestBody(ctx)`.
+   */
+  readBody?(): Promise<Buffer>;
   /** Headers sent upstream (hop-by-hop headers already removed). */
   requestHeaders: HeaderMap;
   /** Set by authentication policies; absent until one has run. */

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError, toGatewayError } from '../errors.ts';
 import { addForwardedHeaders, type GatewayResponse, type HeaderMap, type RequestContext, stripHopByHop } from '../pipeline/index.ts';
 import { hostOf, normalizePath, type RouteHit } from '../routing/router.ts';
 import { RequestVars } from '../state/index.ts';
 import { LOG_VARIABLES, type Logger, requestChannel, type RequestEvent } from '../telemetry/index.ts';
+import { readWhole } from '../protocol/read-body.ts';
+import { bodyTooLarge, RequestBody } from './request-body.ts';
 import type { ListenerRuntime, RouteRuntime, Runtime } from './runtime.ts';
 
 /**
@@ -252,7 +254,7 @@ export class Exchange {
     addForwardedHeaders(headers, head.clientAddress, head.scheme, head.headers.host);
     headers['x-request-id'] = this.id;
     const limit = this.runtime.config.limits.maxRequestBodyBytes;
-    return new ExchangeContext(this, hit, headers, source && new LimitedBody(source, limit, this, onBodyRead));
+    return new ExchangeContext(this, hit, headers, source && new RequestBody(source, limit, this, onBodyRead));
   }
 }
 
@@ -276,7 +278,6 @@ class ExchangeContext implements RequestContext {
   path: string;
   search: string;
   authority: string;
-  body: Readable | undefined;
   requestHeaders: HeaderMap;
   identity?: RequestContext['identity'];
   backendName?: string;
@@ -285,8 +286,13 @@ class ExchangeContext implements RequestContext {
   private ownVars: RequestVars | undefined;
   private abortReason: Error | undefined;
   private abortListeners: Array<(reason: Error) => void> | undefined;
+  /** The client's body; undefined when it has none. */
+  private readonly clientBody: RequestBody | undefined;
+  /** The body a policy put in place of the client's (undefined when it removed it). */
+  private replacedBody: Readable | undefined;
+  private bodyReplaced = false;
 
-  constructor(exchange: Exchange, hit: RouteHit<RouteRuntime>, headers: HeaderMap, body: Readable | undefined) {
+  constructor(exchange: Exchange, hit: RouteHit<RouteRuntime>, headers: HeaderMap, body: RequestBody | undefined) {
     const head = exchange.head;
     this.id = exchange.id;
     this.clientHeaders = head.headers;
@@ -300,8 +306,23 @@ class ExchangeContext implements RequestContext {
     this.path = exchange.routedPath;
     this.search = exchange.routedSearch;
     this.authority = head.headers.host ?? '';
-    this.body = body;
+    this.clientBody = body;
     this.requestHeaders = headers;
+  }
+
+  /** The body as a stream: made only when something asks (a streaming backend, a policy reading or replacing it). */
+  get body(): Readable | undefined {
+    return this.bodyReplaced ? this.replacedBody : this.clientBody?.stream;
+  }
+
+  set body(body: Readable | undefined) {
+    this.bodyReplaced = true;
+    this.replacedBody = body;
+  }
+
+  readBody(): Promise<Buffer> {
+    if (this.bodyReplaced || !this.clientBody) return readWhole(this.replacedBody);
+    return this.clientBody.readWhole();
   }
 
   /** Made when a policy first uses it: a route without policies never does. */
@@ -356,74 +377,6 @@ function pathOf(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-/**
- * The request body as the pipeline sees it: counted, cut at the size limit, and started only when first read (so
- * that `100 Continue` goes out only once something wants the body). Over the limit it fails with
- * PCL_ERR_BODY_TOO_LARGE and stops reading the source without destroying it, so the 413 can still be written.
- */
-class LimitedBody extends Readable {
-  private readonly source: Readable;
-  private readonly limit: number;
-  private readonly exchange: Exchange;
-  private onFirstRead: (() => void) | undefined;
-  private started = false;
-
-  constructor(source: Readable, limit: number, exchange: Exchange, onFirstRead?: () => void) {
-    super({ highWaterMark: 64 * 1024 });
-    this.source = source;
-    this.limit = limit;
-    this.exchange = exchange;
-    this.onFirstRead = onFirstRead;
-    // Listened from the start: a client that breaks off before anything reads the body must not crash the process.
-    source.once('error', this.onError);
-  }
-
-  override _read(): void {
-    if (this.started) {
-      this.source.resume();
-      return;
-    }
-    this.started = true;
-    const first = this.onFirstRead;
-    this.onFirstRead = undefined;
-    first?.();
-    this.source.on('data', this.onData).once('end', this.onEnd);
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.exchange.bytesIn += chunk.length;
-    if (this.exchange.bytesIn > this.limit) {
-      this.detach();
-      this.source.pause();
-      this.destroy(bodyTooLarge(this.limit));
-      return;
-    }
-    if (!this.push(chunk)) this.source.pause();
-  };
-
-  private readonly onEnd = (): void => {
-    this.detach();
-    this.push(null);
-  };
-
-  private readonly onError = (err: Error): void => {
-    this.detach();
-    this.destroy(err);
-  };
-
-  private detach(): void {
-    this.source.off('data', this.onData).off('end', this.onEnd).off('error', this.onError);
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.detach();
-    cb(err);
-  }
-}
-
-function bodyTooLarge(limit: number): GatewayError {
-  return new GatewayError(ErrorCodes.BODY_TOO_LARGE, `request body exceeds limits.maxRequestBodyBytes (${limit} bytes)`);
-}
 
 /** The JSON error response for a gateway error. */
 export function errorResponse(err: GatewayError): GatewayResponse {

@@ -1,13 +1,12 @@
 import type { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../../errors.ts';
-import type { GatewayResponse, HeaderMap, MessageContext, MessagePipeline, RequestContext } from '../../pipeline/index.ts';
+import { readRequestBody, type GatewayResponse, type HeaderMap, type MessageContext, type MessagePipeline, type RequestContext } from '../../pipeline/index.ts';
 import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcId } from '../../protocol/jsonrpc.ts';
 import type { AgentAnswer, AgentCaller, AgentEndpoint, AgentRequest, AgentResponse } from './agent-call.ts';
 import { rewriteCard, type CardView } from './card.ts';
 import { CARD_METHODS, describeMessage, KNOWN_METHODS, STREAMING_METHODS, type RestCall } from './methods.ts';
 import { pushUrlsOf } from './push.ts';
 import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '../../protocol/message-check.ts';
-import { readWhole } from '../../protocol/read-body.ts';
 import type { OutboundGuard } from '../../upstream/index.ts';
 
 /** What serving one agent's traffic needs, built once per route. */
@@ -29,8 +28,6 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   const text = JSON.stringify(body);
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: text };
 }
-
-const readBody = (ctx: RequestContext): Promise<Buffer> => readWhole(ctx.body as Readable | undefined);
 
 /**
  * Sends one message to the agent: a streaming method through `call` (its answer may be an event stream, passed on
@@ -152,7 +149,7 @@ function readableId(req: unknown): JsonRpcId | null {
 
 /** JSON-RPC binding: one request (A2A has no batches) per POST, answered with a JSON-RPC response or an SSE stream. */
 export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: AgentEndpoint, path: string): Promise<void> {
-  const raw = await readBody(ctx);
+  const raw = await readRequestBody(ctx);
   let req: unknown;
   try {
     req = JSON.parse(raw.toString('utf8'));
@@ -211,7 +208,7 @@ export async function serveJsonRpc(env: ServeEnv, ctx: RequestContext, agent: Ag
  * with the params a policy changed). Errors are answered as the gateway's JSON errors with an HTTP status.
  */
 export async function serveRest(env: ServeEnv, ctx: RequestContext, agent: AgentEndpoint, path: string, call: (body: Json | undefined) => RestCall | undefined): Promise<void> {
-  const raw = ctx.method === 'GET' || ctx.method === 'DELETE' ? Buffer.alloc(0) : await readBody(ctx);
+  const raw = ctx.method === 'GET' || ctx.method === 'DELETE' ? Buffer.alloc(0) : await readRequestBody(ctx);
   let body: Json | undefined;
   if (raw.length > 0) {
     try {

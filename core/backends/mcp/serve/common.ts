@@ -1,6 +1,5 @@
-import type { Readable } from 'node:stream';
 import { ErrorCodes, GatewayError } from '../../../errors.ts';
-import { type GatewayResponse, type MessagePipeline, type RequestContext, UPSTREAM_LINK_REQUIRED } from '../../../pipeline/index.ts';
+import { type GatewayResponse, type MessagePipeline, readRequestBody, type RequestContext, UPSTREAM_LINK_REQUIRED } from '../../../pipeline/index.ts';
 import { dispatch, negotiateVersion, type RequestEra } from '../dispatch.ts';
 import { malformedMcpMessage } from '../../../protocol/message-check.ts';
 import { isJsonRpcMessage, rpcError, RpcErrors, RpcFailure, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from '../../../protocol/jsonrpc.ts';
@@ -35,12 +34,11 @@ export function json(status: number, body: unknown, headers: Record<string, stri
  * batch over `maxBatchSize` is refused whole, before any of it reaches a session or a target.
  */
 export async function readMessages(ctx: RequestContext, env: ServeEnv): Promise<{ messages: JsonRpcMessage[]; batch: boolean } | GatewayResponse> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of (ctx.body ?? []) as Readable) chunks.push(chunk as Buffer);
+  const body = await readRequestBody(ctx);
   let parsed: unknown;
   try {
     // Fatal: a body that is not UTF-8 is a parse error, never forwarded with replacement characters.
-    parsed = JSON.parse(strictUtf8.decode(Buffer.concat(chunks)));
+    parsed = JSON.parse(strictUtf8.decode(body));
   } catch (err) {
     return json(400, rpcError(null, RpcErrors.PARSE_ERROR, `Parse error: ${(err as Error).message}`));
   }

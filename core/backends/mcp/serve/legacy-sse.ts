@@ -10,7 +10,8 @@ import { SseStream } from './sse-stream.ts';
 /** Whether a request belongs to the legacy HTTP+SSE transport (protocol 2024-11-05). */
 export function isLegacySse(ctx: RequestContext): boolean {
   if (ctx.method === 'GET') return ctx.path.endsWith('/sse');
-  return ctx.method === 'POST' && new URLSearchParams(ctx.search).has('sessionId');
+  // Without a query string (every streamable HTTP POST) there is nothing to parse.
+  return ctx.method === 'POST' && ctx.search.length > 1 && new URLSearchParams(ctx.search).has('sessionId');
 }
 
 /**
