@@ -13,6 +13,7 @@ export { createTraceInterceptor } from './interceptors/trace.ts';
 export { isConnectFailure, mapUpstreamError, UpstreamAttemptError } from './errors.ts';
 export { backendOf, failBeforeDispatch, ForwardingHandler, withHeader } from './handler.ts';
 export { createOutboundGuard, isNonPublicAddress, type OutboundGuard, type OutboundRule, type OutboundVerdict } from './outbound-guard.ts';
-export { callWhole, type AbortSource, type WholeAnswer, type WholeCallOptions } from './whole-call.ts';
+export { watchAbort, type AbortSource } from './abort.ts';
+export { callWhole, type WholeAnswer, type WholeCallOptions } from './whole-call.ts';
 export { callPushed, readPushed, type BodySink, type PushedBody, type PushedResponse } from './pushed-call.ts';
 export type { UpstreamContribution, UpstreamDispatch, UpstreamDispatchOptions, UpstreamInterceptor, UpstreamTls } from './types.ts';

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { watchAbort } from './abort.ts';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -53,15 +54,8 @@ class PushedCall implements Dispatcher.DispatchHandler, PushedBody {
       this.resolve = resolve;
       this.reject = reject;
     });
-    if (signal) {
-      if (signal.aborted) {
-        this.finish(signal.reason as Error);
-        return promise;
-      }
-      const listener = () => this.destroy(signal.reason as Error);
-      signal.addEventListener('abort', listener, { once: true });
-      this.cleanup = () => signal.removeEventListener('abort', listener);
-    }
+    this.cleanup = watchAbort(signal, (reason) => this.destroy(reason));
+    if (this.done) return promise;
     try {
       dispatcher.dispatch(options, this);
     } catch (err) {

@@ -1,9 +1,7 @@
 import type { Dispatcher } from 'undici';
+import { watchAbort, type AbortSource } from './abort.ts';
 
 type Controller = Dispatcher.DispatchController;
-
-/** Who can abort a call: an AbortSignal, or a request context's plain abort callback (cheaper on the hot path). */
-export type AbortSource = AbortSignal | { readonly aborted?: boolean; onAbort(listener: (reason: Error) => void): void };
 
 /** An answer read whole: its status, its headers (lower-case names, as undici parses them) and its body. */
 export interface WholeAnswer {
@@ -52,19 +50,8 @@ class WholeCall implements Dispatcher.DispatchHandler {
       this.resolve = resolve;
       this.reject = reject;
     });
-    const signal = this.o.abort;
-    if (signal instanceof AbortSignal) {
-      if (signal.aborted) {
-        this.fail(signal.reason as Error);
-        return promise;
-      }
-      const listener = () => this.abort(signal.reason as Error);
-      signal.addEventListener('abort', listener, { once: true });
-      this.cleanup = () => signal.removeEventListener('abort', listener);
-    } else if (signal) {
-      signal.onAbort(this.onAbort);
-      if (this.done) return promise;
-    }
+    this.cleanup = watchAbort(this.o.abort, this.onAbort);
+    if (this.done) return promise;
     try {
       dispatcher.dispatch(options, this);
     } catch (err) {

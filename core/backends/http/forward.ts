@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HeaderMap, WholeBody } from '../../pipeline/index.ts';
+import { watchAbort, type AbortSource } from '../../upstream/index.ts';
 
 export interface UpstreamResponse {
   status: number;
@@ -83,8 +84,6 @@ export class UpstreamBody extends Readable implements WholeBody {
   }
 }
 
-/** Who can abort a forwarded request: an AbortSignal, or a request context's plain abort callback (cheaper). */
-export type AbortSource = AbortSignal | { readonly aborted?: boolean; onAbort(listener: (reason: Error) => void): void };
 
 /**
  * One request upstream through undici's dispatch API. Resolves when the response headers arrive; the body then
@@ -121,18 +120,8 @@ export abstract class UpstreamCall<T> implements Dispatcher.DispatchHandler {
       this.resolve = resolve;
       this.reject = reject;
     });
-    if (signal instanceof AbortSignal) {
-      if (signal.aborted) {
-        this.fail(signal.reason as Error);
-        return promise;
-      }
-      const listener = () => this.abort(signal.reason as Error);
-      signal.addEventListener('abort', listener, { once: true });
-      this.cleanup = () => signal.removeEventListener('abort', listener);
-    } else {
-      signal.onAbort(this.onAbort);
-      if (this.done) return promise;
-    }
+    this.cleanup = watchAbort(signal, this.onAbort);
+    if (this.done) return promise;
     dispatcher.dispatch(options, this);
     return promise;
   }
