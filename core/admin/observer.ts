@@ -58,6 +58,10 @@ export interface ObserverOptions {
   settleMs?: number;
 }
 
+/** A message's start time rides on its event (no WeakMap entry per message). */
+const MESSAGE_STARTED = Symbol('portcullis.admin.messageStarted');
+type StartedMessage = MessageEvent & { [MESSAGE_STARTED]?: number };
+
 const TRAFFIC_KEPT = 1000;
 const DECISIONS_KEPT = 2000;
 const RELOADS_KEPT = 200;
@@ -173,7 +177,6 @@ export class AdminObserver {
    */
   private readonly pending = new Map<string, PendingExtra | null>();
   private readonly listeners = new Set<Listener>();
-  private readonly messageStarts = new WeakMap<MessageEvent, number>();
   private reloadCount = 0;
   private readonly unsubscribers: Array<() => void> = [];
   private readonly forward: ((item: ObservedItem) => void) | undefined;
@@ -191,7 +194,7 @@ export class AdminObserver {
     requestChannel.subscribe(request as never);
     this.unsubscribers.push(() => requestChannel.unsubscribe(request as never));
     const message = {
-      start: (m: unknown) => this.messageStarts.set(m as MessageEvent, performance.now()),
+      start: (m: unknown) => void ((m as StartedMessage)[MESSAGE_STARTED] = performance.now()),
       asyncEnd: (m: unknown) => this.onMessageEnd(m as MessageEvent),
     };
     messageChannel.subscribe(message as never);
@@ -383,7 +386,7 @@ export class AdminObserver {
   }
 
   private onMessageEnd(e: MessageEvent): void {
-    const started = this.messageStarts.get(e);
+    const started = (e as StartedMessage)[MESSAGE_STARTED];
     const line: MessageLine = { protocol: e.protocol, method: e.method, outcome: e.outcome };
     if (started !== undefined) line.durationMs = Math.round((performance.now() - started) * 100) / 100;
     for (const k of ['target', 'tool', 'prompt', 'resourceUri', 'skill', 'taskId', 'rpcErrorCode', 'errorMessage'] as const) {

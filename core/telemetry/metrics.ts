@@ -41,6 +41,7 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 const MAX_TRACKED = 100_000;
 const DENIED = Symbol('portcullis.metrics.denied');
 const ATTEMPT_STARTED = Symbol('portcullis.metrics.attemptStarted');
+const MESSAGE_STARTED = Symbol('portcullis.metrics.messageStarted');
 
 export interface MetricsOptions {
   /** Only the requests of this gateway are counted (`RequestEvent.gateway`). */
@@ -309,16 +310,16 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     return lastAttempt;
   };
 
-  const messageStart = new WeakMap<MessageEvent, number>();
+  // A message's start time rides on its event (no WeakMap entry per message); set only for this gateway's requests.
   const onMessageStart = (m: unknown) => {
-    const e = m as MessageEvent;
-    if (ours.has(e.requestId)) messageStart.set(e, performance.now());
+    const e = m as MessageEvent & { [MESSAGE_STARTED]?: number };
+    if (ours.has(e.requestId)) e[MESSAGE_STARTED] = performance.now();
   };
   const onMessageEnd = (m: unknown) => {
-    const e = m as MessageEvent & { [DENIED]?: boolean };
-    const started = messageStart.get(e);
+    const e = m as MessageEvent & { [DENIED]?: boolean; [MESSAGE_STARTED]?: number };
+    const started = e[MESSAGE_STARTED];
     if (started === undefined) return;
-    messageStart.delete(e);
+    e[MESSAGE_STARTED] = undefined;
     const outcome = e[DENIED] ? 'denied' : (e.outcome ?? 'error');
     const route = fold.route.value(e.route);
     const series = seriesOf(e.protocol);

@@ -147,6 +147,8 @@ describe('admin API on loopback (no token)', () => {
     for (const l of lines) {
       assert.equal(l.route, 'mcp');
       assert.ok(l.messages.some((m: any) => m.method === 'tools/call' && m.tool === 'echo'));
+      // Each message line carries how long it took, timed from its start event.
+      for (const m of l.messages) assert.ok(typeof m.durationMs === 'number' && m.durationMs >= 0, JSON.stringify(m));
     }
     const byIdentity = (await call(base, '/api/traffic?identity=data-ingest-agent&tool=echo')).body.lines;
     assert.ok(byIdentity.length >= 1);
