@@ -1,21 +1,20 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { readWhole } from '../../core/protocol/read-body.ts';
 import { callPushed, callWhole, createRouteUpstream, readPushed, type UpstreamDispatchOptions } from '../../core/upstream/index.ts';
+import { startUpstream, type Upstream } from '../helpers/gateway.ts';
 
 describe('callWhole: one call whose answer is read whole by the dispatch handler', () => {
-  let server: Server;
+  let upstream: Upstream;
   let origin: string;
   const agent = new Agent();
   const dispatcher = createRouteUpstream({ contributions: [], connectTimeoutMs: 2000, keepAliveTimeoutMs: 1000, bodyIdleTimeoutMs: 1000, path: 'routes[0]' }).compose({ shared: agent });
   const tooLarge = () => new Error('too large');
 
   before(async () => {
-    server = createServer((req, res) => {
+    upstream = await startUpstream((req, res) => {
       if (req.url === '/big') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('x'.repeat(1000));
@@ -34,12 +33,10 @@ describe('callWhole: one call whose answer is read whole by the dispatch handler
         res.end(JSON.stringify(Buffer.concat(chunks).toString()) + '}');
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    origin = `http://${upstream.host}`;
   });
   after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await upstream.close();
     await agent.close();
   });
 
@@ -75,12 +72,12 @@ describe('callWhole: one call whose answer is read whole by the dispatch handler
 });
 
 describe('callPushed: a body pushed by the dispatch handler to one sink', () => {
-  let server: Server;
+  let upstream: Upstream;
   let origin: string;
   const agent = new Agent();
   const tooLarge = () => new Error('too large');
   before(async () => {
-    server = createServer((req, res) => {
+    upstream = await startUpstream((req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       if (req.url === '/broken') {
         res.write('data: 1\n\n');
@@ -90,12 +87,10 @@ describe('callPushed: a body pushed by the dispatch handler to one sink', () => 
       res.write('data: 1\n\n');
       setTimeout(() => res.end('data: 2\n\n'), 20);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    origin = `http://${upstream.host}`;
   });
   after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await upstream.close();
     await agent.close();
   });
 
