@@ -237,6 +237,7 @@ export class Session {
     });
     pending = new StartingConnection(name, snapshot, starting, opening.cancel);
     state.conn = pending;
+    this.env.logger.debug({ route: this.env.routeName, session: this.id, target: name }, 'MCP session answered from the target snapshot while its process starts');
     pending.started.catch((err: Error) => {
       // Given up because the session closed: nothing failed.
       if (this.closed || state.conn !== pending) return;
